@@ -1,0 +1,37 @@
+# sfd-lightning. `make demo` runs SFD on the embedded digits default; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+BIN := $(VENV)/bin
+CONFIG ?= configs/digits_forget.yaml
+ARGS ?=
+
+.PHONY: install demo test test-slow assets bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: install  ## the main job: forget digit 0 (override 1) and distil to one step, on the CPU
+	$(BIN)/sfd fit --config $(CONFIG) $(ARGS)
+
+test: install  ## the default test suite (no network, CPU, slow tests excluded)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+test-slow: install  ## only the slow tests
+	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+assets: install  ## retrain the shipped digits classifier and teacher (assets/*.pt)
+	$(BIN)/sfd fit --config configs/digits_classifier.yaml
+	$(BIN)/sfd fit --config configs/digits_teacher.yaml
+
+bench: install  ## seconds per SFD iteration against the summed cost of its network passes
+	$(BIN)/python -m sfd_lightning.bench $(ARGS)
+
+clean:
+	rm -rf runs lightning_logs .pytest_cache

@@ -1,0 +1,3 @@
+from sfd_lightning.cli import main
+
+main()

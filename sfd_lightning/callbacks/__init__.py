@@ -1,0 +1,11 @@
+"""Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
+from sfd_lightning.callbacks.export import ExportWeightsCallback
+from sfd_lightning.callbacks.features import ClassifierFeatures, InceptionFeatures
+from sfd_lightning.callbacks.fid import FIDCallback
+from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
+from sfd_lightning.callbacks.image_grid import ImageGridCallback
+from sfd_lightning.callbacks.report import ReportCallback
+from sfd_lightning.callbacks.speed import SamplerSpeedCallback
+
+__all__ = ["ClassifierFeatures", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
+           "InceptionFeatures", "ReportCallback", "SamplerSpeedCallback"]

@@ -1,0 +1,28 @@
+"""Export a trained network as a small asset file at the end of fit."""
+from typing import Literal
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+
+from sfd_lightning.checkpoints import export_weights
+from sfd_lightning.errors import ConfigError
+
+
+class ExportWeightsCallback(Callback):
+    """Write ``pl_module.export_state_dict()`` and its class_path config to ``path`` (atomically)."""
+
+    def __init__(self, path: str, kind: Literal["denoiser", "classifier"]):
+        """
+        Args:
+            path: output file, e.g. ``assets/digits_teacher.pt``.
+            kind: what the asset holds: ``denoiser`` (a teacher) or ``classifier``.
+        """
+        self.path, self.kind = path, kind
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        config = pl_module.export_config()
+        if not isinstance(config, dict) or "class_path" not in config:
+            raise ConfigError("trainer.callbacks", "ExportWeightsCallback needs a module configured with class_path (run it through `sfd fit`)")
+        export_weights(self.path, self.kind, config, pl_module.export_state_dict())
+        rank_zero_info(f"exported {self.kind} weights to {self.path}")

@@ -1,0 +1,51 @@
+"""A per-class image grid of the EMA generator: one row per label."""
+import os
+from typing import Dict
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from torchvision.utils import make_grid, save_image
+
+from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
+from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_shape
+
+
+def run_dir(trainer: Trainer) -> str:
+    """The run's output folder: the logger's version folder, else the trainer's root dir."""
+    return trainer.log_dir or trainer.default_root_dir
+
+
+def label_grid(images: torch.Tensor, n_per_label: int) -> torch.Tensor:
+    """(K*n, C, H, W) images in [-1, 1], label-major, to one grid image in [0, 1] with a row per label."""
+    return make_grid((images.clamp(-1, 1) + 1) / 2, nrow=n_per_label, padding=1, pad_value=1.0)
+
+
+class ImageGridCallback(PeriodicEvalCallback):
+    """Save ``grids/iteration_<i>.png`` (and ``grids/final.png``) under the run folder; log it where the logger can."""
+
+    def __init__(self, n_per_label: int = 10, every_n_iterations: int = 0, seed: int = 99):
+        """
+        Args:
+            n_per_label: images per row.
+            every_n_iterations: save a grid every this many SFD iterations (0: only at the end).
+            seed: noise seed, fixed so grids are comparable across iterations.
+        """
+        super().__init__(every_n_iterations)
+        self.n_per_label, self.seed = n_per_label, seed
+        self.last_path = None
+
+    def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
+        if not trainer.is_global_zero:
+            return {}
+        labels = labels_for(range(pl_module.num_classes), self.n_per_label, pl_module.device)
+        g = torch.Generator().manual_seed(self.seed)
+        noise = torch.randn((len(labels), *sample_shape(trainer)), generator=g).to(pl_module.device)
+        grid = label_grid(generator_sampler(pl_module)(noise, labels), self.n_per_label)
+        name = "final" if final else f"iteration_{pl_module.iteration:06d}"
+        self.last_path = os.path.join(run_dir(trainer), "grids", f"{name}.png")
+        os.makedirs(os.path.dirname(self.last_path), exist_ok=True)
+        save_image(grid, self.last_path)
+        log_image = getattr(trainer.logger, "log_image", None)
+        if callable(log_image):
+            log_image(key="samples/grid", images=[grid], step=pl_module.iteration)
+        return {}

@@ -1,0 +1,47 @@
+"""Base for evaluations run every N SFD iterations and once at the end of training."""
+from typing import Dict, Optional
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from sfd_lightning.errors import ConfigError
+
+
+class PeriodicEvalCallback(Callback):
+    """Calls ``evaluate`` every ``every_n_iterations`` iterations (0: only at the end) and at train end.
+
+    Results are logged against the SFD iteration (not Lightning's global_step, which counts two
+    optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
+    """
+
+    def __init__(self, every_n_iterations: int = 0):
+        if every_n_iterations < 0:
+            raise ConfigError("every_n_iterations", f"must be >= 0, got {every_n_iterations}")
+        self.every_n_iterations = every_n_iterations
+        self.results: Dict[str, float] = {}
+        self._last_iteration: Optional[int] = None
+
+    def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
+        raise NotImplementedError
+
+    def _run(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> None:
+        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        if iteration == self._last_iteration and not final:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        with torch.no_grad():
+            self.results = self.evaluate(trainer, pl_module, final)
+        pl_module.train(was_training)
+        self._last_iteration = iteration
+        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in self.results.items()})
+        if trainer.logger is not None and trainer.is_global_zero:
+            trainer.logger.log_metrics(dict(self.results, iteration=iteration), step=iteration)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
+        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        if self.every_n_iterations and iteration % self.every_n_iterations == 0:
+            self._run(trainer, pl_module, final=False)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._run(trainer, pl_module, final=True)

@@ -1,0 +1,42 @@
+"""Draw this rank's share of per-label samples, deterministically and differently on every rank."""
+from typing import Callable, Sequence, Tuple
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+
+Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels) -> images
+
+
+def labels_for(label_set: Sequence[int], n_per_label: int, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(list(label_set), device=device).repeat_interleave(n_per_label)  # (K * n,)
+
+
+def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], seed: int,
+                  batch_size: int, trainer: Trainer) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Samples for this rank's share of ``labels``.
+
+    The labels are cut into blocks of ``batch_size``; block j takes the noise of seed (seed, j) and
+    goes to rank j mod world_size, so the ranks together draw exactly what one process would.
+    """
+    images, kept = [], []
+    for j, start in enumerate(range(0, len(labels), batch_size)):
+        if j % trainer.world_size != trainer.global_rank:
+            continue
+        block = labels[start:start + batch_size]
+        g = torch.Generator().manual_seed(seed * 1_000_003 + j)
+        noise = torch.randn((len(block), *shape), generator=g).to(labels.device)
+        images.append(sampler(noise, block))
+        kept.append(block)
+    if not images:
+        return torch.empty((0, *shape), device=labels.device), labels[:0]
+    return torch.cat(images), torch.cat(kept)
+
+
+def generator_sampler(pl_module: LightningModule) -> Sampler:
+    """The EMA generator, one network evaluation per image."""
+    return lambda noise, labels: pl_module.generate(noise, labels, ema=True).clamp(-1, 1)
+
+
+def sample_shape(trainer: Trainer) -> Sequence[int]:
+    """The generator's output shape, as the noise DataModule declares it."""
+    return tuple(trainer.datamodule.shape)

@@ -1,0 +1,106 @@
+"""Reading and writing network weights: exported assets and Lightning checkpoints.
+
+An exported asset is a plain dict, safe for ``torch.load(weights_only=True)``:
+``{"format": "sfd-lightning/<kind>/v1", "config": {"class_path", "init_args"}, "state_dict": ...}``.
+Every failure is a :class:`ConfigError` naming the config field that pointed at the file.
+"""
+import importlib
+import os
+import tempfile
+from typing import Any, Dict, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from sfd_lightning.errors import ConfigError
+
+FORMAT = "sfd-lightning/{kind}/v1"
+
+
+def atomic_save(obj: Any, path: str) -> None:
+    """Write with torch.save to a temporary file, then rename, so a crash never leaves half a file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def export_weights(path: str, kind: str, config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> None:
+    """Save an asset: the network's class_path config and its weights."""
+    weights = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
+    atomic_save({"format": FORMAT.format(kind=kind), "config": dict(config), "state_dict": weights}, path)
+
+
+def read_checkpoint(path: str, field: str) -> Dict[str, Any]:
+    """Load a checkpoint file with ``weights_only=True``; missing or unreadable files name ``field``."""
+    if not path or not os.path.isfile(path):
+        raise ConfigError(field, f"checkpoint file not found: {path!r}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt or foreign files
+        raise ConfigError(field, f"cannot read checkpoint {path!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+    if not isinstance(obj, dict):
+        raise ConfigError(field, f"checkpoint {path!r} holds a {type(obj).__name__}, expected a dict")
+    return obj
+
+
+def extract_state_dict(ckpt: Mapping[str, Any], prefixes: Iterable[str] = ()) -> Dict[str, torch.Tensor]:
+    """The network weights in an asset, a Lightning checkpoint (first matching prefix), or a bare state dict."""
+    state = ckpt.get("state_dict", ckpt)
+    for prefix in prefixes:
+        picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if picked:
+            return picked
+    return {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str, target: str) -> None:
+    """Strictly load weights; a mismatch names the field, the target config and the first differing key."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or shapes:
+        if shapes:
+            k = shapes[0]
+            detail = f"{k} has shape {tuple(state[k].shape)} in the checkpoint but {tuple(own[k].shape)} in {target}"
+        elif missing:
+            detail = f"{len(missing)} weights of {target} are missing from the checkpoint, e.g. {missing[0]}"
+        else:
+            detail = f"the checkpoint has {len(unexpected)} weights {target} lacks, e.g. {unexpected[0]}"
+        raise ConfigError(field, f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
+    module.load_state_dict(state)
+
+
+def build(config: Any) -> Any:
+    """Instantiate a ``{"class_path", "init_args"}`` config, recursing into nested ones."""
+    if isinstance(config, Mapping) and "class_path" in config:
+        module_name, _, class_name = config["class_path"].rpartition(".")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        return cls(**{k: build(v) for k, v in (config.get("init_args") or {}).items()})
+    if isinstance(config, Mapping):
+        return {k: build(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [build(v) for v in config]
+    return config
+
+
+def load_exported(path: str, field: str, kind: str) -> nn.Module:
+    """Rebuild and load a network from an exported asset of the given kind."""
+    ckpt = read_checkpoint(path, field)
+    expected = FORMAT.format(kind=kind)
+    if ckpt.get("format") != expected:
+        raise ConfigError(field, f"{path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
+    try:
+        module = build(ckpt["config"])
+    except Exception as err:
+        raise ConfigError(field, f"cannot rebuild the network stored in {path!r}: {err}") from None
+    load_state_into(module, ckpt["state_dict"], field, path, f"{path}'s own config")
+    return module

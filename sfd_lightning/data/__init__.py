@@ -1,0 +1,5 @@
+"""DataModules: noise + label batches for SFD, digits images for teachers and classifiers."""
+from sfd_lightning.data.digits import DigitsDataModule, DigitsDataset
+from sfd_lightning.data.noise import NoiseLabelDataModule, NoiseLabelDataset
+
+__all__ = ["DigitsDataModule", "DigitsDataset", "NoiseLabelDataModule", "NoiseLabelDataset"]

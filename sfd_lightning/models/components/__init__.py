@@ -1,0 +1,5 @@
+"""Plain networks (no training logic)."""
+from sfd_lightning.models.components.classifier import ConvClassifier
+from sfd_lightning.models.components.unet import UNet
+
+__all__ = ["ConvClassifier", "UNet"]

@@ -1,0 +1,66 @@
+"""Teacher training: the DDPM epsilon loss (Ho et al., 2020) with label dropout for
+classifier-free guidance (Ho & Salimans, 2022) and an EMA of the weights."""
+from typing import Dict, Optional
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from sfd_lightning.diffusion.denoiser import NULL_LABEL, Denoiser
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.losses import denoising_loss
+from sfd_lightning.models.optim import adam_or
+
+
+class DiffusionModule(LightningModule):
+    """Train a class-conditional denoiser on (image, label) batches."""
+
+    def __init__(self, denoiser: Denoiser, label_dropout: float = 0.1, ema_decay: float = 0.9999,
+                 optimizer: Optional[OptimizerCallable] = None):
+        """
+        Args:
+            denoiser: the denoiser to train (e.g. ``EpsDenoiser`` around a ``UNet``).
+            label_dropout: probability of replacing a label by the null label (for classifier-free guidance).
+            ema_decay: decay of the weights' exponential moving average (the EMA is what gets exported).
+            optimizer: optimiser factory (default Adam lr 2e-4).
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        if not 0 <= label_dropout < 1:
+            raise ConfigError("model.label_dropout", f"must be in [0, 1), got {label_dropout}")
+        if not 0 <= ema_decay < 1:
+            raise ConfigError("model.ema_decay", f"must be in [0, 1), got {ema_decay}")
+        self.denoiser, self.label_dropout = denoiser, label_dropout
+        self.denoiser_ema = AveragedModel(denoiser, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+        self.denoiser_ema.requires_grad_(False)
+        self.optimizer = adam_or(optimizer, lr=2e-4, betas=(0.9, 0.999))
+
+    def loss(self, denoiser: Denoiser, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        schedule = self.denoiser.schedule
+        t = torch.randint(0, schedule.num_timesteps, (len(images),), device=images.device)
+        return denoising_loss(denoiser, images, schedule.sigmas[t], torch.randn_like(images), labels).mean()
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        images, labels = batch  # (B, C, H, W), (B,)
+        drop = torch.rand(len(labels), device=labels.device) < self.label_dropout
+        loss = self.loss(self.denoiser, images, torch.where(drop, NULL_LABEL, labels))
+        self.log("loss/train", loss, prog_bar=True)
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        self.denoiser_ema.update_parameters(self.denoiser)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        images, labels = batch
+        self.log("loss/val_ema", self.loss(self.denoiser_ema.module, images, labels), prog_bar=True)
+
+    def configure_optimizers(self):
+        return self.optimizer(self.denoiser.parameters())
+
+    def export_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The EMA weights, which are the teacher users distil from."""
+        return self.denoiser_ema.module.state_dict()
+
+    def export_config(self):
+        return self.hparams.get("denoiser")

@@ -1,0 +1,226 @@
+"""Score Forgetting Distillation as a LightningModule (Chen, Zhang & Zhou, ICLR 2025, Alg. 1).
+
+Each training step is one SFD iteration: a fake-score update on the generator's detached samples,
+then a generator update through the frozen teacher and the fake score (SiD, Zhou et al. 2024),
+then an EMA update of the generator. Lightning counts two optimiser steps per iteration in
+``trainer.global_step``; ``self.iteration`` counts SFD iterations.
+"""
+import copy
+from typing import Any, Dict, Optional
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from sfd_lightning.checkpoints import extract_state_dict, load_state_into, read_checkpoint
+from sfd_lightning.diffusion.denoiser import Denoiser
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.losses import denoising_loss, sid_generator_loss
+from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
+from sfd_lightning.models.optim import adam_or
+from sfd_lightning.override import FixedOverride, OverridePolicy
+
+FROZEN = ("teacher.", "override.")
+TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
+
+
+class SFDModule(LightningModule):
+    """Distil a class-conditional teacher into a one-step generator that forgets one class."""
+
+    def __init__(
+        self,
+        teacher: Denoiser,
+        teacher_ckpt: Optional[str] = None,
+        num_classes: int = 10,
+        forget_label: int = 0,
+        override_label: Optional[int] = 1,
+        override: Optional[OverridePolicy] = None,
+        alpha: float = 1.2,
+        t_min: int = 38,
+        t_init: int = 440,
+        t_max: int = 712,
+        sg_remain_coef: float = 1.0,
+        sg_forget_coef: float = 0.01,
+        g_remain_coef: float = 1.0,
+        g_forget_coef: float = 0.01,
+        fake_score_optimizer: Optional[OptimizerCallable] = None,
+        generator_optimizer: Optional[OptimizerCallable] = None,
+        grad_clip_value: Optional[float] = 1.0,
+        ema_decay: float = 0.9999,
+        ema_start: int = 0,
+    ):
+        """
+        Args:
+            teacher: the pretrained denoiser (its architecture); fake score and generator start as copies.
+            teacher_ckpt: weights for the teacher: an exported asset or a Lightning checkpoint of DiffusionModule.
+            num_classes: number of classes the teacher is conditioned on.
+            forget_label: the class c_f to forget.
+            override_label: the safe class c_o shown to the teacher for c_f (a fixed override); null with ``override``.
+            override: another override policy (``RandomOverride``, ``ClassifierOverride``); needs override_label null.
+            alpha: SiD's alpha in the generator loss.
+            t_min: smallest timestep sampled for the losses.
+            t_init: timestep at which the generator denoises pure noise in one step.
+            t_max: timestep bound (exclusive) for the losses.
+            sg_remain_coef: weight of the fake-score loss on retained labels.
+            sg_forget_coef: weight of the fake-score loss on forget-label samples.
+            g_remain_coef: weight of the generator loss on retained labels.
+            g_forget_coef: weight of the generator's forgetting term.
+            fake_score_optimizer: optimiser for the fake score (default Adam lr 1e-5, betas (0, 0.999)).
+            generator_optimizer: optimiser for the generator (default Adam lr 1e-5, betas (0, 0.999)).
+            grad_clip_value: clip every gradient element to this magnitude; null for none.
+            ema_decay: decay of the generator's exponential moving average.
+            ema_start: iteration from which the EMA averages (before it, it copies the generator).
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.num_classes, self.forget_label, self.alpha = num_classes, forget_label, alpha
+        self.t_min, self.t_init, self.t_max = t_min, t_init, t_max
+        self.coefs = dict(sg_remain=sg_remain_coef, sg_forget=sg_forget_coef, g_remain=g_remain_coef, g_forget=g_forget_coef)
+        self.grad_clip_value, self.ema_decay, self.ema_start = grad_clip_value, ema_decay, ema_start
+        self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
+        self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
+        self.override = self._override_policy(override_label, override)
+        self._validate(teacher)
+        if teacher_ckpt:
+            ckpt = read_checkpoint(teacher_ckpt, "model.teacher_ckpt")
+            state = extract_state_dict(ckpt, TEACHER_PREFIXES)
+            load_state_into(teacher, state, "model.teacher_ckpt", teacher_ckpt, "model.teacher")
+        self.teacher = freeze(teacher)
+        self.fake_score = copy.deepcopy(teacher).train().requires_grad_(True)
+        self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
+        self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
+        self.generator_ema.requires_grad_(False)
+        self.iteration = 0
+
+    def _override_policy(self, override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
+        if override is not None and override_label is not None:
+            raise ConfigError("model.override_label", "set it to null when model.override chooses another policy")
+        if override is None and override_label is None:
+            raise ConfigError("model.override_label", "give an override label or an override policy (model.override)")
+        return override if override is not None else FixedOverride(override_label)
+
+    def _validate(self, teacher: Denoiser) -> None:
+        k = self.num_classes
+        if k < 2:
+            raise ConfigError("model.num_classes", f"must be >= 2, got {k}")
+        net_classes = getattr(getattr(teacher, "net", None), "num_classes", k)
+        if net_classes != k:
+            raise ConfigError("model.num_classes", f"is {k} but the teacher network has {net_classes} classes")
+        if not 0 <= self.forget_label < k:
+            raise ConfigError("model.forget_label", f"must be in [0, {k - 1}], got {self.forget_label}")
+        self.override.validate(self.forget_label, k)
+        T = teacher.schedule.num_timesteps
+        if not 0 <= self.t_min < self.t_max <= T:
+            raise ConfigError("model.t_min", f"need 0 <= t_min < t_max <= {T}, got t_min={self.t_min}, t_max={self.t_max}")
+        if not 0 <= self.t_init < T:
+            raise ConfigError("model.t_init", f"must be in [0, {T - 1}], got {self.t_init}")
+        for name, value in self.coefs.items():
+            if value < 0:
+                raise ConfigError(f"model.{name}_coef", f"must be >= 0, got {value}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError("model.ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+
+    # ----------------------------------------------------------------------------- sampling
+    @property
+    def sigma_init(self) -> torch.Tensor:
+        return self.teacher.schedule.sigmas[self.t_init]
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, ema: bool = False) -> torch.Tensor:
+        """One step from pure noise z ~ N(0, I): x_g = D_theta(sigma_init * z, sigma_init, labels)."""
+        generator = self.generator_ema.module if ema else self.generator
+        return generator(self.sigma_init * z, self.sigma_init, labels)
+
+    def sample_sigma(self, n: int) -> torch.Tensor:
+        t = torch.randint(self.t_min, self.t_max, (n,), device=self.device)
+        return self.teacher.schedule.sigmas[t]  # (n,)
+
+    # ----------------------------------------------------------------------------- training
+    def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
+        z, labels = batch["z"], batch["labels"]  # (B, C, H, W), (B,)
+        with_forget = self.coefs["sg_forget"] > 0 or self.coefs["g_forget"] > 0
+        if with_forget:  # one batch of 2B: retained labels, then the forget label on the same noise
+            z = torch.cat([z, z])
+            labels = torch.cat([labels, torch.full_like(labels, self.forget_label)])
+        fake_opt, gen_opt = self.optimizers()
+        logs = self.fake_score_step(fake_opt, z, labels, with_forget)
+        logs.update(self.generator_step(gen_opt, z, labels, with_forget))
+        self.iteration += 1
+        self.update_ema()
+        self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batch["labels"].shape[0])
+        self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
+
+    def fake_score_step(self, opt, z: torch.Tensor, labels: torch.Tensor, with_forget: bool) -> Dict[str, torch.Tensor]:
+        self.toggle_optimizer(opt)
+        with torch.no_grad():
+            self.generator.eval()
+            x_g = self.generate(z, labels)
+        per_sample = denoising_loss(self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g), labels)
+        remain, forget = self._split(per_sample, with_forget)
+        loss = self.coefs["sg_remain"] * remain + self.coefs["sg_forget"] * forget
+        self._step(opt, loss)
+        self.untoggle_optimizer(opt)
+        return {"loss/fake_score_remain": remain.detach(), "loss/fake_score_forget": forget.detach()}
+
+    def generator_step(self, opt, z: torch.Tensor, labels: torch.Tensor, with_forget: bool) -> Dict[str, torch.Tensor]:
+        self.toggle_optimizer(opt)
+        self.generator.train()
+        self.fake_score.eval()
+        x_g = self.generate(z, labels)
+        per_sample = sid_generator_loss(self.teacher, self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g),
+                                        self._teacher_labels(labels, with_forget), labels, self.alpha)
+        remain, forget = self._split(per_sample, with_forget)
+        loss = self.coefs["g_remain"] * remain + self.coefs["g_forget"] * forget
+        self._step(opt, loss)
+        self.fake_score.train()
+        self.untoggle_optimizer(opt)
+        return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
+
+    def _teacher_labels(self, labels: torch.Tensor, with_forget: bool):
+        """Retained half keeps its labels; the forget half gets the override policy's labels."""
+        if not with_forget:
+            return labels
+        n = len(labels) // 2
+
+        def pick(fake_x0: torch.Tensor) -> torch.Tensor:
+            override = self.override(fake_x0[n:], self.forget_label, self.num_classes)
+            return torch.cat([labels[:n], override])
+
+        return pick
+
+    @staticmethod
+    def _split(per_sample: torch.Tensor, with_forget: bool):
+        if not with_forget:
+            return per_sample.mean(), per_sample.new_zeros(())
+        remain, forget = per_sample.chunk(2)
+        return remain.mean(), forget.mean()
+
+    def _step(self, opt, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.grad_clip_value is not None:
+            self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
+        opt.step()
+
+    def update_ema(self) -> None:
+        if self.iteration <= self.ema_start:
+            self.generator_ema.n_averaged.zero_()  # an empty average copies the generator
+        self.generator_ema.update_parameters(self.generator)
+
+    def configure_optimizers(self):
+        return [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
+
+    def train(self, mode: bool = True) -> "SFDModule":
+        super().train(mode)
+        self.teacher.eval()  # frozen at construction, whatever Lightning asks
+        return self
+
+    # ----------------------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
+        checkpoint["sfd_iteration"] = self.iteration
+
+    def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        restore_prefixes(checkpoint["state_dict"], self, FROZEN)
+        self.iteration = int(checkpoint.get("sfd_iteration", 0))

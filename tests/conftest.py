@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny networks built in the tests, the repository root, and CLI runners."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+ASSETS = ROOT / "assets"
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def tiny_denoiser():
+    from sfd_lightning.diffusion import EpsDenoiser
+    from sfd_lightning.models.components import UNet
+
+    def make(num_classes: int = 3, ch: int = 8, seed: int = 0):
+        torch.manual_seed(seed)
+        net = UNet(in_channels=1, resolution=8, ch=ch, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
+                   dropout=0.0, num_classes=num_classes, norm_groups=4)
+        return EpsDenoiser(net)
+
+    return make
+
+
+@pytest.fixture
+def run_cli(monkeypatch, tmp_path):
+    """Run ``sfd ARGS`` in-process from the repo root; returns (exit code, stderr text)."""
+    from sfd_lightning.cli import main
+
+    def run(args, capsys=None):
+        monkeypatch.chdir(ROOT)
+        try:
+            main(list(args))
+            return 0
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 1
+
+    return run

@@ -1,0 +1,40 @@
+"""Override policies."""
+import pytest
+import torch
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.override import ClassifierOverride, FixedOverride, RandomOverride
+
+
+def test_fixed_override():
+    out = FixedOverride(4)(torch.zeros(3, 1, 8, 8), forget_label=0, num_classes=10)
+    assert out.tolist() == [4, 4, 4]
+    with pytest.raises(ConfigError, match="must differ"):
+        FixedOverride(2).validate(2, 10)
+
+
+def test_random_override_covers_every_other_class_and_never_the_forget_class():
+    torch.manual_seed(0)
+    out = RandomOverride()(torch.zeros(5000, 1, 1, 1), forget_label=3, num_classes=10)
+    assert set(out.tolist()) == set(range(10)) - {3}
+    counts = torch.bincount(out, minlength=10).float()
+    assert counts[3] == 0 and counts[counts > 0].min() > 450  # roughly uniform over 9 classes
+
+
+def test_classifier_override_masks_the_forget_logit(tmp_path):
+    from sfd_lightning.checkpoints import export_weights
+    from sfd_lightning.models.components import ConvClassifier
+
+    net = ConvClassifier(num_classes=4, width=8, num_features=8)
+    with torch.no_grad():  # make class 0 (the forget class) win every argmax, class 2 the runner-up
+        net.head.weight.zero_()
+        net.head.bias.copy_(torch.tensor([10.0, 0.0, 5.0, 0.0]))
+    path = tmp_path / "clf.pt"
+    export_weights(str(path), "classifier", {"class_path": "sfd_lightning.models.components.ConvClassifier",
+                                             "init_args": {"num_classes": 4, "width": 8, "num_features": 8}}, net.state_dict())
+    policy = ClassifierOverride(str(path), mode="argmax")
+    assert policy(torch.randn(6, 1, 8, 8), forget_label=0, num_classes=4).tolist() == [2] * 6
+    sampled = ClassifierOverride(str(path), mode="sample")(torch.randn(500, 1, 8, 8), forget_label=0, num_classes=4)
+    assert 0 not in sampled.tolist() and set(sampled.tolist()) <= {1, 2, 3}
+    with pytest.raises(ConfigError, match="classes"):
+        policy.validate(0, 10)

@@ -1,0 +1,123 @@
+"""SFDModule: frozen teacher, gradients into generator and fake score, checkpoints without the teacher."""
+import copy
+
+import pytest
+import torch
+from lightning.pytorch import Trainer
+
+from sfd_lightning.data import NoiseLabelDataModule
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.models import SFDModule
+from sfd_lightning.override import RandomOverride
+
+
+def make_module(tiny_denoiser, **kwargs):
+    args = dict(teacher=tiny_denoiser(), num_classes=3, forget_label=0, override_label=1, t_min=20, t_init=400, t_max=700,
+                sg_forget_coef=1.0, g_forget_coef=1.0, ema_decay=0.5,
+                fake_score_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3),
+                generator_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
+    args.update(kwargs)
+    return SFDModule(**args)
+
+
+def fit(module, iterations=2, tmp_path=None, **trainer_kwargs):
+    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=tmp_path, **trainer_kwargs)
+    trainer.fit(module, datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations))
+    return trainer
+
+
+def params(module):
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
+def test_teacher_frozen_and_networks_start_equal(tiny_denoiser):
+    m = make_module(tiny_denoiser)
+    assert not any(p.requires_grad for p in m.teacher.parameters())
+    assert not m.teacher.training
+    for net in (m.fake_score, m.generator):
+        for (k, a), b in zip(net.state_dict().items(), m.teacher.state_dict().values()):
+            torch.testing.assert_close(a, b)
+    m.train()
+    assert not m.teacher.training  # Lightning's .train() must not unfreeze it
+
+
+def test_one_iteration_updates_generator_and_fake_score_never_teacher(tiny_denoiser, tmp_path):
+    m = make_module(tiny_denoiser)
+    before = params(m)
+    teacher_before = copy.deepcopy(m.teacher.state_dict())
+    fit(m, iterations=2, tmp_path=tmp_path)
+    after = params(m)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("generator.") for k in changed)
+    assert any(k.startswith("fake_score.") for k in changed)
+    for k, v in m.teacher.state_dict().items():
+        assert torch.equal(v, teacher_before[k]), k
+    assert all(p.grad is None for p in m.teacher.parameters())
+    assert m.iteration == 2
+
+
+def test_generator_step_gradient_reaches_generator_only(tiny_denoiser):
+    m = make_module(tiny_denoiser)
+    m.fake_score.requires_grad_(False)
+    z, y = torch.randn(4, 1, 8, 8), torch.tensor([1, 2, 0, 0])
+    from sfd_lightning.losses import sid_generator_loss
+    # Perturb the fake score so the loss is not identically zero at initialisation.
+    with torch.no_grad():
+        for p in m.fake_score.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    x_g = m.generate(z, y)
+    loss = sid_generator_loss(m.teacher, m.fake_score, x_g, m.sample_sigma(4), torch.randn_like(x_g), y, y, 1.2).mean()
+    loss.backward()
+    assert sum(p.grad.abs().sum() for p in m.generator.parameters() if p.grad is not None) > 0
+    assert all(p.grad is None for p in m.teacher.parameters())
+    assert all(p.grad is None for p in m.fake_score.parameters())
+
+
+def test_ema_tracks_generator(tiny_denoiser, tmp_path):
+    m = make_module(tiny_denoiser, ema_decay=0.0)  # decay 0: the average is the latest generator
+    fit(m, iterations=2, tmp_path=tmp_path)
+    for a, b in zip(m.generator_ema.module.parameters(), m.generator.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_checkpoint_omits_teacher_and_reloads(tiny_denoiser, tmp_path):
+    m = make_module(tiny_denoiser)
+    trainer = fit(m, iterations=1, tmp_path=tmp_path)
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=False)
+    keys = ckpt["state_dict"].keys()
+    assert not any(k.startswith("teacher.") for k in keys)
+    assert any(k.startswith("generator_ema.") for k in keys) and any(k.startswith("fake_score.") for k in keys)
+    assert len(ckpt["optimizer_states"]) == 2
+    fresh = make_module(tiny_denoiser, teacher=tiny_denoiser(seed=1))
+    fresh.on_load_checkpoint(ckpt)
+    fresh.load_state_dict(ckpt["state_dict"])
+    for a, b in zip(fresh.generator.parameters(), m.generator.parameters()):
+        torch.testing.assert_close(a, b)
+    assert fresh.iteration == 1
+
+
+def test_random_override_runs(tiny_denoiser, tmp_path):
+    m = make_module(tiny_denoiser, override_label=None, override=RandomOverride())
+    fit(m, iterations=1, tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(forget_label=3), "model.forget_label"),
+    (dict(forget_label=-1), "model.forget_label"),
+    (dict(override_label=0), "model.override_label"),
+    (dict(override_label=5), "model.override_label"),
+    (dict(override_label=None), "model.override_label"),
+    (dict(override_label=2, override=RandomOverride()), "model.override_label"),
+    (dict(num_classes=4), "model.num_classes"),
+    (dict(t_min=800), "model.t_min"),
+    (dict(t_init=1000), "model.t_init"),
+    (dict(g_forget_coef=-1.0), "model.g_forget_coef"),
+    (dict(ema_decay=1.0), "model.ema_decay"),
+])
+def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
+    with pytest.raises(ConfigError) as err:
+        make_module(tiny_denoiser, **kwargs)
+    assert str(err.value).startswith(field + ":")
