@@ -1,4 +1,9 @@
-"""The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI) and ``sfd sample``."""
+"""The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI) and ``sfd sample``.
+
+Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
+"""
+import argparse
+import re
 import sys
 from typing import List, Optional
 
@@ -7,31 +12,71 @@ from lightning.pytorch.cli import LightningCLI
 
 from sfd_lightning.errors import ConfigError
 
+_BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
+                "- Expected a <class 'NoneType'>", "Given value", "Problem with given class_path")
+
+
+def condense_parse_error(message: str) -> ConfigError:
+    """Turn jsonargparse's nested, multi-line parse error into one ConfigError naming the field."""
+    keys = re.findall(r'Parser key "([^"]+)"', message)
+    lines = [line.strip() for line in message.splitlines()]
+    details = [line for line in lines if line and not line.startswith(_BOILERPLATE)]
+    detail = details[0] if details else lines[0]
+    unknown = re.match(r"Option '([^']+)' is not accepted", detail)
+    unrecognized = re.match(r"unrecognized arguments: --([\w.]+)", detail)
+    if unknown:
+        keys.append(unknown.group(1))
+        detail = "unknown option (see `sfd fit --help` or --print_config for the allowed ones)"
+    elif unrecognized:
+        keys = [unrecognized.group(1).split("=")[0]]
+        detail = "unknown option (see `sfd fit --help` for the allowed ones)"
+    return ConfigError(".".join(keys) or "arguments", detail.lstrip("- "))
+
+
+def find_config_error(err: BaseException) -> Optional[ConfigError]:
+    """The ConfigError behind an exception that jsonargparse wrapped, if any."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, ConfigError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
 
 class SFDLightningCLI(LightningCLI):
     """LightningCLI over any LightningModule and DataModule chosen by ``class_path`` in YAML."""
 
+    def __init__(self, args: Optional[List[str]] = None, run: bool = True, **kwargs):
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+                         args=args, run=run, parser_kwargs={"exit_on_error": False}, **kwargs)
 
-def run_lightning_cli(argv: List[str]) -> None:
-    SFDLightningCLI(
-        LightningModule,
-        LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        args=argv,
-        save_config_kwargs={"overwrite": True},
-    )
+    def parse_arguments(self, parser, args) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except argparse.ArgumentError as err:
+            raise condense_parse_error(str(err)) from None
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as err:
+            config_error = find_config_error(err)
+            if config_error is None:
+                raise
+            raise config_error from None
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
-        if argv and argv[0] == "sample":
+        if words and words[0] == "sample":
             from sfd_lightning.sample import main as sample_main
 
-            sample_main(argv[1:])
+            sample_main(words[1:])
         else:
-            run_lightning_cli(argv)
+            SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself
     except ConfigError as err:
         print(f"sfd: error: {err}", file=sys.stderr)
         sys.exit(2)

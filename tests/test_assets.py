@@ -1,0 +1,38 @@
+"""The shipped digits assets load with weights_only=True and meet their quality bar."""
+import torch
+
+from conftest import ASSETS
+from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data import DigitsDataset
+from sfd_lightning.diffusion import sample_ddim
+
+
+def load():
+    teacher = load_exported(str(ASSETS / "digits_teacher.pt"), "teacher", "denoiser").eval()
+    classifier = load_exported(str(ASSETS / "digits_classifier.pt"), "classifier", "classifier").eval()
+    return teacher, classifier
+
+
+def test_assets_are_plain_weights():
+    for name in ("digits_teacher.pt", "digits_classifier.pt"):
+        ckpt = torch.load(ASSETS / name, weights_only=True)
+        assert ckpt["format"].startswith("sfd-lightning/") and "class_path" in ckpt["config"]
+
+
+def test_classifier_accuracy_on_held_out_digits():
+    _, classifier = load()
+    val = DigitsDataset("val")
+    with torch.no_grad():
+        accuracy = (classifier(val.images).argmax(1) == val.labels).float().mean().item()
+    assert accuracy >= 0.95
+
+
+def test_classifier_recognises_teacher_samples():
+    teacher, classifier = load()
+    labels = torch.arange(10).repeat_interleave(40)
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn((len(labels), 1, 8, 8), generator=g)
+    with torch.no_grad():
+        images = sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1)
+        accuracy = (classifier(images).argmax(1) == labels).float().mean().item()
+    assert accuracy >= 0.90, accuracy

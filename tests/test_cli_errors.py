@@ -1,0 +1,58 @@
+"""Bad input: one line naming the field, exit code 2, before any training starts."""
+import pytest
+
+from sfd_lightning.cli import main
+
+CONFIG = "configs/digits_forget.yaml"
+
+
+def run(capsys, monkeypatch, root, *args):
+    monkeypatch.chdir(root)
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--config", CONFIG, *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    return exit_.value.code, err[-1] if err else ""
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--model.forget_label=10"], "model.forget_label"),
+    (["--model.forget_label=3", "--model.override_label=3"], "model.override_label"),
+    (["--model.override_label=11"], "model.override_label"),
+    (["--model.teacher_ckpt=does/not/exist.pt"], "model.teacher_ckpt"),
+    (["--model.bogus_key=1"], "model.bogus_key"),
+    (["--trainer.bogus_key=1"], "trainer.bogus_key"),
+    (["--data.init_args.batch_size=abc"], "data.batch_size"),
+    (["--model.init_args.teacher.init_args.net.init_args.ch=32"], "model.teacher_ckpt"),
+])
+def test_bad_input_is_one_line_naming_the_field(capsys, monkeypatch, args, field):
+    from conftest import ROOT
+
+    code, line = run(capsys, monkeypatch, ROOT, *args)
+    assert code == 2
+    assert line.startswith(f"sfd: error: {field}:"), line
+
+
+def test_corrupt_checkpoint(capsys, monkeypatch, tmp_path):
+    from conftest import ROOT
+
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    code, line = run(capsys, monkeypatch, ROOT, f"--model.teacher_ckpt={bad}")
+    assert code == 2 and line.startswith("sfd: error: model.teacher_ckpt: cannot read checkpoint"), line
+
+
+def test_architecture_mismatch_names_the_differing_weight(capsys, monkeypatch):
+    from conftest import ROOT
+
+    code, line = run(capsys, monkeypatch, ROOT, "--model.init_args.teacher.init_args.net.init_args.ch=32")
+    assert "does not match the architecture in model.teacher" in line and "shape" in line
+
+
+def test_sample_rejects_bad_labels(capsys, monkeypatch):
+    from conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["sample", "--ckpt", "assets/digits_teacher.pt", "--labels", "0-12", "--n-per-label", "1", "--steps", "2"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().startswith("sfd: error: --labels:")
