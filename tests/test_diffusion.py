@@ -73,3 +73,16 @@ def test_ddim_with_exact_denoiser_returns_its_target():
 def test_bad_schedule_names_field():
     with pytest.raises(ConfigError, match="schedule.kind"):
         VPSchedule("quadratic")
+
+
+def test_ancestral_with_exact_denoiser_returns_its_target():
+    class Oracle(nn.Module):
+        schedule = VPSchedule("cosine")
+
+        def forward(self, x, sigma, labels):
+            return torch.full_like(x, -0.5)
+
+    from sfd_lightning.diffusion import sample_ancestral
+
+    out = sample_ancestral(Oracle(), torch.randn(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), steps=8)
+    torch.testing.assert_close(out, torch.full((3, 1, 2, 2), -0.5))

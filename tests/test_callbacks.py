@@ -1,0 +1,79 @@
+"""Metric callbacks: forgetting metrics by hand, and rank splitting that adds up to one process."""
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from sfd_lightning.callbacks.forget_metrics import ForgetMetrics
+from sfd_lightning.callbacks.report import format_report
+from sfd_lightning.callbacks.sampling import labels_for, sample_labels
+
+
+def logits_for(preds, k=3, margin=10.0):
+    out = torch.zeros(len(preds), k)
+    out[torch.arange(len(preds)), torch.tensor(preds)] = margin
+    return out
+
+
+def test_forget_metrics_by_hand():
+    m = ForgetMetrics(num_classes=3, forget_label=0, override_label=1)
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
+    preds = [0, 1, 1, 2, 1, 2, 2, 2]  # forget: 1 of 4 still a 0, 2 of 4 overridden; retained: 3 of 4 right
+    m.update(logits_for(preds), labels)
+    out = m.compute()
+    assert out["forget/accuracy"] == pytest.approx(0.25)
+    assert out["forget/ua"] == pytest.approx(0.75)
+    assert out["forget/override_rate"] == pytest.approx(0.5)
+    assert out["retained/accuracy"] == pytest.approx(0.75)
+    assert out["retained/accuracy_1"] == pytest.approx(0.5) and out["retained/accuracy_2"] == pytest.approx(1.0)
+    p_win = math.exp(10) / (math.exp(10) + 2)
+    assert out["forget/prob"] == pytest.approx((p_win + 3 * (1 - p_win) / 2) / 4, rel=1e-6)
+    p_lose = (1 - p_win) / 2
+    entropy = -(p_win * math.log(p_win) + 2 * p_lose * math.log(p_lose))
+    assert out["forget/entropy"] == pytest.approx(entropy, rel=1e-6)
+
+
+def test_forget_metrics_merge_like_ddp():
+    """Two ranks' states summed (what torchmetrics' sync does) equal one process on all samples."""
+    torch.manual_seed(0)
+    logits, labels = torch.randn(40, 4), torch.randint(0, 4, (40,))
+    whole = ForgetMetrics(4, 2, 3)
+    whole.update(logits, labels)
+    ranks = [ForgetMetrics(4, 2, 3) for _ in range(2)]
+    ranks[0].update(logits[::2], labels[::2])
+    ranks[1].update(logits[1::2], labels[1::2])
+    ranks[0].merge_state(ranks[1])
+    for key, value in whole.compute().items():
+        assert ranks[0].compute()[key] == pytest.approx(value), key
+
+
+def test_rank_shares_add_up_to_one_process():
+    labels = labels_for(range(3), 7, torch.device("cpu"))  # 21 samples, blocks of 4
+
+    def sampler(noise, y):
+        return noise + y.view(-1, 1, 1, 1)
+
+    def trainer(rank, world):
+        return SimpleNamespace(global_rank=rank, world_size=world)
+
+    single, single_y = sample_labels(sampler, labels, (1, 2, 2), seed=5, batch_size=4, trainer=trainer(0, 1))
+    shares = [sample_labels(sampler, labels, (1, 2, 2), seed=5, batch_size=4, trainer=trainer(r, 2)) for r in range(2)]
+    assert sum(len(y) for _, y in shares) == len(labels)
+    merged = {}
+    for images, y in shares:
+        for image, label in zip(images, y):
+            merged.setdefault(int(label), []).append(image)
+    by_label = {c: torch.stack(v) for c, v in merged.items()}
+    for c in range(3):
+        expected = single[single_y == c]
+        got = by_label[c]
+        # same multiset of samples per label: compare sorted sums
+        torch.testing.assert_close(expected.flatten(1).sum(1).sort().values, got.flatten(1).sum(1).sort().values)
+    assert not torch.equal(shares[0][0][:4], shares[1][0][:4])  # ranks draw different noise
+
+
+def test_report_table_formats_known_rows():
+    table = format_report({"forget/accuracy": 0.0125, "fid/generator": 1.23456, "speed/speedup": 57.0})
+    assert "1.25%" in table and "1.235" in table and "57.0x" in table
+    assert "retained-class accuracy" not in table
