@@ -26,9 +26,10 @@ test: install  ## the default test suite (no network, CPU, slow tests excluded)
 test-slow: install  ## only the slow tests
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
 
-assets: install  ## retrain the shipped digits classifier and teacher (assets/*.pt)
+assets: install  ## retrain the shipped digits classifier, teacher and stage-1 distilled generator (assets/*.pt)
 	$(BIN)/sfd fit --config configs/digits_classifier.yaml
 	$(BIN)/sfd fit --config configs/digits_teacher.yaml
+	$(BIN)/sfd fit --config configs/digits_distill.yaml
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes
 	$(BIN)/python -m sfd_lightning.bench $(ARGS)

@@ -22,7 +22,7 @@ def test_retained_labels_follow_the_model():
     labels = torch.cat([b["labels"] for b in dm.train_dataloader()])
     assert set(labels.tolist()) == {0, 1, 3}
     assert len(dm.train_set) == 5 * 8 * 2  # every rank gets `iterations` batches
-    dm.retained_labels = [0, 2]
+    dm.retained_labels = [0, 2]  # the forget label, while the model forgets
     with pytest.raises(ConfigError, match="data.retained_labels"):
         dm.setup("fit")
 

@@ -121,3 +121,18 @@ def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
     with pytest.raises(ConfigError) as err:
         make_module(tiny_denoiser, **kwargs)
     assert str(err.value).startswith(field + ":")
+
+
+def test_two_stage_init_from_stage_one(tiny_denoiser, tmp_path):
+    stage_one = make_module(tiny_denoiser, sg_forget_coef=0.0, g_forget_coef=0.0)
+    fit(stage_one, iterations=2, tmp_path=tmp_path)
+    path = tmp_path / "stage1.ckpt"
+    torch.save({"state_dict": stage_one.export_state_dict()}, path)
+    stage_two = make_module(tiny_denoiser, init_ckpt=str(path))
+    for a, b in zip(stage_two.generator.parameters(), stage_one.generator_ema.module.parameters()):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(stage_two.fake_score.parameters(), stage_one.fake_score.parameters()):
+        torch.testing.assert_close(a, b)
+    assert not torch.equal(next(stage_two.generator.parameters()), next(stage_two.teacher.parameters()))
+    with pytest.raises(ConfigError, match="model.init_ckpt"):
+        make_module(tiny_denoiser, init_ckpt=str(tmp_path / "missing.ckpt"))

@@ -11,11 +11,12 @@ from sfd_lightning.errors import ConfigError
 class ExportWeightsCallback(Callback):
     """Write ``pl_module.export_state_dict()`` and its class_path config to ``path`` (atomically)."""
 
-    def __init__(self, path: str, kind: Literal["denoiser", "classifier"]):
+    def __init__(self, path: str, kind: Literal["denoiser", "classifier", "sfd"]):
         """
         Args:
             path: output file, e.g. ``assets/digits_teacher.pt``.
-            kind: what the asset holds: ``denoiser`` (a teacher) or ``classifier``.
+            kind: what the asset holds: ``denoiser`` (a teacher), ``classifier``, or ``sfd`` (a stage-1
+                generator, EMA and fake score for two-stage SFD).
         """
         self.path, self.kind = path, kind
 

@@ -15,9 +15,14 @@ def run_dir(trainer: Trainer) -> str:
     return trainer.log_dir or trainer.default_root_dir
 
 
-def label_grid(images: torch.Tensor, n_per_label: int) -> torch.Tensor:
-    """(K*n, C, H, W) images in [-1, 1], label-major, to one grid image in [0, 1] with a row per label."""
-    return make_grid((images.clamp(-1, 1) + 1) / 2, nrow=n_per_label, padding=1, pad_value=1.0)
+def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32) -> torch.Tensor:
+    """(K*n, C, H, W) images in [-1, 1], label-major, to one grid image in [0, 1] with a row per label.
+
+    Images smaller than ``min_size`` pixels are enlarged (nearest neighbour) so the grid is legible.
+    """
+    factor = max(1, min_size // images.shape[-1])
+    images = torch.nn.functional.interpolate(images, scale_factor=factor, mode="nearest") if factor > 1 else images
+    return make_grid((images.clamp(-1, 1) + 1) / 2, nrow=n_per_label, padding=2, pad_value=1.0)
 
 
 class ImageGridCallback(PeriodicEvalCallback):

@@ -53,8 +53,8 @@ class NoiseLabelDataModule(LightningDataModule):
         model = self.trainer.lightning_module if self.trainer is not None else None
         num_classes, forget = getattr(model, "num_classes", None), getattr(model, "forget_label", None)
         if self.retained_labels is not None:
-            if forget is not None and forget in self.retained_labels:
-                raise ConfigError("data.retained_labels", f"must not contain the forget label {forget}")
+            if forget is not None and forget in self.retained_labels and getattr(model, "forgets", True):
+                raise ConfigError("data.retained_labels", f"must not contain the forget label {forget} while forgetting")
             if num_classes is not None and any(not 0 <= c < num_classes for c in self.retained_labels):
                 raise ConfigError("data.retained_labels", f"labels must be in [0, {num_classes - 1}]")
             return list(self.retained_labels)

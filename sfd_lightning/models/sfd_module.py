@@ -23,6 +23,7 @@ from sfd_lightning.override import FixedOverride, OverridePolicy
 
 FROZEN = ("teacher.", "override.")
 TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
+STAGE_ONE = ("generator_ema.", "fake_score.")
 
 
 class SFDModule(LightningModule):
@@ -49,6 +50,7 @@ class SFDModule(LightningModule):
         grad_clip_value: Optional[float] = 1.0,
         ema_decay: float = 0.9999,
         ema_start: int = 0,
+        init_ckpt: Optional[str] = None,
     ):
         """
         Args:
@@ -71,6 +73,8 @@ class SFDModule(LightningModule):
             grad_clip_value: clip every gradient element to this magnitude; null for none.
             ema_decay: decay of the generator's exponential moving average.
             ema_start: iteration from which the EMA averages (before it, it copies the generator).
+            init_ckpt: two-stage SFD: start the generator, its EMA and the fake score from a stage-1
+                (distillation-only) SFD checkpoint or exported ``sfd`` asset instead of the teacher.
         """
         super().__init__()
         self.save_hyperparameters()
@@ -92,7 +96,18 @@ class SFDModule(LightningModule):
         self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
         self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
         self.generator_ema.requires_grad_(False)
+        if init_ckpt:
+            self._load_stage_one(init_ckpt)
         self.iteration = 0
+
+    def _load_stage_one(self, path: str) -> None:
+        """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on."""
+        ckpt = read_checkpoint(path, "model.init_ckpt")
+        generator = extract_state_dict(ckpt, ["generator_ema.module."])
+        load_state_into(self.generator, generator, "model.init_ckpt", path, "model.teacher (as the generator)")
+        self.generator_ema.module.load_state_dict(self.generator.state_dict())
+        fake_score = extract_state_dict(ckpt, ["fake_score."])
+        load_state_into(self.fake_score, fake_score, "model.init_ckpt", path, "model.teacher (as the fake score)")
 
     def _override_policy(self, override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
         if override is not None and override_label is not None:
@@ -122,6 +137,11 @@ class SFDModule(LightningModule):
         if not 0 <= self.ema_decay < 1:
             raise ConfigError("model.ema_decay", f"must be in [0, 1), got {self.ema_decay}")
 
+    @property
+    def forgets(self) -> bool:
+        """False for pure distillation (stage 1 of two-stage SFD): both forget coefficients are 0."""
+        return self.coefs["sg_forget"] > 0 or self.coefs["g_forget"] > 0
+
     # ----------------------------------------------------------------------------- sampling
     @property
     def sigma_init(self) -> torch.Tensor:
@@ -139,7 +159,7 @@ class SFDModule(LightningModule):
     # ----------------------------------------------------------------------------- training
     def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
         z, labels = batch["z"], batch["labels"]  # (B, C, H, W), (B,)
-        with_forget = self.coefs["sg_forget"] > 0 or self.coefs["g_forget"] > 0
+        with_forget = self.forgets
         if with_forget:  # one batch of 2B: retained labels, then the forget label on the same noise
             z = torch.cat([z, z])
             labels = torch.cat([labels, torch.full_like(labels, self.forget_label)])
@@ -220,6 +240,13 @@ class SFDModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
         checkpoint["sfd_iteration"] = self.iteration
+
+    def export_state_dict(self) -> Dict[str, torch.Tensor]:
+        """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``)."""
+        return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
+
+    def export_config(self):
+        return self.hparams.get("teacher")
 
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         restore_prefixes(checkpoint["state_dict"], self, FROZEN)

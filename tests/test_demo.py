@@ -1,0 +1,20 @@
+"""The full digits demo meets the issue's bar: it is the main job users run first."""
+import json
+
+import pytest
+
+from conftest import ROOT
+from sfd_lightning.cli import main
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forget, override", [(0, 1), (3, 8)])
+def test_demo_forgets_and_keeps_quality(forget, override, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    main(["fit", "--config", "configs/digits_forget.yaml", f"--model.forget_label={forget}", f"--model.override_label={override}",
+          f"--trainer.default_root_dir={tmp_path}", f"--trainer.logger.init_args.save_dir={tmp_path}"])
+    report = json.loads(next(tmp_path.rglob("report.json")).read_text())
+    assert report["forget/accuracy"] <= 0.05
+    assert report["retained/accuracy"] >= 0.90
+    assert report["fid/generator"] <= 1.5 * report["fid/teacher"]
+    assert report["speed/speedup"] >= 30
