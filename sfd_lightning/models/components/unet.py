@@ -6,6 +6,7 @@ added to the timestep embedding. Predicts epsilon from ``(x_t, t, labels)``; wra
 :class:`~sfd_lightning.diffusion.EpsDenoiser` to use it as a denoiser.
 """
 import math
+from functools import partial
 from typing import Optional, Sequence
 
 import torch
@@ -65,6 +66,14 @@ class Level(nn.Module):
         self.attn = nn.ModuleList(AttnBlock(out_ch, groups) if attn else nn.Identity() for _ in in_chs)
 
 
+def check_sizes(ch: int, widths: Sequence[int], resolution: int, norm_groups: int) -> None:
+    bad = [w for w in [ch, *widths] if w % norm_groups]
+    if bad:
+        raise ConfigError("net.norm_groups", f"{norm_groups} must divide every width {sorted(set(bad))} (ch * ch_mult)")
+    if resolution % 2 ** (len(widths) - 1):
+        raise ConfigError("net.resolution", f"{resolution} must be divisible by 2**(len(ch_mult)-1)")
+
+
 class UNet(nn.Module):
     """Class-conditional epsilon-prediction UNet: ``forward(x_t, t, labels) -> eps_hat``."""
 
@@ -98,41 +107,45 @@ class UNet(nn.Module):
         """
         super().__init__()
         widths = [ch * m for m in ch_mult]
-        bad = [w for w in [ch, *widths] if w % norm_groups]
-        if bad:
-            raise ConfigError("net.norm_groups", f"{norm_groups} must divide every width {sorted(set(bad))} (ch * ch_mult)")
-        if resolution % 2 ** (len(ch_mult) - 1):
-            raise ConfigError("net.resolution", f"{resolution} must be divisible by 2**(len(ch_mult)-1)")
+        check_sizes(ch, widths, resolution, norm_groups)
         self.in_channels, self.resolution, self.num_classes = in_channels, resolution, num_classes
         self.ch, emb_dim = ch, 4 * ch
         self.time_mlp = nn.Sequential(nn.Linear(ch, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         # The extra last row is the learned null class used for classifier-free guidance.
         self.label_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
+        level = partial(Level, emb_dim=emb_dim, dropout=dropout, groups=norm_groups)
+        skips, res = self._build_down(widths, num_res_blocks, resolution, attn_resolutions, resamp_with_conv, level)
+        self.mid = level([widths[-1]] * 2, widths[-1], attn=True)
+        self._build_up(widths, num_res_blocks, res, attn_resolutions, resamp_with_conv, level, skips)
+        self.norm_out = nn.GroupNorm(norm_groups, widths[0])
+        self.conv_out = nn.Conv2d(widths[0], out_ch or in_channels, 3, padding=1)
 
-        self.down, self.downsample, skips = nn.ModuleList(), nn.ModuleList(), [ch]
-        res, prev = resolution, ch
+    def _build_down(self, widths, num_res_blocks, res, attn_resolutions, resamp_with_conv, level):
+        """Encoder levels and downsamplers; returns the skip widths and the lowest resolution."""
+        self.down, self.downsample, skips = nn.ModuleList(), nn.ModuleList(), [self.ch]
+        prev = self.ch
         for i, width in enumerate(widths):
-            level = Level([prev] + [width] * (num_res_blocks - 1), width, emb_dim, dropout, res in attn_resolutions, norm_groups)
-            self.down.append(level)
+            self.down.append(level([prev] + [width] * (num_res_blocks - 1), width, attn=res in attn_resolutions))
             skips += [width] * num_res_blocks
             prev = width
             if i < len(widths) - 1:
                 self.downsample.append(nn.Conv2d(width, width, 3, stride=2, padding=1) if resamp_with_conv else nn.AvgPool2d(2))
                 skips.append(width)
                 res //= 2
-        self.mid = Level([prev, prev], prev, emb_dim, dropout, True, norm_groups)
+        return skips, res
 
+    def _build_up(self, widths, num_res_blocks, res, attn_resolutions, resamp_with_conv, level, skips):
+        """Decoder levels (one more block than the encoder, each fed a skip) and upsamplers."""
         self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        prev = widths[-1]
         for i, width in reversed(list(enumerate(widths))):
             in_chs = [(prev if j == 0 else width) + skips.pop() for j in range(num_res_blocks + 1)]
-            self.up.append(Level(in_chs, width, emb_dim, dropout, res in attn_resolutions, norm_groups))
+            self.up.append(level(in_chs, width, attn=res in attn_resolutions))
             prev = width
             if i > 0:
                 self.upsample.append(nn.Conv2d(width, width, 3, padding=1) if resamp_with_conv else nn.Identity())
                 res *= 2
-        self.norm_out = nn.GroupNorm(norm_groups, prev)
-        self.conv_out = nn.Conv2d(prev, out_ch or in_channels, 3, padding=1)
 
     def embed(self, t: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
         emb = self.time_mlp(timestep_embedding(t, self.ch))  # (B, 4ch)
