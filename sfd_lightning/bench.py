@@ -9,12 +9,14 @@ iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds li
     python -m sfd_lightning.bench [--config configs/digits_forget.yaml] [--iterations 30]
 """
 import argparse
+import statistics
 import time
 from typing import Callable, Dict, List
 
 import torch
 from lightning.pytorch import Callback, Trainer
 
+from sfd_lightning.callbacks.speed import timed_calls
 from sfd_lightning.cli import SFDLightningCLI
 
 
@@ -31,13 +33,7 @@ class IterationTimer(Callback):
 
 
 def median_seconds(fn: Callable[[], None], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return statistics.median(timed_calls(fn, repeats))
 
 
 def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> Dict[str, float]:
@@ -59,15 +55,14 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
             net(xi, sigma, labels).sum().backward()
         return run
 
-    frozen = [module.teacher, module.fake_score]
     costs = {
         "generator forward (no grad)": median_seconds(gen_forward_no_grad, repeats),
         "fake score forward+backward (weights)": median_seconds(weights_pass(module.fake_score), repeats),
         "generator forward+backward (weights)": median_seconds(weights_pass(module.generator), repeats),
     }
     module.fake_score.requires_grad_(False)
-    costs["teacher forward+backward (input)"] = median_seconds(input_pass(frozen[0]), repeats)
-    costs["fake score forward+backward (input)"] = median_seconds(input_pass(frozen[1]), repeats)
+    costs["teacher forward+backward (input)"] = median_seconds(input_pass(module.teacher), repeats)
+    costs["fake score forward+backward (input)"] = median_seconds(input_pass(module.fake_score), repeats)
     module.fake_score.requires_grad_(True)
     module.zero_grad(set_to_none=True)
     return costs
@@ -90,7 +85,7 @@ def main(argv: List[str] = None) -> None:
     trainer = Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
                       enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])
     trainer.fit(module, datamodule=data)
-    per_iteration = sorted(timer.times)[len(timer.times) // 2]
+    per_iteration = statistics.median(timer.times)
 
     b = data.batch_size
     z = torch.randn((2 * b, *data.shape))

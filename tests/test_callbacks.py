@@ -77,3 +77,14 @@ def test_report_table_formats_known_rows():
     table = format_report({"forget/accuracy": 0.0125, "fid/generator": 1.23456, "speed/speedup": 57.0})
     assert "1.25%" in table and "1.235" in table and "57.0x" in table
     assert "retained-class accuracy" not in table
+
+
+def test_reference_labels_read_without_loading_images():
+    from torch.utils.data import Subset
+
+    from sfd_lightning.callbacks.fid import reference_labels
+    from sfd_lightning.data import DigitsDataset
+
+    ds = DigitsDataset("val")
+    by_item = reference_labels(Subset(ds, range(len(ds))))  # no label attribute: indexes every item
+    assert reference_labels(ds) == by_item == ds.labels.tolist()

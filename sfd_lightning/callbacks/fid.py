@@ -1,6 +1,6 @@
 """FID of the retained classes (Heusel et al., 2017) with torchmetrics' FrechetInceptionDistance
 and a pluggable feature extractor; optionally also for the teacher's multi-step sampler."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -11,6 +11,15 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_labels, sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
+
+
+def reference_labels(dataset: Dataset) -> List[int]:
+    """Every item's label, read from a ``labels``/``targets`` attribute when the dataset has one
+    (ours, torchvision's) so the images are not loaded twice."""
+    for name in ("labels", "targets"):
+        if hasattr(dataset, name):
+            return [int(y) for y in getattr(dataset, name)]
+    return [int(dataset[i][1]) for i in range(len(dataset))]
 
 
 class FIDCallback(PeriodicEvalCallback):
@@ -41,7 +50,8 @@ class FIDCallback(PeriodicEvalCallback):
 
     def _add_real(self, trainer: Trainer, pl_module: LightningModule) -> None:
         keep = set(self._retained(pl_module))
-        idx = [i for i in range(len(self.reference)) if int(self.reference[i][1]) in keep]
+        labels = reference_labels(self.reference)
+        idx = [i for i, label in enumerate(labels) if label in keep]
         shard = Subset(self.reference, idx[trainer.global_rank::trainer.world_size])
         for images, _ in DataLoader(shard, batch_size=self.batch_size):
             self.fid.update(images.to(pl_module.device), real=True)

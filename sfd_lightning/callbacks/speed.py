@@ -1,6 +1,6 @@
 """Sampling throughput at the end of training: the one-step generator against the teacher's sampler."""
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -10,19 +10,24 @@ from sfd_lightning.callbacks.sampling import sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
 
 
-def images_per_second(sample: Callable[[], torch.Tensor], n_images: int, repeats: int) -> float:
-    """Best-of-``repeats`` throughput after one warm-up call (synchronising CUDA around each)."""
-    sample()
-    best = float("inf")
+def timed_calls(fn: Callable[[], object], repeats: int) -> List[float]:
+    """Seconds of ``repeats`` calls after one warm-up call, synchronising CUDA around each."""
+    fn()
+    times = []
     for _ in range(repeats):
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         start = time.perf_counter()
-        sample()
+        fn()
         if torch.cuda.is_available():
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return n_images / best
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def images_per_second(sample: Callable[[], torch.Tensor], n_images: int, repeats: int) -> float:
+    """Best-of-``repeats`` throughput."""
+    return n_images / min(timed_calls(sample, repeats))
 
 
 class SamplerSpeedCallback(PeriodicEvalCallback):
