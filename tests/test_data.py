@@ -4,24 +4,28 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sfd_lightning.data import DigitsDataset, NoiseLabelDataModule, NoiseLabelDataset
+from sfd_lightning.data import DigitsDataset, NoiseLabelDataModule, noise_batch
 from sfd_lightning.errors import ConfigError
 
 
-def test_noise_items_are_reproducible_and_distinct():
-    ds = NoiseLabelDataset((1, 4, 4), [1, 2], length=10, seed=3)
-    torch.testing.assert_close(ds[4]["z"], ds[4]["z"])
-    assert not torch.equal(ds[4]["z"], ds[5]["z"])
-    assert {int(ds[i]["labels"]) for i in range(10)} <= {1, 2}
+def test_noise_batches_depend_on_seed_iteration_and_rank_only():
+    a = noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0)
+    torch.testing.assert_close(a, noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0))
+    for other in (dict(seed=4, iteration=7, rank=0), dict(seed=3, iteration=8, rank=0), dict(seed=3, iteration=7, rank=1)):
+        assert not torch.equal(a["z"], noise_batch((1, 4, 4), [1, 2], 16, **other)["z"]), other
+    assert a["z"].shape == (16, 1, 4, 4) and set(a["labels"].tolist()) == {1, 2}
 
 
 def test_retained_labels_follow_the_model():
     dm = NoiseLabelDataModule(shape=(1, 4, 4), batch_size=8, iterations=5)
-    dm.trainer = SimpleNamespace(lightning_module=SimpleNamespace(num_classes=4, forget_label=2), world_size=2)
+    model = SimpleNamespace(num_classes=4, forget_label=2, iteration=3)
+    dm.trainer = SimpleNamespace(lightning_module=model, world_size=2, training=True, global_rank=1)
     dm.setup("fit")
-    labels = torch.cat([b["labels"] for b in dm.train_dataloader()])
+    assert len(dm.train_dataloader().dataset) == 5 * 2  # Lightning's sampler gives each rank `iterations` batches
+    batch = dm.on_before_batch_transfer(torch.tensor([0]), 0)
+    torch.testing.assert_close(batch, dm.batch_for(3, rank=1))
+    labels = torch.cat([dm.batch_for(i)["labels"] for i in range(5)])
     assert set(labels.tolist()) == {0, 1, 3}
-    assert len(dm.train_set) == 5 * 8 * 2  # every rank gets `iterations` batches
     dm.retained_labels = [0, 2]  # the forget label, while the model forgets
     with pytest.raises(ConfigError, match="data.retained_labels"):
         dm.setup("fit")

@@ -1,4 +1,10 @@
-"""Pure noise + label batches: SFD is data-free and never touches a real image."""
+"""Pure noise + label batches: SFD is data-free and never touches a real image.
+
+The batch for an iteration is a function of (data.seed, SFD iteration, global rank). The loader
+only paces the epoch; ``on_before_batch_transfer`` draws the batch. So a run resumed from a
+checkpoint draws exactly the noise the uninterrupted run would have, every rank draws its own
+noise, and no loader position needs saving.
+"""
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -6,22 +12,39 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.seeding import generator
 
 
-class NoiseLabelDataset(Dataset):
-    """Item i is ``{"z": N(0, I) of ``shape``, "labels": a retained label}``, reproducible from (seed, i)."""
+def noise_batch(shape: Sequence[int], labels: Sequence[int], batch_size: int, seed: int, iteration: int,
+                rank: int = 0) -> Dict[str, torch.Tensor]:
+    """``{"z": (B, *shape) N(0, I), "labels": (B,) uniform over labels}``, reproducible from (seed, iteration, rank)."""
+    g = generator(seed, iteration, rank)
+    z = torch.randn((batch_size, *shape), generator=g)
+    pool = torch.as_tensor(list(labels))
+    return {"z": z, "labels": pool[torch.randint(len(pool), (batch_size,), generator=g)]}
 
-    def __init__(self, shape: Sequence[int], labels: Sequence[int], length: int, seed: int = 0):
-        self.shape, self.labels, self.length, self.seed = tuple(shape), torch.as_tensor(list(labels)), length, seed
+
+class _Steps(Dataset):
+    """Item i is i: the loader only counts iterations."""
+
+    def __init__(self, length: int):
+        self.length = length
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> Dict[str, torch.Tensor]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-        z = torch.randn(self.shape, generator=g)
-        label = self.labels[torch.randint(len(self.labels), (), generator=g)]
-        return {"z": z, "labels": label}
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class NoiseLoader(DataLoader):
+    """A DataLoader with nothing to resume: its batches are drawn from the iteration, not its position."""
+
+    def state_dict(self) -> Dict[str, int]:
+        return {}
+
+    def load_state_dict(self, state: Dict[str, int]) -> None:
+        pass
 
 
 class NoiseLabelDataModule(LightningDataModule):
@@ -32,22 +55,22 @@ class NoiseLabelDataModule(LightningDataModule):
     """
 
     def __init__(self, shape: Sequence[int] = (1, 8, 8), batch_size: int = 64, iterations: int = 1000,
-                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0, num_workers: int = 0):
+                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0):
         """
         Args:
             shape: shape of one noise sample (C, H, W), the generator's output shape.
             batch_size: retained samples per iteration per device (SFD adds as many forget-label samples).
             iterations: SFD iterations per epoch.
             retained_labels: labels to distil; default every class except the model's forget label.
-            seed: seed of the noise stream (each index draws its own noise, so ranks never repeat).
-            num_workers: DataLoader worker processes.
+            seed: seed of the noise; the batch of iteration i on rank r depends only on (seed, i, r).
         """
         super().__init__()
         for name, value in (("batch_size", batch_size), ("iterations", iterations)):
             if value < 1:
                 raise ConfigError(f"data.{name}", f"must be >= 1, got {value}")
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
-        self.retained_labels, self.seed, self.num_workers = retained_labels, seed, num_workers
+        self.retained_labels, self.seed = retained_labels, seed
+        self.labels: Sequence[int] = ()
 
     def resolve_labels(self) -> Sequence[int]:
         model = self.trainer.lightning_module if self.trainer is not None else None
@@ -63,10 +86,21 @@ class NoiseLabelDataModule(LightningDataModule):
         return [c for c in range(num_classes) if c != forget]
 
     def setup(self, stage: Optional[str] = None) -> None:
-        world = self.trainer.world_size if self.trainer is not None else 1
-        length = self.iterations * self.batch_size * world
-        self.train_set = NoiseLabelDataset(self.shape, self.resolve_labels(), length, self.seed)
+        self.labels = self.resolve_labels()
 
     def train_dataloader(self) -> DataLoader:
-        # Shuffling is pointless: every index is its own independent draw.
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=False, drop_last=True, num_workers=self.num_workers)
+        world = self.trainer.world_size if self.trainer is not None else 1
+        # Lightning's distributed sampler hands each rank `iterations` of these placeholders.
+        return NoiseLoader(_Steps(self.iterations * world), batch_size=1, shuffle=False)
+
+    def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, torch.Tensor]:
+        """The batch that rank ``rank`` trains on at SFD iteration ``iteration``."""
+        return noise_batch(self.shape, self.labels, self.batch_size, self.seed, iteration, rank)
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int) -> Dict[str, torch.Tensor]:
+        trainer = self.trainer
+        if trainer is None or not trainer.training:
+            return batch
+        model = trainer.lightning_module
+        iteration = model.iteration if hasattr(model, "iteration") else trainer.global_step
+        return self.batch_for(iteration, trainer.global_rank)

@@ -7,6 +7,7 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 
+from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 
 
@@ -34,7 +35,7 @@ class ClassifierModule(LightningModule):
             optimizer: optimiser factory (default Adam lr 1e-3).
         """
         super().__init__()
-        self.save_hyperparameters()
+        save_plain_hyperparameters(self)
         self.net, self.max_shift, self.noise_std, self.label_smoothing = net, max_shift, noise_std, label_smoothing
         self.optimizer = adam_or(optimizer, lr=1e-3, betas=(0.9, 0.999))
 

@@ -10,6 +10,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from sfd_lightning.diffusion.denoiser import NULL_LABEL, Denoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss
+from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 
 
@@ -26,7 +27,7 @@ class DiffusionModule(LightningModule):
             optimizer: optimiser factory (default Adam lr 2e-4).
         """
         super().__init__()
-        self.save_hyperparameters()
+        save_plain_hyperparameters(self)
         if not 0 <= label_dropout < 1:
             raise ConfigError("model.label_dropout", f"must be in [0, 1), got {label_dropout}")
         if not 0 <= ema_decay < 1:

@@ -6,11 +6,14 @@ then an EMA update of the generator. Lightning counts two optimiser steps per it
 ``trainer.global_step``; ``self.iteration`` counts SFD iterations.
 """
 import copy
-from typing import Any, Dict, Optional
+from contextlib import nullcontext
+from typing import Any, Dict, Literal, Optional
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.strategies import DDPStrategy
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sfd_lightning.checkpoints import extract_state_dict, load_state_into, read_checkpoint
@@ -18,12 +21,19 @@ from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
+from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.override import FixedOverride, OverridePolicy
+from sfd_lightning.seeding import derive_seed
 
 FROZEN = ("teacher.", "override.")
 TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
 STAGE_ONE = ("generator_ema.", "fake_score.")
+STEPS_PER_ITERATION = 2  # optimiser steps Lightning counts per SFD iteration (fake score, generator)
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient was not finite and ``model.on_nonfinite`` is ``stop``."""
 
 
 class SFDModule(LightningModule):
@@ -51,6 +61,8 @@ class SFDModule(LightningModule):
         ema_decay: float = 0.9999,
         ema_start: int = 0,
         init_ckpt: Optional[str] = None,
+        on_nonfinite: Literal["skip", "stop"] = "skip",
+        seed: int = 0,
     ):
         """
         Args:
@@ -75,9 +87,13 @@ class SFDModule(LightningModule):
             ema_start: iteration from which the EMA averages (before it, it copies the generator).
             init_ckpt: two-stage SFD: start the generator, its EMA and the fake score from a stage-1
                 (distillation-only) SFD checkpoint or exported ``sfd`` asset instead of the teacher.
+            on_nonfinite: when a loss or gradient is NaN/inf: ``skip`` the update (counted in
+                ``nonfinite/skipped``) or ``stop`` the run with an error; the weights never see it.
+            seed: seed of the training randomness (timesteps, loss noise, random overrides); iteration i
+                on rank r draws from (seed, i, r), so a resumed run repeats the uninterrupted one.
         """
         super().__init__()
-        self.save_hyperparameters()
+        save_plain_hyperparameters(self)
         self.automatic_optimization = False
         self.num_classes, self.forget_label, self.alpha = num_classes, forget_label, alpha
         self.t_min, self.t_init, self.t_max = t_min, t_init, t_max
@@ -98,7 +114,12 @@ class SFDModule(LightningModule):
         self.generator_ema.requires_grad_(False)
         if init_ckpt:
             self._load_stage_one(init_ckpt)
-        self.iteration = 0
+        self.on_nonfinite, self.seed = on_nonfinite, seed
+        self.iteration, self.skipped_steps = 0, 0
+        # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
+        # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
+        self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
+        self._wrappers: Dict[str, DistributedDataParallel] = {}  # a plain dict: not a submodule, not in checkpoints
 
     def _load_stage_one(self, path: str) -> None:
         """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on."""
@@ -136,6 +157,8 @@ class SFDModule(LightningModule):
                 raise ConfigError(f"model.{name}_coef", f"must be >= 0, got {value}")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError("model.ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+        if self.hparams.on_nonfinite not in ("skip", "stop"):
+            raise ConfigError("model.on_nonfinite", f"must be skip or stop, got {self.hparams.on_nonfinite!r}")
 
     @property
     def forgets(self) -> bool:
@@ -158,6 +181,12 @@ class SFDModule(LightningModule):
 
     # ----------------------------------------------------------------------------- training
     def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank))
+            self._iterate(batch)
+
+    def _iterate(self, batch: Dict[str, torch.Tensor]) -> None:
         z, labels = batch["z"], batch["labels"]  # (B, C, H, W), (B,)
         with_forget = self.forgets
         if with_forget:  # one batch of 2B: retained labels, then the forget label on the same noise
@@ -170,6 +199,7 @@ class SFDModule(LightningModule):
         self.update_ema()
         self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batch["labels"].shape[0])
         self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
+        self.log("nonfinite/skipped", float(self.skipped_steps), on_step=True, batch_size=1)
 
     def fake_score_step(self, opt, z: torch.Tensor, labels: torch.Tensor, with_forget: bool) -> Dict[str, torch.Tensor]:
         self.toggle_optimizer(opt)
@@ -179,7 +209,7 @@ class SFDModule(LightningModule):
         per_sample = denoising_loss(self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g), labels)
         remain, forget = self._split(per_sample, with_forget)
         loss = self.coefs["sg_remain"] * remain + self.coefs["sg_forget"] * forget
-        self._step(opt, loss)
+        self._step(opt, loss, "fake-score")
         self.untoggle_optimizer(opt)
         return {"loss/fake_score_remain": remain.detach(), "loss/fake_score_forget": forget.detach()}
 
@@ -187,12 +217,15 @@ class SFDModule(LightningModule):
         self.toggle_optimizer(opt)
         self.generator.train()
         self.fake_score.eval()
-        x_g = self.generate(z, labels)
+        generator = self._wrappers.get("generator", self.generator)
+        x_g = generator(self.sigma_init * z, self.sigma_init, labels)
         per_sample = sid_generator_loss(self.teacher, self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g),
                                         self._teacher_labels(labels, with_forget), labels, self.alpha)
         remain, forget = self._split(per_sample, with_forget)
         loss = self.coefs["g_remain"] * remain + self.coefs["g_forget"] * forget
-        self._step(opt, loss)
+        # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
+        with self.trainer.strategy.block_backward_sync() if self._wrappers else nullcontext():
+            self._step(opt, loss, "generator")
         self.fake_score.train()
         self.untoggle_optimizer(opt)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
@@ -216,17 +249,48 @@ class SFDModule(LightningModule):
         remain, forget = per_sample.chunk(2)
         return remain.mean(), forget.mean()
 
-    def _step(self, opt, loss: torch.Tensor) -> None:
+    def _step(self, opt, loss: torch.Tensor, name: str) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        if self.grad_clip_value is not None:
+        if not self._finite(opt, loss):
+            if self.on_nonfinite == "stop":
+                raise NonFiniteError(f"SFD iteration {self.iteration}: the {name} loss or its gradients are not finite "
+                                     "(model.on_nonfinite=stop); checkpoints saved so far are intact. Lower the learning "
+                                     "rates or set model.on_nonfinite=skip, and resume with --ckpt_path")
+            self.skipped_steps += 1
+            opt.zero_grad(set_to_none=True)  # the step below then changes no weight and no optimiser state
+        elif self.grad_clip_value is not None:
             self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
         opt.step()
+
+    def _finite(self, opt, loss: torch.Tensor) -> bool:
+        """Loss and every gradient finite, agreed by all ranks (so they skip or stop together)."""
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        finite = torch.stack([torch.isfinite(loss).all()] + [torch.isfinite(g).all() for g in grads]).all()
+        return bool(self.trainer.strategy.reduce_boolean_decision(bool(finite), all=True))
 
     def update_ema(self) -> None:
         if self.iteration <= self.ema_start:
             self.generator_ema.n_averaged.zero_()  # an empty average copies the generator
         self.generator_ema.update_parameters(self.generator)
+
+    # ----------------------------------------------------------------------------- distributed, step counting
+    def setup(self, stage: str) -> None:
+        # Lightning counts two optimiser steps per SFD iteration; trainer.max_steps means iterations here.
+        loop = self.trainer.fit_loop.epoch_loop
+        if stage == "fit" and loop.max_steps > 0 and not getattr(self.trainer, "_sfd_max_steps_scaled", False):
+            loop.max_steps *= STEPS_PER_ITERATION
+            self.trainer._sfd_max_steps_scaled = True
+
+    def on_fit_start(self) -> None:
+        strategy = self.trainer.strategy
+        if isinstance(strategy, DDPStrategy) and self.trainer.world_size > 1:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self._wrappers["generator"] = DistributedDataParallel(self.generator, device_ids=device_ids,
+                                                                  **getattr(strategy, "_ddp_kwargs", {}))
+
+    def on_fit_end(self) -> None:
+        self._wrappers.clear()
 
     def configure_optimizers(self):
         return [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
@@ -240,6 +304,7 @@ class SFDModule(LightningModule):
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
         checkpoint["sfd_iteration"] = self.iteration
+        checkpoint["sfd_skipped_steps"] = self.skipped_steps
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``)."""
@@ -251,3 +316,4 @@ class SFDModule(LightningModule):
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         restore_prefixes(checkpoint["state_dict"], self, FROZEN)
         self.iteration = int(checkpoint.get("sfd_iteration", 0))
+        self.skipped_steps = int(checkpoint.get("sfd_skipped_steps", 0))

@@ -1,0 +1,28 @@
+"""Hyperparameters that checkpoints can hold under ``torch.load(weights_only=True)``."""
+from lightning.pytorch import LightningModule
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    cls = value if isinstance(value, type) else type(value)
+    return f"<{cls.__module__}.{cls.__qualname__}>"
+
+
+def save_plain_hyperparameters(module: LightningModule) -> None:
+    """``save_hyperparameters`` with live objects (networks, optimiser factories) replaced by their class name.
+
+    Under ``sfd fit`` the hyperparameters are already the YAML's plain values; objects only appear
+    when a module is built in Python, and pickling them would make the checkpoint unloadable with
+    ``weights_only=True``.
+    """
+    import inspect
+
+    module.save_hyperparameters(frame=inspect.currentframe().f_back)
+    for store in (module._hparams, module._hparams_initial):
+        for key in list(store):
+            store[key] = _plain(store[key])

@@ -1,0 +1,102 @@
+"""Faults: resuming equals not stopping, non-finite updates never reach the weights, max_steps counts iterations."""
+import pytest
+import torch
+from lightning.pytorch import Trainer
+
+from sfd_lightning.data import NoiseLabelDataModule
+from sfd_lightning.models.sfd_module import NonFiniteError
+from sfd_lightning.override import RandomOverride
+from test_sfd_module import make_module
+
+
+def trainer(tmp_path, **kwargs):
+    args = dict(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                enable_model_summary=False, default_root_dir=tmp_path)
+    args.update(kwargs)
+    return Trainer(**args)
+
+
+def data(iterations):
+    return NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations)
+
+
+def trained_state(module, tr):
+    """Weights (generator, EMA, fake score), both optimisers' states and the counters."""
+    state = {k: v.clone() for k, v in module.state_dict().items() if not k.startswith("teacher.")}
+    for i, opt in enumerate(tr.optimizers):
+        for pid, s in opt.state_dict()["state"].items():
+            state.update({f"opt{i}.{pid}.{k}": torch.as_tensor(v).clone() for k, v in s.items()})
+    state["iteration"] = torch.tensor(module.iteration)
+    return state
+
+
+def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path):
+    kwargs = dict(override_label=None, override=RandomOverride())  # random overrides: the RNG must resume too
+    straight = make_module(tiny_denoiser, **kwargs)
+    tr = trainer(tmp_path / "a")
+    tr.fit(straight, datamodule=data(5))
+    expected = trained_state(straight, tr)
+
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    first = make_module(tiny_denoiser, **kwargs)  # a run that saves mid-epoch, as a killed run would have
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=4, save_top_k=-1)
+    trainer(tmp_path / "b", enable_checkpointing=True, callbacks=[saver]).fit(first, datamodule=data(5))
+    mid = tmp_path / "ckpt" / "epoch=0-step=4.ckpt"
+    assert torch.load(mid, weights_only=True)["sfd_iteration"] == 2
+
+    resumed = make_module(tiny_denoiser, **kwargs)
+    tr2 = trainer(tmp_path / "c")
+    tr2.fit(resumed, datamodule=data(5), ckpt_path=mid)
+    got = trained_state(resumed, tr2)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert tr2.global_step == tr.global_step == 10  # Lightning's count: two optimiser steps per iteration
+
+
+def poison_teacher_at(module, iteration):
+    """Make the teacher output NaN during SFD iteration ``iteration`` (it only enters the generator loss)."""
+    def hook(_, __, out):
+        return torch.full_like(out, float("nan")) if module.iteration == iteration else out
+    module.teacher.net.register_forward_hook(hook)
+
+
+def test_nonfinite_generator_loss_is_skipped_and_counted(tiny_denoiser, tmp_path):
+    reference = make_module(tiny_denoiser)
+    trainer(tmp_path / "a").fit(reference, datamodule=data(1))
+    poisoned = make_module(tiny_denoiser)
+    poison_teacher_at(poisoned, 1)
+    tr = trainer(tmp_path / "b")
+    tr.fit(poisoned, datamodule=data(2))
+    assert poisoned.skipped_steps == 1 and poisoned.iteration == 2
+    assert float(tr.callback_metrics["nonfinite/skipped"]) == 1.0
+    for k, v in poisoned.generator.state_dict().items():  # the poisoned generator update never happened
+        torch.testing.assert_close(v, reference.generator.state_dict()[k], msg=k)
+    assert all(torch.isfinite(p).all() for p in poisoned.parameters())
+    fake_changed = any(not torch.equal(v, reference.fake_score.state_dict()[k])
+                       for k, v in poisoned.fake_score.state_dict().items())
+    assert fake_changed  # the fake-score update of that iteration was finite and went ahead
+
+
+def test_nonfinite_stop_raises_and_keeps_saved_checkpoint(tiny_denoiser, tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    module = make_module(tiny_denoiser, on_nonfinite="stop")
+    poison_teacher_at(module, 2)
+    saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=2, save_top_k=-1)
+    tr = trainer(tmp_path, enable_checkpointing=True, callbacks=[saver])
+    with pytest.raises(NonFiniteError, match="iteration 2: the generator loss .* not finite"):
+        tr.fit(module, datamodule=data(4))
+    saved = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert saved == ["epoch=0-step=2.ckpt", "epoch=0-step=4.ckpt"]
+    ckpt = torch.load(tmp_path / "ckpt" / "epoch=0-step=4.ckpt", weights_only=True)
+    assert ckpt["sfd_iteration"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+def test_max_steps_counts_sfd_iterations(tiny_denoiser, tmp_path):
+    module = make_module(tiny_denoiser)
+    tr = trainer(tmp_path, max_steps=3)
+    tr.fit(module, datamodule=data(10))
+    assert module.iteration == 3 and tr.global_step == 6
