@@ -3,13 +3,15 @@
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
 import argparse
+import os
 import re
 import sys
 from typing import List, Optional
 
 from lightning.pytorch import LightningDataModule, LightningModule
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
+from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.errors import ConfigError
 
 _BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
@@ -44,11 +46,27 @@ def find_config_error(err: BaseException) -> Optional[ConfigError]:
     return None
 
 
+class LoggedConfig(SaveConfigCallback):
+    """On rank 0: the resolved config to ``config.yaml`` in the run folder and to the logger (W&B's run config)."""
+
+    def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = True,
+                 multifile: bool = False, save_to_log_dir: bool = False):
+        super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        folder = run_dir(trainer)
+        os.makedirs(folder, exist_ok=True)
+        self.parser.save(self.config, os.path.join(folder, self.config_filename), skip_none=False, overwrite=True,
+                         multifile=self.multifile)
+        if trainer.logger is not None:
+            trainer.logger.log_hyperparams({"config": self.config.clone().as_dict()})
+
+
 class SFDLightningCLI(LightningCLI):
     """LightningCLI over any LightningModule and DataModule chosen by ``class_path`` in YAML."""
 
     def __init__(self, args: Optional[List[str]] = None, run: bool = True, **kwargs):
-        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        kwargs.setdefault("save_config_callback", LoggedConfig)
         super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                          args=args, run=run, parser_kwargs={"exit_on_error": False}, **kwargs)
 

@@ -1,26 +1,14 @@
 """A short `sfd fit` of the digits default writes a checkpoint that `sfd sample` reads."""
 import numpy as np
 import pytest
-import yaml
 
-from conftest import ROOT
+from conftest import ROOT, short_forget_config
 from sfd_lightning.cli import main
 
 
 @pytest.fixture
 def short_config(tmp_path):
-    config = yaml.safe_load((ROOT / "configs" / "digits_forget.yaml").read_text())
-    config["trainer"]["default_root_dir"] = str(tmp_path / "run")
-    config["trainer"]["logger"]["init_args"]["save_dir"] = str(tmp_path / "run")
-    config["data"]["init_args"]["iterations"] = 3
-    for cb in config["trainer"]["callbacks"]:
-        args = cb.get("init_args", {})
-        for key, value in (("n_per_label", 4), ("every_n_iterations", 2), ("teacher_steps", 3), ("batch_size", 16)):
-            if key in args:
-                args[key] = value
-    path = tmp_path / "short.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return short_forget_config(tmp_path)
 
 
 def test_fit_then_sample(short_config, tmp_path, monkeypatch, capsys):

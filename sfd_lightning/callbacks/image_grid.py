@@ -7,12 +7,8 @@ from lightning.pytorch import LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
+from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_shape
-
-
-def run_dir(trainer: Trainer) -> str:
-    """The run's output folder: the logger's version folder, else the trainer's root dir."""
-    return trainer.log_dir or trainer.default_root_dir
 
 
 def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32) -> torch.Tensor:

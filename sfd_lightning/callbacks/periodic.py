@@ -1,5 +1,5 @@
 """Base for evaluations run every N SFD iterations and once at the end of training."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -19,6 +19,7 @@ class PeriodicEvalCallback(Callback):
             raise ConfigError("every_n_iterations", f"must be >= 0, got {every_n_iterations}")
         self.every_n_iterations = every_n_iterations
         self.results: Dict[str, float] = {}
+        self.history: List[Tuple[int, Dict[str, float]]] = []  # (iteration, results) of every evaluation
         self._last_iteration: Optional[int] = None
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
@@ -34,6 +35,8 @@ class PeriodicEvalCallback(Callback):
             self.results = self.evaluate(trainer, pl_module, final)
         pl_module.train(was_training)
         self._last_iteration = iteration
+        if self.results:
+            self.history.append((iteration, dict(self.results)))
         trainer.callback_metrics.update({k: torch.tensor(v) for k, v in self.results.items()})
         if trainer.logger is not None and trainer.is_global_zero:
             trainer.logger.log_metrics(dict(self.results, iteration=iteration), step=iteration)

@@ -6,7 +6,9 @@ from typing import Dict, List, Tuple
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
 
-from sfd_lightning.callbacks.image_grid import run_dir
+from sfd_lightning.callbacks.curves import plot_metric_curves
+from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
+from sfd_lightning.callbacks.run_dir import run_dir
 
 ROWS: List[Tuple[str, str, str]] = [
     ("forget/accuracy", "forget-class accuracy (lower is better)", "{:.2%}"),
@@ -22,6 +24,11 @@ ROWS: List[Tuple[str, str, str]] = [
 ]
 
 
+def table_rows(metrics: Dict[str, float]) -> List[Tuple[str, str, float]]:
+    """(key, label, value) of the report's rows that the metrics hold."""
+    return [(key, label, metrics[key]) for key, label, _ in ROWS if key in metrics]
+
+
 def format_report(metrics: Dict[str, float]) -> str:
     lines = [f"| {'metric':<46} | {'value':>12} |", f"|{'-' * 48}|{'-' * 14}|"]
     for key, label, fmt in ROWS:
@@ -30,8 +37,19 @@ def format_report(metrics: Dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def merged_history(trainer: Trainer):
+    """Every evaluation callback's (iteration, metrics), merged by iteration."""
+    merged: Dict[int, Dict[str, float]] = {}
+    for cb in trainer.callbacks:
+        if isinstance(cb, PeriodicEvalCallback):
+            for iteration, results in cb.history:
+                merged.setdefault(iteration, {}).update(results)
+    return sorted(merged.items())
+
+
 class ReportCallback(Callback):
-    """After training, print the metric table and write ``report.md`` and ``report.json`` to the run folder."""
+    """After training: print the metric table; write ``report.md``, ``report.json`` and ``metric_curves.png``
+    to the run folder; give the logger (W&B) the table and a run summary."""
 
     def __init__(self, title: str = "SFD report"):
         """
@@ -52,4 +70,17 @@ class ReportCallback(Callback):
             f.write(f"# {self.title}\n\n{table}\n")
         with open(os.path.join(folder, "report.json"), "w") as f:
             json.dump(self.metrics, f, indent=2, sort_keys=True)
+        plot_metric_curves(merged_history(trainer), os.path.join(folder, "metric_curves.png"))
+        self._to_logger(trainer, table_rows(self.metrics))
         print(f"\n{self.title} ({int(self.metrics['iterations'])} iterations)\n{table}\noutputs: {folder}\n", flush=True)
+
+    def _to_logger(self, trainer: Trainer, rows) -> None:
+        logger = trainer.logger
+        if logger is None:
+            return
+        summary = getattr(getattr(logger, "experiment", None), "summary", None)
+        if summary is not None and hasattr(summary, "update"):  # W&B: the dashboard's run-table columns
+            summary.update({f"final/{k}": v for k, v in self.metrics.items()})
+        log_table = getattr(logger, "log_table", None)
+        if callable(log_table):
+            log_table(key="report", columns=["key", "metric", "value"], data=[list(r) for r in rows])

@@ -1,0 +1,69 @@
+"""Weights & Biases logging that works on a laptop, a cluster node without credentials, and in a sweep."""
+import netrc
+import os
+from typing import List, Optional
+from urllib.parse import urlparse
+
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+
+
+def wandb_logged_in() -> bool:
+    """An API key in ``WANDB_API_KEY`` or in the netrc entry of the W&B host (what ``wandb login`` writes)."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc(os.environ.get("NETRC")).authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def wandb_offline(offline: Optional[bool] = None) -> bool:
+    """``offline`` if given; else offline when ``WANDB_MODE`` says so or nobody is logged in."""
+    if offline is not None:
+        return offline
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in ("offline", "dryrun"):
+        return True
+    if mode == "disabled":
+        return False  # wandb itself honours "disabled"
+    return not wandb_logged_in()
+
+
+class SFDWandbLogger(WandbLogger):
+    """Lightning's ``WandbLogger``, offline automatically when W&B cannot be reached.
+
+    The run folder (report, grids, checkpoints, curves) is ``<save_dir>/<project>/<run id>``; the
+    W&B run itself is under ``<save_dir>/wandb`` (``wandb sync`` uploads an offline one later).
+    """
+
+    def __init__(self, project: str = "sfd-lightning", name: Optional[str] = None, group: Optional[str] = None,
+                 tags: Optional[List[str]] = None, notes: Optional[str] = None, entity: Optional[str] = None,
+                 save_dir: str = "runs", log_model: bool = False, offline: Optional[bool] = None):
+        """
+        Args:
+            project: W&B project; runs of one study share it.
+            name: run name shown in the dashboard (default: W&B's generated name).
+            group: group of runs (e.g. a sweep or an ablation) shown together.
+            tags: tags to filter runs by.
+            notes: free-text description of the run.
+            entity: W&B team or user (default: yours).
+            save_dir: folder for the W&B files and the run folder.
+            log_model: upload checkpoints as artifacts: false, true (at the end) or "all" (every save); online only.
+            offline: force offline (true) or online (false); default: offline when not logged in or WANDB_MODE=offline.
+        """
+        is_offline = wandb_offline(offline)
+        if is_offline and log_model:
+            rank_zero_info("W&B is offline: checkpoints stay on disk instead of being uploaded as artifacts")
+            log_model = False
+        os.makedirs(save_dir, exist_ok=True)
+        super().__init__(name=name, save_dir=save_dir, project=project, group=group, tags=tags, notes=notes,
+                         entity=entity, log_model=log_model, offline=is_offline)
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        """Log pending checkpoint artifacts, then close the W&B run so its files are complete on disk."""
+        super().finalize(status)
+        if self._experiment is not None and hasattr(self._experiment, "finish"):
+            self._experiment.finish(exit_code=0 if status == "success" else 1)

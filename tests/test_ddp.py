@@ -1,0 +1,103 @@
+"""Two-process DDP on CPU (gloo) through `sfd fit --trainer.devices=2 --trainer.strategy=ddp`."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+
+from conftest import CONFIGS, ROOT
+
+ITERATIONS = 3
+
+
+def ddp_config(tmp_path: Path) -> Path:
+    """The digits default, shortened: 3 iterations, small evaluations, the probe first among the callbacks."""
+    config = yaml.safe_load((CONFIGS / "digits_forget.yaml").read_text())
+    run_dir = tmp_path / "run"
+    config["trainer"]["default_root_dir"] = str(run_dir)
+    config["trainer"]["logger"]["init_args"]["save_dir"] = str(run_dir)
+    config["trainer"]["enable_progress_bar"] = False
+    config["data"]["init_args"].update(iterations=ITERATIONS, batch_size=8)
+    callbacks = []
+    for cb in config["trainer"]["callbacks"]:
+        name = cb["class_path"].rsplit(".", 1)[-1]
+        if name in ("ForgetAccuracyCallback", "FIDCallback"):
+            cb["init_args"].update(n_per_label=12, every_n_iterations=0, batch_size=10)
+            cb["init_args"].update({"teacher_steps": 3} if name == "FIDCallback" else {})
+        if name != "SamplerSpeedCallback":
+            callbacks.append(cb)
+    probe = {"class_path": "ddp_probe.DDPProbe", "init_args": {"out_dir": str(tmp_path / "probe"), "watch_dir": str(run_dir)}}
+    config["trainer"]["callbacks"] = [probe] + callbacks
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("ddp")
+    config = ddp_config(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests" / "helpers"), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(config),
+           "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.accelerator=cpu"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ranks = [json.loads((tmp_path / "probe" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    return SimpleNamespace(tmp_path=tmp_path, config=config, ranks=ranks, stdout=proc.stdout)
+
+
+def test_weights_identical_across_ranks_after_every_iteration(ddp_run):
+    r0, r1 = ddp_run.ranks
+    assert [s["iteration"] for s in r0["steps"]] == list(range(1, ITERATIONS + 1))
+    for a, b in zip(r0["steps"], r1["steps"]):
+        assert a["generator"] == b["generator"] and a["fake_score"] == b["fake_score"] and a["ema"] == b["ema"], a["iteration"]
+    assert len({s["generator"] for s in r0["steps"]}) == ITERATIONS  # and they did change every iteration
+
+
+def test_each_rank_draws_different_noise(ddp_run):
+    r0, r1 = ddp_run.ranks
+    assert all(a["batch"] != b["batch"] for a, b in zip(r0["steps"], r1["steps"]))
+
+
+def test_teacher_neither_wrapped_nor_synchronised(ddp_run):
+    r0, r1 = ddp_run.ranks
+    for r in (r0, r1):
+        assert r["outer_wrapper"] == "DistributedDataParallel" and r["generator_wrapper"] == "DistributedDataParallel"
+        assert r["teacher_params_in_outer_ddp"] == 0 and r["generator_params_in_outer_ddp"] == 0
+        assert r["fake_score_params_in_outer_ddp"] > 0
+    assert r0["teacher"] != r1["teacher"]  # rank 1's deliberate shift survived: DDP never broadcast the teacher
+
+
+def test_only_rank_zero_writes_files(ddp_run):
+    r0, r1 = ddp_run.ranks
+    assert r1["writes"] == []
+    written = {os.path.basename(p) for p in r0["writes"]}
+    assert {"last.ckpt", "report.json", "metrics.csv", "final.png"} <= written
+
+
+def test_metrics_over_two_ranks_equal_one_process(ddp_run, monkeypatch):
+    """Re-evaluate the final checkpoint in this one process, on the same samples: same metrics."""
+    from sfd_lightning.cli import SFDLightningCLI
+    from sfd_lightning.callbacks import FIDCallback, ForgetAccuracyCallback
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "helpers"))
+    cli = SFDLightningCLI(args=["--config", str(ddp_run.config), "--trainer.logger=false"], run=False)
+    module = cli.model
+    ckpt = torch.load(next((ddp_run.tmp_path / "run").rglob("last.ckpt")), weights_only=True)
+    module.on_load_checkpoint(ckpt)
+    module.load_state_dict(ckpt["state_dict"])
+    module.eval()
+    one_process = SimpleNamespace(world_size=1, global_rank=0, datamodule=cli.datamodule)
+    expected = ddp_run.ranks[0]["metrics"]
+    with torch.no_grad():
+        for cb in cli.trainer.callbacks:
+            if isinstance(cb, (ForgetAccuracyCallback, FIDCallback)):
+                for key, value in cb.evaluate(one_process, module, final=True).items():
+                    assert value == pytest.approx(expected[key], rel=1e-4, abs=1e-6), key
+    assert {"forget/accuracy", "retained/accuracy", "fid/generator", "fid/teacher"} <= expected.keys()

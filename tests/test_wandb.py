@@ -1,0 +1,74 @@
+"""W&B: offline automatically, and an offline run holds the config, loss terms, images, summary and report table."""
+import json
+
+import pytest
+
+from conftest import ROOT, short_forget_config
+from sfd_lightning.cli import main
+from sfd_lightning.loggers import wandb_offline
+from wandb_records import read_records
+
+
+def test_offline_unless_logged_in(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    assert wandb_offline() is True  # no key, no netrc
+    (tmp_path / "netrc").write_text("machine api.wandb.ai\n  login user\n  password abc\n")
+    assert wandb_offline() is False
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert wandb_offline() is True
+    assert wandb_offline(offline=False) is False
+
+
+def nested(item):
+    return "/".join(item.nested_key) if item.nested_key else item.key
+
+
+@pytest.fixture(scope="module")
+def offline_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("wandb")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(ROOT)
+    mp.setenv("WANDB_MODE", "offline")
+    try:
+        main(["fit", "--config", str(short_forget_config(tmp_path, iterations=4)), "--trainer.log_every_n_steps=1"])
+    finally:
+        mp.undo()
+    log = next((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
+    history, summary, config = [], {}, {}
+    for record in read_records(log):
+        kind = record.WhichOneof("record_type")
+        if kind == "history":
+            history.append({nested(i): json.loads(i.value_json) for i in record.history.item})
+        elif kind == "summary":
+            summary.update({nested(i): json.loads(i.value_json) for i in record.summary.update})
+        elif kind in ("config", "run"):
+            items = record.config.update if kind == "config" else record.run.config.update
+            config.update({nested(i): json.loads(i.value_json) for i in items})
+    return dict(history=history, summary=summary, config=config, run_dir=log.parent)
+
+
+def test_config_is_the_resolved_yaml(offline_run):
+    config = offline_run["config"]["config"]
+    assert config["model"]["init_args"]["forget_label"] == 0
+    assert config["data"]["init_args"]["iterations"] == 4
+    assert config["trainer"]["logger"]["class_path"] == "sfd_lightning.loggers.SFDWandbLogger"
+
+
+def test_every_loss_term_logged_against_iterations(offline_run):
+    rows = [h for h in offline_run["history"] if "loss/generator_remain" in h]
+    for key in ("loss/fake_score_remain", "loss/fake_score_forget", "loss/generator_remain", "loss/generator_forget",
+                "nonfinite/skipped", "iteration"):
+        assert all(key in h for h in rows), key
+    assert [h["iteration"] for h in rows] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_metrics_images_and_summary(offline_run):
+    history, summary = offline_run["history"], offline_run["summary"]
+    assert any("forget/accuracy" in h for h in history) and any("fid/teacher" in h for h in history)
+    grids = [h for h in history if h.get("samples/grid/_type") == "images/separated"]
+    assert grids and list(offline_run["run_dir"].glob("files/media/images/samples/grid_*.png"))
+    for key in ("final/forget/accuracy", "final/retained/accuracy", "final/fid/generator", "final/fid/teacher"):
+        assert key in summary, key
+    assert summary["report/_type"] == "table-file"
