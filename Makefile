@@ -5,8 +5,9 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 BIN := $(VENV)/bin
 CONFIG ?= configs/digits_forget.yaml
 ARGS ?=
+SWEEP ?= experiments/digits_grid.yaml
 
-.PHONY: install demo test test-slow assets bench clean
+.PHONY: install demo test test-slow assets bench sweep clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +31,9 @@ assets: install  ## retrain the shipped digits classifier, teacher and stage-1 d
 	$(BIN)/sfd fit --config configs/digits_classifier.yaml
 	$(BIN)/sfd fit --config configs/digits_teacher.yaml
 	$(BIN)/sfd fit --config configs/digits_distill.yaml
+
+sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
+	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes
 	$(BIN)/python -m sfd_lightning.bench $(ARGS)

@@ -7,9 +7,10 @@ Every failure is a :class:`ConfigError` naming the config field that pointed at 
 import importlib
 import os
 import tempfile
-from typing import Any, Dict, Iterable, Mapping
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
@@ -24,7 +25,10 @@ def atomic_save(obj: Any, path: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it visible
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     finally:
@@ -104,3 +108,17 @@ def load_exported(path: str, field: str, kind: str) -> nn.Module:
         raise ConfigError(field, f"cannot rebuild the network stored in {path!r}: {err}") from None
     load_state_into(module, ckpt["state_dict"], field, path, f"{path}'s own config")
     return module
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoints written beside their destination, synced, then renamed into place.
+
+    Lightning stages local checkpoints in the system temp folder and moves them; on clusters that is
+    often another filesystem, where the move is a copy that a SIGKILL can cut short. Remote paths
+    (``s3://`` and the like) keep Lightning's own writer.
+    """
+
+    def save_checkpoint(self, checkpoint: Dict[str, Any], path, storage_options: Optional[Any] = None) -> None:
+        if "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        atomic_save(checkpoint, str(path))

@@ -12,6 +12,7 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 from sfd_lightning.callbacks.run_dir import run_dir
+from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
 
 _BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
@@ -76,6 +77,20 @@ class SFDLightningCLI(LightningCLI):
         except argparse.ArgumentError as err:
             raise condense_parse_error(str(err)) from None
 
+    def before_instantiate_classes(self) -> None:
+        """Resuming (``--ckpt_path``): log into the checkpoint's logger run (W&B id, CSV version) unless one is set."""
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        path, logger = config.get("ckpt_path"), config.get("trainer.logger")
+        if not path or str(path) in ("last", "best", "hpc", "registry") or "://" in str(path):
+            return
+        checkpoint = read_checkpoint(str(path), "ckpt_path")  # missing or corrupt: one clear line, before any work
+        if not hasattr(logger, "init_args"):
+            return
+        if "version" in logger.init_args and logger.init_args.version is None:
+            version = checkpoint.get("logger_version")
+            if version is not None:
+                logger.init_args.version = version
+
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
@@ -93,6 +108,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             from sfd_lightning.sample import main as sample_main
 
             sample_main(words[1:])
+        elif words and words[0] == "sweep":
+            from sfd_lightning.sweep.main import main as sweep_main
+
+            sweep_main(words[1:])
         else:
             SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself
     except ConfigError as err:

@@ -59,5 +59,6 @@ def short_forget_config(tmp_path: Path, iterations: int = 3, **callback_args) ->
         args = cb.get("init_args", {})
         args.update({k: v for k, v in small.items() if k in args})
     path = tmp_path / "short.yaml"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))
     return path

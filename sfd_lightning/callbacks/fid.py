@@ -25,6 +25,8 @@ def reference_labels(dataset: Dataset) -> List[int]:
 class FIDCallback(PeriodicEvalCallback):
     """``fid/generator`` every N iterations; ``fid/teacher`` (``teacher_steps``-step DDIM) once, at the end."""
 
+    final_differs = True
+
     def __init__(self, reference: Dataset, feature_extractor: nn.Module, n_per_label: int = 200,
                  every_n_iterations: int = 0, teacher_steps: Optional[int] = 50, teacher_cfg_scale: float = 1.0,
                  batch_size: int = 500, seed: int = 4321):

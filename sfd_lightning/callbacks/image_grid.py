@@ -24,6 +24,8 @@ def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32) -> to
 class ImageGridCallback(PeriodicEvalCallback):
     """Save ``grids/iteration_<i>.png`` (and ``grids/final.png``) under the run folder; log it where the logger can."""
 
+    final_differs = True
+
     def __init__(self, n_per_label: int = 10, every_n_iterations: int = 0, seed: int = 99):
         """
         Args:

@@ -14,6 +14,8 @@ class PeriodicEvalCallback(Callback):
     optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
     """
 
+    final_differs = False  # True when the end-of-training evaluation computes more than the periodic one
+
     def __init__(self, every_n_iterations: int = 0):
         if every_n_iterations < 0:
             raise ConfigError("every_n_iterations", f"must be >= 0, got {every_n_iterations}")
@@ -27,8 +29,8 @@ class PeriodicEvalCallback(Callback):
 
     def _run(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> None:
         iteration = int(getattr(pl_module, "iteration", trainer.global_step))
-        if iteration == self._last_iteration and not final:
-            return
+        if iteration == self._last_iteration and not (final and self.final_differs):
+            return  # already evaluated these weights
         was_training = pl_module.training
         pl_module.eval()
         with torch.no_grad():

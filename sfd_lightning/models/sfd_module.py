@@ -305,6 +305,9 @@ class SFDModule(LightningModule):
         checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
         checkpoint["sfd_iteration"] = self.iteration
         checkpoint["sfd_skipped_steps"] = self.skipped_steps
+        version = getattr(self.trainer.logger, "version", None) if self._trainer is not None else None
+        if isinstance(version, (int, str)):
+            checkpoint["logger_version"] = version  # `sfd fit --ckpt_path` logs on into the same run
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``)."""

@@ -1,0 +1,56 @@
+"""A sweep's summary: a table (CSV and Markdown) and each metric plotted against each swept value."""
+import csv
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+METRICS = ("forget/accuracy", "retained/accuracy", "fid/generator", "fid/ratio", "speed/generator_images_per_s")
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path) -> List[str]:
+    """summary.csv and summary.md: one row per run; columns run, swept values, status, seconds, metrics."""
+    metrics = [m for m in METRICS if any(m in r for r in rows)]
+    columns = ["run", *params, "status", "seconds", *metrics]
+    with open(folder / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    (folder / "summary.md").write_text("\n".join(lines) + "\n")
+    return metrics
+
+
+def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Sequence[str], path: Path) -> bool:
+    """A grid of panels, metric (row) against swept value (column); each run one point, runs sharing a value joined by their mean."""
+    done = [r for r in rows if r.get("status") == "ok"]
+    if not done or not metrics:
+        return False
+    fig, axes = plt.subplots(len(metrics), len(params), figsize=(3.6 * len(params), 2.8 * len(metrics)), squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, param in enumerate(params):
+            ax = axes[i][j]
+            points = [(r[param], r[metric]) for r in done if metric in r]
+            numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in points)
+            labels = sorted({x for x, _ in points}, key=lambda v: (v if numeric else str(v)))
+            pos = {v: (v if numeric else k) for k, v in enumerate(labels)}
+            ax.scatter([pos[x] for x, _ in points], [y for _, y in points], alpha=0.6)
+            means = [sum(y for x, y in points if x == v) / sum(1 for x, _ in points if x == v) for v in labels]
+            ax.plot([pos[v] for v in labels], means, color="C1")
+            if not numeric:
+                ax.set_xticks(range(len(labels)), [str(v).rsplit(".", 1)[-1] for v in labels], fontsize=7)
+            ax.set_xlabel(param.split(".")[-1], fontsize=8)
+            ax.set_ylabel(metric, fontsize=8)
+            ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
