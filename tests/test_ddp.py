@@ -10,30 +10,21 @@ import pytest
 import torch
 import yaml
 
-from conftest import CONFIGS, ROOT
+from conftest import ROOT, short_forget_config
 
 ITERATIONS = 3
 
 
 def ddp_config(tmp_path: Path) -> Path:
-    """The digits default, shortened: 3 iterations, small evaluations, the probe first among the callbacks."""
-    config = yaml.safe_load((CONFIGS / "digits_forget.yaml").read_text())
-    run_dir = tmp_path / "run"
-    config["trainer"]["default_root_dir"] = str(run_dir)
-    config["trainer"]["logger"]["init_args"]["save_dir"] = str(run_dir)
-    config["trainer"]["enable_progress_bar"] = False
-    config["data"]["init_args"].update(iterations=ITERATIONS, batch_size=8)
-    callbacks = []
-    for cb in config["trainer"]["callbacks"]:
-        name = cb["class_path"].rsplit(".", 1)[-1]
-        if name in ("ForgetAccuracyCallback", "FIDCallback"):
-            cb["init_args"].update(n_per_label=12, every_n_iterations=0, batch_size=10)
-            cb["init_args"].update({"teacher_steps": 3} if name == "FIDCallback" else {})
-        if name != "SamplerSpeedCallback":
-            callbacks.append(cb)
-    probe = {"class_path": "ddp_probe.DDPProbe", "init_args": {"out_dir": str(tmp_path / "probe"), "watch_dir": str(run_dir)}}
+    """The digits default, shortened: 3 iterations, small final evaluations, the probe first among the callbacks."""
+    path = short_forget_config(tmp_path, iterations=ITERATIONS, n_per_label=12, every_n_iterations=0, batch_size=10,
+                               teacher_steps=3)
+    config = yaml.safe_load(path.read_text())
+    config["data"]["init_args"]["batch_size"] = 8
+    probe = {"class_path": "ddp_probe.DDPProbe",
+             "init_args": {"out_dir": str(tmp_path / "probe"), "watch_dir": config["trainer"]["default_root_dir"]}}
+    callbacks = [cb for cb in config["trainer"]["callbacks"] if not cb["class_path"].endswith("SamplerSpeedCallback")]
     config["trainer"]["callbacks"] = [probe] + callbacks
-    path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -77,7 +68,7 @@ def test_only_rank_zero_writes_files(ddp_run):
     r0, r1 = ddp_run.ranks
     assert r1["writes"] == []
     written = {os.path.basename(p) for p in r0["writes"]}
-    assert {"last.ckpt", "report.json", "metrics.csv", "final.png"} <= written
+    assert {"last.ckpt", "report.json", "config.yaml", "final.png", "metric_curves.png"} <= written
 
 
 def test_metrics_over_two_ranks_equal_one_process(ddp_run, monkeypatch):

@@ -19,7 +19,9 @@ def fit(config, *extra, wait=True):
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return proc
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its own process group, killed whole below as a scheduler kills a job (W&B's service process included).
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def saved_iteration(path):
@@ -43,7 +45,7 @@ def test_sigkill_then_resume_loses_nothing(tmp_path):
             break
         time.sleep(0.05)
     assert last is not None and proc.poll() is None, "the run ended before it could be killed mid-way"
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
     at_kill = torch.load(last, weights_only=True)  # written before the kill: complete and loadable
