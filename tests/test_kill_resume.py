@@ -24,6 +24,22 @@ def fit(config, *extra, wait=True):
                             start_new_session=True)
 
 
+def kill_job(pid):
+    """SIGKILL everything the run started, as a scheduler kills a job: its process group and W&B's
+    service, which runs in a session of its own and watches the run's pid (--pid)."""
+    services = []
+    for entry in os.listdir("/proc"):
+        try:
+            args = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"wandb-core") for a in args) and b"--pid" in args and args[args.index(b"--pid") + 1] == str(pid).encode():
+            services.append(int(entry))
+    os.killpg(pid, signal.SIGKILL)
+    for service in services:
+        os.killpg(os.getpgid(service), signal.SIGKILL)  # the service and its system monitor
+
+
 def saved_iteration(path):
     try:
         return torch.load(path, weights_only=True)["sfd_iteration"]
@@ -45,7 +61,7 @@ def test_sigkill_then_resume_loses_nothing(tmp_path):
             break
         time.sleep(0.05)
     assert last is not None and proc.poll() is None, "the run ended before it could be killed mid-way"
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_job(proc.pid)
     proc.wait()
 
     at_kill = torch.load(last, weights_only=True)  # written before the kill: complete and loadable
