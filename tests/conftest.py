@@ -46,6 +46,14 @@ def run_cli(monkeypatch, tmp_path):
     return run
 
 
+def subprocess_env(**extra: str) -> dict:
+    """This environment for an `sfd` subprocess, minus WANDB_SERVICE: an in-process W&B run earlier in
+    the session starts a service and sets it, and a child would otherwise share (and outlive into) it."""
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    env.update(extra)
+    return env
+
+
 def short_forget_config(tmp_path: Path, iterations: int = 3, **callback_args) -> Path:
     """configs/digits_forget.yaml cut down to seconds: a few iterations, small evaluations, output under tmp_path/run."""
     config = yaml.safe_load((CONFIGS / "digits_forget.yaml").read_text())

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, short_forget_config
+from conftest import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 3
 
@@ -33,7 +33,7 @@ def ddp_config(tmp_path: Path) -> Path:
 def ddp_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ddp")
     config = ddp_config(tmp_path)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests" / "helpers"), OMP_NUM_THREADS="1")
+    env = subprocess_env(PYTHONPATH=str(ROOT / "tests" / "helpers"), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(config),
            "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.accelerator=cpu"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)

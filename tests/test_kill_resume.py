@@ -7,14 +7,14 @@ import time
 
 import torch
 
-from conftest import ROOT, short_forget_config
+from conftest import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 30
 
 
 def fit(config, *extra, wait=True):
     cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(config), *extra]
-    env = dict(os.environ, WANDB_MODE="offline")
+    env = subprocess_env(WANDB_MODE="offline")
     if wait:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]

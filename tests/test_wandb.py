@@ -1,12 +1,11 @@
 """W&B: offline automatically, and an offline run holds the config, loss terms, images, summary and report table."""
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, short_forget_config
+from conftest import ROOT, short_forget_config, subprocess_env
 from sfd_lightning.loggers import wandb_offline
 from wandb_records import read_records
 
@@ -33,7 +32,7 @@ def offline_run(tmp_path_factory):
     # A process of its own, as users run it: W&B's files are complete once it has exited.
     cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(short_forget_config(tmp_path, iterations=4)),
            "--trainer.log_every_n_steps=1"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, WANDB_MODE="offline"), capture_output=True, text=True,
+    proc = subprocess.run(cmd, cwd=ROOT, env=subprocess_env(WANDB_MODE="offline"), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = next((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))

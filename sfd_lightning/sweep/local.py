@@ -89,7 +89,9 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
         name = f"r{i:03d}"
         runs.append(Run(name, params, out_dir / name, build_command(spec, params, out_dir / name, name)))
     threads = max(1, (os.cpu_count() or 1) // parallel)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    # Each run starts its own W&B service rather than joining one this process may hold (WANDB_SERVICE).
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    env["OMP_NUM_THREADS"] = str(threads)
     env.setdefault("WANDB_MODE", "offline")
     waiting, active = list(runs), []
     while waiting or active:
