@@ -103,6 +103,16 @@ class SFDModule(LightningModule):
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.override = self._override_policy(override_label, override)
         self._validate(teacher)
+        self._build_networks(teacher, teacher_ckpt, init_ckpt)
+        self.on_nonfinite, self.seed = on_nonfinite, seed
+        self.iteration, self.skipped_steps = 0, 0
+        # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
+        # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
+        self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
+        self._wrappers: Dict[str, DistributedDataParallel] = {}  # a plain dict: not a submodule, not in checkpoints
+
+    def _build_networks(self, teacher: Denoiser, teacher_ckpt: Optional[str], init_ckpt: Optional[str]) -> None:
+        """Frozen teacher (with its weights); fake score, generator and its EMA as copies (or from stage 1)."""
         if teacher_ckpt:
             ckpt = read_checkpoint(teacher_ckpt, "model.teacher_ckpt")
             state = extract_state_dict(ckpt, TEACHER_PREFIXES)
@@ -110,16 +120,10 @@ class SFDModule(LightningModule):
         self.teacher = freeze(teacher)
         self.fake_score = copy.deepcopy(teacher).train().requires_grad_(True)
         self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
-        self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
-        self.generator_ema.requires_grad_(False)
+        ema = get_ema_multi_avg_fn(self.ema_decay)
+        self.generator_ema = AveragedModel(self.generator, multi_avg_fn=ema, use_buffers=True).requires_grad_(False)
         if init_ckpt:
             self._load_stage_one(init_ckpt)
-        self.on_nonfinite, self.seed = on_nonfinite, seed
-        self.iteration, self.skipped_steps = 0, 0
-        # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
-        # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
-        self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
-        self._wrappers: Dict[str, DistributedDataParallel] = {}  # a plain dict: not a submodule, not in checkpoints
 
     def _load_stage_one(self, path: str) -> None:
         """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on."""
