@@ -42,12 +42,15 @@ def export_weights(path: str, kind: str, config: Mapping[str, Any], state_dict: 
     atomic_save({"format": FORMAT.format(kind=kind), "config": dict(config), "state_dict": weights}, path)
 
 
-def read_checkpoint(path: str, field: str) -> Dict[str, Any]:
-    """Load a checkpoint file with ``weights_only=True``; missing or unreadable files name ``field``."""
+def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]:
+    """Load a checkpoint file with ``weights_only=True``; missing or unreadable files name ``field``.
+
+    ``mmap``: map the tensors instead of reading them, for a look at a checkpoint's metadata.
+    """
     if not path or not os.path.isfile(path):
         raise ConfigError(field, f"checkpoint file not found: {path!r}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
         raise ConfigError(field, f"cannot read checkpoint {path!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
     if not isinstance(obj, dict):

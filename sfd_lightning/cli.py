@@ -76,18 +76,23 @@ class SFDLightningCLI(LightningCLI):
             super().parse_arguments(parser, args)
         except argparse.ArgumentError as err:
             raise condense_parse_error(str(err)) from None
+        # Missing or corrupt --ckpt_path: one clear line, before LightningCLI or training reads it.
+        # Mapped, not read: Lightning loads it afterwards.
+        subcommand = self.config.get("subcommand")
+        config = self.config.get(subcommand) if subcommand else self.config
+        path = config.get("ckpt_path")
+        self.resume_checkpoint = None
+        if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
+            self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
 
     def before_instantiate_classes(self) -> None:
         """Resuming (``--ckpt_path``): log into the checkpoint's logger run (W&B id, CSV version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
-        path, logger = config.get("ckpt_path"), config.get("trainer.logger")
-        if not path or str(path) in ("last", "best", "hpc", "registry") or "://" in str(path):
-            return
-        checkpoint = read_checkpoint(str(path), "ckpt_path")  # missing or corrupt: one clear line, before any work
-        if not hasattr(logger, "init_args"):
+        logger = config.get("trainer.logger")
+        if self.resume_checkpoint is None or not hasattr(logger, "init_args"):
             return
         if "version" in logger.init_args and logger.init_args.version is None:
-            version = checkpoint.get("logger_version")
+            version = self.resume_checkpoint.get("logger_version")
             if version is not None:
                 logger.init_args.version = version
 

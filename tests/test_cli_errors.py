@@ -56,3 +56,14 @@ def test_sample_rejects_bad_labels(capsys, monkeypatch):
         main(["sample", "--ckpt", "assets/digits_teacher.pt", "--labels", "0-12", "--n-per-label", "1", "--steps", "2"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().startswith("sfd: error: --labels:")
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint"], ids=["missing", "corrupt"])
+def test_bad_resume_checkpoint(capsys, monkeypatch, tmp_path, content):
+    from conftest import ROOT
+
+    path = tmp_path / "last.ckpt"
+    if content is not None:
+        path.write_bytes(content)
+    code, line = run(capsys, monkeypatch, ROOT, f"--ckpt_path={path}")
+    assert code == 2 and line.startswith("sfd: error: ckpt_path:")
