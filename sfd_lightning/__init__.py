@@ -2,4 +2,12 @@
 from sfd_lightning.errors import ConfigError
 
 __version__ = "0.1.0"
-__all__ = ["ConfigError", "__version__"]
+__all__ = ["ConfigError", "load_teacher", "__version__"]
+
+
+def __getattr__(name):
+    # Imported on first use: the console script should not pay for the networks' imports.
+    if name == "load_teacher":
+        from sfd_lightning.teacher import load_teacher
+        return load_teacher
+    raise AttributeError(name)

@@ -13,6 +13,7 @@ import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 from torch import nn
 
+from sfd_lightning import reference
 from sfd_lightning.errors import ConfigError
 
 FORMAT = "sfd-lightning/{kind}/v1"
@@ -42,7 +43,7 @@ def export_weights(path: str, kind: str, config: Mapping[str, Any], state_dict: 
     atomic_save({"format": FORMAT.format(kind=kind), "config": dict(config), "state_dict": weights}, path)
 
 
-def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]:
+def read_any(path: str, field: str, mmap: bool = False) -> Any:
     """Load a checkpoint file with ``weights_only=True``; missing or unreadable files name ``field``.
 
     ``mmap``: map the tensors instead of reading them, for a look at a checkpoint's metadata.
@@ -50,9 +51,14 @@ def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]
     if not path or not os.path.isfile(path):
         raise ConfigError(field, f"checkpoint file not found: {path!r}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
         raise ConfigError(field, f"cannot read checkpoint {path!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+
+
+def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]:
+    """:func:`read_any` for files that must hold a dict (assets, Lightning checkpoints)."""
+    obj = read_any(path, field, mmap)
     if not isinstance(obj, dict):
         raise ConfigError(field, f"checkpoint {path!r} holds a {type(obj).__name__}, expected a dict")
     return obj
@@ -66,6 +72,33 @@ def extract_state_dict(ckpt: Mapping[str, Any], prefixes: Iterable[str] = ()) ->
         if picked:
             return picked
     return {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def network_weights(obj: Any, path: str, field: str, prefixes: Iterable[str] = (), use_ema: bool = True,
+                    role: str = "model") -> Dict[str, torch.Tensor]:
+    """Weights of one network in a loaded checkpoint of any supported kind, reference lists included."""
+    if reference.is_reference_checkpoint(obj):
+        try:
+            return reference.reference_weights(obj, use_ema=use_ema, role=role)
+        except ValueError as err:
+            raise ConfigError(field, f"reference checkpoint {path!r}: {err}") from None
+    if not isinstance(obj, Mapping):
+        raise ConfigError(field, f"checkpoint {path!r} holds a {type(obj).__name__}, expected a dict or a reference checkpoint list")
+    return extract_state_dict(obj, prefixes)
+
+
+def load_network(module: nn.Module, obj: Any, path: str, field: str, target: str, prefixes: Iterable[str] = (),
+                 use_ema: bool = True, role: str = "model") -> None:
+    """Strictly load one network's weights from a loaded checkpoint into ``module``.
+
+    Bare epsilon-network weights (a reference checkpoint, a plain state dict) go into a denoiser
+    adapter's ``net``.
+    """
+    state = network_weights(obj, path, field, prefixes, use_ema, role)
+    inner = getattr(module, "net", None)
+    if isinstance(inner, nn.Module) and state and not any(k.startswith("net.") for k in state):
+        module, target = inner, f"{target}.net"
+    load_state_into(module, state, field, path, target)
 
 
 def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str, target: str) -> None:

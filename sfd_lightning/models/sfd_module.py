@@ -16,7 +16,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.checkpoints import extract_state_dict, load_state_into, read_checkpoint
+from sfd_lightning.checkpoints import load_network, read_any
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
@@ -67,7 +67,8 @@ class SFDModule(LightningModule):
         """
         Args:
             teacher: the pretrained denoiser (its architecture); fake score and generator start as copies.
-            teacher_ckpt: weights for the teacher: an exported asset or a Lightning checkpoint of DiffusionModule.
+            teacher_ckpt: weights for the teacher (EMA where present): an exported asset, a Lightning checkpoint of
+                DiffusionModule, or a reference DDPM checkpoint (list format; see ``load_teacher``).
             num_classes: number of classes the teacher is conditioned on.
             forget_label: the class c_f to forget.
             override_label: the safe class c_o shown to the teacher for c_f (a fixed override); null with ``override``.
@@ -86,7 +87,7 @@ class SFDModule(LightningModule):
             ema_decay: decay of the generator's exponential moving average.
             ema_start: iteration from which the EMA averages (before it, it copies the generator).
             init_ckpt: two-stage SFD: start the generator, its EMA and the fake score from a stage-1
-                (distillation-only) SFD checkpoint or exported ``sfd`` asset instead of the teacher.
+                (distillation-only) SFD checkpoint, exported ``sfd`` asset or reference SiD/SFD checkpoint.
             on_nonfinite: when a loss or gradient is NaN/inf: ``skip`` the update (counted in
                 ``nonfinite/skipped``) or ``stop`` the run with an error; the weights never see it.
             seed: seed of the training randomness (timesteps, loss noise, random overrides); iteration i
@@ -114,9 +115,8 @@ class SFDModule(LightningModule):
     def _build_networks(self, teacher: Denoiser, teacher_ckpt: Optional[str], init_ckpt: Optional[str]) -> None:
         """Frozen teacher (with its weights); fake score, generator and its EMA as copies (or from stage 1)."""
         if teacher_ckpt:
-            ckpt = read_checkpoint(teacher_ckpt, "model.teacher_ckpt")
-            state = extract_state_dict(ckpt, TEACHER_PREFIXES)
-            load_state_into(teacher, state, "model.teacher_ckpt", teacher_ckpt, "model.teacher")
+            ckpt = read_any(teacher_ckpt, "model.teacher_ckpt")
+            load_network(teacher, ckpt, teacher_ckpt, "model.teacher_ckpt", "model.teacher", TEACHER_PREFIXES)
         self.teacher = freeze(teacher)
         self.fake_score = copy.deepcopy(teacher).train().requires_grad_(True)
         self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
@@ -126,13 +126,15 @@ class SFDModule(LightningModule):
             self._load_stage_one(init_ckpt)
 
     def _load_stage_one(self, path: str) -> None:
-        """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on."""
-        ckpt = read_checkpoint(path, "model.init_ckpt")
-        generator = extract_state_dict(ckpt, ["generator_ema.module."])
-        load_state_into(self.generator, generator, "model.init_ckpt", path, "model.teacher (as the generator)")
+        """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on.
+
+        ``path``: this project's SFD checkpoint or ``sfd`` asset, or a reference SFD/SiD checkpoint.
+        """
+        ckpt = read_any(path, "model.init_ckpt")
+        load_network(self.generator, ckpt, path, "model.init_ckpt", "model.teacher (as the generator)", ["generator_ema.module."])
         self.generator_ema.module.load_state_dict(self.generator.state_dict())
-        fake_score = extract_state_dict(ckpt, ["fake_score."])
-        load_state_into(self.fake_score, fake_score, "model.init_ckpt", path, "model.teacher (as the fake score)")
+        load_network(self.fake_score, ckpt, path, "model.init_ckpt", "model.teacher (as the fake score)", ["fake_score."],
+                     role="fake_score")
 
     def _override_policy(self, override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
         if override is not None and override_label is not None:

@@ -1,0 +1,187 @@
+"""The conditional DDPM UNet of the SFD paper's CIFAR-10 / STL-10 teachers, checkpoint-compatible.
+
+Same network as the reference implementation (tqch/score-forgetting-distillation, ``DDPM/``;
+itself the DDIM UNet of Song et al., 2021 with a class embedding): a timestep MLP and a class MLP
+(with a learned null embedding for classifier-free guidance, Ho & Salimans 2022) whose outputs are
+concatenated and projected into every residual block; self-attention at chosen resolutions;
+asymmetrically padded strided-convolution downsampling. Parameter names follow the reference's,
+so its state dicts load strictly (see :func:`sfd_lightning.load_teacher`). Unlike the reference,
+the class-embedding width follows ``ch`` (4 * ch), so any width builds.
+"""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sfd_lightning.models.components.unet import check_sizes, timestep_embedding
+
+
+def _mlp(in_dim: int, dim: int) -> nn.Module:
+    """Two linear layers with a SiLU between them, stored as ``dense.0`` / ``dense.1``."""
+    holder = nn.Module()
+    holder.dense = nn.ModuleList([nn.Linear(in_dim, dim), nn.Linear(dim, dim)])
+    return holder
+
+
+def _apply_mlp(holder: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return holder.dense[1](F.silu(holder.dense[0](x)))
+
+
+class _ResnetBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, dropout: float, groups: int, eps: float):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, in_ch, eps=eps)
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.temb_cemb_proj = nn.Linear(cond_dim, out_ch)
+        self.norm2 = nn.GroupNorm(groups, out_ch, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        if in_ch != out_ch:
+            self.nin_shortcut = nn.Conv2d(in_ch, out_ch, 1)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.temb_cemb_proj(F.silu(cond))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        skip = self.nin_shortcut(x) if hasattr(self, "nin_shortcut") else x
+        return skip + h
+
+
+class _AttnBlock(nn.Module):
+    def __init__(self, ch: int, groups: int, eps: float):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, ch, eps=eps)
+        self.q, self.k, self.v, self.proj_out = (nn.Conv2d(ch, ch, 1) for _ in range(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        x_norm = self.norm(x)
+        q, k, v = (f(x_norm).reshape(b, c, h * w).transpose(1, 2) for f in (self.q, self.k, self.v))  # (B, HW, C)
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, c, h, w)
+        return x + self.proj_out(out)
+
+
+class _Resample(nn.Module):
+    """Down: pad right/bottom by one, 3x3 stride-2 conv (or 2x2 average pool). Up: nearest x2 (+ 3x3 conv)."""
+
+    def __init__(self, ch: int, with_conv: bool, down: bool):
+        super().__init__()
+        self.down = down
+        if with_conv:
+            self.conv = nn.Conv2d(ch, ch, 3, stride=2 if down else 1, padding=0 if down else 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.down:
+            return self.conv(F.pad(x, (0, 1, 0, 1))) if hasattr(self, "conv") else F.avg_pool2d(x, 2)
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return self.conv(x) if hasattr(self, "conv") else x
+
+
+def _level(blocks: List[nn.Module], attns: List[nn.Module]) -> nn.Module:
+    level = nn.Module()
+    level.block, level.attn = nn.ModuleList(blocks), nn.ModuleList(attns)
+    return level
+
+
+class DDPMUNet(nn.Module):
+    """Class-conditional epsilon-prediction UNet, reference layout: ``forward(x_t, t, labels) -> eps_hat``."""
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_ch: Optional[int] = None,
+        resolution: int = 32,
+        ch: int = 128,
+        ch_mult: Sequence[int] = (1, 2, 2, 2),
+        num_res_blocks: int = 2,
+        attn_resolutions: Sequence[int] = (16,),
+        dropout: float = 0.1,
+        num_classes: int = 10,
+        resamp_with_conv: bool = True,
+        norm_groups: int = 32,
+        norm_eps: float = 1e-6,
+    ):
+        """
+        Args:
+            in_channels: image channels.
+            out_ch: output channels (default: in_channels).
+            resolution: input height and width in pixels.
+            ch: base channel width; the time and class embeddings are 4 * ch wide.
+            ch_mult: width multiplier per resolution level; each level after the first halves the resolution.
+            num_res_blocks: residual blocks per level on the way down (one more on the way up).
+            attn_resolutions: resolutions (in pixels) at which self-attention follows each residual block.
+            dropout: dropout rate inside residual blocks.
+            num_classes: number of classes; label -1 selects the learned null embedding.
+            resamp_with_conv: use a convolution when down/up-sampling.
+            norm_groups: GroupNorm groups (32 in the reference); must divide every level's width.
+            norm_eps: GroupNorm epsilon (1e-6 in the reference).
+        """
+        super().__init__()
+        widths = [ch * m for m in ch_mult]
+        check_sizes(ch, widths, resolution, norm_groups)
+        self.in_channels, self.resolution, self.num_classes, self.ch = in_channels, resolution, num_classes, ch
+        emb = 4 * ch
+        self.temb = _mlp(ch, emb)
+        self.classes_emb = nn.Embedding(num_classes, ch)
+        self.null_classes_emb = nn.Parameter(torch.randn(ch))
+        self.cemb = _mlp(ch, emb)
+        self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
+
+        def block(i, o):
+            return _ResnetBlock(i, o, 2 * emb, dropout, norm_groups, norm_eps)
+
+        def attn(c, res):
+            return [_AttnBlock(c, norm_groups, norm_eps)] if res in attn_resolutions else []
+
+        self.down, skips, res, prev = nn.ModuleList(), [ch], resolution, ch
+        for i, width in enumerate(widths):
+            blocks = [block(prev if j == 0 else width, width) for j in range(num_res_blocks)]
+            self.down.append(_level(blocks, [a for _ in blocks for a in attn(width, res)]))
+            skips += [width] * num_res_blocks
+            prev = width
+            if i < len(widths) - 1:
+                self.down[-1].downsample = _Resample(width, resamp_with_conv, down=True)
+                skips.append(width)
+                res //= 2
+        self.mid = nn.Module()
+        self.mid.block_1, self.mid.attn_1, self.mid.block_2 = block(prev, prev), _AttnBlock(prev, norm_groups, norm_eps), block(prev, prev)
+        ups = []
+        for i, width in reversed(list(enumerate(widths))):
+            blocks = [block((prev if j == 0 else width) + skips.pop(), width) for j in range(num_res_blocks + 1)]
+            ups.append(_level(blocks, [a for _ in blocks for a in attn(width, res)]))
+            prev = width
+            if i > 0:
+                ups[-1].upsample = _Resample(width, resamp_with_conv, down=False)
+                res *= 2
+        self.up = nn.ModuleList(reversed(ups))  # indexed by level, as in the reference's state dicts
+        self.norm_out = nn.GroupNorm(norm_groups, prev, eps=norm_eps)
+        self.conv_out = nn.Conv2d(prev, out_ch or in_channels, 3, padding=1)
+
+    def condition(self, t: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+        """Concatenated time and class embeddings, (B, 8 * ch); label -1 (or None) is the null class."""
+        temb = _apply_mlp(self.temb, timestep_embedding(t, self.ch))
+        if labels is None:
+            labels = torch.full((t.shape[0],), -1, device=t.device, dtype=torch.long)
+        null = labels < 0
+        cemb = self.classes_emb(labels.clamp(min=0))
+        cemb = torch.where(null[:, None], self.null_classes_emb.to(cemb.dtype).expand_as(cemb), cemb)
+        return torch.cat([temb, _apply_mlp(self.cemb, cemb)], dim=1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        cond = self.condition(t.expand(x.shape[0]) if t.dim() == 0 else t, labels)
+        hs = [self.conv_in(x)]
+        for level in self.down:
+            for j, res_block in enumerate(level.block):
+                h = res_block(hs[-1], cond)
+                hs.append(level.attn[j](h) if len(level.attn) else h)
+            if hasattr(level, "downsample"):
+                hs.append(level.downsample(hs[-1]))
+        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(hs[-1], cond)), cond)
+        for level in reversed(self.up):
+            for j, res_block in enumerate(level.block):
+                h = res_block(torch.cat([h, hs.pop()], dim=1), cond)
+                h = level.attn[j](h) if len(level.attn) else h
+            if hasattr(level, "upsample"):
+                h = level.upsample(h)
+        return self.conv_out(F.silu(self.norm_out(h)))
