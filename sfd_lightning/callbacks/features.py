@@ -1,8 +1,12 @@
 """Feature extractors for FID, all taking images in [-1, 1] and exposing ``num_features``."""
+import os
+from typing import Optional
+
 import torch
 from torch import nn
 
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.frozen import freeze
 
 
@@ -23,24 +27,36 @@ class ClassifierFeatures(nn.Module):
 
 
 class InceptionFeatures(nn.Module):
-    """Inception-v3 pool features (2048-d) as in the standard FID, via torchmetrics/torch-fidelity.
+    """Inception-v3 pool features (2048-d) of the standard FID (torch-fidelity's port of the TF graph).
 
-    Grayscale images are repeated to three channels; weights are downloaded by torch-fidelity on first use.
+    Grayscale images are repeated to three channels. The network is built on first use, so configs
+    instantiate without it; its weights come from ``weights_path`` or torch-fidelity's download.
     """
 
-    def __init__(self, feature: int = 2048):
+    def __init__(self, feature: int = 2048, weights_path: Optional[str] = None):
         """
         Args:
             feature: Inception layer width: 64, 192, 768 or 2048.
+            weights_path: local copy of ``weights-inception-2015-12-05-6726825d.pth`` (null: download once).
         """
         super().__init__()
-        from torchmetrics.image.fid import NoTrainInceptionV3
+        if str(feature) not in ("64", "192", "768", "2048"):
+            raise ConfigError("feature_extractor.init_args.feature", f"must be 64, 192, 768 or 2048, got {feature}")
+        if weights_path is not None and not os.path.isfile(weights_path):
+            raise ConfigError("feature_extractor.init_args.weights_path", f"file not found: {weights_path!r}")
+        self.num_features, self.weights_path = feature, weights_path
+        self._inception: Optional[nn.Module] = None
 
-        self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(feature)])
-        self.num_features = feature
+    def _network(self, device: torch.device) -> nn.Module:
+        if self._inception is None:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+
+            self._inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(self.num_features)],
+                                                 feature_extractor_weights_path=self.weights_path)
+        return self._inception.to(device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
         uint8 = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        return self.inception(uint8)
+        return self._network(images.device)(uint8).float()

@@ -25,7 +25,7 @@ class ClassifierModule(LightningModule):
     """Train an image classifier with cross-entropy, light shift augmentation and label smoothing."""
 
     def __init__(self, net: nn.Module, max_shift: int = 1, noise_std: float = 0.1, label_smoothing: float = 0.0,
-                 optimizer: Optional[OptimizerCallable] = None):
+                 optimizer: Optional[OptimizerCallable] = None, head_lr_scale: float = 1.0):
         """
         Args:
             net: the classifier network (e.g. ``ConvClassifier``).
@@ -33,11 +33,14 @@ class ClassifierModule(LightningModule):
             noise_std: std of Gaussian noise added to training images (robustness to generated samples).
             label_smoothing: cross-entropy label smoothing.
             optimizer: optimiser factory (default Adam lr 1e-3).
+            head_lr_scale: learning-rate multiplier of the net's ``head`` (fine-tuning a pretrained body:
+                10 in the SFD reference).
         """
         super().__init__()
         save_plain_hyperparameters(self)
         self.net, self.max_shift, self.noise_std, self.label_smoothing = net, max_shift, noise_std, label_smoothing
         self.optimizer = adam_or(optimizer, lr=1e-3, betas=(0.9, 0.999))
+        self.head_lr_scale = head_lr_scale
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch
@@ -51,10 +54,22 @@ class ClassifierModule(LightningModule):
         self.log("accuracy/val", (self.net(images).argmax(1) == labels).float().mean(), prog_bar=True)
 
     def configure_optimizers(self):
-        return self.optimizer(self.net.parameters())
+        head = getattr(self.net, "head", None)
+        if self.head_lr_scale == 1.0 or head is None:
+            return self.optimizer(self.net.parameters())
+        head_ids = {id(p) for p in head.parameters()}
+        body = [p for p in self.net.parameters() if id(p) not in head_ids]
+        optimizer = self.optimizer([{"params": body}, {"params": list(head.parameters())}])
+        optimizer.param_groups[1]["lr"] = optimizer.defaults["lr"] * self.head_lr_scale
+        return optimizer
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         return self.net.state_dict()
 
     def export_config(self):
-        return self.hparams.get("net")
+        """The net's class_path config, without arguments only needed to initialise it (pretrained weights)."""
+        config = self.hparams.get("net")
+        skip = getattr(self.net, "init_only_args", ())
+        if isinstance(config, dict) and skip:
+            config = dict(config, init_args={k: v for k, v in (config.get("init_args") or {}).items() if k not in skip})
+        return config

@@ -1,6 +1,7 @@
 """Plain networks (no training logic)."""
 from sfd_lightning.models.components.classifier import ConvClassifier
 from sfd_lightning.models.components.ddpm_unet import DDPMUNet
+from sfd_lightning.models.components.resnet_classifier import ResNetClassifier
 from sfd_lightning.models.components.unet import UNet
 
-__all__ = ["ConvClassifier", "DDPMUNet", "UNet"]
+__all__ = ["ConvClassifier", "DDPMUNet", "ResNetClassifier", "UNet"]
