@@ -1,4 +1,4 @@
-"""The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI) and ``sfd sample``.
+"""The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI), ``sfd sample``, ``sfd eval``, ``sfd sweep``.
 
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
@@ -113,6 +113,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             from sfd_lightning.sample import main as sample_main
 
             sample_main(words[1:])
+        elif words and words[0] == "eval":
+            from sfd_lightning.evaluate.main import main as eval_main
+
+            eval_main(words[1:])
         elif words and words[0] == "sweep":
             from sfd_lightning.sweep.main import main as sweep_main
 

@@ -1,0 +1,125 @@
+"""Image sets for ``sfd eval``: sample .npz files, image folders, torchvision datasets, FID stats files.
+
+Every set is read as (images uint8 (N, 3, H, W), labels (N,) or None) in batches, so features of
+large sets never need all images in memory at once.
+"""
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from sfd_lightning.errors import ConfigError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]  # uint8 (B, 3, H, W), labels (B,) or None
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (any channel count of 1 or 3) to uint8 RGB."""
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+@dataclass
+class ImageSet:
+    """A set of labelled (or unlabelled) images read in batches, optionally restricted to some classes."""
+
+    description: str
+    labels: Optional[np.ndarray]  # (N,) or None
+    read: Callable[[np.ndarray], torch.Tensor]  # indices -> uint8 (B, 3, H, W)
+    n: int
+
+    def batches(self, batch_size: int, classes: Optional[Sequence[int]] = None) -> Iterator[Batch]:
+        index = np.arange(len(self)) if classes is None or self.labels is None else np.flatnonzero(np.isin(self.labels, classes))
+        for start in range(0, len(index), batch_size):
+            part = index[start:start + batch_size]
+            labels = None if self.labels is None else torch.from_numpy(self.labels[part]).long()
+            yield self.read(part), labels
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def _from_npz(path: str, field: str) -> ImageSet:
+    with np.load(path) as data:
+        if "images" not in data:
+            raise ConfigError(field, f"{path!r} has no `images` array (keys: {sorted(data.files)}); write it with `sfd sample`")
+        images = data["images"]
+        labels = data["labels"].astype(np.int64) if "labels" in data else None
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ConfigError(field, f"{path!r}: `images` must be (N, C, H, W) with C 1 or 3, got {images.shape}")
+    if images.dtype == np.uint8:
+        def read(idx):
+            return torch.from_numpy(images[idx]).expand(-1, 3, -1, -1).contiguous()
+    else:
+        if images.min() < -1.001 or images.max() > 1.001:
+            raise ConfigError(field, f"{path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
+
+        def read(idx):
+            return to_uint8(torch.from_numpy(images[idx]))
+    return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
+
+
+def _from_folder(path: str, field: str) -> ImageSet:
+    """PNG/JPEG files; a folder of numeric class subfolders (``3/x.png``) gives labels."""
+    from PIL import Image
+
+    files, labels = [], []
+    for root, _, names in sorted(os.walk(path)):
+        for name in sorted(names):
+            if name.lower().endswith(IMAGE_SUFFIXES):
+                files.append(os.path.join(root, name))
+                parent = os.path.relpath(root, path)
+                labels.append(int(parent) if parent.isdigit() else -1)
+    if not files:
+        raise ConfigError(field, f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path!r}")
+    label_array = np.array(labels, dtype=np.int64) if all(c >= 0 for c in labels) else None
+
+    def read(idx):
+        arrays = [np.asarray(Image.open(files[i]).convert("RGB")) for i in idx]
+        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return ImageSet(f"{path} ({len(files)} images)", label_array, read, len(files))
+
+
+def _from_torchvision(spec: str, field: str) -> ImageSet:
+    """``cifar10:ROOT[:split]`` or ``stl10:ROOT[:split][:size]`` (split train, test or all)."""
+    from sfd_lightning.data.vision import VisionDataset
+
+    name, _, rest = spec.partition(":")
+    parts = rest.split(":")
+    root, split = parts[0], parts[1] if len(parts) > 1 and parts[1] else "train"
+    size = int(parts[2]) if len(parts) > 2 else (64 if name == "stl10" else None)
+    try:
+        dataset = VisionDataset(name.upper(), root, split, download=False, image_size=size)
+    except ConfigError as err:
+        raise ConfigError(field, str(err)) from None
+
+    def read(idx):
+        return to_uint8(torch.stack([dataset[int(i)][0] for i in idx]))
+    return ImageSet(f"{name} {split} under {root}", dataset.labels.numpy(), read, len(dataset))
+
+
+def is_stats_file(path: str) -> bool:
+    if not path.endswith(".npz") or not os.path.isfile(path):
+        return False
+    with np.load(path) as data:
+        return "mu" in data and "sigma" in data
+
+
+def load_stats(path: str) -> dict:
+    """FID statistics (``mu`` (D,), ``sigma`` (D, D)), as torch-fidelity and the reference save them."""
+    with np.load(path) as data:
+        return {"mu": data["mu"].astype(np.float64), "sigma": data["sigma"].astype(np.float64)}
+
+
+def open_image_set(spec: str, field: str) -> ImageSet:
+    if spec.split(":")[0] in ("cifar10", "stl10"):
+        return _from_torchvision(spec, field)
+    if os.path.isdir(spec):
+        return _from_folder(spec, field)
+    if os.path.isfile(spec) and spec.endswith(".npz"):
+        return _from_npz(spec, field)
+    raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, or cifar10:ROOT / stl10:ROOT")

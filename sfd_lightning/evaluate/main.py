@@ -1,0 +1,139 @@
+"""``sfd eval``: FID, IS, KID, precision/recall and forget-class accuracy of samples, as JSON.
+
+    sfd eval samples.npz --reference cifar10:data --forget-label 0 \
+        --classifier runs/cifar10_classifier/classifier.pt --out metrics.json
+
+Samples: an .npz from ``sfd sample`` (``images`` in [-1, 1] or uint8, ``labels``) or an image
+folder (class subfolders ``0/``..``9/`` give labels). Reference: the same kinds, torchvision's
+``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, or an FID statistics .npz (``mu``, ``sigma``; FID
+only). Quality metrics use the samples of the retained classes (``--classes``, default every label
+but the forget label) against the reference images of the same classes.
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Dict, List, Optional
+
+import torch
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate import metrics
+from sfd_lightning.evaluate.extractors import make_extractor
+from sfd_lightning.evaluate.inputs import ImageSet, is_stats_file, load_stats, open_image_set
+from sfd_lightning.sample import parse_labels
+
+ALL_METRICS = ("fid", "is", "kid", "prc", "forget")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sfd eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("samples", help="samples: .npz (images, labels) or an image folder")
+    p.add_argument("--reference", help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split]) or FID stats .npz")
+    p.add_argument("--out", default="metrics.json", help="JSON file to write")
+    p.add_argument("--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}")
+    p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)")
+    p.add_argument("--override-label", type=int, default=None, help="report the share of forget-label samples classified as it")
+    p.add_argument("--classes", default=None, help="classes for the quality metrics, e.g. 1-9 (default: all but the forget label)")
+    p.add_argument("--classifier", default=None, help="exported classifier asset judging forget-class accuracy")
+    p.add_argument("--features", default="inception", help="inception, vgg16 or classifier:PATH (FID, IS, KID space)")
+    p.add_argument("--inception-weights", default=None, help="local Inception weights for --features inception (else downloaded once)")
+    p.add_argument("--prc-features", default="vgg16", help="precision/recall space: vgg16 (standard), same (as --features), classifier:PATH")
+    p.add_argument("--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)")
+    p.add_argument("--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here")
+    p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    return p
+
+
+def _check(args: argparse.Namespace) -> Dict:
+    """Every input checked before any feature is computed."""
+    wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    bad = [m for m in wanted if m not in ALL_METRICS]
+    if bad or not wanted:
+        raise ConfigError("--metrics", f"unknown {bad}; choose from {','.join(ALL_METRICS)}")
+    samples = open_image_set(args.samples, "samples")
+    quality = [m for m in wanted if m != "forget"]
+    stats = reference = None
+    if quality:
+        if not args.reference:
+            raise ConfigError("--reference", f"needed for {','.join(quality)}")
+        if is_stats_file(args.reference):
+            if set(quality) - {"fid", "is"}:
+                raise ConfigError("--reference", "a statistics file supports fid (and is, which needs no reference) only; "
+                                  "give real images for kid and prc")
+            stats = load_stats(args.reference)
+        else:
+            reference = open_image_set(args.reference, "--reference")
+    if args.forget_label is not None and samples.labels is not None and args.forget_label not in set(samples.labels.tolist()):
+        raise ConfigError("--forget-label", f"{args.forget_label} is not among the samples' labels")
+    if "forget" in wanted:
+        if args.forget_label is None or args.classifier is None:
+            raise ConfigError("--metrics", "forget needs --forget-label and --classifier (or leave it out of --metrics)")
+        if samples.labels is None:
+            raise ConfigError("samples", "forget-class accuracy needs labelled samples (an .npz with labels or class subfolders)")
+    if args.batch_size < 1:
+        raise ConfigError("--batch-size", f"must be >= 1, got {args.batch_size}")
+    return {"wanted": wanted, "samples": samples, "reference": reference, "stats": stats, "classes": _classes(args, samples)}
+
+
+def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]:
+    if args.classes:
+        return parse_labels(args.classes)
+    if samples.labels is None:
+        return None
+    return sorted(set(samples.labels.tolist()) - {args.forget_label})
+
+
+def evaluate(args: argparse.Namespace) -> Dict:
+    checked = _check(args)
+    wanted, samples, reference, classes = checked["wanted"], checked["samples"], checked["reference"], checked["classes"]
+    device = torch.device(args.device)
+    out: Dict = {"samples": samples.description, "classes": classes, "features": args.features}
+    quality = [m for m in wanted if m != "forget"]
+    if quality:
+        extractor = make_extractor(args.features, args.inception_weights, "--features")
+        gen = metrics.extract(samples, extractor, args.batch_size, device, classes)
+        out["n_samples"] = len(gen["features"])
+        real = metrics.extract(reference, extractor, args.batch_size, device, classes) if reference is not None else None
+        ref_stats = checked["stats"] if real is None else metrics.stats_of(real["features"])
+        if args.save_reference_stats and real is not None:
+            import numpy as np
+            np.savez(args.save_reference_stats, **ref_stats)
+        out["reference"] = args.reference
+        if real is not None:
+            out["n_reference"] = len(real["features"])
+        if "fid" in wanted:
+            out["fid"] = metrics.fid(gen["features"], ref_stats)
+        if "is" in wanted:
+            if "logits" not in gen:
+                raise ConfigError("--features", f"{args.features} gives no logits for the Inception Score")
+            out.update(metrics.inception_score(gen["logits"]))
+        if "kid" in wanted:
+            out.update(metrics.kid(gen["features"], real["features"]))
+        if "prc" in wanted:
+            if args.prc_features == "same":
+                gen_p, real_p = gen["features"], real["features"]
+            else:
+                prc_extractor = make_extractor(args.prc_features, args.vgg16_weights, "--prc-features")
+                gen_p = metrics.extract(samples, prc_extractor, args.batch_size, device, classes)["features"]
+                real_p = metrics.extract(reference, prc_extractor, args.batch_size, device, classes)["features"]
+            out.update(metrics.precision_recall(gen_p, real_p))
+            out["prc_features"] = args.prc_features
+    if "forget" in wanted:
+        judge = make_extractor(f"classifier:{args.classifier}", None, "--classifier")
+        judged = metrics.extract(samples, judge, args.batch_size, device)
+        out.update(metrics.forgetting(judged["logits"], judged["labels"], args.forget_label, args.override_label))
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    results = evaluate(args)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2)
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value:.6g}" if isinstance(value, float) else f"{key:<{width}}  {value}", file=sys.stdout)
+    print(f"wrote {args.out}")

@@ -1,0 +1,135 @@
+"""``sfd eval`` on a tiny run: digits samples and real digits, the digits classifier as feature space."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
+from sfd_lightning.data import DigitsDataset
+
+CLASSIFIER = str(ROOT / "assets" / "digits_classifier.pt")
+
+
+@pytest.fixture
+def real_npz(tmp_path):
+    data = DigitsDataset("all")
+    path = tmp_path / "real.npz"
+    np.savez(path, images=data.images.numpy(), labels=data.labels.numpy())
+    return path
+
+
+def eval_json(run_cli, tmp_path, *args):
+    out = tmp_path / "metrics.json"
+    assert run_cli(["eval", *map(str, args), "--out", str(out), "--features", f"classifier:{CLASSIFIER}",
+                    "--prc-features", "same", "--device", "cpu"]) == 0
+    return json.loads(out.read_text())
+
+
+def test_real_against_itself_and_against_a_generator(run_cli, tmp_path, real_npz):
+    same = eval_json(run_cli, tmp_path, real_npz, "--reference", real_npz, "--forget-label", "0", "--override-label", "1",
+                     "--classifier", CLASSIFIER)
+    assert same["classes"] == list(range(1, 10)) and same["n_samples"] == same["n_reference"] == 1797 - 178
+    assert abs(same["fid"]) < 1e-6
+    assert same["precision"] == 1.0 and same["recall"] == 1.0
+    assert 1.0 < same["is_mean"] <= 10.0
+    assert same["forget/accuracy"] > 0.9 and same["retained/accuracy"] > 0.9  # real zeros are recognised as zeros
+
+    # Samples of the shipped teacher, 4 DDIM steps: worse than the real images, all metrics finite.
+    samples = tmp_path / "teacher.npz"
+    assert run_cli(["sample", "--ckpt", "assets/digits_teacher.pt", "--steps", "4", "--labels", "0-9",
+                    "--n-per-label", "20", "--out", str(samples)]) == 0
+    gen = eval_json(run_cli, tmp_path, samples, "--reference", real_npz, "--forget-label", "0", "--classifier", CLASSIFIER)
+    assert gen["n_samples"] == 180 and gen["fid"] > same["fid"] + 1e-3 and gen["precision"] < 1.0
+    assert all(np.isfinite(v) for v in gen.values() if isinstance(v, float))
+
+    # Uniform noise: far from digits in every metric (KID's estimate is noisy in a classifier's space,
+    # and overlapping subsets pull a set-against-itself estimate slightly below zero).
+    noise = tmp_path / "noise.npz"
+    np.savez(noise, images=np.random.default_rng(0).uniform(-1, 1, (900, 1, 8, 8)).astype(np.float32),
+             labels=np.repeat(np.arange(10), 90))
+    far = eval_json(run_cli, tmp_path, noise, "--reference", real_npz, "--forget-label", "0", "--metrics", "fid,kid,prc")
+    assert far["fid"] > 10 * gen["fid"] and far["kid_mean"] > 10 * abs(same["kid_mean"]) and far["precision"] < gen["precision"]
+
+
+def test_folder_input_and_stats_file(run_cli, tmp_path, real_npz):
+    data = np.load(real_npz)
+    folder = tmp_path / "images"
+    for i, (image, label) in enumerate(zip(data["images"][:300], data["labels"][:300])):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(((image[0] + 1) * 127.5).round().astype(np.uint8)).save(folder / str(label) / f"{i}.png")
+    stats = tmp_path / "stats.npz"
+    first = eval_json(run_cli, tmp_path, folder, "--reference", real_npz, "--metrics", "fid,kid",
+                      "--save-reference-stats", stats)
+    assert first["n_samples"] == 300 and first["classes"] == list(range(10))
+    second = eval_json(run_cli, tmp_path, folder, "--reference", stats, "--metrics", "fid")
+    assert second["fid"] == pytest.approx(first["fid"], rel=1e-6)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metrics", "fid,sharpness"], "--metrics: unknown"),
+    (["--metrics", "forget", "--forget-label", "0"], "forget needs --forget-label and --classifier"),
+    (["--metrics", "fid"], "--reference: needed for fid"),
+    (["--metrics", "fid", "--reference", "nowhere.npz"], "--reference: 'nowhere.npz' is not"),
+    (["--metrics", "forget", "--forget-label", "12", "--classifier", CLASSIFIER], "--forget-label: 12 is not among"),
+])
+def test_bad_input_is_one_line(run_cli, tmp_path, real_npz, capsys, args, message):
+    assert run_cli(["eval", str(real_npz), *args, "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_stats_file_refuses_kid(run_cli, tmp_path, real_npz, capsys):
+    stats = tmp_path / "s.npz"
+    np.savez(stats, mu=np.zeros(3), sigma=np.eye(3))
+    assert run_cli(["eval", str(real_npz), "--reference", str(stats), "--metrics", "kid", "--out", str(tmp_path / "m.json")]) == 2
+    assert "give real images for kid and prc" in capsys.readouterr().err
+
+
+def test_uint8_npz_is_read_as_is(tmp_path):
+    from sfd_lightning.evaluate.inputs import open_image_set
+
+    images = torch.randint(0, 256, (5, 3, 4, 4), dtype=torch.uint8).numpy()
+    np.savez(tmp_path / "u.npz", images=images)
+    batch, labels = next(open_image_set(str(tmp_path / "u.npz"), "samples").batches(5))
+    assert labels is None and torch.equal(batch, torch.from_numpy(images))
+
+
+@pytest.fixture(scope="module")
+def random_inception_weights(tmp_path_factory):
+    """A weights file in torch-fidelity's Inception format, random values (the real file is a download)."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+    mp.setattr("torch_fidelity.feature_extractor_inceptionv3.load_state_dict_from_url", lambda *a, **k: {})
+    net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    mp.undo()
+    path = tmp_path_factory.mktemp("inception") / "weights-inception.pth"
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_inception_path_with_local_weights(run_cli, tmp_path, real_npz, random_inception_weights):
+    """The standard metrics' code path (Inception pool features + logits) with a local weights file."""
+    small = tmp_path / "small.npz"
+    data = np.load(real_npz)
+    np.savez(small, images=data["images"][:40], labels=data["labels"][:40])
+    out = tmp_path / "inception.json"
+    assert run_cli(["eval", str(small), "--reference", str(small), "--metrics", "fid,is,kid,prc", "--prc-features", "same",
+                    "--inception-weights", str(random_inception_weights), "--device", "cpu", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["features"] == "inception" and result["n_samples"] == 40
+    assert abs(result["fid"]) < 1e-3 and result["precision"] == 1.0 and np.isfinite(result["is_mean"])
+
+
+def test_inception_features_callback_uses_the_local_file(random_inception_weights):
+    from sfd_lightning.callbacks import InceptionFeatures
+    from sfd_lightning.errors import ConfigError
+
+    features = InceptionFeatures(weights_path=str(random_inception_weights))
+    assert features(torch.rand(2, 1, 8, 8) * 2 - 1).shape == (2, 2048)
+    with pytest.raises(ConfigError, match="weights_path: file not found"):
+        InceptionFeatures(weights_path="missing.pth")
