@@ -4,7 +4,8 @@
     sfd sample --ckpt assets/digits_teacher.pt --steps 50 --labels 0-9 --n-per-label 16 --out teacher.npz
 
 The .npz holds ``images`` (N, C, H, W) float32 in [-1, 1] and ``labels`` (N,) int64; a PNG grid
-with one row per label is written next to it.
+with one row per label is written next to it. Under ``torchrun --nproc_per_node N -m sfd_lightning sample ...``
+the batches are split across the processes and rank 0 writes the same file one process would.
 """
 import argparse
 import os
@@ -18,7 +19,9 @@ from torchvision.utils import save_image
 from sfd_lightning.callbacks.image_grid import label_grid
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.distributed_sampling import distributed_rank_and_world, gather_on_rank_zero
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.seeding import derive_seed
 
 
 def parse_labels(text: str) -> List[int]:
@@ -77,6 +80,21 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
                          teacher.net.num_classes, f"teacher, {steps}-step DDIM")
 
 
+def draw_blocks(sampler: LoadedSampler, labels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
+                rank: int = 0, world: int = 1) -> List[torch.Tensor]:
+    """Samples of this rank's blocks: block j (``batch_size`` labels) uses noise seed (seed, j) and goes to
+    rank j mod world, so any number of processes draws exactly the same images."""
+    out = []
+    with torch.no_grad():
+        for j, start in enumerate(range(0, len(labels), batch_size)):
+            if j % world != rank:
+                continue
+            yb = labels[start:start + batch_size]
+            z = torch.randn((len(yb), *sampler.shape), generator=torch.Generator().manual_seed(derive_seed(seed, j)))
+            out.append(sampler.sample(z.to(device), yb.to(device)).clamp(-1, 1).float().cpu())
+    return out or [torch.empty((0, *sampler.shape))]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", required=True, help="SFD checkpoint (one-step EMA generator) or teacher asset/checkpoint")
@@ -99,18 +117,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.steps < 1:
         raise ConfigError("--steps", f"must be >= 1, got {args.steps}")
     device = torch.device(args.device)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     sampler = load_sampler(args.ckpt, args.steps, args.cfg_scale, device)
     bad = [c for c in labels if not 0 <= c < sampler.num_classes]
     if bad:
         raise ConfigError("--labels", f"must be in [0, {sampler.num_classes - 1}], got {bad}")
     y = torch.tensor(labels).repeat_interleave(args.n_per_label)
-    g = torch.Generator().manual_seed(args.seed)
-    z = torch.randn((len(y), *sampler.shape), generator=g)
-    images = []
-    with torch.no_grad():
-        for zb, yb in zip(z.split(args.batch_size), y.split(args.batch_size)):
-            images.append(sampler.sample(zb.to(device), yb.to(device)).clamp(-1, 1).float().cpu())
-    images = torch.cat(images)
+    rank, world = distributed_rank_and_world()
+    images = torch.cat(draw_blocks(sampler, y, args.batch_size, args.seed, device, rank, world))
+    if world > 1:
+        images = gather_on_rank_zero(images, args.out, rank, world, args.batch_size, len(y))
+        if rank != 0:
+            return
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     np.savez(args.out, images=images.numpy().astype(np.float32), labels=y.numpy().astype(np.int64))
     grid_path = os.path.splitext(args.out)[0] + ".png"
