@@ -56,6 +56,13 @@ def _denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what:
     return denoiser.to(device).eval().requires_grad_(False)
 
 
+def _decoder_from(config: Any, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Latents to images with the run's autoencoder (rebuilt from its config); identity for pixel models."""
+    if not isinstance(config, dict) or "class_path" not in config:
+        return lambda x: x
+    return build(config).to(device).eval().decode
+
+
 def _shape_of(denoiser) -> tuple:
     net = denoiser.net
     return (net.in_channels, net.resolution, net.resolution)
@@ -68,7 +75,8 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
     if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
         generator = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["generator_ema.module."]), path, "generator", device)
         sigma_init = generator.schedule.sigmas[int(hparams.get("t_init", 440))]
-        return LoadedSampler(lambda z, y: generator(sigma_init * z, sigma_init, y), _shape_of(generator),
+        decode = _decoder_from(hparams.get("autoencoder"), device)
+        return LoadedSampler(lambda z, y: decode(generator(sigma_init * z, sigma_init, y)), _shape_of(generator),
                              hparams.get("num_classes", generator.net.num_classes), "one-step EMA generator")
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
         teacher = _denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device)

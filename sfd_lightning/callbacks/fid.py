@@ -74,7 +74,8 @@ class FIDCallback(PeriodicEvalCallback):
         out = {"fid/generator": self._fid_of(generator_sampler(pl_module), trainer, pl_module)}
         if final and self.teacher_steps:
             def teacher(noise, labels):
-                return sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale).clamp(-1, 1)
+                x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
+                return pl_module.decode(x0).clamp(-1, 1)
             out["fid/teacher"] = self._fid_of(teacher, trainer, pl_module)
             out["fid/ratio"] = out["fid/generator"] / max(out["fid/teacher"], 1e-12)
         return out

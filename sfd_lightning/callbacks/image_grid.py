@@ -1,6 +1,6 @@
 """A per-class image grid of the EMA generator: one row per label."""
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -8,7 +8,7 @@ from torchvision.utils import make_grid, save_image
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.run_dir import run_dir
-from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_shape
+from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_shape
 
 
 def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32) -> torch.Tensor:
@@ -26,21 +26,24 @@ class ImageGridCallback(PeriodicEvalCallback):
 
     final_differs = True
 
-    def __init__(self, n_per_label: int = 10, every_n_iterations: int = 0, seed: int = 99):
+    def __init__(self, n_per_label: int = 10, every_n_iterations: int = 0, seed: int = 99,
+                 max_retained_labels: Optional[int] = None):
         """
         Args:
             n_per_label: images per row.
             every_n_iterations: save a grid every this many SFD iterations (0: only at the end).
             seed: noise seed, fixed so grids are comparable across iterations.
+            max_retained_labels: rows for at most this many retained labels, evenly spaced, plus the forget label.
         """
         super().__init__(every_n_iterations)
-        self.n_per_label, self.seed = n_per_label, seed
+        self.n_per_label, self.seed, self.max_retained_labels = n_per_label, seed, max_retained_labels
         self.last_path = None
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         if not trainer.is_global_zero:
             return {}
-        labels = labels_for(range(pl_module.num_classes), self.n_per_label, pl_module.device)
+        rows = label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels)
+        labels = labels_for(rows, self.n_per_label, pl_module.device)
         g = torch.Generator().manual_seed(self.seed)
         noise = torch.randn((len(labels), *sample_shape(trainer)), generator=g).to(pl_module.device)
         grid = label_grid(generator_sampler(pl_module)(noise, labels), self.n_per_label)

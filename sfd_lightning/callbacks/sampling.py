@@ -1,5 +1,5 @@
 """Draw this rank's share of per-label samples, deterministically and differently on every rank."""
-from typing import Callable, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -9,6 +9,15 @@ Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels
 
 def labels_for(label_set: Sequence[int], n_per_label: int, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(list(label_set), device=device).repeat_interleave(n_per_label)  # (K * n,)
+
+
+def label_subset(num_classes: int, forget_label: int, max_retained: Optional[int] = None) -> List[int]:
+    """The forget label and the retained labels, at most ``max_retained`` of them, evenly spaced."""
+    retained = [c for c in range(num_classes) if c != forget_label]
+    if max_retained and len(retained) > max_retained:
+        step = len(retained) / max_retained
+        retained = [retained[int(i * step)] for i in range(max_retained)]
+    return sorted([forget_label] + retained)
 
 
 def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], seed: int,
@@ -33,8 +42,8 @@ def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], 
 
 
 def generator_sampler(pl_module: LightningModule) -> Sampler:
-    """The EMA generator, one network evaluation per image."""
-    return lambda noise, labels: pl_module.generate(noise, labels, ema=True).clamp(-1, 1)
+    """The EMA generator, one network evaluation per image (decoded to images for latent models)."""
+    return lambda noise, labels: pl_module.decode(pl_module.generate(noise, labels, ema=True)).clamp(-1, 1)
 
 
 def sample_shape(trainer: Trainer) -> Sequence[int]:

@@ -1,6 +1,7 @@
-"""DataModules: noise + label batches for SFD; digits, CIFAR-10 and STL-10 images for teachers and classifiers."""
+"""DataModules: noise + label batches for SFD; digits, CIFAR-10, STL-10 and ImageNet images for teachers and classifiers."""
 from sfd_lightning.data.digits import DigitsDataModule, DigitsDataset
+from sfd_lightning.data.imagenet import ImageNetFolder
 from sfd_lightning.data.noise import NoiseLabelDataModule, noise_batch
 from sfd_lightning.data.vision import VisionDataModule, VisionDataset
 
-__all__ = ["DigitsDataModule", "DigitsDataset", "NoiseLabelDataModule", "VisionDataModule", "VisionDataset", "noise_batch"]
+__all__ = ["DigitsDataModule", "DigitsDataset", "ImageNetFolder", "NoiseLabelDataModule", "VisionDataModule", "VisionDataset", "noise_batch"]

@@ -7,17 +7,19 @@ then an EMA update of the generator. Lightning counts two optimiser steps per it
 """
 import copy
 from contextlib import nullcontext
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, Literal, Optional, Union
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sfd_lightning.checkpoints import load_network, read_any
-from sfd_lightning.diffusion.denoiser import Denoiser
+from sfd_lightning.class_names import resolve_label
+from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
@@ -26,7 +28,7 @@ from sfd_lightning.models.optim import adam_or
 from sfd_lightning.override import FixedOverride, OverridePolicy
 from sfd_lightning.seeding import derive_seed
 
-FROZEN = ("teacher.", "override.")
+FROZEN = ("teacher.", "override.", "autoencoder.")
 TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
 STAGE_ONE = ("generator_ema.", "fake_score.")
 STEPS_PER_ITERATION = 2  # optimiser steps Lightning counts per SFD iteration (fake score, generator)
@@ -44,8 +46,8 @@ class SFDModule(LightningModule):
         teacher: Denoiser,
         teacher_ckpt: Optional[str] = None,
         num_classes: int = 10,
-        forget_label: int = 0,
-        override_label: Optional[int] = 1,
+        forget_label: Union[int, str] = 0,
+        override_label: Union[int, str, None] = 1,
         override: Optional[OverridePolicy] = None,
         alpha: float = 1.2,
         t_min: int = 38,
@@ -63,6 +65,11 @@ class SFDModule(LightningModule):
         init_ckpt: Optional[str] = None,
         on_nonfinite: Literal["skip", "stop"] = "skip",
         seed: int = 0,
+        autoencoder: Optional[nn.Module] = None,
+        teacher_cfg_scale: float = 1.0,
+        fake_score_cfg_scale: float = 1.0,
+        channels_last: bool = False,
+        compile: bool = False,
     ):
         """
         Args:
@@ -70,8 +77,9 @@ class SFDModule(LightningModule):
             teacher_ckpt: weights for the teacher (EMA where present): an exported asset, a Lightning checkpoint of
                 DiffusionModule, or a reference DDPM checkpoint (list format; see ``load_teacher``).
             num_classes: number of classes the teacher is conditioned on.
-            forget_label: the class c_f to forget.
-            override_label: the safe class c_o shown to the teacher for c_f (a fixed override); null with ``override``.
+            forget_label: the class c_f to forget: an index, or an ImageNet class name for 1,000-class teachers.
+            override_label: the safe class c_o shown to the teacher for c_f (a fixed override; index or
+                ImageNet name); null with ``override``.
             override: another override policy (``RandomOverride``, ``ClassifierOverride``); needs override_label null.
             alpha: SiD's alpha in the generator loss.
             t_min: smallest timestep sampled for the losses.
@@ -90,13 +98,22 @@ class SFDModule(LightningModule):
                 (distillation-only) SFD checkpoint, exported ``sfd`` asset or reference SiD/SFD checkpoint.
             on_nonfinite: when a loss or gradient is NaN/inf: ``skip`` the update (counted in
                 ``nonfinite/skipped``) or ``stop`` the run with an error; the weights never see it.
+            autoencoder: for latent teachers (DiT): the frozen autoencoder whose ``decode`` turns latents
+                into images for metrics and grids; never trained, never checkpointed.
+            teacher_cfg_scale: classifier-free guidance scale of the teacher inside the generator loss (1: none).
+            fake_score_cfg_scale: the same for the fake score (1: none).
+            channels_last: keep the convolutional networks' activations in channels-last memory format (GPU speed).
+            compile: ``torch.compile`` the three networks' forward passes.
             seed: seed of the training randomness (timesteps, loss noise, random overrides); iteration i
                 on rank r draws from (seed, i, r), so a resumed run repeats the uninterrupted one.
         """
         super().__init__()
         save_plain_hyperparameters(self)
         self.automatic_optimization = False
+        forget_label = resolve_label(forget_label, num_classes, "model.forget_label")
+        override_label = resolve_label(override_label, num_classes, "model.override_label")
         self.num_classes, self.forget_label, self.alpha = num_classes, forget_label, alpha
+        self.cfg_scales = dict(teacher=teacher_cfg_scale, fake_score=fake_score_cfg_scale)
         self.t_min, self.t_init, self.t_max = t_min, t_init, t_max
         self.coefs = dict(sg_remain=sg_remain_coef, sg_forget=sg_forget_coef, g_remain=g_remain_coef, g_forget=g_forget_coef)
         self.grad_clip_value, self.ema_decay, self.ema_start = grad_clip_value, ema_decay, ema_start
@@ -105,6 +122,8 @@ class SFDModule(LightningModule):
         self.override = self._override_policy(override_label, override)
         self._validate(teacher)
         self._build_networks(teacher, teacher_ckpt, init_ckpt)
+        self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
+        self._speed_options(channels_last, compile)
         self.on_nonfinite, self.seed = on_nonfinite, seed
         self.iteration, self.skipped_steps = 0, 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
@@ -135,6 +154,13 @@ class SFDModule(LightningModule):
         self.generator_ema.module.load_state_dict(self.generator.state_dict())
         load_network(self.fake_score, ckpt, path, "model.init_ckpt", "model.teacher (as the fake score)", ["fake_score."],
                      role="fake_score")
+
+    def _speed_options(self, channels_last: bool, compile: bool) -> None:
+        for net in (self.teacher, self.fake_score, self.generator):
+            if channels_last:
+                net.to(memory_format=torch.channels_last)
+            if compile:
+                net.compile()  # compiles forward in place; parameter names and state dicts are unchanged
 
     def _override_policy(self, override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
         if override is not None and override_label is not None:
@@ -181,6 +207,10 @@ class SFDModule(LightningModule):
         generator = self.generator_ema.module if ema else self.generator
         return generator(self.sigma_init * z, self.sigma_init, labels)
 
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
+        return x if self.autoencoder is None else self.autoencoder.decode(x)
+
     def sample_sigma(self, n: int) -> torch.Tensor:
         t = torch.randint(self.t_min, self.t_max, (n,), device=self.device)
         return self.teacher.schedule.sigmas[t]  # (n,)
@@ -225,7 +255,8 @@ class SFDModule(LightningModule):
         self.fake_score.eval()
         generator = self._wrappers.get("generator", self.generator)
         x_g = generator(self.sigma_init * z, self.sigma_init, labels)
-        per_sample = sid_generator_loss(self.teacher, self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g),
+        sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
+        per_sample = sid_generator_loss(self._guided("teacher"), self._guided("fake_score"), x_g, sigma, noise,
                                         self._teacher_labels(labels, with_forget), labels, self.alpha)
         remain, forget = self._split(per_sample, with_forget)
         loss = self.coefs["g_remain"] * remain + self.coefs["g_forget"] * forget
@@ -235,6 +266,13 @@ class SFDModule(LightningModule):
         self.fake_score.train()
         self.untoggle_optimizer(opt)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
+
+    def _guided(self, name: str):
+        """The teacher or fake score, with classifier-free guidance when its scale is not 1."""
+        denoiser, scale = getattr(self, name), self.cfg_scales[name]
+        if scale == 1.0:
+            return denoiser
+        return lambda x, sigma, labels: guided(denoiser, x, sigma, labels, scale)
 
     def _teacher_labels(self, labels: torch.Tensor, with_forget: bool):
         """Retained half keeps its labels; the forget half gets the override policy's labels."""

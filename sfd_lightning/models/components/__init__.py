@@ -1,7 +1,9 @@
 """Plain networks (no training logic)."""
 from sfd_lightning.models.components.classifier import ConvClassifier
+from sfd_lightning.models.components.autoencoder import LatentAutoencoder
 from sfd_lightning.models.components.ddpm_unet import DDPMUNet
+from sfd_lightning.models.components.dit import DiTEps
 from sfd_lightning.models.components.resnet_classifier import ResNetClassifier
 from sfd_lightning.models.components.unet import UNet
 
-__all__ = ["ConvClassifier", "DDPMUNet", "ResNetClassifier", "UNet"]
+__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "LatentAutoencoder", "ResNetClassifier", "UNet"]
