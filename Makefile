@@ -7,7 +7,7 @@ CONFIG ?= configs/digits_forget.yaml
 ARGS ?=
 SWEEP ?= experiments/digits_grid.yaml
 
-.PHONY: install demo test test-slow assets bench sweep clean
+.PHONY: install demo test test-slow assets bench gpu-check sweep clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,9 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes
 	$(BIN)/python -m sfd_lightning.bench $(ARGS)
+
+gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way (one GPU, <= 8 min)
+	$(BIN)/python -m sfd_lightning.gpu_check --out gpu_check.json $(ARGS)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -137,3 +137,18 @@ def test_two_stage_from_a_reference_sfd_checkpoint(tmp_path):
     assert torch.equal(module.generator_ema.module.net.state_dict()[key], ema[key])
     assert torch.equal(module.fake_score.net.state_dict()[key], fake[key])
     assert not torch.equal(module.teacher.net.state_dict()[key], ema[key])
+
+
+def test_gradient_checkpointing_changes_memory_not_results():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=1, resolution=8, ch=16, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,
+                  num_classes=3, norm_groups=8)
+    plain, ckpt = DDPMUNet(**kwargs), DDPMUNet(**kwargs, gradient_checkpointing=True)
+    ckpt.load_state_dict(plain.state_dict())
+    x, t, y = torch.randn(2, 1, 8, 8), torch.tensor([3, 700]), torch.tensor([0, 2])
+    grads = []
+    for net in (plain, ckpt):
+        xi = x.clone().requires_grad_(True)
+        net(xi, t, y).square().sum().backward()
+        grads.append((xi.grad, net.conv_in.weight.grad))
+    torch.testing.assert_close(grads[0], grads[1])

@@ -7,6 +7,7 @@ then an EMA update of the generator. Lightning counts two optimiser steps per it
 """
 import copy
 from contextlib import nullcontext
+from functools import partial
 from typing import Any, Dict, Literal, Optional, Union
 
 import torch
@@ -70,6 +71,7 @@ class SFDModule(LightningModule):
         fake_score_cfg_scale: float = 1.0,
         channels_last: bool = False,
         compile: bool = False,
+        batch_forget: bool = True,
     ):
         """
         Args:
@@ -104,6 +106,8 @@ class SFDModule(LightningModule):
             fake_score_cfg_scale: the same for the fake score (1: none).
             channels_last: keep the convolutional networks' activations in channels-last memory format (GPU speed).
             compile: ``torch.compile`` the three networks' forward passes.
+            batch_forget: run each network once on the retained and forget samples together (2B); false
+                runs them one after the other, as the reference does (for comparisons; one device only).
             seed: seed of the training randomness (timesteps, loss noise, random overrides); iteration i
                 on rank r draws from (seed, i, r), so a resumed run repeats the uninterrupted one.
         """
@@ -124,7 +128,7 @@ class SFDModule(LightningModule):
         self._build_networks(teacher, teacher_ckpt, init_ckpt)
         self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
         self._speed_options(channels_last, compile)
-        self.on_nonfinite, self.seed = on_nonfinite, seed
+        self.on_nonfinite, self.seed, self.batch_forget = on_nonfinite, seed, batch_forget
         self.iteration, self.skipped_steps = 0, 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
         # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
@@ -241,8 +245,9 @@ class SFDModule(LightningModule):
         self.toggle_optimizer(opt)
         with torch.no_grad():
             self.generator.eval()
-            x_g = self.generate(z, labels)
-        per_sample = denoising_loss(self.fake_score, x_g, self.sample_sigma(len(z)), torch.randn_like(x_g), labels)
+            x_g = self._in_passes(self.generate, with_forget, z, labels)
+        sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
+        per_sample = self._in_passes(partial(denoising_loss, self.fake_score), with_forget, x_g, sigma, noise, labels)
         remain, forget = self._split(per_sample, with_forget)
         loss = self.coefs["sg_remain"] * remain + self.coefs["sg_forget"] * forget
         self._step(opt, loss, "fake-score")
@@ -254,10 +259,16 @@ class SFDModule(LightningModule):
         self.generator.train()
         self.fake_score.eval()
         generator = self._wrappers.get("generator", self.generator)
-        x_g = generator(self.sigma_init * z, self.sigma_init, labels)
+        x_g = self._in_passes(lambda z_, y: generator(self.sigma_init * z_, self.sigma_init, y), with_forget, z, labels)
         sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
-        per_sample = sid_generator_loss(self._guided("teacher"), self._guided("fake_score"), x_g, sigma, noise,
-                                        self._teacher_labels(labels, with_forget), labels, self.alpha)
+        loss_fn = partial(sid_generator_loss, self._guided("teacher"), self._guided("fake_score"), alpha=self.alpha)
+        if self.batch_forget or not with_forget:
+            per_sample = loss_fn(x_g, sigma, noise, self._teacher_labels(labels, with_forget), labels)
+        else:  # the reference's order: retained samples, then forget samples with the override for the teacher
+            n = len(z) // 2
+            override = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
+            per_sample = torch.cat([loss_fn(x_g[:n], sigma[:n], noise[:n], labels[:n], labels[:n]),
+                                    loss_fn(x_g[n:], sigma[n:], noise[n:], override, labels[n:])])
         remain, forget = self._split(per_sample, with_forget)
         loss = self.coefs["g_remain"] * remain + self.coefs["g_forget"] * forget
         # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
@@ -266,6 +277,13 @@ class SFDModule(LightningModule):
         self.fake_score.train()
         self.untoggle_optimizer(opt)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
+
+    def _in_passes(self, fn, with_forget: bool, *tensors: torch.Tensor) -> torch.Tensor:
+        """``fn(*tensors)`` in one pass, or on the retained and the forget halves in turn (``batch_forget: false``)."""
+        if self.batch_forget or not with_forget:
+            return fn(*tensors)
+        n = len(tensors[0]) // 2
+        return torch.cat([fn(*(t[:n] for t in tensors)), fn(*(t[n:] for t in tensors))])
 
     def _guided(self, name: str):
         """The teacher or fake score, with classifier-free guidance when its scale is not 1."""
@@ -328,6 +346,8 @@ class SFDModule(LightningModule):
 
     def on_fit_start(self) -> None:
         strategy = self.trainer.strategy
+        if not self.batch_forget and self.trainer.world_size > 1:
+            raise ConfigError("model.batch_forget", "false (the reference's pass order) is for single-device comparisons")
         if isinstance(strategy, DDPStrategy) and self.trainer.world_size > 1:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             self._wrappers["generator"] = DistributedDataParallel(self.generator, device_ids=device_ids,

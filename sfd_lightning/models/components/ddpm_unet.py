@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from sfd_lightning.models.components.unet import check_sizes, timestep_embedding
 
@@ -101,6 +102,7 @@ class DDPMUNet(nn.Module):
         resamp_with_conv: bool = True,
         norm_groups: int = 32,
         norm_eps: float = 1e-6,
+        gradient_checkpointing: bool = False,
     ):
         """
         Args:
@@ -116,11 +118,13 @@ class DDPMUNet(nn.Module):
             resamp_with_conv: use a convolution when down/up-sampling.
             norm_groups: GroupNorm groups (32 in the reference); must divide every level's width.
             norm_eps: GroupNorm epsilon (1e-6 in the reference).
+            gradient_checkpointing: recompute residual blocks in the backward pass (less memory, more time).
         """
         super().__init__()
         widths = [ch * m for m in ch_mult]
         check_sizes(ch, widths, resolution, norm_groups)
         self.in_channels, self.resolution, self.num_classes, self.ch = in_channels, resolution, num_classes, ch
+        self.gradient_checkpointing = gradient_checkpointing
         emb = 4 * ch
         self.temb = _mlp(ch, emb)
         self.classes_emb = nn.Embedding(num_classes, ch)
@@ -168,19 +172,24 @@ class DDPMUNet(nn.Module):
         cemb = torch.where(null[:, None], self.null_classes_emb.to(cemb.dtype).expand_as(cemb), cemb)
         return torch.cat([temb, _apply_mlp(self.cemb, cemb)], dim=1)
 
+    def _block(self, block: nn.Module, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            return checkpoint(block, h, cond, use_reentrant=False)
+        return block(h, cond)
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         cond = self.condition(t.expand(x.shape[0]) if t.dim() == 0 else t, labels)
         hs = [self.conv_in(x)]
         for level in self.down:
             for j, res_block in enumerate(level.block):
-                h = res_block(hs[-1], cond)
+                h = self._block(res_block, hs[-1], cond)
                 hs.append(level.attn[j](h) if len(level.attn) else h)
             if hasattr(level, "downsample"):
                 hs.append(level.downsample(hs[-1]))
-        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(hs[-1], cond)), cond)
+        h = self._block(self.mid.block_2, self.mid.attn_1(self._block(self.mid.block_1, hs[-1], cond)), cond)
         for level in reversed(self.up):
             for j, res_block in enumerate(level.block):
-                h = res_block(torch.cat([h, hs.pop()], dim=1), cond)
+                h = self._block(res_block, torch.cat([h, hs.pop()], dim=1), cond)
                 h = level.attn[j](h) if len(level.attn) else h
             if hasattr(level, "upsample"):
                 h = level.upsample(h)

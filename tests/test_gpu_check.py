@@ -1,0 +1,17 @@
+"""The GPU check script's code paths, with tiny backbones on the CPU (the real run needs a GPU)."""
+import json
+
+from sfd_lightning.gpu_check import main
+
+
+def test_tiny_self_test_prints_and_writes_every_figure(tmp_path, capsys):
+    out = tmp_path / "gpu_check.json"
+    main(["--tiny", "--device", "cpu", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "all backbones finite: True" in printed and "TINY sizes" in printed
+    result = json.loads(out.read_text())
+    assert {r["backbone"] for r in result["smoke"]} >= {"digits UNet", "CIFAR-10 DDPM UNet", "DiT (tiny)", "SD/DiT VAE decoder"}
+    assert all(r["ok"] for r in result["smoke"])
+    for rows in result["sfd_iteration"].values():
+        assert rows[0]["mode"].startswith("reference way") and rows[0]["speed_vs_reference"] == 1.0
+        assert len(rows) == 4 and all(r["samples_per_s"] > 0 for r in rows)
