@@ -2,17 +2,20 @@
 
 Every network is used through it (Karras et al., 2022, "Elucidating the design space", sec. 2;
 the k-diffusion convention). Adapters convert other parameterisations here and nowhere else.
-Label ``-1`` (``NULL_LABEL``) asks for the unconditional prediction used by classifier-free
-guidance (Ho & Salimans, 2022).
+Conditions are class labels or prompts (:mod:`~sfd_lightning.diffusion.conditions`); label ``-1``
+or the empty prompt asks for the unconditional prediction used by classifier-free guidance (Ho &
+Salimans, 2022).
 """
-from typing import Optional
+from typing import Literal, Optional
 
 import torch
 from torch import nn
 
+from sfd_lightning.diffusion import conditions
+from sfd_lightning.diffusion.conditions import NULL_LABEL, Condition  # noqa: F401  (NULL_LABEL re-exported)
 from sfd_lightning.diffusion.schedule import VPSchedule
+from sfd_lightning.errors import ConfigError
 
-NULL_LABEL = -1
 
 
 class Denoiser(nn.Module):
@@ -20,42 +23,46 @@ class Denoiser(nn.Module):
 
     schedule: VPSchedule
 
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[Condition] = None) -> torch.Tensor:
         raise NotImplementedError
 
 
 class EpsDenoiser(Denoiser):
-    """Wraps a discrete-time epsilon-prediction network ``net(x_t, t, labels) -> eps_hat``.
+    """Wraps a discrete-time epsilon- (or v-) prediction network ``net(x_t, t, labels)``.
 
     x_t = a_t x0 + b_t eps = a_t x, so the network sees ``x * a_t`` at the (continuous) timestep
-    matching sigma, and x0_hat = x - sigma * eps_hat.
+    matching sigma, and x0_hat = x - sigma * eps_hat. A v-prediction network (Salimans & Ho, 2022)
+    returns v = a_t eps - b_t x0, so eps_hat = b_t x_t + a_t v.
     """
 
-    def __init__(self, net: nn.Module, schedule: Optional[VPSchedule] = None):
+    def __init__(self, net: nn.Module, schedule: Optional[VPSchedule] = None, prediction: Literal["eps", "v"] = "eps"):
         """
         Args:
-            net: epsilon-prediction network called as ``net(x_t, t, labels)``.
+            net: network called as ``net(x_t, t, labels)``; labels are class labels or prompts.
             schedule: the discrete VP schedule the network was trained with (default: linear, T=1000).
+            prediction: what the network predicts: ``eps`` or ``v``.
         """
         super().__init__()
-        self.net = net
+        if prediction not in ("eps", "v"):
+            raise ConfigError("prediction", f"must be eps or v, got {prediction!r}")
+        self.net, self.prediction = net, prediction
         self.schedule = schedule if schedule is not None else VPSchedule()
 
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[Condition] = None) -> torch.Tensor:
         sigma = torch.as_tensor(sigma, device=x.device, dtype=x.dtype).expand(x.shape[0])  # (B,)
         t = self.schedule.sigma_to_t(sigma)
         sigma_ = sigma.view(-1, *([1] * (x.dim() - 1)))  # (B, 1, 1, 1)
-        c_in = (1 + sigma_**2).rsqrt()
-        eps_hat = self.net(x * c_in, t, labels)
+        c_in = (1 + sigma_**2).rsqrt()  # a_t; b_t = sigma * a_t
+        out = self.net(x * c_in, t, labels)
+        eps_hat = out if self.prediction == "eps" else sigma_ * c_in * (x * c_in) + c_in * out
         return x - sigma_ * eps_hat
 
 
-def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: torch.Tensor, scale: float) -> torch.Tensor:
+def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, scale: float) -> torch.Tensor:
     """Classifier-free guidance in x0 space: D_u + scale * (D_c - D_u); scale 1 is no guidance."""
     if scale == 1.0:
         return denoiser(x, sigma, labels)
     sigma = torch.as_tensor(sigma, device=x.device, dtype=x.dtype).expand(x.shape[0])
-    null = torch.full_like(labels, NULL_LABEL)
-    both = denoiser(torch.cat([x, x]), torch.cat([sigma, sigma]), torch.cat([labels, null]))
+    both = denoiser(torch.cat([x, x]), torch.cat([sigma, sigma]), conditions.cat(labels, conditions.null_like(labels)))
     cond, uncond = both.chunk(2)
     return uncond + scale * (cond - uncond)

@@ -7,7 +7,8 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.diffusion.denoiser import NULL_LABEL, Denoiser
+from sfd_lightning.diffusion import conditions
+from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.hparams import save_plain_hyperparameters
@@ -15,7 +16,7 @@ from sfd_lightning.models.optim import adam_or
 
 
 class DiffusionModule(LightningModule):
-    """Train a class-conditional denoiser on (image, label) batches."""
+    """Train a conditional denoiser on (image, label) or (image, prompt) batches."""
 
     def __init__(self, denoiser: Denoiser, label_dropout: float = 0.1, ema_decay: float = 0.9999,
                  optimizer: Optional[OptimizerCallable] = None):
@@ -43,9 +44,9 @@ class DiffusionModule(LightningModule):
         return denoising_loss(denoiser, images, schedule.sigmas[t], torch.randn_like(images), labels).mean()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        images, labels = batch  # (B, C, H, W), (B,)
-        drop = torch.rand(len(labels), device=labels.device) < self.label_dropout
-        loss = self.loss(self.denoiser, images, torch.where(drop, NULL_LABEL, labels))
+        images, labels = batch  # (B, C, H, W), labels (B,) or B prompts
+        drop = torch.rand(len(labels), device=images.device) < self.label_dropout
+        loss = self.loss(self.denoiser, images, conditions.dropped(labels, drop))
         self.log("loss/train", loss, prog_bar=True)
         return loss
 

@@ -20,6 +20,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sfd_lightning.checkpoints import load_network, read_any
 from sfd_lightning.class_names import resolve_label
+from sfd_lightning.diffusion import conditions
+from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
@@ -226,18 +228,22 @@ class SFDModule(LightningModule):
             torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank))
             self._iterate(batch)
 
-    def _iterate(self, batch: Dict[str, torch.Tensor]) -> None:
-        z, labels = batch["z"], batch["labels"]  # (B, C, H, W), (B,)
+    def _iterate(self, batch: Dict[str, Any]) -> None:
+        """``batch``: noise ``z`` (B, C, H, W) and retained ``labels`` (B,) or prompts; prompt batches
+        also bring ``forget_labels`` and the teacher's ``override_labels`` (prompts with the concept replaced)."""
+        z, labels = batch["z"], batch["labels"]
         with_forget = self.forgets
-        if with_forget:  # one batch of 2B: retained labels, then the forget label on the same noise
+        override = batch.get("override_labels")
+        if with_forget:  # one batch of 2B: retained conditions, then forget conditions on the same noise
             z = torch.cat([z, z])
-            labels = torch.cat([labels, torch.full_like(labels, self.forget_label)])
+            forget = batch.get("forget_labels", conditions.filled_like(labels, self.forget_label))
+            labels = conditions.cat(labels, forget)
         fake_opt, gen_opt = self.optimizers()
         logs = self.fake_score_step(fake_opt, z, labels, with_forget)
-        logs.update(self.generator_step(gen_opt, z, labels, with_forget))
+        logs.update(self.generator_step(gen_opt, z, labels, with_forget, override))
         self.iteration += 1
         self.update_ema()
-        self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batch["labels"].shape[0])
+        self.log_dict(logs, prog_bar=True, on_step=True, batch_size=len(batch["labels"]))
         self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
         self.log("nonfinite/skipped", float(self.skipped_steps), on_step=True, batch_size=1)
 
@@ -254,7 +260,8 @@ class SFDModule(LightningModule):
         self.untoggle_optimizer(opt)
         return {"loss/fake_score_remain": remain.detach(), "loss/fake_score_forget": forget.detach()}
 
-    def generator_step(self, opt, z: torch.Tensor, labels: torch.Tensor, with_forget: bool) -> Dict[str, torch.Tensor]:
+    def generator_step(self, opt, z: torch.Tensor, labels: Condition, with_forget: bool,
+                       override: Optional[Condition] = None) -> Dict[str, torch.Tensor]:
         self.toggle_optimizer(opt)
         self.generator.train()
         self.fake_score.eval()
@@ -263,10 +270,11 @@ class SFDModule(LightningModule):
         sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
         loss_fn = partial(sid_generator_loss, self._guided("teacher"), self._guided("fake_score"), alpha=self.alpha)
         if self.batch_forget or not with_forget:
-            per_sample = loss_fn(x_g, sigma, noise, self._teacher_labels(labels, with_forget), labels)
+            per_sample = loss_fn(x_g, sigma, noise, self._teacher_labels(labels, with_forget, override), labels)
         else:  # the reference's order: retained samples, then forget samples with the override for the teacher
             n = len(z) // 2
-            override = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
+            if override is None:
+                override = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
             per_sample = torch.cat([loss_fn(x_g[:n], sigma[:n], noise[:n], labels[:n], labels[:n]),
                                     loss_fn(x_g[n:], sigma[n:], noise[n:], override, labels[n:])])
         remain, forget = self._split(per_sample, with_forget)
@@ -292,15 +300,18 @@ class SFDModule(LightningModule):
             return denoiser
         return lambda x, sigma, labels: guided(denoiser, x, sigma, labels, scale)
 
-    def _teacher_labels(self, labels: torch.Tensor, with_forget: bool):
-        """Retained half keeps its labels; the forget half gets the override policy's labels."""
+    def _teacher_labels(self, labels: Condition, with_forget: bool, override: Optional[Condition] = None):
+        """Retained half keeps its conditions; the forget half gets the batch's override prompts or the
+        override policy's labels."""
         if not with_forget:
             return labels
         n = len(labels) // 2
+        if override is not None:
+            return conditions.cat(labels[:n], override)
 
         def pick(fake_x0: torch.Tensor) -> torch.Tensor:
             override = self.override(fake_x0[n:], self.forget_label, self.num_classes)
-            return torch.cat([labels[:n], override])
+            return conditions.cat(labels[:n], override)
 
         return pick
 
