@@ -42,8 +42,12 @@ class ImageGridCallback(PeriodicEvalCallback):
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         if not trainer.is_global_zero:
             return {}
-        rows = label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels)
-        labels = labels_for(rows, self.n_per_label, pl_module.device)
+        prompts = getattr(trainer.datamodule, "validation_prompts", None)
+        if prompts is not None:  # prompt-conditioned: a row per forget prompt, then per retained prompt
+            labels = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_label)]
+        else:
+            rows = label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels)
+            labels = labels_for(rows, self.n_per_label, pl_module.device)
         g = torch.Generator().manual_seed(self.seed)
         noise = torch.randn((len(labels), *sample_shape(trainer)), generator=g).to(pl_module.device)
         grid = label_grid(generator_sampler(pl_module)(noise, labels), self.n_per_label)

@@ -47,7 +47,7 @@ class DiffusionModule(LightningModule):
         images, labels = batch  # (B, C, H, W), labels (B,) or B prompts
         drop = torch.rand(len(labels), device=images.device) < self.label_dropout
         loss = self.loss(self.denoiser, images, conditions.dropped(labels, drop))
-        self.log("loss/train", loss, prog_bar=True)
+        self.log("loss/train", loss, prog_bar=True, batch_size=len(images))
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
@@ -55,7 +55,7 @@ class DiffusionModule(LightningModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, labels = batch
-        self.log("loss/val_ema", self.loss(self.denoiser_ema.module, images, labels), prog_bar=True)
+        self.log("loss/val_ema", self.loss(self.denoiser_ema.module, images, labels), prog_bar=True, batch_size=len(images))
 
     def configure_optimizers(self):
         return self.optimizer(self.denoiser.parameters())

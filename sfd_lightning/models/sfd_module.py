@@ -180,7 +180,7 @@ class SFDModule(LightningModule):
         if k < 2:
             raise ConfigError("model.num_classes", f"must be >= 2, got {k}")
         net_classes = getattr(getattr(teacher, "net", None), "num_classes", k)
-        if net_classes != k:
+        if net_classes is not None and net_classes != k:  # None: a prompt-conditioned teacher
             raise ConfigError("model.num_classes", f"is {k} but the teacher network has {net_classes} classes")
         if not 0 <= self.forget_label < k:
             raise ConfigError("model.forget_label", f"must be in [0, {k - 1}], got {self.forget_label}")

@@ -156,8 +156,12 @@ class UNet(nn.Module):
         # Negative labels select the null embedding in the last row.
         return emb + self.label_emb(torch.where(labels < 0, self.num_classes, labels))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """eps_hat; ``cond_emb`` (B, 4 * ch) is an extra conditioning vector (e.g. a text embedding) added to the time embedding."""
         emb = self.embed(t.expand(x.shape[0]) if t.dim() == 0 else t, labels)
+        if cond_emb is not None:
+            emb = emb + cond_emb
         h = self.conv_in(x)
         hs = [h]
         for i, level in enumerate(self.down):

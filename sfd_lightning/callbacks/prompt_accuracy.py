@@ -1,0 +1,71 @@
+"""Forgetting judged by a classifier for prompt-conditioned generators (the captioned-digits default).
+
+Each validation prompt names one class by a word (``class_words``, e.g. "seven" is class 7). Samples
+for the forget prompts that the classifier still assigns to the forgotten class count towards
+``forget/accuracy``; samples for retained prompts count towards ``retained/accuracy``, against the
+class their prompt names. Keys match :class:`ForgetAccuracyCallback`'s, so reports read the same.
+"""
+import re
+from typing import Dict, List, Sequence
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+
+from sfd_lightning.callbacks.forget_metrics import ForgetMetrics
+from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
+from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
+from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.frozen import freeze
+
+
+def class_of(prompt: str, class_words: Sequence[str], field: str = "class_words") -> int:
+    """The index of the one class word the prompt contains (whole words, case-insensitive)."""
+    found = [i for i, w in enumerate(class_words) if re.search(rf"\b{re.escape(w.lower())}\b", prompt.lower())]
+    if len(found) != 1:
+        raise ConfigError(field, f"prompt {prompt!r} names {len(found)} of the class words, expected exactly one")
+    return found[0]
+
+
+class PromptAccuracyCallback(PeriodicEvalCallback):
+    """Generate ``n_per_prompt`` samples for each of the DataModule's validation prompts and classify them."""
+
+    def __init__(self, classifier_ckpt: str, class_words: Sequence[str], n_per_prompt: int = 50,
+                 every_n_iterations: int = 0, batch_size: int = 500, seed: int = 1234):
+        """
+        Args:
+            classifier_ckpt: exported classifier asset that judges the samples.
+            class_words: the word naming each class, in class order (e.g. zero..nine).
+            n_per_prompt: samples per validation prompt (split across ranks).
+            every_n_iterations: evaluate every this many SFD iterations (0: only at the end).
+            batch_size: samples per generator call.
+            seed: noise seed, fixed so evaluations are comparable.
+        """
+        super().__init__(every_n_iterations)
+        field = "trainer.callbacks.PromptAccuracyCallback.classifier_ckpt"
+        self.classifier = freeze(load_exported(classifier_ckpt, field, "classifier"))
+        self.class_words, self.n_per_prompt, self.batch_size, self.seed = list(class_words), n_per_prompt, batch_size, seed
+
+    def _prompts(self, trainer: Trainer) -> Dict[str, List[str]]:
+        data = trainer.datamodule
+        if not hasattr(data, "validation_prompts"):
+            raise ConfigError("trainer.callbacks", "PromptAccuracyCallback needs a PromptDataModule")
+        return {**data.validation_prompts, "override": data.validation_overrides}
+
+    def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
+        prompts = self._prompts(trainer)
+        forget_class = class_of(prompts["forget"][0], self.class_words)
+        override_class = class_of(prompts["override"][0], self.class_words)
+        chosen = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_prompt)]
+        targets = torch.tensor([class_of(p, self.class_words) for p in chosen], device=pl_module.device)
+        metric = ForgetMetrics(len(self.class_words), forget_class, override_class).to(pl_module.device)
+        self.classifier.to(pl_module.device)
+        sample = generator_sampler(pl_module)
+        for j, start in enumerate(range(0, len(chosen), self.batch_size)):
+            if j % trainer.world_size != trainer.global_rank:
+                continue
+            block = chosen[start:start + self.batch_size]
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + j)
+            noise = torch.randn((len(block), *sample_shape(trainer)), generator=g).to(pl_module.device)
+            metric.update(self.classifier(sample(noise, block)), targets[start:start + self.batch_size])
+        return metric.compute()

@@ -1,0 +1,39 @@
+"""Reading prompt files (one prompt per line) with errors that name the field, before any training."""
+import os
+from typing import List, Sequence, Union
+
+from sfd_lightning.errors import ConfigError
+
+MAX_BYTES = 10 * 2**20  # 10 MiB: far more prompts than any run uses; larger files are likely the wrong file
+Prompts = Union[str, Sequence[str]]
+
+
+def read_prompt_file(path: str, field: str) -> List[str]:
+    """Non-blank lines of a UTF-8 text file, stripped."""
+    if not os.path.isfile(path):
+        raise ConfigError(field, f"prompt file not found: {path!r}")
+    size = os.path.getsize(path)
+    if size > MAX_BYTES:
+        raise ConfigError(field, f"{path!r} is {size / 2**20:.1f} MiB; prompt files are at most {MAX_BYTES // 2**20} MiB of text")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if b"\x00" in raw:
+        raise ConfigError(field, f"{path!r} is a binary file, not text with one prompt per line")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(field, f"{path!r} is not UTF-8 text (byte {err.start})") from None
+    prompts = [line.strip() for line in text.splitlines() if line.strip()]
+    if not prompts:
+        raise ConfigError(field, f"{path!r} holds no prompts (it is empty or blank)")
+    return prompts
+
+
+def prompts_from(value: Prompts, field: str) -> List[str]:
+    """A prompt file's path, or the prompts themselves as a list."""
+    if isinstance(value, str):
+        return read_prompt_file(value, field)
+    prompts = [str(p).strip() for p in value if str(p).strip()]
+    if not prompts:
+        raise ConfigError(field, "no prompts given")
+    return prompts

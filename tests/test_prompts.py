@@ -1,0 +1,96 @@
+"""Prompt data for text-to-image SFD: files, concept replacement, nudity mode, batches, errors."""
+import pytest
+import torch
+
+from sfd_lightning.data import PromptDataModule
+from sfd_lightning.diffusion import conditions
+from sfd_lightning.errors import ConfigError
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_concept_replacement_is_case_insensitive(tmp_path):
+    forget = write(tmp_path, "forget.txt", "Brad Pitt on a red carpet\n\na portrait of BRAD PITT, oil painting\n")
+    data = PromptDataModule(retained_prompts=["a photo of a cat", "a city at night"], forget_prompts=forget,
+                            concept="brad pitt", replacement="a middle aged man")
+    assert data.forget_prompts == ["Brad Pitt on a red carpet", "a portrait of BRAD PITT, oil painting"]
+    assert data.override_prompts == ["a middle aged man on a red carpet", "a portrait of a middle aged man, oil painting"]
+
+
+def test_pool_split_by_concept_and_aligned_batches():
+    pool = ["a handwritten seven", "the digit seven", "a handwritten one", "the digit two", "three"]
+    data = PromptDataModule(shape=(1, 8, 8), batch_size=16, retained_prompts=pool, concept="seven", replacement="one")
+    assert data.forget_prompts == ["a handwritten seven", "the digit seven"]
+    assert data.retained_prompts == ["a handwritten one", "the digit two", "three"]
+    batch = data.batch_for(5, rank=1)
+    assert batch["z"].shape == (16, 1, 8, 8) and set(batch["labels"]) <= set(data.retained_prompts)
+    assert [f.replace("seven", "one") for f in batch["forget_labels"]] == batch["override_labels"]
+    again, other_rank = data.batch_for(5, rank=1), data.batch_for(5, rank=0)
+    assert torch.equal(batch["z"], again["z"]) and batch["labels"] == again["labels"]
+    assert not torch.equal(batch["z"], other_rank["z"])
+
+
+def test_nudity_mode_pairs_subjects_and_keywords(tmp_path):
+    data = PromptDataModule(mode="nudity", subjects=["a photo of a woman", "a statue"], keywords=write(tmp_path, "k.txt", "nude\nnsfw\n"))
+    assert data.forget_prompts == ["a photo of a woman, nude", "a photo of a woman, nsfw", "a statue, nude", "a statue, nsfw"]
+    assert data.override_prompts == ["a photo of a woman", "a photo of a woman", "a statue", "a statue"]
+    assert data.retained_prompts == ["a photo of a woman", "a statue"]
+
+
+def test_validation_prompts_are_deterministic_and_spread():
+    pool = [f"prompt {i}" for i in range(20)] + ["a dog"]
+    data = PromptDataModule(retained_prompts=pool, forget_prompts=["a dog", "two dogs"], concept="dog", replacement="cat",
+                            n_validation=4)
+    assert data.validation_prompts["retained"] == ["prompt 0", "prompt 5", "prompt 10", "prompt 15"]
+    assert data.validation_overrides == ["a cat", "two cats"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "prompt file not found"),
+    (b"", "holds no prompts"),
+    (b"\n   \n", "holds no prompts"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "is a binary file"),
+    (b"caf\xe9 au lait\n", "is not UTF-8 text"),
+    (b"x" * (10 * 2**20 + 1), "prompt files are at most 10 MiB"),
+])
+def test_bad_prompt_files_name_the_field(tmp_path, content, message):
+    path = tmp_path / "retained.txt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"data.retained_prompts: .*{message}"):
+        PromptDataModule(retained_prompts=str(path), forget_prompts=["a dog"], concept="dog", replacement="cat")
+
+
+def test_concept_absent_from_forget_prompts_and_mismatched_overrides():
+    with pytest.raises(ConfigError, match="data.concept: 'brad pitt' occurs in none of the 2 forget prompts"):
+        PromptDataModule(retained_prompts=["a cat"], forget_prompts=["a man", "a woman"], concept="brad pitt", replacement="x")
+    with pytest.raises(ConfigError, match="data.override_prompts: has 1 prompts for 2 forget prompts"):
+        PromptDataModule(retained_prompts=["a cat"], forget_prompts=["a man", "a woman"], override_prompts=["a person"])
+
+
+def test_conditions_handle_prompts_like_labels():
+    prompts = ["a cat", "a dog"]
+    assert conditions.cat(prompts, ["x"]) == ["a cat", "a dog", "x"]
+    assert conditions.null_like(prompts) == ["", ""]
+    assert conditions.dropped(prompts, torch.tensor([True, False])) == ["", "a dog"]
+    labels = torch.tensor([3, 4])
+    assert conditions.dropped(labels, torch.tensor([False, True])).tolist() == [3, -1]
+
+
+def test_text_unet_null_prompt_and_word_order():
+    from sfd_lightning.models.components import TextUNet
+
+    torch.manual_seed(0)
+    net = TextUNet(vocabulary=["a", "handwritten", "seven", "one"], ch=8, ch_mult=(1, 2), norm_groups=4)
+    x, t = torch.randn(3, 1, 8, 8), torch.tensor([10, 10, 10])
+    out = net(x, t, ["a handwritten seven", "seven handwritten a", ""])
+    torch.testing.assert_close(out[:1], net(x[:1], t[:1], ["a handwritten seven"]), atol=1e-5, rtol=1e-5)
+    assert torch.allclose(net.text(["a handwritten seven"]), net.text(["seven handwritten a"]))
+    assert not torch.allclose(net.text(["a handwritten seven"]), net.text(["a handwritten one"]))
+    assert torch.equal(net.text([""])[0], net.text.null)
+    with pytest.raises(TypeError, match="conditioned on prompts"):
+        net(x, t, torch.tensor([1, 2, 3]))
