@@ -2,8 +2,10 @@
 
     sfd sample --ckpt runs/.../last.ckpt --labels 0-9 --n-per-label 16 --out samples.npz
     sfd sample --ckpt assets/digits_teacher.pt --steps 50 --labels 0-9 --n-per-label 16 --out teacher.npz
+    sfd sample --ckpt runs/.../last.ckpt --prompts-file prompts.txt --n-per-prompt 8 --out s.npz   (text-conditional)
 
-The .npz holds ``images`` (N, C, H, W) float32 in [-1, 1] and ``labels`` (N,) int64; a PNG grid
+The .npz holds ``images`` (N, C, H, W) float32 in [-1, 1] and ``labels`` (N,) int64 (or ``prompts``
+(N,) strings); a PNG grid
 with one row per label is written next to it. Under ``torchrun --nproc_per_node N -m sfd_lightning sample ...``
 the batches are split across the processes and rank 0 writes the same file one process would.
 """
@@ -18,6 +20,7 @@ from torchvision.utils import save_image
 
 from sfd_lightning.callbacks.image_grid import label_grid
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
+from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.distributed_sampling import distributed_rank_and_world, gather_on_rank_zero
 from sfd_lightning.errors import ConfigError
@@ -44,7 +47,7 @@ class LoadedSampler:
 
     sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     shape: tuple
-    num_classes: int
+    num_classes: Optional[int]  # None: conditioned on prompts
     description: str
 
 
@@ -77,7 +80,7 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
         sigma_init = generator.schedule.sigmas[int(hparams.get("t_init", 440))]
         decode = _decoder_from(hparams.get("autoencoder"), device)
         return LoadedSampler(lambda z, y: decode(generator(sigma_init * z, sigma_init, y)), _shape_of(generator),
-                             hparams.get("num_classes", generator.net.num_classes), "one-step EMA generator")
+                             getattr(generator.net, "num_classes", hparams.get("num_classes")), "one-step EMA generator")
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
         teacher = _denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device)
     elif "denoiser" in hparams:  # a DiffusionModule checkpoint: its EMA weights
@@ -99,7 +102,8 @@ def draw_blocks(sampler: LoadedSampler, labels: torch.Tensor, batch_size: int, s
                 continue
             yb = labels[start:start + batch_size]
             z = torch.randn((len(yb), *sampler.shape), generator=torch.Generator().manual_seed(derive_seed(seed, j)))
-            out.append(sampler.sample(z.to(device), yb.to(device)).clamp(-1, 1).float().cpu())
+            yb = yb.to(device) if isinstance(yb, torch.Tensor) else yb  # labels, or a list of prompts
+            out.append(sampler.sample(z.to(device), yb).clamp(-1, 1).float().cpu())
     return out or [torch.empty((0, *sampler.shape))]
 
 
@@ -107,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", required=True, help="SFD checkpoint (one-step EMA generator) or teacher asset/checkpoint")
     p.add_argument("--labels", default="0-9", help="labels to sample, e.g. 0-9 or 1,3,5 (default 0-9)")
-    p.add_argument("--n-per-label", "--n_per_label", type=int, default=16, dest="n_per_label", help="samples per label")
+    p.add_argument("--n-per-label", "--n_per_label", "--n-per-prompt", "--n_per_prompt", type=int, default=16, dest="n_per_label",
+                   help="samples per label (or per prompt)")
+    p.add_argument("--prompts-file", "--prompts_file", default=None, dest="prompts_file",
+                   help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels")
     p.add_argument("--out", default="samples.npz", help="output .npz; a .png grid is written beside it")
     p.add_argument("--steps", type=int, default=50, help="sampler steps when --ckpt is a teacher (default 50)")
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
@@ -119,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
-    labels = parse_labels(args.labels)
+    prompts = read_prompt_file(args.prompts_file, "--prompts-file") if args.prompts_file else None
+    labels = parse_labels(args.labels) if prompts is None else []
     if args.n_per_label < 1:
         raise ConfigError("--n-per-label", f"must be >= 1, got {args.n_per_label}")
     if args.steps < 1:
@@ -128,10 +136,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     sampler = load_sampler(args.ckpt, args.steps, args.cfg_scale, device)
-    bad = [c for c in labels if not 0 <= c < sampler.num_classes]
+    if (prompts is None) != (sampler.num_classes is not None):
+        raise ConfigError("--prompts-file", "give it for text-conditional checkpoints, and --labels for class-conditional ones")
+    bad = [c for c in labels if not 0 <= c < sampler.num_classes] if prompts is None else []
     if bad:
         raise ConfigError("--labels", f"must be in [0, {sampler.num_classes - 1}], got {bad}")
-    y = torch.tensor(labels).repeat_interleave(args.n_per_label)
+    if prompts is None:
+        y = torch.tensor(labels).repeat_interleave(args.n_per_label)
+    else:
+        y = [p for p in prompts for _ in range(args.n_per_label)]
     rank, world = distributed_rank_and_world()
     images = torch.cat(draw_blocks(sampler, y, args.batch_size, args.seed, device, rank, world))
     if world > 1:
@@ -139,7 +152,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         if rank != 0:
             return
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    np.savez(args.out, images=images.numpy().astype(np.float32), labels=y.numpy().astype(np.int64))
+    conditions = {"labels": y.numpy().astype(np.int64)} if prompts is None else {"prompts": np.array(y, dtype=str)}
+    np.savez(args.out, images=images.numpy().astype(np.float32), **conditions)
     grid_path = os.path.splitext(args.out)[0] + ".png"
     save_image(label_grid(images, args.n_per_label), grid_path)
     print(f"wrote {len(y)} samples ({sampler.description}) to {args.out} and a grid to {grid_path}")

@@ -8,9 +8,10 @@ from sfd_lightning.cli import SFDLightningCLI
 ALL_CONFIGS = sorted(p.name for p in CONFIGS.glob("*.yaml"))
 # Configs that read what a user makes or downloads first (a trained teacher or classifier under
 # runs/, torchvision's or the hub's weights): parsed and type-checked here; test_real_configs and
-# test_imagenet_dit run them with tiny models.
+# test_imagenet_dit / test_stable_diffusion run them with tiny models.
 NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_forget.yaml", "cifar10_forget_2stage.yaml",
-                    "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml"}
+                    "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml", "sd_celebrity_forget.yaml",
+                    "sd_nudity_forget.yaml"}
 
 
 def test_there_are_configs():

@@ -1,4 +1,5 @@
 """Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
+from sfd_lightning.callbacks.clip_score import CLIPScore, CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
 from sfd_lightning.callbacks.features import ClassifierFeatures, InceptionFeatures
 from sfd_lightning.callbacks.fid import FIDCallback
@@ -8,5 +9,5 @@ from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
 
-__all__ = ["ClassifierFeatures", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
+__all__ = ["CLIPScore", "CLIPScoreCallback", "ClassifierFeatures", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
            "InceptionFeatures", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback"]

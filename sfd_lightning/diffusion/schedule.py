@@ -1,7 +1,7 @@
 """Discrete variance-preserving noise schedules.
 
 Linear betas follow DDPM (Ho et al., 2020); the cosine schedule follows improved DDPM
-(Nichol & Dhariwal, 2021). With a_t = sqrt(alpha_bar_t) and b_t = sqrt(1 - alpha_bar_t),
+(Nichol & Dhariwal, 2021); ``scaled_linear`` (linear in sqrt(beta)) is Stable Diffusion's. With a_t = sqrt(alpha_bar_t) and b_t = sqrt(1 - alpha_bar_t),
 x_t = a_t x0 + b_t eps, i.e. x_t / a_t = x0 + sigma_t eps with sigma_t = b_t / a_t.
 """
 import math
@@ -28,14 +28,15 @@ class VPSchedule(nn.Module):
 
     def __init__(
         self,
-        kind: Literal["linear", "cosine"] = "linear",
+        kind: Literal["linear", "cosine", "scaled_linear"] = "linear",
         num_timesteps: int = 1000,
         beta_start: float = 1e-4,
         beta_end: float = 0.02,
     ):
         """
         Args:
-            kind: ``linear`` (DDPM betas from beta_start to beta_end) or ``cosine``.
+            kind: ``linear`` (DDPM betas from beta_start to beta_end), ``scaled_linear`` (linear in
+                sqrt(beta); Stable Diffusion: 0.00085 to 0.012) or ``cosine``.
             num_timesteps: number of discrete steps T.
             beta_start: first beta of the linear schedule.
             beta_end: last beta of the linear schedule.
@@ -43,14 +44,17 @@ class VPSchedule(nn.Module):
         super().__init__()
         if num_timesteps < 2:
             raise ConfigError("schedule.num_timesteps", f"must be >= 2, got {num_timesteps}")
-        if kind == "linear":
+        if kind in ("linear", "scaled_linear"):
             if not 0 < beta_start < beta_end < 1:
                 raise ConfigError("schedule.beta_start", "need 0 < beta_start < beta_end < 1")
-            betas = linear_betas(num_timesteps, beta_start, beta_end)
+            if kind == "linear":
+                betas = linear_betas(num_timesteps, beta_start, beta_end)
+            else:
+                betas = linear_betas(num_timesteps, beta_start**0.5, beta_end**0.5) ** 2
         elif kind == "cosine":
             betas = cosine_betas(num_timesteps)
         else:
-            raise ConfigError("schedule.kind", f"must be 'linear' or 'cosine', got {kind!r}")
+            raise ConfigError("schedule.kind", f"must be 'linear', 'scaled_linear' or 'cosine', got {kind!r}")
         self.kind = kind
         self.num_timesteps = num_timesteps
         alpha_bar = torch.cumprod(1 - betas, dim=0)

@@ -4,7 +4,8 @@ from sfd_lightning.models.components.autoencoder import LatentAutoencoder
 from sfd_lightning.models.components.ddpm_unet import DDPMUNet
 from sfd_lightning.models.components.dit import DiTEps
 from sfd_lightning.models.components.resnet_classifier import ResNetClassifier
+from sfd_lightning.models.components.stable_diffusion import SDUNet
 from sfd_lightning.models.components.text_unet import TextUNet
 from sfd_lightning.models.components.unet import UNet
 
-__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "LatentAutoencoder", "ResNetClassifier", "TextUNet", "UNet"]
+__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "LatentAutoencoder", "ResNetClassifier", "SDUNet", "TextUNet", "UNet"]

@@ -16,7 +16,7 @@ from sfd_lightning.errors import ConfigError
 def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str):
     """``cls.from_pretrained`` from a hub id or a local folder, with a one-line error naming ``field``."""
     try:
-        return cls.from_pretrained(pretrained, subfolder=subfolder)
+        return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}))
     except (OSError, ValueError) as err:
         raise ConfigError(field, f"cannot load {cls.__name__} from {pretrained!r} (subfolder {subfolder!r}): "
                                  f"{str(err).splitlines()[0][:200]}") from None

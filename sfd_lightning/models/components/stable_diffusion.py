@@ -1,0 +1,98 @@
+"""Stable Diffusion's latent UNet with its CLIP text encoder (diffusers/transformers), as one network.
+
+``SDUNet(x_t, t, prompts)`` returns the UNet's prediction (eps for SD 1.x; wrap it in
+:class:`~sfd_lightning.diffusion.EpsDenoiser` with ``prediction: v`` for v-models) given prompts.
+The text encoder and tokenizer are frozen and shared by the teacher, fake score and generator
+copies (never trained, never checkpointed); prompt embeddings are cached, so a prompt seen again
+costs nothing. The empty prompt, classifier-free guidance's null condition, is encoded as
+``negative_prompt``.
+"""
+from collections import OrderedDict
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+from torch import nn
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.components.dit import load_pretrained
+
+
+class SharedTextEncoder:
+    """Tokenizer + frozen text encoder + embedding cache; copies of the owning network share one instance."""
+
+    def __init__(self, tokenizer, text_encoder: nn.Module, negative_prompt: str, cache_size: int):
+        self.tokenizer, self.encoder = tokenizer, text_encoder.eval().requires_grad_(False)
+        self.negative_prompt, self.cache_size = negative_prompt, cache_size
+        self.cache: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+
+    def __deepcopy__(self, memo) -> "SharedTextEncoder":
+        return self  # one frozen encoder for the teacher, fake score and generator
+
+    @torch.no_grad()
+    def __call__(self, prompts: Sequence[str], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        texts = [p if p else self.negative_prompt for p in prompts]
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))  # unique, in order
+        if missing:
+            self.encoder.to(device)
+            tokens = self.tokenizer(missing, padding="max_length", max_length=self.tokenizer.model_max_length,
+                                    truncation=True, return_tensors="pt").input_ids.to(device)
+            for text, emb in zip(missing, self.encoder(tokens)[0]):
+                self.cache[text] = emb
+                if len(self.cache) > self.cache_size:
+                    self.cache.popitem(last=False)
+        return torch.stack([self.cache[t] for t in texts]).to(device=device, dtype=dtype)  # (B, L, D)
+
+
+class SDUNet(nn.Module):
+    """Text-conditional latent UNet: ``forward(x_t, t, prompts) -> eps_hat (or v)`` on (B, 4, S, S) latents."""
+
+    def __init__(self, pretrained: str = "runwayml/stable-diffusion-v1-5", unet_subfolder: Optional[str] = "unet",
+                 text_encoder_subfolder: str = "text_encoder", tokenizer_subfolder: str = "tokenizer",
+                 negative_prompt: str = "", unet_config: Optional[Dict[str, Any]] = None,
+                 gradient_checkpointing: bool = False, attention: str = "sdpa", cache_size: int = 4096):
+        """
+        Args:
+            pretrained: hub id or local folder of a Stable Diffusion pipeline (or of a one-step
+                generator saved in the same layout, for the generator's initialisation).
+            unet_subfolder: the UNet's folder inside ``pretrained``.
+            text_encoder_subfolder: the CLIP text encoder's folder.
+            tokenizer_subfolder: the tokenizer's folder.
+            negative_prompt: what the null condition (CFG's unconditional branch) encodes; e.g. NSFW keywords.
+            unet_config: ``UNet2DConditionModel`` arguments for a randomly initialised UNet (tests) instead
+                of loading one; the text encoder and tokenizer are still read from ``pretrained``.
+            gradient_checkpointing: recompute UNet blocks in the backward pass (less memory, more time).
+            attention: ``sdpa`` (PyTorch's scaled-dot-product attention) or ``default`` (the model's own).
+            cache_size: prompt embeddings kept.
+        """
+        super().__init__()
+        from diffusers import UNet2DConditionModel
+        from transformers import CLIPTextModel, CLIPTokenizer
+
+        field = "net.init_args.pretrained"
+        if unet_config is not None:
+            self.unet = UNet2DConditionModel(**unet_config)
+        else:
+            self.unet = load_pretrained(UNet2DConditionModel, pretrained, unet_subfolder, field)
+        text_encoder = load_pretrained(CLIPTextModel, pretrained, text_encoder_subfolder, field)
+        tokenizer = load_pretrained(CLIPTokenizer, pretrained, tokenizer_subfolder, field)
+        if text_encoder.config.hidden_size != self.unet.config.cross_attention_dim:
+            raise ConfigError(field, f"text encoder width {text_encoder.config.hidden_size} does not match the UNet's "
+                                     f"cross_attention_dim {self.unet.config.cross_attention_dim}")
+        self.text = SharedTextEncoder(tokenizer, text_encoder, negative_prompt, cache_size)
+        if attention == "sdpa":
+            from diffusers.models.attention_processor import AttnProcessor2_0
+
+            self.unet.set_attn_processor(AttnProcessor2_0())
+        elif attention != "default":
+            raise ConfigError("net.init_args.attention", f"must be sdpa or default, got {attention!r}")
+        if gradient_checkpointing:
+            self.unet.enable_gradient_checkpointing()
+        cfg = self.unet.config
+        self.in_channels, self.resolution, self.num_classes = cfg.in_channels, cfg.sample_size, None
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
+        if isinstance(prompts, torch.Tensor):
+            raise TypeError("SDUNet is conditioned on prompts (a list of strings), not class labels")
+        emb = self.text(prompts, x.device, self.unet.dtype)
+        t = t.expand(x.shape[0]) if t.dim() == 0 else t
+        return self.unet(x, t, encoder_hidden_states=emb, return_dict=False)[0]

@@ -1,0 +1,106 @@
+"""Stable Diffusion through diffusers, CLIP score, and few-step fits of the SD configs, on a tiny random
+SD and a tiny CLIP built here (tokenizer from a vocabulary the test writes; see helpers/tiny_sd.py)."""
+import copy
+
+import pytest
+import torch
+import yaml
+from tiny_sd import make_tiny_clip, make_tiny_sd
+
+from conftest import CONFIGS, ROOT
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny-models")
+    return make_tiny_sd(root / "sd"), make_tiny_clip(root / "clip")
+
+
+def test_text_encoder_is_frozen_shared_cached_and_not_checkpointed(tiny):
+    from sfd_lightning.models.components import SDUNet
+
+    net = SDUNet(pretrained=str(tiny[0]), negative_prompt="blurry")
+    other = copy.deepcopy(net)
+    assert other.text is net.text and not any(p.requires_grad for p in net.text.encoder.parameters())
+    assert not any(k.startswith("text") for k in net.state_dict())
+    x, t = torch.randn(3, 4, 8, 8), torch.tensor([10.0, 400.0, 900.0])
+    out = net(x, t, ["a photo of brad pitt", "", "a photo of brad pitt"])
+    assert out.shape == x.shape
+    assert set(net.text.cache) == {"a photo of brad pitt", "blurry"}  # "" is the negative prompt; repeats encoded once
+    torch.testing.assert_close(net(x[1:2], t[1:2], [""]), net(x[1:2], t[1:2], ["blurry"]))
+    with pytest.raises(TypeError, match="conditioned on prompts"):
+        net(x, t, torch.tensor([0, 1, 2]))
+
+
+def test_v_prediction_adapter_matches_eps_algebra():
+    """EpsDenoiser(prediction=v): a network returning the true v gives back x0 exactly."""
+    from sfd_lightning.diffusion import EpsDenoiser, VPSchedule
+
+    schedule = VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012)
+    x0, eps = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    sigma = schedule.sigmas[torch.tensor([100, 700])].view(-1, 1, 1, 1)
+    a, b = (1 + sigma**2).rsqrt(), sigma * (1 + sigma**2).rsqrt()
+    v_true = a * eps - b * x0
+
+    class Oracle(torch.nn.Module):
+        def forward(self, x_t, t, labels):
+            return v_true
+
+    x0_hat = EpsDenoiser(Oracle(), schedule, prediction="v")(x0 + sigma * eps, sigma.flatten(), None)
+    torch.testing.assert_close(x0_hat, x0, atol=1e-4, rtol=1e-4)
+
+
+def test_clip_score_on_a_tiny_clip(tiny):
+    from sfd_lightning.callbacks import CLIPScore
+
+    metric = CLIPScore(str(tiny[1]))
+    images = torch.rand(4, 3, 16, 16) * 2 - 1
+    scores = metric.scores(images, ["a cat", "a dog", "a cat", "a house"])
+    assert scores.shape == (4,) and (scores >= 0).all() and (scores <= 100).all()
+    torch.testing.assert_close(metric.scores(images[:1], ["a cat"]), scores[:1])
+    metric.update(images, ["a cat"] * 4)
+    metric.update(images[:2], ["a dog"] * 2)
+    expected = torch.cat([metric.scores(images, ["a cat"] * 4), metric.scores(images[:2], ["a dog"] * 2)]).double().mean()
+    torch.testing.assert_close(metric.compute(), expected)
+
+
+def tiny_sd_config(name, tmp_path, tiny):
+    config = yaml.safe_load((CONFIGS / name).read_text())
+    model = config["model"]["init_args"]
+    model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
+    model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])
+    config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2, n_validation=2)
+    trainer = config["trainer"]
+    trainer.update(accelerator="cpu", devices=1, precision="32-true", default_root_dir=str(tmp_path / "run"))
+    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
+    callbacks = trainer["callbacks"]
+    callbacks[0]["init_args"]["every_n_train_steps"] = 2
+    callbacks[1]["init_args"].update(clip_model=str(tiny[1]), n_per_prompt=2, every_n_iterations=0)
+    callbacks[2]["init_args"].update(n_per_label=2, every_n_iterations=0)
+    return config
+
+
+@pytest.mark.parametrize("name", ["sd_celebrity_forget.yaml", "sd_nudity_forget.yaml"])
+def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsys):
+    from sfd_lightning.cli import main
+
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(tiny_sd_config(name, tmp_path, tiny)))
+    main(["fit", "--config", str(path)])
+    printed = capsys.readouterr().out
+    assert "CLIP score, forget samples vs the concept prompt" in printed and "CLIP score, retained prompts" in printed
+    ckpt = next((tmp_path / "logs").rglob("last.ckpt"))
+    state = torch.load(ckpt, weights_only=True, map_location="cpu")["state_dict"]
+    assert any(k.startswith("generator.net.unet.") for k in state)
+    assert not any(k.startswith(("teacher.", "autoencoder.")) or ".text." in k for k in state)
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
+    out = tmp_path / "s.npz"
+    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--out", str(out), "--device", "cpu"])
+    import numpy as np
+
+    data = np.load(out)
+    assert data["images"].shape == (4, 3, 16, 16)
+    assert data["prompts"].tolist() == ["a photo of brad pitt"] * 2 + ["a bowl of ramen"] * 2
