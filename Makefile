@@ -7,7 +7,7 @@ CONFIG ?= configs/digits_forget.yaml
 ARGS ?=
 SWEEP ?= experiments/digits_grid.yaml
 
-.PHONY: install demo test test-slow assets bench gpu-check sweep clean
+.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep clean
 
 install: $(VENV)/.installed
 
@@ -21,16 +21,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: install  ## the main job: forget digit 0 (override 1) and distil to one step, on the CPU
 	$(BIN)/sfd fit --config $(CONFIG) $(ARGS)
 
+demo-text: install  ## the text-to-image default: forget the prompt concept "seven" (shown "one"), on the CPU
+	$(BIN)/sfd fit --config configs/digits_text_forget.yaml $(ARGS)
+
 test: install  ## the default test suite (no network, CPU, slow tests excluded)
 	$(BIN)/python -m pytest -q $(ARGS)
 
 test-slow: install  ## only the slow tests
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
 
-assets: install  ## retrain the shipped digits classifier, teacher and stage-1 distilled generator (assets/*.pt)
+assets: install  ## retrain the shipped digits assets (assets/*.pt) and rewrite the digits caption prompts
 	$(BIN)/sfd fit --config configs/digits_classifier.yaml
 	$(BIN)/sfd fit --config configs/digits_teacher.yaml
 	$(BIN)/sfd fit --config configs/digits_distill.yaml
+	$(BIN)/python -c "from sfd_lightning.data.digit_captions import main; main(['configs/prompts/digits_captions.txt'])"
+	$(BIN)/sfd fit --config configs/digits_text_teacher.yaml
+	$(BIN)/sfd fit --config configs/digits_text_distill.yaml
 
 sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
