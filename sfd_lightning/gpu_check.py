@@ -8,16 +8,20 @@
    generator samples per second and peak memory, for the reference's way (retained and forget
    passes one after the other, fp32) and ours (one batched pass; fp32, bf16, channels-last or
    gradient checkpointing), all measured in the same run; the ratio is against the reference's way.
+3. The same for a Stable-Diffusion-1.5-size UNet (random weights, a random CLIP-L-size text encoder,
+   latents 4x64x64, batch 2 + 2 prompts) in bf16 with gradient checkpointing off and on.
 
     python -m sfd_lightning.gpu_check [--compile] [--out gpu_check.json]
     python -m sfd_lightning.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
 """
 import argparse
 import gc
+import tempfile
 import json
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -25,10 +29,12 @@ from lightning.pytorch import Trainer
 from torch import nn
 
 from sfd_lightning.bench import IterationTimer
-from sfd_lightning.data import NoiseLabelDataModule
+from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
 from sfd_lightning.diffusion import EpsDenoiser
 from sfd_lightning.models import SFDModule
-from sfd_lightning.models.components import ConvClassifier, DDPMUNet, DiTEps, LatentAutoencoder, ResNetClassifier, UNet
+from sfd_lightning.models.components import ConvClassifier, DDPMUNet, DiTEps, LatentAutoencoder, ResNetClassifier, SDUNet, UNet
+
+RETAINED = ["a bowl of ramen", "a lighthouse at sunset", "a red bicycle", "a cat on a sofa"]
 
 DIT_XL_2 = dict(num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8, num_layers=28, sample_size=32,
                 patch_size=2, num_embeds_ada_norm=1000)
@@ -136,23 +142,44 @@ class Mode:
 
 
 def sfd_iteration(teacher_factory: Callable[[bool], nn.Module], shape, batch: int, num_classes: int, mode: Mode,
-                  device: torch.device, warmup: int, iterations: int) -> Dict:
+                  device: torch.device, warmup: int, iterations: int, prompts: bool = False) -> Dict:
     """Median seconds of one SFD iteration inside Trainer.fit, samples/s and peak memory."""
     _reset(device)
-    teacher = EpsDenoiser(teacher_factory(mode.checkpointing))
+    teacher = EpsDenoiser(teacher_factory(mode.checkpointing), **mode.extra)
     module = SFDModule(teacher=teacher, num_classes=num_classes, forget_label=0, override_label=1, t_init=440,
                        batch_forget=mode.batch_forget, channels_last=mode.channels_last, compile=mode.compile, ema_decay=0.999)
     timer = IterationTimer(warmup)
     trainer = Trainer(accelerator=device.type, devices=1, precision=mode.precision, max_epochs=1, logger=False,
                       enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])
-    trainer.fit(module, datamodule=NoiseLabelDataModule(shape=shape, batch_size=batch, iterations=warmup + iterations))
+    if prompts:
+        data = PromptDataModule(shape=shape, batch_size=batch, iterations=warmup + iterations, retained_prompts=RETAINED,
+                                forget_prompts=["a photo of brad pitt", "brad pitt on the red carpet"], concept="brad pitt",
+                                replacement="a middle aged man")
+    else:
+        data = NoiseLabelDataModule(shape=shape, batch_size=batch, iterations=warmup + iterations)
+    trainer.fit(module, datamodule=data)
     seconds = statistics.median(timer.times)
     row = {"mode": mode.name, "s_per_iteration": seconds, "samples_per_s": 2 * batch / seconds, "peak_GB": _peak_gb(device)}
     del trainer, module, teacher
     return row
 
 
-def sfd_cases(device: torch.device, tiny: bool, use_compile: bool) -> Dict[str, List[Dict]]:
+def sd_case(tiny: bool, folder: Path):
+    """SD-1.5-size UNet (random weights, random CLIP-L-size text encoder) in bf16, gradient checkpointing off and on."""
+    from sfd_lightning.random_pipelines import SD15_TEXT, SD15_UNET, write_random_sd
+
+    unet = dict(SD15_UNET, sample_size=8, block_out_channels=(16, 32), norm_num_groups=8, cross_attention_dim=16,
+                attention_head_dim=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=1) if tiny else SD15_UNET
+    text = dict(SD15_TEXT, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                projection_dim=16) if tiny else SD15_TEXT
+    write_random_sd(folder, unet, text)
+    modes = [Mode("ours: batched, bf16", "bf16-mixed"), Mode("ours: batched, bf16, gradient checkpointing", "bf16-mixed", checkpointing=True)]
+    size = unet["sample_size"]
+    return (lambda ckpt: SDUNet(pretrained=str(folder), gradient_checkpointing=ckpt), (4, size, size), 2, 10, modes)
+
+
+def sfd_cases(device: torch.device, tiny: bool, use_compile: bool, folder: Path) -> Dict[str, List[Dict]]:
     unet, dit = (TINY_UNET, TINY_DIT) if tiny else (CIFAR10_UNET, DIT_XL_2)
     warmup, iterations = (1, 2) if tiny else (5, 20)
     reference = Mode("reference way: retained then forget passes, fp32", batch_forget=False)
@@ -171,9 +198,12 @@ def sfd_cases(device: torch.device, tiny: bool, use_compile: bool) -> Dict[str, 
             lambda ckpt: DiTEps(pretrained=None, config=dit, gradient_checkpointing=ckpt), (4, dit["sample_size"], dit["sample_size"]),
             4 if tiny else 16, 1000, dit_modes),
     }
+    cases[f"{'SD (tiny)' if tiny else 'SD-1.5'} UNet, latents 4x{8 if tiny else 64}x{8 if tiny else 64}, batch 2+2"] = sd_case(tiny, folder)
     results = {}
     for name, (factory, shape, batch, k, modes) in cases.items():
-        rows = [sfd_iteration(factory, shape, batch, k, m, device, warmup, iterations) for m in modes]
+        text = name.startswith("SD")
+        rows = [sfd_iteration(factory, shape, batch, k, m, device, 1 if tiny else 3, 2 if tiny else 10, prompts=text)
+                if text else sfd_iteration(factory, shape, batch, k, m, device, warmup, iterations) for m in modes]
         for row in rows:
             row["speed_vs_reference"] = row["samples_per_s"] / rows[0]["samples_per_s"]
         results[name] = rows
@@ -211,7 +241,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 rows measure true fp32, as the reference runs
     start = time.time()
     smoke_rows = [] if args.skip_smoke else smoke(device, args.tiny, batch=2 if args.tiny else 16)
-    cases = sfd_cases(device, args.tiny, args.compile)
+    with tempfile.TemporaryDirectory() as folder:
+        cases = sfd_cases(device, args.tiny, args.compile, Path(folder))
     report(smoke_rows, cases, device, args.tiny)
     print(f"\ngpu-check done in {time.time() - start:.0f} s; all backbones finite: {all(r['ok'] for r in smoke_rows)}")
     if args.out:

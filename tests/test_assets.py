@@ -36,3 +36,21 @@ def test_classifier_recognises_teacher_samples():
         images = sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1)
         accuracy = (classifier(images).argmax(1) == labels).float().mean().item()
     assert accuracy >= 0.90, accuracy
+
+
+def test_text_teacher_follows_its_captions():
+    """The captioned-digits teacher's 50-step samples show the digit each caption names (>= 90%)."""
+    from sfd_lightning.callbacks.prompt_accuracy import class_of
+    from sfd_lightning.data.digit_captions import DIGIT_WORDS
+    from sfd_lightning.data.prompt_files import read_prompt_file
+
+    teacher = load_exported(str(ASSETS / "digits_text_teacher.pt"), "teacher", "denoiser").eval()
+    _, classifier = load()
+    prompts = [p for p in read_prompt_file(str(ASSETS.parent / "configs" / "prompts" / "digits_captions.txt"), "prompts")
+               for _ in range(5)]
+    labels = torch.tensor([class_of(p, DIGIT_WORDS) for p in prompts])
+    noise = torch.randn((len(prompts), 1, 8, 8), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        images = sample_ddim(teacher, noise, prompts, steps=50).clamp(-1, 1)
+        accuracy = (classifier(images).argmax(1) == labels).float().mean().item()
+    assert accuracy >= 0.90, accuracy
