@@ -18,3 +18,14 @@ def test_demo_forgets_and_keeps_quality(forget, override, tmp_path, monkeypatch)
     assert report["retained/accuracy"] >= 0.90
     assert report["fid/generator"] <= 1.5 * report["fid/teacher"]
     assert report["speed/speedup"] >= 30
+
+
+@pytest.mark.slow
+def test_text_demo_forgets_the_prompt_concept(tmp_path, monkeypatch):
+    """configs/digits_text_forget.yaml: forget-prompt samples still showing a seven <= 5%; retained prompts >= 90%."""
+    monkeypatch.chdir(ROOT)
+    main(["fit", "--config", "configs/digits_text_forget.yaml", f"--trainer.default_root_dir={tmp_path}",
+          f"--trainer.logger.init_args.save_dir={tmp_path}"])
+    report = json.loads(next(tmp_path.rglob("report.json")).read_text())
+    assert report["forget/accuracy"] <= 0.05
+    assert report["retained/accuracy"] >= 0.90

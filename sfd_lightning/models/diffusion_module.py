@@ -65,4 +65,11 @@ class DiffusionModule(LightningModule):
         return self.denoiser_ema.module.state_dict()
 
     def export_config(self):
-        return self.hparams.get("denoiser")
+        """The denoiser's class_path config, without the net's arguments only needed to initialise it."""
+        config = self.hparams.get("denoiser")
+        skip = getattr(getattr(self.denoiser, "net", None), "init_only_args", ())
+        if not (isinstance(config, dict) and skip):
+            return config
+        net = config["init_args"]["net"]
+        net = dict(net, init_args={k: v for k, v in (net.get("init_args") or {}).items() if k not in skip})
+        return dict(config, init_args=dict(config["init_args"], net=net))

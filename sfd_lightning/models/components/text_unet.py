@@ -5,7 +5,7 @@ passed through an MLP to one vector added to the time embedding (as a class embe
 The empty prompt (classifier-free guidance's null condition) gets a learned vector of its own.
 """
 import re
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -43,9 +43,11 @@ class BagOfWordsEncoder(nn.Module):
 class TextUNet(nn.Module):
     """``forward(x_t, t, prompts) -> eps_hat``: a :class:`UNet` conditioned on a trained bag-of-words text encoder."""
 
+    init_only_args = ("unet_init",)  # not needed to rebuild an exported teacher
+
     def __init__(self, vocabulary: Sequence[str], in_channels: int = 1, resolution: int = 8, ch: int = 16,
                  ch_mult: Sequence[int] = (1, 2, 2), num_res_blocks: int = 1, attn_resolutions: Sequence[int] = (4,),
-                 dropout: float = 0.0, norm_groups: int = 8):
+                 dropout: float = 0.0, norm_groups: int = 8, unet_init: Optional[str] = None):
         """
         Args:
             vocabulary: the words the text encoder knows (others share one embedding).
@@ -57,6 +59,8 @@ class TextUNet(nn.Module):
             attn_resolutions: resolutions with self-attention.
             dropout: dropout rate inside residual blocks.
             norm_groups: GroupNorm groups.
+            unet_init: a class-conditional teacher asset of the same UNet size whose weights (all but the
+                class embedding) start this UNet: training then mostly learns the text encoder.
         """
         super().__init__()
         if not vocabulary:
@@ -65,6 +69,16 @@ class TextUNet(nn.Module):
                          attn_resolutions=attn_resolutions, dropout=dropout, num_classes=None, norm_groups=norm_groups)
         self.text = BagOfWordsEncoder(vocabulary, 4 * ch)
         self.in_channels, self.resolution, self.num_classes = in_channels, resolution, None
+        if unet_init:
+            self._warm_start(unet_init)
+
+    def _warm_start(self, path: str) -> None:
+        from sfd_lightning.checkpoints import load_state_into, read_checkpoint
+
+        field = "net.init_args.unet_init"
+        state = read_checkpoint(path, field).get("state_dict", {})
+        state = {k.removeprefix("net."): v for k, v in state.items() if not k.startswith("net.label_emb.")}
+        load_state_into(self.unet, state, field, path, "TextUNet's UNet")
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):
