@@ -104,3 +104,27 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
     data = np.load(out)
     assert data["images"].shape == (4, 3, 16, 16)
     assert data["prompts"].tolist() == ["a photo of brad pitt"] * 2 + ["a bowl of ramen"] * 2
+
+
+def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
+    """``model.init_ckpt`` as a diffusers UNet folder: the generator (and its EMA) take it; teacher and fake score do not."""
+    from diffusers import UNet2DConditionModel
+
+    from sfd_lightning.diffusion import EpsDenoiser
+    from sfd_lightning.errors import ConfigError
+    from sfd_lightning.models import SFDModule
+    from sfd_lightning.models.components import SDUNet, UNet
+
+    torch.manual_seed(5)
+    distilled = UNet2DConditionModel.from_pretrained(tiny[0], subfolder="unet")
+    for p in distilled.parameters():
+        p.data.add_(0.01)
+    distilled.save_pretrained(tmp_path / "one-step" / "unet")
+    module = SFDModule(teacher=EpsDenoiser(SDUNet(pretrained=str(tiny[0]))), init_ckpt=str(tmp_path / "one-step"))
+    key = "conv_in.weight"
+    torch.testing.assert_close(module.generator.net.unet.state_dict()[key], distilled.state_dict()[key])
+    torch.testing.assert_close(module.generator_ema.module.net.unet.state_dict()[key], distilled.state_dict()[key])
+    assert not torch.allclose(module.fake_score.net.unet.state_dict()[key], distilled.state_dict()[key])
+    with pytest.raises(ConfigError, match="model.init_ckpt: .* is a folder, but UNet cannot load one"):
+        SFDModule(teacher=EpsDenoiser(UNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)),
+                  init_ckpt=str(tmp_path))

@@ -6,6 +6,7 @@ then an EMA update of the generator. Lightning counts two optimiser steps per it
 ``trainer.global_step``; ``self.iteration`` counts SFD iterations.
 """
 import copy
+import os
 from contextlib import nullcontext
 from functools import partial
 from typing import Any, Dict, Literal, Optional, Union
@@ -153,8 +154,18 @@ class SFDModule(LightningModule):
     def _load_stage_one(self, path: str) -> None:
         """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on.
 
-        ``path``: this project's SFD checkpoint or ``sfd`` asset, or a reference SFD/SiD checkpoint.
+        ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, or a
+        folder holding a one-step generator in the network's own pretrained format (e.g. a distilled SD
+        UNet in diffusers layout); a folder sets the generator only, the fake score stays the teacher.
         """
+        if os.path.isdir(path):
+            loader = getattr(self.generator.net, "load_generator_folder", None)
+            if loader is None:
+                raise ConfigError("model.init_ckpt", f"{path!r} is a folder, but {type(self.generator.net).__name__} "
+                                  "cannot load one; give a checkpoint file")
+            loader(path)
+            self.generator_ema.module.load_state_dict(self.generator.state_dict())
+            return
         ckpt = read_any(path, "model.init_ckpt")
         load_network(self.generator, ckpt, path, "model.init_ckpt", "model.teacher (as the generator)", ["generator_ema.module."])
         self.generator_ema.module.load_state_dict(self.generator.state_dict())

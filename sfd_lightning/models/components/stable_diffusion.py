@@ -90,6 +90,19 @@ class SDUNet(nn.Module):
         cfg = self.unet.config
         self.in_channels, self.resolution, self.num_classes = cfg.in_channels, cfg.sample_size, None
 
+    def load_generator_folder(self, path: str) -> None:
+        """Replace the UNet's weights with a (distilled one-step) UNet saved in diffusers layout
+        (``path`` or ``path/unet``), strictly; the text encoder is unchanged."""
+        import os
+
+        from diffusers import UNet2DConditionModel
+
+        from sfd_lightning.checkpoints import load_state_into
+
+        subfolder = "unet" if os.path.isdir(os.path.join(path, "unet")) else None
+        unet = load_pretrained(UNet2DConditionModel, path, subfolder, "model.init_ckpt")
+        load_state_into(self.unet, unet.state_dict(), "model.init_ckpt", path, "the teacher's UNet")
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):
             raise TypeError("SDUNet is conditioned on prompts (a list of strings), not class labels")
