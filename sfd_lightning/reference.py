@@ -11,10 +11,8 @@ import torch
 
 from sfd_lightning.errors import ConfigError
 
-# model/data fields of the reference YAML -> DDPMUNet arguments
-_UNET_FIELDS = {"ch": "ch", "ch_mult": "ch_mult", "num_res_blocks": "num_res_blocks",
-                "attn_resolutions": "attn_resolutions", "dropout": "dropout", "in_channels": "in_channels",
-                "out_ch": "out_ch", "resamp_with_conv": "resamp_with_conv"}
+# fields of the reference YAML's model: section that are DDPMUNet arguments of the same name
+_UNET_FIELDS = ("ch", "ch_mult", "num_res_blocks", "attn_resolutions", "dropout", "in_channels", "out_ch", "resamp_with_conv")
 _IGNORED_MODEL_FIELDS = {"type", "var_type", "ema_rate", "ema", "cond_drop_prob"}
 
 
@@ -32,7 +30,7 @@ def unet_kwargs(config: Mapping[str, Any], field: str = "model_config") -> Dict[
     unknown = sorted(set(model) - set(_UNET_FIELDS) - _IGNORED_MODEL_FIELDS)
     if unknown:
         raise ConfigError(f"{field}.model", f"unknown fields {unknown}; allowed: {sorted(set(_UNET_FIELDS) | _IGNORED_MODEL_FIELDS)}")
-    kwargs = {ours: model[theirs] for theirs, ours in _UNET_FIELDS.items() if theirs in model}
+    kwargs = {k: model[k] for k in _UNET_FIELDS if k in model}
     kwargs.update(resolution=data["image_size"], num_classes=data["n_classes"])
     for key in ("ch_mult", "attn_resolutions"):
         kwargs[key] = tuple(kwargs[key])

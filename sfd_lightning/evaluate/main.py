@@ -15,6 +15,7 @@ import os
 import sys
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 
 from sfd_lightning.errors import ConfigError
@@ -98,7 +99,6 @@ def evaluate(args: argparse.Namespace) -> Dict:
         real = metrics.extract(reference, extractor, args.batch_size, device, classes) if reference is not None else None
         ref_stats = checked["stats"] if real is None else metrics.stats_of(real["features"])
         if args.save_reference_stats and real is not None:
-            import numpy as np
             np.savez(args.save_reference_stats, **ref_stats)
         out["reference"] = args.reference
         if real is not None:
