@@ -8,7 +8,9 @@ asymmetrically padded strided-convolution downsampling. Parameter names follow t
 so its state dicts load strictly (see :func:`sfd_lightning.load_teacher`). Unlike the reference,
 the class-embedding width follows ``ch`` (4 * ch), so any width builds.
 """
-from typing import List, Optional, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -79,6 +81,22 @@ class _Resample(nn.Module):
         return self.conv(x) if hasattr(self, "conv") else x
 
 
+@dataclass
+class _Levels:
+    """What every resolution level is built from."""
+
+    widths: List[int]
+    num_res_blocks: int
+    attn_resolutions: Tuple[int, ...]
+    resamp_with_conv: bool
+    block: Callable[[int, int], nn.Module]
+    attn: Callable[[int], nn.Module]
+
+    def attns(self, width: int, res: int, n: int) -> List[nn.Module]:
+        """One attention block after each of the ``n`` residual blocks at attention resolutions, else none."""
+        return [self.attn(width) for _ in range(n)] if res in self.attn_resolutions else []
+
+
 def _level(blocks: List[nn.Module], attns: List[nn.Module]) -> nn.Module:
     level = nn.Module()
     level.block, level.attn = nn.ModuleList(blocks), nn.ModuleList(attns)
@@ -132,35 +150,42 @@ class DDPMUNet(nn.Module):
         self.cemb = _mlp(ch, emb)
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
 
-        def block(i, o):
-            return _ResnetBlock(i, o, 2 * emb, dropout, norm_groups, norm_eps)
+        block = partial(_ResnetBlock, cond_dim=2 * emb, dropout=dropout, groups=norm_groups, eps=norm_eps)
+        attn = partial(_AttnBlock, groups=norm_groups, eps=norm_eps)
+        levels = _Levels(widths, num_res_blocks, tuple(attn_resolutions), resamp_with_conv, block, attn)
+        skips, res = self._build_down(levels, resolution)
+        prev = widths[-1]
+        self.mid = nn.Module()
+        self.mid.block_1, self.mid.attn_1, self.mid.block_2 = block(prev, prev), attn(prev), block(prev, prev)
+        self._build_up(levels, skips, res)
+        self.norm_out = nn.GroupNorm(norm_groups, widths[0], eps=norm_eps)
+        self.conv_out = nn.Conv2d(widths[0], out_ch or in_channels, 3, padding=1)
 
-        def attn(c, res):
-            return [_AttnBlock(c, norm_groups, norm_eps)] if res in attn_resolutions else []
-
-        self.down, skips, res, prev = nn.ModuleList(), [ch], resolution, ch
-        for i, width in enumerate(widths):
-            blocks = [block(prev if j == 0 else width, width) for j in range(num_res_blocks)]
-            self.down.append(_level(blocks, [a for _ in blocks for a in attn(width, res)]))
-            skips += [width] * num_res_blocks
+    def _build_down(self, levels: "_Levels", res: int):
+        """Encoder levels (``down.<i>.block/attn/downsample``); returns the skip widths and the lowest resolution."""
+        self.down, skips, prev = nn.ModuleList(), [self.ch], self.ch
+        for i, width in enumerate(levels.widths):
+            blocks = [levels.block(prev if j == 0 else width, width) for j in range(levels.num_res_blocks)]
+            self.down.append(_level(blocks, levels.attns(width, res, len(blocks))))
+            skips += [width] * levels.num_res_blocks
             prev = width
-            if i < len(widths) - 1:
-                self.down[-1].downsample = _Resample(width, resamp_with_conv, down=True)
+            if i < len(levels.widths) - 1:
+                self.down[-1].downsample = _Resample(width, levels.resamp_with_conv, down=True)
                 skips.append(width)
                 res //= 2
-        self.mid = nn.Module()
-        self.mid.block_1, self.mid.attn_1, self.mid.block_2 = block(prev, prev), _AttnBlock(prev, norm_groups, norm_eps), block(prev, prev)
-        ups = []
-        for i, width in reversed(list(enumerate(widths))):
-            blocks = [block((prev if j == 0 else width) + skips.pop(), width) for j in range(num_res_blocks + 1)]
-            ups.append(_level(blocks, [a for _ in blocks for a in attn(width, res)]))
+        return skips, res
+
+    def _build_up(self, levels: "_Levels", skips: List[int], res: int) -> None:
+        """Decoder levels (one more block each, fed a skip), stored by level index as in the reference."""
+        ups, prev = [], levels.widths[-1]
+        for i, width in reversed(list(enumerate(levels.widths))):
+            blocks = [levels.block((prev if j == 0 else width) + skips.pop(), width) for j in range(levels.num_res_blocks + 1)]
+            ups.append(_level(blocks, levels.attns(width, res, len(blocks))))
             prev = width
             if i > 0:
-                ups[-1].upsample = _Resample(width, resamp_with_conv, down=False)
+                ups[-1].upsample = _Resample(width, levels.resamp_with_conv, down=False)
                 res *= 2
-        self.up = nn.ModuleList(reversed(ups))  # indexed by level, as in the reference's state dicts
-        self.norm_out = nn.GroupNorm(norm_groups, prev, eps=norm_eps)
-        self.conv_out = nn.Conv2d(prev, out_ch or in_channels, 3, padding=1)
+        self.up = nn.ModuleList(reversed(ups))
 
     def condition(self, t: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
         """Concatenated time and class embeddings, (B, 8 * ch); label -1 (or None) is the null class."""
