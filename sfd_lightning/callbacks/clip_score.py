@@ -31,7 +31,7 @@ class CLIPScore(Metric):
         super().__init__()
         from transformers import CLIPModel, CLIPTokenizer
 
-        from sfd_lightning.models.components.dit import load_pretrained
+        from sfd_lightning.models.components.pretrained import load_pretrained
 
         self.model = freeze(load_pretrained(CLIPModel, model_name_or_path, None, "clip_model"))
         self.tokenizer = load_pretrained(CLIPTokenizer, model_name_or_path, None, "clip_model")

@@ -2,7 +2,6 @@
 and a pluggable feature extractor; optionally also for the teacher's multi-step sampler."""
 from typing import Dict, List, Optional
 
-import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset

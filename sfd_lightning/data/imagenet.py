@@ -7,13 +7,11 @@ be downloaded automatically; point ``root`` at a local copy.
 import os
 from typing import Optional, Sequence
 
-import torch
-from torch.utils.data import Dataset, Subset
-
+from sfd_lightning.data.labelled import LabelledImages
 from sfd_lightning.errors import ConfigError
 
 
-class ImageNetFolder(Dataset):
+class ImageNetFolder(LabelledImages):
     """(image (3, S, S) in [-1, 1], label) pairs of one split; ``labels`` lists them all."""
 
     def __init__(self, root: str = "data/imagenet", split: str = "val", image_size: int = 256,
@@ -33,14 +31,4 @@ class ImageNetFolder(Dataset):
         transform = transforms.Compose([transforms.Resize(image_size, antialias=True), transforms.CenterCrop(image_size),
                                         transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
         dataset = datasets.ImageFolder(folder, transform=transform)
-        targets = list(dataset.targets)
-        if labels is not None:
-            keep = [i for i, y in enumerate(targets) if y in set(labels)]
-            dataset, targets = Subset(dataset, keep), [targets[i] for i in keep]
-        self.dataset, self.labels = dataset, torch.tensor(targets)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, i: int):
-        return self.dataset[i]
+        super().__init__(dataset, list(dataset.targets), labels)

@@ -6,10 +6,10 @@ reference does, resized to ``image_size`` (64 px).
 """
 from typing import Literal, Optional, Sequence
 
-import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+from torch.utils.data import ConcatDataset, DataLoader
 
+from sfd_lightning.data.labelled import LabelledImages
 from sfd_lightning.errors import ConfigError
 
 Name = Literal["CIFAR10", "STL10"]
@@ -28,7 +28,7 @@ def _torchvision_split(name: str, root: str, split: str, download: bool, transfo
         raise ConfigError("root", f"{name} not found under {root!r} ({err}); set download: true or point root at it") from None
 
 
-class VisionDataset(Dataset):
+class VisionDataset(LabelledImages):
     """(image (3, S, S) in [-1, 1], label) pairs of a torchvision dataset; ``labels`` lists them all."""
 
     def __init__(self, name: Name = "CIFAR10", root: str = "data", split: Split = "train", download: bool = False,
@@ -56,20 +56,10 @@ class VisionDataset(Dataset):
         parts = ["train", "test"] if split == "all" else [split]
         sets = [_torchvision_split(name, root, p, download, transform) for p in parts]
         targets = [int(y) for s in sets for y in (s.targets if name == "CIFAR10" else s.labels)]
-        dataset: Dataset = ConcatDataset(sets)
-        if labels is not None:
-            bad = [c for c in labels if not 0 <= c < 10]
-            if bad:
-                raise ConfigError("labels", f"{name} classes are 0..9, got {bad}")
-            keep = [i for i, y in enumerate(targets) if y in set(labels)]
-            dataset, targets = Subset(dataset, keep), [targets[i] for i in keep]
-        self.dataset, self.labels = dataset, torch.tensor(targets)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, i: int):
-        return self.dataset[i]
+        bad = [c for c in labels or () if not 0 <= c < 10]
+        if bad:
+            raise ConfigError("labels", f"{name} classes are 0..9, got {bad}")
+        super().__init__(ConcatDataset(sets), targets, labels)
 
 
 class VisionDataModule(LightningDataModule):

@@ -8,8 +8,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.dit import load_pretrained
+from sfd_lightning.models.components.pretrained import pretrained_or_new
 
 
 class LatentAutoencoder(nn.Module):
@@ -28,12 +27,7 @@ class LatentAutoencoder(nn.Module):
         super().__init__()
         from diffusers import AutoencoderKL
 
-        if (pretrained is None) == (config is None):
-            raise ConfigError("autoencoder.init_args.pretrained", "give exactly one of pretrained (hub id or folder) and config")
-        if pretrained is not None:
-            self.vae = load_pretrained(AutoencoderKL, pretrained, subfolder, "autoencoder.init_args.pretrained")
-        else:
-            self.vae = AutoencoderKL(**config)
+        self.vae = pretrained_or_new(AutoencoderKL, pretrained, subfolder, config, "autoencoder.init_args.pretrained")
         self.vae.eval().requires_grad_(False)
         self.scaling_factor = float(scaling_factor if scaling_factor is not None else self.vae.config.scaling_factor)
         self.decode_batch_size = decode_batch_size

@@ -11,15 +11,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-
-
-def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str):
-    """``cls.from_pretrained`` from a hub id or a local folder, with a one-line error naming ``field``."""
-    try:
-        return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}))
-    except (OSError, ValueError) as err:
-        raise ConfigError(field, f"cannot load {cls.__name__} from {pretrained!r} (subfolder {subfolder!r}): "
-                                 f"{str(err).splitlines()[0][:200]}") from None
+from sfd_lightning.models.components.pretrained import pretrained_or_new
 
 
 class DiTEps(nn.Module):
@@ -37,12 +29,7 @@ class DiTEps(nn.Module):
         super().__init__()
         from diffusers import DiTTransformer2DModel
 
-        if (pretrained is None) == (config is None):
-            raise ConfigError("net.init_args.pretrained", "give exactly one of pretrained (hub id or folder) and config")
-        if pretrained is not None:
-            self.transformer = load_pretrained(DiTTransformer2DModel, pretrained, subfolder, "net.init_args.pretrained")
-        else:
-            self.transformer = DiTTransformer2DModel(**config)
+        self.transformer = pretrained_or_new(DiTTransformer2DModel, pretrained, subfolder, config, "net.init_args.pretrained")
         cfg = self.transformer.config
         self.in_channels, self.resolution, self.num_classes = cfg.in_channels, cfg.sample_size, cfg.num_embeds_ada_norm
         if self.num_classes is None:
