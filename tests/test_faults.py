@@ -26,12 +26,14 @@ def trained_state(module, tr):
     for i, opt in enumerate(tr.optimizers):
         for pid, s in opt.state_dict()["state"].items():
             state.update({f"opt{i}.{pid}.{k}": torch.as_tensor(v).clone() for k, v in s.items()})
+        state[f"opt{i}.lr"] = torch.tensor(opt.param_groups[0]["lr"])
     state["iteration"] = torch.tensor(module.iteration)
     return state
 
 
 def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path):
-    kwargs = dict(override_label=None, override=RandomOverride())  # random overrides: the RNG must resume too
+    kwargs = dict(override_label=None, override=RandomOverride(),  # random overrides: the RNG must resume too
+                  lr_scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.5))  # and the schedule
     straight = make_module(tiny_denoiser, **kwargs)
     tr = trainer(tmp_path / "a")
     tr.fit(straight, datamodule=data(5))

@@ -81,6 +81,17 @@ def test_ema_tracks_generator(tiny_denoiser, tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_lr_schedule_steps_once_per_iteration_for_both_optimisers(tiny_denoiser, tmp_path):
+    schedule = lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
+    module = make_module(tiny_denoiser, lr_scheduler=schedule,
+                         generator_optimizer=lambda p: torch.optim.Adam(p, lr=3e-4))
+    trainer = fit(module, iterations=3, tmp_path=tmp_path)
+    fake_opt, gen_opt = trainer.optimizers
+    assert fake_opt.param_groups[0]["lr"] == pytest.approx(1e-4)  # dropped after iteration 2, not after step 2 of 6
+    assert gen_opt.param_groups[0]["lr"] == pytest.approx(3e-5)
+    assert trainer.callback_metrics["lr/generator"] == pytest.approx(3e-5)
+
+
 def test_checkpoint_omits_teacher_and_reloads(tiny_denoiser, tmp_path):
     m = make_module(tiny_denoiser)
     trainer = fit(m, iterations=1, tmp_path=tmp_path)

@@ -13,7 +13,7 @@ from typing import Any, Dict, Literal, Optional, Union
 
 import torch
 from lightning.pytorch import LightningModule
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -63,6 +63,7 @@ class SFDModule(LightningModule):
         g_forget_coef: float = 0.01,
         fake_score_optimizer: Optional[OptimizerCallable] = None,
         generator_optimizer: Optional[OptimizerCallable] = None,
+        lr_scheduler: Optional[LRSchedulerCallable] = None,
         grad_clip_value: Optional[float] = 1.0,
         ema_decay: float = 0.9999,
         ema_start: int = 0,
@@ -96,6 +97,9 @@ class SFDModule(LightningModule):
             g_forget_coef: weight of the generator's forgetting term.
             fake_score_optimizer: optimiser for the fake score (default Adam lr 1e-5, betas (0, 0.999)).
             generator_optimizer: optimiser for the generator (default Adam lr 1e-5, betas (0, 0.999)).
+            lr_scheduler: learning-rate schedule built for each of the two optimisers and stepped once per
+                SFD iteration, e.g. ``torch.optim.lr_scheduler.MultiStepLR`` (milestones in iterations, gamma)
+                or ``LinearLR``; null keeps the rates constant (the reference).
             grad_clip_value: clip every gradient element to this magnitude; null for none.
             ema_decay: decay of the generator's exponential moving average.
             ema_start: iteration from which the EMA averages (before it, it copies the generator).
@@ -126,6 +130,7 @@ class SFDModule(LightningModule):
         self.grad_clip_value, self.ema_decay, self.ema_start = grad_clip_value, ema_decay, ema_start
         self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
+        self.lr_scheduler = lr_scheduler
         self.override = self._override_policy(override_label, override)
         self._validate(teacher)
         self._build_networks(teacher, teacher_ckpt, init_ckpt)
@@ -254,6 +259,7 @@ class SFDModule(LightningModule):
         logs.update(self.generator_step(gen_opt, z, labels, with_forget, override))
         self.iteration += 1
         self.update_ema()
+        logs.update(self._step_schedules(fake_opt, gen_opt))
         self.log_dict(logs, prog_bar=True, on_step=True, batch_size=len(batch["labels"]))
         self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
         self.log("nonfinite/skipped", float(self.skipped_steps), on_step=True, batch_size=1)
@@ -379,7 +385,18 @@ class SFDModule(LightningModule):
         self._wrappers.clear()
 
     def configure_optimizers(self):
-        return [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
+        optimizers = [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
+        if self.lr_scheduler is None:
+            return optimizers
+        # Lightning saves and restores the schedules' states; with manual optimisation we step them.
+        return optimizers, [self.lr_scheduler(opt) for opt in optimizers]
+
+    def _step_schedules(self, fake_opt, gen_opt) -> Dict[str, float]:
+        """One schedule step per SFD iteration; the learning rates then in use, for the logs."""
+        if self.lr_scheduler is not None:
+            for scheduler in self.lr_schedulers():
+                scheduler.step()
+        return {"lr/fake_score": fake_opt.param_groups[0]["lr"], "lr/generator": gen_opt.param_groups[0]["lr"]}
 
     def train(self, mode: bool = True) -> "SFDModule":
         super().train(mode)
