@@ -67,7 +67,21 @@ def test_folder_input_and_stats_file(run_cli, tmp_path, real_npz):
     assert second["fid"] == pytest.approx(first["fid"], rel=1e-6)
 
 
+def test_embedded_digits_reference_equals_the_same_images_from_a_file(run_cli, tmp_path, real_npz):
+    samples = tmp_path / "teacher.npz"
+    assert run_cli(["sample", "--ckpt", "assets/digits_teacher.pt", "--steps", "4", "--labels", "1-9",
+                    "--n-per-label", "20", "--out", str(samples)]) == 0
+    from_file = eval_json(run_cli, tmp_path, samples, "--reference", real_npz, "--metrics", "fid")
+    embedded = eval_json(run_cli, tmp_path, samples, "--reference", "digits", "--metrics", "fid")
+    assert embedded["n_reference"] == from_file["n_reference"] == 1797 - 178  # classes 1-9 of all 1,797 images
+    assert embedded["fid"] == pytest.approx(from_file["fid"], rel=1e-9)
+    val = eval_json(run_cli, tmp_path, samples, "--reference", "digits:val", "--metrics", "fid")
+    assert val["n_reference"] == sum(-(-n // 10) for n in np.bincount(np.load(real_npz)["labels"])[1:])
+    assert val["fid"] != pytest.approx(embedded["fid"])
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--metrics", "fid", "--reference", "digits:test"], "--reference: 'digits:test': split: must be"),
     (["--metrics", "fid,sharpness"], "--metrics: unknown"),
     (["--metrics", "forget", "--forget-label", "0"], "forget needs --forget-label and --classifier"),
     (["--metrics", "fid"], "--reference: needed for fid"),

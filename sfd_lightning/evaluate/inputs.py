@@ -102,6 +102,21 @@ def _from_torchvision(spec: str, field: str) -> ImageSet:
     return ImageSet(f"{name} {split} under {root}", dataset.labels.numpy(), read, len(dataset))
 
 
+def _from_digits(spec: str, field: str) -> ImageSet:
+    """``digits[:split]``: the embedded scikit-learn digits (split all, train or val; default all)."""
+    from sfd_lightning.data.digits import DigitsDataset
+
+    split = spec.partition(":")[2] or "all"
+    try:
+        dataset = DigitsDataset(split=split)
+    except ConfigError as err:
+        raise ConfigError(field, f"{spec!r}: {err}") from None
+
+    def read(idx):
+        return to_uint8(dataset.images[torch.as_tensor(idx, dtype=torch.long)])
+    return ImageSet(f"digits {split} ({len(dataset)} images)", dataset.labels.numpy(), read, len(dataset))
+
+
 def is_stats_file(path: str) -> bool:
     if not path.endswith(".npz") or not os.path.isfile(path):
         return False
@@ -118,8 +133,10 @@ def load_stats(path: str) -> dict:
 def open_image_set(spec: str, field: str) -> ImageSet:
     if spec.split(":")[0] in ("cifar10", "stl10"):
         return _from_torchvision(spec, field)
+    if spec.split(":")[0] == "digits":
+        return _from_digits(spec, field)
     if os.path.isdir(spec):
         return _from_folder(spec, field)
     if os.path.isfile(spec) and spec.endswith(".npz"):
         return _from_npz(spec, field)
-    raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, or cifar10:ROOT / stl10:ROOT")
+    raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, cifar10:ROOT / stl10:ROOT or digits[:split]")

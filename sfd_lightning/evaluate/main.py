@@ -5,7 +5,7 @@
 
 Samples: an .npz from ``sfd sample`` (``images`` in [-1, 1] or uint8, ``labels``) or an image
 folder (class subfolders ``0/``..``9/`` give labels). Reference: the same kinds, torchvision's
-``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, or an FID statistics .npz (``mu``, ``sigma``; FID
+``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, the embedded ``digits[:split]``, or an FID statistics .npz (``mu``, ``sigma``; FID
 only). Quality metrics use the samples of the retained classes (``--classes``, default every label
 but the forget label) against the reference images of the same classes.
 """
@@ -30,7 +30,7 @@ ALL_METRICS = ("fid", "is", "kid", "prc", "forget")
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("samples", help="samples: .npz (images, labels) or an image folder")
-    p.add_argument("--reference", help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split]) or FID stats .npz")
+    p.add_argument("--reference", help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split], digits[:split]) or FID stats .npz")
     p.add_argument("--out", default="metrics.json", help="JSON file to write")
     p.add_argument("--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}")
     p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)")
