@@ -54,3 +54,32 @@ def test_text_teacher_follows_its_captions():
         images = sample_ddim(teacher, noise, prompts, steps=50).clamp(-1, 1)
         accuracy = (classifier(images).argmax(1) == labels).float().mean().item()
     assert accuracy >= 0.90, accuracy
+
+
+def test_stage_one_generator_matches_the_teacher():
+    """assets/digits_distilled.pt (what the demo starts from): its one-step EMA generator is recognised
+    like the teacher and its FID (classifier features, 300 a class, same noise) is within 1.25x the teacher's."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from sfd_lightning.callbacks import ClassifierFeatures
+
+    teacher, classifier = load()
+    ckpt = torch.load(ASSETS / "digits_distilled.pt", weights_only=True)
+    generator = load_exported(str(ASSETS / "digits_teacher.pt"), "teacher", "denoiser").eval()
+    prefix = "generator_ema.module."
+    generator.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    sigma_init = generator.schedule.sigmas[440]
+    labels = torch.arange(10).repeat_interleave(300)
+    noise = torch.randn((len(labels), 1, 8, 8), generator=torch.Generator().manual_seed(1))
+    real = DigitsDataset("all")
+    fid = FrechetInceptionDistance(feature=ClassifierFeatures(str(ASSETS / "digits_classifier.pt")), reset_real_features=False)
+    fid.update(real.images, real=True)
+    scores = {}
+    with torch.no_grad():
+        one_step = generator(sigma_init * noise, sigma_init, labels).clamp(-1, 1)
+        assert (classifier(one_step).argmax(1) == labels).float().mean().item() >= 0.95
+        for name, images in (("generator", one_step), ("teacher", sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1))):
+            fid.reset()
+            fid.update(images, real=False)
+            scores[name] = float(fid.compute())
+    assert scores["generator"] <= 1.25 * scores["teacher"], scores
