@@ -6,8 +6,15 @@ BIN := $(VENV)/bin
 CONFIG ?= configs/digits_forget.yaml
 ARGS ?=
 SWEEP ?= experiments/digits_grid.yaml
+# make rescore: a digits run's FID re-scored with other noise seeds and more samples than the demo's table
+CKPT ?=
+FORGET ?= 0
+SEEDS ?= 1 2
+N ?= 2000
+TEACHER ?= assets/digits_teacher.pt
+RESCORE_DIR ?= runs/rescore
 
-.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep clean
+.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep rescore clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +53,23 @@ bench: install  ## seconds per SFD iteration against the summed cost of its netw
 
 gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way (one GPU, <= 8 min)
 	$(BIN)/python -m sfd_lightning.gpu_check --out gpu_check.json $(ARGS)
+
+rescore: install  ## FID of a digits run's generator and of the teacher (50-step DDIM), N a class, each of SEEDS: CKPT=... [FORGET=0]
+	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }
+	mkdir -p $(RESCORE_DIR)
+	set -e; for s in $(SEEDS); do \
+	  $(BIN)/sfd sample --ckpt $(CKPT) --labels 0-9 --n-per-label $(N) --seed $$s --out $(RESCORE_DIR)/generator_s$$s.npz; \
+	  t=$(RESCORE_DIR)/teacher_$(notdir $(basename $(TEACHER)))_n$(N)_s$$s.npz; \
+	  test -f $$t || $(BIN)/sfd sample --ckpt $(TEACHER) --steps 50 --labels 0-9 --n-per-label $(N) --seed $$s --out $$t; \
+	  for who in generator teacher; do \
+	    f=$(RESCORE_DIR)/generator_s$$s.npz; test $$who = teacher && f=$$t; \
+	    $(BIN)/sfd eval $$f --reference digits --forget-label $(FORGET) --metrics fid \
+	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json; \
+	  done; done
+	$(BIN)/python -c "import json, sys; d = sys.argv[1]; seeds = sys.argv[2:]; \
+	fid = {w: [json.load(open(f'{d}/fid_{w}_s{s}.json'))['fid'] for s in seeds] for w in ('generator', 'teacher')}; \
+	[print(f'{w:9s} FID ' + '  '.join(f'seed {s}: {v:.4f}' for s, v in zip(seeds, fid[w])) + f'  mean {sum(fid[w]) / len(seeds):.4f}') for w in fid]; \
+	print(f'ratio generator / teacher: {sum(fid[\"generator\"]) / sum(fid[\"teacher\"]):.3f}')" $(RESCORE_DIR) $(SEEDS)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache
