@@ -59,15 +59,17 @@ def test_text_teacher_follows_its_captions():
 def test_stage_one_generator_matches_the_teacher():
     """assets/digits_distilled.pt (what the demo starts from): its one-step EMA generator is recognised
     like the teacher and its FID (classifier features, 300 a class, same noise) is within 1.25x the teacher's."""
+    import copy
+
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     from sfd_lightning.callbacks import ClassifierFeatures
+    from sfd_lightning.checkpoints import extract_state_dict
 
     teacher, classifier = load()
-    ckpt = torch.load(ASSETS / "digits_distilled.pt", weights_only=True)
-    generator = load_exported(str(ASSETS / "digits_teacher.pt"), "teacher", "denoiser").eval()
-    prefix = "generator_ema.module."
-    generator.load_state_dict({k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)})
+    generator = copy.deepcopy(teacher)
+    generator.load_state_dict(extract_state_dict(torch.load(ASSETS / "digits_distilled.pt", weights_only=True),
+                                                 ["generator_ema.module."]))
     sigma_init = generator.schedule.sigmas[440]
     labels = torch.arange(10).repeat_interleave(300)
     noise = torch.randn((len(labels), 1, 8, 8), generator=torch.Generator().manual_seed(1))

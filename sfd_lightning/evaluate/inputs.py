@@ -131,9 +131,10 @@ def load_stats(path: str) -> dict:
 
 
 def open_image_set(spec: str, field: str) -> ImageSet:
-    if spec.split(":")[0] in ("cifar10", "stl10"):
+    kind = spec.split(":")[0]
+    if kind in ("cifar10", "stl10"):
         return _from_torchvision(spec, field)
-    if spec.split(":")[0] == "digits":
+    if kind == "digits":
         return _from_digits(spec, field)
     if os.path.isdir(spec):
         return _from_folder(spec, field)
