@@ -12,8 +12,20 @@ def test_noise_batches_depend_on_seed_iteration_and_rank_only():
     a = noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0)
     torch.testing.assert_close(a, noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0))
     for other in (dict(seed=4, iteration=7, rank=0), dict(seed=3, iteration=8, rank=0), dict(seed=3, iteration=7, rank=1)):
-        assert not torch.equal(a["z"], noise_batch((1, 4, 4), [1, 2], 16, **other)["z"]), other
-    assert a["z"].shape == (16, 1, 4, 4) and set(a["labels"].tolist()) == {1, 2}
+        assert not torch.equal(a["generator"]["z"], noise_batch((1, 4, 4), [1, 2], 16, **other)["generator"]["z"]), other
+    fake, gen = a["fake_score"], a["generator"]
+    assert fake["z"].shape == gen["z"].shape == (32, 1, 4, 4) and set(fake["labels"].tolist()) == {1, 2}
+
+
+def test_each_update_has_fresh_noise_and_both_share_the_labels():
+    """As the reference's DDPM loop: new noise for every generator call (retained, forget; each update), one label draw."""
+    a = noise_batch((1, 4, 4), [1, 2, 3], 8, seed=0, iteration=0)
+    fake, gen = a["fake_score"], a["generator"]
+    assert torch.equal(fake["labels"], gen["labels"])
+    rows = torch.cat([fake["z"], gen["z"]]).flatten(1)  # retained, forget, retained, forget
+    assert len({tuple(r.tolist()) for r in rows}) == 32
+    distil_only = noise_batch((1, 4, 4), [1, 2, 3], 8, seed=0, iteration=0, forgets=False)
+    assert distil_only["generator"]["z"].shape == (8, 1, 4, 4)
 
 
 def test_retained_labels_follow_the_model():
@@ -24,7 +36,7 @@ def test_retained_labels_follow_the_model():
     assert len(dm.train_dataloader().dataset) == 5 * 2  # Lightning's sampler gives each rank `iterations` batches
     batch = dm.on_before_batch_transfer(torch.tensor([0]), 0)
     torch.testing.assert_close(batch, dm.batch_for(3, rank=1))
-    labels = torch.cat([dm.batch_for(i)["labels"] for i in range(5)])
+    labels = torch.cat([dm.batch_for(i)["generator"]["labels"] for i in range(5)])
     assert set(labels.tolist()) == {0, 1, 3}
     dm.retained_labels = [0, 2]  # the forget label, while the model forgets
     with pytest.raises(ConfigError, match="data.retained_labels"):

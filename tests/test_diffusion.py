@@ -57,6 +57,9 @@ def test_guidance_scale_one_is_conditional_and_scale_mixes():
     torch.testing.assert_close(guided(d, x, torch.tensor(1.0), y, 1.0).flatten(), torch.tensor([3.0, 5.0]))
     # uncond = -1: -1 + 2 * (3 - -1) = 7
     torch.testing.assert_close(guided(d, x, torch.tensor(1.0), y, 2.0).flatten(), torch.tensor([7.0, 11.0]))
+    # a null condition per row (a negative prompt on some rows): 2 + 2 * (3 - 2) = 4; row 2 keeps -1
+    null = torch.tensor([2, -1])
+    torch.testing.assert_close(guided(d, x, torch.tensor(1.0), y, 2.0, null).flatten(), torch.tensor([4.0, 11.0]))
 
 
 def test_ddim_with_exact_denoiser_returns_its_target():

@@ -81,6 +81,27 @@ def test_nonfinite_generator_loss_is_skipped_and_counted(tiny_denoiser, tmp_path
     assert fake_changed  # the fake-score update of that iteration was finite and went ahead
 
 
+def test_nonfinite_samples_dropped_as_the_reference_sd_loop_does(tiny_denoiser, tmp_path):
+    """``on_nonfinite: drop``: a sample whose loss is NaN leaves the loss (the rest still averages over B),
+    NaN gradients become 0, the run goes on and every weight stays finite."""
+    module = make_module(tiny_denoiser, on_nonfinite="drop")
+
+    def hook(_, __, out):  # the teacher's prediction for the first row is NaN in iteration 1
+        if module.iteration != 1:
+            return out
+        out = out.clone()
+        out[0] = float("nan")
+        return out
+
+    module.teacher.net.register_forward_hook(hook)
+    tr = trainer(tmp_path)
+    tr.fit(module, datamodule=data(2))
+    assert module.iteration == 2 and module.skipped_steps == 0
+    assert float(tr.callback_metrics["nonfinite/dropped"]) == 1.0
+    assert torch.isfinite(tr.callback_metrics["loss/generator_remain"])
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
 def test_nonfinite_stop_raises_and_keeps_saved_checkpoint(tiny_denoiser, tmp_path):
     from lightning.pytorch.callbacks import ModelCheckpoint
 

@@ -26,19 +26,32 @@ def test_pool_split_by_concept_and_aligned_batches():
     data = PromptDataModule(shape=(1, 8, 8), batch_size=16, retained_prompts=pool, concept="seven", replacement="one")
     assert data.forget_prompts == ["a handwritten seven", "the digit seven"]
     assert data.retained_prompts == ["a handwritten one", "the digit two", "three"]
-    batch = data.batch_for(5, rank=1)
-    assert batch["z"].shape == (16, 1, 8, 8) and set(batch["labels"]) <= set(data.retained_prompts)
+    both = data.batch_for(5, rank=1)
+    batch = both["generator"]
+    assert batch["z"].shape == (32, 1, 8, 8) and set(batch["labels"]) <= set(data.retained_prompts)
     assert [f.replace("seven", "one") for f in batch["forget_labels"]] == batch["override_labels"]
-    again, other_rank = data.batch_for(5, rank=1), data.batch_for(5, rank=0)
+    again, other_rank = data.batch_for(5, rank=1)["generator"], data.batch_for(5, rank=0)["generator"]
     assert torch.equal(batch["z"], again["z"]) and batch["labels"] == again["labels"]
     assert not torch.equal(batch["z"], other_rank["z"])
+    # The generator update redraws its prompts and noise, as the reference's SD loop does.
+    fake = both["fake_score"]
+    assert not torch.equal(fake["z"], batch["z"])
+    assert fake["labels"] != batch["labels"] or fake["forget_labels"] != batch["forget_labels"]
+    assert "negative_labels" not in batch  # concept mode: the empty prompt stays guidance's null condition
 
 
-def test_nudity_mode_pairs_subjects_and_keywords(tmp_path):
-    data = PromptDataModule(mode="nudity", subjects=["a photo of a woman", "a statue"], keywords=write(tmp_path, "k.txt", "nude\nnsfw\n"))
-    assert data.forget_prompts == ["a photo of a woman, nude", "a photo of a woman, nsfw", "a statue, nude", "a statue, nsfw"]
-    assert data.override_prompts == ["a photo of a woman", "a photo of a woman", "a statue", "a statue"]
+def test_nudity_mode_puts_keywords_before_or_after_subjects(tmp_path):
+    data = PromptDataModule(mode="nudity", subjects=["a photo of a woman", "a statue"], keywords=write(tmp_path, "k.txt", "nude\nnsfw\n"),
+                            batch_size=64)
+    assert data.forget_prompts == ["a photo of a woman, nude", "nude a photo of a woman", "a photo of a woman, nsfw",
+                                   "nsfw a photo of a woman", "a statue, nude", "nude a statue", "a statue, nsfw", "nsfw a statue"]
+    assert data.override_prompts == ["a photo of a woman"] * 4 + ["a statue"] * 4
     assert data.retained_prompts == ["a photo of a woman", "a statue"]
+    batch = data.batch_for(0)["fake_score"]
+    assert set(batch["forget_labels"]) == set(data.forget_prompts)  # 64 draws: every placement occurs
+    assert batch["negative_labels"] == ["nude, nsfw"] * 64  # the keywords: the forget terms' unconditional branch
+    mine = PromptDataModule(mode="nudity", subjects=["a statue"], keywords=["nude"], negative_prompt="blurry")
+    assert mine.batch_for(0)["generator"]["negative_labels"] == ["blurry"]
 
 
 def test_validation_prompts_are_deterministic_and_spread():

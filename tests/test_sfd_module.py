@@ -74,6 +74,26 @@ def test_generator_step_gradient_reaches_generator_only(tiny_denoiser):
     assert all(p.grad is None for p in m.fake_score.parameters())
 
 
+def test_forget_rows_ask_the_teacher_for_the_override_and_the_fake_score_for_the_forget_label(tiny_denoiser, tmp_path):
+    """SFD's core, inside SFDModule: on the forget rows the generator and the fake score are conditioned on c_f
+    and the teacher on c_o; the retained rows give all three their own label; every generator call has fresh noise."""
+    m = make_module(tiny_denoiser, forget_label=0, override_label=1)
+    calls = []
+    for name in ("generator", "fake_score", "teacher"):
+        net = getattr(m, name).net
+        net.forward = (lambda forward, name: lambda x, t, labels: calls.append((name, x.detach().clone(), labels.tolist()))
+                       or forward(x, t, labels))(net.forward, name)
+    fit(m, iterations=1, tmp_path=tmp_path)
+    retained = calls[0][2][:4]
+    assert set(retained) <= {1, 2} and len(calls) == 5
+    assert [(name, labels) for name, _, labels in calls] == [
+        ("generator", retained + [0] * 4), ("fake_score", retained + [0] * 4),  # fake-score update
+        ("generator", retained + [0] * 4), ("fake_score", retained + [0] * 4), ("teacher", retained + [1] * 4)]
+    fake_update_noise, generator_update_noise = calls[0][1], calls[2][1]
+    rows = torch.cat([fake_update_noise, generator_update_noise]).flatten(1)
+    assert len({tuple(r.tolist()) for r in rows}) == 16  # retained, forget, and both updates: all different noise
+
+
 def test_ema_tracks_generator(tiny_denoiser, tmp_path):
     m = make_module(tiny_denoiser, ema_decay=0.0)  # decay 0: the average is the latest generator
     fit(m, iterations=2, tmp_path=tmp_path)
@@ -110,6 +130,30 @@ def test_checkpoint_omits_teacher_and_reloads(tiny_denoiser, tmp_path):
     assert fresh.iteration == 1
 
 
+def test_clip_fake_score_false_clips_the_generator_only(tiny_denoiser, tmp_path):
+    from lightning.pytorch import Callback
+
+    class MaxGrad(Callback):
+        seen = []
+
+        def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            self.seen.append(max(float(p.grad.abs().max()) for p in params if p.grad is not None))
+
+    m = make_module(tiny_denoiser, grad_clip_value=1e-6, clip_fake_score=False)
+    fit(m, iterations=1, tmp_path=tmp_path, callbacks=[MaxGrad()])
+    fake_score_max, generator_max = MaxGrad.seen
+    assert fake_score_max > 1e-6 >= generator_max
+
+
+def test_fake_score_label_dropout_follows_guidance_unless_given(tiny_denoiser):
+    """The reference drops 10% of the fake score's conditions whenever the fake score is guided."""
+    assert make_module(tiny_denoiser).fake_score_label_dropout == 0.0
+    assert make_module(tiny_denoiser, fake_score_cfg_scale=4.5).fake_score_label_dropout == 0.1
+    assert make_module(tiny_denoiser, fake_score_train_cfg_scale=4.5).fake_score_label_dropout == 0.1
+    assert make_module(tiny_denoiser, fake_score_cfg_scale=4.5, fake_score_label_dropout=0.2).fake_score_label_dropout == 0.2
+
+
 def test_random_override_runs(tiny_denoiser, tmp_path):
     m = make_module(tiny_denoiser, override_label=None, override=RandomOverride())
     fit(m, iterations=1, tmp_path=tmp_path)
@@ -127,6 +171,8 @@ def test_random_override_runs(tiny_denoiser, tmp_path):
     (dict(t_init=1000), "model.t_init"),
     (dict(g_forget_coef=-1.0), "model.g_forget_coef"),
     (dict(ema_decay=1.0), "model.ema_decay"),
+    (dict(fake_score_label_dropout=1.0), "model.fake_score_label_dropout"),
+    (dict(on_nonfinite="ignore"), "model.on_nonfinite"),
 ])
 def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
     with pytest.raises(ConfigError) as err:

@@ -4,6 +4,11 @@ The batch for an iteration is a function of (data.seed, SFD iteration, global ra
 only paces the epoch; ``on_before_batch_transfer`` draws the batch. So a run resumed from a
 checkpoint draws exactly the noise the uninterrupted run would have, every rank draws its own
 noise, and no loader position needs saving.
+
+A batch holds one entry per update of the iteration (``fake_score``, ``generator``), each with its
+own noise for the retained rows and, while forgetting, the forget rows: the reference draws fresh
+noise for every generator call. Both updates share the iteration's labels, as the reference's DDPM
+loop does.
 """
 from typing import Dict, Optional, Sequence
 
@@ -15,13 +20,18 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.seeding import generator
 
 
+UPDATES = ("fake_score", "generator")  # an SFD iteration's updates, in order; each has its own batch
+
+
 def noise_batch(shape: Sequence[int], labels: Sequence[int], batch_size: int, seed: int, iteration: int,
-                rank: int = 0) -> Dict[str, torch.Tensor]:
-    """``{"z": (B, *shape) N(0, I), "labels": (B,) uniform over labels}``, reproducible from (seed, iteration, rank)."""
+                rank: int = 0, forgets: bool = True) -> Dict[str, Dict[str, torch.Tensor]]:
+    """Per update ``{"z": (N, *shape) N(0, I), "labels": (B,) uniform over labels}`` with N = 2B while
+    forgetting (retained rows, then forget rows), else B; reproducible from (seed, iteration, rank)."""
     g = generator(seed, iteration, rank)
-    z = torch.randn((batch_size, *shape), generator=g)
     pool = torch.as_tensor(list(labels))
-    return {"z": z, "labels": pool[torch.randint(len(pool), (batch_size,), generator=g)]}
+    y = pool[torch.randint(len(pool), (batch_size,), generator=g)]
+    n = 2 * batch_size if forgets else batch_size
+    return {update: {"z": torch.randn((n, *shape), generator=g), "labels": y} for update in UPDATES}
 
 
 class _Steps(Dataset):
@@ -71,6 +81,7 @@ class NoiseLabelDataModule(LightningDataModule):
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
         self.retained_labels, self.seed = retained_labels, seed
         self.labels: Sequence[int] = ()
+        self.forgets = True  # the model's: noise for forget rows too
 
     def resolve_labels(self) -> Sequence[int]:
         model = self.trainer.lightning_module if self.trainer is not None else None
@@ -87,17 +98,19 @@ class NoiseLabelDataModule(LightningDataModule):
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.labels = self.resolve_labels()
+        model = self.trainer.lightning_module if self.trainer is not None else None
+        self.forgets = bool(getattr(model, "forgets", True))
 
     def train_dataloader(self) -> DataLoader:
         world = self.trainer.world_size if self.trainer is not None else 1
         # Lightning's distributed sampler hands each rank `iterations` of these placeholders.
         return NoiseLoader(_Steps(self.iterations * world), batch_size=1, shuffle=False)
 
-    def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, torch.Tensor]:
+    def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, torch.Tensor]]:
         """The batch that rank ``rank`` trains on at SFD iteration ``iteration``."""
-        return noise_batch(self.shape, self.labels, self.batch_size, self.seed, iteration, rank)
+        return noise_batch(self.shape, self.labels, self.batch_size, self.seed, iteration, rank, self.forgets)
 
-    def on_before_batch_transfer(self, batch, dataloader_idx: int) -> Dict[str, torch.Tensor]:
+    def on_before_batch_transfer(self, batch, dataloader_idx: int) -> Dict[str, Dict[str, torch.Tensor]]:
         trainer = self.trainer
         if trainer is None or not trainer.training:
             return batch

@@ -1,10 +1,12 @@
 """Prompt batches for text-to-image SFD: noise, retained prompts, forget prompts and their overrides.
 
 Like :class:`NoiseLabelDataModule`, the batch of an iteration is a function of (seed, iteration,
-rank). The override of a forget prompt is the prompt with the concept replaced (case-insensitive),
-or the prompt given at the same line of ``override_prompts``. In ``nudity`` mode the forget prompts
-are every subject joined with every keyword and their overrides are the bare subjects (give the
-keywords as the teacher adapter's negative prompt too).
+rank), and each of its two updates draws its own noise and its own prompts (as the reference's SD
+loop does). The override of a forget prompt is the prompt with the concept replaced
+(case-insensitive), or the prompt given at the same line of ``override_prompts``. In ``nudity``
+mode a forget prompt is a subject with a keyword put before it or after it (drawn at random, as
+in the reference), its override is the bare subject, and the negative prompt (by default every
+keyword) is guidance's unconditional branch in the forget terms only.
 """
 import re
 from typing import Dict, List, Literal, Optional, Sequence
@@ -12,7 +14,7 @@ from typing import Dict, List, Literal, Optional, Sequence
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from sfd_lightning.data.noise import NoiseLabelDataModule
+from sfd_lightning.data.noise import UPDATES, NoiseLabelDataModule
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.seeding import generator
@@ -30,13 +32,14 @@ def spread(prompts: Sequence[str], n: int) -> List[str]:
 
 
 class PromptDataModule(NoiseLabelDataModule):
-    """Batches ``{"z", "labels": retained prompts, "forget_labels", "override_labels"}``; B of each per device."""
+    """Per update ``{"z", "labels": retained prompts, "forget_labels", "override_labels"[, "negative_labels"]}``;
+    B prompts of each kind per device."""
 
     def __init__(self, shape: Sequence[int] = (4, 64, 64), batch_size: int = 1, iterations: int = 1000, seed: int = 0,
                  retained_prompts: Optional[Prompts] = None, forget_prompts: Optional[Prompts] = None,
                  concept: Optional[str] = None, replacement: Optional[str] = None, override_prompts: Optional[Prompts] = None,
                  mode: Literal["concept", "nudity"] = "concept", subjects: Optional[Prompts] = None,
-                 keywords: Optional[Prompts] = None, n_validation: int = 8):
+                 keywords: Optional[Prompts] = None, negative_prompt: Optional[str] = None, n_validation: int = 8):
         """
         Args:
             shape: shape of one noise sample (C, H, W): the (latent) image the generator makes.
@@ -51,12 +54,16 @@ class PromptDataModule(NoiseLabelDataModule):
             override_prompts: instead of concept/replacement, the teacher's prompt for each forget prompt, line by line.
             mode: ``concept`` (celebrities, objects, digits) or ``nudity`` (subjects x keywords).
             subjects: nudity mode: subject prompts, e.g. ``a photo of a woman`` (file or list).
-            keywords: nudity mode: the NSFW keywords appended to the subjects (file or list).
+            keywords: nudity mode: the NSFW keywords put before or after the subjects (file or list).
+            negative_prompt: the unconditional branch of classifier-free guidance in the forget terms (fake-score
+                and generator updates; the retained terms keep the empty prompt); nudity mode default: every
+                keyword, comma-separated; concept mode default: none (the empty prompt).
             n_validation: forget and retained prompts, evenly spread, that callbacks evaluate.
         """
         super().__init__(shape=shape, batch_size=batch_size, iterations=iterations, retained_labels=(), seed=seed)
         if mode == "nudity":
-            self.forget_prompts, self.override_prompts = self._nudity(subjects, keywords)
+            self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
+            negative_prompt = default_negative if negative_prompt is None else negative_prompt
             retained = retained_prompts if retained_prompts is not None else sorted(set(self.override_prompts))
         elif mode == "concept":
             retained = retained_prompts
@@ -75,7 +82,7 @@ class PromptDataModule(NoiseLabelDataModule):
         if retained is None:
             raise ConfigError("data.retained_prompts", "give the prompts to keep intact (file or list)")
         self.retained_prompts = prompts_from(retained, "data.retained_prompts")
-        self.concept, self.replacement = concept, replacement
+        self.concept, self.replacement, self.negative_prompt = concept, replacement, negative_prompt
         self.validation_prompts = {"forget": spread(self.forget_prompts, n_validation),
                                    "retained": spread(self.retained_prompts, n_validation)}
         self.validation_overrides = spread(self.override_prompts, n_validation)
@@ -102,17 +109,26 @@ class PromptDataModule(NoiseLabelDataModule):
             raise ConfigError("data.subjects", "nudity mode needs subjects and keywords (files or lists)")
         subject_list = prompts_from(subjects, "data.subjects")
         keyword_list = prompts_from(keywords, "data.keywords")
-        pairs = [(s, k) for s in subject_list for k in keyword_list]
-        return [f"{s}, {k}" for s, k in pairs], [s for s, _ in pairs]
+        # Every (subject, keyword, placement) once: drawing from this list is drawing the three uniformly.
+        triples = [(s, k, after) for s in subject_list for k in keyword_list for after in (True, False)]
+        forget = [f"{s}, {k}" if after else f"{k} {s}" for s, k, after in triples]
+        return forget, [s for s, _, _ in triples], ", ".join(keyword_list)
 
     def resolve_labels(self) -> Sequence[int]:
         return ()  # prompts, not class labels
 
-    def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, object]:
+    def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, object]]:
         g = generator(self.seed, iteration, rank)
-        z = torch.randn((self.batch_size, *self.shape), generator=g)
+        return {update: self._update_batch(g) for update in UPDATES}
+
+    def _update_batch(self, g: torch.Generator) -> Dict[str, object]:
+        n = 2 * self.batch_size if self.forgets else self.batch_size
+        z = torch.randn((n, *self.shape), generator=g)
         keep = torch.randint(len(self.retained_prompts), (self.batch_size,), generator=g).tolist()
         forget = torch.randint(len(self.forget_prompts), (self.batch_size,), generator=g).tolist()
-        return {"z": z, "labels": [self.retained_prompts[i] for i in keep],
-                "forget_labels": [self.forget_prompts[i] for i in forget],
-                "override_labels": [self.override_prompts[i] for i in forget]}
+        batch = {"z": z, "labels": [self.retained_prompts[i] for i in keep],
+                 "forget_labels": [self.forget_prompts[i] for i in forget],
+                 "override_labels": [self.override_prompts[i] for i in forget]}
+        if self.negative_prompt:
+            batch["negative_labels"] = [self.negative_prompt] * self.batch_size
+        return batch

@@ -58,11 +58,18 @@ class EpsDenoiser(Denoiser):
         return x - sigma_ * eps_hat
 
 
-def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, scale: float) -> torch.Tensor:
-    """Classifier-free guidance in x0 space: D_u + scale * (D_c - D_u); scale 1 is no guidance."""
+def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, scale: float,
+           null_labels: Optional[Condition] = None) -> torch.Tensor:
+    """Classifier-free guidance in x0 space: D_u + scale * (D_c - D_u); scale 1 is no guidance.
+
+    D_u is conditioned on ``null_labels`` (per row, e.g. a negative prompt), by default the null condition.
+    Guidance is linear, so in x0 space it equals the usual guidance of eps.
+    """
     if scale == 1.0:
         return denoiser(x, sigma, labels)
+    if null_labels is None:
+        null_labels = conditions.null_like(labels)
     sigma = torch.as_tensor(sigma, device=x.device, dtype=x.dtype).expand(x.shape[0])
-    both = denoiser(torch.cat([x, x]), torch.cat([sigma, sigma]), conditions.cat(labels, conditions.null_like(labels)))
+    both = denoiser(torch.cat([x, x]), torch.cat([sigma, sigma]), conditions.cat(labels, null_labels))
     cond, uncond = both.chunk(2)
     return uncond + scale * (cond - uncond)

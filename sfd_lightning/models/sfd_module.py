@@ -2,14 +2,16 @@
 
 Each training step is one SFD iteration: a fake-score update on the generator's detached samples,
 then a generator update through the frozen teacher and the fake score (SiD, Zhou et al. 2024),
-then an EMA update of the generator. Lightning counts two optimiser steps per iteration in
-``trainer.global_step``; ``self.iteration`` counts SFD iterations.
+then an EMA update of the generator. Each update has its own noise and conditions (the batch) and
+its own timesteps, loss noise and condition dropout (``draw``), as in the reference's loops.
+Lightning counts two optimiser steps per iteration in ``trainer.global_step``; ``self.iteration``
+counts SFD iterations.
 """
 import copy
 import os
 from contextlib import nullcontext
 from functools import partial
-from typing import Any, Dict, Literal, Optional, Union
+from typing import Any, Callable, Dict, Literal, Optional, Union
 
 import torch
 from lightning.pytorch import LightningModule
@@ -21,14 +23,14 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sfd_lightning.checkpoints import load_network, read_any
 from sfd_lightning.class_names import resolve_label
-from sfd_lightning.diffusion import conditions
-from sfd_lightning.diffusion.conditions import Condition
+from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
+from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
 from sfd_lightning.override import FixedOverride, OverridePolicy
 from sfd_lightning.seeding import derive_seed
 
@@ -65,14 +67,17 @@ class SFDModule(LightningModule):
         generator_optimizer: Optional[OptimizerCallable] = None,
         lr_scheduler: Optional[LRSchedulerCallable] = None,
         grad_clip_value: Optional[float] = 1.0,
+        clip_fake_score: bool = True,
         ema_decay: float = 0.9999,
         ema_start: int = 0,
         init_ckpt: Optional[str] = None,
-        on_nonfinite: Literal["skip", "stop"] = "skip",
+        on_nonfinite: Literal["skip", "stop", "drop"] = "skip",
         seed: int = 0,
         autoencoder: Optional[nn.Module] = None,
         teacher_cfg_scale: float = 1.0,
         fake_score_cfg_scale: float = 1.0,
+        fake_score_train_cfg_scale: float = 1.0,
+        fake_score_label_dropout: Optional[float] = None,
         channels_last: bool = False,
         compile: bool = False,
         batch_forget: bool = True,
@@ -101,16 +106,24 @@ class SFDModule(LightningModule):
                 SFD iteration, e.g. ``torch.optim.lr_scheduler.MultiStepLR`` (milestones in iterations, gamma)
                 or ``LinearLR``; null keeps the rates constant (the reference).
             grad_clip_value: clip every gradient element to this magnitude; null for none.
+            clip_fake_score: false clips the generator's gradients only (the reference's SD loop).
             ema_decay: decay of the generator's exponential moving average.
             ema_start: iteration from which the EMA averages (before it, it copies the generator).
             init_ckpt: two-stage SFD: start the generator, its EMA and the fake score from a stage-1
                 (distillation-only) SFD checkpoint, exported ``sfd`` asset or reference SiD/SFD checkpoint.
             on_nonfinite: when a loss or gradient is NaN/inf: ``skip`` the update (counted in
-                ``nonfinite/skipped``) or ``stop`` the run with an error; the weights never see it.
+                ``nonfinite/skipped``) or ``stop`` the run with an error, and the weights never see it; or
+                ``drop`` (the reference's SD loop): leave non-finite samples out of the losses (counted in
+                ``nonfinite/dropped``) and zero NaN gradients (infinities become +-1e5) before the step.
             autoencoder: for latent teachers (DiT): the frozen autoencoder whose ``decode`` turns latents
                 into images for metrics and grids; never trained, never checkpointed.
             teacher_cfg_scale: classifier-free guidance scale of the teacher inside the generator loss (1: none).
             fake_score_cfg_scale: the same for the fake score (1: none).
+            fake_score_train_cfg_scale: guidance scale of the fake score inside its own denoising loss (the
+                reference trains SD's fake score at 4.5, like the scales above; 1: none).
+            fake_score_label_dropout: fraction of the fake-score update's rows whose condition is replaced by
+                the null condition (label -1, the empty prompt), so the fake score's unconditional branch keeps
+                learning; null: 0.1 when the fake score is guided (either scale above not 1), else 0, as the reference.
             channels_last: keep the convolutional networks' activations in channels-last memory format (GPU speed).
             compile: ``torch.compile`` the three networks' forward passes.
             batch_forget: run each network once on the retained and forget samples together (2B); false
@@ -124,10 +137,15 @@ class SFDModule(LightningModule):
         forget_label = resolve_label(forget_label, num_classes, "model.forget_label")
         override_label = resolve_label(override_label, num_classes, "model.override_label")
         self.num_classes, self.forget_label, self.alpha = num_classes, forget_label, alpha
-        self.cfg_scales = dict(teacher=teacher_cfg_scale, fake_score=fake_score_cfg_scale)
+        self.cfg_scales = dict(teacher=teacher_cfg_scale, fake_score=fake_score_cfg_scale,
+                               fake_score_train=fake_score_train_cfg_scale)
+        if fake_score_label_dropout is None:
+            fake_score_label_dropout = 0.1 if fake_score_cfg_scale != 1 or fake_score_train_cfg_scale != 1 else 0.0
+        self.fake_score_label_dropout = fake_score_label_dropout
         self.t_min, self.t_init, self.t_max = t_min, t_init, t_max
         self.coefs = dict(sg_remain=sg_remain_coef, sg_forget=sg_forget_coef, g_remain=g_remain_coef, g_forget=g_forget_coef)
         self.grad_clip_value, self.ema_decay, self.ema_start = grad_clip_value, ema_decay, ema_start
+        self.clip_fake_score = clip_fake_score
         self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
@@ -137,7 +155,7 @@ class SFDModule(LightningModule):
         self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
         self._speed_options(channels_last, compile)
         self.on_nonfinite, self.seed, self.batch_forget = on_nonfinite, seed, batch_forget
-        self.iteration, self.skipped_steps = 0, 0
+        self.iteration, self.skipped_steps, self.dropped_samples = 0, 0, 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
         # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
         self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
@@ -153,6 +171,8 @@ class SFDModule(LightningModule):
         self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
         ema = get_ema_multi_avg_fn(self.ema_decay)
         self.generator_ema = AveragedModel(self.generator, multi_avg_fn=ema, use_buffers=True).requires_grad_(False)
+        # The copy already is the average of one model; otherwise the first update would copy instead of averaging.
+        self.generator_ema.n_averaged.fill_(1)
         if init_ckpt:
             self._load_stage_one(init_ckpt)
 
@@ -211,8 +231,10 @@ class SFDModule(LightningModule):
                 raise ConfigError(f"model.{name}_coef", f"must be >= 0, got {value}")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError("model.ema_decay", f"must be in [0, 1), got {self.ema_decay}")
-        if self.hparams.on_nonfinite not in ("skip", "stop"):
-            raise ConfigError("model.on_nonfinite", f"must be skip or stop, got {self.hparams.on_nonfinite!r}")
+        if self.hparams.on_nonfinite not in ("skip", "stop", "drop"):
+            raise ConfigError("model.on_nonfinite", f"must be skip, stop or drop, got {self.hparams.on_nonfinite!r}")
+        if not 0 <= self.fake_score_label_dropout < 1:
+            raise ConfigError("model.fake_score_label_dropout", f"must be in [0, 1), got {self.fake_score_label_dropout}")
 
     @property
     def forgets(self) -> bool:
@@ -238,118 +260,129 @@ class SFDModule(LightningModule):
         return self.teacher.schedule.sigmas[t]  # (n,)
 
     # ----------------------------------------------------------------------------- training
-    def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
+    def training_step(self, batch: Dict[str, Dict[str, Any]], batch_idx: int) -> None:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank))
-            self._iterate(batch)
+            batches = {name: self.sfd_batch(batch[name]) for name in UPDATES}
+            self._iterate(batches, {name: self.draw(name, batches[name].z) for name in UPDATES})
 
-    def _iterate(self, batch: Dict[str, Any]) -> None:
-        """``batch``: noise ``z`` (B, C, H, W) and retained ``labels`` (B,) or prompts; prompt batches
-        also bring ``forget_labels`` and the teacher's ``override_labels`` (prompts with the concept replaced)."""
-        z, labels = batch["z"], batch["labels"]
-        with_forget = self.forgets
-        override = batch.get("override_labels")
-        if with_forget:  # one batch of 2B: retained conditions, then forget conditions on the same noise
-            z = torch.cat([z, z])
-            forget = batch.get("forget_labels", conditions.filled_like(labels, self.forget_label))
-            labels = conditions.cat(labels, forget)
+    def draw(self, update: str, z: torch.Tensor) -> StepDraws:
+        """The random draws of one update (``fake_score`` or ``generator``) for the rows of its noise ``z``:
+        t ~ U{t_min, ..., t_max - 1} as sigma, the loss noise, and the fake-score update's condition dropout."""
+        n = len(z)
+        sigma = self.sample_sigma(n)
+        noise = torch.randn_like(z)
+        drop = None
+        if update == "fake_score" and self.fake_score_label_dropout > 0:
+            drop = torch.rand(n, device=z.device) < self.fake_score_label_dropout
+        return StepDraws(sigma, noise, drop)
+
+    def _iterate(self, batches: Dict[str, SFDBatch], draws: Dict[str, StepDraws]) -> None:
         fake_opt, gen_opt = self.optimizers()
-        logs = self.fake_score_step(fake_opt, z, labels, with_forget)
-        logs.update(self.generator_step(gen_opt, z, labels, with_forget, override))
+        logs = self.fake_score_step(fake_opt, batches["fake_score"], draws["fake_score"])
+        logs.update(self.generator_step(gen_opt, batches["generator"], draws["generator"]))
         self.iteration += 1
         self.update_ema()
         logs.update(self._step_schedules(fake_opt, gen_opt))
-        self.log_dict(logs, prog_bar=True, on_step=True, batch_size=len(batch["labels"]))
+        self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batches["generator"].n_retained)
         self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
         self.log("nonfinite/skipped", float(self.skipped_steps), on_step=True, batch_size=1)
+        if self.on_nonfinite == "drop":
+            self.log("nonfinite/dropped", float(self.dropped_samples), on_step=True, batch_size=1)
 
-    def fake_score_step(self, opt, z: torch.Tensor, labels: torch.Tensor, with_forget: bool) -> Dict[str, torch.Tensor]:
+    def sfd_batch(self, update: Dict[str, Any]) -> SFDBatch:
+        """An update's rows from its data batch (noise ``z`` (N, C, H, W) and retained ``labels`` (B,) or
+        prompts, N = 2B while forgetting; prompt batches also bring ``forget_labels``, the teacher's
+        ``override_labels`` and optionally ``negative_labels``): retained rows, then forget rows, whose
+        teacher condition is the override prompts or the override policy's pick."""
+        policy = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
+        return build_sfd_batch(update, self.forgets, self.forget_label, policy)
+
+    def fake_score_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
+        """Denoising loss of the fake score on the generator's detached samples (dropout: on both)."""
         self.toggle_optimizer(opt)
-        with torch.no_grad():
-            self.generator.eval()
-            x_g = self._in_passes(self.generate, with_forget, z, labels)
-        sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
-        per_sample = self._in_passes(partial(denoising_loss, self.fake_score), with_forget, x_g, sigma, noise, labels)
-        remain, forget = self._split(per_sample, with_forget)
+        if draws.drop is not None:
+            batch = batch.dropped(draws.drop)
+        per_sample = self._in_passes(self._fake_score_loss, batch, draws)
+        remain, forget = self._reduce(per_sample, batch.n_retained)
         loss = self.coefs["sg_remain"] * remain + self.coefs["sg_forget"] * forget
-        self._step(opt, loss, "fake-score")
+        self._step(opt, loss, "fake-score", clip=self.clip_fake_score)
         self.untoggle_optimizer(opt)
         return {"loss/fake_score_remain": remain.detach(), "loss/fake_score_forget": forget.detach()}
 
-    def generator_step(self, opt, z: torch.Tensor, labels: Condition, with_forget: bool,
-                       override: Optional[Condition] = None) -> Dict[str, torch.Tensor]:
+    def _fake_score_loss(self, batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
+        with torch.no_grad():
+            self.generator.eval()
+            x_g = self.generate(batch.z, batch.labels)
+        fake_score = self._guided("fake_score_train", batch.null_labels)
+        return denoising_loss(fake_score, x_g, draws.sigma, draws.noise, batch.labels)
+
+    def generator_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
+        """SiD generator loss through the frozen teacher and the fake score; forget rows ask the teacher for the override."""
         self.toggle_optimizer(opt)
         self.generator.train()
         self.fake_score.eval()
-        generator = self._wrappers.get("generator", self.generator)
-        x_g = self._in_passes(lambda z_, y: generator(self.sigma_init * z_, self.sigma_init, y), with_forget, z, labels)
-        sigma, noise = self.sample_sigma(len(z)), torch.randn_like(x_g)
-        loss_fn = partial(sid_generator_loss, self._guided("teacher"), self._guided("fake_score"), alpha=self.alpha)
-        if self.batch_forget or not with_forget:
-            per_sample = loss_fn(x_g, sigma, noise, self._teacher_labels(labels, with_forget, override), labels)
-        else:  # the reference's order: retained samples, then forget samples with the override for the teacher
-            n = len(z) // 2
-            if override is None:
-                override = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
-            per_sample = torch.cat([loss_fn(x_g[:n], sigma[:n], noise[:n], labels[:n], labels[:n]),
-                                    loss_fn(x_g[n:], sigma[n:], noise[n:], override, labels[n:])])
-        remain, forget = self._split(per_sample, with_forget)
+        per_sample = self._in_passes(self._generator_loss, batch, draws)
+        remain, forget = self._reduce(per_sample, batch.n_retained)
         loss = self.coefs["g_remain"] * remain + self.coefs["g_forget"] * forget
         # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
         with self.trainer.strategy.block_backward_sync() if self._wrappers else nullcontext():
-            self._step(opt, loss, "generator")
+            self._step(opt, loss, "generator", clip=True)
         self.fake_score.train()
         self.untoggle_optimizer(opt)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
 
-    def _in_passes(self, fn, with_forget: bool, *tensors: torch.Tensor) -> torch.Tensor:
-        """``fn(*tensors)`` in one pass, or on the retained and the forget halves in turn (``batch_forget: false``)."""
-        if self.batch_forget or not with_forget:
-            return fn(*tensors)
-        n = len(tensors[0]) // 2
-        return torch.cat([fn(*(t[:n] for t in tensors)), fn(*(t[n:] for t in tensors))])
+    def _generator_loss(self, batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
+        generator = self._wrappers.get("generator", self.generator)
+        x_g = generator(self.sigma_init * batch.z, self.sigma_init, batch.labels)
+        teacher, fake_score = self._guided("teacher", batch.null_labels), self._guided("fake_score", batch.null_labels)
+        return sid_generator_loss(teacher, fake_score, x_g, draws.sigma, draws.noise, batch.teacher, batch.labels,
+                                  alpha=self.alpha)
 
-    def _guided(self, name: str):
-        """The teacher or fake score, with classifier-free guidance when its scale is not 1."""
-        denoiser, scale = getattr(self, name), self.cfg_scales[name]
+    def _in_passes(self, loss_fn: Callable[[SFDBatch, StepDraws], torch.Tensor], batch: SFDBatch,
+                   draws: StepDraws) -> torch.Tensor:
+        """Per-sample ``loss_fn`` on all rows in one pass, or on the retained and the forget rows in turn
+        (``batch_forget: false``, the reference's order)."""
+        if self.batch_forget or not batch.forgets or batch.n_retained == 0:
+            return loss_fn(batch, draws)
+        halves = zip(batch.halves(), draws.halves(batch.n_retained))
+        return torch.cat([loss_fn(b, d) for b, d in halves])
+
+    def _guided(self, name: str, null_labels) -> Callable:
+        """The teacher or fake score (``fake_score``, ``fake_score_train``), guided when its scale is not 1."""
+        denoiser, scale = (self.teacher if name == "teacher" else self.fake_score), self.cfg_scales[name]
         if scale == 1.0:
             return denoiser
-        return lambda x, sigma, labels: guided(denoiser, x, sigma, labels, scale)
+        return lambda x, sigma, labels: guided(denoiser, x, sigma, labels, scale, null_labels)
 
-    def _teacher_labels(self, labels: Condition, with_forget: bool, override: Optional[Condition] = None):
-        """Retained half keeps its conditions; the forget half gets the batch's override prompts or the
-        override policy's labels."""
-        if not with_forget:
-            return labels
-        n = len(labels) // 2
-        if override is not None:
-            return conditions.cat(labels[:n], override)
+    def _reduce(self, per_sample: torch.Tensor, n_retained: int):
+        """Batch means of the retained and the forget rows; ``drop`` leaves non-finite rows out (as zeros)."""
+        if self.on_nonfinite == "drop":
+            finite = torch.isfinite(per_sample)
+            self.dropped_samples += int((~finite).sum())
+            per_sample = torch.where(finite, per_sample, torch.zeros_like(per_sample))
+        remain, forget = per_sample[:n_retained], per_sample[n_retained:]
+        return remain.mean(), (forget.mean() if len(forget) else per_sample.new_zeros(()))
 
-        def pick(fake_x0: torch.Tensor) -> torch.Tensor:
-            override = self.override(fake_x0[n:], self.forget_label, self.num_classes)
-            return conditions.cat(labels[:n], override)
-
-        return pick
-
-    @staticmethod
-    def _split(per_sample: torch.Tensor, with_forget: bool):
-        if not with_forget:
-            return per_sample.mean(), per_sample.new_zeros(())
-        remain, forget = per_sample.chunk(2)
-        return remain.mean(), forget.mean()
-
-    def _step(self, opt, loss: torch.Tensor, name: str) -> None:
+    def _step(self, opt, loss: torch.Tensor, name: str, clip: bool) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        if not self._finite(opt, loss):
+        if self.on_nonfinite == "drop":
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        torch.nan_to_num_(p.grad, nan=0.0, posinf=1e5, neginf=-1e5)
+        elif not self._finite(opt, loss):
             if self.on_nonfinite == "stop":
                 raise NonFiniteError(f"SFD iteration {self.iteration}: the {name} loss or its gradients are not finite "
                                      "(model.on_nonfinite=stop); checkpoints saved so far are intact. Lower the learning "
                                      "rates or set model.on_nonfinite=skip, and resume with --ckpt_path")
             self.skipped_steps += 1
             opt.zero_grad(set_to_none=True)  # the step below then changes no weight and no optimiser state
-        elif self.grad_clip_value is not None:
+            opt.step()
+            return
+        if clip and self.grad_clip_value is not None:
             self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
         opt.step()
 

@@ -61,7 +61,7 @@ class DDPProbe(Callback):
             "generator": checksum(pl_module.generator.parameters()),
             "fake_score": checksum(pl_module.fake_score.parameters()),
             "ema": checksum(pl_module.generator_ema.parameters()),
-            "batch": checksum([batch["z"]]),
+            "batch": checksum([batch["fake_score"]["z"], batch["generator"]["z"]]),
         })
 
     def on_train_end(self, trainer, pl_module):
