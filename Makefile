@@ -14,7 +14,10 @@ N ?= 2000
 TEACHER ?= assets/digits_teacher.pt
 RESCORE_DIR ?= runs/rescore
 
-.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep rescore clean
+# make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
+REFERENCE ?=
+
+.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep rescore fixtures clean
 
 install: $(VENV)/.installed
 
@@ -70,6 +73,12 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	fid = {w: [json.load(open(f'{d}/fid_{w}_s{s}.json'))['fid'] for s in seeds] for w in ('generator', 'teacher')}; \
 	[print(f'{w:9s} FID ' + '  '.join(f'seed {s}: {v:.4f}' for s, v in zip(seeds, fid[w])) + f'  mean {sum(fid[w]) / len(seeds):.4f}') for w in fid]; \
 	print(f'ratio generator / teacher: {sum(fid[\"generator\"]) / sum(fid[\"teacher\"]):.3f}')" $(RESCORE_DIR) $(SEEDS)
+
+fixtures: install  ## rerun the reference's own code for tests/fixtures/reference_*.pt: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028>
+	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }
+	$(BIN)/python -m pip install -q einops psutil blobfile  # the reference's own imports
+	$(BIN)/python tests/fixtures/make_reference_ddpm.py $(REFERENCE)
+	$(BIN)/python tests/fixtures/make_reference_iteration.py $(REFERENCE)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

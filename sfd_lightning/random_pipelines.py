@@ -33,13 +33,16 @@ def write_tokenizer(folder: Path, max_length: int) -> int:
 
 
 def write_random_sd(folder: Path, unet: Dict[str, Any], text: Dict[str, Any], vae: Dict[str, Any] = None) -> Path:
-    """``unet/``, ``text_encoder/``, ``tokenizer/`` (and ``vae/``) with random weights under ``folder``."""
-    from diffusers import AutoencoderKL, UNet2DConditionModel
+    """``unet/``, ``text_encoder/``, ``tokenizer/``, ``scheduler/`` (SD 1.5's noise schedule) and optionally
+    ``vae/`` with random weights under ``folder``."""
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     vocab_size = write_tokenizer(folder / "tokenizer", text["max_position_embeddings"])
     CLIPTextModel(CLIPTextConfig(vocab_size=vocab_size, **text)).save_pretrained(folder / "text_encoder")
     UNet2DConditionModel(**unet).save_pretrained(folder / "unet")
+    DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                  clip_sample=False, prediction_type="epsilon").save_pretrained(folder / "scheduler")
     if vae is not None:
         AutoencoderKL(**vae).save_pretrained(folder / "vae")
     return folder

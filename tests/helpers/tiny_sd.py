@@ -1,8 +1,10 @@
 """A tiny random Stable Diffusion (UNet, CLIP text encoder, character tokenizer, VAE) and a tiny CLIP,
 saved in the diffusers / transformers folder layouts so the real ``from_pretrained`` code reads them."""
 from pathlib import Path
+from typing import List, Tuple
 
 import torch
+from seeded_weights import seeded_state_dict
 
 from sfd_lightning.random_pipelines import write_random_sd, write_tokenizer
 
@@ -18,6 +20,27 @@ TINY_VAE = dict(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2
 def make_tiny_sd(folder: Path) -> Path:
     torch.manual_seed(0)
     return write_random_sd(folder, TINY_UNET, TINY_TEXT, TINY_VAE)
+
+
+def unet_shapes() -> List[Tuple[str, Tuple[int, ...]]]:
+    from diffusers import UNet2DConditionModel
+
+    return [(k, tuple(v.shape)) for k, v in UNet2DConditionModel(**TINY_UNET).state_dict().items()]
+
+
+def make_seeded_tiny_sd(folder: Path) -> Path:
+    """:func:`make_tiny_sd` with UNet and text-encoder weights seeded by name (seeded_weights.py): the
+    same weights whatever the library versions' initialisation, so fixtures can be replayed."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    make_tiny_sd(folder)
+    for cls, sub in ((UNet2DConditionModel, "unet"), (CLIPTextModel, "text_encoder")):
+        model = cls.from_pretrained(folder / sub)
+        shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+        model.load_state_dict(seeded_state_dict(shapes, salt="tiny sd "), strict=True)
+        model.save_pretrained(folder / sub)
+    return folder
 
 
 def make_tiny_clip(folder: Path) -> Path:
