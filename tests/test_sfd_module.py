@@ -94,6 +94,28 @@ def test_forget_rows_ask_the_teacher_for_the_override_and_the_fake_score_for_the
     assert len({tuple(r.tolist()) for r in rows}) == 16  # retained, forget, and both updates: all different noise
 
 
+def test_loss_noise_is_no_copy_of_the_generator_noise(tiny_denoiser, tmp_path):
+    """Data noise and the step's draws both derive from (seed, iteration, rank), in separate streams: the
+    loss noise is no copy, shifted or not, of any noise the generator gets (one stream made it exactly z)."""
+    m = make_module(tiny_denoiser, sg_forget_coef=0.0, g_forget_coef=0.0)  # as many rows as labels: the streams lined up
+    zs, noises = [], []
+    draw = m.draw
+
+    def spy(update, z):
+        out = draw(update, z)
+        zs.append(z.flatten())
+        noises.append(out.noise.flatten())
+        return out
+
+    m.draw = spy
+    fit(m, iterations=2, tmp_path=tmp_path)
+    generator_noise = torch.cat(zs)
+    for noise in noises:
+        for start in range(0, len(noise), 64):
+            window = noise[start:start + 16]
+            assert not any(torch.equal(generator_noise[k:k + 16], window) for k in range(len(generator_noise) - 15))
+
+
 def test_ema_tracks_generator(tiny_denoiser, tmp_path):
     m = make_module(tiny_denoiser, ema_decay=0.0)  # decay 0: the average is the latest generator
     fit(m, iterations=2, tmp_path=tmp_path)

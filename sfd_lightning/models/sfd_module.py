@@ -263,7 +263,8 @@ class SFDModule(LightningModule):
     def training_step(self, batch: Dict[str, Dict[str, Any]], batch_idx: int) -> None:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank))
+            # A stream of its own: the data's noise comes from the same (seed, iteration, rank).
+            torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank, stream="sfd-draws"))
             batches = {name: self.sfd_batch(batch[name]) for name in UPDATES}
             self._iterate(batches, {name: self.draw(name, batches[name].z) for name in UPDATES})
 
