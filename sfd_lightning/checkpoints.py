@@ -4,7 +4,6 @@ An exported asset is a plain dict, safe for ``torch.load(weights_only=True)``:
 ``{"format": "sfd-lightning/<kind>/v1", "config": {"class_path", "init_args"}, "state_dict": ...}``.
 Every failure is a :class:`ConfigError` naming the config field that pointed at the file.
 """
-import importlib
 import os
 import tempfile
 from typing import Any, Dict, Iterable, Mapping, Optional
@@ -14,6 +13,7 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from torch import nn
 
 from sfd_lightning import reference
+from sfd_lightning.allowed_classes import resolve_class
 from sfd_lightning.errors import ConfigError
 
 FORMAT = "sfd-lightning/{kind}/v1"
@@ -119,16 +119,39 @@ def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field:
     module.load_state_dict(state)
 
 
-def build(config: Any) -> Any:
-    """Instantiate a ``{"class_path", "init_args"}`` config, recursing into nested ones."""
-    if isinstance(config, Mapping) and "class_path" in config:
-        module_name, _, class_name = config["class_path"].rpartition(".")
-        cls = getattr(importlib.import_module(module_name), class_name)
-        return cls(**{k: build(v) for k, v in (config.get("init_args") or {}).items()})
+def build(config: Any, field: str, path: str) -> Any:
+    """Instantiate a ``{"class_path", "init_args"}`` config stored in ``path``, recursing into nested ones.
+
+    Every class, nested ones included, is checked by :func:`allowed_classes.resolve_class` before any
+    is imported or called; a refused one is a ConfigError naming ``field``, ``path`` and the class.
+    """
+    check_classes(config, field, path)
+    return _instantiate(config, field, path)
+
+
+def check_classes(config: Any, field: str, path: str) -> None:
+    """Refuse a stored config if any class_path in it, however deeply nested, is not allowed."""
     if isinstance(config, Mapping):
-        return {k: build(v) for k, v in config.items()}
+        if "class_path" in config:
+            resolve_class(config["class_path"], field, path)
+        for value in config.values():
+            check_classes(value, field, path)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            check_classes(value, field, path)
+
+
+def _instantiate(config: Any, field: str, path: str) -> Any:
+    if isinstance(config, Mapping) and "class_path" in config:
+        cls = resolve_class(config["class_path"], field, path)
+        init_args = config.get("init_args") or {}
+        if not isinstance(init_args, Mapping):
+            raise ConfigError(field, f"{path!r}: init_args of {config['class_path']!r} must be a mapping, got {type(init_args).__name__}")
+        return cls(**{str(k): _instantiate(v, field, path) for k, v in init_args.items()})
+    if isinstance(config, Mapping):
+        return {k: _instantiate(v, field, path) for k, v in config.items()}
     if isinstance(config, list):
-        return [build(v) for v in config]
+        return [_instantiate(v, field, path) for v in config]
     return config
 
 
@@ -139,7 +162,9 @@ def load_exported(path: str, field: str, kind: str) -> nn.Module:
     if ckpt.get("format") != expected:
         raise ConfigError(field, f"{path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
     try:
-        module = build(ckpt["config"])
+        module = build(ckpt["config"], field, path)
+    except ConfigError:
+        raise
     except Exception as err:
         raise ConfigError(field, f"cannot rebuild the network stored in {path!r}: {err}") from None
     load_state_into(module, ckpt["state_dict"], field, path, f"{path}'s own config")

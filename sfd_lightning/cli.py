@@ -81,6 +81,8 @@ class SFDLightningCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         config = self.config.get(subcommand) if subcommand else self.config
         path = config.get("ckpt_path")
+        if "weights_only" in config and config.get("weights_only") is None:
+            config["weights_only"] = True  # Lightning's None unpickles a checkpoint given by URL
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torchvision.utils import save_image
 
+from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.callbacks.image_grid import label_grid
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
@@ -54,16 +55,16 @@ class LoadedSampler:
 def _denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: str, device: torch.device):
     if not isinstance(config, dict) or "class_path" not in config:
         raise ConfigError("--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?")
-    denoiser = build(config)
+    denoiser = build(config, "--ckpt", path)
     load_state_into(denoiser, state, "--ckpt", path, f"the {what} config stored in the checkpoint")
     return denoiser.to(device).eval().requires_grad_(False)
 
 
-def _decoder_from(config: Any, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+def _decoder_from(config: Any, path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
     """Latents to images with the run's autoencoder (rebuilt from its config); identity for pixel models."""
     if not isinstance(config, dict) or "class_path" not in config:
         return lambda x: x
-    return build(config).to(device).eval().decode
+    return build(config, "--ckpt", path).to(device).eval().decode
 
 
 def _shape_of(denoiser) -> tuple:
@@ -78,7 +79,7 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
     if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
         generator = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["generator_ema.module."]), path, "generator", device)
         sigma_init = generator.schedule.sigmas[int(hparams.get("t_init", 440))]
-        decode = _decoder_from(hparams.get("autoencoder"), device)
+        decode = _decoder_from(hparams.get("autoencoder"), path, device)
         return LoadedSampler(lambda z, y: decode(generator(sigma_init * z, sigma_init, y)), _shape_of(generator),
                              getattr(generator.net, "num_classes", hparams.get("num_classes")), "one-step EMA generator")
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
@@ -120,12 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
     p.add_argument("--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
+    add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
+    apply_trust_argument(args)
     prompts = read_prompt_file(args.prompts_file, "--prompts-file") if args.prompts_file else None
     labels = parse_labels(args.labels) if prompts is None else []
     if args.n_per_label < 1:

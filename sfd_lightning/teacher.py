@@ -35,7 +35,7 @@ def load_teacher(model_config: Optional[Mapping[str, Any]], ckpt_path: str, use_
                               "(the reference YAML's model/data sections or a class_path config)")
         model_config = obj["config"]
     if "class_path" in model_config:
-        net = _net_of(build(dict(model_config)))
+        net = _net_of(build(dict(model_config), "model_config", ckpt_path))
     else:
         from sfd_lightning.models.components.ddpm_unet import DDPMUNet
         net = DDPMUNet(**reference.unet_kwargs(model_config))

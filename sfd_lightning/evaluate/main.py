@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
+from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.evaluate import metrics
 from sfd_lightning.evaluate.extractors import make_extractor
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)")
     p.add_argument("--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here")
     p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
+    add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
 
@@ -129,6 +131,7 @@ def evaluate(args: argparse.Namespace) -> Dict:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parser().parse_args(argv)
+    apply_trust_argument(args)
     results = evaluate(args)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
