@@ -10,7 +10,9 @@ from typing import List, Optional
 
 from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
@@ -68,6 +70,7 @@ class SFDLightningCLI(LightningCLI):
 
     def __init__(self, args: Optional[List[str]] = None, run: bool = True, **kwargs):
         kwargs.setdefault("save_config_callback", LoggedConfig)
+        kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback()]})  # in every run, not configurable
         super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                          args=args, run=run, parser_kwargs={"exit_on_error": False}, **kwargs)
 
@@ -124,10 +127,13 @@ def main(argv: Optional[List[str]] = None) -> None:
 
             sweep_main(words[1:])
         else:
+            graceful_sigint()
             SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself
     except ConfigError as err:
         print(f"sfd: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except SIGTERMException:  # Lightning's graceful stop exits 0; a scheduler must see the signal
+        sys.exit(exit_status())
 
 
 if __name__ == "__main__":

@@ -65,7 +65,12 @@ class SFDWandbLogger(WandbLogger):
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        """Log pending checkpoint artifacts, then close the W&B run so its files are complete on disk."""
+        """Log pending checkpoint artifacts, then close the W&B run so its files are complete on disk.
+
+        ``finished`` comes from Lightning's SLURM requeue handler while training goes on until the job
+        stops: the run stays open then (a SIGTERM ends it as interrupted, a normal end as a success)."""
         super().finalize(status)
+        if status == "finished":
+            return
         if self._experiment is not None and hasattr(self._experiment, "finish"):
             self._experiment.finish(exit_code=0 if status == "success" else 1)

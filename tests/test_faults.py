@@ -123,3 +123,32 @@ def test_max_steps_counts_sfd_iterations(tiny_denoiser, tmp_path):
     tr = trainer(tmp_path, max_steps=3)
     tr.fit(module, datamodule=data(10))
     assert module.iteration == 3 and tr.global_step == 6
+
+
+def test_a_failing_callback_keeps_earlier_checkpoints_and_wandb_data(tmp_path):
+    """A run that fails for another reason than a signal exits non-zero and leaves what it saved as it was:
+    the last periodic checkpoint (not overwritten with the failing state) and the W&B run's records."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import HELPERS, ROOT, short_forget_config, subprocess_env
+    from wandb_records import read_records
+
+    path = short_forget_config(tmp_path, iterations=10, every_n_iterations=0, n_per_label=2, teacher_steps=2,
+                               every_n_train_steps=4)  # last.ckpt every 2 iterations
+    config = yaml.safe_load(path.read_text())
+    config["trainer"]["callbacks"].append({"class_path": "failing_callback.FailAtIteration", "init_args": {"iteration": 5}})
+    config["trainer"]["log_every_n_steps"] = 1
+    path.write_text(yaml.safe_dump(config))
+    env = subprocess_env(WANDB_MODE="offline", PYTHONPATH=str(HELPERS))
+    proc = subprocess.run([sys.executable, "-m", "sfd_lightning", "fit", "--config", str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1 and "callback failure at iteration 5" in proc.stderr, proc.stderr[-2000:]
+    assert "interrupted by" not in proc.stderr
+    last = next(tmp_path.rglob("checkpoints/last.ckpt"))
+    assert torch.load(last, weights_only=True)["sfd_iteration"] == 4
+    logged = [{"/".join(item.nested_key) or item.key for item in record.history.item}
+              for record in read_records(next(tmp_path.rglob("run-*.wandb"))) if record.HasField("history")]
+    assert sum("loss/generator_remain" in keys for keys in logged) >= 4, logged[:3]  # one row per iteration logged

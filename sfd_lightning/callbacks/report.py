@@ -1,12 +1,13 @@
 """The end-of-run report: a table of the headline metrics, printed and saved in the run folder."""
 import json
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
 
 from sfd_lightning.callbacks.curves import plot_metric_curves
+from sfd_lightning.callbacks.interrupt import interrupting_signal
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.run_dir import run_dir
 
@@ -65,18 +66,32 @@ class ReportCallback(Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._report(trainer, pl_module, None)
+
+    @rank_zero_only
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        """A run stopped by a signal reports what it measured so far, marked as interrupted."""
+        name = interrupting_signal(exception)
+        if name is not None:
+            self._report(trainer, pl_module, name)
+
+    def _report(self, trainer: Trainer, pl_module: LightningModule, interrupted_by: Optional[str]) -> None:
         self.metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         self.metrics["iterations"] = float(getattr(pl_module, "iteration", trainer.global_step))
+        status = f"{int(self.metrics['iterations'])} iterations"
+        if interrupted_by is not None:
+            self.metrics["interrupted"] = 1.0
+            status = f"INTERRUPTED by {interrupted_by} at iteration {int(self.metrics['iterations'])}: incomplete"
         folder = run_dir(trainer)
         os.makedirs(folder, exist_ok=True)
         table = format_report(self.metrics)
         with open(os.path.join(folder, "report.md"), "w") as f:
-            f.write(f"# {self.title}\n\n{table}\n")
+            f.write(f"# {self.title} ({status})\n\n{table}\n")
         with open(os.path.join(folder, "report.json"), "w") as f:
             json.dump(self.metrics, f, indent=2, sort_keys=True)
         plot_metric_curves(merged_history(trainer), os.path.join(folder, "metric_curves.png"))
         self._to_logger(trainer, table_rows(self.metrics))
-        print(f"\n{self.title} ({int(self.metrics['iterations'])} iterations)\n{table}\noutputs: {folder}\n", flush=True)
+        print(f"\n{self.title} ({status})\n{table}\noutputs: {folder}\n", flush=True)
 
     def _to_logger(self, trainer: Trainer, rows) -> None:
         logger = trainer.logger
