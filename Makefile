@@ -17,7 +17,7 @@ RESCORE_DIR ?= runs/rescore
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets bench gpu-check sweep rescore fixtures clean
+.PHONY: install demo demo-text test test-slow assets bench bench-load gpu-check sweep rescore fixtures clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,9 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes
 	$(BIN)/python -m sfd_lightning.bench $(ARGS)
+
+bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
+	$(BIN)/python -m sfd_lightning.bench_load $(ARGS)
 
 gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way (one GPU, <= 8 min)
 	$(BIN)/python -m sfd_lightning.gpu_check --out gpu_check.json $(ARGS)

@@ -1,5 +1,9 @@
 """sfd-lightning: Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) on PyTorch Lightning."""
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, threads on shared CPUs
+
+from sfd_lightning.errors import ConfigError  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "load_teacher", "__version__"]

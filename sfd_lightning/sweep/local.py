@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from sfd_lightning.openmp import prefer_passive_wait
 from sfd_lightning.sweep.spec import SweepSpec
 
 WANDB_LOGGER = "sfd_lightning.loggers.SFDWandbLogger"
@@ -92,6 +93,7 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
     # Each run starts its own W&B service rather than joining one this process may hold (WANDB_SERVICE).
     env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
     env["OMP_NUM_THREADS"] = str(threads)
+    prefer_passive_wait(env)  # parallel runs share the cores: threads that wait must not spin
     env.setdefault("WANDB_MODE", "offline")
     waiting, active = list(runs), []
     while waiting or active:
