@@ -26,6 +26,8 @@ def write_spec(tmp_path, **spec):
 @pytest.mark.parametrize("spec, field", [
     (dict(method="hyperband"), "sweep.method"),
     (dict(command=["sfd", "fit"]), "sweep.command"),
+    (dict(command=["touch", "PWNED", "${args}"]), "sweep.command"),  # a spec from others runs no program but sfd
+    (dict(program="evil.py", command=["${env}", "${interpreter}", "${program}", "${args}"]), "sweep.command"),
     (dict(parameters={}), "sweep.parameters"),
     (dict(parameters={"a": {"min": 2, "max": 1}}), "sweep.parameters.a"),
     (dict(parameters={"a": {"min": 0, "max": 1, "distribution": "log_uniform_values"}}), "sweep.parameters.a.min"),

@@ -89,6 +89,14 @@ def _check_parameter(key: str, p: Any) -> None:
             raise ConfigError(_field(key) + ".min", "must be > 0 for log_uniform_values")
 
 
+def _check_runs_sfd(command: List[str], program: str) -> None:
+    """A spec is data: the local runner starts ``sfd`` (or ``${interpreter} -m sfd_lightning``) and nothing else."""
+    head = [program if c == "${program}" else c for c in command if c != "${env}"]
+    if head[:1] != ["sfd"] and head[:3] != ["${interpreter}", "-m", "sfd_lightning"]:
+        raise ConfigError("sweep.command", f"must start sfd (or ${{interpreter}} -m sfd_lightning); got {' '.join(head[:3])!r}: "
+                          "the local runner runs no other program from a spec")
+
+
 def load_spec(path: str) -> SweepSpec:
     """Read and check a sweep YAML; every problem is a ConfigError naming the key."""
     if not os.path.isfile(path):
@@ -110,6 +118,7 @@ def load_spec(path: str) -> SweepSpec:
     command = raw.get("command")
     if not isinstance(command, list) or "${args}" not in command:
         raise ConfigError("sweep.command", "must be a list holding ${args}, e.g. [sfd, fit, --config, C.yaml, ${args}]")
+    _check_runs_sfd([str(c) for c in command], str(raw.get("program", "sfd")))
     run_cap = raw.get("run_cap", 10)
     if method != "grid" and (not isinstance(run_cap, int) or run_cap < 1):
         raise ConfigError("sweep.run_cap", f"must be a positive integer for {method} search, got {run_cap!r}")
