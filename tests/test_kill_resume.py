@@ -80,6 +80,7 @@ def resume_and_compare(folder, last, straight):
         assert torch.equal(resumed["state_dict"][key], value), key
 
 
+@pytest.mark.slow  # the SIGTERM test below resumes the same way in the default suite
 def test_sigkill_then_resume_loses_nothing(tmp_path, straight_run):
     proc, last = start_and_wait(tmp_path)
     kill_job(proc.pid)
