@@ -16,6 +16,13 @@ from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, gr
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.quiet import silence_known_noise
+
+DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
+Training and evaluation loops (LightningCLI): sfd fit|validate|test|predict --config C.yaml.
+Also: sfd sample (samples of a checkpoint to .npz), sfd eval (FID, IS, KID, precision/recall and
+forgetting metrics of samples), sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
+Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
 
 _BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
                 "- Expected a <class 'NoneType'>", "Given value", "Problem with given class_path")
@@ -72,7 +79,8 @@ class SFDLightningCLI(LightningCLI):
         kwargs.setdefault("save_config_callback", LoggedConfig)
         kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback()]})  # in every run, not configurable
         super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                         args=args, run=run, parser_kwargs={"exit_on_error": False}, **kwargs)
+                         args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
+                                                         "description": DESCRIPTION}, **kwargs)
 
     def parse_arguments(self, parser, args) -> None:
         try:
@@ -128,6 +136,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             sweep_main(words[1:])
         else:
             graceful_sigint()
+            silence_known_noise()
             SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself
     except ConfigError as err:
         print(f"sfd: error: {err}", file=sys.stderr)

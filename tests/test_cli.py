@@ -1,0 +1,28 @@
+"""The sfd command follows LightningCLI's conventions: its help names every subcommand, the environment sets options."""
+import pytest
+import yaml
+
+from sfd_lightning.cli import main
+
+from conftest import ROOT
+
+
+def run(capsys, monkeypatch, *args):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    assert exit_.value.code in (0, None)
+    return capsys.readouterr().out
+
+
+def test_help_names_every_subcommand(capsys, monkeypatch):
+    out = run(capsys, monkeypatch, "--help")
+    assert all(f"sfd {name}" in " ".join(out.split()) for name in ("fit|validate|test|predict", "sample", "eval", "sweep"))
+
+
+def test_options_come_from_the_environment_and_the_command_line_wins(capsys, monkeypatch):
+    monkeypatch.setenv("PL_FIT__TRAINER__MIN_EPOCHS", "3")
+    monkeypatch.setenv("PL_FIT__TRAINER__MAX_STEPS", "7")
+    config = yaml.safe_load(run(capsys, monkeypatch, "fit", "--config", "configs/digits_forget.yaml",
+                                "--trainer.max_steps=9", "--print_config"))
+    assert config["trainer"]["min_epochs"] == 3 and config["trainer"]["max_steps"] == 9
