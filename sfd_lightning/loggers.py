@@ -41,7 +41,7 @@ class SFDWandbLogger(WandbLogger):
     def __init__(self, project: str = "sfd-lightning", name: Optional[str] = None, group: Optional[str] = None,
                  tags: Optional[List[str]] = None, notes: Optional[str] = None, entity: Optional[str] = None,
                  save_dir: str = "runs", log_model: bool = False, offline: Optional[bool] = None,
-                 version: Optional[str] = None):
+                 version: Optional[str] = None, **kwargs):
         """
         Args:
             project: W&B project; runs of one study share it.
@@ -54,6 +54,8 @@ class SFDWandbLogger(WandbLogger):
             log_model: upload checkpoints as artifacts: false, true (at the end) or "all" (every save); online only.
             offline: force offline (true) or online (false); default: offline when not logged in or WANDB_MODE=offline.
             version: W&B run id to continue (``sfd fit --ckpt_path`` fills it from the checkpoint).
+            kwargs: any other option of Lightning's ``WandbLogger`` or of ``wandb.init`` (``prefix``, ``job_type``,
+                ``mode``, ``resume``, ...), passed through.
         """
         is_offline = wandb_offline(offline)
         if is_offline and log_model:
@@ -61,7 +63,7 @@ class SFDWandbLogger(WandbLogger):
             log_model = False
         os.makedirs(save_dir, exist_ok=True)
         super().__init__(name=name, save_dir=save_dir, project=project, group=group, tags=tags, notes=notes,
-                         entity=entity, log_model=log_model, offline=is_offline, version=version)
+                         entity=entity, log_model=log_model, offline=is_offline, version=version, **kwargs)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:

@@ -31,14 +31,16 @@ def offline_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("wandb")
     # A process of its own, as users run it: W&B's files are complete once it has exited.
     cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(short_forget_config(tmp_path, iterations=4)),
-           "--trainer.log_every_n_steps=1"]
+           "--trainer.log_every_n_steps=1", "--trainer.logger.init_args.job_type=sfd-train"]  # a wandb.init option
     proc = subprocess.run(cmd, cwd=ROOT, env=subprocess_env(WANDB_MODE="offline"), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = next((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
-    history, summary, config = [], {}, {}
+    history, summary, config, job_types = [], {}, {}, set()
     for record in read_records(log):
         kind = record.WhichOneof("record_type")
+        if kind == "run":
+            job_types.add(record.run.job_type)
         if kind == "history":
             history.append({nested(i): json.loads(i.value_json) for i in record.history.item})
         elif kind == "summary":
@@ -46,7 +48,14 @@ def offline_run(tmp_path_factory):
         elif kind in ("config", "run"):
             items = record.config.update if kind == "config" else record.run.config.update
             config.update({nested(i): json.loads(i.value_json) for i in items})
-    return dict(history=history, summary=summary, config=config, run_dir=log.parent)
+    return dict(history=history, summary=summary, config=config, run_dir=log.parent, job_types=job_types,
+                stderr=proc.stderr)
+
+
+def test_wandb_init_options_pass_through_and_known_noise_is_silenced(offline_run):
+    assert offline_run["job_types"] == {"sfd-train"}
+    assert "manual optimization" not in offline_run["stderr"] and "in eval mode" not in offline_run["stderr"]
+    assert "Tip:" not in offline_run["stderr"]
 
 
 def test_config_is_the_resolved_yaml(offline_run):
