@@ -99,10 +99,16 @@ class SFDLightningCLI(LightningCLI):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
 
     def before_instantiate_classes(self) -> None:
-        """Resuming (``--ckpt_path``): log into the checkpoint's logger run (W&B id, CSV version) unless one is set."""
+        """A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
+        moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
+        version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         logger = config.get("trainer.logger")
-        if self.resume_checkpoint is None or not hasattr(logger, "init_args"):
+        if not hasattr(logger, "init_args"):
+            return
+        if "save_dir" in logger.init_args and logger.init_args.save_dir is None:
+            logger.init_args.save_dir = config.get("trainer.default_root_dir") or os.getcwd()
+        if self.resume_checkpoint is None:
             return
         if "version" in logger.init_args and logger.init_args.version is None:
             version = self.resume_checkpoint.get("logger_version")

@@ -40,7 +40,7 @@ class SFDWandbLogger(WandbLogger):
 
     def __init__(self, project: str = "sfd-lightning", name: Optional[str] = None, group: Optional[str] = None,
                  tags: Optional[List[str]] = None, notes: Optional[str] = None, entity: Optional[str] = None,
-                 save_dir: str = "runs", log_model: bool = False, offline: Optional[bool] = None,
+                 save_dir: Optional[str] = None, log_model: bool = False, offline: Optional[bool] = None,
                  version: Optional[str] = None, **kwargs):
         """
         Args:
@@ -50,7 +50,8 @@ class SFDWandbLogger(WandbLogger):
             tags: tags to filter runs by.
             notes: free-text description of the run.
             entity: W&B team or user (default: yours).
-            save_dir: folder for the W&B files and the run folder.
+            save_dir: folder for the W&B files and the run folder (default: ``trainer.default_root_dir`` under
+                ``sfd fit``; ``runs`` elsewhere).
             log_model: upload checkpoints as artifacts: false, true (at the end) or "all" (every save); online only.
             offline: force offline (true) or online (false); default: offline when not logged in or WANDB_MODE=offline.
             version: W&B run id to continue (``sfd fit --ckpt_path`` fills it from the checkpoint).
@@ -61,6 +62,7 @@ class SFDWandbLogger(WandbLogger):
         if is_offline and log_model:
             rank_zero_info("W&B is offline: checkpoints stay on disk instead of being uploaded as artifacts")
             log_model = False
+        save_dir = save_dir or "runs"
         os.makedirs(save_dir, exist_ok=True)
         super().__init__(name=name, save_dir=save_dir, project=project, group=group, tags=tags, notes=notes,
                          entity=entity, log_model=log_model, offline=is_offline, version=version, **kwargs)

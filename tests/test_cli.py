@@ -26,3 +26,24 @@ def test_options_come_from_the_environment_and_the_command_line_wins(capsys, mon
     config = yaml.safe_load(run(capsys, monkeypatch, "fit", "--config", "configs/digits_forget.yaml",
                                 "--trainer.max_steps=9", "--print_config"))
     assert config["trainer"]["min_epochs"] == 3 and config["trainer"]["max_steps"] == 9
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_default_root_dir_moves_the_run_unless_the_logger_has_its_own_folder(monkeypatch, tmp_path, explicit):
+    import functools
+
+    from lightning.pytorch import Trainer
+
+    from sfd_lightning.cli import SFDLightningCLI
+
+    @functools.wraps(Trainer.fit)  # the CLI builds its options from fit's signature
+    def fit(self, *args, **kwargs):
+        pass
+
+    monkeypatch.setattr(Trainer, "fit", fit)
+    monkeypatch.chdir(ROOT)
+    args = ["fit", "--config", "configs/digits_forget.yaml", f"--trainer.default_root_dir={tmp_path / 'mine'}"]
+    if explicit:
+        args.append(f"--trainer.logger.init_args.save_dir={tmp_path / 'logs'}")
+    cli = SFDLightningCLI(args=args)
+    assert cli.trainer.logger.save_dir == str(tmp_path / ("logs" if explicit else "mine"))
