@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
+from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
@@ -77,7 +78,7 @@ class SFDLightningCLI(LightningCLI):
 
     def __init__(self, args: Optional[List[str]] = None, run: bool = True, **kwargs):
         kwargs.setdefault("save_config_callback", LoggedConfig)
-        kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback()]})  # in every run, not configurable
+        kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback(), ProgressLines()]})  # in every run
         super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                          args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
                                                          "description": DESCRIPTION}, **kwargs)

@@ -88,3 +88,24 @@ def test_reference_labels_read_without_loading_images():
     ds = DigitsDataset("val")
     by_item = reference_labels(Subset(ds, range(len(ds))))  # no label attribute: indexes every item
     assert reference_labels(ds) == by_item == ds.labels.tolist()
+
+
+def test_progress_lines_when_the_output_is_a_file(tiny_denoiser, tmp_path):
+    """Every ``every_n_iterations`` and at the last iteration: the count, the rate, every loss and learning rate."""
+    import io
+
+    from lightning.pytorch import Trainer
+
+    from sfd_lightning.callbacks.progress_lines import ProgressLines
+    from sfd_lightning.data import NoiseLabelDataModule
+    from test_sfd_module import make_module
+
+    out = io.StringIO()
+    Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, default_root_dir=tmp_path, log_every_n_steps=1,
+            callbacks=[ProgressLines(every_n_iterations=2, stream=out)]).fit(
+        make_module(tiny_denoiser), datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=5))
+    lines = out.getvalue().splitlines()
+    assert [line.split(" | ")[0] for line in lines] == ["iteration 2/5 (40%)", "iteration 4/5 (80%)", "iteration 5/5 (100%)"]
+    assert all("it/s" in line and "ETA" in line and "loss/generator_remain" in line and "lr/generator" in line
+               for line in lines)

@@ -6,6 +6,7 @@ from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.callbacks.image_grid import ImageGridCallback
 from sfd_lightning.callbacks.interrupt import InterruptCallback
+from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
