@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# torch's own wheel index, e.g. https://download.pytorch.org/whl/cpu for CPU-only wheels (PyPI's bring ~5 GB of CUDA libraries)
+TORCH_INDEX_URL ?=
 BIN := $(VENV)/bin
 CONFIG ?= configs/digits_forget.yaml
 ARGS ?=
@@ -21,11 +23,11 @@ REFERENCE ?=
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(TORCH_SPEC)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL)) $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
 demo: install  ## the main job: forget digit 0 (override 1) and distil to one step, on the CPU
