@@ -12,6 +12,8 @@ KNOWN_HARMLESS_WARNINGS = (
     r"Found \d+ module\(s\) in eval mode at the start of training",
     # Lightning's own use of a torch API that torch deprecated; nothing a user can change.
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    # sfd's data modules give no validation batches while fitting (only `sfd validate` has one).
+    r"Total length of `list` across ranks is zero",
 )
 
 

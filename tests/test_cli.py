@@ -47,3 +47,21 @@ def test_default_root_dir_moves_the_run_unless_the_logger_has_its_own_folder(mon
         args.append(f"--trainer.logger.init_args.save_dir={tmp_path / 'logs'}")
     cli = SFDLightningCLI(args=args)
     assert cli.trainer.logger.save_dir == str(tmp_path / ("logs" if explicit else "mine"))
+
+
+def test_validate_evaluates_a_checkpoint_with_the_configs_callbacks(capsys, monkeypatch, tmp_path):
+    """`sfd validate --ckpt_path` runs the metric callbacks and the report on the trained weights."""
+    import json
+
+    from conftest import short_forget_config
+
+    config = short_forget_config(tmp_path, iterations=3, every_n_iterations=0, n_per_label=2, teacher_steps=2)
+    common = ["--config", str(config), "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path / 'out'}"]
+    monkeypatch.chdir(ROOT)
+    main(["fit", *common])
+    last = next((tmp_path / "out").rglob("last.ckpt"))
+    (tmp_path / "out" / "report.json").unlink()
+    main(["validate", *common, f"--ckpt_path={last}"])
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["iterations"] == 3 and 0 <= report["forget/accuracy"] <= 1 and report["fid/generator"] > 0
+    assert "FID retained classes, one-step EMA generator" in capsys.readouterr().out

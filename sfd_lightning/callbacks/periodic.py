@@ -3,12 +3,14 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 
 from sfd_lightning.errors import ConfigError
 
 
 class PeriodicEvalCallback(Callback):
-    """Calls ``evaluate`` every ``every_n_iterations`` iterations (0: only at the end) and at train end.
+    """Calls ``evaluate`` every ``every_n_iterations`` iterations (0: only at the end), at train end, and
+    under ``sfd validate``.
 
     Results are logged against the SFD iteration (not Lightning's global_step, which counts two
     optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
@@ -50,3 +52,8 @@ class PeriodicEvalCallback(Callback):
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._run(trainer, pl_module, final=True)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """``sfd validate --ckpt_path ...``: the end-of-training evaluation, of the loaded checkpoint."""
+        if trainer.state.fn == TrainerFn.VALIDATING:
+            self._run(trainer, pl_module, final=True)

@@ -4,6 +4,7 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
 
 from sfd_lightning.callbacks.curves import plot_metric_curves
@@ -67,6 +68,12 @@ class ReportCallback(Callback):
     @rank_zero_only
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._report(trainer, pl_module, None)
+
+    @rank_zero_only
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """``sfd validate``: the table of the loaded checkpoint (the metric callbacks before it have run)."""
+        if trainer.state.fn == TrainerFn.VALIDATING:
+            self._report(trainer, pl_module, None)
 
     @rank_zero_only
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:

@@ -14,6 +14,7 @@ from typing import Dict, Optional, Sequence
 
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.data import DataLoader, Dataset
 
 from sfd_lightning.errors import ConfigError
@@ -105,6 +106,13 @@ class NoiseLabelDataModule(LightningDataModule):
         world = self.trainer.world_size if self.trainer is not None else 1
         # Lightning's distributed sampler hands each rank `iterations` of these placeholders.
         return NoiseLoader(_Steps(self.iterations * world), batch_size=1, shuffle=False)
+
+    def val_dataloader(self):
+        """``sfd validate``: one placeholder batch, after which the metric callbacks evaluate the loaded
+        checkpoint; none while fitting (the callbacks evaluate during training there)."""
+        if self.trainer is not None and self.trainer.state.fn == TrainerFn.FITTING:
+            return []
+        return NoiseLoader(_Steps(1), batch_size=1, shuffle=False)
 
     def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, torch.Tensor]]:
         """The batch that rank ``rank`` trains on at SFD iteration ``iteration``."""

@@ -418,6 +418,9 @@ class SFDModule(LightningModule):
     def on_fit_end(self) -> None:
         self._wrappers.clear()
 
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """``sfd validate --ckpt_path ...``: nothing per batch; the metric callbacks evaluate the checkpoint."""
+
     def configure_optimizers(self):
         optimizers = [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
         if self.lr_scheduler is None:
