@@ -11,9 +11,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
 
 
-def format_progress(iteration: int, total: int, elapsed_s: float, metrics: dict) -> str:
-    """``iteration 200/600 (33%) | 3.1 it/s | ETA 2m09s | loss/... 0.1234 | lr/... 3.00e-04``."""
-    rate = iteration / elapsed_s if elapsed_s > 0 else 0.0
+def format_progress(iteration: int, total: int, done: int, elapsed_s: float, metrics: dict) -> str:
+    """``iteration 200/600 (33%) | 3.1 it/s | ETA 2m09s | loss/... 0.1234 | lr/... 3.00e-04``; the rate is of the
+    ``done`` iterations of this process (a resumed run started past zero)."""
+    rate = done / elapsed_s if elapsed_s > 0 else 0.0
     left = (total - iteration) / rate if rate > 0 else 0.0
     parts = [f"iteration {iteration}/{total} ({iteration / max(total, 1):.0%})", f"{rate:.2f} it/s",
              f"ETA {int(left // 60)}m{int(left % 60):02d}s"]
@@ -33,7 +34,7 @@ class ProgressLines(Callback):
     def __init__(self, every_n_iterations: Optional[int] = None, every_s: float = 60.0, stream=None):
         self.every_n_iterations, self.every_s, self.stream = every_n_iterations, every_s, stream
         self._start = self._last = 0.0
-        self._total = self._every = 0
+        self._total = self._every = self._first = 0
         self._active = False
 
     @rank_zero_only
@@ -42,6 +43,7 @@ class ProgressLines(Callback):
         self._active = self.stream is not None or not (hasattr(stream, "isatty") and stream.isatty())
         self._total = int(trainer.num_training_batches * max(trainer.max_epochs or 1, 1))
         self._every = self.every_n_iterations or max(1, self._total // 20)
+        self._first = int(getattr(pl_module, "iteration", 0))  # resumed runs start past zero
         self._start = self._last = time.monotonic()
 
     @rank_zero_only
@@ -53,5 +55,5 @@ class ProgressLines(Callback):
         if iteration % self._every and iteration != self._total and now - self._last < self.every_s:
             return
         self._last = now
-        line = format_progress(iteration, self._total, now - self._start, trainer.callback_metrics)
+        line = format_progress(iteration, self._total, iteration - self._first, now - self._start, trainer.callback_metrics)
         print(line, file=self.stream or sys.stdout, flush=True)
