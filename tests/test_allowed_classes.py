@@ -64,26 +64,24 @@ def assert_refused(message: str, field: str, path: str, marker) -> None:
     assert field in message and path in message and "not allowed" in message, message
 
 
-def run_sfd(capsys, monkeypatch, *args) -> str:
-    monkeypatch.chdir(ROOT)
-    with pytest.raises(SystemExit) as exit_:
-        main(list(args))
-    assert exit_.value.code == 2
+def run_sfd(run_cli, capsys, *args) -> str:
+    """``sfd ARGS`` in-process; it must fail as bad input (status 2); its stderr."""
+    assert run_cli(args) == 2
     return capsys.readouterr().err.strip()
 
 
 @pytest.mark.parametrize("name", KINDS)
-def test_sfd_sample_refuses_a_crafted_teacher(crafted, capsys, monkeypatch, tmp_path, name):
+def test_sfd_sample_refuses_a_crafted_teacher(crafted, run_cli, capsys, tmp_path, name):
     marker, write = crafted
     path = write("denoiser", name)
-    err = run_sfd(capsys, monkeypatch, "sample", "--ckpt", path, "--steps", "1", "--n-per-label", "1",
+    err = run_sfd(run_cli, capsys, "sample", "--ckpt", path, "--steps", "1", "--n-per-label", "1",
                   "--out", str(tmp_path / "x.npz"))
     assert err.startswith("sfd: error: --ckpt:")
     assert_refused(err, "--ckpt", path, marker)
 
 
 @pytest.mark.parametrize("section", ["teacher", "autoencoder"])
-def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(crafted, capsys, monkeypatch, tmp_path, section):
+def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(crafted, run_cli, capsys, tmp_path, section):
     marker, _ = crafted
     teacher = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
     hparams = {"teacher": teacher["config"], "t_init": 440}
@@ -91,13 +89,13 @@ def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(cr
     path = str(tmp_path / "last.ckpt")
     torch.save({"hyper_parameters": hparams,
                 "state_dict": {f"generator_ema.module.{k}": v for k, v in teacher["state_dict"].items()}}, path)
-    err = run_sfd(capsys, monkeypatch, "sample", "--ckpt", path, "--n-per-label", "1", "--out", str(tmp_path / "x.npz"))
+    err = run_sfd(run_cli, capsys, "sample", "--ckpt", path, "--n-per-label", "1", "--out", str(tmp_path / "x.npz"))
     assert_refused(err, "--ckpt", path, marker)
 
 
 @pytest.mark.parametrize("flag", ["--classifier", "--features"])
 @pytest.mark.parametrize("name", ["subprocess", "nested", "import side effect"])
-def test_sfd_eval_refuses_a_crafted_classifier(crafted, capsys, monkeypatch, tmp_path, flag, name):
+def test_sfd_eval_refuses_a_crafted_classifier(crafted, run_cli, capsys, tmp_path, flag, name):
     marker, write = crafted
     path = write("classifier", name)
     samples = tmp_path / "s.npz"
@@ -106,7 +104,7 @@ def test_sfd_eval_refuses_a_crafted_classifier(crafted, capsys, monkeypatch, tmp
     np.savez(samples, images=np.zeros((4, 1, 8, 8), np.float32), labels=np.arange(4))
     args = ["--metrics", "forget", "--forget-label", "0", "--classifier", path] if flag == "--classifier" else \
         ["--metrics", "fid", "--reference", "digits", "--features", f"classifier:{path}"]
-    err = run_sfd(capsys, monkeypatch, "eval", str(samples), "--out", str(tmp_path / "m.json"), *args)
+    err = run_sfd(run_cli, capsys, "eval", str(samples), "--out", str(tmp_path / "m.json"), *args)
     assert_refused(err, flag, path, marker)
 
 
@@ -198,7 +196,7 @@ def test_resume_reads_checkpoints_weights_only(monkeypatch):
     assert seen["ckpt_path"] == "https://example.invalid/last.ckpt"
 
 
-def test_trusting_a_package_rebuilds_its_classes(crafted, monkeypatch, capsys, tmp_path):
+def test_trusting_a_package_rebuilds_its_classes(crafted, run_cli, monkeypatch, capsys, tmp_path):
     marker, write = crafted
     path = write("classifier", "import side effect")
     with pytest.raises(ConfigError):
@@ -214,7 +212,7 @@ def test_trusting_a_package_rebuilds_its_classes(crafted, monkeypatch, capsys, t
     import numpy as np
 
     np.savez(tmp_path / "s.npz", images=np.zeros((4, 1, 8, 8), np.float32), labels=np.arange(4))
-    err = run_sfd(capsys, monkeypatch, "eval", str(tmp_path / "s.npz"), "--trust-classes", PAYLOAD_MODULE,
+    err = run_sfd(run_cli, capsys, "eval", str(tmp_path / "s.npz"), "--trust-classes", PAYLOAD_MODULE,
                   "--metrics", "forget", "--forget-label", "0", "--classifier", path, "--out", str(tmp_path / "m.json"))
     assert "does not match the architecture" in err and marker.exists()
     assert os.environ[TRUST_ENV] == PAYLOAD_MODULE  # the flag sets the variable, which child processes inherit

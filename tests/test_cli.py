@@ -7,23 +7,20 @@ from sfd_lightning.cli import main
 from conftest import ROOT
 
 
-def run(capsys, monkeypatch, *args):
-    monkeypatch.chdir(ROOT)
-    with pytest.raises(SystemExit) as exit_:
-        main(list(args))
-    assert exit_.value.code in (0, None)
+def run(run_cli, capsys, *args):
+    assert run_cli(args) == 0
     return capsys.readouterr().out
 
 
-def test_help_names_every_subcommand(capsys, monkeypatch):
-    out = run(capsys, monkeypatch, "--help")
+def test_help_names_every_subcommand(run_cli, capsys):
+    out = run(run_cli, capsys, "--help")
     assert all(f"sfd {name}" in " ".join(out.split()) for name in ("fit|validate|test|predict", "sample", "eval", "sweep"))
 
 
-def test_options_come_from_the_environment_and_the_command_line_wins(capsys, monkeypatch):
+def test_options_come_from_the_environment_and_the_command_line_wins(run_cli, capsys, monkeypatch):
     monkeypatch.setenv("PL_FIT__TRAINER__MIN_EPOCHS", "3")
     monkeypatch.setenv("PL_FIT__TRAINER__MAX_STEPS", "7")
-    config = yaml.safe_load(run(capsys, monkeypatch, "fit", "--config", "configs/digits_forget.yaml",
+    config = yaml.safe_load(run(run_cli, capsys, "fit", "--config", "configs/digits_forget.yaml",
                                 "--trainer.max_steps=9", "--print_config"))
     assert config["trainer"]["min_epochs"] == 3 and config["trainer"]["max_steps"] == 9
 
