@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
+from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
@@ -57,8 +58,22 @@ def find_config_error(err: BaseException) -> Optional[ConfigError]:
     return None
 
 
+def dotted(config: dict, prefix: str = "") -> dict:
+    """A nested config as one level of dotted names, ``{"model.init_args.alpha": 1.2, ...}``: the names a
+    sweep spec and the command line use, so each option has one name in the run config."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(dotted(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
 class LoggedConfig(SaveConfigCallback):
-    """On rank 0: the resolved config to ``config.yaml`` in the run folder and to the logger (W&B's run config)."""
+    """On rank 0: the resolved config to ``config.yaml`` in the run folder and to the logger (W&B's run
+    config), one dotted name per option."""
 
     def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = True,
                  multifile: bool = False, save_to_log_dir: bool = False):
@@ -70,7 +85,7 @@ class LoggedConfig(SaveConfigCallback):
         self.parser.save(self.config, os.path.join(folder, self.config_filename), skip_none=False, overwrite=True,
                          multifile=self.multifile)
         if trainer.logger is not None:
-            trainer.logger.log_hyperparams({"config": self.config.clone().as_dict()})
+            trainer.logger.log_hyperparams(dotted(self.config.clone().as_dict()))
 
 
 class SFDLightningCLI(LightningCLI):
@@ -100,10 +115,14 @@ class SFDLightningCLI(LightningCLI):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
 
     def before_instantiate_classes(self) -> None:
-        """A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
+        """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses
+        a bar or turns it off. A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
         moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
         version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
+        bars = [c for c in config.get("trainer.callbacks") or [] if "ProgressBar" in str(getattr(c, "class_path", ""))]
+        if config.get("trainer.enable_progress_bar") is not False and not bars:
+            self.trainer_defaults["callbacks"] = self.trainer_defaults.get("callbacks", []) + [SFDProgressBar()]
         logger = config.get("trainer.logger")
         if not hasattr(logger, "init_args"):
             return

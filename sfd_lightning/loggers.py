@@ -1,10 +1,11 @@
 """Weights & Biases logging that works on a laptop, a cluster node without credentials, and in a sweep."""
 import netrc
 import os
-from typing import List, Optional
+from typing import Any, List, Mapping, Optional
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 
@@ -31,8 +32,22 @@ def wandb_offline(offline: Optional[bool] = None) -> bool:
     return not wandb_logged_in()
 
 
+# Metric families whose dashboards want the best and worst value as well as the last in the run summary.
+SUMMARISED = ("loss/*", "forget/*", "retained/*", "fid/*", "clip/*")
+
+
+def plot_against_iterations(run: Any) -> None:
+    """Every metric's x-axis is ``iteration`` (the SFD iteration, not Lightning's optimiser-step count, which
+    is two per iteration); losses and metrics keep min, max and last in the summary."""
+    run.define_metric("iteration")
+    run.define_metric("*", step_metric="iteration", step_sync=True, overwrite=True)
+    for family in SUMMARISED:
+        run.define_metric(family, step_metric="iteration", step_sync=True, summary="min,max,last", overwrite=True)
+
+
 class SFDWandbLogger(WandbLogger):
-    """Lightning's ``WandbLogger``, offline automatically when W&B cannot be reached.
+    """Lightning's ``WandbLogger``, offline automatically when W&B cannot be reached, with every metric
+    plotted against the SFD iteration.
 
     The run folder (report, grids, checkpoints, curves) is ``<save_dir>/<project>/<run id>``; the
     W&B run itself is under ``<save_dir>/wandb`` (``wandb sync`` uploads an offline one later).
@@ -66,6 +81,23 @@ class SFDWandbLogger(WandbLogger):
         os.makedirs(save_dir, exist_ok=True)
         super().__init__(name=name, save_dir=save_dir, project=project, group=group, tags=tags, notes=notes,
                          entity=entity, log_model=log_model, offline=is_offline, version=version, **kwargs)
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Any:
+        """The W&B run; created on first use, with ``iteration`` as every metric's x-axis."""
+        fresh = self._experiment is None
+        run = super().experiment
+        if fresh and callable(getattr(run, "define_metric", None)):
+            plot_against_iterations(run)
+        return run
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: Optional[int] = None) -> None:
+        """Every row carries ``iteration`` (= ``step``: the SFD modules log their iteration as the step)."""
+        if step is not None and "iteration" not in metrics:
+            metrics = dict(metrics, iteration=step)
+        super().log_metrics(metrics, step)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:

@@ -19,7 +19,7 @@ import torch
 from torchvision.utils import save_image
 
 from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
-from sfd_lightning.callbacks.image_grid import label_grid
+from sfd_lightning.callbacks.image_grid import class_row_labels, label_grid
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
@@ -158,5 +158,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     conditions = {"labels": y.numpy().astype(np.int64)} if prompts is None else {"prompts": np.array(y, dtype=str)}
     np.savez(args.out, images=images.numpy().astype(np.float32), **conditions)
     grid_path = os.path.splitext(args.out)[0] + ".png"
-    save_image(label_grid(images, args.n_per_label), grid_path)
+    rows = prompts if prompts is not None else class_row_labels(labels, None, sampler.num_classes)
+    save_image(label_grid(images, args.n_per_label, row_labels=rows), grid_path)
     print(f"wrote {len(y)} samples ({sampler.description}) to {args.out} and a grid to {grid_path}")

@@ -109,3 +109,36 @@ def test_progress_lines_when_the_output_is_a_file(tiny_denoiser, tmp_path):
     assert [line.split(" | ")[0] for line in lines] == ["iteration 2/5 (40%)", "iteration 4/5 (80%)", "iteration 5/5 (100%)"]
     assert all("it/s" in line and "ETA" in line and "loss/generator_remain" in line and "lr/generator" in line
                for line in lines)
+
+
+def test_grid_rows_carry_their_class_or_prompt():
+    from sfd_lightning.callbacks.image_grid import class_row_labels, label_grid
+
+    images = torch.full((6, 1, 32, 32), -1.0)  # black images: only captions can put ink in the white strips
+    plain = label_grid(images, n_per_label=3)
+    labelled = label_grid(images, n_per_label=3, row_labels=["0 (forgotten)", "a photo of a one"])
+    row = 32 + 2 * 2  # a row of images with its padding above and below, then its 14-pixel caption
+    assert labelled.shape[-1] == plain.shape[-1] and labelled.shape[1] == 2 * (row + 14)
+    strips = [labelled[:, k * (row + 14) + row:(k + 1) * (row + 14)] for k in range(2)]
+    assert all((s < 0.5).any() and (s > 0.5).any() for s in strips)  # text drawn on white
+    assert (labelled[:, 2:row - 2, 2:34] == 0).all()  # the images themselves untouched
+    empty = label_grid(images, n_per_label=3, row_labels=["", ""])
+    assert (empty[:, row:row + 14] == 1).all()
+    with pytest.raises(ValueError, match="3 row labels"):
+        label_grid(images, n_per_label=3, row_labels=["a", "b", "c"])
+    assert class_row_labels([0, 1], forget_label=0, num_classes=10) == ["0 (forgotten)", "1"]
+    assert class_row_labels([1], forget_label=None, num_classes=1000)[0].startswith("1 goldfish")
+
+
+def test_evaluation_sampling_shows_progress_in_a_log_file():
+    import io
+
+    from sfd_lightning.callbacks.eval_progress import eval_progress
+
+    out = io.StringIO()
+    assert list(eval_progress(range(8), 8, "FID of the teacher", stream=out)) == list(range(8))
+    assert [line.split(" (")[0] for line in out.getvalue().splitlines()] == [
+        f"FID of the teacher: {k}/8 blocks" for k in (2, 4, 6, 8)]
+    quiet = io.StringIO()
+    assert list(eval_progress(range(3), 3, "x", enabled=False, stream=quiet)) == [0, 1, 2]  # other ranks
+    assert list(eval_progress(range(3), 3, None, stream=quiet)) == [0, 1, 2] and quiet.getvalue() == ""

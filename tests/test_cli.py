@@ -62,3 +62,22 @@ def test_validate_evaluates_a_checkpoint_with_the_configs_callbacks(capsys, monk
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["iterations"] == 3 and 0 <= report["forget/accuracy"] <= 1 and report["fid/generator"] > 0
     assert "FID retained classes, one-step EMA generator" in capsys.readouterr().out
+
+
+def test_terminal_bar_shows_losses_and_learning_rates_in_full(monkeypatch, tmp_path):
+    from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+
+    from sfd_lightning.callbacks.progress_bar import SFDProgressBar
+    from sfd_lightning.cli import SFDLightningCLI
+
+    monkeypatch.chdir(ROOT)
+    base = ["--config", "configs/digits_forget.yaml", f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    bar = SFDLightningCLI(args=base, run=False).trainer.progress_bar_callback
+    assert isinstance(bar, SFDProgressBar) and bar.theme.metrics_text_delimiter == "\n"  # a metric a line, uncut
+    monkeypatch.setattr(RichProgressBar, "get_metrics", lambda *_: {"lr/generator": 1e-5, "loss/fake_score_remain": 0.123456,
+                                                                    "v_num": 3})
+    assert bar.get_metrics(None, None) == {"lr/generator": "1.00e-05", "loss/fake_score_remain": "0.1235"}
+    chosen = SFDLightningCLI(args=base + ["--trainer.callbacks+=TQDMProgressBar"], run=False).trainer
+    assert isinstance(chosen.progress_bar_callback, TQDMProgressBar)  # the config's own bar is kept
+    off = SFDLightningCLI(args=base + ["--trainer.enable_progress_bar=false"], run=False).trainer
+    assert off.progress_bar_callback is None

@@ -44,7 +44,7 @@ def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path):
     first = make_module(tiny_denoiser, **kwargs)  # a run that saves mid-epoch, as a killed run would have
     saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=4, save_top_k=-1)
     trainer(tmp_path / "b", enable_checkpointing=True, callbacks=[saver]).fit(first, datamodule=data(5))
-    mid = tmp_path / "ckpt" / "epoch=0-step=4.ckpt"
+    mid = tmp_path / "ckpt" / "epoch=0-step=2.ckpt"  # step= in the name: the iteration (global_step 4)
     assert torch.load(mid, weights_only=True)["sfd_iteration"] == 2
 
     resumed = make_module(tiny_denoiser, **kwargs)
@@ -112,8 +112,8 @@ def test_nonfinite_stop_raises_and_keeps_saved_checkpoint(tiny_denoiser, tmp_pat
     with pytest.raises(NonFiniteError, match="iteration 2: the generator loss .* not finite"):
         tr.fit(module, datamodule=data(4))
     saved = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
-    assert saved == ["epoch=0-step=2.ckpt", "epoch=0-step=4.ckpt"]
-    ckpt = torch.load(tmp_path / "ckpt" / "epoch=0-step=4.ckpt", weights_only=True)
+    assert saved == ["epoch=0-step=1.ckpt", "epoch=0-step=2.ckpt"]  # step=: iterations
+    ckpt = torch.load(tmp_path / "ckpt" / "epoch=0-step=2.ckpt", weights_only=True)
     assert ckpt["sfd_iteration"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
 

@@ -36,9 +36,11 @@ def offline_run(tmp_path_factory):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = next((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
-    history, summary, config, job_types = [], {}, {}, set()
+    history, summary, config, job_types, metrics = [], {}, {}, set(), {}
     for record in read_records(log):
         kind = record.WhichOneof("record_type")
+        if kind == "metric":
+            metrics[record.metric.name or record.metric.glob_name] = record.metric
         if kind == "run":
             job_types.add(record.run.job_type)
         if kind == "history":
@@ -49,7 +51,7 @@ def offline_run(tmp_path_factory):
             items = record.config.update if kind == "config" else record.run.config.update
             config.update({nested(i): json.loads(i.value_json) for i in items})
     return dict(history=history, summary=summary, config=config, run_dir=log.parent, job_types=job_types,
-                stderr=proc.stderr)
+                stderr=proc.stderr, metrics=metrics)
 
 
 def test_wandb_init_options_pass_through_and_known_noise_is_silenced(offline_run):
@@ -58,11 +60,39 @@ def test_wandb_init_options_pass_through_and_known_noise_is_silenced(offline_run
     assert "Tip:" not in offline_run["stderr"]
 
 
-def test_config_is_the_resolved_yaml(offline_run):
-    config = offline_run["config"]["config"]
-    assert config["model"]["init_args"]["forget_label"] == 0
-    assert config["data"]["init_args"]["iterations"] == 4
-    assert config["trainer"]["logger"]["class_path"] == "sfd_lightning.loggers.SFDWandbLogger"
+def test_config_is_the_resolved_yaml_one_name_per_option(offline_run):
+    config = {k: v for k, v in offline_run["config"].items() if not k.startswith("_")}  # wandb's own: _wandb
+    assert config["model.init_args.forget_label"] == 0  # the names of the command line and of sweep specs
+    assert config["data.init_args.iterations"] == 4
+    assert config["trainer.logger.class_path"] == "sfd_lightning.loggers.SFDWandbLogger"
+    assert "alpha" not in config and "forget_label" not in config  # no second copy from the module's hparams
+    assert config["config"][0].endswith("short.yaml")  # --config, the file it came from
+    assert config["model.init_args.alpha"] == 1.0
+    assert {k for k in config if "." not in k} <= {"config", "seed_everything", "ckpt_path", "weights_only",
+                                                   "optimizer", "lr_scheduler"}  # LightningCLI's own options
+
+
+def test_metrics_plotted_against_iterations_with_min_max(offline_run):
+    metrics = offline_run["metrics"]
+    assert metrics["*"].step_metric == "iteration"
+    for family in ("loss/*", "forget/*", "fid/*", "retained/*", "clip/*"):
+        summary = metrics[family].summary
+        assert metrics[family].step_metric == "iteration" and summary.min and summary.max and summary.last, family
+    # (W&B computes the min/max summaries from these definitions when it syncs the run.)
+
+
+def test_every_row_at_its_iteration(offline_run):
+    """Loss rows of iteration i carry step i (not i - 1); evaluations at 2 and 4 sit between the loss rows."""
+    rows = [h for h in offline_run["history"] if "iteration" in h]
+    assert len(rows) == len([h for h in offline_run["history"] if "_step" in h])  # every row
+    losses = [h for h in rows if "loss/generator_remain" in h]
+    assert all(h["trainer/global_step"] == h["iteration"] for h in losses)
+    order = [("eval" if "forget/accuracy" in h else "loss" if "loss/generator_remain" in h else None, h["iteration"])
+             for h in rows]
+    order = [o for o in order if o[0]]
+    assert [it for _, it in order] == sorted(it for _, it in order)  # no row behind an earlier one
+    assert [it for kind, it in order if kind == "loss"] == [1, 2, 3, 4]
+    assert [it for kind, it in order if kind == "eval"][:2] == [2, 4]
 
 
 def test_every_loss_term_logged_against_iterations(offline_run):
@@ -77,6 +107,7 @@ def test_metrics_images_and_summary(offline_run):
     history, summary = offline_run["history"], offline_run["summary"]
     assert any("forget/accuracy" in h for h in history) and any("fid/teacher" in h for h in history)
     grids = [h for h in history if h.get("samples/grid/_type") == "images/separated"]
+    assert all(h["iteration"] in (2, 4) for h in grids)
     assert grids and list(offline_run["run_dir"].glob("files/media/images/samples/grid_*.png"))
     for key in ("final/forget/accuracy", "final/retained/accuracy", "final/fid/generator", "final/fid/teacher"):
         assert key in summary, key

@@ -58,10 +58,11 @@ class FIDCallback(PeriodicEvalCallback):
             self.fid.update(images.to(pl_module.device), real=True)
         self._real_ready = True
 
-    def _fid_of(self, sampler, trainer: Trainer, pl_module: LightningModule) -> float:
+    def _fid_of(self, sampler, trainer: Trainer, pl_module: LightningModule, desc: Optional[str] = None) -> float:
         self.fid.reset()  # keeps the real statistics
         labels = labels_for(self._retained(pl_module), self.n_per_label, pl_module.device)
-        images, _ = sample_labels(sampler, labels, sample_shape(trainer), self.seed, self.batch_size, trainer)
+        desc = desc and f"{desc}, {len(labels):,} images"
+        images, _ = sample_labels(sampler, labels, sample_shape(trainer), self.seed, self.batch_size, trainer, desc)
         for chunk in images.split(self.batch_size):
             self.fid.update(chunk, real=False)
         return float(self.fid.compute())
@@ -75,6 +76,6 @@ class FIDCallback(PeriodicEvalCallback):
             def teacher(noise, labels):
                 x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
                 return pl_module.decode(x0).clamp(-1, 1)
-            out["fid/teacher"] = self._fid_of(teacher, trainer, pl_module)
+            out["fid/teacher"] = self._fid_of(teacher, trainer, pl_module, f"FID of the teacher ({self.teacher_steps}-step sampler)")
             out["fid/ratio"] = out["fid/generator"] / max(out["fid/teacher"], 1e-12)
         return out

@@ -11,6 +11,11 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
 
 
+def format_metric(key: str, value: float) -> str:
+    """A learning rate in scientific notation (``3.00e-04``), anything else to four significant digits."""
+    return f"{value:.2e}" if key.startswith("lr/") else f"{value:.4g}"
+
+
 def format_progress(iteration: int, total: int, done: int, elapsed_s: float, metrics: dict) -> str:
     """``iteration 200/600 (33%) | 3.1 it/s | ETA 2m09s | loss/... 0.1234 | lr/... 3.00e-04``; the rate is of the
     ``done`` iterations of this process (a resumed run started past zero)."""
@@ -19,11 +24,8 @@ def format_progress(iteration: int, total: int, done: int, elapsed_s: float, met
     parts = [f"iteration {iteration}/{total} ({iteration / max(total, 1):.0%})", f"{rate:.2f} it/s",
              f"ETA {int(left // 60)}m{int(left % 60):02d}s"]
     for key in sorted(metrics):
-        value = float(metrics[key])
-        if key.startswith("loss/"):
-            parts.append(f"{key} {value:.4g}")
-        elif key.startswith("lr/"):
-            parts.append(f"{key} {value:.2e}")
+        if key.startswith(("loss/", "lr/")):
+            parts.append(f"{key} {format_metric(key, float(metrics[key]))}")
     return " | ".join(parts)
 
 

@@ -83,7 +83,7 @@ class ReportCallback(Callback):
             self._report(trainer, pl_module, name)
 
     def _report(self, trainer: Trainer, pl_module: LightningModule, interrupted_by: Optional[str]) -> None:
-        self.metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        self.metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1 and k != "step"}
         self.metrics["iterations"] = float(getattr(pl_module, "iteration", trainer.global_step))
         status = f"{int(self.metrics['iterations'])} iterations"
         if interrupted_by is not None:

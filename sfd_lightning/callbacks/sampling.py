@@ -4,6 +4,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
+from sfd_lightning.callbacks.eval_progress import eval_progress
+
 Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels) -> images
 
 
@@ -21,16 +23,16 @@ def label_subset(num_classes: int, forget_label: int, max_retained: Optional[int
 
 
 def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], seed: int,
-                  batch_size: int, trainer: Trainer) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Samples for this rank's share of ``labels``.
+                  batch_size: int, trainer: Trainer, desc: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Samples for this rank's share of ``labels``; rank 0 shows its progress as ``desc`` when given.
 
     The labels are cut into blocks of ``batch_size``; block j takes the noise of seed (seed, j) and
     goes to rank j mod world_size, so the ranks together draw exactly what one process would.
     """
     images, kept = [], []
-    for j, start in enumerate(range(0, len(labels), batch_size)):
-        if j % trainer.world_size != trainer.global_rank:
-            continue
+    starts = list(enumerate(range(0, len(labels), batch_size)))
+    mine = [(j, start) for j, start in starts if j % trainer.world_size == trainer.global_rank]
+    for j, start in eval_progress(mine, len(mine), desc, enabled=trainer.global_rank == 0):
         block = labels[start:start + batch_size]
         g = torch.Generator().manual_seed(seed * 1_000_003 + j)
         noise = torch.randn((len(block), *shape), generator=g).to(labels.device)

@@ -19,10 +19,13 @@ def save_plain_hyperparameters(module: LightningModule) -> None:
     Under ``sfd fit`` the hyperparameters are already the YAML's plain values; objects only appear
     when a module is built in Python, and pickling them would make the checkpoint unloadable with
     ``weights_only=True``.
+
+    They are not sent to the logger: ``sfd fit`` logs the whole resolved config instead, one dotted
+    name per option (``model.init_args.alpha``), so a hyper-parameter is not in the run config twice.
     """
     import inspect
 
-    module.save_hyperparameters(frame=inspect.currentframe().f_back)
+    module.save_hyperparameters(frame=inspect.currentframe().f_back, logger=False)
     for store in (module._hparams, module._hparams_initial):
         for key in list(store):
             store[key] = _plain(store[key])

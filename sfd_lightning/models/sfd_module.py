@@ -288,6 +288,7 @@ class SFDModule(LightningModule):
         logs.update(self._step_schedules(fake_opt, gen_opt))
         self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batches["generator"].n_retained)
         self.log("iteration", float(self.iteration), on_step=True, batch_size=1)
+        self.log("step", float(self.iteration), on_step=True, batch_size=1)  # the loggers' x-axis: this iteration
         self.log("nonfinite/skipped", float(self.skipped_steps), on_step=True, batch_size=1)
         if self.on_nonfinite == "drop":
             self.log("nonfinite/dropped", float(self.dropped_samples), on_step=True, batch_size=1)
