@@ -1,5 +1,6 @@
 """`sfd sweep`: W&B sweep specs expand into runs, every shipped spec's runs parse, and a local sweep writes its table and plot."""
 import csv
+import math
 import sys
 
 import pytest
@@ -9,8 +10,10 @@ from conftest import ROOT, short_forget_config
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.sweep import load_spec
-from sfd_lightning.sweep.local import build_command
+from sfd_lightning.sweep.local import build_command, gpu_slots
+from sfd_lightning.sweep.main import fresh_folder
 from sfd_lightning.sweep.main import main as sweep_main
+from sfd_lightning.sweep.search import Search
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 
@@ -31,27 +34,103 @@ def write_spec(tmp_path, **spec):
     (dict(parameters={}), "sweep.parameters"),
     (dict(parameters={"a": {"min": 2, "max": 1}}), "sweep.parameters.a"),
     (dict(parameters={"a": {"min": 0, "max": 1, "distribution": "log_uniform_values"}}), "sweep.parameters.a.min"),
-    (dict(method="grid", parameters={"a": {"min": 0, "max": 1}}), "sweep.parameters.a"),
+    (dict(method="grid", parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.parameters.a"),  # uniform: no grid
+    (dict(parameters={"a": {"distribution": "lognormal"}}), "sweep.parameters.a.distribution"),
+    (dict(parameters={"a": {"values": [1, 2], "probabilities": [0.5, 0.6]}}), "sweep.parameters.a.probabilities"),
+    (dict(parameters={"a": {"distribution": "normal", "mu": 0, "sigma": 0}}), "sweep.parameters.a.sigma"),
+    (dict(parameters={"a": {"distribution": "normal", "min": 0}}), "sweep.parameters.a"),  # not a normal's key
+    (dict(parameters={"g": {"parameters": {"a": {"values": []}}}}), "sweep.parameters.g.a.values"),
+    (dict(parameters={"g": {"parameters": {}}}), "sweep.parameters.g"),
+    (dict(method="bayes"), "sweep.metric"),  # nothing to optimise
+    (dict(metric={"name": "fid/ratio", "goal": "lowest"}), "sweep.metric.goal"),
+    (dict(early_stop=True), "sweep.early_stop"),  # not a W&B key
 ])
 def test_bad_specs_name_the_key(tmp_path, spec, field):
     with pytest.raises(ConfigError) as err:
-        load_spec(write_spec(tmp_path, **spec)).runs()
+        Search(load_spec(write_spec(tmp_path, **spec)))
     assert err.value.field == field
 
 
-def test_grid_is_the_cartesian_product_and_random_draws_within_bounds(tmp_path):
-    grid = load_spec(write_spec(tmp_path, parameters={"a": {"values": [1, 2, 3]}, "b": {"values": ["x", "y"]}, "c": {"value": 0}}))
-    assert len(grid.runs()) == 6 and {(r["a"], r["b"], r["c"]) for r in grid.runs()} == {(a, b, 0) for a in (1, 2, 3) for b in "xy"}
-    rand = load_spec(write_spec(tmp_path, method="random", run_cap=20, parameters={
-        "lr": {"min": 1e-5, "max": 1e-3, "distribution": "log_uniform_values"}, "n": {"min": 1, "max": 4}}))
-    runs = rand.runs(seed=3)
-    assert len(runs) == 20 and runs == rand.runs(seed=3)
-    assert all(1e-5 <= r["lr"] <= 1e-3 and r["n"] in (1, 2, 3, 4) for r in runs)
+def test_grid_is_the_cartesian_product_of_values_and_integer_ranges(tmp_path):
+    grid = Search(load_spec(write_spec(tmp_path, parameters={
+        "a": {"values": [1, 2, 3]}, "g": {"parameters": {"b": {"min": 1, "max": 2}}},  # nested; int_uniform
+        "c": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5}, "d": {"value": 0}})))
+    runs = [p.params for p in iter(grid.ask, None)]
+    assert runs[:2] == [{"a": 1, "c": 0, "d": 0, "g.b": 1}, {"a": 1, "c": 0, "d": 0, "g.b": 2}]  # last key fastest
+    assert len(runs) == 18 and {(r["a"], r["g.b"], r["c"]) for r in runs} == {
+        (a, b, c) for a in (1, 2, 3) for b in (1, 2) for c in (0, 0.5, 1)}
+    capped = Search(load_spec(write_spec(tmp_path, run_cap=4, parameters={"a": {"min": 1, "max": 9}})))
+    assert [p.params["a"] for p in iter(capped.ask, None)] == [1, 2, 3, 4]
+
+
+KINDS = {  # every W&B distribution, and what each draw must satisfy
+    "constant": ({"distribution": "constant", "value": 7}, lambda x: x == 7),
+    "categorical": ({"values": ["a", "b"], "probabilities": [0.9, 0.1]}, lambda x: x in ("a", "b")),
+    "int_uniform": ({"min": 2, "max": 5}, lambda x: isinstance(x, int) and 2 <= x <= 5),
+    "uniform": ({"min": 0.5, "max": 1.5}, lambda x: 0.5 <= x <= 1.5),
+    "q_uniform": ({"distribution": "q_uniform", "min": 0, "max": 100, "q": 10}, lambda x: x % 10 == 0 and isinstance(x, int)),
+    "log_uniform": ({"distribution": "log_uniform", "min": -2, "max": 0}, lambda x: math.exp(-2) <= x <= 1),
+    "log_uniform_values": ({"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, lambda x: 1e-4 <= x <= 1e-2),
+    "q_log_uniform": ({"distribution": "q_log_uniform", "min": 0, "max": 4.6, "q": 1}, lambda x: 1 <= x <= 100),
+    "q_log_uniform_values": ({"distribution": "q_log_uniform_values", "min": 8, "max": 512, "q": 8},
+                             lambda x: 8 <= x <= 512 and x % 8 == 0),
+    "inv_log_uniform": ({"distribution": "inv_log_uniform", "min": 0, "max": 2}, lambda x: math.exp(-2) <= x <= 1),
+    "inv_log_uniform_values": ({"distribution": "inv_log_uniform_values", "min": 0.1, "max": 10}, lambda x: 0.1 <= x <= 10),
+    "normal": ({"distribution": "normal", "mu": 5, "sigma": 0.1}, lambda x: 4 < x < 6),
+    "q_normal": ({"distribution": "q_normal", "mu": 5, "sigma": 2, "q": 0.5}, lambda x: (x * 2) == int(x * 2)),
+    "log_normal": ({"distribution": "log_normal", "mu": 0, "sigma": 0.1}, lambda x: 0.5 < x < 2),
+    "q_log_normal": ({"distribution": "q_log_normal", "mu": 4, "sigma": 0.1, "q": 4}, lambda x: x % 4 == 0),
+    "beta": ({"distribution": "beta", "a": 2, "b": 5}, lambda x: 0 < x < 1),
+    "q_beta": ({"distribution": "q_beta", "a": 2, "b": 5, "q": 0.1}, lambda x: 0 <= x <= 1 and round(x * 10, 9) == round(x * 10)),
+}
+
+
+def test_random_search_draws_every_kind_within_its_law(tmp_path):
+    """Each kind stays in its support, with W&B's meaning (exponents for log_uniform, 1/x for inv_), reproducibly."""
+    spec = load_spec(write_spec(tmp_path, method="random", run_cap=200,
+                                parameters={"g": {"parameters": {k: p for k, (p, _) in KINDS.items()}}}))
+    runs = [p.params for p in iter(Search(spec, seed=3).ask, None)]
+    assert len(runs) == 200 and runs == [p.params for p in iter(Search(spec, seed=3).ask, None)]
+    for kind, (_, ok) in KINDS.items():
+        values = [r[f"g.{kind}"] for r in runs]
+        assert all(ok(v) for v in values), (kind, [v for v in values if not ok(v)][:3])
+    mean = lambda k: sum(r[f"g.{k}"] for r in runs) / len(runs)  # noqa: E731
+    assert abs(mean("normal") - 5) < 0.03 and abs(mean("beta") - 2 / 7) < 0.05
+    assert 150 < sum(r["g.categorical"] == "a" for r in runs) < 195  # probabilities 0.9 / 0.1
+    logs = sorted(math.log10(r["g.log_uniform_values"]) for r in runs)
+    assert logs[len(logs) // 2] == pytest.approx(-3, abs=0.3)  # uniform in the exponent, not in the value
+
+
+def test_bayes_search_learns_from_the_metric(tmp_path):
+    """TPE, told each run's metric, proposes nearer the optimum than random draws with the same seed."""
+    def later_distance(method):
+        spec = load_spec(write_spec(tmp_path, method=method, run_cap=40, metric={"name": "final/loss", "goal": "minimize"},
+                                    parameters={"x": {"min": 0.0, "max": 1.0}}))
+        search, distances = Search(spec, seed=0), []
+        for proposal in iter(search.ask, None):
+            distances.append(abs(proposal.params["x"] - 0.3))
+            search.tell(proposal, distances[-1] ** 2)
+        return sum(distances[-15:]) / 15
+    assert later_distance("bayes") < 0.5 * later_distance("random")
+
+
+def test_dry_run_prints_the_commands_and_starts_nothing(tmp_path, capsys):
+    sweep_main([str(ROOT / "experiments" / "digits_every_kind.yaml"), "--dry-run", "--out", str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("[digits_every_kind] random search, 4 runs (dry run")
+    assert len(out) == 5 and all("--model.init_args.generator_optimizer.init_args.lr=" in line for line in out[1:])
+    assert not any(tmp_path.iterdir())
+
+
+def test_each_sweep_gets_a_fresh_folder_and_parallel_runs_their_own_gpu(tmp_path):
+    assert fresh_folder(tmp_path, "s") != fresh_folder(tmp_path, "s")
+    assert gpu_slots(3, None, 2) == ["0", "1", "0"] and gpu_slots(2, "4,6", 8) == ["4", "6"]
+    assert gpu_slots(2, None, 0) == [None, None] and gpu_slots(1, None, 4) == [None]  # CPU; or one run: as given
 
 
 def test_command_fills_args_and_run_folder(tmp_path):
     spec = load_spec(str(ROOT / "experiments" / "digits_grid.yaml"))
-    argv = build_command(spec, spec.runs()[0], tmp_path / "r000", "r000")
+    argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
     assert argv[:3] == [sys.executable, "-m", "sfd_lightning"]
     assert "--model.init_args.alpha=1.0" in argv and "--model.init_args.g_forget_coef=0.05" in argv
     assert f"--trainer.default_root_dir={tmp_path / 'r000'}" in argv
@@ -63,7 +142,7 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     """Each setting of each experiment becomes a valid `sfd fit` command (parsed and instantiated, not run)."""
     monkeypatch.chdir(ROOT)
     spec = load_spec(str(path))
-    runs = spec.runs()
+    runs = Search(spec).preview()
     for params in runs if spec.method == "grid" and len(runs) <= 8 else runs[:2]:
         argv = build_command(spec, params, tmp_path / "r", "r")
         cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
@@ -73,16 +152,30 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
                 assert got == value or isinstance(value, dict), key
 
 
-def test_local_sweep_writes_table_and_plot(tmp_path, monkeypatch):
+def test_local_sweep_writes_table_and_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("WANDB_MODE", "offline")
     config = short_forget_config(tmp_path, iterations=2, every_n_iterations=0, n_per_label=2, teacher_steps=2)
     spec = write_spec(tmp_path, name="tiny", command=["sfd", "fit", "--config", str(config), "${args}"],
-                      parameters={"model.init_args.alpha": {"values": [1.0, 1.2]}})
+                      metric={"name": "final/forget/accuracy", "goal": "minimize"},
+                      parameters={"model": {"parameters": {"init_args": {"parameters": {"alpha": {"values": [1.0, 1.2]}}}}}})
     sweep_main([spec, "--out", str(tmp_path / "sweeps")])
-    out = tmp_path / "sweeps" / "tiny"
+    (out,) = (tmp_path / "sweeps" / "tiny").iterdir()  # <date-time>: a folder of this invocation's own
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert [r["model.init_args.alpha"] for r in rows] == ["1.0", "1.2"] and all(r["status"] == "ok" for r in rows)
-    assert all(0 <= float(r["forget/accuracy"]) <= 1 and float(r["fid/generator"]) > 0 for r in rows)
-    assert "| run | model.init_args.alpha |" in (out / "summary.md").read_text()
+    assert all(0 <= float(r["final/forget/accuracy"]) <= 1 and float(r["fid/generator"]) > 0 for r in rows)
+    assert "| run | model.init_args.alpha | status | seconds | final/forget/accuracy |" in (out / "summary.md").read_text()
     assert (out / "plots.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "best final/forget/accuracy" in printed and f"wrote {out / 'summary.csv'}" in printed and "plots.png" in printed
+
+
+def test_a_sweep_whose_runs_fail_says_so_and_names_only_what_it_wrote(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    spec = write_spec(tmp_path, name="broken", command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
+                      parameters={"model.init_args.alpha": {"value": 1.0}})
+    with pytest.raises(SystemExit) as exit_:
+        sweep_main([spec, "--out", str(tmp_path / "sweeps"), "--local"])
+    assert exit_.value.code == 1
+    printed = capsys.readouterr().out
+    assert "r000 FAILED" in printed and "summary.csv" in printed and "plots.png" not in printed

@@ -1,4 +1,5 @@
-"""Run a sweep's settings as ``sfd fit`` subprocesses on this machine, N at a time."""
+"""Run a sweep's settings as ``sfd fit`` subprocesses on this machine, N at a time, each on its own GPU
+when there are GPUs; a Bayesian search proposes each new run from the results so far."""
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from sfd_lightning.openmp import prefer_passive_wait
+from sfd_lightning.sweep.search import Proposal, Search
 from sfd_lightning.sweep.spec import SweepSpec
 
 WANDB_LOGGER = "sfd_lightning.loggers.SFDWandbLogger"
@@ -61,16 +63,39 @@ def build_command(spec: SweepSpec, params: Dict[str, Any], run_dir: Path, run_na
     return argv
 
 
+def gpu_slots(parallel: int, visible: Optional[str], count: int) -> List[Optional[str]]:
+    """``CUDA_VISIBLE_DEVICES`` of each of ``parallel`` run slots: the visible GPUs dealt round-robin (None: leave it)."""
+    devices = [d.strip() for d in visible.split(",") if d.strip()] if visible else [str(i) for i in range(count)]
+    if parallel < 2 or not devices:
+        return [None] * parallel
+    return [devices[i % len(devices)] for i in range(parallel)]
+
+
+def metric_value(row: Dict[str, Any], name: Optional[str]) -> Optional[float]:
+    """The spec metric of a finished run: its report key, with or without W&B's ``final/`` summary prefix."""
+    if not name:
+        return None
+    for key in (name, name[len("final/"):] if name.startswith("final/") else None):
+        if key and isinstance(row.get(key), (int, float)):
+            return float(row[key])
+    return None
+
+
 @dataclass
 class Run:
     name: str
-    params: Dict[str, Any]
+    proposal: Proposal
     folder: Path
     argv: List[str]
+    slot: int = 0
     process: Optional[subprocess.Popen] = None
     started: float = 0.0
     seconds: float = 0.0
     returncode: Optional[int] = None
+
+    @property
+    def params(self) -> Dict[str, Any]:
+        return self.proposal.params
 
     def row(self) -> Dict[str, Any]:
         """Parameters, status, wall time and the run's report.json metrics."""
@@ -83,33 +108,50 @@ class Run:
         return row
 
 
-def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print) -> List[Run]:
-    """Run every setting (``parallel`` at a time, CPU threads shared between them); a failed run does not stop the rest."""
-    runs = []
-    for i, params in enumerate(spec.runs(seed)):
-        name = f"r{i:03d}"
-        runs.append(Run(name, params, out_dir / name, build_command(spec, params, out_dir / name, name)))
-    threads = max(1, (os.cpu_count() or 1) // parallel)
-    # Each run starts its own W&B service rather than joining one this process may hold (WANDB_SERVICE).
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
-    env["OMP_NUM_THREADS"] = str(threads)
+def run_environment(parallel: int) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}  # each run starts its own W&B service
+    env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // parallel))
     prefer_passive_wait(env)  # parallel runs share the cores: threads that wait must not spin
     env.setdefault("WANDB_MODE", "offline")
-    waiting, active = list(runs), []
-    while waiting or active:
-        while waiting and len(active) < parallel:
-            run = waiting.pop(0)
+    return env
+
+
+def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print) -> List[Run]:
+    """Run the search's proposals (``parallel`` at a time, CPU threads and GPUs shared between them); a failed run
+    does not stop the rest, and each finished run's metric goes back to the search."""
+    import torch
+
+    search = Search(spec, seed)
+    env = run_environment(parallel)
+    slots = gpu_slots(parallel, os.environ.get("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count())
+    runs: List[Run] = []
+    active: List[Run] = []
+    while True:
+        while len(active) < parallel:
+            proposal = search.ask()
+            if proposal is None:
+                break
+            name = f"r{len(runs):03d}"
+            run = Run(name, proposal, out_dir / name, build_command(spec, proposal.params, out_dir / name, name))
+            run.slot = min(set(range(parallel)) - {r.slot for r in active})
             run.folder.mkdir(parents=True, exist_ok=True)
             (run.folder / "command.txt").write_text(" ".join(run.argv) + "\n")
-            log = open(run.folder / "output.log", "w")
-            run.process = subprocess.Popen(run.argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            run_env = dict(env, **({"CUDA_VISIBLE_DEVICES": slots[run.slot]} if slots[run.slot] is not None else {}))
+            with open(run.folder / "output.log", "w") as log:
+                run.process = subprocess.Popen(run.argv, stdout=log, stderr=subprocess.STDOUT, env=run_env)
             run.started = time.time()
             echo(f"[{spec.name}] {run.name} started: {' '.join(format_arg(k, v) for k, v in run.params.items())}")
+            runs.append(run)
             active.append(run)
+        if not active:
+            return runs
         time.sleep(0.5)
         for run in [r for r in active if r.process.poll() is not None]:
             run.returncode, run.seconds = run.process.returncode, time.time() - run.started
             active.remove(run)
-            echo(f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s "
+            value = metric_value(run.row(), spec.metric.get("name")) if run.returncode == 0 else None
+            search.tell(run.proposal, value)
+            shown = f", {spec.metric['name']} {value:.4g}" if value is not None else ""
+            echo(f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s{shown} "
                  f"(log: {run.folder / 'output.log'})")
-    return runs
+

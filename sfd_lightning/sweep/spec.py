@@ -1,23 +1,37 @@
-"""W&B sweep specs (https://docs.wandb.ai/guides/sweeps/sweep-config-keys): loading, checking, and
-expanding them into runs for the local executor.
+"""W&B sweep specs (https://docs.wandb.ai/guides/sweeps/sweep-config-keys): loading and checking them
+against the keys W&B documents, every parameter kind included.
 
-Locally, ``grid`` is the cartesian product of every parameter's ``values``; ``random`` and
-``bayes`` draw ``run_cap`` (default 10) settings at random (there is no local Bayesian optimiser:
-with no earlier results to model, its first proposals are random draws too).
+A parameter is a constant (``value``), a choice (``values``, optionally with ``probabilities``), a
+distribution (``distribution`` with its own keys; without one, ``min``/``max`` mean ``int_uniform``
+for integers and ``uniform`` otherwise) or a group of ``parameters`` nested under one name. Nested
+groups become dotted names (``model: {parameters: {init_args: {parameters: {alpha: ...}}}}`` is
+``model.init_args.alpha``), which is how ``sfd fit`` spells options.
 """
-import itertools
-import math
 import os
-import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
 from sfd_lightning.errors import ConfigError
 
 METHODS = ("grid", "random", "bayes")
-DISTRIBUTIONS = ("categorical", "constant", "uniform", "int_uniform", "log_uniform_values", "q_uniform")
+GOALS = ("minimize", "maximize")
+TOP_LEVEL = ("name", "description", "project", "entity", "program", "method", "metric", "parameters", "command",
+             "run_cap", "early_terminate")
+# Each distribution and the keys it reads (besides ``distribution``); ``q`` is the quantisation step.
+DISTRIBUTIONS: Dict[str, tuple] = {
+    "constant": ("value",), "categorical": ("values", "probabilities"),
+    "int_uniform": ("min", "max"), "uniform": ("min", "max"), "q_uniform": ("min", "max", "q"),
+    "log_uniform": ("min", "max"), "log_uniform_values": ("min", "max"),
+    "q_log_uniform": ("min", "max", "q"), "q_log_uniform_values": ("min", "max", "q"),
+    "inv_log_uniform": ("min", "max"), "inv_log_uniform_values": ("min", "max"),
+    "normal": ("mu", "sigma"), "q_normal": ("mu", "sigma", "q"),
+    "log_normal": ("mu", "sigma"), "q_log_normal": ("mu", "sigma", "q"),
+    "beta": ("a", "b"), "q_beta": ("a", "b", "q"),
+}
+BOUNDED = {d for d, keys in DISTRIBUTIONS.items() if "min" in keys}
+POSITIVE_BOUNDS = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 
 
 @dataclass
@@ -26,67 +40,92 @@ class SweepSpec:
     name: str
     method: str
     command: List[str]
-    parameters: Dict[str, Dict[str, Any]]
-    metric: Dict[str, str] = field(default_factory=dict)
+    parameters: Dict[str, Dict[str, Any]]  # dotted name -> its leaf spec, with ``distribution`` filled in
+    metric: Dict[str, Any] = field(default_factory=dict)
     project: str = "sfd-lightning"
-    run_cap: int = 10
+    entity: Optional[str] = None
+    run_cap: Optional[int] = None
     raw: Dict[str, Any] = field(default_factory=dict)
-
-    def runs(self, seed: int = 0) -> List[Dict[str, Any]]:
-        """The parameter settings to run, in order."""
-        if self.method == "grid":
-            keys = list(self.parameters)
-            choices = [_grid_values(k, self.parameters[k]) for k in keys]
-            return [dict(zip(keys, combo)) for combo in itertools.product(*choices)]
-        rng = random.Random(seed)
-        return [{k: _draw(k, p, rng) for k, p in self.parameters.items()} for _ in range(self.run_cap)]
 
 
 def _field(key: str) -> str:
     return f"sweep.parameters.{key}"
 
 
-def _grid_values(key: str, p: Dict[str, Any]) -> List[Any]:
-    if "values" in p:
-        return list(p["values"])
+def distribution_of(key: str, p: Dict[str, Any]) -> str:
+    """The spec's ``distribution``, or the one W&B infers: constant, categorical, int_uniform or uniform."""
+    if "distribution" in p:
+        kind = p["distribution"]
+        if kind not in DISTRIBUTIONS:
+            raise ConfigError(_field(key) + ".distribution", f"must be one of {', '.join(DISTRIBUTIONS)}, got {kind!r}")
+        return kind
     if "value" in p:
-        return [p["value"]]
-    raise ConfigError(_field(key), "grid search needs `values` (or a single `value`) for every parameter")
-
-
-def _draw(key: str, p: Dict[str, Any], rng: random.Random) -> Any:
-    if "value" in p:
-        return p["value"]
+        return "constant"
     if "values" in p:
-        return rng.choice(list(p["values"]))
-    lo, hi = p["min"], p["max"]
-    kind = p.get("distribution") or ("int_uniform" if isinstance(lo, int) and isinstance(hi, int) else "uniform")
-    if kind == "int_uniform":
-        return rng.randint(lo, hi)
-    if kind == "log_uniform_values":
-        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
-    if kind == "q_uniform":
-        q = p.get("q", 1)
-        return round(rng.uniform(lo, hi) / q) * q
-    return rng.uniform(lo, hi)
+        return "categorical"
+    if "min" in p and "max" in p:
+        ints = all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ("min", "max"))
+        return "int_uniform" if ints else "uniform"
+    raise ConfigError(_field(key), "give `value`, `values`, `min` and `max`, a `distribution`, or nested `parameters`")
 
 
-def _check_parameter(key: str, p: Any) -> None:
-    if not isinstance(p, dict):
-        raise ConfigError(_field(key), "must be a mapping such as {values: [...]} or {min: .., max: ..}")
-    if "values" in p:
-        if not isinstance(p["values"], list) or not p["values"]:
+def _number(key: str, p: Dict[str, Any], name: str) -> None:
+    if name in p and (isinstance(p[name], bool) or not isinstance(p[name], (int, float))):
+        raise ConfigError(f"{_field(key)}.{name}", f"must be a number, got {p[name]!r}")
+
+
+def check_leaf(key: str, p: Dict[str, Any]) -> Dict[str, Any]:
+    """One parameter's spec, checked; returned with its ``distribution`` filled in."""
+    kind = distribution_of(key, p)
+    unknown = sorted(set(p) - set(DISTRIBUTIONS[kind]) - {"distribution"})
+    if unknown:
+        raise ConfigError(_field(key), f"{kind} takes {', '.join(DISTRIBUTIONS[kind])}; unknown: {', '.join(unknown)}")
+    for name in ("min", "max", "q", "mu", "sigma", "a", "b"):
+        _number(key, p, name)
+    if kind == "constant" and "value" not in p:
+        raise ConfigError(_field(key) + ".value", "a constant needs its value")
+    if kind == "categorical":
+        values = p.get("values")
+        if not isinstance(values, list) or not values:
             raise ConfigError(_field(key) + ".values", "must be a non-empty list")
-    elif "value" not in p:
+        probs = p.get("probabilities")
+        if probs is not None and (not isinstance(probs, list) or len(probs) != len(values) or
+                                  any(not isinstance(x, (int, float)) or x < 0 for x in probs) or
+                                  abs(sum(probs) - 1) > 1e-6):
+            raise ConfigError(_field(key) + ".probabilities", f"must be {len(values)} non-negative numbers adding up to 1")
+    if kind in BOUNDED:
         if "min" not in p or "max" not in p:
-            raise ConfigError(_field(key), "give `values`, `value`, or `min` and `max`")
+            raise ConfigError(_field(key), f"{kind} needs `min` and `max`")
         if not p["min"] < p["max"]:
             raise ConfigError(_field(key), f"needs min < max, got {p['min']} and {p['max']}")
-        kind = p.get("distribution")
-        if kind is not None and kind not in DISTRIBUTIONS:
-            raise ConfigError(_field(key) + ".distribution", f"must be one of {', '.join(DISTRIBUTIONS)}, got {kind!r}")
-        if kind == "log_uniform_values" and p["min"] <= 0:
-            raise ConfigError(_field(key) + ".min", "must be > 0 for log_uniform_values")
+        if kind in POSITIVE_BOUNDS and p["min"] <= 0:
+            raise ConfigError(_field(key) + ".min", f"must be > 0 for {kind}")
+        if kind == "int_uniform" and not all(isinstance(p[k], int) for k in ("min", "max")):
+            raise ConfigError(_field(key), "int_uniform needs integer min and max")
+    for name in ("q", "sigma", "a", "b"):
+        if name in p and p[name] <= 0:
+            raise ConfigError(f"{_field(key)}.{name}", f"must be > 0, got {p[name]}")
+    return dict(p, distribution=kind)
+
+
+def flatten(parameters: Dict[str, Any], prefix: str = "") -> Dict[str, Dict[str, Any]]:
+    """Nested ``parameters`` groups to dotted names, every leaf checked."""
+    if not isinstance(parameters, dict) or not parameters:
+        raise ConfigError(f"sweep.parameters{('.' + prefix.rstrip('.')) if prefix else ''}",
+                          "must map at least one option (e.g. model.init_args.alpha) to its values")
+    leaves: Dict[str, Dict[str, Any]] = {}
+    for name, p in parameters.items():
+        key = f"{prefix}{name}"
+        if not isinstance(p, dict):
+            raise ConfigError(_field(key), "must be a mapping such as {values: [...]} or {min: .., max: ..}")
+        if "parameters" in p:
+            extra = sorted(set(p) - {"parameters"})
+            if extra:
+                raise ConfigError(_field(key), f"a group of nested `parameters` takes nothing else; got {', '.join(extra)}")
+            leaves.update(flatten(p["parameters"], key + "."))
+        else:
+            leaves[key] = check_leaf(key, p)
+    return leaves
 
 
 def _check_runs_sfd(command: List[str], program: str) -> None:
@@ -95,6 +134,19 @@ def _check_runs_sfd(command: List[str], program: str) -> None:
     if head[:1] != ["sfd"] and head[:3] != ["${interpreter}", "-m", "sfd_lightning"]:
         raise ConfigError("sweep.command", f"must start sfd (or ${{interpreter}} -m sfd_lightning); got {' '.join(head[:3])!r}: "
                           "the local runner runs no other program from a spec")
+
+
+def _check_metric(metric: Any, method: str) -> Dict[str, Any]:
+    if metric is None:
+        if method == "bayes":
+            raise ConfigError("sweep.metric", "bayes search needs a metric to optimise, e.g. {name: final/fid/ratio, goal: minimize}")
+        return {}
+    if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
+        raise ConfigError("sweep.metric", "must be a mapping with a name (and a goal), e.g. {name: final/fid/ratio, goal: minimize}")
+    goal = metric.get("goal", "minimize")
+    if goal not in GOALS:
+        raise ConfigError("sweep.metric.goal", f"must be minimize or maximize, got {goal!r}")
+    return dict(metric, goal=goal)
 
 
 def load_spec(path: str) -> SweepSpec:
@@ -107,21 +159,22 @@ def load_spec(path: str) -> SweepSpec:
         raise ConfigError("SWEEP", f"{path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError("SWEEP", f"{path} must hold a mapping (a W&B sweep spec)")
+    unknown = sorted(set(raw) - set(TOP_LEVEL))
+    if unknown:
+        raise ConfigError(f"sweep.{unknown[0]}", f"not a W&B sweep key (known: {', '.join(TOP_LEVEL)})")
     method = raw.get("method")
     if method not in METHODS:
         raise ConfigError("sweep.method", f"must be one of {', '.join(METHODS)}, got {method!r}")
-    params = raw.get("parameters")
-    if not isinstance(params, dict) or not params:
-        raise ConfigError("sweep.parameters", "must map at least one option (e.g. model.init_args.alpha) to its values")
-    for key, p in params.items():
-        _check_parameter(key, p)
+    params = flatten(raw.get("parameters"))
+    metric = _check_metric(raw.get("metric"), method)
     command = raw.get("command")
-    if not isinstance(command, list) or "${args}" not in command:
+    if not isinstance(command, list) or not any(c in ("${args}", "${args_no_hyphens}") for c in command):
         raise ConfigError("sweep.command", "must be a list holding ${args}, e.g. [sfd, fit, --config, C.yaml, ${args}]")
     _check_runs_sfd([str(c) for c in command], str(raw.get("program", "sfd")))
-    run_cap = raw.get("run_cap", 10)
-    if method != "grid" and (not isinstance(run_cap, int) or run_cap < 1):
-        raise ConfigError("sweep.run_cap", f"must be a positive integer for {method} search, got {run_cap!r}")
+    run_cap = raw.get("run_cap")
+    if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1):
+        raise ConfigError("sweep.run_cap", f"must be a positive integer, got {run_cap!r}")
     name = raw.get("name") or os.path.splitext(os.path.basename(path))[0]
-    return SweepSpec(path=path, name=name, method=method, command=[str(c) for c in command], parameters=params,
-                     metric=raw.get("metric") or {}, project=raw.get("project", "sfd-lightning"), run_cap=run_cap, raw=raw)
+    return SweepSpec(path=path, name=str(name), method=method, command=[str(c) for c in command], parameters=params,
+                     metric=metric, project=raw.get("project", "sfd-lightning"), entity=raw.get("entity"),
+                     run_cap=run_cap, raw=raw)

@@ -1,23 +1,37 @@
 """A sweep's summary: a table (CSV and Markdown) and each metric plotted against each swept value."""
 import csv
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-METRICS = ("forget/accuracy", "retained/accuracy", "fid/generator", "fid/ratio", "speed/generator_images_per_s")
+from sfd_lightning.callbacks.report import ROWS  # noqa: E402  (the report's headline metrics)
+from sfd_lightning.sweep.local import metric_value  # noqa: E402
+
+
+def metric_columns(rows: List[Dict[str, Any]], objective: Optional[str]) -> List[str]:
+    """The spec's metric first (named as in the spec), then every report metric some run has (CLIP score too)."""
+    columns = [objective] if objective else []
+    columns += [key for key, _, _ in ROWS if any(key in r for r in rows) and key not in columns
+                and (objective or "").replace("final/", "", 1) != key]
+    return columns
 
 
 def _cell(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path) -> List[str]:
-    """summary.csv and summary.md: one row per run; columns run, swept values, status, seconds, metrics."""
-    metrics = [m for m in METRICS if any(m in r for r in rows)]
+def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path,
+                 objective: Optional[str] = None) -> List[str]:
+    """summary.csv and summary.md: one row per run; columns run, swept values, status, seconds, the spec's metric,
+    the report's metrics. Returns the metric columns."""
+    metrics = metric_columns(rows, objective)
+    if objective:
+        rows = [dict(r, **{objective: metric_value(r, objective)}) if metric_value(r, objective) is not None else r
+                for r in rows]
     columns = ["run", *params, "status", "seconds", *metrics]
     with open(folder / "summary.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
