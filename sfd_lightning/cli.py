@@ -15,13 +15,15 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
 from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
+from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.quiet import silence_known_noise
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
-Training and evaluation loops (LightningCLI): sfd fit|validate|test|predict --config C.yaml.
+Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
+(validate: the config's metrics and report on a checkpoint; predict: its samples to an .npz).
 Also: sfd sample (samples of a checkpoint to .npz), sfd eval (FID, IS, KID, precision/recall and
 forgetting metrics of samples), sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
 Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
@@ -98,6 +100,13 @@ class SFDLightningCLI(LightningCLI):
                          args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
                                                          "description": DESCRIPTION}, **kwargs)
 
+    @staticmethod
+    def subcommands():
+        """LightningCLI's, less ``test``: there is no held-out data; ``validate`` evaluates a checkpoint."""
+        commands = dict(LightningCLI.subcommands())
+        commands.pop("test", None)
+        return commands
+
     def parse_arguments(self, parser, args) -> None:
         try:
             super().parse_arguments(parser, args)
@@ -116,13 +125,17 @@ class SFDLightningCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses
-        a bar or turns it off. A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
+        a bar or turns it off; ``sfd predict`` writes its samples with a SampleWriter unless the config has a
+        prediction writer. A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
         moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
         version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         bars = [c for c in config.get("trainer.callbacks") or [] if "ProgressBar" in str(getattr(c, "class_path", ""))]
         if config.get("trainer.enable_progress_bar") is not False and not bars:
             self.trainer_defaults["callbacks"] = self.trainer_defaults.get("callbacks", []) + [SFDProgressBar()]
+        writers = [c for c in config.get("trainer.callbacks") or [] if "Writer" in str(getattr(c, "class_path", ""))]
+        if self.subcommand == "predict" and not writers:
+            self.trainer_defaults["callbacks"] = self.trainer_defaults.get("callbacks", []) + [SampleWriter()]
         logger = config.get("trainer.logger")
         if not hasattr(logger, "init_args"):
             return

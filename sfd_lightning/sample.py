@@ -6,26 +6,25 @@
 
 The .npz holds ``images`` (N, C, H, W) float32 in [-1, 1] and ``labels`` (N,) int64 (or ``prompts``
 (N,) strings); a PNG grid
-with one row per label is written next to it. Under ``torchrun --nproc_per_node N -m sfd_lightning sample ...``
-the batches are split across the processes and rank 0 writes the same file one process would.
+with one row per label is written next to it. It runs Lightning's predict loop (``sfd predict`` is the
+long form, from a config): under ``torchrun --nproc_per_node N -m sfd_lightning sample ...`` the
+blocks are dealt to the processes and rank 0 writes the same file one process would.
 """
 import argparse
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-import numpy as np
 import torch
-from torchvision.utils import save_image
+from lightning.pytorch import Callback, LightningModule, Trainer
 
 from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
-from sfd_lightning.callbacks.image_grid import class_row_labels, label_grid
+from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
-from sfd_lightning.distributed_sampling import distributed_rank_and_world, gather_on_rank_zero
+from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.seeding import derive_seed
 
 
 def parse_labels(text: str) -> List[int]:
@@ -92,20 +91,28 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
                          teacher.net.num_classes, f"teacher, {steps}-step DDIM")
 
 
-def draw_blocks(sampler: LoadedSampler, labels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
-                rank: int = 0, world: int = 1) -> List[torch.Tensor]:
-    """Samples of this rank's blocks: block j (``batch_size`` labels) uses noise seed (seed, j) and goes to
-    rank j mod world, so any number of processes draws exactly the same images."""
-    out = []
-    with torch.no_grad():
-        for j, start in enumerate(range(0, len(labels), batch_size)):
-            if j % world != rank:
-                continue
-            yb = labels[start:start + batch_size]
-            z = torch.randn((len(yb), *sampler.shape), generator=torch.Generator().manual_seed(derive_seed(seed, j)))
-            yb = yb.to(device) if isinstance(yb, torch.Tensor) else yb  # labels, or a list of prompts
-            out.append(sampler.sample(z.to(device), yb).clamp(-1, 1).float().cpu())
-    return out or [torch.empty((0, *sampler.shape))]
+class SamplerModule(LightningModule):
+    """A loaded sampler as a LightningModule, so that Lightning's predict loop (one process or torchrun's
+    several) draws its blocks."""
+
+    def __init__(self, sampler: LoadedSampler):
+        super().__init__()
+        self.sampler = sampler
+        self.num_classes = sampler.num_classes
+
+    def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
+        conditions = batch["conditions"]
+        images = self.sampler.sample(batch["noise"], conditions).clamp(-1, 1).float().cpu()
+        return {"block": batch["block"], "images": images,
+                "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}
+
+
+def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
+    """A Trainer for sampling here, or across torchrun's processes (DDP, one device each)."""
+    world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=local if world > 1 else 1,
+                   num_nodes=max(1, world // max(local, 1)), strategy="ddp" if world > 1 else "auto", logger=False,
+                   enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,16 +155,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         y = torch.tensor(labels).repeat_interleave(args.n_per_label)
     else:
         y = [p for p in prompts for _ in range(args.n_per_label)]
-    rank, world = distributed_rank_and_world()
-    images = torch.cat(draw_blocks(sampler, y, args.batch_size, args.seed, device, rank, world))
-    if world > 1:
-        images = gather_on_rank_zero(images, args.out, rank, world, args.batch_size, len(y))
-        if rank != 0:
-            return
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    conditions = {"labels": y.numpy().astype(np.int64)} if prompts is None else {"prompts": np.array(y, dtype=str)}
-    np.savez(args.out, images=images.numpy().astype(np.float32), **conditions)
-    grid_path = os.path.splitext(args.out)[0] + ".png"
-    rows = prompts if prompts is not None else class_row_labels(labels, None, sampler.num_classes)
-    save_image(label_grid(images, args.n_per_label, row_labels=rows), grid_path)
-    print(f"wrote {len(y)} samples ({sampler.description}) to {args.out} and a grid to {grid_path}")
+    blocks = SampleBlocks(y, sampler.shape, args.batch_size, args.seed)
+    print(f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {args.batch_size})", flush=True)
+    writer = SampleWriter(args.out, args.n_per_label)
+    predict_trainer(device, [writer]).predict(SamplerModule(sampler), block_loader(blocks), return_predictions=False)

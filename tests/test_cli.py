@@ -14,7 +14,9 @@ def run(run_cli, capsys, *args):
 
 def test_help_names_every_subcommand(run_cli, capsys):
     out = run(run_cli, capsys, "--help")
-    assert all(f"sfd {name}" in " ".join(out.split()) for name in ("fit|validate|test|predict", "sample", "eval", "sweep"))
+    assert all(f"sfd {name}" in " ".join(out.split()) for name in ("fit|validate|predict", "sample", "eval", "sweep"))
+    assert "{fit,validate,predict}" in out  # no `test`: there is no held-out data to test on
+    assert run_cli(["test", "--config", "configs/digits_forget.yaml"]) == 2
 
 
 def test_options_come_from_the_environment_and_the_command_line_wins(run_cli, capsys, monkeypatch):
@@ -46,9 +48,12 @@ def test_default_root_dir_moves_the_run_unless_the_logger_has_its_own_folder(mon
     assert cli.trainer.logger.save_dir == str(tmp_path / ("logs" if explicit else "mine"))
 
 
-def test_validate_evaluates_a_checkpoint_with_the_configs_callbacks(capsys, monkeypatch, tmp_path):
-    """`sfd validate --ckpt_path` runs the metric callbacks and the report on the trained weights."""
+def test_validate_and_predict_use_a_checkpoint(capsys, monkeypatch, tmp_path):
+    """`sfd validate --ckpt_path` runs the metric callbacks and the report on the trained weights; `sfd predict`
+    writes the samples `sfd sample` writes for the same seed, through Lightning's predict loop."""
     import json
+
+    import numpy as np
 
     from conftest import short_forget_config
 
@@ -62,6 +67,13 @@ def test_validate_evaluates_a_checkpoint_with_the_configs_callbacks(capsys, monk
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["iterations"] == 3 and 0 <= report["forget/accuracy"] <= 1 and report["fid/generator"] > 0
     assert "FID retained classes, one-step EMA generator" in capsys.readouterr().out
+    main(["predict", *common, f"--ckpt_path={last}", "--data.init_args.predict_n_per_label=3", "--data.init_args.batch_size=8"])
+    predicted = np.load(tmp_path / "out" / "samples.npz")
+    assert predicted["images"].shape == (30, 1, 8, 8) and (tmp_path / "out" / "samples.png").is_file()
+    main(["sample", "--ckpt", str(last), "--labels", "0-9", "--n-per-label", "3", "--batch-size", "8", "--seed", "0",
+          "--out", str(tmp_path / "sampled.npz")])
+    sampled = np.load(tmp_path / "sampled.npz")
+    assert np.array_equal(predicted["labels"], sampled["labels"]) and np.array_equal(predicted["images"], sampled["images"])
 
 
 def test_terminal_bar_shows_losses_and_learning_rates_in_full(monkeypatch, tmp_path):

@@ -107,3 +107,16 @@ def test_text_unet_null_prompt_and_word_order():
     assert torch.equal(net.text([""])[0], net.text.null)
     with pytest.raises(TypeError, match="conditioned on prompts"):
         net(x, t, torch.tensor([1, 2, 3]))
+
+
+def test_predict_samples_the_evaluated_forget_and_retained_prompts(tmp_path):
+    import numpy as np
+
+    from sfd_lightning.callbacks.sample_writer import save_samples
+
+    data = PromptDataModule(retained_prompts=["a one", "a two"], forget_prompts=["a seven"], concept="seven",
+                            replacement="one", n_validation=2, predict_n_per_label=2)
+    prompts = data.predict_conditions()
+    assert prompts == ["a seven", "a seven", "a one", "a one", "a two", "a two"]
+    grid = save_samples(str(tmp_path / "s.npz"), torch.zeros(6, 1, 8, 8), prompts, n_per_condition=2)
+    assert list(np.load(tmp_path / "s.npz")["prompts"]) == prompts and grid.endswith("s.png")

@@ -17,6 +17,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.data import DataLoader, Dataset
 
+from sfd_lightning.data.sample_blocks import Conditions, SampleBlocks, block_loader
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.seeding import generator
 
@@ -66,7 +67,7 @@ class NoiseLabelDataModule(LightningDataModule):
     """
 
     def __init__(self, shape: Sequence[int] = (1, 8, 8), batch_size: int = 64, iterations: int = 1000,
-                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0):
+                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0, predict_n_per_label: int = 16):
         """
         Args:
             shape: shape of one noise sample (C, H, W), the generator's output shape.
@@ -74,13 +75,14 @@ class NoiseLabelDataModule(LightningDataModule):
             iterations: SFD iterations per epoch.
             retained_labels: labels to distil; default every class except the model's forget label.
             seed: seed of the noise; the batch of iteration i on rank r depends only on (seed, i, r).
+            predict_n_per_label: ``sfd predict``: samples of every class (the forgotten one too), drawn with ``seed``.
         """
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("iterations", iterations)):
+        for name, value in (("batch_size", batch_size), ("iterations", iterations), ("predict_n_per_label", predict_n_per_label)):
             if value < 1:
                 raise ConfigError(f"data.{name}", f"must be >= 1, got {value}")
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
-        self.retained_labels, self.seed = retained_labels, seed
+        self.retained_labels, self.seed, self.predict_n_per_label = retained_labels, seed, predict_n_per_label
         self.labels: Sequence[int] = ()
         self.forgets = True  # the model's: noise for forget rows too
 
@@ -113,6 +115,17 @@ class NoiseLabelDataModule(LightningDataModule):
         if self.trainer is not None and self.trainer.state.fn == TrainerFn.FITTING:
             return []
         return NoiseLoader(_Steps(1), batch_size=1, shuffle=False)
+
+    def predict_conditions(self) -> Conditions:
+        """What ``sfd predict`` samples: every class, ``predict_n_per_label`` each."""
+        num_classes = getattr(self.trainer.lightning_module, "num_classes", None) if self.trainer is not None else None
+        if num_classes is None:
+            raise ConfigError("data.predict_n_per_label", "sfd predict needs a model with num_classes")
+        return torch.arange(num_classes).repeat_interleave(self.predict_n_per_label)
+
+    def predict_dataloader(self) -> DataLoader:
+        """``sfd predict``: blocks of ``batch_size`` conditions with the noise of (seed, block), as ``sfd sample``."""
+        return block_loader(SampleBlocks(self.predict_conditions(), self.shape, self.batch_size, self.seed))
 
     def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, torch.Tensor]]:
         """The batch that rank ``rank`` trains on at SFD iteration ``iteration``."""

@@ -39,7 +39,8 @@ class PromptDataModule(NoiseLabelDataModule):
                  retained_prompts: Optional[Prompts] = None, forget_prompts: Optional[Prompts] = None,
                  concept: Optional[str] = None, replacement: Optional[str] = None, override_prompts: Optional[Prompts] = None,
                  mode: Literal["concept", "nudity"] = "concept", subjects: Optional[Prompts] = None,
-                 keywords: Optional[Prompts] = None, negative_prompt: Optional[str] = None, n_validation: int = 8):
+                 keywords: Optional[Prompts] = None, negative_prompt: Optional[str] = None, n_validation: int = 8,
+                 predict_n_per_label: int = 16):
         """
         Args:
             shape: shape of one noise sample (C, H, W): the (latent) image the generator makes.
@@ -59,8 +60,10 @@ class PromptDataModule(NoiseLabelDataModule):
                 and generator updates; the retained terms keep the empty prompt); nudity mode default: every
                 keyword, comma-separated; concept mode default: none (the empty prompt).
             n_validation: forget and retained prompts, evenly spread, that callbacks evaluate.
+            predict_n_per_label: ``sfd predict``: samples of each of those forget and retained prompts.
         """
-        super().__init__(shape=shape, batch_size=batch_size, iterations=iterations, retained_labels=(), seed=seed)
+        super().__init__(shape=shape, batch_size=batch_size, iterations=iterations, retained_labels=(), seed=seed,
+                         predict_n_per_label=predict_n_per_label)
         if mode == "nudity":
             self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
             negative_prompt = default_negative if negative_prompt is None else negative_prompt
@@ -116,6 +119,11 @@ class PromptDataModule(NoiseLabelDataModule):
 
     def resolve_labels(self) -> Sequence[int]:
         return ()  # prompts, not class labels
+
+    def predict_conditions(self) -> List[str]:
+        """What ``sfd predict`` samples: the evaluated forget prompts, then the retained ones, ``predict_n_per_label`` each."""
+        prompts = self.validation_prompts["forget"] + self.validation_prompts["retained"]
+        return [p for p in prompts for _ in range(self.predict_n_per_label)]
 
     def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, object]]:
         g = generator(self.seed, iteration, rank)

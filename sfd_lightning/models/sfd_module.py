@@ -422,6 +422,13 @@ class SFDModule(LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """``sfd validate --ckpt_path ...``: nothing per batch; the metric callbacks evaluate the checkpoint."""
 
+    def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
+        """``sfd predict --ckpt_path ...``: the EMA generator's images of one block of noise and labels (or prompts)."""
+        conditions = batch["conditions"]
+        images = self.decode(self.generate(batch["noise"], conditions, ema=True)).clamp(-1, 1).float().cpu()
+        return {"block": batch["block"], "images": images,
+                "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}
+
     def configure_optimizers(self):
         optimizers = [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
         if self.lr_scheduler is None:
