@@ -15,6 +15,8 @@ SEEDS ?= 1 2
 N ?= 2000
 TEACHER ?= assets/digits_teacher.pt
 RESCORE_DIR ?= runs/rescore
+# the W&B run the rescore's figures join (a run path, or the checkpoint's own run); WANDB_RUN= to leave W&B alone
+WANDB_RUN ?= $(CKPT)
 
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
@@ -72,7 +74,8 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	  for who in generator teacher; do \
 	    f=$(RESCORE_DIR)/generator_s$$s.npz; test $$who = teacher && f=$$t; \
 	    $(BIN)/sfd eval $$f --reference digits --forget-label $(FORGET) --metrics fid \
-	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json; \
+	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json \
+	      $(if $(WANDB_RUN),--wandb-run $(WANDB_RUN) --wandb-prefix rescore/$${who}_s$$s/); \
 	  done; done
 	$(BIN)/python -c "import json, sys; d = sys.argv[1]; seeds = sys.argv[2:]; \
 	fid = {w: [json.load(open(f'{d}/fid_{w}_s{s}.json'))['fid'] for s in seeds] for w in ('generator', 'teacher')}; \

@@ -87,6 +87,7 @@ def test_embedded_digits_reference_equals_the_same_images_from_a_file(run_cli, t
     (["--metrics", "fid"], "--reference: needed for fid"),
     (["--metrics", "fid", "--reference", "nowhere.npz"], "--reference: 'nowhere.npz' is not"),
     (["--metrics", "forget", "--forget-label", "12", "--classifier", CLASSIFIER], "--forget-label: 12 is not among"),
+    (["--metrics", "fid", "--reference", "digits", "--wandb-run", "a/b/c/d"], "--wandb-run: expected entity/project/run_id"),
 ])
 def test_bad_input_is_one_line(run_cli, tmp_path, real_npz, capsys, args, message):
     assert run_cli(["eval", str(real_npz), *args, "--out", str(tmp_path / "m.json")]) == 2
@@ -147,3 +148,29 @@ def test_inception_features_callback_uses_the_local_file(random_inception_weight
     assert features(torch.rand(2, 1, 8, 8) * 2 - 1).shape == (2, 2048)
     with pytest.raises(ConfigError, match="weights_path: file not found"):
         InceptionFeatures(weights_path="missing.pth")
+
+
+def test_results_join_the_training_runs_wandb_page(run_cli, tmp_path, real_npz, monkeypatch):
+    """--wandb-run with a run's checkpoint: the results land in that run's summary (offline here: its W&B id)."""
+    from wandb_records import read_records
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    ckpt = tmp_path / "runs" / "sfd-lightning" / "abc123" / "checkpoints" / "last.ckpt"  # SFDWandbLogger's layout
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"logger_version": "abc123", "state_dict": {}}, ckpt)
+    eval_json(run_cli, tmp_path, real_npz, "--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER,
+              "--wandb-run", ckpt)
+    log = next((tmp_path / "runs" / "wandb").glob("offline-run-*-abc123/run-abc123.wandb"))
+    summary = {}
+    for record in read_records(log):
+        if record.WhichOneof("record_type") == "summary":
+            summary.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+    assert summary["eval/real/forget/accuracy"] > 0.9 and "eval/real/retained/accuracy" in summary
+
+
+def test_wandb_run_paths():
+    from sfd_lightning.evaluate.wandb_run import find_run
+
+    assert vars(find_run("me/sfd-lightning/abc123")) == dict(id="abc123", project="sfd-lightning", entity="me", save_dir=None)
+    assert find_run("https://wandb.ai/me/proj/runs/xyz9?nw=1").id == "xyz9"
+    assert find_run("proj/xyz9").project == "proj" and find_run("proj/xyz9").entity is None

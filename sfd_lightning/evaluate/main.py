@@ -23,6 +23,7 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.evaluate import metrics
 from sfd_lightning.evaluate.extractors import make_extractor
 from sfd_lightning.evaluate.inputs import ImageSet, is_stats_file, load_stats, open_image_set
+from sfd_lightning.evaluate.wandb_run import add_to_run, find_run
 from sfd_lightning.sample import parse_labels
 
 ALL_METRICS = ("fid", "is", "kid", "prc", "forget")
@@ -44,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)")
     p.add_argument("--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here")
     p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
+    p.add_argument("--wandb-run", "--wandb_run", default=None, dest="wandb_run",
+                   help="add the results to this W&B run's summary: entity/project/run_id, or the run's checkpoint")
+    p.add_argument("--wandb-prefix", "--wandb_prefix", default=None, dest="wandb_prefix",
+                   help="summary key prefix (default eval/<samples file name>/)")
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
@@ -132,6 +137,7 @@ def evaluate(args: argparse.Namespace) -> Dict:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parser().parse_args(argv)
     apply_trust_argument(args)
+    run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any feature is computed
     results = evaluate(args)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
@@ -140,3 +146,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.6g}" if isinstance(value, float) else f"{key:<{width}}  {value}", file=sys.stdout)
     print(f"wrote {args.out}")
+    if run is not None:
+        stem = os.path.splitext(os.path.basename(os.path.normpath(args.samples)))[0]
+        print(f"added to {add_to_run(run, results, args.wandb_prefix or f'eval/{stem}/')}")
