@@ -1,4 +1,5 @@
 """The shipped digits assets load with weights_only=True and meet their quality bar."""
+import pytest
 import torch
 
 from conftest import ASSETS
@@ -56,6 +57,7 @@ def test_text_teacher_follows_its_captions():
     assert accuracy >= 0.90, accuracy
 
 
+@pytest.mark.slow  # FIDs of 2 x 1,800 samples, ~40 s
 def test_stage_one_generator_matches_the_teacher():
     """assets/digits_distilled.pt (what the demo starts from): its one-step EMA generator is recognised
     like the teacher and its FID (classifier features, 300 a class, same noise) is within 1.25x the teacher's."""

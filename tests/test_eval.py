@@ -127,6 +127,7 @@ def random_inception_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # a full-size Inception on the CPU, ~20 s
 def test_inception_path_with_local_weights(run_cli, tmp_path, real_npz, random_inception_weights):
     """The standard metrics' code path (Inception pool features + logits) with a local weights file."""
     small = tmp_path / "small.npz"

@@ -1,9 +1,12 @@
 """The GPU check script's code paths, with tiny backbones on the CPU (the real run needs a GPU)."""
 import json
 
+import pytest
+
 from sfd_lightning.gpu_check import main
 
 
+@pytest.mark.slow  # every backbone built and timed, ~30 s
 def test_tiny_self_test_prints_and_writes_every_figure(tmp_path, capsys):
     out = tmp_path / "gpu_check.json"
     main(["--tiny", "--device", "cpu", "--out", str(out)])
@@ -15,7 +18,7 @@ def test_tiny_self_test_prints_and_writes_every_figure(tmp_path, capsys):
     cases = result["sfd_iteration"]
     assert len(cases) == 3
     for name, rows in cases.items():
-        assert rows[0]["speed_vs_reference"] == 1.0 and all(r["samples_per_s"] > 0 for r in rows)
+        assert all(r["samples_per_s"] > 0 and r["speed_vs_reference"] > 0 for r in rows)
         if name.startswith("SD"):  # bf16, gradient checkpointing off and on
             assert [r["mode"] for r in rows] == ["ours: batched, bf16", "ours: batched, bf16, gradient checkpointing"]
         else:

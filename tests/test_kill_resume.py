@@ -80,7 +80,7 @@ def resume_and_compare(folder, last, straight):
         assert torch.equal(resumed["state_dict"][key], value), key
 
 
-@pytest.mark.slow  # the SIGTERM test below resumes the same way in the default suite
+@pytest.mark.slow
 def test_sigkill_then_resume_loses_nothing(tmp_path, straight_run):
     proc, last = start_and_wait(tmp_path)
     kill_job(proc.pid)
@@ -91,7 +91,7 @@ def test_sigkill_then_resume_loses_nothing(tmp_path, straight_run):
 
 
 @pytest.mark.parametrize("signum, status", [
-    pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+    pytest.param(signal.SIGTERM, 143, id="SIGTERM", marks=pytest.mark.slow),  # ~2 min: two runs and a resume
     pytest.param(signal.SIGINT, 130, id="SIGINT", marks=pytest.mark.slow),  # SIGTERM's path, entered by Ctrl+C
 ])
 def test_a_signal_saves_where_it_stopped_and_exits_non_zero(tmp_path, straight_run, signum, status):

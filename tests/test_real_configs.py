@@ -67,7 +67,8 @@ def run_tiny(name, tmp_path):
     main(["fit", "--config", str(path)])
 
 
-@pytest.mark.parametrize("dataset", sorted(PIPELINES))
+@pytest.mark.parametrize("dataset", [pytest.param(d, marks=pytest.mark.slow) if d != "cifar10" else d
+                                     for d in sorted(PIPELINES)])  # one pipeline by default, ~25 s each
 def test_pipeline_of_tiny_configs(dataset, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     trust_fake_files(monkeypatch)

@@ -143,7 +143,7 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     spec = load_spec(str(path))
     runs = Search(spec).preview()
-    for params in runs if spec.method == "grid" and len(runs) <= 8 else runs[:2]:
+    for params in [runs[0], runs[-1]]:  # the first and the last setting
         argv = build_command(spec, params, tmp_path / "r", "r")
         cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
         for key, value in params.items():
@@ -158,11 +158,11 @@ def test_local_sweep_writes_table_and_plot(tmp_path, monkeypatch, capsys):
     config = short_forget_config(tmp_path, iterations=2, every_n_iterations=0, n_per_label=2, teacher_steps=2)
     spec = write_spec(tmp_path, name="tiny", command=["sfd", "fit", "--config", str(config), "${args}"],
                       metric={"name": "final/forget/accuracy", "goal": "minimize"},
-                      parameters={"model": {"parameters": {"init_args": {"parameters": {"alpha": {"values": [1.0, 1.2]}}}}}})
+                      parameters={"model": {"parameters": {"init_args": {"parameters": {"alpha": {"values": [1.2]}}}}}})
     sweep_main([spec, "--out", str(tmp_path / "sweeps")])
     (out,) = (tmp_path / "sweeps" / "tiny").iterdir()  # <date-time>: a folder of this invocation's own
     rows = list(csv.DictReader(open(out / "summary.csv")))
-    assert [r["model.init_args.alpha"] for r in rows] == ["1.0", "1.2"] and all(r["status"] == "ok" for r in rows)
+    assert [r["model.init_args.alpha"] for r in rows] == ["1.2"] and all(r["status"] == "ok" for r in rows)
     assert all(0 <= float(r["final/forget/accuracy"]) <= 1 and float(r["fid/generator"]) > 0 for r in rows)
     assert "| run | model.init_args.alpha | status | seconds | final/forget/accuracy |" in (out / "summary.md").read_text()
     assert (out / "plots.png").stat().st_size > 1000
