@@ -12,7 +12,7 @@ from sfd_lightning.checkpoints import FORMAT, load_exported
 from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
 
-from conftest import ASSETS, ROOT
+from project import ASSETS, ROOT
 
 PAYLOAD_MODULE = "sfd_payload_probe"  # written into tmp_path; importing it creates a marker file
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import ASSETS
+from project import ASSETS
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data import DigitsDataset
 from sfd_lightning.diffusion import sample_ddim

@@ -98,7 +98,7 @@ def test_progress_lines_when_the_output_is_a_file(tiny_denoiser, tmp_path):
 
     from sfd_lightning.callbacks.progress_lines import ProgressLines
     from sfd_lightning.data import NoiseLabelDataModule
-    from test_sfd_module import make_module
+    from sfd_modules import make_module
 
     out = io.StringIO()
     Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,

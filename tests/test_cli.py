@@ -4,7 +4,7 @@ import yaml
 
 from sfd_lightning.cli import main
 
-from conftest import ROOT
+from project import ROOT
 
 
 def run(run_cli, capsys, *args):
@@ -55,7 +55,7 @@ def test_validate_and_predict_use_a_checkpoint(capsys, monkeypatch, tmp_path):
 
     import numpy as np
 
-    from conftest import short_forget_config
+    from project import short_forget_config
 
     config = short_forget_config(tmp_path, iterations=3, every_n_iterations=0, n_per_label=2, teacher_steps=2)
     common = ["--config", str(config), "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path / 'out'}"]

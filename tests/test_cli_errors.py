@@ -25,7 +25,7 @@ def run(capsys, monkeypatch, root, *args):
     (["--model.init_args.teacher.init_args.net.init_args.ch=32"], "model.teacher_ckpt"),
 ])
 def test_bad_input_is_one_line_naming_the_field(capsys, monkeypatch, args, field):
-    from conftest import ROOT
+    from project import ROOT
 
     code, line = run(capsys, monkeypatch, ROOT, *args)
     assert code == 2
@@ -33,7 +33,7 @@ def test_bad_input_is_one_line_naming_the_field(capsys, monkeypatch, args, field
 
 
 def test_corrupt_checkpoint(capsys, monkeypatch, tmp_path):
-    from conftest import ROOT
+    from project import ROOT
 
     bad = tmp_path / "corrupt.pt"
     bad.write_bytes(b"this is not a checkpoint")
@@ -42,14 +42,14 @@ def test_corrupt_checkpoint(capsys, monkeypatch, tmp_path):
 
 
 def test_architecture_mismatch_names_the_differing_weight(capsys, monkeypatch):
-    from conftest import ROOT
+    from project import ROOT
 
     code, line = run(capsys, monkeypatch, ROOT, "--model.init_args.teacher.init_args.net.init_args.ch=32")
     assert "does not match the architecture in model.teacher" in line and "shape" in line
 
 
 def test_sample_rejects_bad_labels(capsys, monkeypatch):
-    from conftest import ROOT
+    from project import ROOT
 
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
@@ -60,7 +60,7 @@ def test_sample_rejects_bad_labels(capsys, monkeypatch):
 
 @pytest.mark.parametrize("content", [None, b"not a checkpoint"], ids=["missing", "corrupt"])
 def test_bad_resume_checkpoint(capsys, monkeypatch, tmp_path, content):
-    from conftest import ROOT
+    from project import ROOT
 
     path = tmp_path / "last.ckpt"
     if content is not None:

@@ -2,7 +2,7 @@
 import pytest
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 
-from conftest import CONFIGS, ROOT
+from project import CONFIGS, ROOT
 from sfd_lightning.cli import SFDLightningCLI
 
 ALL_CONFIGS = sorted(p.name for p in CONFIGS.glob("*.yaml"))

@@ -12,7 +12,7 @@ import yaml
 
 pytestmark = pytest.mark.slow  # a 2-process run, ~40 s: make test-slow (and CI) run it
 
-from conftest import ROOT, short_forget_config, subprocess_env
+from project import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 3
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from project import ROOT
 from sfd_lightning.cli import main
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import ROOT, short_forget_config
+from project import ROOT, short_forget_config
 from sfd_lightning.cli import main
 
 
@@ -43,7 +43,7 @@ def test_sampling_split_across_two_processes_matches_one(tmp_path):
     import subprocess
     import sys
 
-    from conftest import subprocess_env
+    from project import subprocess_env
 
     args = ["sample", "--ckpt", "assets/digits_teacher.pt", "--steps", "2", "--labels", "0-9", "--n-per-label", "3",
             "--batch-size", "7", "--device", "cpu"]

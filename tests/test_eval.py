@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT
+from project import ROOT
 from sfd_lightning.data import DigitsDataset
 
 CLASSIFIER = str(ROOT / "assets" / "digits_classifier.pt")

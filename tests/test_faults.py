@@ -6,7 +6,7 @@ from lightning.pytorch import Trainer
 from sfd_lightning.data import NoiseLabelDataModule
 from sfd_lightning.models.sfd_module import NonFiniteError
 from sfd_lightning.override import RandomOverride
-from test_sfd_module import make_module
+from sfd_modules import make_module
 
 
 def trainer(tmp_path, **kwargs):
@@ -133,7 +133,7 @@ def test_a_failing_callback_keeps_earlier_checkpoints_and_wandb_data(tmp_path):
 
     import yaml
 
-    from conftest import HELPERS, ROOT, short_forget_config, subprocess_env
+    from project import HELPERS, ROOT, short_forget_config, subprocess_env
     from wandb_records import read_records
 
     path = short_forget_config(tmp_path, iterations=10, every_n_iterations=0, n_per_label=2, teacher_steps=2,

@@ -10,7 +10,7 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import CONFIGS, ROOT
+from project import CONFIGS, ROOT
 
 TINY_DIT = dict(num_attention_heads=2, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=2,
                 sample_size=8, patch_size=2, num_embeds_ada_norm=1000, norm_num_groups=8)

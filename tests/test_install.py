@@ -2,7 +2,7 @@
 import re
 from importlib.metadata import PackageNotFoundError, version
 
-from conftest import ROOT
+from project import ROOT
 
 
 def pins():

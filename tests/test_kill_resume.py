@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from conftest import ROOT, short_forget_config, subprocess_env
+from project import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 30
 

@@ -6,7 +6,7 @@ import pytest
 
 from sfd_lightning.openmp import prefer_passive_wait
 
-from conftest import subprocess_env
+from project import subprocess_env
 
 
 @pytest.mark.parametrize("env, expected", [

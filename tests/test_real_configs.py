@@ -10,7 +10,7 @@ import torch
 import yaml
 from fake_vision import trust_fake_files, write_fake_cifar10, write_fake_stl10
 
-from conftest import CONFIGS, ROOT
+from project import CONFIGS, ROOT
 from sfd_lightning.cli import main
 
 PIPELINES = {

@@ -3,28 +3,10 @@ import copy
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
 
-from sfd_lightning.data import NoiseLabelDataModule
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models import SFDModule
 from sfd_lightning.override import RandomOverride
-
-
-def make_module(tiny_denoiser, **kwargs):
-    args = dict(teacher=tiny_denoiser(), num_classes=3, forget_label=0, override_label=1, t_min=20, t_init=400, t_max=700,
-                sg_forget_coef=1.0, g_forget_coef=1.0, ema_decay=0.5,
-                fake_score_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3),
-                generator_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
-    args.update(kwargs)
-    return SFDModule(**args)
-
-
-def fit(module, iterations=2, tmp_path=None, **trainer_kwargs):
-    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, default_root_dir=tmp_path, **trainer_kwargs)
-    trainer.fit(module, datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations))
-    return trainer
+from sfd_modules import fit, make_module
 
 
 def params(module):

@@ -7,7 +7,7 @@ import torch
 import yaml
 from tiny_sd import make_tiny_clip, make_tiny_sd
 
-from conftest import CONFIGS, ROOT
+from project import CONFIGS, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, short_forget_config
+from project import ROOT, short_forget_config
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.sweep import load_spec

@@ -3,7 +3,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from project import ROOT
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.cli import main
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, short_forget_config, subprocess_env
+from project import ROOT, short_forget_config, subprocess_env
 from sfd_lightning.loggers import wandb_offline
 from wandb_records import read_records
 
