@@ -38,6 +38,7 @@ def test_sample_teacher_asset(tmp_path, monkeypatch):
     assert data["images"].shape == (4, 1, 8, 8) and data["labels"].tolist() == [2, 2, 5, 5]
 
 
+@pytest.mark.slow  # torchrun and two processes, ~30 s
 def test_sampling_split_across_two_processes_matches_one(tmp_path):
     """torchrun with two processes writes the same samples as one process (blocks split by rank)."""
     import subprocess
