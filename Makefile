@@ -56,13 +56,13 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes
-	$(BIN)/python -m sfd_lightning.bench $(ARGS)
+	$(BIN)/python -m sfd_lightning.tools.bench $(ARGS)
 
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
-	$(BIN)/python -m sfd_lightning.bench_load $(ARGS)
+	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)
 
 gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way (one GPU, <= 8 min)
-	$(BIN)/python -m sfd_lightning.gpu_check --out gpu_check.json $(ARGS)
+	$(BIN)/python -m sfd_lightning.tools.gpu_check --out gpu_check.json $(ARGS)
 
 rescore: install  ## FID of a digits run's generator and of the teacher (50-step DDIM), N a class, each of SEEDS: CKPT=... [FORGET=0]
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }

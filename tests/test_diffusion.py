@@ -12,7 +12,7 @@ def test_linear_schedule_values():
     assert s.alpha_bar[0].item() == pytest.approx(1 - 1e-4)
     assert s.alpha_bar[1].item() == pytest.approx((1 - 1e-4) * (1 - (1e-4 + (0.02 - 1e-4) / 999)), rel=1e-6)
     t = torch.tensor([0, 38, 440, 999])
-    torch.testing.assert_close(s.sigma(t), s.b(t) / s.a(t))
+    torch.testing.assert_close(s.sigmas[t], (1 - s.alpha_bar[t]).sqrt() / s.alpha_bar[t].sqrt())
 
 
 def test_sigma_to_t_inverts_the_grid_and_interpolates():
@@ -38,8 +38,8 @@ def test_eps_adapter_matches_discrete_formula():
     d = EpsDenoiser(net, schedule)
     t = torch.tensor([440, 100])
     x_t = torch.randn(2, 1, 2, 2)
-    a, b = schedule.a(t).view(-1, 1, 1, 1), schedule.b(t).view(-1, 1, 1, 1)
-    x0_hat = d(x_t / a, schedule.sigma(t), None)
+    a, b = schedule.alpha_bar[t].sqrt().view(-1, 1, 1, 1), (1 - schedule.alpha_bar[t]).sqrt().view(-1, 1, 1, 1)
+    x0_hat = d(x_t / a, schedule.sigmas[t], None)
     torch.testing.assert_close(x0_hat, (x_t - b * 0.3) / a)
     seen_x, seen_t = net.calls[0]
     torch.testing.assert_close(seen_x, x_t, atol=1e-5, rtol=1e-5)  # the network sees the VP-scaled input
@@ -78,14 +78,12 @@ def test_bad_schedule_names_field():
         VPSchedule("quadratic")
 
 
-def test_ancestral_with_exact_denoiser_returns_its_target():
+def test_stochastic_ddim_with_exact_denoiser_returns_its_target():
     class Oracle(nn.Module):
         schedule = VPSchedule("cosine")
 
         def forward(self, x, sigma, labels):
             return torch.full_like(x, -0.5)
 
-    from sfd_lightning.diffusion import sample_ancestral
-
-    out = sample_ancestral(Oracle(), torch.randn(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), steps=8)
+    out = sample_ddim(Oracle(), torch.randn(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), steps=8, eta=1.0)  # ancestral
     torch.testing.assert_close(out, torch.full((3, 1, 2, 2), -0.5))

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from sfd_lightning.gpu_check import main
+from sfd_lightning.tools.gpu_check import main
 
 
 @pytest.mark.slow  # every backbone built and timed, ~30 s

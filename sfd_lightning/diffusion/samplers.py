@@ -33,10 +33,3 @@ def sample_ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, s
         eps_hat = (x - x0_hat) / sigma
         x = x0_hat + sigma_down * eps_hat + sigma_up * torch.randn_like(x)
     return x
-
-
-@torch.no_grad()
-def sample_ancestral(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
-                     cfg_scale: float = 1.0) -> torch.Tensor:
-    """Ancestral sampling (DDPM posterior steps, Ho et al., 2020) on a strided grid; DDIM with eta=1."""
-    return sample_ddim(denoiser, noise, labels, steps=steps, cfg_scale=cfg_scale, eta=1.0)

@@ -63,15 +63,6 @@ class VPSchedule(nn.Module):
         self.register_buffer("sigmas", ((1 - alpha_bar) / alpha_bar).sqrt().float(), persistent=False)
         self.register_buffer("log_sigmas", self.sigmas.log(), persistent=False)
 
-    def a(self, t: torch.Tensor) -> torch.Tensor:
-        return self.alpha_bar[t].sqrt()
-
-    def b(self, t: torch.Tensor) -> torch.Tensor:
-        return (1 - self.alpha_bar[t]).sqrt()
-
-    def sigma(self, t: torch.Tensor) -> torch.Tensor:
-        return self.sigmas[t]
-
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
         """Continuous timestep for sigma, interpolating log-sigma between grid points."""
         log_sigma = sigma.float().log().clamp(self.log_sigmas[0], self.log_sigmas[-1])

@@ -6,7 +6,7 @@ from typing import List, Tuple
 import torch
 from seeded_weights import seeded_state_dict
 
-from sfd_lightning.random_pipelines import write_random_sd, write_tokenizer
+from sfd_lightning.tools.random_pipelines import write_random_sd, write_tokenizer
 
 TINY_UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
                  down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),

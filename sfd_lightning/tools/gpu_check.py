@@ -11,8 +11,8 @@
 3. The same for a Stable-Diffusion-1.5-size UNet (random weights, a random CLIP-L-size text encoder,
    latents 4x64x64, batch 2 + 2 prompts) in bf16 with gradient checkpointing off and on.
 
-    python -m sfd_lightning.gpu_check [--compile] [--out gpu_check.json]
-    python -m sfd_lightning.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
+    python -m sfd_lightning.tools.gpu_check [--compile] [--out gpu_check.json]
+    python -m sfd_lightning.tools.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
 """
 import argparse
 import gc
@@ -28,7 +28,7 @@ import torch
 from lightning.pytorch import Trainer
 from torch import nn
 
-from sfd_lightning.bench import IterationTimer
+from sfd_lightning.tools.bench import IterationTimer
 from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
 from sfd_lightning.diffusion import EpsDenoiser
 from sfd_lightning.models import SFDModule
@@ -166,7 +166,7 @@ def sfd_iteration(teacher_factory: Callable[[bool], nn.Module], shape, batch: in
 
 def sd_case(tiny: bool, folder: Path):
     """SD-1.5-size UNet (random weights, random CLIP-L-size text encoder) in bf16, gradient checkpointing off and on."""
-    from sfd_lightning.random_pipelines import SD15_TEXT, SD15_UNET, write_random_sd
+    from sfd_lightning.tools.random_pipelines import SD15_TEXT, SD15_UNET, write_random_sd
 
     unet = dict(SD15_UNET, sample_size=8, block_out_channels=(16, 32), norm_num_groups=8, cross_attention_dim=16,
                 attention_head_dim=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
@@ -227,7 +227,7 @@ def report(smoke_rows: List[Dict], cases: Dict[str, List[Dict]], device: torch.d
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.gpu_check", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_check", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda", help="cuda (the check) or cpu (with --tiny: a quick self-test)")
     p.add_argument("--tiny", action="store_true", help="tiny backbones and a few iterations (self-test of this script)")

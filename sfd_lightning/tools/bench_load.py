@@ -1,11 +1,11 @@
 """``make bench-load``: seconds per SFD iteration alone and beside a second ``sfd fit``, per OpenMP wait policy.
 
-For each policy, ``python -m sfd_lightning.bench`` times the SFD iteration on an otherwise idle
+For each policy, ``python -m sfd_lightning.tools.bench`` times the SFD iteration on an otherwise idle
 machine, then again while ``sfd fit`` of the same config runs beside it (both processes under the
 policy, with torch's default thread count). ``spin`` is libgomp's own default (``GOMP_SPINCOUNT=300000``),
 what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightning.openmp``).
 
-    python -m sfd_lightning.bench_load [--config configs/digits_forget.yaml] [--iterations 10]
+    python -m sfd_lightning.tools.bench_load [--config configs/digits_forget.yaml] [--iterations 10]
 """
 import argparse
 import os
@@ -31,7 +31,7 @@ def policy_env(policy: Dict[str, str]) -> Dict[str, str]:
 
 def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
     """The bench's median milliseconds per SFD iteration, run in a fresh process under ``env``."""
-    out = subprocess.run([sys.executable, "-m", "sfd_lightning.bench", "--config", config, "--iterations", str(iterations),
+    out = subprocess.run([sys.executable, "-m", "sfd_lightning.tools.bench", "--config", config, "--iterations", str(iterations),
                           "--iteration-only"],
                          env=env, capture_output=True, text=True, check=True).stdout
     found = _MEDIAN.search(out)
@@ -58,7 +58,7 @@ def beside_a_fit(config: str, iterations: int, env: Dict[str, str], settle_s: fl
 
 
 def main(argv: List[str] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.bench_load", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench_load", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="configs/digits_forget.yaml", help="SFD config that is timed and run as the load")
     p.add_argument("--iterations", type=int, default=10, help="timed SFD iterations per measurement")

@@ -6,7 +6,7 @@ generator's forward + backward to its weights, and the teacher's and fake score'
 backward to their input (generator step). Each pass is timed alone on the same 2B batch; the
 iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds little overhead.
 
-    python -m sfd_lightning.bench [--config configs/digits_forget.yaml] [--iterations 30]
+    python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--iterations 30]
 """
 import argparse
 import statistics
@@ -69,7 +69,7 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
 
 
 def main(argv: List[str] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="configs/digits_forget.yaml", help="SFD config whose model and data are timed")
     p.add_argument("--iterations", type=int, default=30, help="timed SFD iterations (after 5 warm-up ones)")
