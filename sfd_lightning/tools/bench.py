@@ -5,8 +5,11 @@ forward without gradients and the fake score's forward + backward (fake-score st
 generator's forward + backward to its weights, and the teacher's and fake score's forward +
 backward to their input (generator step). Each pass is timed alone on the same 2B batch; the
 iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds little overhead.
+Iterations, the reference's pass order (``batch_forget: false``: retained and forget rows in two
+passes each) and the passes are timed in interleaved rounds and compared by medians, so the ratio
+holds on a machine that is busy now and then.
 
-    python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--iterations 30]
+    python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--rounds 5] [--iterations 8]
 """
 import argparse
 import statistics
@@ -68,40 +71,60 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
     return costs
 
 
+def fit_iterations(module, data, iterations: int, warmup: int = 2) -> List[float]:
+    """Seconds of each SFD iteration of a short ``Trainer.fit`` (its first ``warmup`` iterations left out)."""
+    data.iterations = warmup + iterations
+    timer = IterationTimer(warmup)
+    Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
+    return timer.times
+
+
+def build(config: str, overrides: List[str]):
+    cli = SFDLightningCLI(args=["--config", config, *overrides], run=False)
+    return cli.model, cli.datamodule
+
+
 def main(argv: List[str] = None) -> None:
     p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="configs/digits_forget.yaml", help="SFD config whose model and data are timed")
-    p.add_argument("--iterations", type=int, default=30, help="timed SFD iterations (after 5 warm-up ones)")
+    p.add_argument("--rounds", type=int, default=5, help="rounds; each times iterations, the reference order and the passes")
+    p.add_argument("--iterations", type=int, default=8, help="timed SFD iterations a round (after 2 warm-up ones)")
     p.add_argument("--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)")
     p.add_argument("--iteration-only", action="store_true", help="time the iteration only, not each network pass")
     args = p.parse_args(argv)
-    warmup = 5
-    overrides = [f"--data.init_args.iterations={warmup + args.iterations}"]
-    if args.batch_size:
-        overrides.append(f"--data.init_args.batch_size={args.batch_size}")
-    cli = SFDLightningCLI(args=["--config", args.config, *overrides], run=False)
-    module, data = cli.model, cli.datamodule
-    timer = IterationTimer(warmup)
-    trainer = Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])
-    trainer.fit(module, datamodule=data)
-    per_iteration = statistics.median(timer.times)
+    overrides = [f"--data.init_args.batch_size={args.batch_size}"] if args.batch_size else []
+    module, data = build(args.config, overrides)
     if args.iteration_only:
-        print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {per_iteration * 1000:8.1f} ms")
+        times = [t for _ in range(args.rounds) for t in fit_iterations(module, data, args.iterations)]
+        print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {statistics.median(times) * 1000:8.1f} ms")
         return
-
+    reference, reference_data = build(args.config, overrides + ["--model.init_args.batch_forget=false"])
     b = data.batch_size
     z = torch.randn((2 * b, *data.shape))
     labels = torch.cat([torch.randint(1, module.num_classes, (b,)), torch.full((b,), module.forget_label)])
-    costs = pass_costs(module, z, labels, repeats=max(5, args.iterations // 2))
+    ours, theirs, passes, ratios = [], [], {}, []
+    for _ in range(args.rounds):  # interleaved, so a busy spell slows all three alike
+        round_ours = fit_iterations(module, data, args.iterations)
+        theirs += fit_iterations(reference, reference_data, args.iterations)
+        costs = pass_costs(module, z, labels, repeats=max(3, args.iterations // 2))
+        for name, seconds in costs.items():
+            passes.setdefault(name, []).append(seconds)
+        ours += round_ours
+        ratios.append(statistics.median(round_ours) / sum(costs.values()))
+    costs = {name: statistics.median(v) for name, v in passes.items()}
     total = sum(costs.values())
-    print(f"\nSFD iteration benchmark ({args.config}, batch {b} retained + {b} forget, torch threads {torch.get_num_threads()})")
+    print(f"\nSFD iteration benchmark ({args.config}, batch {b} retained + {b} forget, torch threads "
+          f"{torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)")
     for name, seconds in costs.items():
         print(f"  {name:<40} {seconds * 1000:8.1f} ms")
     print(f"  {'sum of network passes':<40} {total * 1000:8.1f} ms")
-    print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {per_iteration * 1000:8.1f} ms")
-    print(f"  ratio iteration / sum of passes: {per_iteration / total:.2f}")
+    print(f"  {'SFD iteration (in Trainer.fit)':<40} {statistics.median(ours) * 1000:8.1f} ms")
+    print(f"  {'reference pass order (batch_forget=false)':<40} {statistics.median(theirs) * 1000:8.1f} ms")
+    print(f"  ratio iteration / sum of passes: {statistics.median(ratios):.2f} (median of the rounds' ratios; "
+          f"rounds {min(ratios):.2f}-{max(ratios):.2f})")
+    print(f"  speed against the reference pass order: {statistics.median(theirs) / statistics.median(ours):.2f}x")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def policy_env(policy: Dict[str, str]) -> Dict[str, str]:
 def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
     """The bench's median milliseconds per SFD iteration, run in a fresh process under ``env``."""
     out = subprocess.run([sys.executable, "-m", "sfd_lightning.tools.bench", "--config", config, "--iterations", str(iterations),
-                          "--iteration-only"],
+                          "--rounds", "1", "--iteration-only"],
                          env=env, capture_output=True, text=True, check=True).stdout
     found = _MEDIAN.search(out)
     if found is None:
