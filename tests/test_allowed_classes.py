@@ -111,7 +111,7 @@ def test_sfd_eval_refuses_a_crafted_classifier(crafted, run_cli, capsys, tmp_pat
 def classifier_entry_points():
     """Every constructor that rebuilds a classifier asset, with the field its errors name."""
     from sfd_lightning.callbacks.clip_score import CLIPScoreCallback
-    from sfd_lightning.callbacks.features import ClassifierFeatures
+    from sfd_lightning.metrics.features import ClassifierFeatures
     from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
     from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
     from sfd_lightning.override import ClassifierOverride

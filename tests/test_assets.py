@@ -65,7 +65,7 @@ def test_stage_one_generator_matches_the_teacher():
 
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    from sfd_lightning.callbacks import ClassifierFeatures
+    from sfd_lightning.metrics import ClassifierFeatures
     from sfd_lightning.checkpoints import extract_state_dict
 
     teacher, classifier = load()

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sfd_lightning.callbacks.forget_metrics import ForgetMetrics
+from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.callbacks.report import format_report
 from sfd_lightning.callbacks.sampling import labels_for, sample_labels
 

@@ -142,8 +142,8 @@ def test_inception_path_with_local_weights(run_cli, tmp_path, real_npz, random_i
 
 
 def test_inception_features_callback_uses_the_local_file(random_inception_weights):
-    from sfd_lightning.callbacks import InceptionFeatures
     from sfd_lightning.errors import ConfigError
+    from sfd_lightning.metrics import InceptionFeatures
 
     features = InceptionFeatures(weights_path=str(random_inception_weights))
     assert features(torch.rand(2, 1, 8, 8) * 2 - 1).shape == (2, 2048)

@@ -104,7 +104,7 @@ def tiny_config(tmp_path, tiny_dit_folder):
     forget.update(n_per_label=2, max_retained_labels=3, every_n_iterations=0)
     fid = callbacks[2]["init_args"]
     fid["reference"]["init_args"].update(root=str(tmp_path / "imagenet"), image_size=16)
-    fid["feature_extractor"] = {"class_path": "sfd_lightning.callbacks.ClassifierFeatures",
+    fid["feature_extractor"] = {"class_path": "sfd_lightning.metrics.ClassifierFeatures",
                                 "init_args": {"classifier_ckpt": str(tmp_path / "judge.pt")}}
     fid.update(n_per_label=1, every_n_iterations=0)
     callbacks[3]["init_args"].update(n_per_label=2, every_n_iterations=0, max_retained_labels=2)

@@ -34,7 +34,7 @@ def tiny(node, tmp_path, resolution):
     elif cls.endswith("ResNetClassifier"):
         args.update(arch="resnet18", input_size=None, weights=None)
     elif cls.endswith("InceptionFeatures"):
-        node = {"class_path": "sfd_lightning.callbacks.ClassifierFeatures",
+        node = {"class_path": "sfd_lightning.metrics.ClassifierFeatures",
                 "init_args": {"classifier_ckpt": str(tmp_path / PIPELINE_CLASSIFIER[resolution])}}
     elif cls.endswith(("VisionDataset", "VisionDataModule")):
         args.update(root=str(tmp_path / "data"), **({"download": False, "num_workers": 0, "batch_size": 4}

@@ -1,7 +1,6 @@
 """Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
 from sfd_lightning.callbacks.clip_score import CLIPScore, CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
-from sfd_lightning.callbacks.features import ClassifierFeatures, InceptionFeatures
 from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.callbacks.image_grid import ImageGridCallback
@@ -10,6 +9,7 @@ from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
+from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
 
-__all__ = ["CLIPScore", "CLIPScoreCallback", "ClassifierFeatures", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
-           "InceptionFeatures", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback"]
+__all__ = ["CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
+           "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback"]

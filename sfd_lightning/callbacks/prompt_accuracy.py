@@ -11,7 +11,7 @@ from typing import Dict, List, Sequence
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
-from sfd_lightning.callbacks.forget_metrics import ForgetMetrics
+from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported

@@ -11,16 +11,10 @@ import numpy as np
 import torch
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.features import to_uint8_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]  # uint8 (B, 3, H, W), labels (B,) or None
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] (any channel count of 1 or 3) to uint8 RGB."""
-    if images.shape[1] == 1:
-        images = images.expand(-1, 3, -1, -1)
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 @dataclass
@@ -59,7 +53,7 @@ def _from_npz(path: str, field: str) -> ImageSet:
             raise ConfigError(field, f"{path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
 
         def read(idx):
-            return to_uint8(torch.from_numpy(images[idx]))
+            return to_uint8_rgb(torch.from_numpy(images[idx]))
     return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
 
 
@@ -98,7 +92,7 @@ def _from_torchvision(spec: str, field: str) -> ImageSet:
         raise ConfigError(field, str(err)) from None
 
     def read(idx):
-        return to_uint8(torch.stack([dataset[int(i)][0] for i in idx]))
+        return to_uint8_rgb(torch.stack([dataset[int(i)][0] for i in idx]))
     return ImageSet(f"{name} {split} under {root}", dataset.labels.numpy(), read, len(dataset))
 
 
@@ -113,7 +107,7 @@ def _from_digits(spec: str, field: str) -> ImageSet:
         raise ConfigError(field, f"{spec!r}: {err}") from None
 
     def read(idx):
-        return to_uint8(dataset.images[torch.as_tensor(idx, dtype=torch.long)])
+        return to_uint8_rgb(dataset.images[torch.as_tensor(idx, dtype=torch.long)])
     return ImageSet(f"digits {split} ({len(dataset)} images)", dataset.labels.numpy(), read, len(dataset))
 
 

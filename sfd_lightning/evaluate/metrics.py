@@ -13,20 +13,21 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from sfd_lightning.callbacks.forget_metrics import ForgetMetrics
+from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.extractors import Extractor
 from sfd_lightning.evaluate.inputs import ImageSet
+from sfd_lightning.metrics.features import FeatureExtractor
 
 
 @torch.no_grad()
-def extract(image_set: ImageSet, extractor: Extractor, batch_size: int, device: torch.device,
+def extract(image_set: ImageSet, extractor: FeatureExtractor, batch_size: int, device: torch.device,
             classes: Optional[Sequence[int]] = None) -> Dict[str, torch.Tensor]:
     """Features (and logits, labels where available) of every image of ``classes``, on the CPU."""
     extractor = extractor.to(device).eval()
     parts: Dict[str, list] = {}
     for images, labels in image_set.batches(batch_size, classes):
-        out = extractor(images.to(device))
+        images = images.to(device).float() / 127.5 - 1  # the sets' uint8 RGB, in the extractors' [-1, 1]
+        out = {key: value.double() for key, value in extractor.extract(images).items()}
         if labels is not None:
             out["labels"] = labels
         for key, value in out.items():
