@@ -21,6 +21,7 @@ from lightning.pytorch import Callback, Trainer
 
 from sfd_lightning.callbacks.speed import timed_calls
 from sfd_lightning.cli import SFDLightningCLI
+from sfd_lightning.quiet import silence_known_noise
 
 
 class IterationTimer(Callback):
@@ -94,6 +95,7 @@ def main(argv: List[str] = None) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)")
     p.add_argument("--iteration-only", action="store_true", help="time the iteration only, not each network pass")
     args = p.parse_args(argv)
+    silence_known_noise()
     overrides = [f"--data.init_args.batch_size={args.batch_size}"] if args.batch_size else []
     module, data = build(args.config, overrides)
     if args.iteration_only:
