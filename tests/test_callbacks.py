@@ -142,3 +142,14 @@ def test_evaluation_sampling_shows_progress_in_a_log_file():
     quiet = io.StringIO()
     assert list(eval_progress(range(3), 3, "x", enabled=False, stream=quiet)) == [0, 1, 2]  # other ranks
     assert list(eval_progress(range(3), 3, None, stream=quiet)) == [0, 1, 2] and quiet.getvalue() == ""
+
+
+def test_evaluations_draw_the_noise_sfd_sample_draws():
+    """One seed scheme: a callback's samples for (seed, batch size) use the noise of `sfd sample`'s blocks."""
+    from sfd_lightning.data.sample_blocks import SampleBlocks
+
+    labels = labels_for(range(3), 7, torch.device("cpu"))
+    single = SimpleNamespace(global_rank=0, world_size=1)
+    noise, y = sample_labels(lambda z, _: z, labels, (1, 2, 2), seed=5, batch_size=4, trainer=single)
+    blocks = SampleBlocks(labels, (1, 2, 2), batch_size=4, seed=5)
+    assert torch.equal(noise, torch.cat([blocks[j]["noise"] for j in range(len(blocks))])) and torch.equal(y, labels)

@@ -15,6 +15,7 @@ from torchmetrics import Metric
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.frozen import freeze
 
@@ -87,17 +88,13 @@ class CLIPScoreCallback(PeriodicEvalCallback):
         self.detector = freeze(load_exported(detector_ckpt, field, "classifier")) if detector_ckpt else None
         self.detector_class, self.n_per_prompt, self.batch_size, self.seed = detector_class, n_per_prompt, batch_size, seed
 
-    def _samples(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str], offset: int):
-        """This rank's blocks of samples for ``prompts`` (each repeated n_per_prompt), with block indices."""
+    def _samples(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str], seed: int):
+        """This rank's blocks of samples for ``prompts`` (each repeated n_per_prompt), with their start index."""
         chosen = [p for p in prompts for _ in range(self.n_per_prompt)]
         sample = generator_sampler(pl_module)
-        for j, start in enumerate(range(0, len(chosen), self.batch_size)):
-            if j % trainer.world_size != trainer.global_rank:
-                continue
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + offset + j)
-            block = chosen[start:start + self.batch_size]
-            noise = torch.randn((len(block), *sample_shape(trainer)), generator=g).to(pl_module.device)
-            yield start, sample(noise, block)
+        for start, noise, block in rank_blocks(chosen, sample_shape(trainer), self.batch_size, seed,
+                                               trainer.global_rank, trainer.world_size):
+            yield start, sample(noise.to(pl_module.device), block)
 
     def _score(self, images_and_starts, prompts: List[str], trainer, pl_module) -> float:
         self.clip.reset()
@@ -112,8 +109,8 @@ class CLIPScoreCallback(PeriodicEvalCallback):
             raise ConfigError("trainer.callbacks", "CLIPScoreCallback needs a PromptDataModule")
         self.clip.to(pl_module.device)
         forget, retained, overrides = data.validation_prompts["forget"], data.validation_prompts["retained"], data.validation_overrides
-        forget_samples = list(self._samples(trainer, pl_module, forget, 0))
-        retained_samples = list(self._samples(trainer, pl_module, retained, 100_000))
+        forget_samples = list(self._samples(trainer, pl_module, forget, self.seed))
+        retained_samples = list(self._samples(trainer, pl_module, retained, self.seed + 1))  # noise of their own
         out = {"clip/forget_vs_concept": self._score(forget_samples, forget, trainer, pl_module),
                "clip/forget_vs_override": self._score(forget_samples, overrides, trainer, pl_module),
                "clip/retained": self._score(retained_samples, retained, trainer, pl_module)}

@@ -11,11 +11,12 @@ from typing import Dict, List, Sequence
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
-from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.models.frozen import freeze
 
 
@@ -61,11 +62,7 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         metric = ForgetMetrics(len(self.class_words), forget_class, override_class).to(pl_module.device)
         self.classifier.to(pl_module.device)
         sample = generator_sampler(pl_module)
-        for j, start in enumerate(range(0, len(chosen), self.batch_size)):
-            if j % trainer.world_size != trainer.global_rank:
-                continue
-            block = chosen[start:start + self.batch_size]
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + j)
-            noise = torch.randn((len(block), *sample_shape(trainer)), generator=g).to(pl_module.device)
-            metric.update(self.classifier(sample(noise, block)), targets[start:start + self.batch_size])
+        for start, noise, block in rank_blocks(chosen, sample_shape(trainer), self.batch_size, self.seed,
+                                               trainer.global_rank, trainer.world_size):
+            metric.update(self.classifier(sample(noise.to(pl_module.device), block)), targets[start:start + len(block)])
         return metric.compute()

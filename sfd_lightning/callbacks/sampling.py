@@ -5,6 +5,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.eval_progress import eval_progress
+from sfd_lightning.data.sample_blocks import rank_blocks
 
 Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels) -> images
 
@@ -24,19 +25,13 @@ def label_subset(num_classes: int, forget_label: int, max_retained: Optional[int
 
 def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], seed: int,
                   batch_size: int, trainer: Trainer, desc: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Samples for this rank's share of ``labels``; rank 0 shows its progress as ``desc`` when given.
-
-    The labels are cut into blocks of ``batch_size``; block j takes the noise of seed (seed, j) and
-    goes to rank j mod world_size, so the ranks together draw exactly what one process would.
-    """
+    """Samples for this rank's share of ``labels`` (``rank_blocks``: the noise ``sfd sample`` draws for the same
+    seed and batch size); rank 0 shows its progress as ``desc`` when given."""
     images, kept = [], []
-    starts = list(enumerate(range(0, len(labels), batch_size)))
-    mine = [(j, start) for j, start in starts if j % trainer.world_size == trainer.global_rank]
-    for j, start in eval_progress(mine, len(mine), desc, enabled=trainer.global_rank == 0):
-        block = labels[start:start + batch_size]
-        g = torch.Generator().manual_seed(seed * 1_000_003 + j)
-        noise = torch.randn((len(block), *shape), generator=g).to(labels.device)
-        images.append(sampler(noise, block))
+    mine = list(rank_blocks(labels.cpu(), shape, batch_size, seed, trainer.global_rank, trainer.world_size))
+    for _, noise, block in eval_progress(mine, len(mine), desc, enabled=trainer.global_rank == 0):
+        block = block.to(labels.device)
+        images.append(sampler(noise.to(labels.device), block))
         kept.append(block)
     if not images:
         return torch.empty((0, *shape), device=labels.device), labels[:0]

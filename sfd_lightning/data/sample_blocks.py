@@ -1,7 +1,7 @@
 """What a sampling run draws (``sfd sample``, ``sfd predict``): block j holds ``batch_size`` conditions and
 the noise of seed (seed, j), so any number of processes, each taking some blocks, draws the same images."""
 import math
-from typing import Dict, List, Sequence, Union
+from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -24,6 +24,16 @@ class SampleBlocks(Dataset):
         block = self.conditions[j * self.batch_size:(j + 1) * self.batch_size]
         g = torch.Generator().manual_seed(derive_seed(self.seed, j))
         return {"block": j, "noise": torch.randn((len(block), *self.shape), generator=g), "conditions": block}
+
+
+def rank_blocks(conditions: Conditions, shape: Sequence[int], batch_size: int, seed: int, rank: int = 0,
+                world: int = 1) -> Iterator[Tuple[int, torch.Tensor, Conditions]]:
+    """This rank's blocks, ``(start, noise, conditions)``: block j goes to rank j mod world, so the ranks together
+    draw exactly what one process (or ``sfd sample`` with the same seed and batch size) draws."""
+    blocks = SampleBlocks(conditions, shape, batch_size, seed)
+    for j in range(rank, len(blocks), world):
+        item = blocks[j]
+        yield j * batch_size, item["noise"], item["conditions"]
 
 
 def block_loader(blocks: SampleBlocks) -> DataLoader:
