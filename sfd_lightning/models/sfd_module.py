@@ -9,6 +9,7 @@ counts SFD iterations.
 """
 import copy
 import os
+import weakref
 from contextlib import nullcontext
 from functools import partial
 from typing import Any, Callable, Dict, Literal, Optional, Union
@@ -160,6 +161,7 @@ class SFDModule(LightningModule):
         # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
         self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
         self._wrappers: Dict[str, DistributedDataParallel] = {}  # a plain dict: not a submodule, not in checkpoints
+        self._doubled_loop: Optional[weakref.ref] = None  # the fit loop whose max_steps now counts iterations
 
     def _build_networks(self, teacher: Denoiser, teacher_ckpt: Optional[str], init_ckpt: Optional[str]) -> None:
         """Frozen teacher (with its weights); fake score, generator and its EMA as copies (or from stage 1)."""
@@ -402,10 +404,11 @@ class SFDModule(LightningModule):
     # ----------------------------------------------------------------------------- distributed, step counting
     def setup(self, stage: str) -> None:
         # Lightning counts two optimiser steps per SFD iteration; trainer.max_steps means iterations here.
+        # Once per trainer: setup runs again for every fit call. A weak reference: no trainer kept alive or copied.
         loop = self.trainer.fit_loop.epoch_loop
-        if stage == "fit" and loop.max_steps > 0 and not getattr(self.trainer, "_sfd_max_steps_scaled", False):
+        if stage == "fit" and loop.max_steps > 0 and (self._doubled_loop is None or self._doubled_loop() is not loop):
             loop.max_steps *= STEPS_PER_ITERATION
-            self.trainer._sfd_max_steps_scaled = True
+            self._doubled_loop = weakref.ref(loop)
 
     def on_fit_start(self) -> None:
         strategy = self.trainer.strategy
