@@ -130,11 +130,10 @@ class SFDLightningCLI(LightningCLI):
         moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
         version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
-        bars = [c for c in config.get("trainer.callbacks") or [] if "ProgressBar" in str(getattr(c, "class_path", ""))]
-        if config.get("trainer.enable_progress_bar") is not False and not bars:
+        configured = " ".join(str(getattr(c, "class_path", "")) for c in config.get("trainer.callbacks") or [])
+        if config.get("trainer.enable_progress_bar") is not False and "ProgressBar" not in configured:
             self.trainer_defaults["callbacks"] = self.trainer_defaults.get("callbacks", []) + [SFDProgressBar()]
-        writers = [c for c in config.get("trainer.callbacks") or [] if "Writer" in str(getattr(c, "class_path", ""))]
-        if self.subcommand == "predict" and not writers:
+        if self.subcommand == "predict" and "Writer" not in configured:
             self.trainer_defaults["callbacks"] = self.trainer_defaults.get("callbacks", []) + [SampleWriter()]
         logger = config.get("trainer.logger")
         if not hasattr(logger, "init_args"):

@@ -23,7 +23,7 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
-from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader
+from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.errors import ConfigError
 
 
@@ -101,10 +101,7 @@ class SamplerModule(LightningModule):
         self.num_classes = sampler.num_classes
 
     def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
-        conditions = batch["conditions"]
-        images = self.sampler.sample(batch["noise"], conditions).clamp(-1, 1).float().cpu()
-        return {"block": batch["block"], "images": images,
-                "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}
+        return block_output(batch, self.sampler.sample(batch["noise"], batch["conditions"]))
 
 
 def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:

@@ -12,7 +12,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_shape
 from sfd_lightning.class_names import imagenet_class_names
-from sfd_lightning.data.sample_blocks import rank_blocks
+from sfd_lightning.data.sample_blocks import SampleBlocks  # one block: the noise sfd sample draws
 
 
 def caption(text: str, width: int, channels: int) -> torch.Tensor:
@@ -81,8 +81,7 @@ class ImageGridCallback(PeriodicEvalCallback):
             rows = label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels)
             captions = class_row_labels(rows, pl_module.forget_label, pl_module.num_classes)
             labels = labels_for(rows, self.n_per_label, pl_module.device)
-        (_, noise, _), = rank_blocks(labels, sample_shape(trainer), len(labels), self.seed)  # one block: sfd sample's noise
-        noise = noise.to(pl_module.device)
+        noise = SampleBlocks(labels, sample_shape(trainer), len(labels), self.seed)[0]["noise"].to(pl_module.device)
         grid = label_grid(generator_sampler(pl_module)(noise, labels), self.n_per_label, row_labels=captions)
         name = "final" if final else f"iteration_{pl_module.iteration:06d}"
         self.last_path = os.path.join(run_dir(trainer), "grids", f"{name}.png")

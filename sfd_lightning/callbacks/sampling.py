@@ -28,9 +28,8 @@ def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], 
     """Samples for this rank's share of ``labels`` (``rank_blocks``: the noise ``sfd sample`` draws for the same
     seed and batch size); rank 0 shows its progress as ``desc`` when given."""
     images, kept = [], []
-    mine = list(rank_blocks(labels.cpu(), shape, batch_size, seed, trainer.global_rank, trainer.world_size))
+    mine = list(rank_blocks(labels, shape, batch_size, seed, trainer.global_rank, trainer.world_size))
     for _, noise, block in eval_progress(mine, len(mine), desc, enabled=trainer.global_rank == 0):
-        block = block.to(labels.device)
         images.append(sampler(noise.to(labels.device), block))
         kept.append(block)
     if not images:

@@ -36,6 +36,14 @@ def rank_blocks(conditions: Conditions, shape: Sequence[int], batch_size: int, s
         yield j * batch_size, item["noise"], item["conditions"]
 
 
+def block_output(batch: Dict[str, object], images: torch.Tensor) -> Dict[str, object]:
+    """A predict step's output for one block (what ``SampleWriter`` gathers): its index, images in [-1, 1] and
+    conditions, on the CPU."""
+    conditions = batch["conditions"]
+    return {"block": batch["block"], "images": images.clamp(-1, 1).float().cpu(),
+            "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}
+
+
 def block_loader(blocks: SampleBlocks) -> DataLoader:
     """A loader of whole blocks; Lightning's predict loop deals them to the ranks without repeating any."""
     return DataLoader(blocks, batch_size=None, shuffle=False)

@@ -25,6 +25,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from sfd_lightning.checkpoints import load_network, read_any
 from sfd_lightning.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
+from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
@@ -427,10 +428,7 @@ class SFDModule(LightningModule):
 
     def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
         """``sfd predict --ckpt_path ...``: the EMA generator's images of one block of noise and labels (or prompts)."""
-        conditions = batch["conditions"]
-        images = self.decode(self.generate(batch["noise"], conditions, ema=True)).clamp(-1, 1).float().cpu()
-        return {"block": batch["block"], "images": images,
-                "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}
+        return block_output(batch, self.decode(self.generate(batch["noise"], batch["conditions"], ema=True)))
 
     def configure_optimizers(self):
         optimizers = [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]

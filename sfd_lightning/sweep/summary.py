@@ -30,8 +30,8 @@ def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path
     the report's metrics. Returns the metric columns."""
     metrics = metric_columns(rows, objective)
     if objective:
-        rows = [dict(r, **{objective: metric_value(r, objective)}) if metric_value(r, objective) is not None else r
-                for r in rows]
+        values = [metric_value(r, objective) for r in rows]
+        rows = [r if v is None else dict(r, **{objective: v}) for r, v in zip(rows, values)]
     columns = ["run", *params, "status", "seconds", *metrics]
     with open(folder / "summary.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
