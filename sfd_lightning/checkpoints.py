@@ -6,7 +6,7 @@ Every failure is a :class:`ConfigError` naming the config field that pointed at 
 """
 import os
 import tempfile
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
@@ -117,6 +117,17 @@ def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field:
             detail = f"the checkpoint has {len(unexpected)} weights {target} lacks, e.g. {unexpected[0]}"
         raise ConfigError(field, f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
     module.load_state_dict(state)
+
+
+def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str) -> List[str]:
+    """Copy the weights of ``state`` whose name and shape ``module`` shares (a warm start from a related
+    network); returns the names of ``module``'s weights left as they were. None shared: a ConfigError."""
+    own = module.state_dict()
+    shared = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not shared:
+        raise ConfigError(field, f"checkpoint {path!r} shares no weight (same name and shape) with {type(module).__name__}")
+    module.load_state_dict(shared, strict=False)
+    return sorted(set(own) - set(shared))
 
 
 def build(config: Any, field: str, path: str) -> Any:

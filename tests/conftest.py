@@ -9,14 +9,14 @@ torch.set_num_threads(2)
 
 @pytest.fixture
 def tiny_denoiser():
-    from sfd_lightning.diffusion import EpsDenoiser
-    from sfd_lightning.models.components import UNet
+    from sfd_lightning.diffusion import VPDenoiser
+    from sfd_lightning.models.components import DDPMUNet
 
     def make(num_classes: int = 3, ch: int = 8, seed: int = 0):
         torch.manual_seed(seed)
-        net = UNet(in_channels=1, resolution=8, ch=ch, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
+        net = DDPMUNet(in_channels=1, resolution=8, ch=ch, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
                    dropout=0.0, num_classes=num_classes, norm_groups=4)
-        return EpsDenoiser(net)
+        return VPDenoiser(net)
 
     return make
 

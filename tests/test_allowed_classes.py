@@ -26,7 +26,7 @@ def payloads(marker):
         "eval": {"class_path": "builtins.eval", "init_args": {"source": f"open({str(marker)!r}, 'w')"}},
         "non-module": {"class_path": "sfd_lightning.data.noise.NoiseLabelDataModule", "init_args": {}},
         "re-export": {"class_path": "sfd_lightning.checkpoints.TorchCheckpointIO", "init_args": {}},
-        "nested": {"class_path": "sfd_lightning.diffusion.EpsDenoiser",
+        "nested": {"class_path": "sfd_lightning.diffusion.VPDenoiser",
                    "init_args": {"net": {"class_path": "subprocess.Popen", "init_args": {"args": touch}}}},
         "import side effect": {"class_path": f"{PAYLOAD_MODULE}.Net", "init_args": {}},
     }

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from sfd_lightning.diffusion import EpsDenoiser, VPSchedule, guided, sample_ddim
+from sfd_lightning.diffusion import VPDenoiser, VPSchedule, guided, sample_ddim
 from sfd_lightning.errors import ConfigError
 
 
@@ -35,7 +35,7 @@ class ConstantEps(nn.Module):
 
 def test_eps_adapter_matches_discrete_formula():
     schedule, net = VPSchedule(), ConstantEps()
-    d = EpsDenoiser(net, schedule)
+    d = VPDenoiser(net, schedule)
     t = torch.tensor([440, 100])
     x_t = torch.randn(2, 1, 2, 2)
     a, b = schedule.alpha_bar[t].sqrt().view(-1, 1, 1, 1), (1 - schedule.alpha_bar[t]).sqrt().view(-1, 1, 1, 1)

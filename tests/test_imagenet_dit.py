@@ -135,13 +135,13 @@ def test_few_step_fit_of_the_imagenet_config(tiny_dit_folder, tmp_path, monkeypa
 
 
 def test_classes_by_name(tiny_dit_folder):
-    from sfd_lightning.diffusion import EpsDenoiser
+    from sfd_lightning.diffusion import VPDenoiser
     from sfd_lightning.errors import ConfigError
     from sfd_lightning.models import SFDModule
     from sfd_lightning.models.components import DiTEps
 
     def module(**kwargs):
-        return SFDModule(teacher=EpsDenoiser(DiTEps(pretrained=str(tiny_dit_folder))), num_classes=1000, **kwargs)
+        return SFDModule(teacher=VPDenoiser(DiTEps(pretrained=str(tiny_dit_folder))), num_classes=1000, **kwargs)
 
     m = module(forget_label="Golden Retriever", override_label="tabby")
     assert (m.forget_label, m.override.label) == (207, 281)

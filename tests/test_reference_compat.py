@@ -14,7 +14,7 @@ import torch
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning import ConfigError, load_teacher
-from sfd_lightning.diffusion import EpsDenoiser
+from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models.components import DDPMUNet
 from sfd_lightning.reference import unet_kwargs
 
@@ -99,7 +99,7 @@ def test_any_width_builds_unlike_the_reference():
 
 def test_load_teacher_reads_the_shipped_digits_asset():
     net = load_teacher(None, "assets/digits_teacher.pt")
-    assert type(net).__name__ == "UNet" and not net.training
+    assert type(net).__name__ == "DDPMUNet" and not net.training
     assert net(torch.randn(2, 1, 8, 8), torch.tensor([10, 900]), torch.tensor([0, 1])).shape == (2, 1, 8, 8)
 
 
@@ -110,12 +110,12 @@ def test_sfd_module_takes_a_reference_teacher_checkpoint(tmp_path):
     path = str(tmp_path / "ckpt.pth")
     write_reference_ckpt(path, seeded_state_dict(FIXTURE["shapes"], salt="x"), seeded_state_dict(FIXTURE["shapes"]))
     net = DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))
-    module = SFDModule(teacher=EpsDenoiser(net), teacher_ckpt=path, num_classes=10)
+    module = SFDModule(teacher=VPDenoiser(net), teacher_ckpt=path, num_classes=10)
     with torch.no_grad():
         eps = module.teacher.net(FIXTURE["x"], FIXTURE["t"], FIXTURE["labels"])
     assert (eps - FIXTURE["eps"]).abs().max() <= 1e-5
     with pytest.raises(ConfigError, match="model.init_ckpt: .*holds no fake score"):
-        SFDModule(teacher=EpsDenoiser(DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))), teacher_ckpt=path,
+        SFDModule(teacher=VPDenoiser(DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))), teacher_ckpt=path,
                   init_ckpt=path, num_classes=10)
 
 
@@ -131,7 +131,7 @@ def test_two_stage_from_a_reference_sfd_checkpoint(tmp_path):
     teacher_path = str(tmp_path / "ddpm.pth")
     write_reference_ckpt(teacher_path, seeded_state_dict(shapes))
     net = DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))
-    module = SFDModule(teacher=EpsDenoiser(net), teacher_ckpt=teacher_path, init_ckpt=path, num_classes=10)
+    module = SFDModule(teacher=VPDenoiser(net), teacher_ckpt=teacher_path, init_ckpt=path, num_classes=10)
     key = "conv_out.weight"
     assert torch.equal(module.generator.net.state_dict()[key], ema[key])
     assert torch.equal(module.generator_ema.module.net.state_dict()[key], ema[key])

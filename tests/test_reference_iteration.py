@@ -16,7 +16,7 @@ from lightning.pytorch import Callback, Trainer
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning.data import NoiseLabelDataModule
-from sfd_lightning.diffusion import EpsDenoiser
+from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models import SFDModule
 from sfd_lightning.models.components import DDPMUNet
 from sfd_lightning.models.sfd_batch import StepDraws
@@ -96,7 +96,7 @@ def ddpm_run(tmp_path_factory):
     d, o = ref["distill"], ref["optim"]
     adam = lambda p: torch.optim.Adam(p, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"])
     module = ReplayedSFD(
-        teacher=EpsDenoiser(DDPMUNet(**unet_kwargs(config))), teacher_ckpt=teacher_path, init_ckpt=init_path,
+        teacher=VPDenoiser(DDPMUNet(**unet_kwargs(config))), teacher_ckpt=teacher_path, init_ckpt=init_path,
         num_classes=10, forget_label=ref["forget_label"], override_label=d["label_to_override"], alpha=d["alpha"],
         t_min=d["t_min"], t_init=d["t_init"], t_max=d["t_max"], sg_remain_coef=d["sg_remain_coef"],
         sg_forget_coef=d["sg_forget_coef"], g_remain_coef=d["g_remain_coef"], g_forget_coef=d["g_forget_coef"],
@@ -161,7 +161,7 @@ def sd_run(tmp_path_factory):
                                **{f"generator_ema.module.net.unet.{k}": v for k, v in generator.items()}}}, init_path)
     s, o = ref["settings"], ref["optim"]
     adam = lambda cfg: (lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"]))
-    teacher = EpsDenoiser(SDUNet(pretrained=str(sd)), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
+    teacher = VPDenoiser(SDUNet(pretrained=str(sd)), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
     module = ReplayedSFD(
         teacher=teacher, init_ckpt=init_path, alpha=s["alpha"], t_min=s["tmin"], t_init=s["init_timestep"], t_max=s["tmax"],
         sg_remain_coef=s["sg_remain_coef"], sg_forget_coef=s["sg_forget_coef"], g_remain_coef=s["g_remain_coef"],

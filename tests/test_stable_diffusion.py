@@ -33,8 +33,8 @@ def test_text_encoder_is_frozen_shared_cached_and_not_checkpointed(tiny):
 
 
 def test_v_prediction_adapter_matches_eps_algebra():
-    """EpsDenoiser(prediction=v): a network returning the true v gives back x0 exactly."""
-    from sfd_lightning.diffusion import EpsDenoiser, VPSchedule
+    """VPDenoiser(prediction=v): a network returning the true v gives back x0 exactly."""
+    from sfd_lightning.diffusion import VPDenoiser, VPSchedule
 
     schedule = VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012)
     x0, eps = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
@@ -46,7 +46,7 @@ def test_v_prediction_adapter_matches_eps_algebra():
         def forward(self, x_t, t, labels):
             return v_true
 
-    x0_hat = EpsDenoiser(Oracle(), schedule, prediction="v")(x0 + sigma * eps, sigma.flatten(), None)
+    x0_hat = VPDenoiser(Oracle(), schedule, prediction="v")(x0 + sigma * eps, sigma.flatten(), None)
     torch.testing.assert_close(x0_hat, x0, atol=1e-4, rtol=1e-4)
 
 
@@ -110,21 +110,21 @@ def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
     """``model.init_ckpt`` as a diffusers UNet folder: the generator (and its EMA) take it; teacher and fake score do not."""
     from diffusers import UNet2DConditionModel
 
-    from sfd_lightning.diffusion import EpsDenoiser
+    from sfd_lightning.diffusion import VPDenoiser
     from sfd_lightning.errors import ConfigError
     from sfd_lightning.models import SFDModule
-    from sfd_lightning.models.components import SDUNet, UNet
+    from sfd_lightning.models.components import DDPMUNet, SDUNet
 
     torch.manual_seed(5)
     distilled = UNet2DConditionModel.from_pretrained(tiny[0], subfolder="unet")
     for p in distilled.parameters():
         p.data.add_(0.01)
     distilled.save_pretrained(tmp_path / "one-step" / "unet")
-    module = SFDModule(teacher=EpsDenoiser(SDUNet(pretrained=str(tiny[0]))), init_ckpt=str(tmp_path / "one-step"))
+    module = SFDModule(teacher=VPDenoiser(SDUNet(pretrained=str(tiny[0]))), init_ckpt=str(tmp_path / "one-step"))
     key = "conv_in.weight"
     torch.testing.assert_close(module.generator.net.unet.state_dict()[key], distilled.state_dict()[key])
     torch.testing.assert_close(module.generator_ema.module.net.unet.state_dict()[key], distilled.state_dict()[key])
     assert not torch.allclose(module.fake_score.net.unet.state_dict()[key], distilled.state_dict()[key])
-    with pytest.raises(ConfigError, match="model.init_ckpt: .* is a folder, but UNet cannot load one"):
-        SFDModule(teacher=EpsDenoiser(UNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)),
+    with pytest.raises(ConfigError, match="model.init_ckpt: .* is a folder, but DDPMUNet cannot load one"):
+        SFDModule(teacher=VPDenoiser(DDPMUNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)),
                   init_ckpt=str(tmp_path))

@@ -1,37 +1,53 @@
-"""The conditional UNet: shapes, the null label, and the CIFAR-10 reference size."""
+"""The DDPM UNet (the project's one UNet) beyond reference parity: the null label, the class-free
+text hook, warm starts between the two, and size errors."""
 import pytest
 import torch
 
+from sfd_lightning.checkpoints import load_matching
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components import UNet
+from sfd_lightning.models.components import DDPMUNet, TextUNet
+
+SMALL = dict(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,
+             norm_groups=4)
 
 
-def test_tiny_unet_shapes_and_null_label():
+def test_null_label_is_its_own_class_and_equals_no_labels():
     torch.manual_seed(0)
-    net = UNet(in_channels=3, resolution=16, ch=8, ch_mult=(1, 2, 2), num_res_blocks=2, attn_resolutions=(8,),
-               dropout=0.0, num_classes=5, norm_groups=4)
-    x, t = torch.randn(2, 3, 16, 16), torch.tensor([10.0, 500.5])
+    net = DDPMUNet(num_classes=5, **SMALL)
+    x, t = torch.randn(2, 1, 8, 8), torch.tensor([10.0, 500.5])
     out = net(x, t, torch.tensor([1, 4]))
-    assert out.shape == x.shape
-    # -1 is the learned null class, distinct from every real class and equal to passing no labels
     null = net(x, t, torch.tensor([-1, -1]))
     torch.testing.assert_close(null, net(x, t, None))
     assert not torch.allclose(null, out)
 
 
-def test_cifar10_reference_size_builds():
-    """ch 128, mult (1, 2, 2, 2), 2 res blocks, attention at 16px: the CIFAR-10 size, the same order as the
-    reference DDPM's 35.7M parameters (the reference-layout DDPMUNet is checked weight for weight elsewhere)."""
-    net = UNet(in_channels=3, resolution=32, ch=128, ch_mult=(1, 2, 2, 2), num_res_blocks=2, attn_resolutions=(16,),
-               dropout=0.1, num_classes=10)
-    n = sum(p.numel() for p in net.parameters())
-    assert 35e6 < n < 40e6
-    with torch.no_grad():
-        assert net(torch.randn(1, 3, 32, 32), torch.tensor([3.0]), torch.tensor([2])).shape == (1, 3, 32, 32)
+def test_cond_emb_takes_the_class_embeddings_place():
+    torch.manual_seed(0)
+    net = DDPMUNet(num_classes=None, **SMALL)
+    x, t = torch.randn(2, 1, 8, 8), torch.tensor([10, 700])
+    cond = torch.randn(2, 4 * 8)
+    assert not hasattr(net, "classes_emb")
+    assert not torch.allclose(net(x, t, cond_emb=cond), net(x, t, cond_emb=torch.zeros_like(cond)))
+    torch.testing.assert_close(net(x, t), net(x, t, cond_emb=torch.zeros_like(cond)))
+
+
+def test_text_unet_starts_from_a_class_unet_but_its_embeddings():
+    torch.manual_seed(0)
+    classes = DDPMUNet(num_classes=10, **SMALL)
+    text = TextUNet(["one", "seven"], **SMALL)
+    left = load_matching(text, classes.state_dict(), "model.init_weights", "teacher.pt")
+    assert left and all(k.startswith("text.") for k in left)
+    torch.testing.assert_close(text.conv_in.weight, classes.conv_in.weight)
+    out = text(torch.randn(2, 1, 8, 8), torch.tensor([3, 300]), ["a seven", ""])
+    assert out.shape == (2, 1, 8, 8)
+    with pytest.raises(TypeError, match="prompts"):
+        text(torch.randn(1, 1, 8, 8), torch.tensor([3]), torch.tensor([1]))
 
 
 def test_bad_sizes_name_the_field():
     with pytest.raises(ConfigError, match="net.norm_groups"):
-        UNet(ch=12, norm_groups=8)
+        DDPMUNet(ch=12, norm_groups=8)
     with pytest.raises(ConfigError, match="net.resolution"):
-        UNet(resolution=12, ch_mult=(1, 2, 2, 2))
+        DDPMUNet(resolution=12, ch_mult=(1, 2, 2, 2))
+    with pytest.raises(ConfigError, match="model.init_weights: .*shares no weight"):
+        load_matching(DDPMUNet(num_classes=2, **SMALL), {"other.weight": torch.zeros(1)}, "model.init_weights", "x.pt")

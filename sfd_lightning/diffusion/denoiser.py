@@ -17,7 +17,6 @@ from sfd_lightning.diffusion.schedule import VPSchedule
 from sfd_lightning.errors import ConfigError
 
 
-
 class Denoiser(nn.Module):
     """Base class: ``forward(x, sigma, labels) -> x0_hat``, all in the sigma currency."""
 
@@ -27,8 +26,8 @@ class Denoiser(nn.Module):
         raise NotImplementedError
 
 
-class EpsDenoiser(Denoiser):
-    """Wraps a discrete-time epsilon- (or v-) prediction network ``net(x_t, t, labels)``.
+class VPDenoiser(Denoiser):
+    """Wraps a discrete-time variance-preserving network ``net(x_t, t, labels)`` predicting eps or v.
 
     x_t = a_t x0 + b_t eps = a_t x, so the network sees ``x * a_t`` at the (continuous) timestep
     matching sigma, and x0_hat = x - sigma * eps_hat. A v-prediction network (Salimans & Ho, 2022)
@@ -56,6 +55,10 @@ class EpsDenoiser(Denoiser):
         out = self.net(x * c_in, t, labels)
         eps_hat = out if self.prediction == "eps" else sigma_ * c_in * (x * c_in) + c_in * out
         return x - sigma_ * eps_hat
+
+
+# The name before v-prediction: configs and checkpoints written earlier store this class_path.
+EpsDenoiser = VPDenoiser
 
 
 def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, scale: float,

@@ -5,8 +5,10 @@ from typing import Dict, Optional
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from sfd_lightning.checkpoints import load_matching, network_weights, read_any
 from sfd_lightning.diffusion import conditions
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
@@ -15,17 +17,29 @@ from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 
 
+def warm_start(denoiser: Denoiser, path: str) -> None:
+    """``model.init_weights``: the weights ``denoiser`` shares with the checkpoint at ``path``, copied."""
+    field = "model.init_weights"
+    state = network_weights(read_any(path, field), path, field, prefixes=("denoiser_ema.module.", "denoiser."))
+    left = load_matching(denoiser, state, field, path)
+    rank_zero_info(f"model.init_weights: started from {path}; {len(left)} weights keep their initialisation"
+                   + (f" (e.g. {left[0]})" if left else ""))
+
+
 class DiffusionModule(LightningModule):
     """Train a conditional denoiser on (image, label) or (image, prompt) batches."""
 
     def __init__(self, denoiser: Denoiser, label_dropout: float = 0.1, ema_decay: float = 0.9999,
-                 optimizer: Optional[OptimizerCallable] = None):
+                 optimizer: Optional[OptimizerCallable] = None, init_weights: Optional[str] = None):
         """
         Args:
-            denoiser: the denoiser to train (e.g. ``EpsDenoiser`` around a ``UNet``).
+            denoiser: the denoiser to train (e.g. ``VPDenoiser`` around a ``DDPMUNet``).
             label_dropout: probability of replacing a label by the null label (for classifier-free guidance).
             ema_decay: decay of the weights' exponential moving average (the EMA is what gets exported).
             optimizer: optimiser factory (default Adam lr 2e-4).
+            init_weights: a teacher asset or ``DiffusionModule`` checkpoint (EMA weights) that starts the
+                denoiser: weights of the same name and shape are copied, the others keep their initialisation
+                (the text teacher starts from the class teacher: all but the class embedding).
         """
         super().__init__()
         save_plain_hyperparameters(self)
@@ -33,6 +47,8 @@ class DiffusionModule(LightningModule):
             raise ConfigError("model.label_dropout", f"must be in [0, 1), got {label_dropout}")
         if not 0 <= ema_decay < 1:
             raise ConfigError("model.ema_decay", f"must be in [0, 1), got {ema_decay}")
+        if init_weights:
+            warm_start(denoiser, init_weights)
         self.denoiser, self.label_dropout = denoiser, label_dropout
         self.denoiser_ema = AveragedModel(denoiser, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True)
         self.denoiser_ema.requires_grad_(False)
@@ -65,11 +81,5 @@ class DiffusionModule(LightningModule):
         return self.denoiser_ema.module.state_dict()
 
     def export_config(self):
-        """The denoiser's class_path config, without the net's arguments only needed to initialise it."""
-        config = self.hparams.get("denoiser")
-        skip = getattr(getattr(self.denoiser, "net", None), "init_only_args", ())
-        if not (isinstance(config, dict) and skip):
-            return config
-        net = config["init_args"]["net"]
-        net = dict(net, init_args={k: v for k, v in (net.get("init_args") or {}).items() if k not in skip})
-        return dict(config, init_args=dict(config["init_args"], net=net))
+        """The denoiser's class_path config, which rebuilds the exported network."""
+        return self.hparams.get("denoiser")

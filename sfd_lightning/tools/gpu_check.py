@@ -30,9 +30,9 @@ from torch import nn
 
 from sfd_lightning.tools.bench import IterationTimer
 from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
-from sfd_lightning.diffusion import EpsDenoiser
+from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models import SFDModule
-from sfd_lightning.models.components import ConvClassifier, DDPMUNet, DiTEps, LatentAutoencoder, ResNetClassifier, SDUNet, UNet
+from sfd_lightning.models.components import ConvClassifier, DDPMUNet, DiTEps, LatentAutoencoder, ResNetClassifier, SDUNet
 
 RETAINED = ["a bowl of ramen", "a lighthouse at sunset", "a red bicycle", "a cat on a sofa"]
 
@@ -67,7 +67,7 @@ def backbones(tiny: bool, batch: int) -> List[Backbone]:
         return lambda d: (torch.rand(batch, c, s, s, device=d) * 2 - 1,)
 
     unet = TINY_UNET if tiny else CIFAR10_UNET
-    out = [Backbone("digits UNet", lambda: UNet(in_channels=1, resolution=8, ch=16, ch_mult=(1, 2, 2), num_res_blocks=1,
+    out = [Backbone("digits UNet", lambda: DDPMUNet(in_channels=1, resolution=8, ch=16, ch_mult=(1, 2, 2), num_res_blocks=1,
                                                 attn_resolutions=(4,), dropout=0.0, num_classes=10, norm_groups=8), eps_inputs(1, 8)),
            Backbone("CIFAR-10 DDPM UNet", lambda: DDPMUNet(**unet), eps_inputs(3, unet["resolution"])),
            Backbone("digits classifier", lambda: ConvClassifier(), images(1, 8))]
@@ -145,7 +145,7 @@ def sfd_iteration(teacher_factory: Callable[[bool], nn.Module], shape, batch: in
                   device: torch.device, warmup: int, iterations: int, prompts: bool = False) -> Dict:
     """Median seconds of one SFD iteration inside Trainer.fit, samples/s and peak memory."""
     _reset(device)
-    teacher = EpsDenoiser(teacher_factory(mode.checkpointing), **mode.extra)
+    teacher = VPDenoiser(teacher_factory(mode.checkpointing), **mode.extra)
     module = SFDModule(teacher=teacher, num_classes=num_classes, forget_label=0, override_label=1, t_init=440,
                        batch_forget=mode.batch_forget, channels_last=mode.channels_last, compile=mode.compile, ema_decay=0.999)
     timer = IterationTimer(warmup)

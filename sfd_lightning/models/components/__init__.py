@@ -6,6 +6,5 @@ from sfd_lightning.models.components.dit import DiTEps
 from sfd_lightning.models.components.resnet_classifier import ResNetClassifier
 from sfd_lightning.models.components.stable_diffusion import SDUNet
 from sfd_lightning.models.components.text_unet import TextUNet
-from sfd_lightning.models.components.unet import UNet
 
-__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "LatentAutoencoder", "ResNetClassifier", "SDUNet", "TextUNet", "UNet"]
+__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "LatentAutoencoder", "ResNetClassifier", "SDUNet", "TextUNet"]

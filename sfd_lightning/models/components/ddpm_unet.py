@@ -1,4 +1,6 @@
-"""The conditional DDPM UNet of the SFD paper's CIFAR-10 / STL-10 teachers, checkpoint-compatible.
+"""The project's UNet: the conditional DDPM UNet of the SFD paper's CIFAR-10 / STL-10 teachers,
+checkpoint-compatible; the digits teachers use it at a small size, the text teacher with a text
+vector in place of the class embedding (:class:`~sfd_lightning.models.components.TextUNet`).
 
 Same network as the reference implementation (tqch/score-forgetting-distillation, ``DDPM/``;
 itself the DDIM UNet of Song et al., 2021 with a class embedding): a timestep MLP and a class MLP
@@ -17,68 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from sfd_lightning.models.components.unet import check_sizes, timestep_embedding
-
-
-def _mlp(in_dim: int, dim: int) -> nn.Module:
-    """Two linear layers with a SiLU between them, stored as ``dense.0`` / ``dense.1``."""
-    holder = nn.Module()
-    holder.dense = nn.ModuleList([nn.Linear(in_dim, dim), nn.Linear(dim, dim)])
-    return holder
-
-
-def _apply_mlp(holder: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return holder.dense[1](F.silu(holder.dense[0](x)))
-
-
-class _ResnetBlock(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, dropout: float, groups: int, eps: float):
-        super().__init__()
-        self.norm1 = nn.GroupNorm(groups, in_ch, eps=eps)
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
-        self.temb_cemb_proj = nn.Linear(cond_dim, out_ch)
-        self.norm2 = nn.GroupNorm(groups, out_ch, eps=eps)
-        self.dropout = nn.Dropout(dropout)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
-        if in_ch != out_ch:
-            self.nin_shortcut = nn.Conv2d(in_ch, out_ch, 1)
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.temb_cemb_proj(F.silu(cond))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
-        skip = self.nin_shortcut(x) if hasattr(self, "nin_shortcut") else x
-        return skip + h
-
-
-class _AttnBlock(nn.Module):
-    def __init__(self, ch: int, groups: int, eps: float):
-        super().__init__()
-        self.norm = nn.GroupNorm(groups, ch, eps=eps)
-        self.q, self.k, self.v, self.proj_out = (nn.Conv2d(ch, ch, 1) for _ in range(4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        x_norm = self.norm(x)
-        q, k, v = (f(x_norm).reshape(b, c, h * w).transpose(1, 2) for f in (self.q, self.k, self.v))  # (B, HW, C)
-        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, c, h, w)
-        return x + self.proj_out(out)
-
-
-class _Resample(nn.Module):
-    """Down: pad right/bottom by one, 3x3 stride-2 conv (or 2x2 average pool). Up: nearest x2 (+ 3x3 conv)."""
-
-    def __init__(self, ch: int, with_conv: bool, down: bool):
-        super().__init__()
-        self.down = down
-        if with_conv:
-            self.conv = nn.Conv2d(ch, ch, 3, stride=2 if down else 1, padding=0 if down else 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.down:
-            return self.conv(F.pad(x, (0, 1, 0, 1))) if hasattr(self, "conv") else F.avg_pool2d(x, 2)
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        return self.conv(x) if hasattr(self, "conv") else x
+from sfd_lightning.models.components.layers import AttnBlock, ResnetBlock, Resample, apply_mlp, check_sizes, mlp, timestep_embedding
 
 
 @dataclass
@@ -104,7 +45,7 @@ def _level(blocks: List[nn.Module], attns: List[nn.Module]) -> nn.Module:
 
 
 class DDPMUNet(nn.Module):
-    """Class-conditional epsilon-prediction UNet, reference layout: ``forward(x_t, t, labels) -> eps_hat``."""
+    """Conditional epsilon-prediction UNet, reference layout: ``forward(x_t, t, labels) -> eps_hat``."""
 
     def __init__(
         self,
@@ -116,7 +57,7 @@ class DDPMUNet(nn.Module):
         num_res_blocks: int = 2,
         attn_resolutions: Sequence[int] = (16,),
         dropout: float = 0.1,
-        num_classes: int = 10,
+        num_classes: Optional[int] = 10,
         resamp_with_conv: bool = True,
         norm_groups: int = 32,
         norm_eps: float = 1e-6,
@@ -132,7 +73,9 @@ class DDPMUNet(nn.Module):
             num_res_blocks: residual blocks per level on the way down (one more on the way up).
             attn_resolutions: resolutions (in pixels) at which self-attention follows each residual block.
             dropout: dropout rate inside residual blocks.
-            num_classes: number of classes; label -1 selects the learned null embedding.
+            num_classes: number of classes; label -1 selects the learned null embedding. None: no class
+                embedding; the condition's second half is then the ``cond_emb`` passed to ``forward``
+                (e.g. a text vector, :class:`TextUNet`), or zeros.
             resamp_with_conv: use a convolution when down/up-sampling.
             norm_groups: GroupNorm groups (32 in the reference); must divide every level's width.
             norm_eps: GroupNorm epsilon (1e-6 in the reference).
@@ -144,14 +87,15 @@ class DDPMUNet(nn.Module):
         self.in_channels, self.resolution, self.num_classes, self.ch = in_channels, resolution, num_classes, ch
         self.gradient_checkpointing = gradient_checkpointing
         emb = 4 * ch
-        self.temb = _mlp(ch, emb)
-        self.classes_emb = nn.Embedding(num_classes, ch)
-        self.null_classes_emb = nn.Parameter(torch.randn(ch))
-        self.cemb = _mlp(ch, emb)
+        self.temb = mlp(ch, emb)
+        if num_classes is not None:
+            self.classes_emb = nn.Embedding(num_classes, ch)
+            self.null_classes_emb = nn.Parameter(torch.randn(ch))
+            self.cemb = mlp(ch, emb)
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
 
-        block = partial(_ResnetBlock, cond_dim=2 * emb, dropout=dropout, groups=norm_groups, eps=norm_eps)
-        attn = partial(_AttnBlock, groups=norm_groups, eps=norm_eps)
+        block = partial(ResnetBlock, cond_dim=2 * emb, dropout=dropout, groups=norm_groups, eps=norm_eps)
+        attn = partial(AttnBlock, groups=norm_groups, eps=norm_eps)
         levels = _Levels(widths, num_res_blocks, tuple(attn_resolutions), resamp_with_conv, block, attn)
         skips, res = self._build_down(levels, resolution)
         prev = widths[-1]
@@ -170,7 +114,7 @@ class DDPMUNet(nn.Module):
             skips += [width] * levels.num_res_blocks
             prev = width
             if i < len(levels.widths) - 1:
-                self.down[-1].downsample = _Resample(width, levels.resamp_with_conv, down=True)
+                self.down[-1].downsample = Resample(width, levels.resamp_with_conv, down=True)
                 skips.append(width)
                 res //= 2
         return skips, res
@@ -183,27 +127,36 @@ class DDPMUNet(nn.Module):
             ups.append(_level(blocks, levels.attns(width, res, len(blocks))))
             prev = width
             if i > 0:
-                ups[-1].upsample = _Resample(width, levels.resamp_with_conv, down=False)
+                ups[-1].upsample = Resample(width, levels.resamp_with_conv, down=False)
                 res *= 2
         self.up = nn.ModuleList(reversed(ups))
 
-    def condition(self, t: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
-        """Concatenated time and class embeddings, (B, 8 * ch); label -1 (or None) is the null class."""
-        temb = _apply_mlp(self.temb, timestep_embedding(t, self.ch))
+    def condition(self, t: torch.Tensor, labels: Optional[torch.Tensor],
+                  cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Concatenated time and class embeddings, (B, 8 * ch); label -1 (or None) is the null class.
+        ``cond_emb`` (B, 4 * ch) stands in for the class embedding."""
+        temb = apply_mlp(self.temb, timestep_embedding(t, self.ch))
+        if cond_emb is None:
+            cond_emb = self.class_embedding(labels, t) if self.num_classes is not None else torch.zeros_like(temb)
+        return torch.cat([temb, cond_emb], dim=1)
+
+    def class_embedding(self, labels: Optional[torch.Tensor], t: torch.Tensor) -> torch.Tensor:
         if labels is None:
             labels = torch.full((t.shape[0],), -1, device=t.device, dtype=torch.long)
         null = labels < 0
         cemb = self.classes_emb(labels.clamp(min=0))
         cemb = torch.where(null[:, None], self.null_classes_emb.to(cemb.dtype).expand_as(cemb), cemb)
-        return torch.cat([temb, _apply_mlp(self.cemb, cemb)], dim=1)
+        return apply_mlp(self.cemb, cemb)
 
     def _block(self, block: nn.Module, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         if self.gradient_checkpointing and torch.is_grad_enabled():
             return checkpoint(block, h, cond, use_reentrant=False)
         return block(h, cond)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        cond = self.condition(t.expand(x.shape[0]) if t.dim() == 0 else t, labels)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """eps_hat; ``cond_emb`` (B, 4 * ch) replaces the class embedding (a text vector, say)."""
+        cond = self.condition(t.expand(x.shape[0]) if t.dim() == 0 else t, labels, cond_emb)
         hs = [self.conv_in(x)]
         for level in self.down:
             for j, res_block in enumerate(level.block):

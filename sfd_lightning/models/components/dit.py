@@ -3,7 +3,7 @@
 ``DiTEps(x_t, t, labels) -> eps_hat``: the transformer's learned-variance channels are sliced off
 and label -1 selects DiT's null class (index ``num_classes``) for classifier-free guidance. DiT's
 own label dropout is switched off: SFD conditions every call explicitly. Wrap it in
-:class:`~sfd_lightning.diffusion.EpsDenoiser` with DiT's schedule (linear 1e-4..0.02, T = 1000).
+:class:`~sfd_lightning.diffusion.VPDenoiser` with DiT's schedule (linear 1e-4..0.02, T = 1000).
 """
 from typing import Any, Dict, Optional
 

@@ -1,7 +1,7 @@
 """Stable Diffusion's latent UNet with its CLIP text encoder (diffusers/transformers), as one network.
 
 ``SDUNet(x_t, t, prompts)`` returns the UNet's prediction (eps for SD 1.x; wrap it in
-:class:`~sfd_lightning.diffusion.EpsDenoiser` with ``prediction: v`` for v-models) given prompts.
+:class:`~sfd_lightning.diffusion.VPDenoiser` with ``prediction: v`` for v-models) given prompts.
 The text encoder and tokenizer are frozen and shared by the teacher, fake score and generator
 copies (never trained, never checkpointed); prompt embeddings are cached, so a prompt seen again
 costs nothing. The empty prompt, classifier-free guidance's null condition, is encoded as

@@ -1,17 +1,18 @@
 """A small text-conditional UNet for the embedded text-to-image default (captioned digits).
 
 The text encoder is trained with the UNet: words of a fixed vocabulary are embedded, averaged and
-passed through an MLP to one vector added to the time embedding (as a class embedding would be).
-The empty prompt (classifier-free guidance's null condition) gets a learned vector of its own.
+passed through an MLP to one vector that takes the class embedding's place in the DDPM UNet's
+condition. The empty prompt (classifier-free guidance's null condition) gets a learned vector of
+its own. ``DiffusionModule(init_weights=...)`` can start the UNet from a class-conditional teacher.
 """
 import re
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.unet import UNet
+from sfd_lightning.models.components.ddpm_unet import DDPMUNet
 
 WORD = re.compile(r"[a-z]+")
 
@@ -40,14 +41,12 @@ class BagOfWordsEncoder(nn.Module):
         return torch.where((lengths == 0)[:, None], self.null.expand_as(pooled), pooled)
 
 
-class TextUNet(nn.Module):
-    """``forward(x_t, t, prompts) -> eps_hat``: a :class:`UNet` conditioned on a trained bag-of-words text encoder."""
-
-    init_only_args = ("unet_init",)  # not needed to rebuild an exported teacher
+class TextUNet(DDPMUNet):
+    """``forward(x_t, t, prompts) -> eps_hat``: a :class:`DDPMUNet` conditioned on a trained bag-of-words text encoder."""
 
     def __init__(self, vocabulary: Sequence[str], in_channels: int = 1, resolution: int = 8, ch: int = 16,
                  ch_mult: Sequence[int] = (1, 2, 2), num_res_blocks: int = 1, attn_resolutions: Sequence[int] = (4,),
-                 dropout: float = 0.0, norm_groups: int = 8, unet_init: Optional[str] = None):
+                 dropout: float = 0.0, norm_groups: int = 8):
         """
         Args:
             vocabulary: the words the text encoder knows (others share one embedding).
@@ -59,28 +58,14 @@ class TextUNet(nn.Module):
             attn_resolutions: resolutions with self-attention.
             dropout: dropout rate inside residual blocks.
             norm_groups: GroupNorm groups.
-            unet_init: a class-conditional teacher asset of the same UNet size whose weights (all but the
-                class embedding) start this UNet: training then mostly learns the text encoder.
         """
-        super().__init__()
         if not vocabulary:
             raise ConfigError("net.init_args.vocabulary", "must list at least one word")
-        self.unet = UNet(in_channels=in_channels, resolution=resolution, ch=ch, ch_mult=ch_mult, num_res_blocks=num_res_blocks,
+        super().__init__(in_channels=in_channels, resolution=resolution, ch=ch, ch_mult=ch_mult, num_res_blocks=num_res_blocks,
                          attn_resolutions=attn_resolutions, dropout=dropout, num_classes=None, norm_groups=norm_groups)
         self.text = BagOfWordsEncoder(vocabulary, 4 * ch)
-        self.in_channels, self.resolution, self.num_classes = in_channels, resolution, None
-        if unet_init:
-            self._warm_start(unet_init)
-
-    def _warm_start(self, path: str) -> None:
-        from sfd_lightning.checkpoints import load_state_into, read_checkpoint
-
-        field = "net.init_args.unet_init"
-        state = read_checkpoint(path, field).get("state_dict", {})
-        state = {k.removeprefix("net."): v for k, v in state.items() if not k.startswith("net.label_emb.")}
-        load_state_into(self.unet, state, field, path, "TextUNet's UNet")
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):
             raise TypeError("TextUNet is conditioned on prompts (a list of strings), not class labels")
-        return self.unet(x, t, None, cond_emb=self.text(prompts))
+        return super().forward(x, t, None, cond_emb=self.text(prompts))
