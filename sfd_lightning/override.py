@@ -3,7 +3,7 @@ the forget label (SFD, Chen et al., ICLR 2025, sec. 3.2).
 
 Each policy maps the fake score's detached x0_hat for forget-label samples to override labels.
 """
-from typing import Literal
+from typing import Literal, Optional
 
 import torch
 from torch import nn
@@ -84,3 +84,12 @@ class ClassifierOverride(OverridePolicy):
         if self.mode == "argmax":
             return logits.argmax(dim=1)
         return torch.distributions.Categorical(logits=logits).sample()
+
+
+def override_policy(override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
+    """``model.override_label`` as a fixed override, or the policy given instead (exactly one of the two)."""
+    if override is not None and override_label is not None:
+        raise ConfigError("model.override_label", "set it to null when model.override chooses another policy")
+    if override is None and override_label is None:
+        raise ConfigError("model.override_label", "give an override label or an override policy (model.override)")
+    return override if override is not None else FixedOverride(override_label)

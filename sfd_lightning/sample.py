@@ -23,6 +23,7 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.errors import ConfigError
 
@@ -71,15 +72,20 @@ def _shape_of(denoiser) -> tuple:
     return (net.in_channels, net.resolution, net.resolution)
 
 
+def t_init_of(hparams: Dict[str, Any]) -> int:
+    """An SFD checkpoint's one-step timestep (``timesteps.t_init``; flat ``t_init`` in checkpoints before the grouping)."""
+    return int((hparams.get("timesteps") or {}).get("t_init", hparams.get("t_init", 440)))
+
+
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
     """One-step sampler from an SFD checkpoint; ``steps``-step DDIM from a teacher asset or DiffusionModule checkpoint."""
     ckpt = read_checkpoint(path, "--ckpt")
     hparams = ckpt.get("hyper_parameters", {})
     if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
         generator = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["generator_ema.module."]), path, "generator", device)
-        sigma_init = generator.schedule.sigmas[int(hparams.get("t_init", 440))]
+        one_step = OneStepGenerator(generator, t_init_of(hparams))
         decode = _decoder_from(hparams.get("autoencoder"), path, device)
-        return LoadedSampler(lambda z, y: decode(generator(sigma_init * z, sigma_init, y)), _shape_of(generator),
+        return LoadedSampler(lambda z, y: decode(one_step(z, y)), _shape_of(generator),
                              getattr(generator.net, "num_classes", hparams.get("num_classes")), "one-step EMA generator")
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
         teacher = _denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device)

@@ -84,7 +84,7 @@ def test_sfd_sample_refuses_a_crafted_teacher(crafted, run_cli, capsys, tmp_path
 def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(crafted, run_cli, capsys, tmp_path, section):
     marker, _ = crafted
     teacher = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
-    hparams = {"teacher": teacher["config"], "t_init": 440}
+    hparams = {"teacher": teacher["config"], "timesteps": {"t_init": 440}}
     hparams[section] = payloads(marker)["subprocess"]
     path = str(tmp_path / "last.ckpt")
     torch.save({"hyper_parameters": hparams,

@@ -67,12 +67,12 @@ def test_stage_one_generator_matches_the_teacher():
 
     from sfd_lightning.metrics import ClassifierFeatures
     from sfd_lightning.checkpoints import extract_state_dict
+    from sfd_lightning.models.one_step import OneStepGenerator
 
     teacher, classifier = load()
     generator = copy.deepcopy(teacher)
     generator.load_state_dict(extract_state_dict(torch.load(ASSETS / "digits_distilled.pt", weights_only=True),
                                                  ["generator_ema.module."]))
-    sigma_init = generator.schedule.sigmas[440]
     labels = torch.arange(10).repeat_interleave(300)
     noise = torch.randn((len(labels), 1, 8, 8), generator=torch.Generator().manual_seed(1))
     real = DigitsDataset("all")
@@ -80,7 +80,7 @@ def test_stage_one_generator_matches_the_teacher():
     fid.update(real.images, real=True)
     scores = {}
     with torch.no_grad():
-        one_step = generator(sigma_init * noise, sigma_init, labels).clamp(-1, 1)
+        one_step = OneStepGenerator(generator, t_init=440)(noise, labels).clamp(-1, 1)
         assert (classifier(one_step).argmax(1) == labels).float().mean().item() >= 0.95
         for name, images in (("generator", one_step), ("teacher", sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1))):
             fid.reset()

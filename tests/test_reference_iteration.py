@@ -20,6 +20,7 @@ from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models import SFDModule
 from sfd_lightning.models.components import DDPMUNet
 from sfd_lightning.models.sfd_batch import StepDraws
+from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.reference import unet_kwargs
 
 FIXTURE = torch.load(os.path.join(os.path.dirname(__file__), "fixtures", "reference_iteration.pt"), weights_only=True)
@@ -98,8 +99,8 @@ def ddpm_run(tmp_path_factory):
     module = ReplayedSFD(
         teacher=VPDenoiser(DDPMUNet(**unet_kwargs(config))), teacher_ckpt=teacher_path, init_ckpt=init_path,
         num_classes=10, forget_label=ref["forget_label"], override_label=d["label_to_override"], alpha=d["alpha"],
-        t_min=d["t_min"], t_init=d["t_init"], t_max=d["t_max"], sg_remain_coef=d["sg_remain_coef"],
-        sg_forget_coef=d["sg_forget_coef"], g_remain_coef=d["g_remain_coef"], g_forget_coef=d["g_forget_coef"],
+        timesteps=Timesteps(d["t_min"], d["t_init"], d["t_max"]),
+        loss_weights=LossWeights(d["sg_remain_coef"], d["sg_forget_coef"], d["g_remain_coef"], d["g_forget_coef"]),
         fake_score_optimizer=adam, generator_optimizer=adam, grad_clip_value=o["grad_clip"],
         ema_decay=ref["model"]["ema_rate"], replay=ref["draws"])
     batch = {update: {"z": draws["z"], "labels": ref["labels"]} for update, draws in ref["draws"].items()}
@@ -163,10 +164,9 @@ def sd_run(tmp_path_factory):
     adam = lambda cfg: (lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"]))
     teacher = VPDenoiser(SDUNet(pretrained=str(sd)), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
     module = ReplayedSFD(
-        teacher=teacher, init_ckpt=init_path, alpha=s["alpha"], t_min=s["tmin"], t_init=s["init_timestep"], t_max=s["tmax"],
-        sg_remain_coef=s["sg_remain_coef"], sg_forget_coef=s["sg_forget_coef"], g_remain_coef=s["g_remain_coef"],
-        g_forget_coef=s["g_forget_coef"], teacher_cfg_scale=s["cfg_eval_real"], fake_score_cfg_scale=s["cfg_eval_fake"],
-        fake_score_train_cfg_scale=s["cfg_train_fake"], fake_score_label_dropout=0.1,
+        teacher=teacher, init_ckpt=init_path, alpha=s["alpha"], timesteps=Timesteps(s["tmin"], s["init_timestep"], s["tmax"]),
+        loss_weights=LossWeights(s["sg_remain_coef"], s["sg_forget_coef"], s["g_remain_coef"], s["g_forget_coef"]),
+        guidance=Guidance(s["cfg_eval_real"], s["cfg_eval_fake"], s["cfg_train_fake"], label_dropout=0.1),
         fake_score_optimizer=adam(o["fake_score"]), generator_optimizer=adam(o["generator"]),
         grad_clip_value=None,  # the reference clips the generator under fp16 only; this run is float32
         on_nonfinite="drop", ema_decay=0.0, replay=ref["draws"])

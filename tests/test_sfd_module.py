@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.override import RandomOverride
+from sfd_lightning.tools.reference_order import ReferencePassOrder
 from sfd_modules import fit, make_module
 
 
@@ -85,7 +87,7 @@ def test_forget_rows_ask_the_teacher_for_the_override_and_the_fake_score_for_the
 def test_loss_noise_is_no_copy_of_the_generator_noise(tiny_denoiser, tmp_path):
     """Data noise and the step's draws both derive from (seed, iteration, rank), in separate streams: the
     loss noise is no copy, shifted or not, of any noise the generator gets (one stream made it exactly z)."""
-    m = make_module(tiny_denoiser, sg_forget_coef=0.0, g_forget_coef=0.0)  # as many rows as labels: the streams lined up
+    m = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))  # as many rows as labels: the streams lined up
     zs, noises = [], []
     draw = m.draw
 
@@ -158,10 +160,10 @@ def test_clip_fake_score_false_clips_the_generator_only(tiny_denoiser, tmp_path)
 
 def test_fake_score_label_dropout_follows_guidance_unless_given(tiny_denoiser):
     """The reference drops 10% of the fake score's conditions whenever the fake score is guided."""
-    assert make_module(tiny_denoiser).fake_score_label_dropout == 0.0
-    assert make_module(tiny_denoiser, fake_score_cfg_scale=4.5).fake_score_label_dropout == 0.1
-    assert make_module(tiny_denoiser, fake_score_train_cfg_scale=4.5).fake_score_label_dropout == 0.1
-    assert make_module(tiny_denoiser, fake_score_cfg_scale=4.5, fake_score_label_dropout=0.2).fake_score_label_dropout == 0.2
+    dropout = lambda **guidance: make_module(tiny_denoiser, guidance=Guidance(**guidance)).guidance.dropout
+    assert dropout() == 0.0
+    assert dropout(fake_score=4.5) == 0.1 and dropout(fake_score_train=4.5) == 0.1
+    assert dropout(fake_score=4.5, label_dropout=0.2) == 0.2
 
 
 def test_random_override_asks_the_teacher_for_other_classes(tiny_denoiser, tmp_path):
@@ -183,11 +185,11 @@ def test_random_override_asks_the_teacher_for_other_classes(tiny_denoiser, tmp_p
     (dict(override_label=None), "model.override_label"),
     (dict(override_label=2, override=RandomOverride()), "model.override_label"),
     (dict(num_classes=4), "model.num_classes"),
-    (dict(t_min=800), "model.t_min"),
-    (dict(t_init=1000), "model.t_init"),
-    (dict(g_forget_coef=-1.0), "model.g_forget_coef"),
+    (dict(timesteps=Timesteps(800, 400, 700)), "model.timesteps.t_min"),
+    (dict(timesteps=Timesteps(20, 1000, 700)), "model.timesteps.t_init"),
+    (dict(loss_weights=LossWeights(g_forget=-1.0)), "model.loss_weights.g_forget"),
     (dict(ema_decay=1.0), "model.ema_decay"),
-    (dict(fake_score_label_dropout=1.0), "model.fake_score_label_dropout"),
+    (dict(guidance=Guidance(label_dropout=1.0)), "model.guidance.label_dropout"),
     (dict(on_nonfinite="ignore"), "model.on_nonfinite"),
 ])
 def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
@@ -197,7 +199,7 @@ def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
 
 
 def test_two_stage_init_from_stage_one(tiny_denoiser, tmp_path):
-    stage_one = make_module(tiny_denoiser, sg_forget_coef=0.0, g_forget_coef=0.0)
+    stage_one = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))
     fit(stage_one, iterations=2, tmp_path=tmp_path)
     path = tmp_path / "stage1.ckpt"
     torch.save({"state_dict": stage_one.export_state_dict()}, path)
@@ -206,7 +208,7 @@ def test_two_stage_init_from_stage_one(tiny_denoiser, tmp_path):
         torch.testing.assert_close(a, b)
     for a, b in zip(stage_two.fake_score.parameters(), stage_one.fake_score.parameters()):
         torch.testing.assert_close(a, b)
-    assert not torch.equal(next(stage_two.generator.parameters()), next(stage_two.teacher.parameters()))
+    assert any(not torch.equal(g, t) for g, t in zip(stage_two.generator.parameters(), stage_two.teacher.parameters()))
     with pytest.raises(ConfigError, match="model.init_ckpt"):
         make_module(tiny_denoiser, init_ckpt=str(tmp_path / "missing.ckpt"))
 
@@ -214,11 +216,12 @@ def test_two_stage_init_from_stage_one(tiny_denoiser, tmp_path):
 @pytest.mark.slow  # ~25 s each
 @pytest.mark.parametrize("policy", ["fixed", "random"])
 def test_reference_pass_order_gives_the_same_updates(tiny_denoiser, tmp_path, policy):
-    """``batch_forget: false`` (retained, then forget passes) changes the speed, not the algorithm."""
+    """The reference's pass order (retained, then forget passes; ``tools/reference_order.py``) changes the
+    speed, not the algorithm."""
     extra = {"override_label": None, "override": RandomOverride()} if policy == "random" else {}
     # SGD: updates linear in the gradients (Adam's normalisation would magnify float noise in near-zero gradients)
     extra.update(fake_score_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2), generator_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2))
-    batched, sequential = make_module(tiny_denoiser, **extra), make_module(tiny_denoiser, batch_forget=False, **extra)
+    batched, sequential = make_module(tiny_denoiser, **extra), make_module(tiny_denoiser, cls=ReferencePassOrder, **extra)
     fit(batched, iterations=3, tmp_path=tmp_path)
     fit(sequential, iterations=3, tmp_path=tmp_path)
     for name, value in params(batched).items():

@@ -132,7 +132,7 @@ def test_command_fills_args_and_run_folder(tmp_path):
     spec = load_spec(str(ROOT / "experiments" / "digits_grid.yaml"))
     argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
     assert argv[:3] == [sys.executable, "-m", "sfd_lightning"]
-    assert "--model.init_args.alpha=1.0" in argv and "--model.init_args.g_forget_coef=0.05" in argv
+    assert "--model.init_args.alpha=1.0" in argv and "--model.init_args.loss_weights.g_forget=0.05" in argv
     assert f"--trainer.default_root_dir={tmp_path / 'r000'}" in argv
     assert "--trainer.logger.init_args.group=digits_grid" in argv
 

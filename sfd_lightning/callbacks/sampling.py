@@ -39,7 +39,7 @@ def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], 
 
 def generator_sampler(pl_module: LightningModule) -> Sampler:
     """The EMA generator, one network evaluation per image (decoded to images for latent models)."""
-    return lambda noise, labels: pl_module.decode(pl_module.generate(noise, labels, ema=True)).clamp(-1, 1)
+    return lambda noise, labels: pl_module.decode(pl_module.one_step(ema=True)(noise, labels)).clamp(-1, 1)
 
 
 def sample_shape(trainer: Trainer) -> Sequence[int]:

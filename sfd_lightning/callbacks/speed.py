@@ -48,7 +48,7 @@ class SamplerSpeedCallback(PeriodicEvalCallback):
         g = torch.Generator().manual_seed(0)
         noise = torch.randn((self.batch_size, *sample_shape(trainer)), generator=g).to(pl_module.device)
         labels = torch.arange(self.batch_size, device=pl_module.device) % pl_module.num_classes
-        one_step = images_per_second(lambda: pl_module.generate(noise, labels, ema=True), self.batch_size, self.repeats)
+        one_step = images_per_second(lambda: pl_module.one_step(ema=True)(noise, labels), self.batch_size, self.repeats)
         teacher = images_per_second(
             lambda: sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale),
             self.batch_size, self.repeats)

@@ -1,10 +1,14 @@
 """Hyperparameters that checkpoints can hold under ``torch.load(weights_only=True)``."""
+import dataclasses
+
 from lightning.pytorch import LightningModule
 
 
 def _plain(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # grouped settings: their fields
+        return _plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -29,6 +29,7 @@ from lightning.pytorch import Trainer
 from torch import nn
 
 from sfd_lightning.tools.bench import IterationTimer
+from sfd_lightning.tools.reference_order import ReferencePassOrder
 from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
 from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models import SFDModule
@@ -146,8 +147,9 @@ def sfd_iteration(teacher_factory: Callable[[bool], nn.Module], shape, batch: in
     """Median seconds of one SFD iteration inside Trainer.fit, samples/s and peak memory."""
     _reset(device)
     teacher = VPDenoiser(teacher_factory(mode.checkpointing), **mode.extra)
-    module = SFDModule(teacher=teacher, num_classes=num_classes, forget_label=0, override_label=1, t_init=440,
-                       batch_forget=mode.batch_forget, channels_last=mode.channels_last, compile=mode.compile, ema_decay=0.999)
+    cls = SFDModule if mode.batch_forget else ReferencePassOrder
+    module = cls(teacher=teacher, num_classes=num_classes, forget_label=0, override_label=1,
+                 channels_last=mode.channels_last, compile=mode.compile, ema_decay=0.999)
     timer = IterationTimer(warmup)
     trainer = Trainer(accelerator=device.type, devices=1, precision=mode.precision, max_epochs=1, logger=False,
                       enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])

@@ -4,15 +4,16 @@ from lightning.pytorch import Trainer
 
 from sfd_lightning.data import NoiseLabelDataModule
 from sfd_lightning.models import SFDModule
+from sfd_lightning.models.sfd_settings import LossWeights, Timesteps
 
 
-def make_module(tiny_denoiser, **kwargs):
-    args = dict(teacher=tiny_denoiser(), num_classes=3, forget_label=0, override_label=1, t_min=20, t_init=400, t_max=700,
-                sg_forget_coef=1.0, g_forget_coef=1.0, ema_decay=0.5,
+def make_module(tiny_denoiser, cls=SFDModule, **kwargs):
+    args = dict(teacher=tiny_denoiser(), num_classes=3, forget_label=0, override_label=1, timesteps=Timesteps(20, 400, 700),
+                loss_weights=LossWeights(sg_forget=1.0, g_forget=1.0), ema_decay=0.5,
                 fake_score_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3),
                 generator_optimizer=lambda p: torch.optim.Adam(p, lr=1e-3))
     args.update(kwargs)
-    return SFDModule(**args)
+    return cls(**args)
 
 
 def fit(module, iterations=2, tmp_path=None, **trainer_kwargs):

@@ -1,0 +1,49 @@
+"""Lightning plumbing for a module whose iteration is several manual optimiser steps (SFD: the fake
+score's, then the generator's): ``trainer.max_steps`` counted in iterations, one learning-rate
+schedule step per iteration, and guarded steps (non-finite gradients, value clipping)."""
+import weakref
+from functools import partial
+from typing import Dict, Optional, Sequence
+
+import torch
+from lightning.pytorch import LightningModule
+
+from sfd_lightning.models.nonfinite import NonFiniteGuard
+
+
+class ManualIterations(LightningModule):
+    """Subclasses set ``iteration``, ``guard`` (:class:`NonFiniteGuard`), ``grad_clip_value`` and ``lr_scheduler``
+    (a factory, or None), and return their optimisers (and schedules) from ``configure_optimizers``."""
+
+    steps_per_iteration = 2  # optimiser steps Lightning counts in trainer.global_step per iteration
+    iteration: int
+    guard: NonFiniteGuard
+    grad_clip_value: Optional[float]
+    _doubled_loop: Optional[weakref.ref] = None  # the fit loop whose max_steps now counts iterations
+
+    def setup(self, stage: str) -> None:
+        # Lightning counts two optimiser steps per SFD iteration; trainer.max_steps means iterations here.
+        # Once per trainer: setup runs again for every fit call. A weak reference: no trainer kept alive or copied.
+        loop = self.trainer.fit_loop.epoch_loop
+        if stage == "fit" and loop.max_steps > 0 and (self._doubled_loop is None or self._doubled_loop() is not loop):
+            loop.max_steps *= self.steps_per_iteration
+            self._doubled_loop = weakref.ref(loop)
+
+    def guarded_step(self, opt, loss: torch.Tensor, name: str, clip: bool) -> None:
+        """Backward of ``loss`` and a step of ``opt``: an unusable update (``guard``) leaves weights and optimiser
+        state unchanged; ``clip`` clips each gradient element to ``grad_clip_value``."""
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        agree = partial(self.trainer.strategy.reduce_boolean_decision, all=True)
+        if not self.guard.gradients_usable(opt, loss, agree, f"SFD iteration {self.iteration}: the {name}"):
+            opt.zero_grad(set_to_none=True)  # the step below then changes no weight and no optimiser state
+        elif clip and self.grad_clip_value is not None:
+            self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
+        opt.step()
+
+    def step_schedules(self, names: Sequence[str]) -> Dict[str, float]:
+        """One schedule step per iteration; each optimiser's learning rate then in use, as ``lr/<name>``."""
+        if self.lr_scheduler is not None:
+            for scheduler in self.lr_schedulers():
+                scheduler.step()
+        return {f"lr/{name}": opt.param_groups[0]["lr"] for name, opt in zip(names, self.optimizers())}

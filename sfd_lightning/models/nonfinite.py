@@ -1,0 +1,51 @@
+"""What an SFD update does when a loss or gradient is NaN/inf (``model.on_nonfinite``)."""
+from typing import Callable, Tuple
+
+import torch
+
+from sfd_lightning.errors import ConfigError
+
+POLICIES = ("skip", "stop", "drop")
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient was not finite and ``model.on_nonfinite`` is ``stop``."""
+
+
+class NonFiniteGuard:
+    """``skip`` the update (counted in ``skipped``) or ``stop`` the run, so the weights never see a NaN; or
+    ``drop`` (the reference's SD loop): leave non-finite samples out of the losses (counted in ``dropped``)
+    and zero NaN gradients (infinities become +-1e5) before the step."""
+
+    def __init__(self, policy: str):
+        if policy not in POLICIES:
+            raise ConfigError("model.on_nonfinite", f"must be skip, stop or drop, got {policy!r}")
+        self.policy, self.skipped, self.dropped = policy, 0, 0
+
+    def means(self, per_sample: torch.Tensor, n_retained: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Batch means of the retained rows and of the forget rows (0 when there are none)."""
+        if self.policy == "drop":
+            finite = torch.isfinite(per_sample)
+            self.dropped += int((~finite).sum())
+            per_sample = torch.where(finite, per_sample, torch.zeros_like(per_sample))
+        remain, forget = per_sample[:n_retained], per_sample[n_retained:]
+        return remain.mean(), (forget.mean() if len(forget) else per_sample.new_zeros(()))
+
+    def gradients_usable(self, opt: torch.optim.Optimizer, loss: torch.Tensor, agree: Callable[[bool], bool],
+                         what: str) -> bool:
+        """After the backward: True if the step may go ahead. ``agree`` makes every rank's answer the same;
+        ``what`` begins the error message ("SFD iteration 3: the generator")."""
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        if self.policy == "drop":
+            for g in grads:
+                torch.nan_to_num_(g, nan=0.0, posinf=1e5, neginf=-1e5)
+            return True
+        finite = torch.stack([torch.isfinite(loss).all()] + [torch.isfinite(g).all() for g in grads]).all()
+        if agree(bool(finite)):
+            return True
+        if self.policy == "stop":
+            raise NonFiniteError(f"{what} loss or its gradients are not finite (model.on_nonfinite=stop); "
+                                 "checkpoints saved so far are intact. Lower the learning rates or set "
+                                 "model.on_nonfinite=skip, and resume with --ckpt_path")
+        self.skipped += 1
+        return False
