@@ -6,7 +6,7 @@ Every failure is a :class:`ConfigError` naming the config field that pointed at 
 """
 import os
 import tempfile
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Mapping, Optional
 
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
@@ -19,15 +19,15 @@ from sfd_lightning.errors import ConfigError
 FORMAT = "sfd-lightning/{kind}/v1"
 
 
-def atomic_save(obj: Any, path: str) -> None:
-    """Write with torch.save to a temporary file, then rename, so a crash never leaves half a file."""
+def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """``write`` into a temporary file beside ``path``, then rename, so a crash never leaves half a file."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
     os.close(fd)
     try:
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename makes it visible
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
@@ -35,6 +35,11 @@ def atomic_save(obj: Any, path: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_save(obj: Any, path: str) -> None:
+    """``torch.save`` by :func:`atomic_write`."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def export_weights(path: str, kind: str, config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> None:

@@ -90,6 +90,11 @@ class LoggedConfig(SaveConfigCallback):
             trainer.logger.log_hyperparams(dotted(self.config.clone().as_dict()))
 
 
+def forgets(loss_weights) -> bool:
+    """Whether an SFD model with these loss weights forgets (a forget weight above 0)."""
+    return loss_weights is None or loss_weights.sg_forget > 0 or loss_weights.g_forget > 0
+
+
 class SFDLightningCLI(LightningCLI):
     """LightningCLI over any LightningModule and DataModule chosen by ``class_path`` in YAML."""
 
@@ -99,6 +104,14 @@ class SFDLightningCLI(LightningCLI):
         super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                          args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
                                                          "description": DESCRIPTION}, **kwargs)
+
+    def add_arguments_to_parser(self, parser) -> None:
+        """What the noise and prompt data modules need of the model, linked from its arguments (where both
+        have them): the number of classes, the forget label, and whether it forgets at all (two-stage SFD's
+        stage 1 does not)."""
+        for name in ("num_classes", "forget_label"):
+            parser.link_arguments(f"model.init_args.{name}", f"data.init_args.{name}", apply_on="parse")
+        parser.link_arguments("model.init_args.loss_weights", "data.init_args.forgets", compute_fn=forgets, apply_on="parse")
 
     @staticmethod
     def subcommands():

@@ -1,4 +1,5 @@
 """Metric callbacks: forgetting metrics by hand, and rank splitting that adds up to one process."""
+import json
 import math
 from types import SimpleNamespace
 
@@ -97,14 +98,14 @@ def test_progress_lines_when_the_output_is_a_file(tiny_denoiser, tmp_path):
     from lightning.pytorch import Trainer
 
     from sfd_lightning.callbacks.progress_lines import ProgressLines
-    from sfd_lightning.data import NoiseLabelDataModule
-    from sfd_modules import make_module
+    from sfd_modules import make_module, noise_data
 
     out = io.StringIO()
+    module = make_module(tiny_denoiser)
     Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
             enable_model_summary=False, default_root_dir=tmp_path, log_every_n_steps=1,
             callbacks=[ProgressLines(every_n_iterations=2, stream=out)]).fit(
-        make_module(tiny_denoiser), datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=5))
+        module, datamodule=noise_data(module, 5))
     lines = out.getvalue().splitlines()
     assert [line.split(" | ")[0] for line in lines] == ["iteration 2/5 (40%)", "iteration 4/5 (80%)", "iteration 5/5 (100%)"]
     assert all("it/s" in line and "ETA" in line and "loss/generator_remain" in line and "lr/generator" in line
@@ -153,3 +154,52 @@ def test_evaluations_draw_the_noise_sfd_sample_draws():
     noise, y = sample_labels(lambda z, _: z, labels, (1, 2, 2), seed=5, batch_size=4, trainer=single)
     blocks = SampleBlocks(labels, (1, 2, 2), batch_size=4, seed=5)
     assert torch.equal(noise, torch.cat([blocks[j]["noise"] for j in range(len(blocks))])) and torch.equal(y, labels)
+
+
+def test_report_shows_the_spread_over_seeds():
+    table = format_report({"fid/ratio": 1.0723, "fid/ratio_spread": 0.0312})
+    assert "1.072 ± 0.031" in table
+
+
+class TinyFeatures(torch.nn.Module):
+    num_features = 4
+
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(64, 4)
+
+    def forward(self, x):
+        return self.proj(x.flatten(1))
+
+
+def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(tiny_denoiser, tmp_path, monkeypatch):
+    from torch.utils.data import TensorDataset
+
+    import sfd_lightning.callbacks.fid as fid_module
+    from sfd_lightning.callbacks import FIDCallback
+    from sfd_modules import fit, make_module
+
+    torch.manual_seed(0)
+    real = TensorDataset(torch.rand(60, 1, 8, 8) * 2 - 1, torch.arange(60) % 3)
+    features = TinyFeatures()
+    teacher_calls = []
+    ddim = fid_module.sample_ddim
+    monkeypatch.setattr(fid_module, "sample_ddim", lambda *a, **k: teacher_calls.append(1) or ddim(*a, **k))
+    cache = tmp_path / "teacher_fid.json"
+
+    def run(module):
+        cb = FIDCallback(real, features, n_per_label=8, teacher_steps=2, batch_size=8, n_seeds=2, teacher_cache=str(cache))
+        fit(module, iterations=1, tmp_path=tmp_path, callbacks=[cb])
+        return cb.results
+
+    first = run(make_module(tiny_denoiser))
+    assert {"fid/generator_spread", "fid/teacher_spread", "fid/ratio_spread"} <= first.keys()
+    computed = len(teacher_calls)
+    assert computed > 0 and len(json.loads(cache.read_text())) == 2  # one entry per seed
+    second = run(make_module(tiny_denoiser))
+    assert len(teacher_calls) == computed and second["fid/teacher"] == first["fid/teacher"]
+    other = make_module(tiny_denoiser)
+    with torch.no_grad():
+        next(other.teacher.parameters()).add_(0.1)
+    run(other)
+    assert len(teacher_calls) == 2 * computed and len(json.loads(cache.read_text())) == 4

@@ -28,9 +28,9 @@ def test_each_update_has_fresh_noise_and_both_share_the_labels():
     assert distil_only["generator"]["z"].shape == (8, 1, 4, 4)
 
 
-def test_retained_labels_follow_the_model():
-    dm = NoiseLabelDataModule(shape=(1, 4, 4), batch_size=8, iterations=5)
-    model = SimpleNamespace(num_classes=4, forget_label=2, iteration=3)
+def test_retained_labels_are_the_models_classes_but_the_forget_label():
+    dm = NoiseLabelDataModule(shape=(1, 4, 4), batch_size=8, iterations=5, num_classes=4, forget_label=2)
+    model = SimpleNamespace(iteration=3)
     dm.trainer = SimpleNamespace(lightning_module=model, world_size=2, training=True, global_rank=1)
     dm.setup("fit")
     assert len(dm.train_dataloader().dataset) == 5 * 2  # Lightning's sampler gives each rank `iterations` batches

@@ -17,7 +17,7 @@ def trainer(tmp_path, **kwargs):
 
 
 def data(iterations):
-    return NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations)
+    return NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations, num_classes=3, forget_label=0)
 
 
 def trained_state(module, tr):

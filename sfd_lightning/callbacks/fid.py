@@ -1,6 +1,8 @@
 """FID of the retained classes (Heusel et al., 2017) with torchmetrics' FrechetInceptionDistance
-and a pluggable feature extractor; optionally also for the teacher's multi-step sampler."""
-from typing import Dict, List, Optional
+and a pluggable feature extractor; optionally also for the teacher's multi-step sampler, whose
+value a cache file can keep between runs."""
+import statistics
+from typing import Dict, List, Optional, Sequence
 
 from lightning.pytorch import LightningModule, Trainer
 from torch import nn
@@ -10,6 +12,16 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_labels, sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.result_cache import ResultCache, module_digest, tensors_digest
+
+
+def with_spread(name: str, values: Sequence[float]) -> Dict[str, float]:
+    """``name``: the mean of one value per noise seed; with several, ``name_spread``: half their range (the +-)."""
+    out = {name: statistics.fmean(values)}
+    if len(values) > 1:
+        out[f"{name}_spread"] = (max(values) - min(values)) / 2
+    return out
 
 
 def reference_labels(dataset: Dataset) -> List[int]:
@@ -22,13 +34,14 @@ def reference_labels(dataset: Dataset) -> List[int]:
 
 
 class FIDCallback(PeriodicEvalCallback):
-    """``fid/generator`` every N iterations; ``fid/teacher`` (``teacher_steps``-step DDIM) once, at the end."""
+    """``fid/generator`` every N iterations; ``fid/teacher`` (``teacher_steps``-step DDIM) and ``fid/ratio`` once,
+    at the end. With ``n_seeds`` > 1 each is the mean over the seeds, and ``<name>_spread`` half their range."""
 
     final_differs = True
 
     def __init__(self, reference: Dataset, feature_extractor: nn.Module, n_per_label: int = 200,
                  every_n_iterations: int = 0, teacher_steps: Optional[int] = 50, teacher_cfg_scale: float = 1.0,
-                 batch_size: int = 500, seed: int = 4321):
+                 batch_size: int = 500, seed: int = 4321, n_seeds: int = 1, teacher_cache: Optional[str] = None):
         """
         Args:
             reference: dataset of real (image in [-1, 1], label) pairs; images of retained labels are the reference.
@@ -39,10 +52,18 @@ class FIDCallback(PeriodicEvalCallback):
             teacher_cfg_scale: classifier-free guidance scale of the teacher sampler (1: none).
             batch_size: images per network call.
             seed: noise seed, fixed so evaluations are comparable.
+            n_seeds: evaluate with the noise of seeds ``seed``, ``seed + 1``, ...: an FID per seed, reported as
+                their mean and spread (sampling noise beside the value).
+            teacher_cache: a JSON file that keeps the teacher's FIDs: read when the teacher's weights, the real
+                features and every sampling setting match, else computed and added (null: always computed).
         """
         super().__init__(every_n_iterations)
-        self.reference, self.n_per_label, self.batch_size, self.seed = reference, n_per_label, batch_size, seed
+        if n_seeds < 1:
+            raise ConfigError("n_seeds", f"must be >= 1, got {n_seeds}")
+        self.reference, self.n_per_label, self.batch_size = reference, n_per_label, batch_size
+        self.seeds = [seed + i for i in range(n_seeds)]
         self.teacher_steps, self.teacher_cfg_scale = teacher_steps, teacher_cfg_scale
+        self.cache = ResultCache(teacher_cache) if teacher_cache else None
         self.fid = FrechetInceptionDistance(feature=feature_extractor, reset_real_features=False)
         self._real_ready = False
 
@@ -58,24 +79,49 @@ class FIDCallback(PeriodicEvalCallback):
             self.fid.update(images.to(pl_module.device), real=True)
         self._real_ready = True
 
-    def _fid_of(self, sampler, trainer: Trainer, pl_module: LightningModule, desc: Optional[str] = None) -> float:
+    def _fid_of(self, sampler, seed: int, trainer: Trainer, pl_module: LightningModule, desc: Optional[str] = None) -> float:
         self.fid.reset()  # keeps the real statistics
         labels = labels_for(self._retained(pl_module), self.n_per_label, pl_module.device)
-        desc = desc and f"{desc}, {len(labels):,} images"
-        images, _ = sample_labels(sampler, labels, sample_shape(trainer), self.seed, self.batch_size, trainer, desc)
+        desc = desc and f"{desc}, seed {seed}, {len(labels):,} images"
+        images, _ = sample_labels(sampler, labels, sample_shape(trainer), seed, self.batch_size, trainer, desc)
         for chunk in images.split(self.batch_size):
             self.fid.update(chunk, real=False)
         return float(self.fid.compute())
+
+    def _teacher_fid(self, seed: int, trainer: Trainer, pl_module: LightningModule) -> float:
+        """The teacher's FID for ``seed``: from the cache when it holds this teacher and these settings."""
+        def teacher(noise, labels):
+            x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
+            return pl_module.decode(x0).clamp(-1, 1)
+
+        parts = self._cache_parts(seed, trainer, pl_module) if self.cache is not None else None
+        cached = self.cache.lookup(parts) if trainer.is_global_zero and parts is not None else None
+        cached = trainer.strategy.broadcast(cached)
+        if cached is not None:
+            return float(cached)
+        value = self._fid_of(teacher, seed, trainer, pl_module, f"FID of the teacher ({self.teacher_steps}-step sampler)")
+        if parts is not None and trainer.is_global_zero:
+            self.cache.store(parts, value)
+        return value
+
+    def _cache_parts(self, seed: int, trainer: Trainer, pl_module: LightningModule) -> Dict:
+        """Everything the teacher's FID depends on: weights, real features, sampling settings."""
+        autoencoder = getattr(pl_module, "autoencoder", None)
+        real = (self.fid.real_features_sum, self.fid.real_features_cov_sum, self.fid.real_features_num_samples)
+        return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher), "real_features": tensors_digest(real),
+                "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,
+                "labels": self._retained(pl_module), "n_per_label": self.n_per_label, "seed": seed,
+                "batch_size": self.batch_size, "shape": list(sample_shape(trainer)), "steps": self.teacher_steps,
+                "cfg_scale": self.teacher_cfg_scale, "world_size": trainer.world_size}
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         self.fid.to(pl_module.device)
         if not self._real_ready:
             self._add_real(trainer, pl_module)
-        out = {"fid/generator": self._fid_of(generator_sampler(pl_module), trainer, pl_module)}
+        generator = [self._fid_of(generator_sampler(pl_module), seed, trainer, pl_module) for seed in self.seeds]
+        out = with_spread("fid/generator", generator)
         if final and self.teacher_steps:
-            def teacher(noise, labels):
-                x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
-                return pl_module.decode(x0).clamp(-1, 1)
-            out["fid/teacher"] = self._fid_of(teacher, trainer, pl_module, f"FID of the teacher ({self.teacher_steps}-step sampler)")
-            out["fid/ratio"] = out["fid/generator"] / max(out["fid/teacher"], 1e-12)
+            teacher = [self._teacher_fid(seed, trainer, pl_module) for seed in self.seeds]
+            out.update(with_spread("fid/teacher", teacher))
+            out.update(with_spread("fid/ratio", [g / max(t, 1e-12) for g, t in zip(generator, teacher)]))
         return out

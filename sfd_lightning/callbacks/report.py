@@ -35,11 +35,18 @@ def table_rows(metrics: Dict[str, float]) -> List[Tuple[str, str, float]]:
     return [(key, label, metrics[key]) for key, label, _ in ROWS if key in metrics]
 
 
+def format_value(metrics: Dict[str, float], key: str, fmt: str) -> str:
+    """The value of ``key``, with its spread over noise seeds (``key_spread``) as +- when there is one."""
+    text = fmt.format(metrics[key])
+    spread = metrics.get(f"{key}_spread")
+    return text if spread is None else f"{text} ± {fmt.format(spread)}"
+
+
 def format_report(metrics: Dict[str, float]) -> str:
-    lines = [f"| {'metric':<46} | {'value':>12} |", f"|{'-' * 48}|{'-' * 14}|"]
+    lines = [f"| {'metric':<46} | {'value':>16} |", f"|{'-' * 48}|{'-' * 18}|"]
     for key, label, fmt in ROWS:
         if key in metrics:
-            lines.append(f"| {label:<46} | {fmt.format(metrics[key]):>12} |")
+            lines.append(f"| {label:<46} | {format_value(metrics, key, fmt):>16} |")
     return "\n".join(lines)
 
 

@@ -10,13 +10,14 @@ own noise for the retained rows and, while forgetting, the forget rows: the refe
 noise for every generator call. Both updates share the iteration's labels, as the reference's DDPM
 loop does.
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.data import DataLoader, Dataset
 
+from sfd_lightning.class_names import resolve_label
 from sfd_lightning.data.sample_blocks import Conditions, SampleBlocks, block_loader
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.seeding import generator
@@ -62,12 +63,13 @@ class NoiseLoader(DataLoader):
 class NoiseLabelDataModule(LightningDataModule):
     """Batches of noise and retained labels; one epoch is ``iterations`` SFD iterations.
 
-    The forget label and number of classes come from the model (``model.forget_label``,
-    ``model.num_classes``) unless given here.
+    ``num_classes``, ``forget_label`` and ``forgets`` are the model's: ``sfd`` links them from
+    ``model.init_args`` (num_classes, forget_label, loss_weights); give them when building both in Python.
     """
 
     def __init__(self, shape: Sequence[int] = (1, 8, 8), batch_size: int = 64, iterations: int = 1000,
-                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0, predict_n_per_label: int = 16):
+                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0, predict_n_per_label: int = 16,
+                 num_classes: Optional[int] = None, forget_label: Union[int, str, None] = None, forgets: bool = True):
         """
         Args:
             shape: shape of one noise sample (C, H, W), the generator's output shape.
@@ -76,6 +78,9 @@ class NoiseLabelDataModule(LightningDataModule):
             retained_labels: labels to distil; default every class except the model's forget label.
             seed: seed of the noise; the batch of iteration i on rank r depends only on (seed, i, r).
             predict_n_per_label: ``sfd predict``: samples of every class (the forgotten one too), drawn with ``seed``.
+            num_classes: the model's number of classes (linked from ``model.init_args.num_classes``).
+            forget_label: the model's forget label (linked from ``model.init_args.forget_label``).
+            forgets: whether the model forgets (its forget weights not both 0): noise for the forget rows too.
         """
         super().__init__()
         for name, value in (("batch_size", batch_size), ("iterations", iterations), ("predict_n_per_label", predict_n_per_label)):
@@ -83,26 +88,25 @@ class NoiseLabelDataModule(LightningDataModule):
                 raise ConfigError(f"data.{name}", f"must be >= 1, got {value}")
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
         self.retained_labels, self.seed, self.predict_n_per_label = retained_labels, seed, predict_n_per_label
+        self.num_classes, self.forgets = num_classes, forgets
+        self.forget_label = None if forget_label is None else resolve_label(forget_label, num_classes or 0, "data.forget_label")
         self.labels: Sequence[int] = ()
-        self.forgets = True  # the model's: noise for forget rows too
 
     def resolve_labels(self) -> Sequence[int]:
-        model = self.trainer.lightning_module if self.trainer is not None else None
-        num_classes, forget = getattr(model, "num_classes", None), getattr(model, "forget_label", None)
+        num_classes, forget = self.num_classes, self.forget_label
         if self.retained_labels is not None:
-            if forget is not None and forget in self.retained_labels and getattr(model, "forgets", True):
+            if forget is not None and forget in self.retained_labels and self.forgets:
                 raise ConfigError("data.retained_labels", f"must not contain the forget label {forget} while forgetting")
             if num_classes is not None and any(not 0 <= c < num_classes for c in self.retained_labels):
                 raise ConfigError("data.retained_labels", f"labels must be in [0, {num_classes - 1}]")
             return list(self.retained_labels)
         if num_classes is None:
-            raise ConfigError("data.retained_labels", "give them, or use a model with num_classes and forget_label")
+            raise ConfigError("data.num_classes", "give it and data.forget_label (sfd links them from the model), "
+                              "or data.retained_labels")
         return [c for c in range(num_classes) if c != forget]
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.labels = self.resolve_labels()
-        model = self.trainer.lightning_module if self.trainer is not None else None
-        self.forgets = bool(getattr(model, "forgets", True))
 
     def train_dataloader(self) -> DataLoader:
         world = self.trainer.world_size if self.trainer is not None else 1
@@ -118,10 +122,9 @@ class NoiseLabelDataModule(LightningDataModule):
 
     def predict_conditions(self) -> Conditions:
         """What ``sfd predict`` samples: every class, ``predict_n_per_label`` each."""
-        num_classes = getattr(self.trainer.lightning_module, "num_classes", None) if self.trainer is not None else None
-        if num_classes is None:
-            raise ConfigError("data.predict_n_per_label", "sfd predict needs a model with num_classes")
-        return torch.arange(num_classes).repeat_interleave(self.predict_n_per_label)
+        if self.num_classes is None:
+            raise ConfigError("data.num_classes", "sfd predict needs the number of classes (linked from model.num_classes)")
+        return torch.arange(self.num_classes).repeat_interleave(self.predict_n_per_label)
 
     def predict_dataloader(self) -> DataLoader:
         """``sfd predict``: blocks of ``batch_size`` conditions with the noise of (seed, block), as ``sfd sample``."""

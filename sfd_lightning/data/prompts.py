@@ -40,7 +40,7 @@ class PromptDataModule(NoiseLabelDataModule):
                  concept: Optional[str] = None, replacement: Optional[str] = None, override_prompts: Optional[Prompts] = None,
                  mode: Literal["concept", "nudity"] = "concept", subjects: Optional[Prompts] = None,
                  keywords: Optional[Prompts] = None, negative_prompt: Optional[str] = None, n_validation: int = 8,
-                 predict_n_per_label: int = 16):
+                 predict_n_per_label: int = 16, forgets: bool = True):
         """
         Args:
             shape: shape of one noise sample (C, H, W): the (latent) image the generator makes.
@@ -61,9 +61,10 @@ class PromptDataModule(NoiseLabelDataModule):
                 keyword, comma-separated; concept mode default: none (the empty prompt).
             n_validation: forget and retained prompts, evenly spread, that callbacks evaluate.
             predict_n_per_label: ``sfd predict``: samples of each of those forget and retained prompts.
+            forgets: whether the model forgets (``sfd`` links it from the model's loss weights): forget rows too.
         """
         super().__init__(shape=shape, batch_size=batch_size, iterations=iterations, retained_labels=(), seed=seed,
-                         predict_n_per_label=predict_n_per_label)
+                         predict_n_per_label=predict_n_per_label, forgets=forgets)
         if mode == "nudity":
             self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
             negative_prompt = default_negative if negative_prompt is None else negative_prompt

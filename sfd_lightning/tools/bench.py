@@ -11,7 +11,6 @@ holds on a machine that is busy now and then.
 
     python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--rounds 5] [--iterations 8]
 """
-import argparse
 import statistics
 import time
 from typing import Callable, Dict, List
@@ -22,6 +21,7 @@ from lightning.pytorch import Callback, Trainer
 from sfd_lightning.callbacks.speed import timed_calls
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.quiet import silence_known_noise
+from sfd_lightning.tools import tool_parser
 
 
 class IterationTimer(Callback):
@@ -88,9 +88,7 @@ def build(config: str, overrides: List[str]):
 
 
 def main(argv: List[str] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="configs/digits_forget.yaml", help="SFD config whose model and data are timed")
+    p = tool_parser("bench", __doc__, "SFD config whose model and data are timed")
     p.add_argument("--rounds", type=int, default=5, help="rounds; each times iterations, the reference order and the passes")
     p.add_argument("--iterations", type=int, default=8, help="timed SFD iterations a round (after 2 warm-up ones)")
     p.add_argument("--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)")

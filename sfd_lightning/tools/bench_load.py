@@ -7,7 +7,6 @@ what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightni
 
     python -m sfd_lightning.tools.bench_load [--config configs/digits_forget.yaml] [--iterations 10]
 """
-import argparse
 import os
 import re
 import subprocess
@@ -15,6 +14,8 @@ import sys
 import tempfile
 import time
 from typing import Dict, List
+
+from sfd_lightning.tools import tool_parser
 
 POLICIES: Dict[str, Dict[str, str]] = {
     "spin (libgomp default, before)": {"GOMP_SPINCOUNT": "300000"},
@@ -58,9 +59,7 @@ def beside_a_fit(config: str, iterations: int, env: Dict[str, str], settle_s: fl
 
 
 def main(argv: List[str] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench_load", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="configs/digits_forget.yaml", help="SFD config that is timed and run as the load")
+    p = tool_parser("bench_load", __doc__, "SFD config that is timed and run as the load")
     p.add_argument("--iterations", type=int, default=10, help="timed SFD iterations per measurement")
     p.add_argument("--settle", type=float, default=25.0, help="seconds the load runs before the timing starts")
     args = p.parse_args(argv)

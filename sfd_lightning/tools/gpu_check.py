@@ -158,7 +158,7 @@ def sfd_iteration(teacher_factory: Callable[[bool], nn.Module], shape, batch: in
                                 forget_prompts=["a photo of brad pitt", "brad pitt on the red carpet"], concept="brad pitt",
                                 replacement="a middle aged man")
     else:
-        data = NoiseLabelDataModule(shape=shape, batch_size=batch, iterations=warmup + iterations)
+        data = NoiseLabelDataModule(shape=shape, batch_size=batch, iterations=warmup + iterations, num_classes=num_classes, forget_label=0)
     trainer.fit(module, datamodule=data)
     seconds = statistics.median(timer.times)
     row = {"mode": mode.name, "s_per_iteration": seconds, "samples_per_s": 2 * batch / seconds, "peak_GB": _peak_gb(device)}

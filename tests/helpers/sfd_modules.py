@@ -16,8 +16,14 @@ def make_module(tiny_denoiser, cls=SFDModule, **kwargs):
     return cls(**args)
 
 
+def noise_data(module, iterations, batch_size=4, **kwargs):
+    """The data for ``module`` with what ``sfd`` links from the model's arguments given by hand."""
+    return NoiseLabelDataModule(shape=(1, 8, 8), batch_size=batch_size, iterations=iterations, num_classes=module.num_classes,
+                                forget_label=module.forget_label, forgets=module.forgets, **kwargs)
+
+
 def fit(module, iterations=2, tmp_path=None, **trainer_kwargs):
     trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, default_root_dir=tmp_path, **trainer_kwargs)
-    trainer.fit(module, datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=4, iterations=iterations))
+    trainer.fit(module, datamodule=noise_data(module, iterations))
     return trainer
