@@ -1,18 +1,18 @@
 """One SFD iteration of ours equals one of the reference implementation's own loops, draw for draw.
 
-``fixtures/reference_iteration.pt`` was recorded by ``fixtures/make_reference_iteration.py``, which
+``tests/fixtures/reference_iteration.pt`` was recorded by ``tests/fixtures/make_reference_iteration.py``, which
 runs the reference's training loops (tqch/score-forgetting-distillation@3771028: the DDPM class
 path and the Stable Diffusion prompt path) for one iteration on seeded tiny networks and stores
 their random draws, losses, gradients (before and after clipping), weights after the step and EMA.
 Here the same networks go through ``SFDModule`` in ``Trainer.fit`` with those draws replayed (the
 one seam: ``SFDModule.draw``), and everything must agree to relative 1e-4.
 """
-import os
 
 import pytest
 import torch
 from fingerprints import assert_matches
 from lightning.pytorch import Callback, Trainer
+from project import ROOT
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning.data import NoiseLabelDataModule
@@ -23,7 +23,7 @@ from sfd_lightning.models.sfd_batch import StepDraws
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.reference import unet_kwargs
 
-FIXTURE = torch.load(os.path.join(os.path.dirname(__file__), "fixtures", "reference_iteration.pt"), weights_only=True)
+FIXTURE = torch.load(ROOT / "tests" / "fixtures" / "reference_iteration.pt", weights_only=True)
 RTOL = 1e-4
 
 

@@ -1,16 +1,16 @@
 """The DDPM UNet against the SFD reference implementation, and ``load_teacher``.
 
-``fixtures/reference_ddpm.pt`` was made by ``fixtures/make_reference_ddpm.py``: it built the
+``tests/fixtures/reference_ddpm.pt`` was made by ``tests/fixtures/make_reference_ddpm.py``: it built the
 reference ``Conditional_Model`` (tqch/score-forgetting-distillation@3771028, ``DDPM/models/
 diffusion.py``) with ch 128, ch_mult (1, 2), one res block, attention at 4px on 8x8 RGB inputs,
 filled it with the seeded weights of ``helpers/seeded_weights.py``, and ran it in eval mode on six
 stored inputs (conditional and null-class). It also holds the reference's key names and shapes
 for that model and for the full CIFAR-10 model; it holds no weights.
 """
-import os
 
 import pytest
 import torch
+from project import ROOT
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning import ConfigError, load_teacher
@@ -18,7 +18,7 @@ from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models.components import DDPMUNet
 from sfd_lightning.reference import unet_kwargs
 
-FIXTURE = torch.load(os.path.join(os.path.dirname(__file__), "fixtures", "reference_ddpm.pt"), weights_only=True)
+FIXTURE = torch.load(ROOT / "tests" / "fixtures" / "reference_ddpm.pt", weights_only=True)
 
 
 def reference_config(fields):
