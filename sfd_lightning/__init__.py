@@ -6,7 +6,7 @@ prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, thre
 from sfd_lightning.errors import ConfigError  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["ConfigError", "load_teacher", "__version__"]
+__all__ = ["ConfigError", "OneStepPipeline", "load_generator", "load_teacher", "__version__"]
 
 
 def __getattr__(name):
@@ -14,4 +14,7 @@ def __getattr__(name):
     if name == "load_teacher":
         from sfd_lightning.teacher import load_teacher
         return load_teacher
+    if name in ("load_generator", "OneStepPipeline"):
+        from sfd_lightning.export import pipeline
+        return getattr(pipeline, name)
     raise AttributeError(name)

@@ -25,7 +25,8 @@ DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
 (validate: the config's metrics and report on a checkpoint; predict: its samples to an .npz).
 Also: sfd sample (samples of a checkpoint to .npz), sfd eval (FID, IS, KID, precision/recall and
-forgetting metrics of samples), sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
+forgetting metrics of samples), sfd export (the generator as a folder with a model card, or to the Hub),
+sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
 Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
 
 _BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
@@ -181,6 +182,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             from sfd_lightning.evaluate.main import main as eval_main
 
             eval_main(words[1:])
+        elif words and words[0] == "export":
+            from sfd_lightning.export.main import main as export_main
+
+            export_main(words[1:])
         elif words and words[0] == "sweep":
             from sfd_lightning.sweep.main import main as sweep_main
 

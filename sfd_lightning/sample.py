@@ -23,6 +23,7 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.export.folder import generator_of, read_folder, rebuild
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.errors import ConfigError
@@ -60,33 +61,29 @@ def _denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what:
     return denoiser.to(device).eval().requires_grad_(False)
 
 
-def _decoder_from(config: Any, path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Latents to images with the run's autoencoder (rebuilt from its config); identity for pixel models."""
-    if not isinstance(config, dict) or "class_path" not in config:
-        return lambda x: x
-    return build(config, "--ckpt", path).to(device).eval().decode
-
-
 def _shape_of(denoiser) -> tuple:
     net = denoiser.net
     return (net.in_channels, net.resolution, net.resolution)
 
 
-def t_init_of(hparams: Dict[str, Any]) -> int:
-    """An SFD checkpoint's one-step timestep (``timesteps.t_init``; flat ``t_init`` in checkpoints before the grouping)."""
-    return int((hparams.get("timesteps") or {}).get("t_init", hparams.get("t_init", 440)))
+def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str, device: torch.device) -> LoadedSampler:
+    """The EMA one-step generator of an SFD checkpoint or exported folder (``export.folder``'s metadata and weights)."""
+    denoiser, autoencoder = rebuild(meta, state, "--ckpt", path)
+    one_step = OneStepGenerator(denoiser.to(device), int(meta["t_init"]))
+    decode = (lambda x: x) if autoencoder is None else autoencoder.to(device).eval().decode
+    return LoadedSampler(lambda z, y: decode(one_step(z, y)), _shape_of(denoiser),
+                         getattr(denoiser.net, "num_classes", meta.get("num_classes")), "one-step EMA generator")
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
-    """One-step sampler from an SFD checkpoint; ``steps``-step DDIM from a teacher asset or DiffusionModule checkpoint."""
+    """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset or
+    DiffusionModule checkpoint."""
+    if os.path.isdir(path):
+        return one_step_sampler(*read_folder(path, "--ckpt"), path, device)
     ckpt = read_checkpoint(path, "--ckpt")
     hparams = ckpt.get("hyper_parameters", {})
     if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
-        generator = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["generator_ema.module."]), path, "generator", device)
-        one_step = OneStepGenerator(generator, t_init_of(hparams))
-        decode = _decoder_from(hparams.get("autoencoder"), path, device)
-        return LoadedSampler(lambda z, y: decode(one_step(z, y)), _shape_of(generator),
-                             getattr(generator.net, "num_classes", hparams.get("num_classes")), "one-step EMA generator")
+        return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
         teacher = _denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device)
     elif "denoiser" in hparams:  # a DiffusionModule checkpoint: its EMA weights
@@ -120,7 +117,8 @@ def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="SFD checkpoint (one-step EMA generator) or teacher asset/checkpoint")
+    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder (one-step EMA generator), "
+                   "or a teacher asset/checkpoint")
     p.add_argument("--labels", default="0-9", help="labels to sample, e.g. 0-9 or 1,3,5 (default 0-9)")
     p.add_argument("--n-per-label", "--n_per_label", "--n-per-prompt", "--n_per_prompt", type=int, default=16, dest="n_per_label",
                    help="samples per label (or per prompt)")

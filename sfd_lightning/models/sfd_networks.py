@@ -6,8 +6,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.checkpoints import load_network, read_any
+from sfd_lightning.checkpoints import load_network, load_state_into, read_any
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.export.folder import is_generator_folder, read_folder
 
 TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
 
@@ -27,12 +28,15 @@ def ema_of(net: nn.Module, decay: float) -> AveragedModel:
 def load_stage_one(generator: nn.Module, generator_ema: AveragedModel, fake_score: nn.Module, path: str) -> None:
     """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on.
 
-    ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, or a
-    folder holding a one-step generator in the network's own pretrained format (e.g. a distilled SD
-    UNet in diffusers layout); a folder sets the generator only, the fake score stays the teacher.
+    ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, a folder
+    written by ``sfd export``, or a folder holding a one-step generator in the network's own pretrained
+    format (e.g. a distilled SD UNet in diffusers layout); a folder sets the generator only, the fake
+    score stays the teacher.
     """
     field = "model.init_ckpt"
-    if os.path.isdir(path):
+    if is_generator_folder(path):  # sfd export's folder: the EMA generator only
+        load_state_into(generator, read_folder(path, field)[1], field, path, "model.teacher (as the generator)")
+    elif os.path.isdir(path):
         loader = getattr(generator.net, "load_generator_folder", None)
         if loader is None:
             raise ConfigError(field, f"{path!r} is a folder, but {type(generator.net).__name__} cannot load one; "

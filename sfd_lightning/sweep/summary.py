@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sfd_lightning.callbacks.report import ROWS  # noqa: E402  (the report's headline metrics)
+from sfd_lightning.metrics.table import ROWS  # noqa: E402  (the report's headline metrics)
 from sfd_lightning.sweep.local import metric_value  # noqa: E402
 
 

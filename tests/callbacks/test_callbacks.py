@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sfd_lightning.metrics.forget import ForgetMetrics
-from sfd_lightning.callbacks.report import format_report
+from sfd_lightning.metrics.table import format_report
 from sfd_lightning.callbacks.sampling import labels_for, sample_labels
 
 

@@ -1,0 +1,53 @@
+"""``sfd export``: an SFD run's EMA one-step generator as a folder anyone can load (and the Hub).
+
+    sfd export --ckpt runs/digits_forget/.../checkpoints/last.ckpt --out digits-forget-0
+    sfd export --ckpt .../last.ckpt --out DIR --push-to-hub user/digits-forget-0
+
+The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (what rebuilds it, from
+this package's classes only) and ``README.md`` (the model card, with the run's final metrics when its
+``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR``
+and ``model.init_ckpt=DIR`` read it.
+"""
+import argparse
+import os
+from typing import List, Optional
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.export.folder import generator_of_checkpoint, write_folder
+from sfd_lightning.export.model_card import find_report, render, run_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sfd export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="an SFD checkpoint (sfd fit's checkpoints/last.ckpt)")
+    p.add_argument("--out", required=True, help="folder to write (created; files of the same names are replaced)")
+    p.add_argument("--push-to-hub", "--push_to_hub", default=None, dest="push_to_hub", metavar="REPO",
+                   help="also upload the folder to this Hugging Face Hub model repository (created if missing)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository private")
+    return p
+
+
+def push_to_hub(folder: str, repo: str, private: bool) -> str:
+    """Upload ``folder`` to the Hub model repository ``repo``; returns its URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo, private=private, exist_ok=True)
+    api.upload_folder(folder_path=folder, repo_id=repo, commit_message="sfd export")
+    return f"https://huggingface.co/{repo}"
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ConfigError("--out", f"{args.out!r} exists and is not a folder")
+    meta, state = generator_of_checkpoint(args.ckpt)  # before anything is written
+    write_folder(meta, state, args.out)
+    config = run_config(args.ckpt)
+    command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \
+        f"sfd export --ckpt {args.ckpt} --out {args.out}"
+    with open(os.path.join(args.out, "README.md"), "w") as f:
+        f.write(render(meta, find_report(args.ckpt), command))
+    print(f"exported the EMA one-step generator to {args.out}", flush=True)
+    if args.push_to_hub:
+        print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

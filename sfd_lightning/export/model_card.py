@@ -1,0 +1,60 @@
+"""The model card of an exported generator: its folder's README.md, with a Hugging Face metadata header."""
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+from sfd_lightning.metrics.table import format_report
+
+DIGITS = "0123456789"
+
+
+def find_report(ckpt_path: str) -> Optional[Dict[str, float]]:
+    """The run's ``report.json`` (written by ReportCallback into the run folder that holds ``checkpoints/``)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), "report.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _forgotten(meta: Dict[str, Any]) -> str:
+    if meta.get("num_classes") is None:
+        return "the concept of its forget prompts (a prompt-conditioned run)"
+    return f"class {meta.get('forget_label')} (shown the teacher's class {meta.get('override_label')} instead)"
+
+
+def _settings(meta: Dict[str, Any]) -> List[str]:
+    return [f"- `{k}`: `{json.dumps(v)}`" for k, v in (meta.get("settings") or {}).items()]
+
+
+def run_config(ckpt_path: str) -> Optional[str]:
+    """The run's resolved ``config.yaml`` (written by ``sfd fit`` into the run folder), if it is there."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), "config.yaml")
+    return path if os.path.isfile(path) else None
+
+
+def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str) -> str:
+    """The card: what was forgotten and how well, the SFD settings, intended use and limits, how to reproduce."""
+    settings = meta.get("settings") or {}
+    base = settings.get("teacher_ckpt") or meta["denoiser"].get("class_path")
+    header = ["---", "library_name: sfd-lightning", f"base_model: {json.dumps(str(base))}",
+              "tags: [machine-unlearning, score-forgetting-distillation, one-step-generator, diffusion-distillation]",
+              "---"]
+    results = format_report(report) if report else "No report.json was found beside the checkpoint; run `sfd validate --ckpt_path ...`."
+    return "\n".join(header + [
+        "", "# One-step generator that forgets " + _forgotten(meta), "",
+        "Distilled and made to forget with Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) in",
+        f"sfd-lightning: one network evaluation an image, from t_init = {meta['t_init']}"
+        + (f", after {meta['iteration']} SFD iterations." if meta.get("iteration") is not None else "."), "",
+        "## Results (the run's final evaluation)", "", results, "",
+        "## SFD settings", "", *_settings(meta), "",
+        "## Use", "", "```python", "from sfd_lightning import load_generator",
+        "pipe = load_generator(\"PATH_OR_HUB_ID\")",
+        "images = pipe.sample(" + ("[1, 2, 3]" if meta.get("num_classes") else "[\"a prompt\"]") + ", n=8, seed=0)  # in [-1, 1]",
+        "```", "",
+        "## Intended use and limits", "",
+        "For research on machine unlearning and for safer deployment of the base model. Forgetting is measured on",
+        "the run's own evaluation (classifier-judged samples of the forgotten class or concept from random noise);",
+        "it is not a guarantee: adversarial noise, learned embeddings or paraphrased prompts may still bring the",
+        "forgotten content back. Test it against the attacks you care about before relying on it.", "",
+        "## Reproduce", "", "```bash", command, "```", ""])

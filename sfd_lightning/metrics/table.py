@@ -1,0 +1,40 @@
+"""The headline metrics of a run as a table: the report's rows, in the report, the model card and the
+sweep summary alike."""
+from typing import Dict, List, Tuple
+
+ROWS: List[Tuple[str, str, str]] = [
+    ("forget/accuracy", "forget-class accuracy (lower is better)", "{:.2%}"),
+    ("forget/ua", "unlearning accuracy UA = 1 - forget accuracy", "{:.2%}"),
+    ("forget/override_rate", "forget samples classified as the override", "{:.2%}"),
+    ("retained/accuracy", "retained-class accuracy", "{:.2%}"),
+    ("fid/generator", "FID retained classes, one-step EMA generator", "{:.3f}"),
+    ("fid/teacher", "FID retained classes, teacher sampler", "{:.3f}"),
+    ("fid/ratio", "FID ratio generator / teacher", "{:.3f}"),
+    ("clip/forget_vs_concept", "CLIP score, forget samples vs the concept prompt", "{:.2f}"),
+    ("clip/forget_vs_override", "CLIP score, forget samples vs the override prompt", "{:.2f}"),
+    ("clip/retained", "CLIP score, retained prompts", "{:.2f}"),
+    ("forget/detected", "forget samples flagged by the concept detector", "{:.2%}"),
+    ("speed/generator_images_per_s", "images/s one-step generator", "{:,.0f}"),
+    ("speed/teacher_images_per_s", "images/s teacher sampler", "{:,.1f}"),
+    ("speed/speedup", "sampling speed-up per image", "{:.1f}x"),
+]
+
+
+def table_rows(metrics: Dict[str, float]) -> List[Tuple[str, str, float]]:
+    """(key, label, value) of the report's rows that the metrics hold."""
+    return [(key, label, metrics[key]) for key, label, _ in ROWS if key in metrics]
+
+
+def format_value(metrics: Dict[str, float], key: str, fmt: str) -> str:
+    """The value of ``key``, with its spread over noise seeds (``key_spread``) as +- when there is one."""
+    text = fmt.format(metrics[key])
+    spread = metrics.get(f"{key}_spread")
+    return text if spread is None else f"{text} ± {fmt.format(spread)}"
+
+
+def format_report(metrics: Dict[str, float]) -> str:
+    lines = [f"| {'metric':<46} | {'value':>16} |", f"|{'-' * 48}|{'-' * 18}|"]
+    for key, label, fmt in ROWS:
+        if key in metrics:
+            lines.append(f"| {label:<46} | {format_value(metrics, key, fmt):>16} |")
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""``sfd export`` and ``load_generator``: an SFD run's generator as a folder, read back to the same images."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from project import ROOT, short_forget_config
+from sfd_lightning import ConfigError, load_generator
+from sfd_lightning.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A three-iteration digits run: its checkpoint, and its export."""
+    tmp = tmp_path_factory.mktemp("export")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        main(["fit", "--config", str(short_forget_config(tmp))])
+        ckpt = next((tmp / "run").rglob("last.ckpt"))
+        main(["export", "--ckpt", str(ckpt), "--out", str(tmp / "exported")])
+    return ckpt, tmp / "exported", tmp
+
+
+def sample_npz(args, out):
+    main(["sample", *args, "--labels", "0-9", "--n-per-label", "3", "--seed", "5", "--out", str(out)])
+    return np.load(out)["images"]
+
+
+def test_export_writes_weights_config_and_a_model_card(run):
+    ckpt, folder, _ = run
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.safetensors", "sfd_generator.json"]
+    meta = json.loads((folder / "sfd_generator.json").read_text())
+    assert meta["t_init"] == 440 and meta["forget_label"] == 0 and meta["override_label"] == 1
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: sfd-lightning\nbase_model: \"assets/digits_teacher.pt\"")
+    assert "forgets class 0 (shown the teacher's class 1 instead)" in card
+    assert "forget-class accuracy" in card and "FID ratio generator / teacher" in card  # the run's report
+    assert "sfd fit --config" in card and "config.yaml" in card  # how to reproduce the run
+
+
+def test_folder_checkpoint_and_sfd_sample_give_the_same_images(run, monkeypatch):
+    ckpt, folder, tmp = run
+    monkeypatch.chdir(ROOT)
+    from_ckpt = sample_npz(["--ckpt", str(ckpt)], tmp / "ckpt.npz")
+    from_folder = sample_npz(["--ckpt", str(folder)], tmp / "folder.npz")
+    pipe = load_generator(str(folder))
+    images = pipe.sample(list(range(10)), n=3, seed=5).numpy()
+    assert np.array_equal(from_ckpt, from_folder) and np.array_equal(from_ckpt, images)
+    assert np.array_equal(load_generator(str(ckpt)).sample([4], n=2, seed=1).numpy(), pipe.sample([4], n=2, seed=1).numpy())
+    g = torch.Generator().manual_seed(0)
+    assert pipe([1, 2], num_images_per_prompt=2, generator=g).shape == (4, 1, 8, 8)
+    with pytest.raises(ConfigError, match="labels must be in"):
+        pipe.sample([10])
+
+
+def test_an_exported_folder_starts_a_second_stage(run, tiny_denoiser):
+    """``model.init_ckpt``: the folder's EMA generator becomes the generator (and its EMA); the fake score is the teacher."""
+    from safetensors.torch import load_file
+
+    from sfd_lightning.diffusion import VPDenoiser
+    from sfd_lightning.models import SFDModule
+    from sfd_lightning.models.components import DDPMUNet
+
+    _, folder, _ = run
+    meta = json.loads((folder / "sfd_generator.json").read_text())
+    net = DDPMUNet(**meta["denoiser"]["init_args"]["net"]["init_args"])
+    module = SFDModule(teacher=VPDenoiser(net), teacher_ckpt=str(ROOT / "assets" / "digits_teacher.pt"),
+                       init_ckpt=str(folder))
+    weights = load_file(folder / "model.safetensors")
+    for name, value in module.generator.state_dict().items():
+        assert torch.equal(value, weights[name]), name
+    assert all(torch.equal(a, b) for a, b in zip(module.fake_score.parameters(), module.teacher.parameters()))
+
+
+def test_push_to_hub_uploads_the_folder_and_a_hub_id_loads(run, tmp_path, monkeypatch):
+    """Against a local stand-in of the Hub API: the repository is created, the folder uploaded, and
+    ``load_generator("user/repo")`` reads what was uploaded."""
+    import huggingface_hub
+
+    ckpt, folder, _ = run
+    hub = tmp_path / "hub"
+    calls = []
+
+    class LocalHub:
+        def create_repo(self, repo_id, private=False, exist_ok=False):
+            calls.append(("create", repo_id, private))
+
+        def upload_folder(self, folder_path, repo_id, commit_message):
+            calls.append(("upload", repo_id))
+            shutil.copytree(folder_path, hub / repo_id, dirs_exist_ok=True)
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", LocalHub)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, revision=None: str(hub / repo_id))
+    monkeypatch.chdir(ROOT)
+    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "out"), "--push-to-hub", "me/digits-forget-0", "--private"])
+    assert calls == [("create", "me/digits-forget-0", True), ("upload", "me/digits-forget-0")]
+    assert (hub / "me/digits-forget-0" / "model.safetensors").read_bytes() == (folder / "model.safetensors").read_bytes()
+    from_hub = load_generator("me/digits-forget-0").sample([3], n=2, seed=0)
+    assert torch.equal(from_hub, load_generator(str(folder)).sample([3], n=2, seed=0))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ckpt", "missing.ckpt", "--out", "x"], "--ckpt: checkpoint file not found"),
+    (["--ckpt", "assets/digits_teacher.pt", "--out", "x"], "--ckpt: 'assets/digits_teacher.pt' is not an SFD checkpoint"),
+])
+def test_bad_input_is_one_line(args, message, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", *args])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and err.startswith(f"sfd: error: {message}") and "\n" not in err
+    with pytest.raises(ConfigError, match="is not an exported SFD generator"):
+        load_generator(str(tmp_path))
