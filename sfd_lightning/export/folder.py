@@ -4,11 +4,14 @@
                              only), t_init, the conditioning, the autoencoder (latent models), the SFD
                              settings, forget and override classes
     DIR/model.safetensors    the EMA generator's weights (safetensors: tensors only, nothing to execute)
+    DIR/unet/, DIR/transformer/   Stable Diffusion's UNet or DiT's transformer in diffusers' own layout
+                             (``UNet2DConditionModel.from_pretrained(DIR, subfolder="unet")``); the frozen parts
+                             (text encoder, tokenizer, VAE) by reference: the base model named in the config
     DIR/README.md            the model card (``model_card.py``)
 """
 import json
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from torch import nn
@@ -55,6 +58,20 @@ def write_folder(meta: Dict[str, Any], state: Dict[str, torch.Tensor], out: str)
     save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, os.path.join(out, WEIGHTS))
     with open(os.path.join(out, CONFIG), "w") as f:
         json.dump(meta, f, indent=1)
+
+
+DIFFUSERS_PARTS = {"unet": "unet", "transformer": "transformer"}  # the network's attribute: its subfolder
+
+
+def write_diffusers_parts(denoiser: nn.Module, out: str) -> List[str]:
+    """The diffusers models inside the network (SD's UNet, DiT's transformer), saved in diffusers' layout."""
+    written = []
+    for attribute, subfolder in DIFFUSERS_PARTS.items():
+        model = getattr(denoiser.net, attribute, None)
+        if model is not None and hasattr(model, "save_pretrained"):
+            model.save_pretrained(os.path.join(out, subfolder))
+            written.append(subfolder)
+    return written
 
 
 def is_generator_folder(path: str) -> bool:

@@ -4,7 +4,8 @@
     sfd export --ckpt .../last.ckpt --out DIR --push-to-hub user/digits-forget-0
 
 The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (what rebuilds it, from
-this package's classes only) and ``README.md`` (the model card, with the run's final metrics when its
+this package's classes only), for Stable Diffusion and DiT the UNet or transformer in diffusers' layout
+(``unet/``, ``transformer/``), and ``README.md`` (the model card, with the run's final metrics when its
 ``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR``
 and ``model.init_ckpt=DIR`` read it.
 """
@@ -13,7 +14,7 @@ import os
 from typing import List, Optional
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of_checkpoint, write_folder
+from sfd_lightning.export.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.export.model_card import find_report, render, run_config
 
 
@@ -42,7 +43,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ConfigError("--out", f"{args.out!r} exists and is not a folder")
     meta, state = generator_of_checkpoint(args.ckpt)  # before anything is written
+    denoiser, _ = rebuild(meta, state, "--ckpt", args.ckpt)
     write_folder(meta, state, args.out)
+    write_diffusers_parts(denoiser, args.out)
     config = run_config(args.ckpt)
     command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \
         f"sfd export --ckpt {args.ckpt} --out {args.out}"

@@ -133,6 +133,19 @@ def test_few_step_fit_of_the_imagenet_config(tiny_dit_folder, tmp_path, monkeypa
     data = np.load(out)
     assert data["images"].shape == (4, 3, 16, 16) and data["labels"].tolist() == [207, 207, 281, 281]
 
+    # sfd export: diffusers reads its transformer; our pipeline (the VAE by reference) the same images
+    from diffusers import DiTTransformer2DModel
+
+    from sfd_lightning import load_generator
+
+    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
+    transformer = DiTTransformer2DModel.from_pretrained(tmp_path / "exported", subfolder="transformer")
+    prefix = "generator_ema.module.net.transformer."
+    ema = {k.removeprefix(prefix): v for k, v in state["state_dict"].items() if k.startswith(prefix)}
+    assert all(torch.equal(v, ema[k]) for k, v in transformer.state_dict().items())
+    images = load_generator(str(tmp_path / "exported")).sample([207, 281], n=2, seed=0)
+    assert np.array_equal(images.numpy(), data["images"])
+
 
 def test_classes_by_name(tiny_dit_folder):
     from sfd_lightning.diffusion import VPDenoiser

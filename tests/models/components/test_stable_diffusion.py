@@ -105,6 +105,18 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
     assert data["images"].shape == (4, 3, 16, 16)
     assert data["prompts"].tolist() == ["a photo of brad pitt"] * 2 + ["a bowl of ramen"] * 2
 
+    # sfd export: diffusers reads its UNet; our pipeline (the frozen parts by reference) the same images
+    from diffusers import UNet2DConditionModel
+
+    from sfd_lightning import load_generator
+
+    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
+    unet = UNet2DConditionModel.from_pretrained(tmp_path / "exported", subfolder="unet")
+    ema = {k.removeprefix("generator_ema.module.net.unet."): v for k, v in state.items() if k.startswith("generator_ema.module.net.unet.")}
+    assert all(torch.equal(v, ema[k]) for k, v in unet.state_dict().items())
+    images = load_generator(str(tmp_path / "exported")).sample(["a photo of brad pitt", "a bowl of ramen"], n=2, seed=0)
+    assert np.array_equal(images.numpy(), data["images"])
+
 
 def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
     """``model.init_ckpt`` as a diffusers UNet folder: the generator (and its EMA) take it; teacher and fake score do not."""
