@@ -30,7 +30,7 @@ def _settings(meta: Dict[str, Any]) -> List[str]:
 def run_config(ckpt_path: str) -> Optional[str]:
     """The run's resolved ``config.yaml`` (written by ``sfd fit`` into the run folder), if it is there."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), "config.yaml")
-    return path if os.path.isfile(path) else None
+    return os.path.relpath(path) if os.path.isfile(path) else None
 
 
 def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str) -> str:
