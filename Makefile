@@ -21,7 +21,7 @@ WANDB_RUN ?= $(CKPT)
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets bench bench-load gpu-check sweep rescore fixtures clean
+.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore fixtures clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,13 @@ assets: install  ## retrain the shipped digits assets (assets/*.pt) and rewrite 
 	$(BIN)/python -c "from sfd_lightning.data.digit_captions import main; main(['configs/prompts/digits_captions.txt'])"
 	$(BIN)/sfd fit --config configs/digits_text_teacher.yaml
 	$(BIN)/sfd fit --config configs/digits_text_distill.yaml
+	$(MAKE) teacher-fid
+
+teacher-fid: install  ## the shipped teacher's FIDs for both digits demos (0->1, 3->8) into assets/digits_teacher_fid.json
+	rm -f assets/digits_teacher_fid.json
+	set -e; for pair in "0 1" "3 8"; do set -- $$pair; \
+	  $(BIN)/sfd fit --config configs/digits_forget.yaml --data.init_args.iterations=1 --trainer.logger=false \
+	    --trainer.default_root_dir=runs/teacher_fid --model.forget_label=$$1 --model.override_label=$$2; done
 
 sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)

@@ -31,7 +31,7 @@ from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noq
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, load_teacher_weights, speed_options
+from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, load_teacher_weights, set_training, speed_options
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps, check_classes
 from sfd_lightning.override import OverridePolicy, override_policy
 from sfd_lightning.seeding import derive_seed
@@ -184,35 +184,33 @@ class SFDModule(ManualIterations):
 
     def fake_score_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
         """Alg. 1, fake-score update: its denoising loss on the generator's detached samples."""
-        self.toggle_optimizer(opt)
         if draws.drop is not None:
             batch = batch.dropped(draws.drop)
         remain, forget = self.guard.means(self.fake_score_loss(batch, draws), batch.n_retained)
         w = self.loss_weights
         self.guarded_step(opt, w.sg_remain * remain + w.sg_forget * forget, "fake-score", clip=self.clip_fake_score)
-        self.untoggle_optimizer(opt)
         return {"loss/fake_score_remain": remain.detach(), "loss/fake_score_forget": forget.detach()}
 
     def fake_score_loss(self, batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
         """Per-sample denoising loss (Eq. 7) of the fake score on x_g = G(z, c), which gets no gradient."""
         with torch.no_grad():
-            self.generator.eval()
+            set_training(self.generator, False)
             x_g = self.one_step()(batch.z, batch.labels)
         fake_score = self._guided(self.fake_score, self.guidance.fake_score_train, batch.null_labels)
         return denoising_loss(fake_score, x_g, draws.sigma, draws.noise, batch.labels)
 
     def generator_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
         """Alg. 1, generator update: SiD's loss through the frozen teacher (the override on forget rows) and the fake score."""
-        self.toggle_optimizer(opt)
-        self.generator.train()
-        self.fake_score.eval()
+        set_training(self.generator, True)
+        set_training(self.fake_score, False)
+        self.fake_score.requires_grad_(False)  # the loss's gradient goes to the generator only
         remain, forget = self.guard.means(self.generator_loss(batch, draws), batch.n_retained)
         w = self.loss_weights
         # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
         with self.trainer.strategy.block_backward_sync() if self._generator_ddp is not None else nullcontext():
             self.guarded_step(opt, w.g_remain * remain + w.g_forget * forget, "generator", clip=True)
-        self.fake_score.train()
-        self.untoggle_optimizer(opt)
+        self.fake_score.requires_grad_(True)
+        set_training(self.fake_score, True)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
 
     def generator_loss(self, batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
@@ -238,8 +236,8 @@ class SFDModule(ManualIterations):
 
     def _log_iteration(self, logs: Dict[str, Any], batch_size: int) -> None:
         self.log_dict(logs, prog_bar=True, on_step=True, batch_size=batch_size)
-        counters = {"iteration": self.iteration, "step": self.iteration,  # step: the loggers' x-axis
-                    "nonfinite/skipped": self.guard.skipped}
+        # step: the loggers' x-axis (SFDWandbLogger also writes it as ``iteration``)
+        counters = {"step": self.iteration, "nonfinite/skipped": self.guard.skipped}
         if self.guard.policy == "drop":
             counters["nonfinite/dropped"] = self.guard.dropped
         self.log_dict({k: float(v) for k, v in counters.items()}, on_step=True, batch_size=1)
