@@ -94,13 +94,15 @@ class FIDCallback(PeriodicEvalCallback):
             x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
             return pl_module.decode(x0).clamp(-1, 1)
 
-        parts = self._cache_parts(seed, trainer, pl_module) if self.cache is not None else None
-        cached = self.cache.lookup(parts) if trainer.is_global_zero and parts is not None else None
-        cached = trainer.strategy.broadcast(cached)
+        desc = f"FID of the teacher ({self.teacher_steps}-step sampler)"
+        if self.cache is None:
+            return self._fid_of(teacher, seed, trainer, pl_module, desc)
+        parts = self._cache_parts(seed, trainer, pl_module)
+        cached = trainer.strategy.broadcast(self.cache.lookup(parts) if trainer.is_global_zero else None)  # ranks agree
         if cached is not None:
             return float(cached)
-        value = self._fid_of(teacher, seed, trainer, pl_module, f"FID of the teacher ({self.teacher_steps}-step sampler)")
-        if parts is not None and trainer.is_global_zero:
+        value = self._fid_of(teacher, seed, trainer, pl_module, desc)
+        if trainer.is_global_zero:
             self.cache.store(parts, value)
         return value
 

@@ -116,7 +116,8 @@ class SFDModule(ManualIterations):
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
         # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
         self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
-        self._generator_ddp: Optional[DistributedDataParallel] = None  # not a submodule, not in checkpoints
+        # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in checkpoints.
+        self._ddp: Dict[str, DistributedDataParallel] = {}
 
     def _check(self, teacher: Denoiser, ema_decay: float) -> None:
         """Every setting against the teacher, before any weight is read."""
@@ -207,7 +208,7 @@ class SFDModule(ManualIterations):
         remain, forget = self.guard.means(self.generator_loss(batch, draws), batch.n_retained)
         w = self.loss_weights
         # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
-        with self.trainer.strategy.block_backward_sync() if self._generator_ddp is not None else nullcontext():
+        with self.trainer.strategy.block_backward_sync() if self._ddp else nullcontext():
             self.guarded_step(opt, w.g_remain * remain + w.g_forget * forget, "generator", clip=True)
         self.fake_score.requires_grad_(True)
         set_training(self.fake_score, True)
@@ -215,7 +216,7 @@ class SFDModule(ManualIterations):
 
     def generator_loss(self, batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
         """Per-sample SiD generator loss (Eq. 8) of x_g = G(z, c), the teacher conditioned on ``batch.teacher``."""
-        generator = self._generator_ddp if self._generator_ddp is not None else self.one_step()
+        generator = self._ddp.get("generator") or self.one_step()
         x_g = generator(batch.z, batch.labels)
         teacher = self._guided(self.teacher, self.guidance.teacher, batch.null_labels)
         fake_score = self._guided(self.fake_score, self.guidance.fake_score, batch.null_labels)
@@ -253,10 +254,10 @@ class SFDModule(ManualIterations):
     def on_fit_start(self) -> None:
         lightning_wrapper = self.trainer.strategy.model
         if isinstance(lightning_wrapper, DistributedDataParallel):
-            self._generator_ddp = wrap_like(self.one_step(), lightning_wrapper)
+            self._ddp["generator"] = wrap_like(self.one_step(), lightning_wrapper)
 
     def on_fit_end(self) -> None:
-        self._generator_ddp = None
+        self._ddp.clear()
 
     def train(self, mode: bool = True) -> "SFDModule":
         super().train(mode)

@@ -52,7 +52,7 @@ class DDPProbe(Callback):
         self.record["teacher_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.teacher.parameters())
         self.record["fake_score_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.fake_score.parameters())
         self.record["generator_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.generator.parameters())
-        inner = pl_module._generator_ddp
+        inner = pl_module._ddp.get("generator")
         self.record["generator_wrapper"] = type(inner).__name__ if inner is not None else None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
