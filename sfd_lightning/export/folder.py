@@ -1,7 +1,7 @@
 """An SFD checkpoint's EMA one-step generator as a folder, and back.
 
     DIR/sfd_generator.json   what rebuilds it: the denoiser's class_path config (allow-listed classes
-                             only), t_init, the conditioning, the autoencoder (latent models), the SFD
+                             only), t_init and sigma_init, the conditioning, the autoencoder (latent models), the SFD
                              settings, forget and override classes
     DIR/model.safetensors    the EMA generator's weights (safetensors: tensors only, nothing to execute)
     DIR/unet/, DIR/transformer/   Stable Diffusion's UNet or DiT's transformer in diffusers' own layout

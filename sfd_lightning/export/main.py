@@ -44,6 +44,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise ConfigError("--out", f"{args.out!r} exists and is not a folder")
     meta, state = generator_of_checkpoint(args.ckpt)  # before anything is written
     denoiser, _ = rebuild(meta, state, "--ckpt", args.ckpt)
+    meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
     write_folder(meta, state, args.out)
     write_diffusers_parts(denoiser, args.out)
     config = run_config(args.ckpt)

@@ -33,6 +33,7 @@ def test_export_writes_weights_config_and_a_model_card(run):
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "model.safetensors", "sfd_generator.json"]
     meta = json.loads((folder / "sfd_generator.json").read_text())
     assert meta["t_init"] == 440 and meta["forget_label"] == 0 and meta["override_label"] == 1
+    assert meta["sigma_init"] == pytest.approx(float(load_generator(str(folder)).generator.sigma_init))
     card = (folder / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: sfd-lightning\nbase_model: \"assets/digits_teacher.pt\"")
     assert "forgets class 0 (shown the teacher's class 1 instead)" in card
