@@ -19,6 +19,7 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
@@ -92,8 +93,8 @@ class LoggedConfig(SaveConfigCallback):
 
 
 def forgets(loss_weights) -> bool:
-    """Whether an SFD model with these loss weights forgets (a forget weight above 0)."""
-    return loss_weights is None or loss_weights.sg_forget > 0 or loss_weights.g_forget > 0
+    """Whether an SFD model with these (parsed) loss weights forgets: ``LossWeights.forgets``."""
+    return LossWeights(**(loss_weights.as_dict() if loss_weights is not None else {})).forgets
 
 
 class SFDLightningCLI(LightningCLI):

@@ -22,11 +22,11 @@ from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argume
 from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
-from sfd_lightning.diffusion.samplers import sample_ddim
-from sfd_lightning.export.folder import generator_of, read_folder, rebuild
-from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
+from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.export.folder import generator_of, read_folder
+from sfd_lightning.export.pipeline import OneStepPipeline
 
 
 def parse_labels(text: str) -> List[int]:
@@ -68,11 +68,8 @@ def _shape_of(denoiser) -> tuple:
 
 def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str, device: torch.device) -> LoadedSampler:
     """The EMA one-step generator of an SFD checkpoint or exported folder (``export.folder``'s metadata and weights)."""
-    denoiser, autoencoder = rebuild(meta, state, "--ckpt", path)
-    one_step = OneStepGenerator(denoiser.to(device), int(meta["t_init"]))
-    decode = (lambda x: x) if autoencoder is None else autoencoder.to(device).eval().decode
-    return LoadedSampler(lambda z, y: decode(one_step(z, y)), _shape_of(denoiser),
-                         getattr(denoiser.net, "num_classes", meta.get("num_classes")), "one-step EMA generator")
+    pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+    return LoadedSampler(lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator")
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:

@@ -88,31 +88,34 @@ class FIDCallback(PeriodicEvalCallback):
             self.fid.update(chunk, real=False)
         return float(self.fid.compute())
 
-    def _teacher_fid(self, seed: int, trainer: Trainer, pl_module: LightningModule) -> float:
-        """The teacher's FID for ``seed``: from the cache when it holds this teacher and these settings."""
+    def _teacher_fids(self, trainer: Trainer, pl_module: LightningModule) -> List[float]:
+        """The teacher's FID for each seed: from the cache when it holds this teacher and these settings."""
         def teacher(noise, labels):
             x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
             return pl_module.decode(x0).clamp(-1, 1)
 
         desc = f"FID of the teacher ({self.teacher_steps}-step sampler)"
         if self.cache is None:
-            return self._fid_of(teacher, seed, trainer, pl_module, desc)
-        parts = self._cache_parts(seed, trainer, pl_module)
-        cached = trainer.strategy.broadcast(self.cache.lookup(parts) if trainer.is_global_zero else None)  # ranks agree
-        if cached is not None:
-            return float(cached)
-        value = self._fid_of(teacher, seed, trainer, pl_module, desc)
-        if trainer.is_global_zero:
-            self.cache.store(parts, value)
-        return value
+            return [self._fid_of(teacher, seed, trainer, pl_module, desc) for seed in self.seeds]
+        parts = self._cache_parts(trainer, pl_module)  # the digests once, not once a seed
+        values = []
+        for seed in self.seeds:
+            key = dict(parts, seed=seed)
+            cached = trainer.strategy.broadcast(self.cache.lookup(key) if trainer.is_global_zero else None)  # ranks agree
+            if cached is None:
+                cached = self._fid_of(teacher, seed, trainer, pl_module, desc)
+                if trainer.is_global_zero:
+                    self.cache.store(key, cached)
+            values.append(float(cached))
+        return values
 
-    def _cache_parts(self, seed: int, trainer: Trainer, pl_module: LightningModule) -> Dict:
-        """Everything the teacher's FID depends on: weights, real features, sampling settings."""
+    def _cache_parts(self, trainer: Trainer, pl_module: LightningModule) -> Dict:
+        """Everything the teacher's FID depends on but the seed: weights, real features, sampling settings."""
         autoencoder = getattr(pl_module, "autoencoder", None)
         real = (self.fid.real_features_sum, self.fid.real_features_cov_sum, self.fid.real_features_num_samples)
         return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher), "real_features": tensors_digest(real),
                 "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,
-                "labels": self._retained(pl_module), "n_per_label": self.n_per_label, "seed": seed,
+                "labels": self._retained(pl_module), "n_per_label": self.n_per_label,
                 "batch_size": self.batch_size, "shape": list(sample_shape(trainer)), "steps": self.teacher_steps,
                 "cfg_scale": self.teacher_cfg_scale, "world_size": trainer.world_size}
 
@@ -123,7 +126,7 @@ class FIDCallback(PeriodicEvalCallback):
         generator = [self._fid_of(generator_sampler(pl_module), seed, trainer, pl_module) for seed in self.seeds]
         out = with_spread("fid/generator", generator)
         if final and self.teacher_steps:
-            teacher = [self._teacher_fid(seed, trainer, pl_module) for seed in self.seeds]
+            teacher = self._teacher_fids(trainer, pl_module)
             out.update(with_spread("fid/teacher", teacher))
             out.update(with_spread("fid/ratio", [g / max(t, 1e-12) for g, t in zip(generator, teacher)]))
         return out

@@ -11,7 +11,7 @@
 """
 import json
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 from torch import nn
@@ -63,15 +63,12 @@ def write_folder(meta: Dict[str, Any], state: Dict[str, torch.Tensor], out: str)
 DIFFUSERS_PARTS = {"unet": "unet", "transformer": "transformer"}  # the network's attribute: its subfolder
 
 
-def write_diffusers_parts(denoiser: nn.Module, out: str) -> List[str]:
+def write_diffusers_parts(denoiser: nn.Module, out: str) -> None:
     """The diffusers models inside the network (SD's UNet, DiT's transformer), saved in diffusers' layout."""
-    written = []
     for attribute, subfolder in DIFFUSERS_PARTS.items():
         model = getattr(denoiser.net, attribute, None)
         if model is not None and hasattr(model, "save_pretrained"):
             model.save_pretrained(os.path.join(out, subfolder))
-            written.append(subfolder)
-    return written
 
 
 def is_generator_folder(path: str) -> bool:

@@ -5,12 +5,14 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.metrics.table import format_report
 
-DIGITS = "0123456789"
+def run_file(ckpt_path: str, name: str) -> str:
+    """A file of the checkpoint's run folder (the folder holding ``checkpoints/``)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), name)
 
 
 def find_report(ckpt_path: str) -> Optional[Dict[str, float]]:
-    """The run's ``report.json`` (written by ReportCallback into the run folder that holds ``checkpoints/``)."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), "report.json")
+    """The run's ``report.json`` (written by ReportCallback into the run folder)."""
+    path = run_file(ckpt_path, "report.json")
     if not os.path.isfile(path):
         return None
     with open(path) as f:
@@ -29,7 +31,7 @@ def _settings(meta: Dict[str, Any]) -> List[str]:
 
 def run_config(ckpt_path: str) -> Optional[str]:
     """The run's resolved ``config.yaml`` (written by ``sfd fit`` into the run folder), if it is there."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), "config.yaml")
+    path = run_file(ckpt_path, "config.yaml")
     return os.path.relpath(path) if os.path.isfile(path) else None
 
 

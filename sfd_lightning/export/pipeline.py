@@ -12,7 +12,7 @@ import torch
 
 from sfd_lightning.data.sample_blocks import SampleBlocks
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of_checkpoint, is_generator_folder, read_folder, rebuild
+from sfd_lightning.export.folder import generator_of_checkpoint, read_folder, rebuild
 from sfd_lightning.models.one_step import OneStepGenerator
 
 Conditions = Union[Sequence[int], torch.Tensor, Sequence[str]]
@@ -44,13 +44,14 @@ class OneStepPipeline:
     def from_pretrained(cls, path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None) -> "OneStepPipeline":
         """From an SFD checkpoint (``.ckpt``), an exported folder, or a Hub id holding an exported folder."""
         source = resolve_source(path, revision)
-        if os.path.isdir(source):
-            meta, state = read_folder(source)
-        elif is_generator_folder(os.path.dirname(source)):
-            meta, state = read_folder(os.path.dirname(source))
-        else:
-            meta, state = generator_of_checkpoint(source, "path")
-        denoiser, autoencoder = rebuild(meta, state, "path", path)
+        meta, state = read_folder(source) if os.path.isdir(source) else generator_of_checkpoint(source, "path")
+        return cls.from_parts(meta, state, path, device)
+
+    @classmethod
+    def from_parts(cls, meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str,
+                   device: Union[str, torch.device] = "cpu", field: str = "path") -> "OneStepPipeline":
+        """From the metadata and weights ``export.folder`` reads out of a checkpoint or folder."""
+        denoiser, autoencoder = rebuild(meta, state, field, path)
         device = torch.device(device)
         generator = OneStepGenerator(denoiser, int(meta["t_init"])).to(device)
         decode = (lambda x: x) if autoencoder is None else autoencoder.to(device).eval().decode
