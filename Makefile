@@ -44,8 +44,9 @@ test: install  ## the default test suite (no network, CPU, slow tests excluded)
 test-slow: install  ## only the slow tests
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
 
-assets: install  ## retrain the shipped digits assets (assets/*.pt) and rewrite the digits caption prompts
+assets: install  ## retrain the shipped digits assets (assets/*.pt: classifier, independent judge, teachers, stage-1 generators) and rewrite the digits caption prompts
 	$(BIN)/sfd fit --config configs/digits_classifier.yaml
+	$(BIN)/sfd fit --config configs/digits_judge.yaml
 	$(BIN)/sfd fit --config configs/digits_teacher.yaml
 	$(BIN)/sfd fit --config configs/digits_distill.yaml
 	$(BIN)/python -c "from sfd_lightning.data.digit_captions import main; main(['configs/prompts/digits_captions.txt'])"
