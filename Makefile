@@ -21,7 +21,7 @@ WANDB_RUN ?= $(CKPT)
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore fixtures clean
+.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack fixtures clean
 
 install: $(VENV)/.installed
 
@@ -89,6 +89,10 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	fid = {w: [json.load(open(f'{d}/fid_{w}_s{s}.json'))['fid'] for s in seeds] for w in ('generator', 'teacher')}; \
 	[print(f'{w:9s} FID ' + '  '.join(f'seed {s}: {v:.4f}' for s, v in zip(seeds, fid[w])) + f'  mean {sum(fid[w]) / len(seeds):.4f}') for w in fid]; \
 	print(f'ratio generator / teacher: {sum(fid[\"generator\"]) / sum(fid[\"teacher\"]):.3f}')" $(RESCORE_DIR) $(SEEDS)
+
+attack: install  ## attacks on a digits forgetting run, teacher beside it, two judges (<= 10 min): CKPT=... [ARGS="--paraphrases FILE"]
+	@test -n "$(CKPT)" || { echo "make attack: give CKPT=<run>/checkpoints/last.ckpt (the digits demo's, say)"; exit 2; }
+	$(BIN)/sfd attack --ckpt $(CKPT) --examples digits --reference digits $(ARGS)
 
 fixtures: install  ## rerun the reference's own code for tests/fixtures/reference_*.pt: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028>
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }

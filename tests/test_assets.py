@@ -41,7 +41,7 @@ def test_classifier_recognises_teacher_samples():
 
 def test_text_teacher_follows_its_captions():
     """The captioned-digits teacher's 50-step samples show the digit each caption names (>= 90%)."""
-    from sfd_lightning.callbacks.prompt_accuracy import class_of
+    from sfd_lightning.data.prompts import class_of
     from sfd_lightning.data.digit_captions import DIGIT_WORDS
     from sfd_lightning.data.prompt_files import read_prompt_file
 

@@ -1,4 +1,5 @@
 """Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
+from sfd_lightning.callbacks.attack import AttackCallback
 from sfd_lightning.callbacks.clip_score import CLIPScore, CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
 from sfd_lightning.callbacks.fid import FIDCallback
@@ -11,5 +12,5 @@ from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
 from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
 
-__all__ = ["CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
+__all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
            "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback"]

@@ -5,7 +5,6 @@ for the forget prompts that the classifier still assigns to the forgotten class 
 ``forget/accuracy``; samples for retained prompts count towards ``retained/accuracy``, against the
 class their prompt names. Keys match :class:`ForgetAccuracyCallback`'s, so reports read the same.
 """
-import re
 from typing import Dict, List, Sequence
 
 import torch
@@ -14,18 +13,11 @@ from lightning.pytorch import LightningModule, Trainer
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data.prompts import class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.models.frozen import freeze
-
-
-def class_of(prompt: str, class_words: Sequence[str], field: str = "class_words") -> int:
-    """The index of the one class word the prompt contains (whole words, case-insensitive)."""
-    found = [i for i, w in enumerate(class_words) if re.search(rf"\b{re.escape(w.lower())}\b", prompt.lower())]
-    if len(found) != 1:
-        raise ConfigError(field, f"prompt {prompt!r} names {len(found)} of the class words, expected exactly one")
-    return found[0]
 
 
 class PromptAccuracyCallback(PeriodicEvalCallback):

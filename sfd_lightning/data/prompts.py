@@ -24,6 +24,14 @@ def replace_concept(prompt: str, concept: str, replacement: str) -> str:
     return re.sub(re.escape(concept), replacement, prompt, flags=re.IGNORECASE)
 
 
+def class_of(prompt: str, class_words: Sequence[str], field: str = "class_words") -> int:
+    """The index of the one class word the prompt contains (whole words, case-insensitive)."""
+    found = [i for i, w in enumerate(class_words) if re.search(rf"\b{re.escape(w.lower())}\b", prompt.lower())]
+    if len(found) != 1:
+        raise ConfigError(field, f"prompt {prompt!r} names {len(found)} of the class words, expected exactly one")
+    return found[0]
+
+
 def spread(prompts: Sequence[str], n: int) -> List[str]:
     """``n`` prompts spread evenly over the list (all of them if there are fewer): deterministic validation prompts."""
     if len(prompts) <= n:

@@ -3,7 +3,8 @@
 The null condition of classifier-free guidance is label ``-1`` or the empty prompt ``""``.
 Text adapters map ``""`` to their unconditional (or negative-prompt) embedding.
 """
-from typing import List, Union
+from dataclasses import dataclass
+from typing import List, Optional, Union
 
 import torch
 
@@ -30,3 +31,24 @@ def dropped(c: Condition, mask: torch.Tensor) -> Condition:
     if isinstance(c, torch.Tensor):
         return torch.where(mask, NULL_LABEL, c)
     return [NULL_PROMPT if m else p for p, m in zip(c, mask.tolist())]
+
+
+@dataclass
+class ConditionTokens:
+    """Learned vectors standing in for a condition: the embedding attack's new "word" (textual inversion).
+
+    ``tokens`` (B, D) live where a class-conditional network keeps its class embeddings (before the
+    class MLP) or a text network its word embeddings; text networks pool each with the words of its
+    ``context`` prompt (e.g. "a handwritten" for "a handwritten <token>"). Networks that take them
+    (``DDPMUNet``, ``TextUNet``) also give ``condition_token(label_or_word)``, the vector of an existing
+    condition to start from.
+    """
+
+    tokens: torch.Tensor
+    context: Optional[List[str]] = None
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def to(self, device) -> "ConditionTokens":
+        return ConditionTokens(self.tokens.to(device), self.context)

@@ -17,6 +17,12 @@ def timestep_grid(num_timesteps: int, steps: int) -> torch.Tensor:
 def sample_ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
                 cfg_scale: float = 1.0, eta: float = 0.0) -> torch.Tensor:
     """DDIM sampler (Song et al., 2021, "Denoising Diffusion Implicit Models"); eta=1 is ancestral-like."""
+    return ddim(denoiser, noise, labels, steps, cfg_scale, eta)
+
+
+def ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
+         cfg_scale: float = 1.0, eta: float = 0.0) -> torch.Tensor:
+    """:func:`sample_ddim` with gradients (to the noise, or a learned condition): the attacks' teacher sampler."""
     sigmas = denoiser.schedule.sigmas[timestep_grid(denoiser.schedule.num_timesteps, steps).to(noise.device)]
     x = noise * sigmas[0]
     for i in range(steps):

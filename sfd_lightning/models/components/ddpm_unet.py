@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from sfd_lightning.diffusion.conditions import ConditionTokens
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.components.layers import AttnBlock, ResnetBlock, Resample, apply_mlp, check_sizes, mlp, timestep_embedding
 
 
@@ -148,6 +150,12 @@ class DDPMUNet(nn.Module):
         cemb = torch.where(null[:, None], self.null_classes_emb.to(cemb.dtype).expand_as(cemb), cemb)
         return apply_mlp(self.cemb, cemb)
 
+    def condition_token(self, label: int) -> torch.Tensor:
+        """The class-embedding row of ``label`` (before the class MLP): where an embedding attack starts."""
+        if self.num_classes is None or not 0 <= label < self.num_classes:
+            raise ConfigError("label", f"this network has no class {label!r} (num_classes {self.num_classes})")
+        return self.classes_emb.weight[label].detach().clone()
+
     def _block(self, block: nn.Module, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         if self.gradient_checkpointing and torch.is_grad_enabled():
             return checkpoint(block, h, cond, use_reentrant=False)
@@ -155,7 +163,12 @@ class DDPMUNet(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None,
                 cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """eps_hat; ``cond_emb`` (B, 4 * ch) replaces the class embedding (a text vector, say)."""
+        """eps_hat; ``cond_emb`` (B, 4 * ch) replaces the class embedding (a text vector, say); ``labels`` may be
+        :class:`~sfd_lightning.diffusion.conditions.ConditionTokens` in the class-embedding rows' space."""
+        if isinstance(labels, ConditionTokens):
+            if self.num_classes is None:
+                raise TypeError("condition tokens need a class-conditional DDPMUNet (num_classes set)")
+            labels, cond_emb = None, apply_mlp(self.cemb, labels.tokens)
         cond = self.condition(t.expand(x.shape[0]) if t.dim() == 0 else t, labels, cond_emb)
         hs = [self.conv_in(x)]
         for level in self.down:

@@ -9,8 +9,10 @@ import re
 from typing import List, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.components.ddpm_unet import DDPMUNet
 
@@ -30,6 +32,15 @@ class BagOfWordsEncoder(nn.Module):
 
     def token_ids(self, prompt: str) -> List[int]:
         return [self.index.get(w, 0) for w in WORD.findall(prompt.lower())]
+
+    def with_tokens(self, context: Sequence[str], tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, dim)`` text vectors of ``context[i]`` with one more word whose embedding is ``tokens[i]``
+        (a learned token, as in textual inversion): the same mean and MLP as :meth:`forward`."""
+        ids = [self.token_ids(p) for p in context]
+        lengths = torch.tensor([len(i) for i in ids], device=tokens.device)
+        flat = torch.tensor([t for i in ids for t in i], device=tokens.device, dtype=torch.long)
+        summed = F.embedding_bag(flat, self.words.weight, torch.cumsum(lengths, 0) - lengths, mode="sum")
+        return self.mlp((summed + tokens) / (lengths[:, None] + 1))
 
     def forward(self, prompts: Sequence[str]) -> torch.Tensor:
         device = self.words.weight.device
@@ -65,7 +76,16 @@ class TextUNet(DDPMUNet):
                          attn_resolutions=attn_resolutions, dropout=dropout, num_classes=None, norm_groups=norm_groups)
         self.text = BagOfWordsEncoder(vocabulary, 4 * ch)
 
+    def condition_token(self, word: str) -> torch.Tensor:
+        """The embedding of a vocabulary word: where an embedding attack on a concept starts."""
+        if word.lower() not in self.text.index:
+            raise ConfigError("concept", f"{word!r} is not a word of this text encoder's vocabulary")
+        return self.text.words.weight[self.text.index[word.lower()]].detach().clone()
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
+        if isinstance(prompts, ConditionTokens):  # a learned word pooled with its context prompts
+            context = prompts.context or [""] * len(prompts)
+            return super().forward(x, t, None, cond_emb=self.text.with_tokens(context, prompts.tokens))
         if isinstance(prompts, torch.Tensor):
             raise TypeError("TextUNet is conditioned on prompts (a list of strings), not class labels")
         return super().forward(x, t, None, cond_emb=self.text(prompts))

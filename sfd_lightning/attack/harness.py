@@ -1,0 +1,118 @@
+"""One attack run: every attack and budget on each target, scored by every judge.
+
+A row is ``{"attack", "budget", "target", "success": {judge: rate}, "retained": {judge: accuracy} | None,
+"n"}``: the share of attacked samples each judge calls the forgotten class, and for the noise attack
+the retained conditions' accuracy under the same attack (PGD towards the forgotten class at the same
+budget: if retained samples flip too, the budget is large enough to draw anything).
+"""
+import time
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+
+from sfd_lightning.attack.context import ATTACKS, AttackContext, AttackSettings  # noqa: F401  (re-exported)
+from sfd_lightning.attack.embedding import invert_token
+from sfd_lightning.attack.forget_spec import repeated
+from sfd_lightning.attack.judges import rates
+from sfd_lightning.attack.noise import pgd_l2
+from sfd_lightning.attack.pinpoint import pinpoint
+from sfd_lightning.attack.targets import AttackTarget
+from sfd_lightning.diffusion.conditions import Condition, ConditionTokens
+from sfd_lightning.errors import ConfigError
+
+def row(attack: str, budget: float, target: AttackTarget, success: Dict[str, float],
+        retained: Optional[Dict[str, float]], n: int) -> Dict[str, Any]:
+    return {"attack": attack, "budget": budget, "target": target.name, "success": success, "retained": retained, "n": n}
+
+
+def noise_attack(target: AttackTarget, c: Condition, z0: torch.Tensor, ctx: AttackContext, eps: float) -> torch.Tensor:
+    """Images of ``target`` at the PGD noise that most raises the surrogate's forgotten-class log-probability."""
+    s, cls = ctx.settings, ctx.spec.forget_class
+    z = pgd_l2(lambda z: ctx.surrogate.log_prob(target.generate(z, c), cls), z0, eps, s.pgd_steps, s.restarts,
+               torch.Generator().manual_seed(s.seed + 1))
+    with torch.no_grad():
+        return target.generate(z, c)
+
+
+def noise_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    s, forget_class = ctx.settings, torch.tensor(ctx.spec.forget_class)
+    z0 = ctx.noise(s.n, target.shape)
+    forget = ctx.on_device(ctx.spec.forget_conditions(s.n))
+    retained, classes = ctx.spec.retained_conditions(s.n)
+    rows = []
+    for eps in s.eps:
+        attacked = noise_attack(target, forget, z0, ctx, eps)
+        kept = noise_attack(target, ctx.on_device(retained), z0, ctx, eps)
+        rows.append(row("noise", eps, target, rates(ctx.judges, attacked, forget_class), rates(ctx.judges, kept, classes), s.n))
+    return rows
+
+
+def token_renderer(target: AttackTarget, ctx: AttackContext):
+    """``render(z, token)``: the target's images for a learned condition token (and the prompt context)."""
+    if not hasattr(target.net, "condition_token"):
+        raise ConfigError("--attack", f"the embedding attack needs a network with condition tokens (DDPMUNet, TextUNet); "
+                          f"{type(target.net).__name__} has none")
+    context = ctx.spec.context
+
+    def render(z: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+        b = z.shape[0]
+        return target.generate(z, ConditionTokens(token.expand(b, -1), None if context is None else repeated(context, b)))
+    return render, target.net.condition_token(ctx.spec.token).to(ctx.device)
+
+
+def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    s = ctx.settings
+    if ctx.examples is None:
+        raise ConfigError("--examples", "the embedding attack needs examples of the forgotten concept")
+    render, init = token_renderer(target, ctx)
+    examples = ctx.surrogate.features(ctx.examples[:s.k_examples].to(ctx.device)).detach()
+    tokens = invert_token(render, init, examples, ctx.surrogate.features, target.shape, s.embedding_steps,
+                          s.embedding_batch, s.embedding_lr, torch.Generator().manual_seed(s.seed + 2))
+    z = ctx.noise(s.n, target.shape, offset=1)
+    forget_class = torch.tensor(ctx.spec.forget_class)
+    rows = []
+    for step in sorted(tokens):
+        with torch.no_grad():
+            images = render(z, tokens[step])
+        rows.append(row("embedding", step, target, rates(ctx.judges, images, forget_class), None, s.n))
+    return rows
+
+
+def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    """One row per held-out prompt (budget: its index) and one for all of them together (budget -1)."""
+    prompts, s = ctx.spec.paraphrases, ctx.settings
+    if not prompts:
+        raise ConfigError("--paraphrases", "the paraphrase attack needs a prompt-conditional run and a paraphrase file")
+    n = max(8, s.n // len(prompts))
+    z = ctx.noise(n, target.shape, offset=2)
+    forget_class, rows, pooled = torch.tensor(ctx.spec.forget_class), [], []
+    for i, prompt in enumerate(prompts):
+        with torch.no_grad():
+            images = target.generate(z, [prompt] * n)
+        rows.append(dict(row("paraphrase", i, target, rates(ctx.judges, images, forget_class), None, n), prompt=prompt))
+        pooled.append(images)
+    rows.append(row("paraphrase", -1, target, rates(ctx.judges, torch.cat(pooled), forget_class), None, n * len(prompts)))
+    return rows
+
+
+RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows}
+
+
+def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:
+    """Every configured attack on every target, the pinpoint collateral, and the settings: ``sfd attack``'s JSON."""
+    ctx.settings.check()
+    rows: List[Dict[str, Any]] = []
+    start = time.perf_counter()
+    for attack in ctx.settings.attacks:
+        for target in targets:
+            t0 = time.perf_counter()
+            rows += RUNNERS[attack](target, ctx)
+            log(f"attack {attack} on the {target.description}: {time.perf_counter() - t0:.0f} s")
+    result = {"forget_class": ctx.spec.forget_class, "forget": ctx.spec.forget, "judges": list(ctx.judges),
+              "targets": {t.name: {"description": t.description, "nfe": t.nfe} for t in targets},
+              "settings": asdict(ctx.settings), "rows": rows}
+    if ctx.settings.pinpoint_k:
+        result["pinpoint"] = pinpoint(targets, ctx)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result

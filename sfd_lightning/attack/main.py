@@ -1,0 +1,100 @@
+"""``sfd attack``: attack a forgetting run and judge whether the forgotten class comes back.
+
+    sfd attack --ckpt runs/.../checkpoints/last.ckpt --attack all --examples digits --reference digits
+    sfd attack --ckpt runs/.../last.ckpt --attack paraphrase --paraphrases configs/prompts/digits_seven_paraphrases.txt
+
+The SFD one-step generator (checkpoint or exported folder) and, for scale, its teacher's few-step DDIM
+sampler are attacked with the same budgets: ``noise`` (PGD on the input noise within ||z - z0|| <= eps
+sqrt(d)), ``embedding`` (a learned condition token fitted to K examples of the concept: textual
+inversion) and, for prompt models, ``paraphrase`` (held-out wordings of the concept, one per line).
+The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Writes attack.json,
+attack.md (the table) and attack.png (success rate against budget) into ``--out``.
+"""
+import argparse
+import os
+from typing import List, Optional
+
+import torch
+
+from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
+from sfd_lightning.attack.harness import ATTACKS, AttackContext, AttackSettings, run_attacks
+from sfd_lightning.attack.inputs import examples_of, reference_of, run_folder, spec_of
+from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
+from sfd_lightning.attack.report import flat, write
+from sfd_lightning.attack.targets import load_targets
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.wandb_run import add_to_run, find_run
+
+
+def floats(text: str, field: str) -> List[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(field, f"expected comma-separated numbers, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sfd attack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder")
+    p.add_argument("--attack", action="append", default=None, help=f"one of {', '.join(ATTACKS)}, all (default; repeatable)")
+    p.add_argument("--teacher", default=None, help="the teacher's weights (default: the run's model.teacher_ckpt)")
+    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher sampler")
+    p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise against")
+    p.add_argument("--judge", default="assets/digits_judge.pt", help="independent classifier asset that also scores them")
+    p.add_argument("--examples", default="teacher", help="embedding attack's examples of the concept: teacher (its DDIM "
+                   "samples), digits[:split], cifar10:ROOT, an .npz or an image folder (the forgotten class's images)")
+    p.add_argument("--reference", default=None, help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)")
+    p.add_argument("--eps", default="0,0.25,0.5,1", help="noise budgets eps (radius eps*sqrt(d))")
+    p.add_argument("--pgd-steps", type=int, default=10, help="PGD steps per restart")
+    p.add_argument("--restarts", type=int, default=2, help="PGD restarts (the first from z0)")
+    p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps")
+    p.add_argument("--k-examples", type=int, default=16, help="examples the embedding attack fits (<= 16)")
+    p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
+    p.add_argument("--pinpoint-k", type=int, default=2, help="nearest classes whose collateral is reported (0: none)")
+    p.add_argument("--concept", default=None, help="prompt runs: the forgotten concept word (default: the run's data.concept)")
+    p.add_argument("--prompts", default=None, help="prompt runs: prompt file split by the concept (default: the run's retained_prompts)")
+    p.add_argument("--class-words", default=None, help="prompt runs: the judges' class words, comma-separated (default: the run's)")
+    p.add_argument("--paraphrases", default=None, help="prompt runs: held-out wordings of the concept, one per line")
+    p.add_argument("--out", default=None, help="output folder (default: <run folder>/attack)")
+    p.add_argument("--wandb-run", default=None, help="add the numbers to this W&B run (a run path, or the checkpoint)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    add_trust_argument(p)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    return p
+
+
+def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
+    chosen = args.attack or ["all"]
+    attacks = [a for a in ATTACKS if a != "paraphrase" or prompt_run] if "all" in chosen else chosen
+    steps = [int(s) for s in floats(args.embedding_steps, "--embedding-steps")]
+    settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
+                              restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
+                              pinpoint_k=args.pinpoint_k, seed=args.seed)
+    settings.check()
+    if args.teacher_steps < 1:
+        raise ConfigError("--teacher-steps", f"must be >= 1, got {args.teacher_steps}")
+    return settings
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    apply_trust_argument(args)
+    device = torch.device(args.device)
+    run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any work
+    meta, sfd, teacher = load_targets(args.ckpt, args.teacher, args.teacher_steps, device)
+    spec = spec_of(meta, args)
+    settings = settings_of(args, spec.context is not None)
+    surrogate = load_classifier(args.surrogate, "--surrogate", device)
+    judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", load_classifier(args.judge, "--judge", device))}
+    examples = examples_of(args.examples, spec, teacher, settings, device) if "embedding" in settings.attacks else None
+    reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
+    ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
+    result = run_attacks([teacher, sfd], ctx)
+    result["ckpt"] = args.ckpt
+    out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
+    paths = write(result, out)
+    with open(paths["md"]) as f:
+        print(f.read())
+    print("wrote " + ", ".join(paths.values()) + f" ({result['seconds']:.0f} s)")
+    if run is not None:
+        print(f"added to {add_to_run(run, flat(result), '')}")

@@ -1,0 +1,116 @@
+"""An attack run's results as ``attack.json``, a Markdown table (``attack.md``), a plot of success rate
+against budget (``attack.png``) and flat numbers for W&B."""
+import json
+import os
+from typing import Any, Dict, List, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps"}
+
+
+def budget_label(row: Dict[str, Any]) -> str:
+    if row["attack"] == "noise":
+        return f"eps {row['budget']:g}"
+    if row["attack"] == "embedding":
+        return f"{row['budget']} steps"
+    return "all held-out prompts" if row["budget"] == -1 else repr(row.get("prompt", row["budget"]))
+
+
+def percent(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def grouped(result: Dict[str, Any]) -> List[Tuple[str, str, Dict[str, Dict[str, Any]]]]:
+    """(attack, budget label, {target: row}) in run order."""
+    groups: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}
+    for r in result["rows"]:
+        groups.setdefault((r["attack"], budget_label(r)), {})[r["target"]] = r
+    return [(attack, label, rows) for (attack, label), rows in groups.items()]
+
+
+def markdown(result: Dict[str, Any]) -> str:
+    """The success-rate table (every target and judge side by side) and the pinpoint table."""
+    targets, judges = list(result["targets"]), result["judges"]
+    head = ["attack", "budget"] + [f"{t}: {j}" for t in targets for j in judges] + [f"{t} retained ({judges[-1]})" for t in targets]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for attack, label, rows in grouped(result):
+        cells = [percent(rows[t]["success"][j]) if t in rows else "–" for t in targets for j in judges]
+        cells += [percent((rows[t].get("retained") or {}).get(judges[-1])) if t in rows else "–" for t in targets]
+        lines.append("| " + " | ".join([attack, label] + cells) + " |")
+    described = ", ".join(f"{t} = {v['description']} ({v['nfe']} NFE)" for t, v in result["targets"].items())
+    text = ["Success rate: the share of attacked samples each judge assigns to the forgotten class "
+            f"{result['forget_class']} (lower is better for the forgetting run). {described}.", "", *lines]
+    return "\n".join(text + pinpoint_markdown(result, judges)) + "\n"
+
+
+def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
+    pin = result.get("pinpoint")
+    if not pin or not pin["rows"]:
+        return []
+    has_fid = any("fid" in r for r in pin["rows"])
+    targets = list(dict.fromkeys(r["target"] for r in pin["rows"]))
+    head = ["nearest class"] + [f"{t} accuracy ({judges[-1]})" for t in targets] + ([f"{t} FID" for t in targets] if has_fid else [])
+    lines = ["", f"Nearest classes to the forgotten one (pinpoint-ness): {pin['classes']}", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cls in pin["classes"]:
+        rows = {r["target"]: r for r in pin["rows"] if r["class"] == cls}
+        cells = [percent(rows[t]["accuracy"][judges[-1]]) for t in targets]
+        cells += [f"{rows[t]['fid']:.4f}" for t in targets] if has_fid else []
+        lines.append("| " + " | ".join([str(cls)] + cells) + " |")
+    return lines
+
+
+def plot(result: Dict[str, Any], path: str) -> bool:
+    """Success rate against budget, one panel per budgeted attack; solid: the last judge, dashed: the first."""
+    attacks = [a for a in BUDGET_AXIS if any(r["attack"] == a for r in result["rows"])]
+    if not attacks:
+        return False
+    fig, axes = plt.subplots(1, len(attacks), figsize=(5 * len(attacks), 3.6), squeeze=False)
+    judges = result["judges"]
+    for ax, attack in zip(axes[0], attacks):
+        for target in result["targets"]:
+            rows = sorted((r for r in result["rows"] if r["attack"] == attack and r["target"] == target), key=lambda r: r["budget"])
+            for judge, style in ((judges[-1], "-"), (judges[0], "--")):
+                ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{target} ({judge})")
+        ax.set_xlabel(BUDGET_AXIS[attack])
+        ax.set_ylabel("attack success rate")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def flat(result: Dict[str, Any]) -> Dict[str, float]:
+    """``attack/<attack>/<budget>/<target>/<judge>`` (and ``.../retained/<judge>``) numbers, for W&B."""
+    out: Dict[str, float] = {}
+    for r in result["rows"]:
+        budget = "all" if r["attack"] == "paraphrase" and r["budget"] == -1 else f"{r['budget']:g}"
+        base = f"attack/{r['attack']}/{budget}/{r['target']}"
+        out.update({f"{base}/{j}": v for j, v in r["success"].items()})
+        out.update({f"{base}/retained/{j}": v for j, v in (r.get("retained") or {}).items()})
+    for r in (result.get("pinpoint") or {}).get("rows", []):
+        base = f"attack/pinpoint/{r['class']}/{r['target']}"
+        out.update({f"{base}/accuracy/{j}": v for j, v in r["accuracy"].items()})
+        if "fid" in r:
+            out[f"{base}/fid"] = r["fid"]
+    return out
+
+
+def write(result: Dict[str, Any], out: str) -> Dict[str, str]:
+    """``attack.json``, ``attack.md`` and ``attack.png`` into the folder ``out``; returns their paths."""
+    os.makedirs(out, exist_ok=True)
+    paths = {kind: os.path.join(out, f"attack.{kind}") for kind in ("json", "md", "png")}
+    with open(paths["json"], "w") as f:
+        json.dump(result, f, indent=1)
+    with open(paths["md"], "w") as f:
+        f.write(markdown(result))
+    if not plot(result, paths["png"]):
+        del paths["png"]
+    return paths

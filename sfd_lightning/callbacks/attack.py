@@ -1,0 +1,78 @@
+"""``AttackCallback``: ``sfd attack`` at the end of ``sfd fit``, on the run's own EMA generator and teacher.
+
+Writes ``attack.json``, ``attack.md`` and ``attack.png`` to the run folder and logs the numbers
+(``attack/<attack>/<budget>/<target>/<judge>``) to the run's logger (W&B). Rank 0 attacks; under DDP
+the other ranks wait.
+"""
+from typing import Optional, Sequence
+
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from sfd_lightning.attack.context import AttackContext, AttackSettings
+from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
+from sfd_lightning.attack.harness import run_attacks
+from sfd_lightning.attack.inputs import DIGIT_WORDS, examples_of, reference_of
+from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
+from sfd_lightning.attack.report import flat, write
+from sfd_lightning.attack.targets import one_step_target, teacher_target
+from sfd_lightning.callbacks.run_dir import run_dir
+from sfd_lightning.data.prompt_files import read_prompt_file
+from sfd_lightning.export.pipeline import OneStepPipeline
+
+
+class AttackCallback(Callback):
+    """Attack the forgetting after training: noise, embedding and (prompt runs) paraphrase attacks on the
+    one-step generator and the teacher's few-step DDIM sampler, judged by a surrogate and an independent judge."""
+
+    def __init__(self, surrogate_ckpt: str = "assets/digits_classifier.pt", judge_ckpt: str = "assets/digits_judge.pt",
+                 settings: Optional[AttackSettings] = None, teacher_steps: int = 10,
+                 examples: str = "teacher", reference: Optional[str] = None, paraphrases: Optional[str] = None,
+                 class_words: Sequence[str] = DIGIT_WORDS):
+        """
+        Args:
+            surrogate_ckpt: classifier asset the attacks optimise against.
+            judge_ckpt: independent classifier asset that also scores them (never in a gradient).
+            settings: the attacks (``attacks``: noise, embedding, paraphrase; paraphrase is skipped in class runs),
+                budgets and sizes (``n``, ``eps``, ``pgd_steps``, ``restarts``, ``embedding_steps``, ...): ``AttackSettings``.
+            teacher_steps: DDIM steps of the attacked teacher sampler.
+            examples: the embedding attack's examples: ``teacher`` (its samples) or a labelled image set (``digits``).
+            reference: labelled real images for the pinpoint FIDs (``digits``, ``cifar10:ROOT``), or none.
+            paraphrases: prompt runs: a file of held-out wordings of the concept.
+            class_words: prompt runs: the judges' class words.
+        """
+        self.surrogate_ckpt, self.judge_ckpt = surrogate_ckpt, judge_ckpt
+        self.settings = settings or AttackSettings()
+        self.settings.check()
+        self.teacher_steps, self.examples, self.reference = teacher_steps, examples, reference
+        self.paraphrases = read_prompt_file(paraphrases, "trainer.callbacks.AttackCallback.paraphrases") if paraphrases else []
+        self.class_words = list(class_words)
+        self.result = None
+
+    def spec(self, trainer: Trainer, pl_module: LightningModule) -> ForgetSpec:
+        if getattr(pl_module, "num_classes", None) is not None:
+            return class_spec(pl_module.num_classes, pl_module.forget_label)
+        dm = trainer.datamodule
+        return prompt_spec(list(dm.forget_prompts) + list(dm.retained_prompts), dm.concept, self.class_words, self.paraphrases)
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.global_rank == 0:
+            self.attack(trainer, pl_module)
+        trainer.strategy.barrier("attack")
+
+    def attack(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        spec, device = self.spec(trainer, pl_module), pl_module.device
+        attacks = tuple(a for a in self.settings.attacks if a != "paraphrase" or spec.context is not None)
+        settings = AttackSettings(**{**vars(self.settings), "attacks": attacks})
+        sfd = one_step_target(OneStepPipeline(pl_module.one_step(ema=True), pl_module.decode, {}))
+        teacher = teacher_target(pl_module.teacher, self.teacher_steps, pl_module.decode)
+        surrogate = load_classifier(self.surrogate_ckpt, "trainer.callbacks.AttackCallback.surrogate_ckpt", device)
+        judges = {"surrogate": Judge("surrogate", surrogate),
+                  "judge": Judge("judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device))}
+        examples = examples_of(self.examples, spec, teacher, settings, device) if "embedding" in attacks else None
+        reference, features = reference_of(self.reference, self.surrogate_ckpt) if settings.pinpoint_k else (None, None)
+        ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
+        self.result = run_attacks([teacher, sfd], ctx)
+        paths = write(self.result, run_dir(trainer))
+        print(open(paths["md"]).read(), flush=True)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(flat(self.result), step=getattr(pl_module, "iteration", trainer.global_step))

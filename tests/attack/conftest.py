@@ -1,0 +1,56 @@
+"""Tiny attack targets and classifiers, built in the tests."""
+import copy
+
+import pytest
+import torch
+from seeded_weights import seeded_state_dict
+
+from sfd_lightning.attack.context import AttackContext, AttackSettings
+from sfd_lightning.attack.forget_spec import class_spec
+from sfd_lightning.attack.judges import Judge, Surrogate
+from sfd_lightning.attack.targets import one_step_target, teacher_target
+from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.models.components import ConvClassifier, MLPClassifier
+from sfd_lightning.models.one_step import OneStepGenerator
+
+
+def tiny_classifier(seed: int, mlp: bool = True, num_classes: int = 3) -> torch.nn.Module:
+    """A random classifier whose verdicts vary with the image (a sharpened head: a fresh one is nearly uniform)."""
+    torch.manual_seed(seed)
+    net = MLPClassifier(num_classes=num_classes, hidden=(16, 8)) if mlp else ConvClassifier(num_classes=num_classes, width=8, num_features=8)
+    with torch.no_grad():
+        net.head.weight.mul_(10.0)
+    return net.eval().requires_grad_(False)
+
+
+def seeded(denoiser, salt: str):
+    """Every weight drawn (a fresh UNet's zero-initialised output layers would ignore the condition)."""
+    denoiser.load_state_dict(seeded_state_dict(((k, tuple(v.shape)) for k, v in denoiser.state_dict().items()), salt))
+    return denoiser
+
+
+@pytest.fixture
+def targets(tiny_denoiser):
+    """(teacher: 2-step DDIM, sfd: a one-step generator) of tiny random 3-class networks."""
+    teacher = seeded(tiny_denoiser(num_classes=3), "teacher")
+    generator = OneStepGenerator(seeded(copy.deepcopy(tiny_denoiser(num_classes=3)), "generator"), t_init=400)
+    # tanh as the "decoder": images in (-1, 1) whatever the random weights give (an untrained teacher's DDIM ends
+    # at the scale of sigma_max, ~157)
+    return (teacher_target(teacher, 2, lambda x: torch.tanh(x / 100)),
+            one_step_target(OneStepPipeline(generator, torch.tanh, {})))
+
+
+@pytest.fixture
+def context():
+    """An attack context on class 0 of 3, small budgets, examples: random images the surrogate calls class 0."""
+    def make(judge=None, **settings):
+        surrogate = tiny_classifier(0)
+        judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", judge or tiny_classifier(1, mlp=False))}
+        candidates = torch.randn(400, 1, 8, 8, generator=torch.Generator().manual_seed(3)).clamp(-1, 1)
+        with torch.no_grad():
+            examples = candidates[surrogate(candidates).softmax(1)[:, 0].argsort(descending=True)[:16]]
+        small = dict(n=16, eps=(0.0, 0.5), pgd_steps=4, restarts=2, embedding_steps=(0, 10), embedding_batch=16,
+                     pinpoint_k=1, embedding_lr=0.1)
+        small.update(settings)
+        return AttackContext(class_spec(3, 0), Surrogate(surrogate), judges, AttackSettings(**small), torch.device("cpu"), examples)
+    return make

@@ -1,0 +1,64 @@
+"""A whole attack run on tiny networks: every attack and budget, judged by judges the attacks never use."""
+import json
+
+import torch
+from torch import nn
+
+from conftest import tiny_classifier
+from sfd_lightning.attack.harness import run_attacks
+from sfd_lightning.attack.report import flat, markdown, write
+
+
+class SpyJudge(nn.Module):
+    """A judge that records how it is called: with gradients enabled or on images that carry them."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.calls = inner, []
+
+    def forward(self, x):
+        self.calls.append((torch.is_grad_enabled(), x.requires_grad))
+        return self.inner(x)
+
+
+def surrogate_view(result):
+    return [(r["attack"], r["budget"], r["target"], r["success"]["surrogate"], (r["retained"] or {}).get("surrogate"))
+            for r in result["rows"]]
+
+
+def test_the_judge_never_enters_an_attacks_gradient(targets, context):
+    spy = SpyJudge(tiny_classifier(1, mlp=True))
+    with_spy = run_attacks(targets, context(judge=spy, attacks=("noise", "embedding")), log=lambda _: None)
+    assert spy.calls and not any(grad or requires for grad, requires in spy.calls)
+    # another judge entirely: the attacks find the same samples (the surrogate's verdicts do not change)
+    other = run_attacks(targets, context(judge=tiny_classifier(7, mlp=True), attacks=("noise", "embedding")), log=lambda _: None)
+    assert surrogate_view(with_spy) == surrogate_view(other)
+
+
+def test_a_run_has_every_attack_budget_and_target_and_writes_its_report(targets, context, tmp_path):
+    result = run_attacks(targets, context(attacks=("noise", "embedding")), log=lambda _: None)
+    seen = {(r["attack"], r["budget"], r["target"]) for r in result["rows"]}
+    assert seen == {(a, b, t) for a, budgets in (("noise", (0.0, 0.5)), ("embedding", (0, 10))) for b in budgets
+                    for t in ("teacher", "sfd")}
+    noise = [r for r in result["rows"] if r["attack"] == "noise"]
+    assert all(set(r["retained"]) == {"surrogate", "judge"} for r in noise)
+    assert all(0.0 <= v <= 1.0 for r in result["rows"] for v in r["success"].values())
+    pin = result["pinpoint"]
+    assert len(pin["classes"]) == 1 and pin["classes"][0] in (1, 2)
+    paths = write(result, str(tmp_path))
+    assert json.loads(open(paths["json"]).read())["rows"] == result["rows"]
+    table = markdown(result)
+    assert "| noise | eps 0.5 |" in table and "| embedding | 10 steps |" in table and "Nearest classes" in table
+    assert (tmp_path / "attack.png").stat().st_size > 1000
+    assert flat(result)["attack/noise/0.5/sfd/judge"] == noise[-1]["success"]["judge"]
+
+
+def test_noise_rates_at_zero_budget_are_the_unattacked_samples(targets, context):
+    ctx = context(attacks=("noise",), eps=(0.0,), pinpoint_k=0)
+    result = run_attacks(targets, ctx, log=lambda _: None)
+    teacher, sfd = targets
+    z0 = ctx.noise(16, sfd.shape)
+    with torch.no_grad():
+        pred = ctx.judges["judge"].classes(sfd.generate(z0, torch.zeros(16, dtype=torch.long)))
+    row = next(r for r in result["rows"] if r["target"] == "sfd")
+    assert row["success"]["judge"] == (pred == 0).float().mean().item()
