@@ -19,15 +19,31 @@ def ckpt(tmp_path_factory):
     return next((tmp / "run").rglob("last.ckpt"))
 
 
-def test_sfd_attack_writes_the_table_json_and_plot(ckpt, tmp_path, monkeypatch, capsys):
+def summaries(run_root, run_id):
+    from wandb_records import read_records
+
+    summary = {}
+    for log in run_root.glob(f"wandb/offline-run-*-{run_id}/run-{run_id}.wandb"):
+        for record in read_records(log):
+            if record.WhichOneof("record_type") == "summary":
+                summary.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+    return summary
+
+
+def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    main(["attack", "--ckpt", str(ckpt), *SMALL, "--out", str(tmp_path)])
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    main(["attack", "--ckpt", str(ckpt), *SMALL, "--out", str(tmp_path), "--wandb-run", str(ckpt)])
     result = json.loads((tmp_path / "attack.json").read_text())
     assert result["forget_class"] == 0 and result["judges"] == ["surrogate", "judge"]
     assert {(r["attack"], r["target"]) for r in result["rows"]} == {(a, t) for a in ("noise", "embedding") for t in ("teacher", "sfd")}
     assert all("fid" in r for r in result["pinpoint"]["rows"])
     assert (tmp_path / "attack.png").exists()
     assert "| noise | eps 0.5 |" in capsys.readouterr().out
+    run_id = ckpt.parents[1].name
+    summary = summaries(ckpt.parents[3], run_id)
+    assert summary["attack/noise/0.5/sfd/judge"] == next(
+        r["success"]["judge"] for r in result["rows"] if (r["attack"], r["budget"], r["target"]) == ("noise", 0.5, "sfd"))
 
 
 @pytest.mark.parametrize("args, message", [
