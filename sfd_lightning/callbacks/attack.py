@@ -1,9 +1,10 @@
 """``AttackCallback``: ``sfd attack`` at the end of ``sfd fit``, on the run's own EMA generator and teacher.
 
-Writes ``attack.json``, ``attack.md`` and ``attack.png`` to the run folder and logs the numbers
+Writes ``attack.json``, ``attack.md`` and ``attack.png`` to ``<run folder>/attack/`` (as ``sfd attack`` does) and logs the numbers
 (``attack/<attack>/<budget>/<target>/<judge>``) to the run's logger (W&B). Rank 0 attacks; under DDP
 the other ranks wait.
 """
+import os
 from typing import Optional, Sequence
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -72,7 +73,7 @@ class AttackCallback(Callback):
         reference, features = reference_of(self.reference, self.surrogate_ckpt) if settings.pinpoint_k else (None, None)
         ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
         self.result = run_attacks([teacher, sfd], ctx)
-        paths = write(self.result, run_dir(trainer))
+        paths = write(self.result, os.path.join(run_dir(trainer), "attack"))
         print(open(paths["md"]).read(), flush=True)
         if trainer.logger is not None:
             trainer.logger.log_metrics(flat(self.result), step=getattr(pl_module, "iteration", trainer.global_step))

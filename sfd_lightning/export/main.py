@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
-from sfd_lightning.export.model_card import find_report, render, run_config
+from sfd_lightning.export.model_card import find_attacks, find_report, render, run_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \
         f"sfd export --ckpt {args.ckpt} --out {args.out}"
     with open(os.path.join(args.out, "README.md"), "w") as f:
-        f.write(render(meta, find_report(args.ckpt), command))
+        f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt)))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:
         print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

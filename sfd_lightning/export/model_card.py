@@ -35,7 +35,16 @@ def run_config(ckpt_path: str) -> Optional[str]:
     return os.path.relpath(path) if os.path.isfile(path) else None
 
 
-def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str) -> str:
+def find_attacks(ckpt_path: str) -> Optional[str]:
+    """The run's attack table (``sfd attack`` or ``AttackCallback``: ``<run>/attack/attack.md``), if any."""
+    path = run_file(ckpt_path, os.path.join("attack", "attack.md"))
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read().strip()
+
+
+def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None) -> str:
     """The card: what was forgotten and how well, the SFD settings, intended use and limits, how to reproduce."""
     settings = meta.get("settings") or {}
     base = settings.get("teacher_ckpt") or meta["denoiser"].get("class_path")
@@ -49,6 +58,7 @@ def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: st
         f"sfd-lightning: one network evaluation an image, from t_init = {meta['t_init']}"
         + (f", after {meta['iteration']} SFD iterations." if meta.get("iteration") is not None else "."), "",
         "## Results (the run's final evaluation)", "", results, "",
+        *(["## Attacks on the forgetting (`sfd attack`)", "", attacks, ""] if attacks else []),
         "## SFD settings", "", *_settings(meta), "",
         "## Use", "", "```python", "from sfd_lightning import load_generator",
         "pipe = load_generator(\"PATH_OR_HUB_ID\")",

@@ -33,17 +33,21 @@ def summaries(run_root, run_id):
 def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("WANDB_MODE", "offline")
-    main(["attack", "--ckpt", str(ckpt), *SMALL, "--out", str(tmp_path), "--wandb-run", str(ckpt)])
-    result = json.loads((tmp_path / "attack.json").read_text())
+    main(["attack", "--ckpt", str(ckpt), *SMALL, "--wandb-run", str(ckpt)])  # into <run>/attack/
+    out = ckpt.parents[1] / "attack"
+    result = json.loads((out / "attack.json").read_text())
     assert result["forget_class"] == 0 and result["judges"] == ["surrogate", "judge"]
     assert {(r["attack"], r["target"]) for r in result["rows"]} == {(a, t) for a in ("noise", "embedding") for t in ("teacher", "sfd")}
     assert all("fid" in r for r in result["pinpoint"]["rows"])
-    assert (tmp_path / "attack.png").exists()
+    assert (out / "attack.png").exists()
     assert "| noise | eps 0.5 |" in capsys.readouterr().out
     run_id = ckpt.parents[1].name
     summary = summaries(ckpt.parents[3], run_id)
     assert summary["attack/noise/0.5/sfd/judge"] == next(
         r["success"]["judge"] for r in result["rows"] if (r["attack"], r["budget"], r["target"]) == ("noise", 0.5, "sfd"))
+    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])  # the model card lists the attacks
+    card = (tmp_path / "exported" / "README.md").read_text()
+    assert "## Attacks on the forgetting" in card and "| noise | eps 0.5 |" in card
 
 
 @pytest.mark.parametrize("args, message", [

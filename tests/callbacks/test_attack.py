@@ -19,10 +19,12 @@ def test_attacks_run_after_fit_and_are_logged(tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump(config))
     monkeypatch.chdir(ROOT)
     main(["fit", "--config", str(path)])
-    run = next((tmp_path / "run").rglob("attack.json")).parent
-    result = json.loads((run / "attack.json").read_text())
+    out = next((tmp_path / "run").rglob("attack.json")).parent
+    run = out.parent
+    assert out.name == "attack" and (run / "metrics.csv").exists()
+    result = json.loads((out / "attack.json").read_text())
     assert {r["attack"] for r in result["rows"]} == {"noise", "embedding"}  # no paraphrases for a class run
-    assert (run / "attack.md").exists() and (run / "attack.png").exists()
+    assert (out / "attack.md").exists() and (out / "attack.png").exists()
     with open(run / "metrics.csv") as f:
         columns = next(csv.reader(f))
     assert "attack/noise/0.5/sfd/judge" in columns and "attack/embedding/2/teacher/surrogate" in columns
