@@ -41,10 +41,10 @@ def _class_words(config: Dict[str, Any]) -> Optional[list]:
     return None
 
 
-def spec_of(meta: Dict[str, Any], args: argparse.Namespace) -> ForgetSpec:
-    """A class run's forget label from its checkpoint; a prompt run's concept, pool and class words from the flags
-    or else the run's config."""
-    if meta.get("num_classes") is not None:
+def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace) -> ForgetSpec:
+    """A class run's forget label from its checkpoint; a prompt run's (its network has no classes) concept, pool
+    and class words from the flags or else the run's config."""
+    if getattr(target.net, "num_classes", None) is not None:
         if meta.get("forget_label") is None:
             raise ConfigError("--ckpt", f"{args.ckpt!r} records no forget label")
         if args.paraphrases:

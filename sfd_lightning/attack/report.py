@@ -35,7 +35,7 @@ def grouped(result: Dict[str, Any]) -> List[Tuple[str, str, Dict[str, Dict[str, 
 def markdown(result: Dict[str, Any]) -> str:
     """The success-rate table (every target and judge side by side) and the pinpoint table."""
     targets, judges = list(result["targets"]), result["judges"]
-    head = ["attack", "budget"] + [f"{t}: {j}" for t in targets for j in judges] + [f"{t} retained ({judges[-1]})" for t in targets]
+    head = ["attack", "budget"] + [f"{t}: {j}" for t in targets for j in judges] + [f"{t}: retained acc. under attack ({judges[-1]})" for t in targets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for attack, label, rows in grouped(result):
         cells = [percent(rows[t]["success"][j]) if t in rows else "–" for t in targets for j in judges]

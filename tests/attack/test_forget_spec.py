@@ -54,3 +54,20 @@ def test_paraphrase_rows_score_each_held_out_prompt_and_all_together():
     assert rows[-1]["success"]["judge"] == pytest.approx(pooled)
     render, init = token_renderer(target, ctx)
     assert torch.equal(init, net.condition_token("one"))
+
+
+def test_a_text_runs_spec_comes_from_its_network_not_the_checkpoints_class_count(tmp_path):
+    """SFD records num_classes for prompt runs too (the linked data argument): the network decides."""
+    import argparse
+
+    from sfd_lightning.attack.inputs import spec_of
+
+    torch.manual_seed(0)
+    net = TextUNet(["a", "handwritten"] + WORDS, ch=8, ch_mult=(1, 2), norm_groups=4)
+    target = one_step_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(POOL))
+    args = argparse.Namespace(ckpt=str(tmp_path / "none.ckpt"), concept="two", prompts=str(pool), class_words=",".join(WORDS),
+                              paraphrases=None)
+    spec = spec_of({"num_classes": 10, "forget_label": 0}, target, args)
+    assert spec.forget == ["a handwritten two"] and spec.forget_class == 2 and spec.context == ["a handwritten"]
