@@ -73,12 +73,16 @@ def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path:
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
-    """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset or
-    DiffusionModule checkpoint."""
+    """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset, a
+    DiffusionModule checkpoint or a baseline's checkpoint (ESD, SalUn, Selective Amnesia)."""
     if os.path.isdir(path):
         return one_step_sampler(*read_folder(path, "--ckpt"), path, device)
     ckpt = read_checkpoint(path, "--ckpt")
     hparams = ckpt.get("hyper_parameters", {})
+    if str(hparams.get("_class_path", "")).startswith("sfd_lightning.baselines."):  # ESD, SalUn, SA: the fine-tuned model
+        model = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["student."]), path, "fine-tuned", device)
+        return LoadedSampler(lambda z, y: sample_ddim(model, z, y, steps, cfg_scale), _shape_of(model),
+                             model.net.num_classes, f"{hparams['_class_path'].rsplit('.', 1)[-1]}, {steps}-step DDIM")
     if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
         return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
@@ -115,7 +119,7 @@ def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder (one-step EMA generator), "
-                   "or a teacher asset/checkpoint")
+                   "or a teacher asset/checkpoint or a baseline's checkpoint (DDIM, --steps)")
     p.add_argument("--labels", default="0-9", help="labels to sample, e.g. 0-9 or 1,3,5 (default 0-9)")
     p.add_argument("--n-per-label", "--n_per_label", "--n-per-prompt", "--n_per_prompt", type=int, default=16, dest="n_per_label",
                    help="samples per label (or per prompt)")

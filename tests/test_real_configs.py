@@ -1,4 +1,5 @@
-"""The CIFAR-10 and STL-10 configs run end to end: classifier, teacher, stage 1, SFD.
+"""The CIFAR-10 and STL-10 configs run end to end: classifier, teacher, stage 1, SFD (and on CIFAR-10 the
+baselines: ESD, SalUn, Selective Amnesia, retraining).
 
 Each config runs as shipped except for sizes: a tiny DDPMUNet and ResNet-18, fake CIFAR-10 / STL-10
 files in torchvision's formats, a few iterations, the classifier's features in place of Inception
@@ -14,7 +15,8 @@ from project import CONFIGS, ROOT
 from sfd_lightning.cli import main
 
 PIPELINES = {
-    "cifar10": ["cifar10_classifier", "cifar10_teacher", "cifar10_distill", "cifar10_forget", "cifar10_forget_2stage"],
+    "cifar10": ["cifar10_classifier", "cifar10_teacher", "cifar10_distill", "cifar10_forget", "cifar10_forget_2stage",
+                "baselines/cifar10_esd", "baselines/cifar10_salun", "baselines/cifar10_sa", "baselines/cifar10_retrain"],
     "stl10": ["stl10_classifier", "stl10_teacher", "stl10_forget"],
 }
 
@@ -47,6 +49,10 @@ def tiny(node, tmp_path, resolution):
                 args[key] = value
         if args.get("teacher_steps"):
             args["teacher_steps"] = 2
+        for key, value in {"sample_steps": 2, "ddim_steps": 2, "fisher_batches": 2, "fisher_batch_size": 2,
+                           "replay_per_class": 2, "mask_batches": 1}.items():  # the baselines' own sizes
+            if key in args:
+                args[key] = value
     return node
 
 
@@ -62,7 +68,7 @@ def run_tiny(name, tmp_path):
     trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs" / name)}}
     if "max_steps" in trainer or "max_epochs" in trainer and name.endswith("classifier"):
         trainer.update(max_steps=2, max_epochs=1)
-    path = tmp_path / f"{name}.yaml"
+    path = tmp_path / f"{name.replace('/', '_')}.yaml"
     path.write_text(yaml.safe_dump(config))
     main(["fit", "--config", str(path)])
 
@@ -79,9 +85,9 @@ def test_pipeline_of_tiny_configs(dataset, tmp_path, monkeypatch, capsys):
     exported = {p.relative_to(runs).as_posix() for p in runs.rglob("*.pt")}
     expected = {f"{dataset}_classifier/classifier.pt", f"{dataset}_teacher/teacher.pt"}
     if dataset == "cifar10":
-        expected.add("cifar10_distill/distilled.pt")
+        expected |= {"cifar10_distill/distilled.pt", "baselines/cifar10_retrain/teacher.pt"}
     assert exported == expected
     assert torch.load(runs / f"{dataset}_teacher" / "teacher.pt", weights_only=True)["config"]["init_args"]["net"]["class_path"].endswith("DDPMUNet")
     printed = capsys.readouterr().out
-    assert printed.count("forget-class accuracy") == (2 if dataset == "cifar10" else 1)
+    assert printed.count("forget-class accuracy") == (5 if dataset == "cifar10" else 1)  # SFD twice, ESD, SalUn, SA
     assert list((tmp_path / "logs" / f"{dataset}_forget").rglob("last.ckpt"))

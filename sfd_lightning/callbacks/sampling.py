@@ -38,7 +38,10 @@ def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], 
 
 
 def generator_sampler(pl_module: LightningModule) -> Sampler:
-    """The EMA generator, one network evaluation per image (decoded to images for latent models)."""
+    """What the module draws: SFD's EMA generator, one network evaluation per image (decoded for latent models),
+    or a baseline's own sampler (``sample_images``: the fine-tuned model's multi-step DDIM)."""
+    if hasattr(pl_module, "sample_images"):
+        return lambda noise, labels: pl_module.sample_images(noise, labels).clamp(-1, 1)
     return lambda noise, labels: pl_module.decode(pl_module.one_step(ema=True)(noise, labels)).clamp(-1, 1)
 
 

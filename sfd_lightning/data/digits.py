@@ -61,22 +61,28 @@ class DigitsDataset(Dataset):
 class DigitsDataModule(LightningDataModule):
     """Digits batches of (images (B, 1, 8, 8) in [-1, 1], labels (B,)) for teachers and classifiers."""
 
-    def __init__(self, batch_size: int = 128, val_every: int = 10, epoch_repeats: int = 1, num_workers: int = 0):
+    shape = (1, 8, 8)  # what the generators draw (the evaluation callbacks read it)
+
+    def __init__(self, batch_size: int = 128, val_every: int = 10, epoch_repeats: int = 1, num_workers: int = 0,
+                 labels: Optional[Sequence[int]] = None):
         """
         Args:
             batch_size: images per batch.
             val_every: every val_every-th image of each class is held out for validation.
             epoch_repeats: passes over the training images that make one epoch (fewer, longer epochs).
             num_workers: DataLoader worker processes.
+            labels: train and validate on these classes only (retraining without a forgotten class); default all.
         """
         super().__init__()
         if batch_size < 1:
             raise ConfigError("data.batch_size", f"must be >= 1, got {batch_size}")
         self.batch_size, self.val_every, self.epoch_repeats, self.num_workers = batch_size, val_every, epoch_repeats, num_workers
+        self.labels = list(labels) if labels is not None else None
+        DigitsDataset("val", labels=self.labels, val_every=val_every)  # bad labels fail now, before any training
 
     def setup(self, stage: Optional[str] = None) -> None:
-        self.train_set = DigitsDataset("train", val_every=self.val_every)
-        self.val_set = DigitsDataset("val", val_every=self.val_every)
+        self.train_set = DigitsDataset("train", labels=self.labels, val_every=self.val_every)
+        self.val_set = DigitsDataset("val", labels=self.labels, val_every=self.val_every)
 
     def train_dataloader(self) -> DataLoader:
         repeated = torch.utils.data.ConcatDataset([self.train_set] * self.epoch_repeats)

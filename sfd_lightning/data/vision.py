@@ -67,7 +67,7 @@ class VisionDataModule(LightningDataModule):
 
     def __init__(self, name: Name = "CIFAR10", root: str = "data", download: bool = True, image_size: Optional[int] = None,
                  random_flip: bool = True, batch_size: int = 128, num_workers: int = 4, train_split: Split = "train",
-                 val_split: Optional[Split] = "test"):
+                 val_split: Optional[Split] = "test", labels: Optional[Sequence[int]] = None):
         """
         Args:
             name: ``CIFAR10`` or ``STL10``.
@@ -79,6 +79,7 @@ class VisionDataModule(LightningDataModule):
             num_workers: DataLoader worker processes.
             train_split: split trained on (``all``: train + test, the reference's STL-10 teacher).
             val_split: split used for validation (null: none).
+            labels: train and validate on these classes only (retraining without a forgotten class); default all.
         """
         super().__init__()
         if batch_size < 1:
@@ -88,14 +89,24 @@ class VisionDataModule(LightningDataModule):
         self.name, self.root, self.download, self.image_size = name, root, download, image_size
         self.random_flip, self.batch_size, self.num_workers = random_flip, batch_size, num_workers
         self.train_split, self.val_split = train_split, val_split
+        bad = [c for c in labels or () if not 0 <= c < 10]
+        if bad:
+            raise ConfigError("data.labels", f"{name} classes are 0..9, got {bad}")
+        self.labels = list(labels) if labels is not None else None
+
+    @property
+    def shape(self):
+        """What the generators draw (the evaluation callbacks read it)."""
+        size = self.image_size or NATIVE_SIZE[self.name]
+        return (3, size, size)
 
     def prepare_data(self) -> None:
         if self.download:
             VisionDataset(self.name, self.root, "all", download=True)
 
     def setup(self, stage: Optional[str] = None) -> None:
-        self.train_set = VisionDataset(self.name, self.root, self.train_split, False, self.image_size, self.random_flip)
-        self.val_set = VisionDataset(self.name, self.root, self.val_split, False, self.image_size) if self.val_split else None
+        self.train_set = VisionDataset(self.name, self.root, self.train_split, False, self.image_size, self.random_flip, self.labels)
+        self.val_set = VisionDataset(self.name, self.root, self.val_split, False, self.image_size, labels=self.labels) if self.val_split else None
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,

@@ -3,6 +3,8 @@
 ``sample_*(denoiser, noise, labels, steps, cfg_scale) -> x0`` where ``noise`` is N(0, I) and the
 result is in data space. They step on the denoiser's own discrete schedule.
 """
+from typing import Optional
+
 import torch
 
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
@@ -20,12 +22,20 @@ def sample_ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, s
     return ddim(denoiser, noise, labels, steps, cfg_scale, eta)
 
 
+def ddim_sigmas(denoiser: Denoiser, steps: int, device=None) -> torch.Tensor:
+    """The noise levels of a ``steps``-step DDIM, from the largest down."""
+    return denoiser.schedule.sigmas[timestep_grid(denoiser.schedule.num_timesteps, steps).to(device)]
+
+
 def ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
-         cfg_scale: float = 1.0, eta: float = 0.0) -> torch.Tensor:
-    """:func:`sample_ddim` with gradients (to the noise, or a learned condition): the attacks' teacher sampler."""
-    sigmas = denoiser.schedule.sigmas[timestep_grid(denoiser.schedule.num_timesteps, steps).to(noise.device)]
+         cfg_scale: float = 1.0, eta: float = 0.0, stop_at: Optional[int] = None) -> torch.Tensor:
+    """:func:`sample_ddim` with gradients (to the noise, or a learned condition): the attacks' teacher sampler.
+    ``stop_at`` = k returns the noisy sample at level ``ddim_sigmas(...)[k]`` instead (ESD's partial sampling)."""
+    sigmas = ddim_sigmas(denoiser, steps, noise.device)
     x = noise * sigmas[0]
     for i in range(steps):
+        if i == stop_at:
+            return x
         sigma = sigmas[i]
         x0_hat = guided(denoiser, x, sigma, labels, cfg_scale)
         if i == steps - 1:

@@ -3,7 +3,7 @@ import copy
 
 import pytest
 import torch
-from seeded_weights import seeded_state_dict
+from seeded_weights import seeded_module as seeded
 
 from sfd_lightning.attack.context import AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import class_spec
@@ -21,12 +21,6 @@ def tiny_classifier(seed: int, mlp: bool = True, num_classes: int = 3) -> torch.
     with torch.no_grad():
         net.head.weight.mul_(10.0)
     return net.eval().requires_grad_(False)
-
-
-def seeded(denoiser, salt: str):
-    """Every weight drawn (a fresh UNet's zero-initialised output layers would ignore the condition)."""
-    denoiser.load_state_dict(seeded_state_dict(((k, tuple(v.shape)) for k, v in denoiser.state_dict().items()), salt))
-    return denoiser
 
 
 @pytest.fixture

@@ -32,3 +32,10 @@ def seeded_tensor(name: str, shape: Tuple[int, ...]) -> torch.Tensor:
 def seeded_state_dict(shapes: Iterable[Tuple[str, Tuple[int, ...]]], salt: str = "") -> Dict[str, torch.Tensor]:
     """``{name: tensor}`` for ``(name, shape)`` pairs; a different ``salt`` gives different weights."""
     return {name: seeded_tensor(salt + name, tuple(shape)) for name, shape in shapes}
+
+
+def seeded_module(module: torch.nn.Module, salt: str = "") -> torch.nn.Module:
+    """``module`` with every weight drawn by :func:`seeded_state_dict` (a fresh UNet's zero-initialised output
+    layers would ignore the condition)."""
+    module.load_state_dict(seeded_state_dict(((k, tuple(v.shape)) for k, v in module.state_dict().items()), salt))
+    return module
