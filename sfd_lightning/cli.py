@@ -1,5 +1,5 @@
 """The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI), ``sfd sample``, ``sfd eval``, ``sfd export``,
-``sfd attack``, ``sfd sweep``.
+``sfd attack``, ``sfd compare``, ``sfd sweep``.
 
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
@@ -28,7 +28,8 @@ Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config 
 (validate: the config's metrics and report on a checkpoint; predict: its samples to an .npz).
 Also: sfd sample (samples of a checkpoint to .npz), sfd eval (FID, IS, KID, precision/recall and
 forgetting metrics of samples), sfd export (the generator as a folder with a model card, or to the Hub),
-sfd attack (attacks on the forgetting, judged independently),
+sfd attack (attacks on the forgetting, judged independently), sfd compare (SFD and the
+baselines side by side),
 sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
 Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
 
@@ -193,6 +194,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             from sfd_lightning.attack.main import main as attack_main
 
             attack_main(words[1:])
+        elif words and words[0] == "compare":
+            from sfd_lightning.compare.main import main as compare_main
+
+            compare_main(words[1:])
         elif words and words[0] == "sweep":
             from sfd_lightning.sweep.main import main as sweep_main
 

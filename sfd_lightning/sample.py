@@ -20,7 +20,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.callbacks.sample_writer import SampleWriter
-from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into, read_checkpoint
+from sfd_lightning.checkpoint_models import is_one_step, load_multistep
+from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.diffusion.samplers import sample_ddim
@@ -53,14 +54,6 @@ class LoadedSampler:
     description: str
 
 
-def _denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: str, device: torch.device):
-    if not isinstance(config, dict) or "class_path" not in config:
-        raise ConfigError("--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?")
-    denoiser = build(config, "--ckpt", path)
-    load_state_into(denoiser, state, "--ckpt", path, f"the {what} config stored in the checkpoint")
-    return denoiser.to(device).eval().requires_grad_(False)
-
-
 def _shape_of(denoiser) -> tuple:
     net = denoiser.net
     return (net.in_channels, net.resolution, net.resolution)
@@ -78,21 +71,11 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
     if os.path.isdir(path):
         return one_step_sampler(*read_folder(path, "--ckpt"), path, device)
     ckpt = read_checkpoint(path, "--ckpt")
-    hparams = ckpt.get("hyper_parameters", {})
-    if str(hparams.get("_class_path", "")).startswith("sfd_lightning.baselines."):  # ESD, SalUn, SA: the fine-tuned model
-        model = _denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["student."]), path, "fine-tuned", device)
-        return LoadedSampler(lambda z, y: sample_ddim(model, z, y, steps, cfg_scale), _shape_of(model),
-                             model.net.num_classes, f"{hparams['_class_path'].rsplit('.', 1)[-1]}, {steps}-step DDIM")
-    if "teacher" in hparams:  # an SFDModule checkpoint: the EMA generator
+    if is_one_step(ckpt):
         return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
-    if ckpt.get("format") == FORMAT.format(kind="denoiser"):
-        teacher = _denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device)
-    elif "denoiser" in hparams:  # a DiffusionModule checkpoint: its EMA weights
-        teacher = _denoiser_from(hparams["denoiser"], extract_state_dict(ckpt, ["denoiser_ema.module."]), path, "teacher", device)
-    else:
-        raise ConfigError("--ckpt", f"{path!r} is neither an SFD checkpoint, a DiffusionModule checkpoint nor a teacher asset")
-    return LoadedSampler(lambda z, y: sample_ddim(teacher, z, y, steps, cfg_scale), _shape_of(teacher),
-                         teacher.net.num_classes, f"teacher, {steps}-step DDIM")
+    model, what, _ = load_multistep(ckpt, path, device)
+    return LoadedSampler(lambda z, y: sample_ddim(model, z, y, steps, cfg_scale), _shape_of(model),
+                         model.net.num_classes, f"{what}, {steps}-step DDIM")
 
 
 class SamplerModule(LightningModule):

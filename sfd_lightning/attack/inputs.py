@@ -46,10 +46,10 @@ def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace
     and class words from the flags or else the run's config."""
     if getattr(target.net, "num_classes", None) is not None:
         if meta.get("forget_label") is None:
-            raise ConfigError("--ckpt", f"{args.ckpt!r} records no forget label")
+            raise ConfigError("--forget-label", f"{args.ckpt!r} records no forget label; give it")
         if args.paraphrases:
             raise ConfigError("--paraphrases", "paraphrases attack prompt-conditional runs; this one is class-conditional")
-        return class_spec(int(meta["num_classes"]), int(meta["forget_label"]))
+        return class_spec(int(target.net.num_classes), int(meta["forget_label"]))
     config = run_config(args.ckpt)
     data = ((config.get("data") or {}).get("init_args")) or {}
     concept = args.concept or data.get("concept")

@@ -35,10 +35,13 @@ def floats(text: str, field: str) -> List[float]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd attack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder")
+    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder; or a multi-step model's "
+                   "checkpoint (a baseline's, a retrained DiffusionModule's), attacked through its --teacher-steps DDIM")
+    p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (default: the checkpoint's)")
     p.add_argument("--attack", action="append", default=None, help=f"one of {', '.join(ATTACKS)}, all (default; repeatable)")
     p.add_argument("--teacher", default=None, help="the teacher's weights (default: the run's model.teacher_ckpt)")
-    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher sampler")
+    p.add_argument("--skip-teacher", action="store_true", help="attack only the model, not its teacher beside it")
+    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher (and multi-step model) sampler")
     p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise against")
     p.add_argument("--judge", default="assets/digits_judge.pt", help="independent classifier asset that also scores them")
     p.add_argument("--examples", default="teacher", help="embedding attack's examples of the concept: teacher (its DDIM "
@@ -81,15 +84,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     apply_trust_argument(args)
     device = torch.device(args.device)
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any work
-    meta, sfd, teacher = load_targets(args.ckpt, args.teacher, args.teacher_steps, device)
-    spec = spec_of(meta, sfd, args)
+    meta, target, teacher = load_targets(args.ckpt, args.teacher, args.teacher_steps, device)
+    if args.forget_label is not None:
+        meta["forget_label"] = args.forget_label
+    spec = spec_of(meta, target, args)
     settings = settings_of(args, spec.context is not None)
     surrogate = load_classifier(args.surrogate, "--surrogate", device)
     judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", load_classifier(args.judge, "--judge", device))}
     examples = examples_of(args.examples, spec, teacher, settings, device) if "embedding" in settings.attacks else None
     reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
     ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
-    result = run_attacks([teacher, sfd], ctx)
+    result = run_attacks([target] if args.skip_teacher else [teacher, target], ctx)
     result["ckpt"] = args.ckpt
     out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
     paths = write(result, out)

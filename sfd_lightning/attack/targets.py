@@ -1,7 +1,8 @@
 """What the attacks attack: a differentiable sampler ``generate(z, condition) -> images in [-1, 1]``.
 
 ``sfd``: the EMA one-step generator of an SFD checkpoint or exported folder (one network evaluation).
-``teacher``: the teacher it was distilled from, sampled by ``steps``-step DDIM with gradients.
+``model``: a multi-step model (a baseline's fine-tuned copy of the teacher, a retrained model), by DDIM.
+``teacher``: the teacher it came from, sampled by ``steps``-step DDIM with gradients.
 """
 import os
 from dataclasses import dataclass
@@ -10,14 +11,15 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build
+from sfd_lightning.checkpoints import build, read_checkpoint
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of_checkpoint, read_folder
+from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.models.sfd_networks import load_teacher_weights
+from sfd_lightning.checkpoint_models import is_one_step, load_multistep
 
 
 @dataclass
@@ -43,24 +45,45 @@ def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
                         pipe.generator.denoiser.net, pipe.shape, 1)
 
 
-def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = None) -> AttackTarget:
-    """The teacher's ``steps``-step DDIM sampler, with gradients (no guidance: the SFD runs' teacher scale is 1)."""
+def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = None, name: str = "teacher",
+                   what: str = "teacher") -> AttackTarget:
+    """A multi-step model's ``steps``-step DDIM sampler, with gradients (no guidance: the SFD runs' teacher scale
+    is 1): the teacher, or a baseline's fine-tuned model (``name`` "model")."""
     frozen(teacher)
     decode = decode or (lambda x: x)
     net = teacher.net
     shape = (net.in_channels, net.resolution, net.resolution)
-    return AttackTarget("teacher", f"teacher, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps)
+    return AttackTarget(name, f"{what}, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps)
+
+
+def multistep_meta(ckpt: Dict[str, Any], hparams: Dict[str, Any]) -> Dict[str, Any]:
+    """What :func:`load_targets` needs of a multi-step checkpoint, in the one-step metadata's keys."""
+    config = hparams.get("teacher") or hparams.get("denoiser") or ckpt.get("config")
+    return {"denoiser": config, "num_classes": hparams.get("num_classes"), "forget_label": hparams.get("forget_label"),
+            "settings": {"teacher_ckpt": hparams.get("teacher_ckpt")}}
 
 
 def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
                  device: torch.device) -> Tuple[Dict[str, Any], AttackTarget, AttackTarget]:
-    """(the generator's metadata, its target, its teacher's target) from an SFD checkpoint or exported folder.
+    """(metadata, the attacked model's target, its teacher's target) from an SFD checkpoint or exported folder (the
+    one-step generator: ``sfd``) or a multi-step model's checkpoint (a baseline's fine-tuned model, a retrained
+    DiffusionModule, a teacher asset: ``model``, sampled like the teacher with ``teacher_steps`` DDIM steps).
 
-    The teacher is the generator's own architecture with the weights of ``teacher_path``, by default the
+    The teacher is the model's own architecture with the weights of ``teacher_path``, by default the
     ``teacher_ckpt`` the run was trained from.
     """
-    meta, state = read_folder(path, "--ckpt") if os.path.isdir(path) else generator_of_checkpoint(path, "--ckpt")
-    pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+    if os.path.isdir(path):
+        meta, state = read_folder(path, "--ckpt")
+    else:
+        ckpt = read_checkpoint(path, "--ckpt")
+        meta, state = generator_of(ckpt, path, "--ckpt") if is_one_step(ckpt) else (None, None)
+    if meta is not None:
+        pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+        target, decode = one_step_target(pipe), pipe.decode
+    else:
+        model, what, hparams = load_multistep(ckpt, path, device)
+        meta, decode = multistep_meta(ckpt, hparams), None
+        target = teacher_target(model, teacher_steps, name="model", what=what)
     teacher_path = teacher_path or (meta.get("settings") or {}).get("teacher_ckpt")
     if not teacher_path:
         raise ConfigError("--teacher", f"{path!r} records no teacher_ckpt; give the teacher's weights with --teacher")
@@ -68,4 +91,4 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         raise ConfigError("--teacher", f"the teacher {teacher_path!r} does not exist (give its path with --teacher)")
     teacher = build(meta["denoiser"], "--ckpt", path)
     load_teacher_weights(teacher, teacher_path)
-    return meta, one_step_target(pipe), teacher_target(teacher.to(device), teacher_steps, pipe.decode)
+    return meta, target, teacher_target(teacher.to(device), teacher_steps, decode)

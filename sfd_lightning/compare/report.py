@@ -1,0 +1,74 @@
+"""The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``."""
+import csv
+import os
+from typing import Any, Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+COLUMNS = [("method", "method", "{}"), ("data", "training data", "{}"), ("forget/accuracy", "forget acc.", "{:.1%}"),
+           ("forget/override_rate", "override rate", "{:.1%}"), ("retained/accuracy", "retained acc.", "{:.1%}"),
+           ("fid", "FID (retained)", "{:.3f}"), ("fid_ratio", "FID / teacher", "{:.2f}"), ("nfe", "NFE", "{}"),
+           ("images_per_s", "images/s", "{:,.0f}"), ("train_seconds", "train s", "{:,.0f}")]
+
+
+def cell(row: Dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return "–"
+    text = fmt.format(value)
+    return f"{text} ± {fmt.format(row[key + '_spread'])}" if f"{key}_spread" in row else text
+
+
+def attack_keys(rows: List[Dict[str, Any]]) -> List[str]:
+    return list(dict.fromkeys(k for r in rows for k in r.get("attacks", {})))
+
+
+def markdown(rows: List[Dict[str, Any]]) -> str:
+    keys = attack_keys(rows)
+    head = [label for _, label, _ in COLUMNS] + [f"attack: {k} (judge)" for k in keys]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [cell(r.get("attacks", {}), k, "{:.1%}") for k in keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [f"- {r['method']}: {r['note']}" for r in rows if r.get("note")]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
+    keys = attack_keys(rows)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"attack {k}" for k in keys])
+        for r in rows:
+            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get("attacks", {}).get(k) for k in keys])
+
+
+def plot(rows: List[Dict[str, Any]], path: str) -> None:
+    """Forget accuracy, FID ratio to the teacher and attack success, one bar per method."""
+    keys = attack_keys(rows)
+    panels = [("forget/accuracy", "forget-class accuracy"), ("fid_ratio", "FID / teacher (retained)")]
+    panels += [(k, f"attack success: {k}") for k in keys]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    names = [r["method"] for r in rows]
+    for ax, (key, title) in zip(axes[0], panels):
+        values = [(r.get("attacks", {}) if key in keys else r).get(key) for r in rows]
+        ax.bar(range(len(rows)), [v if v is not None else 0 for v in values], color="tab:blue")
+        ax.set_xticks(range(len(rows)), names, rotation=35, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(rows: List[Dict[str, Any]], out: str) -> Dict[str, str]:
+    os.makedirs(out, exist_ok=True)
+    paths = {kind: os.path.join(out, f"compare.{kind}") for kind in ("md", "csv", "png")}
+    with open(paths["md"], "w") as f:
+        f.write(markdown(rows))
+    write_csv(rows, paths["csv"])
+    plot(rows, paths["png"])
+    return paths

@@ -1,0 +1,112 @@
+"""Train one method of a comparison (``sfd fit`` in a child process, timed), then score it in this process with
+the commands a user runs: ``sfd sample`` for each noise seed, ``sfd eval``, and ``sfd attack``. A method whose
+checkpoint is already in the output folder is not trained again (a stopped comparison resumes)."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from sfd_lightning.compare.spec import CompareSpec, Method
+from sfd_lightning.errors import ConfigError
+
+CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}]
+
+
+def fit_args(method: Method, spec: CompareSpec, folder: str) -> List[str]:
+    """``sfd fit`` options: the method's config, this comparison's pair, its folder, no logger, only the last
+    checkpoint (the table's evaluation is the same for all, outside the run)."""
+    if method.retrain:
+        pair = [f"--data.init_args.labels={[c for c in range(spec.num_classes) if c != spec.forget_label]}"]
+    else:
+        pair = [f"--model.init_args.forget_label={spec.forget_label}", f"--model.init_args.override_label={spec.override_label}"]
+    return ["fit", "--config", method.config, *pair, f"--trainer.default_root_dir={folder}", "--trainer.logger=false",
+            "--trainer.enable_progress_bar=false", f"--trainer.callbacks={json.dumps(CHECKPOINT)}", *method.args]
+
+
+def last_checkpoint(folder: str) -> Optional[str]:
+    found = [os.path.join(d, f) for d, _, files in os.walk(folder) for f in files if f == "last.ckpt"]
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str, Any]:
+    """(checkpoint, training seconds) of the method; trained unless its checkpoint and timing are already there."""
+    if method.config is None:
+        return {"ckpt": method.ckpt, "train_seconds": None}
+    record = os.path.join(folder, "train.json")
+    if os.path.isfile(record) and last_checkpoint(folder):
+        with open(record) as f:
+            return {"ckpt": last_checkpoint(folder), **json.load(f)}
+    os.makedirs(folder, exist_ok=True)
+    log(f"{method.name}: sfd fit --config {method.config}")
+    start = time.perf_counter()
+    with open(os.path.join(folder, "fit.log"), "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "sfd_lightning", *fit_args(method, spec, folder)], stdout=out, stderr=subprocess.STDOUT)
+    seconds = round(time.perf_counter() - start, 1)
+    ckpt = last_checkpoint(folder)
+    if proc.returncode != 0 or ckpt is None:
+        raise ConfigError(f"methods.{method.name}", f"sfd fit failed (exit {proc.returncode}); see {folder}/fit.log")
+    with open(record, "w") as f:
+        json.dump({"train_seconds": seconds}, f)
+    return {"ckpt": ckpt, "train_seconds": seconds}
+
+
+def images_per_second(ckpt: str, steps: int, batch: int, num_classes: int) -> float:
+    """Sampling speed of the method's own sampler here (median of 3 timed batches after a warm-up)."""
+    from sfd_lightning.sample import load_sampler
+
+    sampler = load_sampler(ckpt, steps, 1.0, torch.device("cpu"))
+    z, y = torch.randn(batch, *sampler.shape), torch.arange(batch) % num_classes
+    times = []
+    with torch.no_grad():
+        for i in range(4):
+            start = time.perf_counter()
+            sampler.sample(z, y)
+            times.append(time.perf_counter() - start)
+    return batch / statistics.median(times[1:])
+
+
+def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, Any]:
+    """Forget, override and retained accuracy and the retained classes' FID over the spec's noise seeds: every
+    method's samples are drawn by ``sfd sample`` with the same seeds and scored by ``sfd eval`` alike."""
+    from sfd_lightning.evaluate.main import main as eval_main
+    from sfd_lightning.sample import main as sample_main
+
+    ev, per_seed = spec.evaluation, []
+    for seed in ev["seeds"]:
+        npz, out = os.path.join(folder, f"samples_s{seed}.npz"), os.path.join(folder, f"eval_s{seed}.json")
+        if not os.path.isfile(out):
+            sample_main(["--ckpt", ckpt, "--steps", str(method.steps), "--labels", f"0-{spec.num_classes - 1}",
+                         "--n-per-label", str(ev["n_per_label"]), "--seed", str(seed), "--out", npz])
+            eval_main([npz, "--reference", ev["reference"], "--metrics", "fid,forget", "--forget-label", str(spec.forget_label),
+                       "--override-label", str(spec.override_label), "--classifier", ev["classifier"], "--features", ev["features"],
+                       "--out", out])
+        with open(out) as f:
+            per_seed.append(json.load(f))
+    keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy", "fid")
+    result = {k: statistics.fmean(r[k] for r in per_seed) for k in keys if all(k in r for r in per_seed)}
+    if len(per_seed) > 1 and "fid" in result:
+        result["fid_spread"] = (max(r["fid"] for r in per_seed) - min(r["fid"] for r in per_seed)) / 2
+    return result
+
+
+def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
+    """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
+    independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``."""
+    from sfd_lightning.attack.main import main as attack_main
+
+    a, out = spec.attack, os.path.join(folder, "attack")
+    if not os.path.isfile(os.path.join(out, "attack.json")):
+        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", "--forget-label", str(spec.forget_label),
+                     "--eps", ",".join(str(e) for e in a["eps"]), "--embedding-steps", ",".join(str(s) for s in a["embedding_steps"]),
+                     "--n", str(a["n"]), "--teacher-steps", str(a["teacher_steps"]), "--examples", a["examples"],
+                     "--pinpoint-k", "0", "--teacher", a["teacher"], "--skip-teacher", "--out", out])
+    with open(os.path.join(out, "attack.json")) as f:
+        result = json.load(f)
+    mine = "sfd" if method.steps == 1 else "model"
+    return {(f"noise eps {r['budget']:g}" if r["attack"] == "noise" else f"embedding {r['budget']} steps"): r["success"]["judge"]
+            for r in result["rows"] if r["target"] == mine}

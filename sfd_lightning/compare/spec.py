@@ -1,0 +1,78 @@
+"""A comparison spec (``experiments/compare_digits.yaml``), read as data (``yaml.safe_load``) and checked before
+anything runs."""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from sfd_lightning.errors import ConfigError
+
+
+@dataclass
+class Method:
+    """One row of the table: a config ``sfd fit`` trains (or a checkpoint used as it is) and how it samples."""
+
+    name: str
+    steps: int                      # network evaluations per image of its sampler (1: SFD's one step; DDIM steps)
+    data: str                       # what training needed: "none", "teacher samples", "real data"
+    config: Optional[str] = None    # trained with sfd fit; null: ``ckpt`` as it is
+    ckpt: Optional[str] = None
+    args: List[str] = field(default_factory=list)  # extra sfd fit options
+    retrain: bool = False           # forgets by leaving the class out of the data (data.labels), not by model.forget_label
+    note: str = ""                  # printed under the table
+
+
+@dataclass
+class CompareSpec:
+    out: str
+    forget_label: int
+    override_label: int
+    num_classes: int
+    methods: List[Method]
+    evaluation: Dict[str, Any]
+    attack: Optional[Dict[str, Any]] = None
+    reference_method: str = "teacher"  # the FID ratio's denominator
+
+
+EVALUATION = {"n_per_label": 200, "seeds": [1, 2], "reference": "digits", "classifier": "assets/digits_classifier.pt",
+              "features": "classifier:assets/digits_classifier.pt", "speed_batch": 256}
+
+
+def _method(raw: Any, i: int) -> Method:
+    where = f"methods[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(where, f"must be a mapping with name, steps, data and config or ckpt, got {raw!r}")
+    unknown = set(raw) - set(Method.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(Method.__dataclass_fields__)}")
+    for key in ("name", "steps", "data"):
+        if key not in raw:
+            raise ConfigError(f"{where}.{key}", "required")
+    if (raw.get("config") is None) == (raw.get("ckpt") is None):
+        raise ConfigError(where, "give exactly one of config (trained by sfd fit) and ckpt (used as it is)")
+    if not isinstance(raw["steps"], int) or raw["steps"] < 1:
+        raise ConfigError(f"{where}.steps", f"must be an integer >= 1, got {raw['steps']!r}")
+    return Method(**raw)
+
+
+def read_spec(path: str) -> CompareSpec:
+    try:
+        with open(path) as f:
+            raw = yaml.safe_load(f)
+    except OSError as err:
+        raise ConfigError("spec", f"cannot read {path!r}: {err.strerror}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("methods"), list) or not raw["methods"]:
+        raise ConfigError("methods", f"{path!r} must hold a non-empty list of methods")
+    methods = [_method(m, i) for i, m in enumerate(raw["methods"])]
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ConfigError("methods", f"method names must be unique, got {names}")
+    spec = CompareSpec(out=str(raw.get("out", "runs/compare")), forget_label=int(raw.get("forget_label", 0)),
+                       override_label=int(raw.get("override_label", 1)), num_classes=int(raw.get("num_classes", 10)),
+                       methods=methods, evaluation={**EVALUATION, **(raw.get("evaluation") or {})}, attack=raw.get("attack"),
+                       reference_method=str(raw.get("reference_method", "teacher")))
+    if spec.reference_method not in names:
+        raise ConfigError("reference_method", f"{spec.reference_method!r} is none of the methods {names}")
+    if not 0 <= spec.forget_label < spec.num_classes or spec.override_label == spec.forget_label:
+        raise ConfigError("forget_label", f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes of {spec.num_classes}")
+    return spec

@@ -1,0 +1,63 @@
+"""``sfd compare``: methods trained and scored alike into one table; a rerun reuses what is there; bad specs fail first."""
+import csv
+import json
+import os
+
+import pytest
+import yaml
+
+from project import ROOT
+from sfd_lightning.cli import main
+
+SPEC = {
+    "out": None, "forget_label": 0, "override_label": 1, "num_classes": 10, "reference_method": "teacher",
+    "evaluation": {"n_per_label": 4, "seeds": [1], "speed_batch": 8},
+    "attack": {"n": 4, "eps": [0.5], "embedding_steps": [2], "teacher_steps": 2, "examples": "digits",
+               "teacher": "assets/digits_teacher.pt"},
+    "methods": [
+        {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
+        {"name": "ESD", "config": "configs/baselines/digits_esd.yaml", "steps": 2, "data": "none",
+         "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]},
+    ],
+}
+
+
+def write_spec(tmp_path, **changes):
+    spec = dict(SPEC, out=str(tmp_path / "out"), **changes)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    main(["compare", str(write_spec(tmp_path))])
+    out = tmp_path / "out"
+    rows = json.loads((out / "compare.json").read_text())
+    assert [r["method"] for r in rows] == ["teacher", "ESD"]
+    teacher, esd = rows
+    assert teacher["fid_ratio"] == 1.0 and teacher["train_seconds"] is None and esd["train_seconds"] > 0
+    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps"}
+    with open(out / "compare.csv") as f:
+        table = list(csv.DictReader(f))
+    assert table[1]["method"] == "ESD" and float(table[1]["forget/accuracy"]) == esd["forget/accuracy"]
+    assert "| ESD | none |" in (out / "compare.md").read_text() and (out / "compare.png").stat().st_size > 1000
+    fit_log = out / "esd" / "fit.log"
+    stamp = os.path.getmtime(fit_log)
+    main(["compare", str(write_spec(tmp_path))])  # everything is there: nothing is trained or sampled again
+    assert os.path.getmtime(fit_log) == stamp
+    assert json.loads((out / "compare.json").read_text())[1]["forget/accuracy"] == esd["forget/accuracy"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"methods": [{"name": "x", "steps": 1, "data": "none"}]}, "methods[0]: give exactly one of config"),
+    ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 0, "data": "none"}]}, "methods[0].steps: must be an integer >= 1"),
+    ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 1, "data": "none", "colour": 1}]}, "methods[0].colour: unknown key"),
+    ({"reference_method": "nobody"}, "reference_method: 'nobody' is none of the methods"),
+])
+def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", str(write_spec(tmp_path, **changes))])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
