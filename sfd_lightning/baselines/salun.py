@@ -1,7 +1,9 @@
 """SalUn (Fan et al., 2024, "SalUn: empowering machine unlearning via gradient-based weight saliency", sec. 4):
-a weight-saliency mask from the gradient of the forgetting loss, then fine-tuning of the salient weights only,
-with the forgotten class's images relabelled at random (to other classes) plus the retained data (eq. 9 for
-diffusion models: l(theta; D_f, random labels) + alpha * l(theta; D_r)). Needs the real training data."""
+a weight-saliency mask from the gradient of the forgetting loss, then fine-tuning of the salient weights only
+with random labelling in its diffusion form plus the retained data: on noisy images of the forgotten class,
+the prediction for the forgotten label is pulled to the model's own (detached) prediction for a random other
+label, l_f = ||eps_theta(x_t | c_f) - sg[eps_theta(x_t | c')]||^2, and loss = l_f + alpha * l_DDPM(D_r). Needs
+the real training data."""
 from typing import Any, Dict, List, Tuple
 
 import torch
@@ -9,6 +11,7 @@ import torch
 from sfd_lightning.baselines.base import UnlearningBaseline
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.denoising import denoising_loss
+from sfd_lightning.losses.esd import eps_of
 
 
 def saliency_mask(grads: List[torch.Tensor], sparsity: float) -> List[torch.Tensor]:
@@ -27,7 +30,8 @@ def other_labels(labels: torch.Tensor, num_classes: int, generator: torch.Genera
 
 
 class SalUnModule(UnlearningBaseline):
-    """Masked fine-tuning; the mask is computed at the start of training from ``mask_batches`` batches."""
+    """Masked fine-tuning; the mask is computed at the start of training from ``mask_batches`` batches.
+    With ``trainer.gradient_clip_val`` (SalUn's code: 1.0 by norm) Lightning clips the masked gradients (SalUn clips first)."""
 
     def __init__(self, *args: Any, sparsity: float = 0.5, alpha: float = 1.0, mask_batches: int = 4, **kwargs: Any):
         """
@@ -78,10 +82,22 @@ class SalUnModule(UnlearningBaseline):
             if p.grad is not None:
                 p.grad.mul_(m)
 
+    def relabel_loss(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Random labelling for a diffusion model: the forgotten label's eps at x_t towards the eps the same model
+        predicts there for a random other label (held fixed), mean over the rows (0 for none)."""
+        if len(images) == 0:
+            return images.new_zeros(())
+        sigmas = self.student.schedule.sigmas
+        sigma = sigmas[torch.randint(len(sigmas), (len(images),), generator=generator).to(images.device)]
+        x = images + sigma.view(-1, 1, 1, 1) * torch.randn(images.shape, generator=generator).to(images)
+        with torch.no_grad():
+            target = eps_of(self.student, x, sigma, other_labels(labels, self.num_classes, generator))
+        return (eps_of(self.student, x, sigma, labels) - target).square().flatten(1).sum(dim=1).mean()
+
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(self.global_step))
         forget_x, forget_y, kept_x, kept_y = self.split(batch)
-        loss_forget = self.diffusion_loss(forget_x, other_labels(forget_y, self.num_classes, g), g)
+        loss_forget = self.relabel_loss(forget_x, forget_y, g)
         loss_retain = self.diffusion_loss(kept_x, kept_y, g)
         loss = loss_forget + self.alpha * loss_retain
         self.log_dict({"loss/forget_relabelled": loss_forget, "loss/retain": loss_retain}, prog_bar=True, batch_size=len(batch[0]))
