@@ -1,21 +1,22 @@
-"""Every YAML in configs/ parses and instantiates (model, data, trainer and callbacks)."""
+"""Every YAML in configs/ (and configs/baselines/) parses and instantiates (model, data, trainer and callbacks)."""
 import pytest
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 
 from project import CONFIGS, ROOT
 from sfd_lightning.cli import SFDLightningCLI
 
-ALL_CONFIGS = sorted(p.name for p in CONFIGS.glob("*.yaml"))
+ALL_CONFIGS = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob("*.yaml") if "prompts" not in p.parts)
 # Configs that read what a user makes or downloads first (a trained teacher or classifier under
 # runs/, torchvision's or the hub's weights): parsed and type-checked here; test_real_configs and
 # test_imagenet_dit / test_stable_diffusion run them with tiny models.
 NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_forget.yaml", "cifar10_forget_2stage.yaml",
                     "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml", "sd_celebrity_forget.yaml",
-                    "sd_nudity_forget.yaml"}
+                    "sd_nudity_forget.yaml", "baselines/cifar10_esd.yaml", "baselines/cifar10_salun.yaml",
+                    "baselines/cifar10_sa.yaml", "baselines/cifar10_retrain.yaml"}
 
 
 def test_there_are_configs():
-    assert {"digits_forget.yaml", "digits_teacher.yaml", "digits_classifier.yaml"} <= set(ALL_CONFIGS)
+    assert {"digits_forget.yaml", "digits_teacher.yaml", "digits_classifier.yaml", "baselines/digits_esd.yaml"} <= set(ALL_CONFIGS)
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_USER_FILES))
@@ -24,7 +25,7 @@ def test_config_parses(name, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_:
         SFDLightningCLI(args=["--config", f"configs/{name}", "--print_config"], run=False)
     assert exit_.value.code in (0, None)
-    assert "class_path: sfd_lightning.models." in capsys.readouterr().out
+    assert "class_path: sfd_lightning." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", sorted(set(ALL_CONFIGS) - NEEDS_USER_FILES))

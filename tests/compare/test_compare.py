@@ -29,6 +29,7 @@ def write_spec(tmp_path, **changes):
     return path
 
 
+@pytest.mark.slow  # ~30 s: a real (tiny) sfd fit, sampling, evaluation and attacks
 def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     main(["compare", str(write_spec(tmp_path))])
@@ -61,3 +62,18 @@ def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, 
         main(["compare", str(write_spec(tmp_path, **changes))])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
+    from sfd_lightning.compare.report import markdown, write
+
+    rows = [{"method": "teacher", "data": "–", "forget/accuracy": 1.0, "fid": 0.08, "fid_spread": 0.01, "fid_ratio": 1.0,
+             "nfe": 50, "images_per_s": 95.0, "train_seconds": None, "attacks": {"noise eps 0.5": 1.0}, "note": "nothing forgotten"},
+            {"method": "SFD", "data": "none", "forget/accuracy": 0.0, "fid": 0.07, "fid_ratio": 0.875, "nfe": 1,
+             "images_per_s": 4200.0, "train_seconds": 230.0, "attacks": {"noise eps 0.5": 0.3}}]
+    table = markdown(rows)
+    assert "| teacher | – | 100.0% | – | – | 0.080 ± 0.010 | 1.00 | 50 | 95 | – | 100.0% |" in table
+    assert "| SFD | none | 0.0% | – | – | 0.070 | 0.88 | 1 | 4,200 | 230 | 30.0% |" in table
+    assert table.rstrip().endswith("- teacher: nothing forgotten")
+    paths = write(rows, str(tmp_path))
+    assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5")

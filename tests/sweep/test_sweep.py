@@ -15,7 +15,7 @@ from sfd_lightning.sweep.main import fresh_folder
 from sfd_lightning.sweep.main import main as sweep_main
 from sfd_lightning.sweep.search import Search
 
-EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
+EXPERIMENTS = sorted(p for p in (ROOT / "experiments").glob("*.yaml") if not p.name.startswith("compare_"))  # sweep specs
 
 
 def write_spec(tmp_path, **spec):
