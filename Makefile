@@ -21,7 +21,7 @@ WANDB_RUN ?= $(CKPT)
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack fixtures clean
+.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack compare fixtures clean
 
 install: $(VENV)/.installed
 
@@ -93,6 +93,9 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 attack: install  ## attacks on a digits forgetting run, teacher beside it, two judges (<= 10 min): CKPT=... [ARGS="--paraphrases FILE"]
 	@test -n "$(CKPT)" || { echo "make attack: give CKPT=<run>/checkpoints/last.ckpt (the digits demo's, say)"; exit 2; }
 	$(BIN)/sfd attack --ckpt $(CKPT) --examples digits --reference digits $(ARGS)
+
+compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table: runs/compare_digits/compare.md
+	$(BIN)/sfd compare experiments/compare_digits.yaml $(ARGS)
 
 fixtures: install  ## rerun the reference's own code for tests/fixtures/reference_*.pt: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028>
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }

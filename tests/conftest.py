@@ -35,3 +35,17 @@ def run_cli(monkeypatch, tmp_path):
             return exit_.code if isinstance(exit_.code, int) else 1
 
     return run
+
+
+@pytest.fixture(scope="session")
+def short_digits_run(tmp_path_factory):
+    """The checkpoint of a three-iteration digits forgetting run (``short_forget_config``), shared by the tests
+    that read one (export, attack): one short ``sfd fit`` per session."""
+    from project import short_forget_config
+    from sfd_lightning.cli import main
+
+    tmp = tmp_path_factory.mktemp("short_digits_run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        main(["fit", "--config", str(short_forget_config(tmp))])
+    return next((tmp / "run").rglob("last.ckpt"))

@@ -4,10 +4,8 @@ import json
 import os
 from typing import Any, Dict, List, Tuple
 
-import matplotlib
+from sfd_lightning.figures import panels, save
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps"}
 
@@ -69,7 +67,7 @@ def plot(result: Dict[str, Any], path: str) -> bool:
     attacks = [a for a in BUDGET_AXIS if any(r["attack"] == a for r in result["rows"])]
     if not attacks:
         return False
-    fig, axes = plt.subplots(1, len(attacks), figsize=(5 * len(attacks), 3.6), squeeze=False)
+    fig, axes = panels(1, len(attacks), (5, 3.6))
     judges = result["judges"]
     for ax, attack in zip(axes[0], attacks):
         for target in result["targets"]:
@@ -81,9 +79,7 @@ def plot(result: Dict[str, Any], path: str) -> bool:
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
     return True
 
 

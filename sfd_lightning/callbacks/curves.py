@@ -1,10 +1,8 @@
 """A PNG of the evaluation metrics against the SFD iteration (forget accuracy, retained accuracy, FID)."""
 from typing import Dict, List, Sequence, Tuple
 
-import matplotlib
+from sfd_lightning.figures import panels as figure_panels, save
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 History = List[Tuple[int, Dict[str, float]]]
 PANELS: Sequence[Tuple[str, Sequence[str]]] = (
@@ -20,7 +18,7 @@ def plot_metric_curves(history: History, path: str) -> bool:
     panels = [(title, keys) for title, keys in panels if keys]
     if not panels:
         return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
+    fig, axes = figure_panels(1, len(panels), (4.5, 3.4))
     for ax, (title, keys) in zip(axes[0], panels):
         for key in keys:
             points = sorted((i, r[key]) for i, r in history if key in r)
@@ -30,7 +28,5 @@ def plot_metric_curves(history: History, path: str) -> bool:
         ax.set_xlabel("SFD iteration")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
     return True

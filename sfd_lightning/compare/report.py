@@ -3,10 +3,8 @@ import csv
 import os
 from typing import Any, Dict, List
 
-import matplotlib
+from sfd_lightning.figures import panels as figure_panels, save
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 COLUMNS = [("method", "method", "{}"), ("data", "training data", "{}"), ("forget/accuracy", "forget acc.", "{:.1%}"),
            ("forget/override_rate", "override rate", "{:.1%}"), ("retained/accuracy", "retained acc.", "{:.1%}"),
@@ -51,7 +49,7 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
     keys = attack_keys(rows)
     panels = [("forget/accuracy", "forget-class accuracy"), ("fid_ratio", "FID / teacher (retained)")]
     panels += [(k, f"attack success: {k}") for k in keys]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    fig, axes = figure_panels(1, len(panels), (3.6, 3.4))
     names = [r["method"] for r in rows]
     for ax, (key, title) in zip(axes[0], panels):
         values = [(r.get("attacks", {}) if key in keys else r).get(key) for r in rows]
@@ -59,9 +57,7 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
         ax.set_xticks(range(len(rows)), names, rotation=35, ha="right", fontsize=8)
         ax.set_title(title, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def write(rows: List[Dict[str, Any]], out: str) -> Dict[str, str]:

@@ -3,13 +3,9 @@ import csv
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from sfd_lightning.metrics.table import ROWS  # noqa: E402  (the report's headline metrics)
-from sfd_lightning.sweep.local import metric_value  # noqa: E402
+from sfd_lightning.figures import panels, save
+from sfd_lightning.metrics.table import ROWS  # the report's headline metrics
+from sfd_lightning.sweep.local import metric_value
 
 
 def metric_columns(rows: List[Dict[str, Any]], objective: Optional[str]) -> List[str]:
@@ -48,7 +44,7 @@ def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Seq
     done = [r for r in rows if r.get("status") == "ok"]
     if not done or not metrics:
         return False
-    fig, axes = plt.subplots(len(metrics), len(params), figsize=(3.6 * len(params), 2.8 * len(metrics)), squeeze=False)
+    fig, axes = panels(len(metrics), len(params), (3.6, 2.8))
     for i, metric in enumerate(metrics):
         for j, param in enumerate(params):
             ax = axes[i][j]
@@ -64,7 +60,5 @@ def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Seq
             ax.set_xlabel(param.split(".")[-1], fontsize=8)
             ax.set_ylabel(metric, fontsize=8)
             ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=100)
     return True

@@ -3,20 +3,16 @@ import json
 
 import pytest
 
-from project import ROOT, short_forget_config
+from project import ROOT
 from sfd_lightning.cli import main
 
 SMALL = ["--n", "8", "--eps", "0,0.5", "--pgd-steps", "2", "--restarts", "1", "--embedding-steps", "0,2",
          "--teacher-steps", "2", "--pinpoint-k", "1", "--examples", "digits", "--reference", "digits"]
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("attack")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        main(["fit", "--config", str(short_forget_config(tmp))])
-    return next((tmp / "run").rglob("last.ckpt"))
+@pytest.fixture
+def ckpt(short_digits_run):
+    return short_digits_run
 
 
 def summaries(run_root, run_id):

@@ -6,21 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from project import ROOT, short_forget_config
+from project import ROOT
 from sfd_lightning import ConfigError, load_generator
 from sfd_lightning.cli import main
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(short_digits_run, tmp_path_factory):
     """A three-iteration digits run: its checkpoint, and its export."""
     tmp = tmp_path_factory.mktemp("export")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        main(["fit", "--config", str(short_forget_config(tmp))])
-        ckpt = next((tmp / "run").rglob("last.ckpt"))
-        main(["export", "--ckpt", str(ckpt), "--out", str(tmp / "exported")])
-    return ckpt, tmp / "exported", tmp
+        main(["export", "--ckpt", str(short_digits_run), "--out", str(tmp / "exported")])
+    return short_digits_run, tmp / "exported", tmp
 
 
 def sample_npz(args, out):
