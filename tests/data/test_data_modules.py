@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sfd_lightning.data import DigitsDataset, NoiseLabelDataModule, noise_batch
+from sfd_lightning.data import DigitsDataModule, DigitsDataset, NoiseLabelDataModule, noise_batch
 from sfd_lightning.errors import ConfigError
 
 
@@ -50,3 +50,13 @@ def test_digits_splits():
     assert set(DigitsDataset("all", labels=[3, 4]).labels.tolist()) == {3, 4}
     with pytest.raises(ConfigError, match="labels"):
         DigitsDataset("all", labels=[10])
+
+
+def test_digits_without_a_class_for_retraining():
+    """Retraining without the forgotten class: data.labels keeps the others, in training and validation."""
+    dm = DigitsDataModule(batch_size=32, labels=list(range(1, 10)))
+    dm.setup("fit")
+    seen = {int(y) for _, labels in dm.train_dataloader() for y in labels} | {int(y) for _, y in dm.val_set}
+    assert seen == set(range(1, 10)) and dm.shape == (1, 8, 8)
+    with pytest.raises(ConfigError, match="digits classes are 0..9"):
+        DigitsDataModule(labels=[10])
