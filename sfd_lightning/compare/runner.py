@@ -25,7 +25,8 @@ def fit_args(method: Method, spec: CompareSpec, folder: str) -> List[str]:
     else:
         pair = [f"--model.init_args.forget_label={spec.forget_label}", f"--model.init_args.override_label={spec.override_label}"]
     return ["fit", "--config", method.config, *pair, f"--trainer.default_root_dir={folder}", "--trainer.logger=false",
-            "--trainer.enable_progress_bar=false", f"--trainer.callbacks={json.dumps(CHECKPOINT)}", *method.args]
+            "--trainer.enable_progress_bar=false", "--trainer.enable_checkpointing=true",
+            f"--trainer.callbacks={json.dumps(CHECKPOINT)}", *method.args]
 
 
 def last_checkpoint(folder: str) -> Optional[str]:
