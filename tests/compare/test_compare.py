@@ -18,6 +18,8 @@ SPEC = {
         {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
         {"name": "ESD", "config": "configs/baselines/digits_esd.yaml", "steps": 2, "data": "none",
          "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]},
+        {"name": "Retrain", "config": "configs/baselines/digits_retrain.yaml", "steps": 2, "data": "real data", "retrain": True,
+         "args": ["--trainer.max_steps=2"]},  # a config that turns checkpoints off, and forgets through its data
     ],
 }
 
@@ -35,10 +37,10 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
     main(["compare", str(write_spec(tmp_path))])
     out = tmp_path / "out"
     rows = json.loads((out / "compare.json").read_text())
-    assert [r["method"] for r in rows] == ["teacher", "ESD"]
-    teacher, esd = rows
+    assert [r["method"] for r in rows] == ["teacher", "ESD", "Retrain"]
+    teacher, esd, retrain = rows
     assert teacher["fid_ratio"] == 1.0 and teacher["train_seconds"] is None and esd["train_seconds"] > 0
-    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps"}
+    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps"} and retrain["train_seconds"] > 0
     with open(out / "compare.csv") as f:
         table = list(csv.DictReader(f))
     assert table[1]["method"] == "ESD" and float(table[1]["forget/accuracy"]) == esd["forget/accuracy"]
@@ -77,3 +79,15 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     assert table.rstrip().endswith("- teacher: nothing forgotten")
     paths = write(rows, str(tmp_path))
     assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5")
+
+
+def test_each_method_is_trained_for_the_specs_pair():
+    from sfd_lightning.compare.runner import fit_args
+    from sfd_lightning.compare.spec import CompareSpec, Method
+
+    spec = CompareSpec("out", forget_label=3, override_label=8, num_classes=10, methods=[], evaluation={})
+    sfd = fit_args(Method("SFD", 1, "none", config="c.yaml"), spec, "out/sfd")
+    retrain = fit_args(Method("Retrain", 50, "real", config="r.yaml", retrain=True, args=["--trainer.max_steps=9"]), spec, "out/r")
+    assert "--model.init_args.forget_label=3" in sfd and "--model.init_args.override_label=8" in sfd
+    assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in retrain and retrain[-1] == "--trainer.max_steps=9"
+    assert not any("forget_label" in a for a in retrain) and "--trainer.enable_checkpointing=true" in retrain
