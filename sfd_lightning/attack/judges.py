@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.models.frozen import freeze
 
 
 def load_classifier(path: str, field: str, device: torch.device) -> nn.Module:
     """An exported classifier asset, frozen in eval mode."""
-    return load_exported(path, field, "classifier").to(device).eval().requires_grad_(False)
+    return freeze(load_exported(path, field, "classifier").to(device))
 
 
 class Surrogate:

@@ -18,6 +18,7 @@ from sfd_lightning.diffusion.samplers import ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.models.frozen import freeze
 from sfd_lightning.models.sfd_networks import load_teacher_weights
 from sfd_lightning.checkpoint_models import is_one_step, load_multistep
 
@@ -34,13 +35,9 @@ class AttackTarget:
     nfe: int  # network evaluations per image
 
 
-def frozen(module: nn.Module) -> nn.Module:
-    return module.eval().requires_grad_(False)
-
-
 def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
     """The attack target of a loaded one-step generator (see :class:`OneStepPipeline`)."""
-    frozen(pipe.generator)
+    freeze(pipe.generator)
     return AttackTarget("sfd", "SFD one-step generator", lambda z, c: pipe.decode(pipe.generator(z, c)),
                         pipe.generator.denoiser.net, pipe.shape, 1)
 
@@ -49,7 +46,7 @@ def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = N
                    what: str = "teacher") -> AttackTarget:
     """A multi-step model's ``steps``-step DDIM sampler, with gradients (no guidance: the SFD runs' teacher scale
     is 1): the teacher, or a baseline's fine-tuned model (``name`` "model")."""
-    frozen(teacher)
+    freeze(teacher)
     decode = decode or (lambda x: x)
     net = teacher.net
     shape = (net.in_channels, net.resolution, net.resolution)

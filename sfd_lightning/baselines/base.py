@@ -11,6 +11,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.losses.denoising import denoising_loss
 from sfd_lightning.models.frozen import freeze
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
@@ -61,6 +62,17 @@ class UnlearningBaseline(LightningModule):
     def sample_images(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The fine-tuned model's ``sample_steps``-step DDIM samples (what the callbacks evaluate)."""
         return sample_ddim(self.student, noise, labels, self.sample_steps)
+
+    def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                       denoiser: Optional[Denoiser] = None) -> torch.Tensor:
+        """The DDPM loss of ``denoiser`` (default: the student) at uniform timesteps, noise from ``generator``, mean
+        over the rows (0 for none)."""
+        if len(x0) == 0:
+            return x0.new_zeros(())
+        denoiser = denoiser if denoiser is not None else self.student
+        sigmas = denoiser.schedule.sigmas
+        t = torch.randint(len(sigmas), (len(x0),), generator=generator).to(x0.device)
+        return denoising_loss(denoiser, x0, sigmas[t], torch.randn(x0.shape, generator=generator).to(x0), labels).mean()
 
     def retained_labels(self) -> torch.Tensor:
         return torch.tensor([c for c in range(self.num_classes) if c != self.forget_label], device=self.device)

@@ -10,7 +10,6 @@ import torch
 
 from sfd_lightning.baselines.base import UnlearningBaseline
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.losses.denoising import denoising_loss
 from sfd_lightning.losses.esd import eps_of
 
 
@@ -46,15 +45,6 @@ class SalUnModule(UnlearningBaseline):
             raise ConfigError("model.sparsity", f"must be in [0, 1), got {sparsity}")
         self.sparsity, self.alpha, self.mask_batches = sparsity, alpha, mask_batches
         self.mask: List[torch.Tensor] = []
-
-    def diffusion_loss(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """The DDPM loss at uniform timesteps, mean over the rows (0 for none)."""
-        if len(images) == 0:
-            return images.new_zeros(())
-        sigmas = self.student.schedule.sigmas
-        t = torch.randint(len(sigmas), (len(images),), generator=generator).to(images.device)
-        noise = torch.randn(images.shape, generator=generator).to(images)
-        return denoising_loss(self.student, images, sigmas[t], noise, labels).mean()
 
     def split(self, batch: Tuple[torch.Tensor, torch.Tensor]):
         images, labels = batch

@@ -14,7 +14,6 @@ import torch
 from sfd_lightning.baselines.base import UnlearningBaseline
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.losses.denoising import denoising_loss
 from sfd_lightning.losses.ewc import ewc_penalty
 
 
@@ -69,11 +68,10 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
         for b in range(self.fisher_batches):
             labels = torch.randint(self.num_classes, (self.fisher_batch_size,), generator=g).to(self.device)
             x0 = self.teacher_samples(labels, 100 + b, shape)
-            t = torch.randint(len(self.teacher.schedule.sigmas), (len(x0),), generator=g).to(self.device)
             with torch.enable_grad():
                 for p in params:
                     p.requires_grad_(True)
-                loss = denoising_loss(self.teacher, x0, self.teacher.schedule.sigmas[t], torch.randn(x0.shape, generator=g).to(x0), labels).mean()
+                loss = self.diffusion_loss(x0, labels, g, denoiser=self.teacher)
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
                 for p in params:
                     p.requires_grad_(False)
@@ -81,11 +79,6 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
                 if grad is not None:
                     f.add_(grad.square() / self.fisher_batches)
         return fisher
-
-    def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        sigmas = self.student.schedule.sigmas
-        t = torch.randint(len(sigmas), (len(x0),), generator=g).to(x0.device)
-        return denoising_loss(self.student, x0, sigmas[t], torch.randn(x0.shape, generator=g).to(x0), labels).mean()
 
     def training_step(self, batch: Dict[str, Any], batch_idx: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(self.global_step))

@@ -15,7 +15,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.report import write
-from sfd_lightning.compare.runner import attack, evaluate, images_per_second, train
+from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, train
 from sfd_lightning.compare.spec import CompareSpec, Method, read_spec
 from sfd_lightning.errors import ConfigError
 
@@ -26,7 +26,7 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     log(f"{method.name}: evaluating {trained['ckpt']}")
     row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"],
            **evaluate(method, trained["ckpt"], spec, folder)}
-    row["images_per_s"] = images_per_second(trained["ckpt"], method.steps, spec.evaluation["speed_batch"], spec.num_classes)
+    row["images_per_s"] = sampler_speed(trained["ckpt"], method.steps, spec.evaluation["speed_batch"], spec.num_classes)
     if spec.attack:
         row["attacks"] = attack(method, trained["ckpt"], spec, folder)
     return row

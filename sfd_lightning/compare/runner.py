@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from sfd_lightning.callbacks.fid import with_spread
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.errors import ConfigError
 
@@ -56,19 +57,15 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     return {"ckpt": ckpt, "train_seconds": seconds}
 
 
-def images_per_second(ckpt: str, steps: int, batch: int, num_classes: int) -> float:
-    """Sampling speed of the method's own sampler here (median of 3 timed batches after a warm-up)."""
+def sampler_speed(ckpt: str, steps: int, batch: int, num_classes: int) -> float:
+    """Images/s of the method's own sampler here (``callbacks.speed.images_per_second``: best of 3 timed batches)."""
+    from sfd_lightning.callbacks.speed import images_per_second
     from sfd_lightning.sample import load_sampler
 
     sampler = load_sampler(ckpt, steps, 1.0, torch.device("cpu"))
     z, y = torch.randn(batch, *sampler.shape), torch.arange(batch) % num_classes
-    times = []
     with torch.no_grad():
-        for i in range(4):
-            start = time.perf_counter()
-            sampler.sample(z, y)
-            times.append(time.perf_counter() - start)
-    return batch / statistics.median(times[1:])
+        return images_per_second(lambda: sampler.sample(z, y), batch, repeats=3)
 
 
 def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, Any]:
@@ -88,10 +85,10 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
                        "--out", out])
         with open(out) as f:
             per_seed.append(json.load(f))
-    keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy", "fid")
+    keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy")
     result = {k: statistics.fmean(r[k] for r in per_seed) for k in keys if all(k in r for r in per_seed)}
-    if len(per_seed) > 1 and "fid" in result:
-        result["fid_spread"] = (max(r["fid"] for r in per_seed) - min(r["fid"] for r in per_seed)) / 2
+    if all("fid" in r for r in per_seed):
+        result.update(with_spread("fid", [r["fid"] for r in per_seed]))  # mean and half the range, as FIDCallback
     return result
 
 

@@ -77,8 +77,10 @@ class DigitsDataModule(LightningDataModule):
         if batch_size < 1:
             raise ConfigError("data.batch_size", f"must be >= 1, got {batch_size}")
         self.batch_size, self.val_every, self.epoch_repeats, self.num_workers = batch_size, val_every, epoch_repeats, num_workers
+        bad = [c for c in labels or () if not 0 <= c < 10]
+        if bad:  # before any training
+            raise ConfigError("data.labels", f"digits classes are 0..9, got {bad}")
         self.labels = list(labels) if labels is not None else None
-        DigitsDataset("val", labels=self.labels, val_every=val_every)  # bad labels fail now, before any training
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.train_set = DigitsDataset("train", labels=self.labels, val_every=self.val_every)
