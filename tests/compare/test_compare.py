@@ -91,3 +91,11 @@ def test_each_method_is_trained_for_the_specs_pair():
     assert "--model.init_args.forget_label=3" in sfd and "--model.init_args.override_label=8" in sfd
     assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in retrain and retrain[-1] == "--trainer.max_steps=9"
     assert not any("forget_label" in a for a in retrain) and "--trainer.enable_checkpointing=true" in retrain
+
+
+def test_the_shipped_digits_spec_reads_and_names_existing_configs():
+    from sfd_lightning.compare.spec import read_spec
+
+    spec = read_spec(str(ROOT / "experiments" / "compare_digits.yaml"))
+    assert [m.name for m in spec.methods] == ["teacher", "SFD", "ESD", "SalUn", "Selective Amnesia", "Retrain"]
+    assert all((ROOT / (m.config or m.ckpt)).exists() for m in spec.methods)
