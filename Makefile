@@ -97,11 +97,12 @@ attack: install  ## attacks on a digits forgetting run, teacher beside it, two j
 compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table: runs/compare_digits/compare.md
 	$(BIN)/sfd compare experiments/compare_digits.yaml $(ARGS)
 
-fixtures: install  ## rerun the reference's own code for tests/fixtures/reference_*.pt: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028>
+fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028> [ESD=<clone of rohitgandikota/erasing at 25613d2>]
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }
 	$(BIN)/python -m pip install -q einops psutil blobfile  # the reference's own imports
 	$(BIN)/python tests/fixtures/make_reference_ddpm.py $(REFERENCE)
 	$(BIN)/python tests/fixtures/make_reference_iteration.py $(REFERENCE)
+	@if [ -n "$(ESD)" ]; then $(BIN)/python tests/fixtures/make_esd_reference.py $(ESD); fi
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -2,7 +2,7 @@
 EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_one_step` tells an SFD
 checkpoint (see ``export.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
 classes (``allowed_classes``)."""
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import torch
 
@@ -38,3 +38,12 @@ def load_multistep(ckpt: Dict[str, Any], path: str, device: torch.device) -> Tup
     if "denoiser" in hparams:
         return denoiser_from(hparams["denoiser"], extract_state_dict(ckpt, ["denoiser_ema.module."]), path, "teacher", device), "diffusion model", hparams
     raise ConfigError("--ckpt", f"{path!r} is neither an SFD checkpoint, a DiffusionModule or baseline checkpoint nor a teacher asset")
+
+
+def decoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What turns a multi-step model's samples into images: its ``autoencoder`` config's frozen decoder for latent
+    models (a Stable Diffusion baseline's; allowed classes only, weights from its own ``pretrained``), else identity."""
+    config = hparams.get("autoencoder")
+    if not (isinstance(config, dict) and "class_path" in config):
+        return lambda x: x
+    return build(config, "--ckpt", path).to(device).eval().requires_grad_(False).decode

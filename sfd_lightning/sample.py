@@ -20,7 +20,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.callbacks.sample_writer import SampleWriter
-from sfd_lightning.checkpoint_models import is_one_step, load_multistep
+from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
@@ -73,8 +73,9 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
     ckpt = read_checkpoint(path, "--ckpt")
     if is_one_step(ckpt):
         return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
-    model, what, _ = load_multistep(ckpt, path, device)
-    return LoadedSampler(lambda z, y: sample_ddim(model, z, y, steps, cfg_scale), _shape_of(model),
+    model, what, hparams = load_multistep(ckpt, path, device)
+    decode = decoder_of(hparams, path, device)
+    return LoadedSampler(lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)), _shape_of(model),
                          model.net.num_classes, f"{what}, {steps}-step DDIM")
 
 
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts-file", "--prompts_file", default=None, dest="prompts_file",
                    help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels")
     p.add_argument("--out", default="samples.npz", help="output .npz; a .png grid is written beside it")
-    p.add_argument("--steps", type=int, default=50, help="sampler steps when --ckpt is a teacher (default 50)")
+    p.add_argument("--steps", type=int, default=50, help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
     p.add_argument("--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call")
     p.add_argument("--seed", type=int, default=0, help="noise seed")

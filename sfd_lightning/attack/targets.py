@@ -20,7 +20,7 @@ from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.models.frozen import freeze
 from sfd_lightning.models.sfd_networks import load_teacher_weights
-from sfd_lightning.checkpoint_models import is_one_step, load_multistep
+from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 
 
 @dataclass
@@ -79,8 +79,8 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         target, decode = one_step_target(pipe), pipe.decode
     else:
         model, what, hparams = load_multistep(ckpt, path, device)
-        meta, decode = multistep_meta(ckpt, hparams), None
-        target = teacher_target(model, teacher_steps, name="model", what=what)
+        meta, decode = multistep_meta(ckpt, hparams), decoder_of(hparams, path, device)
+        target = teacher_target(model, teacher_steps, decode, name="model", what=what)
     teacher_path = teacher_path or (meta.get("settings") or {}).get("teacher_ckpt")
     if not teacher_path:
         raise ConfigError("--teacher", f"{path!r} records no teacher_ckpt; give the teacher's weights with --teacher")

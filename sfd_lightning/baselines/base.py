@@ -1,55 +1,86 @@
 """What the fine-tuning baselines share: the frozen teacher, a trainable copy of it (the "student") sampled with
 the teacher's DDIM sampler, and the attributes SFD's evaluation callbacks read (``num_classes``,
-``forget_label``, ``override``, ``teacher``, ``iteration``, ``sample_images``)."""
+``forget_label``, ``override``, ``teacher``, ``iteration``, ``decode``, ``sample_images``).
+
+Class-conditional teachers name the forgotten class (``forget_label``); prompt-conditioned ones (``num_classes:
+null``: the digits text model, Stable Diffusion) take their prompts from the method or the data module."""
 import copy
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
+from torch import nn
 
+from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.denoising import denoising_loss
-from sfd_lightning.models.frozen import freeze
+from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_networks import load_teacher_weights
 from sfd_lightning.override import FixedOverride
 
+FROZEN = ("teacher.", "autoencoder.")  # rebuilt from the config, never checkpointed
+
 
 class UnlearningBaseline(LightningModule):
     """Base class: ``training_step`` is each method's; the rest is shared."""
 
-    def __init__(self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: int = 10, forget_label: int = 0,
-                 override_label: Optional[int] = None, sample_steps: int = 50, optimizer: Optional[OptimizerCallable] = None):
+    def __init__(self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: Optional[int] = 10,
+                 forget_label: Optional[int] = 0, override_label: Optional[int] = None, sample_steps: int = 50,
+                 sample_guidance: float = 1.0, autoencoder: Optional[nn.Module] = None,
+                 optimizer: Optional[OptimizerCallable] = None):
         """
         Args:
-            teacher: the teacher's denoiser architecture (its weights from ``teacher_ckpt``).
+            teacher: the teacher's denoiser architecture (its weights from ``teacher_ckpt``, or its own pretrained
+                weights, e.g. ``SDUNet(pretrained=...)``).
             teacher_ckpt: the teacher's weights: an asset, a DiffusionModule checkpoint or a reference checkpoint.
-            num_classes: classes of the class-conditional teacher.
-            forget_label: the class to forget.
+            num_classes: classes of the class-conditional teacher; null for a prompt-conditioned one.
+            forget_label: the class to forget (class-conditional teachers only).
             override_label: what the forgotten class should show instead, where the method has one (reported as
                 the override rate); null: none.
             sample_steps: DDIM steps of the fine-tuned model's sampler (evaluation and export).
+            sample_guidance: classifier-free guidance scale of that sampler (1: none; Stable Diffusion: 7.5).
+            autoencoder: for latent teachers (Stable Diffusion): the frozen autoencoder whose ``decode`` turns the
+                sampler's latents into images for the callbacks.
             optimizer: optimiser factory (default Adam lr 1e-4).
         """
         super().__init__()
         save_plain_hyperparameters(self)
-        if not 0 <= forget_label < num_classes:
-            raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
+        self._check_classes(num_classes, forget_label, override_label)
         if sample_steps < 1:
             raise ConfigError("model.sample_steps", f"must be >= 1, got {sample_steps}")
         if teacher_ckpt:
             load_teacher_weights(teacher, teacher_ckpt)
         self.student = copy.deepcopy(teacher).requires_grad_(True)
         self.teacher = freeze(teacher)
+        self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
         self.num_classes, self.forget_label, self.sample_steps = num_classes, forget_label, sample_steps
+        self.sample_guidance = sample_guidance
         self.override = FixedOverride(override_label) if override_label is not None else None
-        if self.override is not None:
-            self.override.validate(forget_label, num_classes)
         self.optimizer = adam_or(optimizer, lr=1e-4, betas=(0.9, 0.999))
+
+    @staticmethod
+    def _check_classes(num_classes: Optional[int], forget_label: Optional[int], override_label: Optional[int]) -> None:
+        if num_classes is None:  # prompt-conditioned: the prompts name what to forget
+            return
+        if forget_label is None or not 0 <= forget_label < num_classes:
+            raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
+        if override_label is not None:
+            FixedOverride(override_label).validate(forget_label, num_classes)
+
+    @property
+    def prompt_conditioned(self) -> bool:
+        return self.num_classes is None
+
+    def needs_classes(self, method: str) -> None:
+        """A method defined here for class-conditional teachers only says so before any work."""
+        if self.prompt_conditioned:
+            raise ConfigError("model.num_classes", f"{method} is implemented for class-conditional teachers "
+                                                   "(set num_classes and forget_label); null means a prompt-conditioned one")
 
     @property
     def iteration(self) -> int:
@@ -57,11 +88,12 @@ class UnlearningBaseline(LightningModule):
         return self.global_step
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
-        return x
+        """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
+        return x if self.autoencoder is None else self.autoencoder.decode(x)
 
-    def sample_images(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The fine-tuned model's ``sample_steps``-step DDIM samples (what the callbacks evaluate)."""
-        return sample_ddim(self.student, noise, labels, self.sample_steps)
+    def sample_images(self, noise: torch.Tensor, labels: Condition) -> torch.Tensor:
+        """The fine-tuned model's ``sample_steps``-step DDIM samples, decoded (what the callbacks evaluate)."""
+        return self.decode(sample_ddim(self.student, noise, labels, self.sample_steps, self.sample_guidance))
 
     def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
                        denoiser: Optional[Denoiser] = None) -> torch.Tensor:
@@ -78,7 +110,13 @@ class UnlearningBaseline(LightningModule):
         return torch.tensor([c for c in range(self.num_classes) if c != self.forget_label], device=self.device)
 
     def configure_optimizers(self):
-        return self.optimizer(self.student.parameters())
+        return self.optimizer([p for p in self.student.parameters() if p.requires_grad])
+
+    def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
+
+    def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        restore_prefixes(checkpoint["state_dict"], self, FROZEN)
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """The fine-tuned denoiser (``ExportWeightsCallback(kind=denoiser)``: sampled by ``sfd sample --steps``)."""

@@ -41,6 +41,7 @@ class SalUnModule(UnlearningBaseline):
             *args, **kwargs: :class:`UnlearningBaseline`'s (teacher, teacher_ckpt, num_classes, forget_label, ...).
         """
         super().__init__(*args, **kwargs)
+        self.needs_classes("SalUn")
         if not 0 <= sparsity < 1:
             raise ConfigError("model.sparsity", f"must be in [0, 1), got {sparsity}")
         self.sparsity, self.alpha, self.mask_batches = sparsity, alpha, mask_batches

@@ -36,6 +36,7 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
             *args, **kwargs: :class:`UnlearningBaseline`'s (teacher, teacher_ckpt, num_classes, forget_label, ...).
         """
         super().__init__(*args, **kwargs)
+        self.needs_classes("Selective Amnesia")
         if surrogate not in ("noise", "override"):
             raise ConfigError("model.surrogate", f"must be noise or override, got {surrogate!r}")
         if surrogate == "override" and self.override is None:

@@ -4,6 +4,8 @@ from pathlib import Path
 from typing import List, Tuple
 
 import torch
+import yaml
+from project import CONFIGS
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning.tools.random_pipelines import write_random_sd, write_tokenizer
@@ -53,3 +55,21 @@ def make_tiny_clip(folder: Path) -> Path:
     text = CLIPTextConfig(vocab_size=vocab_size, **TINY_TEXT)
     CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)).save_pretrained(folder)
     return folder
+
+
+def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
+    """The shipped Stable Diffusion config ``name`` (under configs/) on the tiny SD and CLIP ``tiny``, for a
+    two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid."""
+    config = yaml.safe_load((CONFIGS / name).read_text())
+    model = config["model"]["init_args"]
+    model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
+    model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])
+    config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2, n_validation=2)
+    trainer = config["trainer"]
+    trainer.update(accelerator="cpu", devices=1, precision="32-true", default_root_dir=str(tmp_path / "run"))
+    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
+    callbacks = trainer["callbacks"]
+    callbacks[0]["init_args"]["every_n_train_steps"] = 2
+    callbacks[1]["init_args"].update(clip_model=str(tiny[1]), n_per_prompt=2, every_n_iterations=0)
+    callbacks[2]["init_args"].update(n_per_label=2, every_n_iterations=0)
+    return config

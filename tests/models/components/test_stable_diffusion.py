@@ -5,9 +5,9 @@ import copy
 import pytest
 import torch
 import yaml
-from tiny_sd import make_tiny_clip, make_tiny_sd
+from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
 
-from project import CONFIGS, ROOT
+from project import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -62,22 +62,6 @@ def test_clip_score_on_a_tiny_clip(tiny):
     metric.update(images[:2], ["a dog"] * 2)
     expected = torch.cat([metric.scores(images, ["a cat"] * 4), metric.scores(images[:2], ["a dog"] * 2)]).double().mean()
     torch.testing.assert_close(metric.compute(), expected)
-
-
-def tiny_sd_config(name, tmp_path, tiny):
-    config = yaml.safe_load((CONFIGS / name).read_text())
-    model = config["model"]["init_args"]
-    model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
-    model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])
-    config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2, n_validation=2)
-    trainer = config["trainer"]
-    trainer.update(accelerator="cpu", devices=1, precision="32-true", default_root_dir=str(tmp_path / "run"))
-    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
-    callbacks = trainer["callbacks"]
-    callbacks[0]["init_args"]["every_n_train_steps"] = 2
-    callbacks[1]["init_args"].update(clip_model=str(tiny[1]), n_per_prompt=2, every_n_iterations=0)
-    callbacks[2]["init_args"].update(n_per_label=2, every_n_iterations=0)
-    return config
 
 
 @pytest.mark.parametrize("name", ["sd_celebrity_forget.yaml", "sd_nudity_forget.yaml"])
