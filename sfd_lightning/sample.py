@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts-file", "--prompts_file", default=None, dest="prompts_file",
                    help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels")
     p.add_argument("--out", default="samples.npz", help="output .npz; a .png grid is written beside it")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
+    p.add_argument("--steps", type=int, default=50,
+                   help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
     p.add_argument("--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call")
     p.add_argument("--seed", type=int, default=0, help="noise seed")

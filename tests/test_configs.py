@@ -13,7 +13,7 @@ NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_
                     "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml", "sd_celebrity_forget.yaml",
                     "sd_nudity_forget.yaml", "baselines/cifar10_esd.yaml", "baselines/cifar10_salun.yaml",
                     "baselines/cifar10_sa.yaml", "baselines/cifar10_retrain.yaml", "baselines/sd_nudity_esd.yaml",
-                    "baselines/sd_celebrity_esd.yaml"}
+                    "baselines/sd_celebrity_esd.yaml", "baselines/sd_nudity_salun.yaml", "baselines/sd_celebrity_sa.yaml"}
 
 
 def test_there_are_configs():

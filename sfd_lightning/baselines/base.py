@@ -5,14 +5,16 @@ the teacher's DDIM sampler, and the attributes SFD's evaluation callbacks read (
 Class-conditional teachers name the forgotten class (``forget_label``); prompt-conditioned ones (``num_classes:
 null``: the digits text model, Stable Diffusion) take their prompts from the method or the data module."""
 import copy
-from typing import Any, Dict, Optional
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 
-from sfd_lightning.diffusion.conditions import Condition
+from sfd_lightning.diffusion.conditions import Condition, cat, cycled, take
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
@@ -24,6 +26,24 @@ from sfd_lightning.models.sfd_networks import load_teacher_weights
 from sfd_lightning.override import FixedOverride
 
 FROZEN = ("teacher.", "autoencoder.")  # rebuilt from the config, never checkpointed
+
+
+@dataclass
+class ForgetSets:
+    """What to forget and keep, as conditions: the forget label and the retained labels of a class-conditional
+    teacher, or a ``PromptDataModule``'s forget prompts (``override[i]`` is ``forget[i]``'s) and retained prompts."""
+
+    forget: Condition
+    override: Optional[Condition]
+    retained: Condition
+
+    def forget_rows(self, n: int):
+        """(forget conditions, their overrides or None) for ``n`` rows going round the forget set."""
+        return cycled(self.forget, n), (cycled(self.override, n) if self.override is not None else None)
+
+    def everything(self) -> Condition:
+        """Forget and retained conditions together (all classes, for a class-conditional teacher)."""
+        return cat(self.forget, self.retained)
 
 
 class UnlearningBaseline(LightningModule):
@@ -76,12 +96,6 @@ class UnlearningBaseline(LightningModule):
     def prompt_conditioned(self) -> bool:
         return self.num_classes is None
 
-    def needs_classes(self, method: str) -> None:
-        """A method defined here for class-conditional teachers only says so before any work."""
-        if self.prompt_conditioned:
-            raise ConfigError("model.num_classes", f"{method} is implemented for class-conditional teachers "
-                                                   "(set num_classes and forget_label); null means a prompt-conditioned one")
-
     @property
     def iteration(self) -> int:
         """Optimiser steps so far: the x axis of every evaluation and log."""
@@ -108,6 +122,31 @@ class UnlearningBaseline(LightningModule):
 
     def retained_labels(self) -> torch.Tensor:
         return torch.tensor([c for c in range(self.num_classes) if c != self.forget_label], device=self.device)
+
+    def forget_sets(self) -> ForgetSets:
+        """The forget, override and retained conditions: from the settings (class-conditional teachers) or the
+        data module's prompts (prompt-conditioned ones)."""
+        if not self.prompt_conditioned:
+            override = torch.tensor([self.override.label], device=self.device) if self.override is not None else None
+            return ForgetSets(torch.tensor([self.forget_label], device=self.device), override, self.retained_labels())
+        data = self.trainer.datamodule
+        if not all(hasattr(data, a) for a in ("forget_prompts", "override_prompts", "retained_prompts")):
+            raise ConfigError("data", f"{type(self).__name__} on a prompt-conditioned teacher needs a PromptDataModule")
+        return ForgetSets(list(data.forget_prompts), list(data.override_prompts), list(data.retained_prompts))
+
+    def teacher_samples(self, conditions: Condition, seed: int, shape: Sequence[int], batch_size: int = 250) -> torch.Tensor:
+        """The teacher's ``sample_steps``-step DDIM samples (guidance ``sample_guidance``) for ``conditions``, in its
+        own space (latents for latent models), noise from ``seed``: generative replay and generated forget sets."""
+        noise = torch.randn((len(conditions), *shape), generator=torch.Generator().manual_seed(seed)).to(self.device)
+        out = []
+        precision = self._trainer.precision_plugin.forward_context() if self._trainer is not None else nullcontext()
+        with precision:  # bf16-mixed runs sample in bf16, as their training steps
+            for start in range(0, len(conditions), batch_size):
+                rows = torch.arange(start, min(start + batch_size, len(conditions)))
+                out.append(sample_ddim(self.teacher, noise[start:start + len(rows)], take(conditions, rows),
+                                       self.sample_steps, self.sample_guidance).float())
+        x = torch.cat(out)
+        return x.clamp(-1, 1) if self.autoencoder is None else x
 
     def configure_optimizers(self):
         return self.optimizer([p for p in self.student.parameters() if p.requires_grad])

@@ -4,6 +4,10 @@ the teacher's samples of the override class), the retained classes are kept by g
 own samples of them) and by elastic weight consolidation with the teacher's diagonal Fisher information
 (``losses.ewc``). Data-free: replay and Fisher come from the teacher's samples.
 
+Prompt-conditioned teachers (``num_classes: null``) take the ``PromptDataModule``'s prompts: each forget prompt is
+trained on the surrogate (uniform noise, or the teacher's samples of its override prompt: SA's Stable Diffusion
+setting, e.g. "brad pitt" shown "a middle aged man"), replay draws from the retained prompts.
+
 The Fisher is the empirical one of the DDPM loss over mini-batches of the teacher's samples of every class
 (mean squared mini-batch gradient; the paper sums the per-sample ELBO's squared gradients over 1,000
 timesteps, far beyond a CPU's budget here)."""
@@ -12,7 +16,7 @@ from typing import Any, Dict, List, Literal
 import torch
 
 from sfd_lightning.baselines.base import UnlearningBaseline
-from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.diffusion.conditions import Condition, take
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.ewc import ewc_penalty
 
@@ -26,8 +30,9 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
         """
         Args:
             surrogate: the forgotten class's new images: ``noise`` (uniform in [-1, 1], the paper's choice for
-                class-conditional models) or ``override`` (the teacher's samples of ``override_label``).
-            replay_per_class: teacher samples of each retained class for generative replay.
+                class-conditional models) or ``override`` (the teacher's samples of ``override_label``, or of each
+                forget prompt's override prompt).
+            replay_per_class: teacher samples of each retained class (or retained prompt) for generative replay.
             fisher_batches: mini-batches of teacher samples the Fisher is averaged over.
             fisher_batch_size: samples per Fisher mini-batch.
             replay_weight: weight of the replay loss.
@@ -36,43 +41,40 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
             *args, **kwargs: :class:`UnlearningBaseline`'s (teacher, teacher_ckpt, num_classes, forget_label, ...).
         """
         super().__init__(*args, **kwargs)
-        self.needs_classes("Selective Amnesia")
         if surrogate not in ("noise", "override"):
             raise ConfigError("model.surrogate", f"must be noise or override, got {surrogate!r}")
-        if surrogate == "override" and self.override is None:
+        if surrogate == "override" and self.override is None and not self.prompt_conditioned:
             raise ConfigError("model.surrogate", "override needs model.override_label")
         self.surrogate, self.replay_per_class = surrogate, replay_per_class
         self.fisher_batches, self.fisher_batch_size = fisher_batches, fisher_batch_size
         self.replay_weight, self.ewc_weight, self.batch_size = replay_weight, ewc_weight, batch_size
         self.fisher: List[torch.Tensor] = []
 
-    def teacher_samples(self, labels: torch.Tensor, seed: int, shape) -> torch.Tensor:
-        noise = torch.randn((len(labels), *shape), generator=torch.Generator().manual_seed(seed)).to(self.device)
-        return sample_ddim(self.teacher, noise, labels, self.sample_steps).clamp(-1, 1)
-
     def on_train_start(self) -> None:
         """The replay buffer, the surrogate's images and the teacher's Fisher, from the teacher's samples."""
-        shape = tuple(self.trainer.datamodule.shape)
-        retained = self.retained_labels().repeat_interleave(self.replay_per_class)
-        self.replay_x, self.replay_y = self.teacher_samples(retained, 1, shape), retained
+        shape, sets = tuple(self.trainer.datamodule.shape), self.forget_sets()
+        self.replay_c = take(sets.retained, torch.arange(len(sets.retained)).repeat_interleave(self.replay_per_class))
+        self.replay_x = self.teacher_samples(self.replay_c, 1, shape)
+        self.surrogate_c, overrides = sets.forget_rows(len(self.replay_c))
         if self.surrogate == "override":
-            self.surrogate_x = self.teacher_samples(torch.full((len(retained),), self.override.label, device=self.device), 2, shape)
+            self.surrogate_x = self.teacher_samples(overrides, 2, shape)
         else:
             g = torch.Generator().manual_seed(2)
-            self.surrogate_x = (torch.rand((len(retained), *shape), generator=g) * 2 - 1).to(self.device)
-        self.fisher = self.teacher_fisher(shape)
+            self.surrogate_x = (torch.rand((len(self.replay_c), *shape), generator=g) * 2 - 1).to(self.device)
+        self.fisher = self.teacher_fisher(sets.everything(), shape)
 
-    def teacher_fisher(self, shape) -> List[torch.Tensor]:
+    def teacher_fisher(self, conditions: Condition, shape) -> List[torch.Tensor]:
+        """The teacher's empirical diagonal Fisher over its samples of conditions drawn uniformly from ``conditions``."""
         params = list(self.teacher.parameters())
         fisher = [torch.zeros_like(p) for p in params]
         g = torch.Generator().manual_seed(3)
         for b in range(self.fisher_batches):
-            labels = torch.randint(self.num_classes, (self.fisher_batch_size,), generator=g).to(self.device)
-            x0 = self.teacher_samples(labels, 100 + b, shape)
+            drawn = take(conditions, torch.randint(len(conditions), (self.fisher_batch_size,), generator=g))
+            x0 = self.teacher_samples(drawn, 100 + b, shape)
             with torch.enable_grad():
                 for p in params:
                     p.requires_grad_(True)
-                loss = self.diffusion_loss(x0, labels, g, denoiser=self.teacher)
+                loss = self.diffusion_loss(x0, drawn, g, denoiser=self.teacher)
                 grads = torch.autograd.grad(loss, params, allow_unused=True)
                 for p in params:
                     p.requires_grad_(False)
@@ -83,11 +85,10 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
 
     def training_step(self, batch: Dict[str, Any], batch_idx: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(self.global_step))
-        i = torch.randint(len(self.surrogate_x), (self.batch_size,), generator=g).to(self.device)
-        j = torch.randint(len(self.replay_x), (self.batch_size,), generator=g).to(self.device)
-        forget = torch.full((self.batch_size,), self.forget_label, device=self.device)
-        loss_forget = self.diffusion_loss(self.surrogate_x[i], forget, g)
-        loss_replay = self.diffusion_loss(self.replay_x[j], self.replay_y[j], g)
+        i = torch.randint(len(self.surrogate_x), (self.batch_size,), generator=g)
+        j = torch.randint(len(self.replay_x), (self.batch_size,), generator=g)
+        loss_forget = self.diffusion_loss(self.surrogate_x[i.to(self.device)], take(self.surrogate_c, i), g)
+        loss_replay = self.diffusion_loss(self.replay_x[j.to(self.device)], take(self.replay_c, j), g)
         ewc = ewc_penalty(self.student.parameters(), self.teacher.parameters(), self.fisher)
         loss = loss_forget + self.replay_weight * loss_replay + self.ewc_weight * ewc
         self.log_dict({"loss/surrogate": loss_forget, "loss/replay": loss_replay, "loss/ewc": ewc}, prog_bar=True,

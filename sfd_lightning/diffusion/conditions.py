@@ -17,6 +17,16 @@ def cat(a: Condition, b: Condition) -> Condition:
     return torch.cat([a, b]) if isinstance(a, torch.Tensor) else list(a) + list(b)
 
 
+def take(c: Condition, index: torch.Tensor) -> Condition:
+    """The entries at ``index`` (a 1-D long tensor), of the same kind."""
+    return c[index.to(c.device)] if isinstance(c, torch.Tensor) else [c[i] for i in index.tolist()]
+
+
+def cycled(c: Condition, n: int) -> Condition:
+    """``n`` entries going round ``c`` in order: entry i is ``c[i % len(c)]``."""
+    return take(c, torch.arange(n) % len(c))
+
+
 def filled_like(c: Condition, value) -> Condition:
     """A condition of the same kind and length, every entry ``value``."""
     return torch.full_like(c, value) if isinstance(c, torch.Tensor) else [value] * len(c)

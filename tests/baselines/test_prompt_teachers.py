@@ -1,6 +1,6 @@
-"""ESD on prompt-conditioned teachers: the weights it fine-tunes (against ESD's own code, tests/fixtures/
-make_esd_reference.py), the prompts it erases, and the Stable Diffusion and digits-text configs end to end on
-tiny networks."""
+"""The baselines on prompt-conditioned teachers. ESD: the weights it fine-tunes (against ESD's own code,
+tests/fixtures/make_esd_reference.py), the prompts it erases, the Stable Diffusion configs end to end on tiny
+networks. SalUn and Selective Amnesia: the teacher-generated sets pair each forget prompt with its override."""
 import json
 
 import numpy as np
@@ -11,7 +11,7 @@ from project import ROOT
 from seeded_weights import seeded_module
 from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
 
-from sfd_lightning.baselines import ESDModule, SalUnModule
+from sfd_lightning.baselines import ESDModule, SalUnModule, SelectiveAmnesiaModule
 from sfd_lightning.baselines.esd import esd_parameters
 from sfd_lightning.errors import ConfigError
 
@@ -85,13 +85,57 @@ def test_prompt_settings_that_do_not_fit_the_teacher_are_refused(tiny_denoiser):
         ESDModule(text_denoiser(), num_classes=None, forget_label=None, train_method="esd-x")
     with pytest.raises(ConfigError, match="model.train_method.*must be one of"):
         ESDModule(text_denoiser(), num_classes=None, forget_label=None, train_method="xattn")
-    with pytest.raises(ConfigError, match="model.num_classes.*SalUn"):
-        SalUnModule(text_denoiser(), num_classes=None, forget_label=None)
     with pytest.raises(ConfigError, match="model.forget_label"):
         ESDModule(tiny_denoiser(num_classes=3), num_classes=3, forget_label=None)
     module = ESDModule(text_denoiser(), num_classes=None, forget_label=None)
     with pytest.raises(ConfigError, match="model.concept or a PromptDataModule"):
         module.erased({"generator": {"z": torch.zeros(2, 1, 8, 8), "labels": torch.zeros(2)}}, 2, "cpu")
+
+
+def fitted(module, data, steps=1):
+    """``module`` after ``steps`` training steps on ``data`` (CPU, no logger or checkpoints)."""
+    from lightning.pytorch import Trainer
+
+    Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False).fit(module, datamodule=data)
+    return module
+
+
+def overrides_of(prompts):
+    return [p.replace("seven", "one") for p in prompts]
+
+
+def test_selective_amnesia_trains_each_forget_prompt_on_its_overrides_samples():
+    data = prompt_data()
+    module = fitted(SelectiveAmnesiaModule(text_denoiser(), num_classes=None, forget_label=None, surrogate="override",
+                                           replay_per_class=2, fisher_batches=1, fisher_batch_size=4, batch_size=4,
+                                           sample_steps=2), data)
+    assert set(module.surrogate_c) == set(data.forget_prompts) and all("seven" in p for p in module.surrogate_c)
+    torch.testing.assert_close(module.surrogate_x, module.teacher_samples(overrides_of(module.surrogate_c), 2, (1, 8, 8)))
+    assert module.replay_c == [p for p in data.retained_prompts for _ in range(2)]
+    assert not any("seven" in p for p in module.replay_c) and len(module.fisher) == len(list(module.teacher.parameters()))
+
+
+def test_salun_on_prompts_relabels_generated_forget_samples_with_their_overrides():
+    data = prompt_data()
+    module = fitted(SalUnModule(text_denoiser(), num_classes=None, forget_label=None, generated=6, sample_steps=2), data)
+    assert module.pseudo_c == overrides_of(module.forget_c) and all("seven" in p for p in module.forget_c)
+    assert module.kept_c == [data.retained_prompts[i % len(data.retained_prompts)] for i in range(6)]
+    torch.testing.assert_close(module.forget_x, module.teacher_samples(module.forget_c, 1, (1, 8, 8)))
+    share = torch.cat([m.flatten() for m in module.mask]).mean().item()
+    assert 0.45 < share < 0.55  # half the weights salient
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    x, c = module.forget_x, module.forget_c
+    assert module.relabel_loss(x, c, g(), pseudo=c).item() == 0  # the pseudo prompt is the target's condition
+    assert module.relabel_loss(x, c, g(), pseudo=module.pseudo_c).item() > 0
+
+
+def test_generated_sets_need_prompt_data():
+    from sfd_lightning.data import NoiseLabelDataModule
+
+    module = SelectiveAmnesiaModule(text_denoiser(), num_classes=None, forget_label=None, replay_per_class=1, sample_steps=2)
+    with pytest.raises(ConfigError, match="needs a PromptDataModule"):
+        fitted(module, NoiseLabelDataModule(shape=(1, 8, 8), batch_size=2, iterations=1, num_classes=3, forget_label=0))
 
 
 def test_esd_x_on_stable_diffusion_moves_only_cross_attention(tiny):
@@ -118,13 +162,22 @@ def test_esd_x_on_stable_diffusion_moves_only_cross_attention(tiny):
     assert images.shape == (2, 3, 16, 16)  # decoded by the autoencoder
 
 
-@pytest.mark.parametrize("name", ["baselines/sd_nudity_esd.yaml", "baselines/sd_celebrity_esd.yaml"])
-def test_two_step_fit_of_the_sd_esd_configs(name, tiny, tmp_path, monkeypatch, capsys):
+SD_CONFIGS = {  # the Stable Diffusion baseline configs, with tiny sizes
+    "sd_nudity_esd": dict(ddim_steps=3, sample_steps=2),
+    "sd_celebrity_esd": dict(ddim_steps=3, sample_steps=2),
+    "sd_nudity_salun": dict(generated=4, mask_batches=1, sample_steps=2),
+    "sd_celebrity_sa": dict(replay_per_class=1, fisher_batches=1, fisher_batch_size=2, batch_size=2, sample_steps=2),
+}
+
+
+@pytest.mark.parametrize("name", [n if n == "sd_nudity_esd" else pytest.param(n, marks=pytest.mark.slow)  # ~8 s each
+                                  for n in sorted(SD_CONFIGS)])
+def test_two_step_fit_of_the_sd_baseline_configs(name, tiny, tmp_path, monkeypatch, capsys):
     from sfd_lightning.cli import main
 
     monkeypatch.chdir(ROOT)
-    config = tiny_sd_config(name, tmp_path, tiny)
-    config["model"]["init_args"].update(ddim_steps=3, sample_steps=2)
+    config = tiny_sd_config(f"baselines/{name}.yaml", tmp_path, tiny)
+    config["model"]["init_args"].update(SD_CONFIGS[name])
     path = tmp_path / "esd.yaml"
     path.write_text(yaml.safe_dump(config))
     main(["fit", "--config", str(path)])
