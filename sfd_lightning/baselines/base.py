@@ -23,6 +23,7 @@ from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_networks import load_teacher_weights
+from sfd_lightning.models.sfd_settings import check_classes
 from sfd_lightning.override import FixedOverride
 
 FROZEN = ("teacher.", "autoencoder.")  # rebuilt from the config, never checkpointed
@@ -70,7 +71,7 @@ class UnlearningBaseline(LightningModule):
         """
         super().__init__()
         save_plain_hyperparameters(self)
-        self._check_classes(num_classes, forget_label, override_label)
+        self._check_classes(num_classes, forget_label, override_label, teacher)
         if sample_steps < 1:
             raise ConfigError("model.sample_steps", f"must be >= 1, got {sample_steps}")
         if teacher_ckpt:
@@ -84,11 +85,22 @@ class UnlearningBaseline(LightningModule):
         self.optimizer = adam_or(optimizer, lr=1e-4, betas=(0.9, 0.999))
 
     @staticmethod
-    def _check_classes(num_classes: Optional[int], forget_label: Optional[int], override_label: Optional[int]) -> None:
-        if num_classes is None:  # prompt-conditioned: the prompts name what to forget
+    def _check_classes(num_classes: Optional[int], forget_label: Optional[int], override_label: Optional[int],
+                       teacher: Denoiser) -> None:
+        """The class settings agree with the teacher network: classes and a forget label for a class-conditional
+        one, ``num_classes: null`` for a prompt-conditioned one (a network whose ``num_classes`` is None)."""
+        net_classes = getattr(getattr(teacher, "net", None), "num_classes", num_classes)
+        if num_classes is None:
+            if net_classes is not None:
+                raise ConfigError("model.num_classes", f"is null (a prompt-conditioned teacher) but the teacher network "
+                                                       f"has {net_classes} classes")
             return
-        if forget_label is None or not 0 <= forget_label < num_classes:
-            raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
+        if net_classes is None:
+            raise ConfigError("model.num_classes", "the teacher network is conditioned on prompts: set num_classes: null "
+                                                   "and forget_label: null (the data module's prompts name the concept)")
+        if forget_label is None:
+            raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got null")
+        check_classes(num_classes, forget_label, teacher)
         if override_label is not None:
             FixedOverride(override_label).validate(forget_label, num_classes)
 

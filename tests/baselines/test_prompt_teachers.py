@@ -87,6 +87,12 @@ def test_prompt_settings_that_do_not_fit_the_teacher_are_refused(tiny_denoiser):
         ESDModule(text_denoiser(), num_classes=None, forget_label=None, train_method="xattn")
     with pytest.raises(ConfigError, match="model.forget_label"):
         ESDModule(tiny_denoiser(num_classes=3), num_classes=3, forget_label=None)
+    with pytest.raises(ConfigError, match="model.num_classes.*conditioned on prompts: set num_classes: null"):
+        ESDModule(text_denoiser(), num_classes=10, forget_label=0)
+    with pytest.raises(ConfigError, match="model.num_classes.*is null.*has 3 classes"):
+        ESDModule(tiny_denoiser(num_classes=3), num_classes=None, forget_label=None)
+    with pytest.raises(ConfigError, match="model.num_classes.*is 4 but the teacher network has 3"):
+        SalUnModule(tiny_denoiser(num_classes=3), num_classes=4, forget_label=0)
     module = ESDModule(text_denoiser(), num_classes=None, forget_label=None)
     with pytest.raises(ConfigError, match="model.concept or a PromptDataModule"):
         module.erased({"generator": {"z": torch.zeros(2, 1, 8, 8), "labels": torch.zeros(2)}}, 2, "cpu")
