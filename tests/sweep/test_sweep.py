@@ -152,6 +152,7 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
                 assert got == value or isinstance(value, dict), key
 
 
+@pytest.mark.slow  # ~22 s: four short fits; the failing-sweep test runs the same launcher by default
 def test_local_sweep_writes_table_and_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("WANDB_MODE", "offline")
