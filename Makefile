@@ -21,7 +21,7 @@ WANDB_RUN ?= $(CKPT)
 # make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack compare fixtures clean
+.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack compare compare-text fixtures clean
 
 install: $(VENV)/.installed
 
@@ -96,6 +96,9 @@ attack: install  ## attacks on a digits forgetting run, teacher beside it, two j
 
 compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table: runs/compare_digits/compare.md
 	$(BIN)/sfd compare experiments/compare_digits.yaml $(ARGS)
+
+compare-text: install  ## the same for the text model, forget "seven": runs/compare_digits_text/compare.md
+	$(BIN)/sfd compare experiments/compare_digits_text.yaml $(ARGS)
 
 fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028> [ESD=<clone of rohitgandikota/erasing at 25613d2>]
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }

@@ -2,6 +2,7 @@
 
     sfd compare experiments/compare_digits.yaml            # make compare
     sfd compare experiments/compare_digits.yaml --only SFD,ESD
+    sfd compare experiments/compare_digits_text.yaml       # make compare-text: prompt-conditioned models
 
 Each method is trained by ``sfd fit`` (in a child process; its wall time is the table's), then scored alike:
 ``sfd sample`` with the spec's noise seeds and samples per class, ``sfd eval`` (forget, override and retained
@@ -15,7 +16,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.report import write
-from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, train
+from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, speed_conditions, train
 from sfd_lightning.compare.spec import CompareSpec, Method, read_spec
 from sfd_lightning.errors import ConfigError
 
@@ -26,7 +27,8 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     log(f"{method.name}: evaluating {trained['ckpt']}")
     row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"],
            **evaluate(method, trained["ckpt"], spec, folder)}
-    row["images_per_s"] = sampler_speed(trained["ckpt"], method.steps, spec.evaluation["speed_batch"], spec.num_classes)
+    batch = spec.evaluation["speed_batch"]
+    row["images_per_s"] = sampler_speed(trained["ckpt"], method.steps, batch, speed_conditions(spec, batch))
     if spec.attack:
         row["attacks"] = attack(method, trained["ckpt"], spec, folder)
     return row

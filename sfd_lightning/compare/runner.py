@@ -9,10 +9,13 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
+import numpy as np
 import torch
 
 from sfd_lightning.callbacks.fid import with_spread
 from sfd_lightning.compare.spec import CompareSpec, Method
+from sfd_lightning.data.prompts import class_of
+from sfd_lightning.diffusion.conditions import Condition, cycled
 from sfd_lightning.errors import ConfigError
 
 CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}]
@@ -21,7 +24,10 @@ CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "ini
 def fit_args(method: Method, spec: CompareSpec, folder: str) -> List[str]:
     """``sfd fit`` options: the method's config, this comparison's pair, its folder, no logger, only the last
     checkpoint (the table's evaluation is the same for all, outside the run)."""
-    if method.retrain:
+    if spec.prompts:
+        pair = [f"--data.init_args.concept={spec.prompts['concept']}", f"--data.init_args.replacement={spec.prompts['replacement']}",
+                f"--data.init_args.retained_prompts={spec.prompts['file']}"]
+    elif method.retrain:
         pair = [f"--data.init_args.labels={[c for c in range(spec.num_classes) if c != spec.forget_label]}"]
     else:
         pair = [f"--model.init_args.forget_label={spec.forget_label}", f"--model.init_args.override_label={spec.override_label}"]
@@ -57,20 +63,34 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     return {"ckpt": ckpt, "train_seconds": seconds}
 
 
-def sampler_speed(ckpt: str, steps: int, batch: int, num_classes: int) -> float:
+def speed_conditions(spec: CompareSpec, batch: int) -> Condition:
+    """What the speed test conditions on: the classes in turn, or the spec's prompts in turn."""
+    return cycled(spec.prompt_list(), batch) if spec.prompts else torch.arange(batch) % spec.num_classes
+
+
+def sampler_speed(ckpt: str, steps: int, batch: int, conditions: Condition) -> float:
     """Images/s of the method's own sampler here (``callbacks.speed.images_per_second``: best of 3 timed batches)."""
     from sfd_lightning.callbacks.speed import images_per_second
     from sfd_lightning.sample import load_sampler
 
     sampler = load_sampler(ckpt, steps, 1.0, torch.device("cpu"))
-    z, y = torch.randn(batch, *sampler.shape), torch.arange(batch) % num_classes
+    z, y = torch.randn(batch, *sampler.shape), conditions
     with torch.no_grad():
         return images_per_second(lambda: sampler.sample(z, y), batch, repeats=3)
 
 
+def label_by_prompt(npz: str, class_words: List[str]) -> None:
+    """Give the prompt samples of ``npz`` the ``labels`` ``sfd eval`` scores: the class each one's prompt names."""
+    with np.load(npz) as data:
+        arrays = dict(data)
+    arrays["labels"] = np.array([class_of(str(p), class_words, "prompts.class_words") for p in arrays["prompts"]])
+    np.savez(npz, **arrays)
+
+
 def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, Any]:
     """Forget, override and retained accuracy and the retained classes' FID over the spec's noise seeds: every
-    method's samples are drawn by ``sfd sample`` with the same seeds and scored by ``sfd eval`` alike."""
+    method's samples are drawn by ``sfd sample`` with the same seeds (per class, or per prompt of a prompt
+    comparison, labelled with the class the prompt names) and scored by ``sfd eval`` alike."""
     from sfd_lightning.evaluate.main import main as eval_main
     from sfd_lightning.sample import main as sample_main
 
@@ -78,8 +98,11 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     for seed in ev["seeds"]:
         npz, out = os.path.join(folder, f"samples_s{seed}.npz"), os.path.join(folder, f"eval_s{seed}.json")
         if not os.path.isfile(out):
-            sample_main(["--ckpt", ckpt, "--steps", str(method.steps), "--labels", f"0-{spec.num_classes - 1}",
-                         "--n-per-label", str(ev["n_per_label"]), "--seed", str(seed), "--out", npz])
+            what = ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
+            sample_main(["--ckpt", ckpt, "--steps", str(method.steps), *what, "--n-per-label", str(ev["n_per_label"]),
+                         "--seed", str(seed), "--out", npz])
+            if spec.prompts:
+                label_by_prompt(npz, spec.prompts["class_words"])
             eval_main([npz, "--reference", ev["reference"], "--metrics", "fid,forget", "--forget-label", str(spec.forget_label),
                        "--override-label", str(spec.override_label), "--classifier", ev["classifier"], "--features", ev["features"],
                        "--out", out])
@@ -99,7 +122,10 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
 
     a, out = spec.attack, os.path.join(folder, "attack")
     if not os.path.isfile(os.path.join(out, "attack.json")):
-        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", "--forget-label", str(spec.forget_label),
+        target = (["--concept", spec.prompts["concept"], "--prompts", spec.prompts["file"],
+                   "--class-words", ",".join(spec.prompts["class_words"])] if spec.prompts
+                  else ["--forget-label", str(spec.forget_label)])
+        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *target,
                      "--eps", ",".join(str(e) for e in a["eps"]), "--embedding-steps", ",".join(str(s) for s in a["embedding_steps"]),
                      "--n", str(a["n"]), "--teacher-steps", str(a["teacher_steps"]), "--examples", a["examples"],
                      "--pinpoint-k", "0", "--teacher", a["teacher"], "--skip-teacher", "--out", out])

@@ -1,10 +1,17 @@
-"""A comparison spec (``experiments/compare_digits.yaml``), read as data (``yaml.safe_load``) and checked before
-anything runs."""
+"""A comparison spec (``experiments/compare_digits.yaml``, ``experiments/compare_digits_text.yaml``), read as data
+(``yaml.safe_load``) and checked before anything runs.
+
+A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
+``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
+prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import yaml
 
+from sfd_lightning.attack.inputs import DIGIT_WORDS
+from sfd_lightning.data.prompt_files import read_prompt_file
+from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
 
 
@@ -32,6 +39,10 @@ class CompareSpec:
     evaluation: Dict[str, Any]
     attack: Optional[Dict[str, Any]] = None
     reference_method: str = "teacher"  # the FID ratio's denominator
+    prompts: Optional[Dict[str, Any]] = None  # file, concept, replacement, class_words: a prompt comparison
+
+    def prompt_list(self) -> List[str]:
+        return read_prompt_file(self.prompts["file"], "prompts.file")
 
 
 EVALUATION = {"n_per_label": 200, "seeds": [1, 2], "reference": "digits", "classifier": "assets/digits_classifier.pt",
@@ -55,6 +66,25 @@ def _method(raw: Any, i: int) -> Method:
     return Method(**raw)
 
 
+def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[str, Any]]:
+    """The spec's prompt settings, checked: the file reads, and the concept and replacement name the spec's classes."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not {"file", "concept", "replacement"} <= set(raw):
+        raise ConfigError("prompts", f"must be a mapping with file, concept and replacement (and class_words), got {raw!r}")
+    unknown = set(raw) - {"file", "concept", "replacement", "class_words"}
+    if unknown:
+        raise ConfigError(f"prompts.{sorted(unknown)[0]}", "unknown key; allowed: class_words, concept, file, replacement")
+    prompts = {"class_words": list(DIGIT_WORDS), **raw}
+    read_prompt_file(prompts["file"], "prompts.file")
+    for key, label in (("concept", forget_label), ("replacement", override_label)):
+        named = class_of(prompts[key], prompts["class_words"], f"prompts.{key}")
+        if named != label:
+            field_name = "forget_label" if key == "concept" else "override_label"
+            raise ConfigError(f"prompts.{key}", f"{prompts[key]!r} names class {named}, but {field_name} is {label}")
+    return prompts
+
+
 def read_spec(path: str) -> CompareSpec:
     try:
         with open(path) as f:
@@ -71,6 +101,7 @@ def read_spec(path: str) -> CompareSpec:
                        override_label=int(raw.get("override_label", 1)), num_classes=int(raw.get("num_classes", 10)),
                        methods=methods, evaluation={**EVALUATION, **(raw.get("evaluation") or {})}, attack=raw.get("attack"),
                        reference_method=str(raw.get("reference_method", "teacher")))
+    spec.prompts = _prompts(raw.get("prompts"), spec.forget_label, spec.override_label)
     if spec.reference_method not in names:
         raise ConfigError("reference_method", f"{spec.reference_method!r} is none of the methods {names}")
     if not 0 <= spec.forget_label < spec.num_classes or spec.override_label == spec.forget_label:

@@ -8,6 +8,7 @@ import yaml
 
 from project import ROOT
 from sfd_lightning.cli import main
+from sfd_lightning.compare.runner import fit_args
 
 SPEC = {
     "out": None, "forget_label": 0, "override_label": 1, "num_classes": 10, "reference_method": "teacher",
@@ -57,6 +58,10 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
     ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 0, "data": "none"}]}, "methods[0].steps: must be an integer >= 1"),
     ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 1, "data": "none", "colour": 1}]}, "methods[0].colour: unknown key"),
     ({"reference_method": "nobody"}, "reference_method: 'nobody' is none of the methods"),
+    ({"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven", "replacement": "one"}},
+     "prompts.concept: 'seven' names class 7, but forget_label is 0"),
+    ({"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven"}}, "prompts: must be a mapping with file"),
+    ({"prompts": {"file": "nowhere.txt", "concept": "zero", "replacement": "one"}}, "prompts.file"),
 ])
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
     monkeypatch.chdir(ROOT)
@@ -82,7 +87,6 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
 
 
 def test_each_method_is_trained_for_the_specs_pair():
-    from sfd_lightning.compare.runner import fit_args
     from sfd_lightning.compare.spec import CompareSpec, Method
 
     spec = CompareSpec("out", forget_label=3, override_label=8, num_classes=10, methods=[], evaluation={})
@@ -91,6 +95,50 @@ def test_each_method_is_trained_for_the_specs_pair():
     assert "--model.init_args.forget_label=3" in sfd and "--model.init_args.override_label=8" in sfd
     assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in retrain and retrain[-1] == "--trainer.max_steps=9"
     assert not any("forget_label" in a for a in retrain) and "--trainer.enable_checkpointing=true" in retrain
+
+
+TEXT = {"file": "configs/prompts/digits_captions.txt", "concept": "seven", "replacement": "one"}
+
+
+def test_a_prompt_comparison_trains_each_method_on_its_concept_and_labels_samples_by_prompt(tmp_path):
+    import numpy as np
+
+    from sfd_lightning.compare.runner import label_by_prompt, speed_conditions
+    from sfd_lightning.compare.spec import CompareSpec, Method
+
+    spec = CompareSpec("out", forget_label=7, override_label=1, num_classes=10, methods=[], evaluation={},
+                       prompts={**TEXT, "class_words": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]})
+    args = fit_args(Method("ESD", 50, "none", config="e.yaml", args=["--model.init_args.concept=seven"]), spec, "out/esd")
+    assert {"--data.init_args.concept=seven", "--data.init_args.replacement=one",
+            "--data.init_args.retained_prompts=configs/prompts/digits_captions.txt"} <= set(args)
+    assert not any("forget_label" in a for a in args) and args[-1] == "--model.init_args.concept=seven"
+    npz = tmp_path / "s.npz"
+    np.savez(npz, images=np.zeros((3, 1, 8, 8), np.float32), prompts=np.array(["a handwritten seven", "the digit two", "one"]))
+    label_by_prompt(str(npz), spec.prompts["class_words"])
+    assert np.load(npz)["labels"].tolist() == [7, 2, 1] and np.load(npz)["prompts"][0] == "a handwritten seven"
+    assert speed_conditions(spec, 3) == spec.prompt_list()[:3]
+
+
+@pytest.mark.slow  # ~25 s: a tiny text-model fit, prompt sampling, evaluation and attacks
+def test_a_prompt_comparison_runs_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    methods = [{"name": "teacher", "ckpt": "assets/digits_text_teacher.pt", "steps": 10, "data": "–"},
+               {"name": "ESD", "config": "configs/baselines/digits_text_esd.yaml", "steps": 2, "data": "none",
+                "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]}]
+    attack = dict(SPEC["attack"], teacher="assets/digits_text_teacher.pt")
+    main(["compare", str(write_spec(tmp_path, forget_label=7, override_label=1, prompts=TEXT, methods=methods, attack=attack,
+                                    evaluation={"n_per_label": 2, "seeds": [1], "speed_batch": 8}))])
+    teacher, esd = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert teacher["forget/accuracy"] > 0.5 and 0 <= esd["forget/accuracy"] <= 1 and esd["train_seconds"] > 0
+    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps"} and teacher["images_per_s"] > 0
+
+
+def test_the_shipped_text_spec_reads_and_names_existing_configs():
+    from sfd_lightning.compare.spec import read_spec
+
+    spec = read_spec(str(ROOT / "experiments" / "compare_digits_text.yaml"))
+    assert [m.name for m in spec.methods] == ["teacher", "SFD", "ESD", "SalUn", "Selective Amnesia"]
+    assert all((ROOT / (m.config or m.ckpt)).exists() for m in spec.methods) and spec.prompts["concept"] == "seven"
 
 
 def test_the_shipped_digits_spec_reads_and_names_existing_configs():
