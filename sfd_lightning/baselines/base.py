@@ -113,6 +113,12 @@ class UnlearningBaseline(LightningModule):
         """Optimiser steps so far: the x axis of every evaluation and log."""
         return self.global_step
 
+    @property
+    def report_labels(self) -> Dict[str, str]:
+        """The report's rows that name SFD's generator, named for this model (``ReportCallback``)."""
+        return {"fid/generator": f"FID retained classes, fine-tuned {self.sample_steps}-step DDIM",
+                "fid/ratio": "FID ratio fine-tuned model / teacher"}
+
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
         return x if self.autoencoder is None else self.autoencoder.decode(x)

@@ -61,13 +61,14 @@ class ReportCallback(Callback):
             status = f"INTERRUPTED by {interrupted_by} at iteration {int(self.metrics['iterations'])}: incomplete"
         folder = run_dir(trainer)
         os.makedirs(folder, exist_ok=True)
-        table = format_report(self.metrics)
+        labels = getattr(pl_module, "report_labels", None)
+        table = format_report(self.metrics, labels)
         with open(os.path.join(folder, "report.md"), "w") as f:
             f.write(f"# {self.title} ({status})\n\n{table}\n")
         with open(os.path.join(folder, "report.json"), "w") as f:
             json.dump(self.metrics, f, indent=2, sort_keys=True)
         plot_metric_curves(merged_history(trainer), os.path.join(folder, "metric_curves.png"))
-        self._to_logger(trainer, table_rows(self.metrics))
+        self._to_logger(trainer, table_rows(self.metrics, labels))
         print(f"\n{self.title} ({status})\n{table}\noutputs: {folder}\n", flush=True)
 
     def _to_logger(self, trainer: Trainer, rows) -> None:

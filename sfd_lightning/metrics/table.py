@@ -1,6 +1,6 @@
 """The headline metrics of a run as a table: the report's rows, in the report, the model card and the
 sweep summary alike."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROWS: List[Tuple[str, str, str]] = [
     ("forget/accuracy", "forget-class accuracy (lower is better)", "{:.2%}"),
@@ -20,9 +20,10 @@ ROWS: List[Tuple[str, str, str]] = [
 ]
 
 
-def table_rows(metrics: Dict[str, float]) -> List[Tuple[str, str, float]]:
-    """(key, label, value) of the report's rows that the metrics hold."""
-    return [(key, label, metrics[key]) for key, label, _ in ROWS if key in metrics]
+def table_rows(metrics: Dict[str, float], labels: Optional[Dict[str, str]] = None) -> List[Tuple[str, str, float]]:
+    """(key, label, value) of the report's rows that the metrics hold; ``labels`` renames rows (a baseline's sampler)."""
+    labels = labels or {}
+    return [(key, labels.get(key, label), metrics[key]) for key, label, _ in ROWS if key in metrics]
 
 
 def format_value(metrics: Dict[str, float], key: str, fmt: str) -> str:
@@ -32,9 +33,11 @@ def format_value(metrics: Dict[str, float], key: str, fmt: str) -> str:
     return text if spread is None else f"{text} ± {fmt.format(spread)}"
 
 
-def format_report(metrics: Dict[str, float]) -> str:
+def format_report(metrics: Dict[str, float], labels: Optional[Dict[str, str]] = None) -> str:
+    """The report's markdown table; ``labels`` renames rows (e.g. a baseline's "generator" is its fine-tuned model)."""
+    labels = labels or {}
     lines = [f"| {'metric':<46} | {'value':>16} |", f"|{'-' * 48}|{'-' * 18}|"]
     for key, label, fmt in ROWS:
         if key in metrics:
-            lines.append(f"| {label:<46} | {format_value(metrics, key, fmt):>16} |")
+            lines.append(f"| {labels.get(key, label):<46} | {format_value(metrics, key, fmt):>16} |")
     return "\n".join(lines)

@@ -32,3 +32,22 @@ def test_esd_trains_the_forget_label_towards_negative_guidance(tiny_denoiser):
         optimizer.step()
     assert esd_loss(module.student, module.teacher, x, sigma, labels).mean().item() < before
     assert all(not p.requires_grad for p in module.teacher.parameters())
+
+
+def test_a_baselines_report_names_its_fine_tuned_sampler_not_a_generator(tiny_denoiser, tmp_path, capsys):
+    from lightning.pytorch import Callback, Trainer
+
+    from sfd_lightning.callbacks import ReportCallback
+    from sfd_lightning.data import NoiseLabelDataModule
+
+    class FID(Callback):  # what FIDCallback leaves in the metrics
+        def on_train_end(self, trainer, pl_module):
+            trainer.callback_metrics.update({"fid/generator": torch.tensor(0.5), "fid/ratio": torch.tensor(2.0)})
+
+    module = ESDModule(tiny_denoiser(num_classes=3), num_classes=3, forget_label=1, ddim_steps=2, sample_steps=4)
+    Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, default_root_dir=str(tmp_path), callbacks=[FID(), ReportCallback("ESD")]).fit(
+        module, datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=2, iterations=1, num_classes=3, forget_label=1))
+    printed = capsys.readouterr().out
+    assert "FID retained classes, fine-tuned 4-step DDIM" in printed and "FID ratio fine-tuned model / teacher" in printed
+    assert "one-step" not in printed
