@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.baselines.base import UnlearningBaseline
-from sfd_lightning.diffusion.conditions import Condition
+from sfd_lightning.diffusion.conditions import Condition, cycled
 from sfd_lightning.diffusion.samplers import ddim, ddim_sigmas
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.esd import esd_loss
@@ -67,7 +67,7 @@ class ESDModule(UnlearningBaseline):
             raise ConfigError("model.concept", "names a prompt to erase: only for prompt-conditioned teachers "
                                                "(num_classes: null); class-conditional ones erase forget_label")
         self.eta, self.ddim_steps, self.batch_size, self.concept = eta, ddim_steps, batch_size, concept
-        self.train_method, self.train_guidance = train_method, train_guidance
+        self.train_guidance = train_guidance
         self.select_trainable(train_method)
 
     def select_trainable(self, method: TrainMethod) -> None:
@@ -88,7 +88,7 @@ class ESDModule(UnlearningBaseline):
             if not forget:
                 raise ConfigError("data", "ESD on a prompt-conditioned teacher needs model.concept or a PromptDataModule "
                                           "with forget prompts")
-            return [forget[i % len(forget)] for i in range(n)]
+            return cycled(forget, n)
         return torch.full((n,), self.forget_label, device=device)
 
     def noisy_samples(self, z: torch.Tensor, conditions: Condition, generator: torch.Generator):
