@@ -5,6 +5,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 
+from sfd_lightning.callbacks.final_checkpoint import save_final_checkpoint
 from sfd_lightning.errors import ConfigError
 
 
@@ -51,6 +52,7 @@ class PeriodicEvalCallback(Callback):
             self._run(trainer, pl_module, final=False)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        save_final_checkpoint(trainer)  # an evaluation that fails must not cost the trained weights
         self._run(trainer, pl_module, final=True)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
