@@ -22,6 +22,7 @@ from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
+from sfd_lightning.resume import check_model_settings, check_unfinished
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -140,6 +141,10 @@ class SFDLightningCLI(LightningCLI):
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
+            check_model_settings(config.model.as_dict(), self.resume_checkpoint, str(path))
+            if subcommand == "fit":
+                check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
+                                 config.get("trainer.max_steps"), str(path))
 
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses
