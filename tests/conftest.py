@@ -7,6 +7,15 @@ from project import ROOT  # tests/helpers is on the path (setup.cfg: pythonpath)
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory, monkeypatch):
+    """Each test its own user result cache (``SFD_CACHE_DIR``, inherited by subprocesses): never ~/.cache, and
+    no result computed by one test read by another."""
+    path = tmp_path_factory.mktemp("user_cache")
+    monkeypatch.setenv("SFD_CACHE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def tiny_denoiser():
     from sfd_lightning.diffusion import VPDenoiser
@@ -47,5 +56,6 @@ def short_digits_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("short_digits_run")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
+        mp.setenv("SFD_CACHE_DIR", str(tmp / "user_cache"))
         main(["fit", "--config", str(short_forget_config(tmp))])
     return next((tmp / "run").rglob("last.ckpt"))

@@ -87,3 +87,29 @@ def test_stage_one_generator_matches_the_teacher():
             fid.update(images, real=False)
             scores[name] = float(fid.compute())
     assert scores["generator"] <= 1.25 * scores["teacher"], scores
+
+
+@pytest.mark.slow  # a one-iteration demo with all its evaluations (about a minute)
+def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkeypatch, user_cache):
+    """`make demo` on a fresh machine: the teacher's FIDs hit assets/digits_teacher_fid.json (keyed by inputs, not
+    by features whose last bits vary between machines), so the teacher is never sampled for them and nothing is
+    written to the table or the user cache."""
+    import hashlib
+
+    import sfd_lightning.callbacks.fid as fid_module
+    from project import ROOT
+    from sfd_lightning.cli import main
+
+    table = ASSETS / "digits_teacher_fid.json"
+    before = hashlib.sha256(table.read_bytes()).hexdigest()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the teacher was sampled for its FID: the shipped table missed")
+
+    monkeypatch.setattr(fid_module, "sample_ddim", refuse)
+    monkeypatch.chdir(ROOT)
+    main(["fit", "--config", "configs/digits_forget.yaml", "--data.init_args.iterations=1", "--trainer.logger=false",
+          f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false"])
+    report = (tmp_path / "report.json").read_text()
+    assert '"fid/teacher"' in report
+    assert hashlib.sha256(table.read_bytes()).hexdigest() == before and not any(user_cache.iterdir())

@@ -13,7 +13,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_labels, sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.metrics.result_cache import ResultCache, module_digest, tensors_digest
+from sfd_lightning.metrics.result_cache import ResultCache, StreamDigest, module_digest
 
 
 def with_spread(name: str, values: Sequence[float]) -> Dict[str, float]:
@@ -54,8 +54,10 @@ class FIDCallback(PeriodicEvalCallback):
             seed: noise seed, fixed so evaluations are comparable.
             n_seeds: evaluate with the noise of seeds ``seed``, ``seed + 1``, ...: an FID per seed, reported as
                 their mean and spread (sampling noise beside the value).
-            teacher_cache: a JSON file that keeps the teacher's FIDs: read when the teacher's weights, the real
-                features and every sampling setting match, else computed and added (null: always computed).
+            teacher_cache: a JSON table of the teacher's FIDs, read when the teacher's weights, the feature
+                extractor's weights, the real images and every sampling setting match; a miss is computed and
+                added to the user cache (``$SFD_CACHE_DIR``, default ``~/.cache/sfd-lightning``), never to this
+                file (null: always computed).
         """
         super().__init__(every_n_iterations)
         if n_seeds < 1:
@@ -64,8 +66,14 @@ class FIDCallback(PeriodicEvalCallback):
         self.seeds = [seed + i for i in range(n_seeds)]
         self.teacher_steps, self.teacher_cfg_scale = teacher_steps, teacher_cfg_scale
         self.cache = ResultCache(teacher_cache) if teacher_cache else None
+        self.feature_extractor = feature_extractor
         self.fid = FrechetInceptionDistance(feature=feature_extractor, reset_real_features=False)
         self._real_ready = False
+        self._real_digest = StreamDigest()  # of the real images this rank fed: the reference's identity
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if self.cache is not None and trainer.is_global_zero:
+            self.cache.check()  # a corrupt cache file is said now, not after training
 
     def _retained(self, pl_module: LightningModule):
         return [c for c in range(pl_module.num_classes) if c != pl_module.forget_label]
@@ -76,6 +84,7 @@ class FIDCallback(PeriodicEvalCallback):
         idx = [i for i, label in enumerate(labels) if label in keep]
         shard = Subset(self.reference, idx[trainer.global_rank::trainer.world_size])
         for images, _ in DataLoader(shard, batch_size=self.batch_size):
+            self._real_digest.update(images)
             self.fid.update(images.to(pl_module.device), real=True)
         self._real_ready = True
 
@@ -110,10 +119,10 @@ class FIDCallback(PeriodicEvalCallback):
         return values
 
     def _cache_parts(self, trainer: Trainer, pl_module: LightningModule) -> Dict:
-        """Everything the teacher's FID depends on but the seed: weights, real features, sampling settings."""
+        """Every input of the teacher's FID but the seed: weights, real images, feature extractor, sampling settings."""
         autoencoder = getattr(pl_module, "autoencoder", None)
-        real = (self.fid.real_features_sum, self.fid.real_features_cov_sum, self.fid.real_features_num_samples)
-        return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher), "real_features": tensors_digest(real),
+        return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher),
+                "features": module_digest(self.feature_extractor), "real_images": self._real_digest.hexdigest(),
                 "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,
                 "labels": self._retained(pl_module), "n_per_label": self.n_per_label,
                 "batch_size": self.batch_size, "shape": list(sample_shape(trainer)), "steps": self.teacher_steps,

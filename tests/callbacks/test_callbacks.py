@@ -172,7 +172,8 @@ class TinyFeatures(torch.nn.Module):
         return self.proj(x.flatten(1))
 
 
-def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(tiny_denoiser, tmp_path, monkeypatch):
+def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(tiny_denoiser, tmp_path, monkeypatch,
+                                                                               user_cache):
     from torch.utils.data import TensorDataset
 
     import sfd_lightning.callbacks.fid as fid_module
@@ -185,10 +186,11 @@ def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
     teacher_calls = []
     ddim = fid_module.sample_ddim
     monkeypatch.setattr(fid_module, "sample_ddim", lambda *a, **k: teacher_calls.append(1) or ddim(*a, **k))
-    cache = tmp_path / "teacher_fid.json"
+    shipped = tmp_path / "shipped_teacher_fid.json"  # read, never written
+    cache = user_cache / "teacher_fid.json"  # where misses go
 
     def run(module):
-        cb = FIDCallback(real, features, n_per_label=8, teacher_steps=2, batch_size=8, n_seeds=2, teacher_cache=str(cache))
+        cb = FIDCallback(real, features, n_per_label=8, teacher_steps=2, batch_size=8, n_seeds=2, teacher_cache=str(shipped))
         fit(module, iterations=1, tmp_path=tmp_path, callbacks=[cb])
         return cb.results
 
@@ -203,3 +205,4 @@ def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
         next(other.teacher.parameters()).add_(0.1)
     run(other)
     assert len(teacher_calls) == 2 * computed and len(json.loads(cache.read_text())) == 4
+    assert not shipped.exists()
