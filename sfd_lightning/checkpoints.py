@@ -121,7 +121,22 @@ def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field:
         else:
             detail = f"the checkpoint has {len(unexpected)} weights {target} lacks, e.g. {unexpected[0]}"
         raise ConfigError(field, f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
+    check_finite(state, {name for name, _ in module.named_parameters()}, field, path)
     module.load_state_dict(state)
+
+
+def check_finite(state: Mapping[str, torch.Tensor], parameters: Iterable[str], field: str, path: str) -> None:
+    """Refuse weights holding NaN anywhere, or +-inf in a parameter (a buffer such as a noise schedule may be
+    infinite): a diverged or corrupt network would train, sample and score as if it worked."""
+    parameters = set(parameters)
+    for name, value in state.items():
+        if not value.is_floating_point():
+            continue
+        bad = value.isnan() | (value.isinf() if name in parameters else False)
+        count = int(bad.sum())
+        if count:
+            raise ConfigError(field, f"checkpoint {path!r} holds {count:,} non-finite value{'s' * (count > 1)} in "
+                              f"{name}: a diverged or corrupt network; give the checkpoint of a finite one")
 
 
 def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str) -> List[str]:

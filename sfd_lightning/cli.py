@@ -20,6 +20,7 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
 from sfd_lightning.resume import check_model_settings, check_unfinished
@@ -214,6 +215,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ConfigError as err:
         print(f"sfd: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except NonFiniteError as err:  # checkpoints saved before it are intact
+        print(f"sfd: error: {err}", file=sys.stderr)
+        sys.exit(1)
     except SIGTERMException:  # Lightning's graceful stop exits 0; a scheduler must see the signal
         sys.exit(exit_status())
 

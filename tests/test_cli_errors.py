@@ -67,3 +67,17 @@ def test_bad_resume_checkpoint(capsys, monkeypatch, tmp_path, content):
         path.write_bytes(content)
     code, line = run(capsys, monkeypatch, ROOT, f"--ckpt_path={path}")
     assert code == 2 and line.startswith("sfd: error: ckpt_path:")
+
+
+def test_a_teacher_with_nan_weights_is_refused_at_load(capsys, monkeypatch, tmp_path):
+    import torch
+
+    from project import ASSETS, ROOT
+
+    asset = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
+    name = next(k for k, v in asset["state_dict"].items() if v.is_floating_point())
+    asset["state_dict"][name].view(-1)[0] = float("nan")
+    torch.save(asset, tmp_path / "nan_teacher.pt")
+    code, line = run(capsys, monkeypatch, ROOT, f"--model.teacher_ckpt={tmp_path / 'nan_teacher.pt'}")
+    assert code == 2 and line.startswith("sfd: error: model.teacher_ckpt:"), line
+    assert f"holds 1 non-finite value in {name}" in line

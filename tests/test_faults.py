@@ -152,3 +152,29 @@ def test_a_failing_callback_keeps_earlier_checkpoints_and_wandb_data(tmp_path):
     logged = [{"/".join(item.nested_key) or item.key for item in record.history.item}
               for record in read_records(next(tmp_path.rglob("run-*.wandb"))) if record.HasField("history")]
     assert sum("loss/generator_remain" in keys for keys in logged) >= 4, logged[:3]  # one row per iteration logged
+
+
+def test_a_run_whose_generator_never_updated_fails_before_its_final_evaluation(tiny_denoiser, tmp_path):
+    """A teacher that is NaN in every iteration: every generator update is skipped, so the run stops with
+    NonFiniteError at the epoch's end instead of evaluating and reporting the untouched generator."""
+    from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
+
+    class Evaluations(PeriodicEvalCallback):
+        finals = 0
+
+        def evaluate(self, trainer, pl_module, final):
+            Evaluations.finals += final
+            return {}
+
+    module = make_module(tiny_denoiser)
+    module.teacher.net.register_forward_hook(lambda _, __, out: torch.full_like(out, float("nan")))
+    with pytest.raises(NonFiniteError, match=r"every generator update was skipped .*2 skipped by iteration 2"):
+        trainer(tmp_path, callbacks=[Evaluations()]).fit(module, datamodule=data(2))
+    assert Evaluations.finals == 0 and module.skipped_steps == 2
+
+
+def test_the_report_shows_skipped_updates():
+    from sfd_lightning.metrics.table import format_report
+
+    table = format_report({"forget/accuracy": 0.0, "nonfinite/skipped": 10.0})
+    assert "updates skipped (non-finite loss or gradients) |               10 |" in table

@@ -17,6 +17,8 @@ ROWS: List[Tuple[str, str, str]] = [
     ("speed/generator_images_per_s", "images/s one-step generator", "{:,.0f}"),
     ("speed/teacher_images_per_s", "images/s teacher sampler", "{:,.1f}"),
     ("speed/speedup", "sampling speed-up per image", "{:.1f}x"),
+    ("nonfinite/skipped", "updates skipped (non-finite loss or gradients)", "{:,.0f}"),
+    ("nonfinite/dropped", "samples dropped (non-finite, on_nonfinite=drop)", "{:,.0f}"),
 ]
 
 

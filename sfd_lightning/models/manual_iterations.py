@@ -29,13 +29,18 @@ class ManualIterations(LightningModule):
             loop.max_steps *= self.steps_per_iteration
             self._doubled_loop = weakref.ref(loop)
 
+    def on_train_epoch_end(self) -> None:
+        # Before ModelCheckpoint's epoch-end save and the final evaluations: a run none of whose updates of a kind
+        # applied (all skipped as non-finite) fails instead of reporting metrics of unchanged weights.
+        self.guard.check_some_applied(self.iteration)
+
     def guarded_step(self, opt, loss: torch.Tensor, name: str, clip: bool) -> None:
         """Backward of ``loss`` and a step of ``opt``: an unusable update (``guard``) leaves weights and optimiser
         state unchanged; ``clip`` clips each gradient element to ``grad_clip_value``."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         agree = partial(self.trainer.strategy.reduce_boolean_decision, all=True)
-        if not self.guard.gradients_usable(opt, loss, agree, f"SFD iteration {self.iteration}: the {name}"):
+        if not self.guard.gradients_usable(opt, loss, agree, f"SFD iteration {self.iteration}: the {name}", name):
             opt.zero_grad(set_to_none=True)  # the step below then changes no weight and no optimiser state
         elif clip and self.grad_clip_value is not None:
             self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")

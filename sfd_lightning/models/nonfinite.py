@@ -1,5 +1,6 @@
 """What an SFD update does when a loss or gradient is NaN/inf (``model.on_nonfinite``)."""
-from typing import Callable, Tuple
+from collections import Counter
+from typing import Callable, List, Tuple
 
 import torch
 
@@ -21,6 +22,8 @@ class NonFiniteGuard:
         if policy not in POLICIES:
             raise ConfigError("model.on_nonfinite", f"must be skip, stop or drop, got {policy!r}")
         self.policy, self.skipped, self.dropped = policy, 0, 0
+        # in this process, by update ("generator", ...): to tell a run whose updates never applied
+        self.attempts, self.skipped_by = Counter(), Counter()
 
     def means(self, per_sample: torch.Tensor, n_retained: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Batch means of the retained rows and of the forget rows (0 when there are none)."""
@@ -32,9 +35,10 @@ class NonFiniteGuard:
         return remain.mean(), (forget.mean() if len(forget) else per_sample.new_zeros(()))
 
     def gradients_usable(self, opt: torch.optim.Optimizer, loss: torch.Tensor, agree: Callable[[bool], bool],
-                         what: str) -> bool:
+                         what: str, name: str = "update") -> bool:
         """After the backward: True if the step may go ahead. ``agree`` makes every rank's answer the same;
-        ``what`` begins the error message ("SFD iteration 3: the generator")."""
+        ``what`` begins the error message ("SFD iteration 3: the generator"); ``name`` is the update's kind."""
+        self.attempts[name] += 1
         grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
         if self.policy == "drop":
             for g in grads:
@@ -49,4 +53,17 @@ class NonFiniteGuard:
                                  "checkpoints saved so far are intact. Lower the learning rates or set "
                                  "model.on_nonfinite=skip, and resume with --ckpt_path")
         self.skipped += 1
+        self.skipped_by[name] += 1
         return False
+
+    def never_applied(self) -> List[str]:
+        """The kinds of update that were attempted in this process and skipped every time."""
+        return [name for name, n in self.attempts.items() if n and self.skipped_by[name] == n]
+
+    def check_some_applied(self, iteration: int) -> None:
+        """Raise :class:`NonFiniteError` when a kind of update never changed the weights: such a run is no result."""
+        never = self.never_applied()
+        if never:
+            raise NonFiniteError(f"every {' and every '.join(never)} update was skipped (non-finite loss or gradients, "
+                                 f"{self.skipped} skipped by iteration {iteration}, model.on_nonfinite=skip): the run "
+                                 "learnt nothing. Check the teacher's weights and lower the learning rates")
