@@ -18,6 +18,7 @@ from sfd_lightning.data.sample_blocks import SampleBlocks  # one block: the nois
 def caption(text: str, width: int, channels: int) -> torch.Tensor:
     """A (channels, 14, width) strip in [0, 1]: ``text`` in black on white, cut to fit with "..."."""
     font = ImageFont.load_default()
+    text = text[:width]  # no glyph is narrower than a pixel: the rest cannot show, and each cut below measures it all
     while len(text) > 1 and font.getlength(text) > width - 4:
         text = text[:-4] + "..." if len(text) > 4 else text[:-1]
     strip = Image.new("L", (width, 14), 255)

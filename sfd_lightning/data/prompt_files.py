@@ -5,6 +5,7 @@ from typing import List, Sequence, Union
 from sfd_lightning.errors import ConfigError
 
 MAX_BYTES = 10 * 2**20  # 10 MiB: far more prompts than any run uses; larger files are likely the wrong file
+MAX_CHARS = 2000  # a prompt's length: CLIP reads 77 tokens (about 300 characters); longer is a wrong line or file
 Prompts = Union[str, Sequence[str]]
 
 
@@ -26,6 +27,15 @@ def read_prompt_file(path: str, field: str) -> List[str]:
     prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise ConfigError(field, f"{path!r} holds no prompts (it is empty or blank)")
+    return check_lengths(prompts, field, f"{path!r}")
+
+
+def check_lengths(prompts: List[str], field: str, where: str) -> List[str]:
+    """``prompts``, if none is longer than :data:`MAX_CHARS` characters; else a ConfigError naming the first."""
+    for i, prompt in enumerate(prompts):
+        if len(prompt) > MAX_CHARS:
+            raise ConfigError(field, f"prompt {i + 1} of {where} has {len(prompt):,} characters; prompts have at most "
+                              f"{MAX_CHARS:,} (text encoders read 77 tokens, about 300 characters)")
     return prompts
 
 
@@ -36,4 +46,4 @@ def prompts_from(value: Prompts, field: str) -> List[str]:
     prompts = [str(p).strip() for p in value if str(p).strip()]
     if not prompts:
         raise ConfigError(field, "no prompts given")
-    return prompts
+    return check_lengths(prompts, field, "the list")

@@ -69,6 +69,7 @@ def test_validation_prompts_are_deterministic_and_spread():
     (b"\x89PNG\r\n\x1a\n\x00\x00", "is a binary file"),
     (b"caf\xe9 au lait\n", "is not UTF-8 text"),
     (b"x" * (10 * 2**20 + 1), "prompt files are at most 10 MiB"),
+    (b"a dog\n" + b"x" * 2**20 + b"\n", "prompt 2 of .* has 1,048,576 characters; prompts have at most 2,000"),
 ])
 def test_bad_prompt_files_name_the_field(tmp_path, content, message):
     path = tmp_path / "retained.txt"
@@ -120,3 +121,15 @@ def test_predict_samples_the_evaluated_forget_and_retained_prompts(tmp_path):
     assert prompts == ["a seven", "a seven", "a one", "a one", "a two", "a two"]
     grid = save_samples(str(tmp_path / "s.npz"), torch.zeros(6, 1, 8, 8), prompts, n_per_condition=2)
     assert list(np.load(tmp_path / "s.npz")["prompts"]) == prompts and grid.endswith("s.png")
+
+
+def test_a_long_prompt_list_entry_is_refused():
+    with pytest.raises(ConfigError, match="data.forget_prompts: prompt 1 of the list has 2,001 characters"):
+        PromptDataModule(retained_prompts=["a cat"], forget_prompts=["a dog " + "x" * 1995], concept="dog", replacement="cat")
+
+
+def test_a_caption_longer_than_its_strip_is_cut_quickly():
+    from sfd_lightning.callbacks.image_grid import caption
+
+    strip = caption("a handwritten seven " * 50_000, width=60, channels=1)  # a megabyte: measured whole, it never ended
+    assert strip.shape == (1, 14, 60) and strip.min() < 1
