@@ -55,10 +55,10 @@ assets: install  ## retrain the shipped digits assets (assets/*.pt: classifier, 
 	$(MAKE) teacher-fid
 
 teacher-fid: install  ## the shipped teacher's FIDs for both digits demos (0->1, 3->8) into assets/digits_teacher_fid.json
-	rm -f assets/digits_teacher_fid.json
+	rm -rf assets/digits_teacher_fid.json runs/teacher_fid
 	set -e; for pair in "0 1" "3 8"; do set -- $$pair; \
 	  $(BIN)/sfd fit --config configs/digits_forget.yaml --data.init_args.iterations=1 --trainer.logger=false \
-	    --trainer.default_root_dir=runs/teacher_fid --model.forget_label=$$1 --model.override_label=$$2; done
+	    --trainer.default_root_dir=runs/teacher_fid/$$1_$$2 --model.forget_label=$$1 --model.override_label=$$2; done
 
 sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)

@@ -22,6 +22,7 @@ from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
+from sfd_lightning.run_lock import check_run_folder
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -140,6 +141,9 @@ class SFDLightningCLI(LightningCLI):
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
+        if subcommand in ("fit", "validate", "predict") and config.get("trainer.logger") in (False, []):
+            # no logger: the run writes straight into default_root_dir, so one run a folder (run_lock)
+            check_run_folder(config.get("trainer.default_root_dir") or os.getcwd(), path)
 
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses
