@@ -76,7 +76,7 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }
 	mkdir -p $(RESCORE_DIR)
 	set -e; for s in $(SEEDS); do \
-	  $(BIN)/sfd sample --ckpt $(CKPT) --labels 0-9 --n-per-label $(N) --seed $$s --out $(RESCORE_DIR)/generator_s$$s.npz; \
+	  $(BIN)/sfd sample --ckpt $(CKPT) --labels 0-9 --n-per-label $(N) --seed $$s --out $(RESCORE_DIR)/generator_s$$s.npz --overwrite; \
 	  t=$(RESCORE_DIR)/teacher_$(notdir $(basename $(TEACHER)))_n$(N)_s$$s.npz; \
 	  test -f $$t || $(BIN)/sfd sample --ckpt $(TEACHER) --steps 50 --labels 0-9 --n-per-label $(N) --seed $$s --out $$t; \
 	  for who in generator teacher; do \

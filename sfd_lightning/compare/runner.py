@@ -104,7 +104,7 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
         if not os.path.isfile(out):
             what = ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
             sample_main(["--ckpt", ckpt, "--steps", str(method.steps), *what, "--n-per-label", str(ev["n_per_label"]),
-                         "--seed", str(seed), "--out", npz])
+                         "--seed", str(seed), "--out", npz, "--overwrite"])  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
             eval_main([npz, "--reference", ev["reference"], "--metrics", "fid,forget", "--forget-label", str(spec.forget_label),
