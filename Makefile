@@ -82,7 +82,7 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	  for who in generator teacher; do \
 	    f=$(RESCORE_DIR)/generator_s$$s.npz; test $$who = teacher && f=$$t; \
 	    $(BIN)/sfd eval $$f --reference digits --forget-label $(FORGET) --metrics fid \
-	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json \
+	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json --overwrite \
 	      $(if $(WANDB_RUN),--wandb-run $(WANDB_RUN) --wandb-prefix rescore/$${who}_s$$s/); \
 	  done; done
 	$(BIN)/python -c "import json, sys; d = sys.argv[1]; seeds = sys.argv[2:]; \
