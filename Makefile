@@ -77,13 +77,13 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }
 	mkdir -p $(RESCORE_DIR)
 	set -e; for s in $(SEEDS); do \
-	  $(BIN)/sfd sample --ckpt $(CKPT) --labels 0-9 --n-per-label $(N) --seed $$s --out $(RESCORE_DIR)/generator_s$$s.npz; \
+	  $(BIN)/sfd sample --ckpt $(CKPT) --labels 0-9 --n-per-label $(N) --seed $$s --out $(RESCORE_DIR)/generator_s$$s.npz --overwrite; \
 	  t=$(RESCORE_DIR)/teacher_$(notdir $(basename $(TEACHER)))_n$(N)_s$$s.npz; \
 	  test -f $$t || $(BIN)/sfd sample --ckpt $(TEACHER) --steps 50 --labels 0-9 --n-per-label $(N) --seed $$s --out $$t; \
 	  for who in generator teacher; do \
 	    f=$(RESCORE_DIR)/generator_s$$s.npz; test $$who = teacher && f=$$t; \
 	    $(BIN)/sfd eval $$f --reference digits --forget-label $(FORGET) --metrics fid \
-	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json \
+	      --features classifier:assets/digits_classifier.pt --out $(RESCORE_DIR)/fid_$${who}_s$$s.json --overwrite \
 	      $(if $(WANDB_RUN),--wandb-run $(WANDB_RUN) --wandb-prefix rescore/$${who}_s$$s/); \
 	  done; done
 	$(BIN)/python -c "import json, sys; d = sys.argv[1]; seeds = sys.argv[2:]; \

@@ -24,6 +24,7 @@ from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
 from sfd_lightning.resume import check_model_settings, check_unfinished
+from sfd_lightning.run_lock import check_run_folder
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -146,6 +147,9 @@ class SFDLightningCLI(LightningCLI):
             if subcommand == "fit":
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
                                  config.get("trainer.max_steps"), str(path))
+        if subcommand in ("fit", "validate", "predict") and config.get("trainer.logger") in (False, []):
+            # no logger: the run writes straight into default_root_dir, so one run a folder (run_lock)
+            check_run_folder(config.get("trainer.default_root_dir") or os.getcwd(), path)
 
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses

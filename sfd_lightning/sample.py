@@ -19,7 +19,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
-from sfd_lightning.callbacks.sample_writer import SampleWriter
+from sfd_lightning.callbacks.sample_writer import SampleWriter, check_samples_out
 from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts-file", "--prompts_file", default=None, dest="prompts_file",
                    help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels")
     p.add_argument("--out", default="samples.npz", help="output .npz; a .png grid is written beside it")
+    p.add_argument("--overwrite", action="store_true", help="replace --out (and its grid) if there (default: refuse)")
     p.add_argument("--steps", type=int, default=50,
                    help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     apply_trust_argument(args)
+    check_samples_out(args.out, "--out", args.overwrite)
     prompts = read_prompt_file(args.prompts_file, "--prompts-file") if args.prompts_file else None
     labels = parse_labels(args.labels) if prompts is None else []
     if args.n_per_label < 1:

@@ -10,11 +10,27 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torchvision.utils import save_image
 
 from sfd_lightning.callbacks.image_grid import class_row_labels, label_grid
+from sfd_lightning.errors import ConfigError
 
 
 def _flat(predictions: List[Any]) -> List[Dict[str, Any]]:
     """One dataloader's outputs, or the outputs of several (a list per dataloader)."""
     return [p for group in predictions for p in (group if isinstance(group, list) else [group])]
+
+
+def grid_path(out: str) -> str:
+    """The PNG grid written beside the samples' ``.npz``."""
+    return os.path.splitext(out)[0] + ".png"
+
+
+def check_samples_out(out: str, field: str, overwrite: bool = True) -> None:
+    """Refuse, before sampling, an ``out`` without the ``.npz`` suffix (numpy would add one: the file written would
+    not be the one named), or, unless ``overwrite``, one whose ``.npz`` or grid is already there."""
+    if not out.endswith(".npz"):
+        raise ConfigError(field, f"must end in .npz (the samples' file; the grid goes beside it), got {out!r}")
+    there = [path for path in (out, grid_path(out)) if os.path.exists(path)]
+    if there and not overwrite:
+        raise ConfigError(field, f"{there[0]!r} exists; give a new name, or --overwrite to replace it")
 
 
 def save_samples(out: str, images: torch.Tensor, conditions, n_per_condition: Optional[int] = None,
@@ -28,9 +44,9 @@ def save_samples(out: str, images: torch.Tensor, conditions, n_per_condition: Op
     n = n_per_condition or len(images)
     rows = list(conditions[::n])
     captions = [str(p) for p in rows] if prompts else class_row_labels([int(c) for c in rows], None, num_classes or 0)
-    grid_path = os.path.splitext(out)[0] + ".png"
-    save_image(label_grid(images, n, row_labels=captions), grid_path)
-    return grid_path
+    grid = grid_path(out)
+    save_image(label_grid(images, n, row_labels=captions), grid)
+    return grid
 
 
 class SampleWriter(BasePredictionWriter):
@@ -44,6 +60,8 @@ class SampleWriter(BasePredictionWriter):
             n_per_condition: samples per label or prompt, for the grid's rows (default: the data's).
         """
         super().__init__(write_interval="epoch")
+        if out is not None:
+            check_samples_out(out, "SampleWriter.out")
         self.out, self.n_per_condition = out, n_per_condition
         self.written: Optional[str] = None
 

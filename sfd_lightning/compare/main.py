@@ -17,12 +17,12 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.report import write
 from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, speed_conditions, train
-from sfd_lightning.compare.spec import CompareSpec, Method, read_spec
+from sfd_lightning.compare.spec import CompareSpec, Method, folder_name, read_spec
 from sfd_lightning.errors import ConfigError
 
 
 def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
-    folder = os.path.join(spec.out, method.name.lower().replace(" ", "_"))
+    folder = os.path.join(spec.out, folder_name(method.name))
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
     row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"],

@@ -3,6 +3,7 @@ the commands a user runs: ``sfd sample`` for each noise seed, ``sfd eval``, and 
 checkpoint is already in the output folder is not trained again (a stopped comparison resumes)."""
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,14 +43,17 @@ def last_checkpoint(folder: str) -> Optional[str]:
 
 
 def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str, Any]:
-    """(checkpoint, training seconds) of the method; trained unless its checkpoint and timing are already there."""
+    """(checkpoint, training seconds) of the method; trained unless its checkpoint and timing are already there.
+    A fit that did not finish is started afresh in an emptied folder: its time would not be the whole fit's, and
+    ``sfd fit`` starts no run beside another's files (``run_lock``)."""
     if method.config is None:
         return {"ckpt": method.ckpt, "train_seconds": None}
     record = os.path.join(folder, "train.json")
     if os.path.isfile(record) and last_checkpoint(folder):
         with open(record) as f:
             return {"ckpt": last_checkpoint(folder), **json.load(f)}
-    os.makedirs(folder, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # what was scored of an unfinished fit goes with it
+    os.makedirs(folder)
     log(f"{method.name}: sfd fit --config {method.config}")
     start = time.perf_counter()
     with open(os.path.join(folder, "fit.log"), "w") as out:
@@ -100,7 +104,7 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
         if not os.path.isfile(out):
             what = ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
             sample_main(["--ckpt", ckpt, "--steps", str(method.steps), *what, "--n-per-label", str(ev["n_per_label"]),
-                         "--seed", str(seed), "--out", npz])
+                         "--seed", str(seed), "--out", npz, "--overwrite"])  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
             eval_main([npz, "--reference", ev["reference"], "--metrics", "fid,forget", "--forget-label", str(spec.forget_label),

@@ -4,6 +4,7 @@
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
 ``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
 prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -43,6 +44,28 @@ class CompareSpec:
 
     def prompt_list(self) -> List[str]:
         return read_prompt_file(self.prompts["file"], "prompts.file")
+
+
+NAME = re.compile(r"[A-Za-z0-9 _.-]+")  # a name is also its folder under ``out`` (folder_name): no separators
+
+
+def folder_name(name: str) -> str:
+    """The method's folder under the spec's ``out``: its name lower-cased, spaces as ``_``."""
+    return name.lower().replace(" ", "_")
+
+
+def _check_names(methods: List[Method]) -> None:
+    """Names that make safe folders, one folder a method: "Teacher" and "teacher" would share cached results."""
+    seen: Dict[str, str] = {}
+    for i, method in enumerate(methods):
+        name = method.name
+        if not isinstance(name, str) or not NAME.fullmatch(name) or folder_name(name) in (".", ".."):
+            raise ConfigError(f"methods[{i}].name", f"must be letters, digits, spaces, '-', '_' or '.' (not '.' or '..'), "
+                                                   f"got {name!r}")
+        if folder_name(name) in seen:
+            raise ConfigError(f"methods[{i}].name", f"{name!r} and {seen[folder_name(name)]!r} would share the folder "
+                                                   f"{folder_name(name)!r}; names must differ other than in case and '_' for ' '")
+        seen[folder_name(name)] = name
 
 
 EVALUATION = {"n_per_label": 200, "seeds": [1, 2], "reference": "digits", "classifier": "assets/digits_classifier.pt",
@@ -94,9 +117,8 @@ def read_spec(path: str) -> CompareSpec:
     if not isinstance(raw, dict) or not isinstance(raw.get("methods"), list) or not raw["methods"]:
         raise ConfigError("methods", f"{path!r} must hold a non-empty list of methods")
     methods = [_method(m, i) for i, m in enumerate(raw["methods"])]
+    _check_names(methods)
     names = [m.name for m in methods]
-    if len(set(names)) != len(names):
-        raise ConfigError("methods", f"method names must be unique, got {names}")
     spec = CompareSpec(out=str(raw.get("out", "runs/compare")), forget_label=int(raw.get("forget_label", 0)),
                        override_label=int(raw.get("override_label", 1)), num_classes=int(raw.get("num_classes", 10)),
                        methods=methods, evaluation={**EVALUATION, **(raw.get("evaluation") or {})}, attack=raw.get("attack"),

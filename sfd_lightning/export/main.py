@@ -7,21 +7,23 @@ The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (w
 this package's classes only), for Stable Diffusion and DiT the UNet or transformer in diffusers' layout
 (``unet/``, ``transformer/``), and ``README.md`` (the model card, with the run's final metrics when its
 ``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR``
-and ``model.init_ckpt=DIR`` read it.
+and ``model.init_ckpt=DIR`` read it. ``--out`` must be new or empty; ``--overwrite`` replaces a folder whole.
 """
 import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.export.model_card import find_attacks, find_report, render, run_config
+from sfd_lightning.export.staged import check_out, staged_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sfd export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", required=True, help="an SFD checkpoint (sfd fit's checkpoints/last.ckpt)")
-    p.add_argument("--out", required=True, help="folder to write (created; files of the same names are replaced)")
+    p.add_argument("--out", required=True, help="folder to write: new or empty, or any folder with --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a non-empty --out whole (nothing of it is kept; it stays as it was if the export fails)")
     p.add_argument("--push-to-hub", "--push_to_hub", default=None, dest="push_to_hub", metavar="REPO",
                    help="also upload the folder to this Hugging Face Hub model repository (created if missing)")
     p.add_argument("--private", action="store_true", help="create the Hub repository private")
@@ -40,18 +42,18 @@ def push_to_hub(folder: str, repo: str, private: bool) -> str:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise ConfigError("--out", f"{args.out!r} exists and is not a folder")
+    check_out(args.out, args.overwrite)
     meta, state = generator_of_checkpoint(args.ckpt)  # before anything is written
     denoiser, _ = rebuild(meta, state, "--ckpt", args.ckpt)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
-    write_folder(meta, state, args.out)
-    write_diffusers_parts(denoiser, args.out)
     config = run_config(args.ckpt)
     command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \
         f"sfd export --ckpt {args.ckpt} --out {args.out}"
-    with open(os.path.join(args.out, "README.md"), "w") as f:
-        f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt)))
+    with staged_folder(args.out) as folder:
+        write_folder(meta, state, folder)
+        write_diffusers_parts(denoiser, folder)
+        with open(os.path.join(folder, "README.md"), "w") as f:
+            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt)))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:
         print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

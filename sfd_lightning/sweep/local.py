@@ -2,6 +2,7 @@
 when there are GPUs; a Bayesian search proposes each new run from the results so far."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -135,12 +136,12 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
             run = Run(name, proposal, out_dir / name, build_command(spec, proposal.params, out_dir / name, name))
             run.slot = min(set(range(parallel)) - {r.slot for r in active})
             run.folder.mkdir(parents=True, exist_ok=True)
-            (run.folder / "command.txt").write_text(" ".join(run.argv) + "\n")
+            (run.folder / "command.txt").write_text(shlex.join(run.argv) + "\n")  # pasted into a shell: this argv
             run_env = dict(env, **({"CUDA_VISIBLE_DEVICES": slots[run.slot]} if slots[run.slot] is not None else {}))
             with open(run.folder / "output.log", "w") as log:
                 run.process = subprocess.Popen(run.argv, stdout=log, stderr=subprocess.STDOUT, env=run_env)
             run.started = time.time()
-            echo(f"[{spec.name}] {run.name} started: {' '.join(format_arg(k, v) for k, v in run.params.items())}")
+            echo(f"[{spec.name}] {run.name} started: {shlex.join(format_arg(k, v) for k, v in run.params.items())}")
             runs.append(run)
             active.append(run)
         if not active:

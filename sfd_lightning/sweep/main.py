@@ -5,10 +5,11 @@ registered with ``wandb.sweep`` (in its ``entity`` and ``project``) and ``--para
 it, each run in the group named after the sweep; the dashboard compares the runs. Otherwise the same
 spec runs here (grid, random, or Bayesian search on the spec's ``metric``): every run an ``sfd fit``
 subprocess under ``<out>/<sweep name>/<date-time>/r000, r001, ...``, then ``summary.csv``,
-``summary.md`` and ``plots.png``. ``--dry-run`` prints the runs' commands and starts nothing.
+``summary.md`` and ``plots.png``. ``--dry-run`` prints the runs' commands, quoted for a shell, and starts nothing.
 """
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -70,7 +71,7 @@ def dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
         if spec.method == "bayes" and search.run_cap > len(runs) else ""
     print(f"[{spec.name}] {spec.method} search, {len(runs)} runs{later} (dry run: nothing started)")
     for i, params in enumerate(runs):
-        print(f"r{i:03d}: " + " ".join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")))
+        print(f"r{i:03d}: " + shlex.join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")))
 
 
 def main(argv: List[str]) -> None:
@@ -95,7 +96,7 @@ def main(argv: List[str]) -> None:
     scored = [(v, r) for v, r in scored if v is not None]
     if scored:
         value, best = (min if spec.metric["goal"] == "minimize" else max)(scored, key=lambda vr: vr[0])
-        print(f"[{spec.name}] best {objective}: {value:.4g} ({best['run']}: {' '.join(format_arg(k, best[k]) for k in params)})")
+        print(f"[{spec.name}] best {objective}: {value:.4g} ({best['run']}: {shlex.join(format_arg(k, best[k]) for k in params)})")
     print(f"[{spec.name}] wrote " + ", ".join(str(p) for p in written))
     if any(r.returncode != 0 for r in runs):
         sys.exit(1)

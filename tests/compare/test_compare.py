@@ -62,13 +62,20 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
      "prompts.concept: 'seven' names class 7, but forget_label is 0"),
     ({"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven"}}, "prompts: must be a mapping with file"),
     ({"prompts": {"file": "nowhere.txt", "concept": "zero", "replacement": "one"}}, "prompts.file"),
+    ({"methods": SPEC["methods"] + [{"name": "Teacher", "ckpt": "assets/digits_distilled.pt", "steps": 1, "data": "none"}]},
+     "methods[3].name: 'Teacher' and 'teacher' would share the folder 'teacher'"),
+    ({"methods": [{"name": "a b", "ckpt": "a.pt", "steps": 1, "data": "none"}, {"name": "A_b", "ckpt": "a.pt", "steps": 1,
+                                                                                   "data": "none"}]}, "methods[1].name: 'A_b' and 'a b'"),
+    ({"methods": [{"name": "../../x", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
+    ({"methods": [{"name": "..", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
+    ({"methods": [{"name": 7, "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
 ])
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
         main(["compare", str(write_spec(tmp_path, **changes))])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"] and not (tmp_path.parent / "x").exists()
 
 
 def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
@@ -84,6 +91,33 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     assert table.rstrip().endswith("- teacher: nothing forgotten")
     paths = write(rows, str(tmp_path))
     assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5")
+
+
+def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
+    """No train.json: the fit stopped, so its checkpoint, config and whatever was scored of it go, and a new fit runs."""
+    import subprocess
+
+    from sfd_lightning.compare import runner
+    from sfd_lightning.compare.spec import CompareSpec, Method
+
+    folder = tmp_path / "esd"
+    (folder / "checkpoints").mkdir(parents=True)
+    for stale in ("config.yaml", "checkpoints/last.ckpt", "eval_s1.json"):
+        (folder / stale).write_text("stale")
+    fits = []
+
+    def fake_fit(argv, **kwargs):  # what sfd fit leaves: a checkpoint (its start refuses a folder with another run)
+        assert not (folder / "config.yaml").exists()
+        fits.append(argv)
+        (folder / "checkpoints").mkdir()
+        (folder / "checkpoints" / "last.ckpt").write_text("new")
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_fit)
+    spec = CompareSpec(str(tmp_path), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={})
+    trained = runner.train(Method("ESD", 2, "none", config="c.yaml"), spec, str(folder))
+    assert len(fits) == 1 and trained["ckpt"] == str(folder / "checkpoints" / "last.ckpt")
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoints", "fit.log", "train.json"]
 
 
 def test_each_method_is_trained_for_the_specs_pair():

@@ -23,8 +23,20 @@ def real_npz(tmp_path):
 def eval_json(run_cli, tmp_path, *args):
     out = tmp_path / "metrics.json"
     assert run_cli(["eval", *map(str, args), "--out", str(out), "--features", f"classifier:{CLASSIFIER}",
-                    "--prc-features", "same", "--device", "cpu"]) == 0
+                    "--prc-features", "same", "--device", "cpu", "--overwrite"]) == 0
     return json.loads(out.read_text())
+
+
+def test_an_existing_out_is_kept_unless_overwrite(run_cli, capsys, tmp_path, real_npz):
+    out = tmp_path / "metrics.json"
+    out.write_text('{"fid": 1.5}')
+    args = ["eval", str(real_npz), "--reference", str(real_npz), "--metrics", "fid", "--features", f"classifier:{CLASSIFIER}",
+            "--device", "cpu", "--out", str(out)]
+    assert run_cli(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"sfd: error: --out: '{out}' exists; give a new name, or --overwrite to replace it"
+    assert out.read_text() == '{"fid": 1.5}' and captured.out == ""  # refused before any feature was computed
+    assert run_cli([*args, "--overwrite"]) == 0 and abs(json.loads(out.read_text())["fid"]) < 1e-6
 
 
 def test_real_against_itself_and_against_a_generator(run_cli, tmp_path, real_npz):

@@ -100,6 +100,41 @@ def test_push_to_hub_uploads_the_folder_and_a_hub_id_loads(run, tmp_path, monkey
     assert torch.equal(from_hub, load_generator(str(folder)).sample([3], n=2, seed=0))
 
 
+def test_a_non_empty_out_is_refused_unless_overwrite_replaces_it_whole(run, tmp_path, monkeypatch, capsys):
+    """A user's README.md and a stale subfolder are not mixed into an export: refused, or replaced with --overwrite;
+    an export that fails leaves the folder as it was."""
+    ckpt, exported, _ = run
+    out = tmp_path / "mine"
+    (out / "unet").mkdir(parents=True)
+    (out / "README.md").write_text("my notes")
+    (out / "unet" / "stale.bin").write_text("old")
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--ckpt", str(ckpt), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and err == f"sfd: error: --out: '{out}' is not empty; give an empty or new folder, " \
+                                             "or --overwrite to replace it whole"
+    assert (out / "README.md").read_text() == "my notes"
+
+    import sfd_lightning.export.main as export_main
+
+    def broken(denoiser, folder):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(export_main, "write_diffusers_parts", broken)
+        with pytest.raises(OSError, match="disk full"):
+            main(["export", "--ckpt", str(ckpt), "--out", str(out), "--overwrite"])
+    assert (out / "README.md").read_text() == "my notes" and (out / "unet" / "stale.bin").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no half-written folder left beside it
+
+    main(["export", "--ckpt", str(ckpt), "--out", str(out), "--overwrite"])
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "model.safetensors", "sfd_generator.json"]
+    assert (out / "model.safetensors").read_bytes() == (exported / "model.safetensors").read_bytes()
+    assert (out / "README.md").read_text().startswith("---\nlibrary_name: sfd-lightning")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--ckpt", "missing.ckpt", "--out", "x"], "--ckpt: checkpoint file not found"),
     (["--ckpt", "assets/digits_teacher.pt", "--out", "x"], "--ckpt: 'assets/digits_teacher.pt' is not an SFD checkpoint"),

@@ -180,3 +180,30 @@ def test_a_sweep_whose_runs_fail_says_so_and_names_only_what_it_wrote(tmp_path, 
     assert exit_.value.code == 1
     printed = capsys.readouterr().out
     assert "r000 FAILED" in printed and "summary.csv" in printed and "plots.png" not in printed
+
+
+def test_printed_and_written_commands_run_the_same_argv_in_a_shell(tmp_path, monkeypatch, capsys):
+    """A swept value such as ``$(touch X)`` reaches the run as text: pasting the dry run's line or command.txt into
+    bash gives back exactly the run's argv and runs nothing of the value."""
+    import subprocess
+
+    monkeypatch.chdir(tmp_path)
+    value = "$(touch PWNED) `touch PWNED2`; x's"
+    spec = write_spec(tmp_path, name="quoted", command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
+                      parameters={"model.init_args.note": {"value": value}})
+    argv = build_command(load_spec(spec), {"model.init_args.note": value}, tmp_path / "sweeps" / "quoted" / "<date-time>" / "r000",
+                         "r000")
+
+    def through_bash(line):  # the shell's words of the line, one a line
+        return subprocess.run(["bash", "-c", "printf '%s\\n' " + line], cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+
+    sweep_main([spec, "--dry-run", "--out", str(tmp_path / "sweeps")])
+    printed = capsys.readouterr().out.splitlines()[1]
+    assert through_bash(printed[len("r000: "):]) == argv
+    with pytest.raises(SystemExit):  # the run fails (no config), after command.txt is written
+        sweep_main([spec, "--out", str(tmp_path / "sweeps"), "--local"])
+    (command,) = (tmp_path / "sweeps" / "quoted").glob("*/r000/command.txt")
+    assert through_bash(command.read_text().strip()) == [a.replace("<date-time>", command.parent.parent.name) for a in argv]
+    assert f"--model.init_args.note={value}" in argv
+    assert not list(tmp_path.glob("PWNED*")) and not list(ROOT.glob("PWNED*"))
