@@ -1,12 +1,18 @@
 """Weights & Biases logging that works on a laptop, a cluster node without credentials, and in a sweep."""
 import netrc
 import os
-from typing import Any, List, Mapping, Optional
+import sys
+from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+
+from sfd_lightning.errors import ConfigError
+
+# Seconds to reach the W&B server before going offline; W&B's own default waits 90 s, then fails the run.
+INIT_TIMEOUT = 15.0
 
 
 def wandb_logged_in() -> bool:
@@ -30,6 +36,30 @@ def wandb_offline(offline: Optional[bool] = None) -> bool:
     if mode == "disabled":
         return False  # wandb itself honours "disabled"
     return not wandb_logged_in()
+
+
+def with_init_timeout(settings: Any, timeout: float) -> Any:
+    """``wandb.init``'s ``settings`` (None or a dict) with ``init_timeout``; a ``wandb.Settings`` given is kept as it is."""
+    if settings is None or isinstance(settings, Mapping):
+        return {"init_timeout": timeout, **(settings or {})}
+    return settings
+
+
+def init_or_offline(start: Callable[[Dict[str, Any]], Any], timeout: float) -> Any:
+    """``start(extra)`` a W&B run online (``extra`` empty); when the server cannot be reached in ``timeout`` seconds
+    (no network on a cluster node), one line says so and where the run is kept, and ``start({"mode": "offline"})``
+    runs it offline instead."""
+    from wandb.errors import CommError
+
+    try:
+        return start({})
+    except CommError as err:
+        reason = str(err).splitlines()[0][:160]
+        run = start({"mode": "offline"})
+        folder = os.path.dirname(run.dir)  # run.dir is <run folder>/files
+        print(f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "
+              f"logging offline to {folder} (upload it later with `wandb sync {folder}`)", file=sys.stderr, flush=True)
+        return run
 
 
 # Metric families whose dashboards want the best and worst value as well as the last in the run summary.
@@ -56,7 +86,7 @@ class SFDWandbLogger(WandbLogger):
     def __init__(self, project: str = "sfd-lightning", name: Optional[str] = None, group: Optional[str] = None,
                  tags: Optional[List[str]] = None, notes: Optional[str] = None, entity: Optional[str] = None,
                  save_dir: Optional[str] = None, log_model: bool = False, offline: Optional[bool] = None,
-                 version: Optional[str] = None, **kwargs):
+                 version: Optional[str] = None, init_timeout: float = INIT_TIMEOUT, **kwargs):
         """
         Args:
             project: W&B project; runs of one study share it.
@@ -70,9 +100,15 @@ class SFDWandbLogger(WandbLogger):
             log_model: upload checkpoints as artifacts: false, true (at the end) or "all" (every save); online only.
             offline: force offline (true) or online (false); default: offline when not logged in or WANDB_MODE=offline.
             version: W&B run id to continue (``sfd fit --ckpt_path`` fills it from the checkpoint).
+            init_timeout: seconds to reach the W&B server when online; past them the run goes offline, with one line
+                saying so and how to upload it later (``wandb sync``). Replaces W&B's 90 s and ``WANDB_INIT_TIMEOUT``.
             kwargs: any other option of Lightning's ``WandbLogger`` or of ``wandb.init`` (``prefix``, ``job_type``,
                 ``mode``, ``resume``, ...), passed through.
         """
+        if not init_timeout > 0:
+            raise ConfigError("logger.init_args.init_timeout", f"must be a positive number of seconds, got {init_timeout}")
+        self.init_timeout = init_timeout
+        kwargs["settings"] = with_init_timeout(kwargs.get("settings"), init_timeout)
         is_offline = wandb_offline(offline)
         if is_offline and log_model:
             rank_zero_info("W&B is offline: checkpoints stay on disk instead of being uploaded as artifacts")
@@ -87,9 +123,17 @@ class SFDWandbLogger(WandbLogger):
     def experiment(self) -> Any:
         """The W&B run; created on first use, with ``iteration`` as every metric's x-axis."""
         fresh = self._experiment is None
-        run = super().experiment
+        run = init_or_offline(self._start, self.init_timeout) if fresh else super().experiment
         if fresh and callable(getattr(run, "define_metric", None)):
             plot_against_iterations(run)
+        return run
+
+    def _start(self, extra: Dict[str, Any]) -> Any:
+        """Lightning's run creation with ``extra`` ``wandb.init`` arguments (``mode="offline"``: the fallback)."""
+        self._wandb_init.update(extra)
+        run = super().experiment
+        if extra.get("mode") == "offline":
+            self._offline, self._log_model = True, False  # after the start: Lightning's offline switch is an env var W&B now ignores
         return run
 
     @rank_zero_only

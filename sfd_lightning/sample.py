@@ -11,6 +11,7 @@ long form, from a config): under ``torchrun --nproc_per_node N -m sfd_lightning 
 blocks are dealt to the processes and rank 0 writes the same file one process would.
 """
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
@@ -28,19 +29,28 @@ from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.memory import available_bytes
+
+# Sampled images are held about three times over while written: the predict loop's blocks, their
+# concatenation and the float32 array saved.
+COPIES_HELD = 3
 
 
-def parse_labels(text: str) -> List[int]:
-    """``"0-9"``, ``"1,3,5"`` or ``"0-2,7"`` to a list of ints."""
+def parse_labels(text: str, field: str = "--labels") -> List[int]:
+    """``"0-9"``, ``"1,3,5"`` or ``"0-2,7"`` to a list of ints; errors name ``field``."""
     labels: List[int] = []
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            labels.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
-    except ValueError:
-        raise ConfigError("--labels", f"expected a list like 0-9 or 1,3,5, got {text!r}") from None
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise ConfigError(field, f"expected a list like 0-9 or 1,3,5, got {text!r}") from None
+        if first > last:
+            raise ConfigError(field, f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
+                                    f"(write {last}-{first})")
+        labels.extend(range(first, last + 1))
     if not labels:
-        raise ConfigError("--labels", "no labels given")
+        raise ConfigError(field, "no labels given")
     return labels
 
 
@@ -89,7 +99,7 @@ class SamplerModule(LightningModule):
         self.num_classes = sampler.num_classes
 
     def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
-        return block_output(batch, self.sampler.sample(batch["noise"], batch["conditions"]))
+        return block_output(batch, self.sampler.sample(batch["noise"], batch["conditions"]), "--ckpt")
 
 
 def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
@@ -98,6 +108,26 @@ def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
     return Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=local if world > 1 else 1,
                    num_nodes=max(1, world // max(local, 1)), strategy="ddp" if world > 1 else "auto", logger=False,
                    enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks)
+
+
+def check_memory(n_images: int, shape: tuple, n_per_label: int) -> None:
+    """Refuse, naming --n-per-label, a request whose images cannot be held in the memory available now."""
+    need = n_images * math.prod(shape) * 4 * COPIES_HELD  # float32
+    free = available_bytes()
+    if free is not None and need > free:
+        fits = max(0, n_per_label * free // need)
+        raise ConfigError("--n-per-label", f"{n_images:,} images of shape {tuple(shape)} need about {need / 1e9:.3g} GB of "
+                                           f"memory to sample and write, but {free / 1e9:.3g} GB is available; use at most "
+                                           f"{fits:,} per label here (several runs with other --seed values give more)")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The numeric options, checked before any model is loaded."""
+    for name, value in (("--n-per-label", args.n_per_label), ("--steps", args.steps), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ConfigError(name, f"must be >= 1, got {value}")
+    if not math.isfinite(args.cfg_scale):
+        raise ConfigError("--cfg-scale", f"must be a finite number, got {args.cfg_scale}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,10 +157,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     check_samples_out(args.out, "--out", args.overwrite)
     prompts = read_prompt_file(args.prompts_file, "--prompts-file") if args.prompts_file else None
     labels = parse_labels(args.labels) if prompts is None else []
-    if args.n_per_label < 1:
-        raise ConfigError("--n-per-label", f"must be >= 1, got {args.n_per_label}")
-    if args.steps < 1:
-        raise ConfigError("--steps", f"must be >= 1, got {args.steps}")
+    check_options(args)
     device = torch.device(args.device)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -140,6 +167,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     bad = [c for c in labels if not 0 <= c < sampler.num_classes] if prompts is None else []
     if bad:
         raise ConfigError("--labels", f"must be in [0, {sampler.num_classes - 1}], got {bad}")
+    check_memory(len(labels if prompts is None else prompts) * args.n_per_label, sampler.shape, args.n_per_label)
     if prompts is None:
         y = torch.tensor(labels).repeat_interleave(args.n_per_label)
     else:

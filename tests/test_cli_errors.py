@@ -81,3 +81,58 @@ def test_a_teacher_with_nan_weights_is_refused_at_load(capsys, monkeypatch, tmp_
     code, line = run(capsys, monkeypatch, ROOT, f"--model.teacher_ckpt={tmp_path / 'nan_teacher.pt'}")
     assert code == 2 and line.startswith("sfd: error: model.teacher_ckpt:"), line
     assert f"holds 1 non-finite value in {name}" in line
+
+
+def run_sample(capsys, monkeypatch, *args):
+    """``sfd sample`` on the digits teacher with ``args``: (exit code, stderr lines)."""
+    from project import ROOT
+
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["sample", "--ckpt", "assets/digits_teacher.pt", "--steps", "2", "--n-per-label", "2", *args])
+    return exit_.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--labels", "5-2"], "--labels: the range '5-2' is empty: its start 5 is above its end 2"),
+    (["--labels", "1,7-3"], "--labels: the range '7-3' is empty"),
+    (["--cfg-scale", "nan"], "--cfg-scale: must be a finite number, got nan"),
+    (["--cfg-scale=-inf"], "--cfg-scale: must be a finite number, got -inf"),
+    (["--batch-size", "0"], "--batch-size: must be >= 1, got 0"),
+])
+def test_sample_bad_options_are_one_line(capsys, monkeypatch, tmp_path, args, message):
+    code, err = run_sample(capsys, monkeypatch, "--out", str(tmp_path / "s.npz"), *args)
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"sfd: error: {message}"), err
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_sample_refuses_more_images_than_memory_holds_before_allocating(capsys, monkeypatch, tmp_path):
+    import sfd_lightning.sample as sample
+
+    import torch
+
+    def never(*args, **kwargs):
+        raise AssertionError("the labels tensor was built (8 GB here) before the request was checked")
+
+    monkeypatch.setattr(sample, "available_bytes", lambda: 10**9)
+    monkeypatch.setattr(torch.Tensor, "repeat_interleave", never)
+    code, err = run_sample(capsys, monkeypatch, "--labels", "0-9", "--n-per-label", "100000000", "--out", str(tmp_path / "s.npz"))
+    # 10 labels x 1e8 images x (1, 8, 8) float32, held three times: 768 GB; 1 GB holds 1e9 / 768 bytes = 1,302,083
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("sfd: error: --n-per-label: 1,000,000,000 images of shape (1, 8, 8) need about 768 GB")
+    assert "use at most 130,208 per label" in err[0]
+
+
+def test_sample_of_a_nan_model_stops_in_one_line_and_writes_nothing(capsys, monkeypatch, tmp_path):
+    import torch
+
+    from project import ROOT
+
+    asset = torch.load(ROOT / "assets" / "digits_teacher.pt", weights_only=True)
+    asset["state_dict"] = {k: v.float().fill_(float("nan")) if v.is_floating_point() else v for k, v in asset["state_dict"].items()}
+    torch.save(asset, tmp_path / "nan_teacher.pt")
+    out = tmp_path / "s.npz"
+    code, err = run_sample(capsys, monkeypatch, "--ckpt", str(tmp_path / "nan_teacher.pt"), "--labels", "0-9", "--out", str(out))
+    assert code == 2 and not any("Traceback" in line for line in err)
+    assert err[-1].startswith("sfd: error: --ckpt: 20 of 20 images of block 0 are not finite (NaN or inf), so nothing is written")
+    assert not out.exists() and not out.with_suffix(".png").exists()

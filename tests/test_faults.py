@@ -178,3 +178,32 @@ def test_the_report_shows_skipped_updates():
 
     table = format_report({"forget/accuracy": 0.0, "nonfinite/skipped": 10.0})
     assert "updates skipped (non-finite loss or gradients) |               10 |" in table
+
+
+def test_full_disk_during_a_checkpoint_write_is_one_error_and_keeps_the_last_one(tiny_denoiser, tmp_path, monkeypatch):
+    import errno
+
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    import sfd_lightning.checkpoints as checkpoints
+    from sfd_lightning.errors import ConfigError
+
+    def fit(module):
+        saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0, enable_version_counter=False)
+        trainer(tmp_path, enable_checkpointing=True, callbacks=[saver], plugins=[checkpoints.AtomicCheckpointIO()]).fit(
+            module, datamodule=data(1))
+
+    fit(make_module(tiny_denoiser))
+    last = tmp_path / "ckpt" / "last.ckpt"
+    before = last.read_bytes()
+
+    def full_disk(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints.torch, "save", full_disk)
+    with pytest.raises(ConfigError) as err:
+        fit(make_module(tiny_denoiser))
+    assert str(err.value) == f"checkpoint: cannot write '{last}' (No space left on device); the previous last.ckpt there is intact"
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # one line, no chained tracebacks
+    assert last.read_bytes() == before and sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]

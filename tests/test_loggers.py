@@ -112,3 +112,40 @@ def test_metrics_images_and_summary(offline_run):
     for key in ("final/forget/accuracy", "final/retained/accuracy", "final/fid/generator", "final/fid/teacher"):
         assert key in summary, key
     assert summary["report/_type"] == "table-file"
+
+
+UNREACHABLE_SERVER_RUN = """
+import sys
+from sfd_lightning.loggers import SFDWandbLogger
+
+logger = SFDWandbLogger(project="p", save_dir=sys.argv[1], init_timeout=2, log_model=True)
+logger.log_metrics({"loss/total": 1.5}, step=1)
+logger.finalize("success")
+print("RESULT", "offline" if logger._offline else "online", "artifacts" if logger._log_model else "no-artifacts")
+"""
+
+
+def closed_loopback_port() -> int:
+    """A loopback port nothing listens on (bound, then released): connections to it are refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_logged_in_without_a_reachable_server_goes_offline_in_one_line(tmp_path):
+    url = f"http://127.0.0.1:{closed_loopback_port()}"
+    env = subprocess_env(WANDB_API_KEY="0123456789abcdef0123456789abcdef01234567", WANDB_BASE_URL=url,
+                         NETRC=str(tmp_path / "netrc"))
+    env.pop("WANDB_MODE", None)
+    proc = subprocess.run([sys.executable, "-c", UNREACHABLE_SERVER_RUN, str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RESULT offline no-artifacts" in proc.stdout.splitlines()
+    notice = [line for line in proc.stderr.splitlines() if line.startswith("W&B: cannot reach")]
+    assert len(notice) == 1 and notice[0].startswith(f"W&B: cannot reach {url} within 2 s (") and "Traceback" not in proc.stderr
+    run_dir = next((tmp_path / "wandb").glob("offline-run-*"))
+    assert notice[0].endswith(f"logging offline to {run_dir} (upload it later with `wandb sync {run_dir}`)")
+    history = [r for r in read_records(next(run_dir.glob("run-*.wandb"))) if r.WhichOneof("record_type") == "history"]
+    assert any(nested(item) == "loss/total" and json.loads(item.value_json) == 1.5 for r in history for item in r.history.item)

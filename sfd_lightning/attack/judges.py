@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.finite import require_finite
 from sfd_lightning.models.frozen import freeze
 
 
@@ -39,12 +40,16 @@ class Judge:
         self.name, self.classifier = name, classifier
 
     @torch.no_grad()
-    def classes(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier(images.detach()).argmax(dim=1)
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, K) logits of images without NaN/inf pixels (a NaN image would be judged as some class)."""
+        require_finite(images, f"attack judge {self.name}")
+        return self.classifier(images.detach())
 
-    @torch.no_grad()
+    def classes(self, images: torch.Tensor) -> torch.Tensor:
+        return self.logits(images).argmax(dim=1)
+
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier(images.detach()).softmax(dim=1)
+        return self.logits(images).softmax(dim=1)
 
 
 def verdicts(judges: Dict[str, Judge], images: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -17,6 +17,7 @@ from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.finite import require_finite
 from sfd_lightning.models.frozen import freeze
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -42,7 +43,8 @@ class CLIPScore(Metric):
 
     @torch.no_grad()
     def scores(self, images: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
-        """Per-pair scores (B,)."""
+        """Per-pair scores (B,); images with NaN/inf pixels are refused."""
+        require_finite(images, "trainer.callbacks.CLIPScoreCallback", "generated images")
         x = F.interpolate((images.float().clamp(-1, 1) + 1) / 2, size=(self.image_size, self.image_size), mode="bicubic",
                           align_corners=False, antialias=True)
         mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)

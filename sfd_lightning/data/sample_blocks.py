@@ -6,6 +6,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple, Union
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from sfd_lightning.finite import require_finite
 from sfd_lightning.seeding import derive_seed
 
 Conditions = Union[torch.Tensor, List[str]]  # class labels (N,), or prompts
@@ -36,9 +37,12 @@ def rank_blocks(conditions: Conditions, shape: Sequence[int], batch_size: int, s
         yield j * batch_size, item["noise"], item["conditions"]
 
 
-def block_output(batch: Dict[str, object], images: torch.Tensor) -> Dict[str, object]:
+def block_output(batch: Dict[str, object], images: torch.Tensor, field: str = "model") -> Dict[str, object]:
     """A predict step's output for one block (what ``SampleWriter`` gathers): its index, images in [-1, 1] and
-    conditions, on the CPU."""
+    conditions, on the CPU. A block with NaN/inf images stops the run (naming ``field``, the model's option)
+    before anything is written: clamping would pass infinities off as images, and NaN images as samples."""
+    require_finite(images, field, f"images of block {batch['block']}",
+                   "so nothing is written (a model with NaN/inf weights, or a non-finite input such as a CFG scale)")
     conditions = batch["conditions"]
     return {"block": batch["block"], "images": images.clamp(-1, 1).float().cpu(),
             "conditions": conditions.cpu() if isinstance(conditions, torch.Tensor) else conditions}

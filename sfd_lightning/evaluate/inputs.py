@@ -11,6 +11,8 @@ import numpy as np
 import torch
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.npz import npz_keys, read_npz
+from sfd_lightning.finite import require_finite
 from sfd_lightning.metrics.features import to_uint8_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -37,21 +39,41 @@ class ImageSet:
         return self.n
 
 
-def _from_npz(path: str, field: str) -> ImageSet:
-    with np.load(path) as data:
-        if "images" not in data:
-            raise ConfigError(field, f"{path!r} has no `images` array (keys: {sorted(data.files)}); write it with `sfd sample`")
-        images = data["images"]
-        labels = data["labels"].astype(np.int64) if "labels" in data else None
+def _checked_images(images: np.ndarray, path: str, field: str) -> None:
+    """Shape (N, C, H, W) with C 1 or 3; uint8, or float in [-1, 1] without NaN/inf (which no metric may score)."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ConfigError(field, f"{path!r}: `images` must be (N, C, H, W) with C 1 or 3, got {images.shape}")
+    if images.dtype == np.uint8:
+        return
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ConfigError(field, f"{path!r}: `images` must be uint8 or float in [-1, 1], got {images.dtype}")
+    require_finite(torch.from_numpy(images), field, f"images in {path!r}")
+    if images.size and (images.min() < -1.001 or images.max() > 1.001):
+        raise ConfigError(field, f"{path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
+
+
+def _checked_labels(labels: Optional[np.ndarray], n: int, path: str, field: str) -> Optional[np.ndarray]:
+    """None, or (n,) integers: one label per image."""
+    if labels is None:
+        return None
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(field, f"{path!r}: `labels` must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if len(labels) != n:
+        raise ConfigError(field, f"{path!r} has {n} images but {len(labels)} labels; it needs one label per image")
+    return labels.astype(np.int64)
+
+
+def _from_npz(path: str, field: str) -> ImageSet:
+    data = read_npz(path, field, ("images", "labels"))
+    if "images" not in data:
+        raise ConfigError(field, f"{path!r} has no `images` array (keys: {sorted(npz_keys(path, field))}); write it with `sfd sample`")
+    images = data["images"]
+    _checked_images(images, path, field)
+    labels = _checked_labels(data.get("labels"), len(images), path, field)
     if images.dtype == np.uint8:
         def read(idx):
             return torch.from_numpy(images[idx]).expand(-1, 3, -1, -1).contiguous()
     else:
-        if images.min() < -1.001 or images.max() > 1.001:
-            raise ConfigError(field, f"{path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
-
         def read(idx):
             return to_uint8_rgb(torch.from_numpy(images[idx]))
     return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
@@ -111,17 +133,16 @@ def _from_digits(spec: str, field: str) -> ImageSet:
     return ImageSet(f"digits {split} ({len(dataset)} images)", dataset.labels.numpy(), read, len(dataset))
 
 
-def is_stats_file(path: str) -> bool:
+def is_stats_file(path: str, field: str = "--reference") -> bool:
     if not path.endswith(".npz") or not os.path.isfile(path):
         return False
-    with np.load(path) as data:
-        return "mu" in data and "sigma" in data
+    return {"mu", "sigma"} <= set(npz_keys(path, field))
 
 
-def load_stats(path: str) -> dict:
+def load_stats(path: str, field: str = "--reference") -> dict:
     """FID statistics (``mu`` (D,), ``sigma`` (D, D)), as torch-fidelity and the reference save them."""
-    with np.load(path) as data:
-        return {"mu": data["mu"].astype(np.float64), "sigma": data["sigma"].astype(np.float64)}
+    data = read_npz(path, field, ("mu", "sigma"))
+    return {name: data[name].astype(np.float64) for name in ("mu", "sigma")}
 
 
 def open_image_set(spec: str, field: str) -> ImageSet:

@@ -88,7 +88,7 @@ def _check(args: argparse.Namespace) -> Dict:
 
 def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]:
     if args.classes:
-        return parse_labels(args.classes)
+        return parse_labels(args.classes, "--classes")
     if samples.labels is None:
         return None
     return sorted(set(samples.labels.tolist()) - {args.forget_label})

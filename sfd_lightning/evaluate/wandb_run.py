@@ -7,7 +7,7 @@ from typing import Dict, Optional
 
 from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.loggers import wandb_offline
+from sfd_lightning.loggers import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
 
 
 @dataclass
@@ -43,9 +43,10 @@ def add_to_run(ref: RunRef, results: Dict[str, object], prefix: str) -> str:
     import wandb
 
     numbers = {f"{prefix}{k}": v for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    offline = wandb_offline()
-    run = wandb.init(id=ref.id, project=ref.project, entity=ref.entity, dir=ref.save_dir, resume="allow",
-                     mode="offline" if offline else "online", job_type="eval")
+    init = dict(id=ref.id, project=ref.project, entity=ref.entity, dir=ref.save_dir, resume="allow", job_type="eval",
+                mode="offline" if wandb_offline() else "online", settings=with_init_timeout(None, INIT_TIMEOUT))
+    run = init_or_offline(lambda extra: wandb.init(**{**init, **extra}), INIT_TIMEOUT)
+    offline = run.settings.mode == "offline"
     run.summary.update(numbers)
     where = f"W&B run {ref.id}" + (f" (offline, under {run.dir}: `wandb sync` uploads it into the run)" if offline else "")
     run.finish()

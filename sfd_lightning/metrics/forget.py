@@ -4,6 +4,8 @@ from typing import Dict, Optional
 import torch
 from torchmetrics import Metric
 
+from sfd_lightning.finite import require_finite
+
 
 class ForgetMetrics(Metric):
     """Classifier verdicts on samples generated per label.
@@ -25,6 +27,9 @@ class ForgetMetrics(Metric):
             self.add_state(name, torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """Count the verdicts of ``logits`` (N, K) on samples of ``labels`` (N,); NaN/inf logits are refused
+        (``argmax`` would turn them into a class)."""
+        require_finite(logits, "forget/accuracy", "classifier outputs")
         probs = logits.double().softmax(dim=1)  # (N, K)
         pred = probs.argmax(dim=1)
         self.count += torch.bincount(labels, minlength=self.num_classes).double()

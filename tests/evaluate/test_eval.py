@@ -108,6 +108,49 @@ def test_bad_input_is_one_line(run_cli, tmp_path, real_npz, capsys, args, messag
     assert not (tmp_path / "m.json").exists()
 
 
+def bad_samples(kind, path):
+    """A samples file as a broken run or a hostile hand could write it."""
+    images, labels = np.zeros((20, 1, 8, 8), np.float32), np.repeat(np.arange(10), 2)
+    if kind == "nan":
+        images[[3, 7, 11]] = np.nan  # three NaN images: a NaN generator would give all twenty
+        images[15, 0, 0, 0] = np.inf
+    if kind == "object":
+        np.savez(path, images=np.array([ExplodingPickle()], dtype=object), labels=labels)
+        return
+    if kind == "labels":
+        labels = labels[:7]
+    if kind == "int_images":
+        images = images.astype(np.int32)
+    if kind == "not_npz":
+        path.write_text("not an archive")
+        return
+    np.savez(path, images=images, labels=labels)
+
+
+class ExplodingPickle:
+    """Unpickling this runs code: a file holding it must be refused without being unpickled."""
+
+    def __reduce__(self):
+        return (pytest.fail, ("an object array was unpickled",))
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("nan", "samples: 4 of 20 images in '{path}' are not finite (NaN or inf)"),
+    ("object", "samples: '{path}' holds object (pickled) arrays, which are not read"),
+    ("labels", "samples: '{path}' has 20 images but 7 labels"),
+    ("int_images", "samples: '{path}': `images` must be uint8 or float in [-1, 1], got int32"),
+    ("not_npz", "samples: '{path}' is not an .npz file"),
+])
+def test_unusable_samples_file_is_one_line(run_cli, tmp_path, capsys, kind, message):
+    path = tmp_path / "samples.npz"
+    bad_samples(kind, path)
+    assert run_cli(["eval", str(path), "--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER,
+                    "--out", str(tmp_path / "m.json"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]] and err[0].startswith("sfd: error: " + message.format(path=path)), err
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_stats_file_refuses_kid(run_cli, tmp_path, real_npz, capsys):
     stats = tmp_path / "s.npz"
     np.savez(stats, mu=np.zeros(3), sigma=np.eye(3))

@@ -1,0 +1,29 @@
+"""The one check every metric (and ``sfd sample``) runs on the images it is given: none may hold a NaN or
+infinite pixel.
+
+A classifier's logits of a NaN image are NaN, and ``argmax`` of NaN logits is a class like any other
+(often 0 or the override), so a generator that outputs NaN would score as perfect forgetting; FID and
+CLIP scores of such images are NaN or meaningless too. Metrics refuse them instead.
+"""
+import torch
+
+from sfd_lightning.errors import ConfigError
+
+
+class NonFiniteImagesError(ConfigError):
+    """Images (or a classifier's outputs on them) with NaN or infinite values reached a metric."""
+
+
+def count_nonfinite(values: torch.Tensor) -> int:
+    """How many items (rows along the first dimension) hold any NaN or infinite value."""
+    if values.numel() == 0:
+        return 0
+    return int((~torch.isfinite(values.reshape(len(values), -1))).any(dim=1).sum())
+
+
+def require_finite(values: torch.Tensor, field: str, what: str = "images", consequence: str = "so they are not scored") -> None:
+    """Raise :class:`NonFiniteImagesError` naming ``field`` when any of ``values`` (N, ...) is not finite,
+    saying how many of the N ``what`` are and the ``consequence``, so nothing is used as if it were an image."""
+    bad = count_nonfinite(values)
+    if bad:
+        raise NonFiniteImagesError(field, f"{bad} of {len(values)} {what} are not finite (NaN or inf), {consequence}")
