@@ -14,7 +14,7 @@ from torch import nn
 
 from sfd_lightning import reference
 from sfd_lightning.allowed_classes import resolve_class
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 
 FORMAT = "sfd-lightning/{kind}/v1"
 
@@ -55,10 +55,12 @@ def read_any(path: str, field: str, mmap: bool = False) -> Any:
     """
     if not path or not os.path.isfile(path):
         raise ConfigError(field, f"checkpoint file not found: {path!r}")
+    if os.path.getsize(path) == 0:
+        raise ConfigError(field, f"checkpoint {path!r} is empty (0 bytes); was its writing cut short?")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
-        raise ConfigError(field, f"cannot read checkpoint {path!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        raise ConfigError(field, f"cannot read checkpoint {path!r} ({describe(err)})") from None
 
 
 def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]:
