@@ -37,3 +37,31 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_field_and_file(tmp_path, ki
     assert message.startswith(f"{field}: ") and repr(str(path)) in message and "\n" not in message
     assert ("is empty (0 bytes)" in message) == (kind == "zero bytes")
 
+
+
+def wide_teacher_asset(tmp_path) -> str:
+    """The digits teacher asset with its stored width 256 times its weights' (``ch: 4096``)."""
+    from project import ASSETS
+
+    asset = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
+    asset["config"]["init_args"]["net"]["init_args"]["ch"] = 4096
+    path = tmp_path / "wide.pt"
+    torch.save(asset, path)
+    return str(path)
+
+
+def test_assets_are_shape_checked_before_they_are_built(tmp_path, built_on, run_cli, capsys):
+    """Every reader of a stored config (an asset, load_teacher, a checkpoint sfd sample reads) compares the weights
+    with the network built on the meta device, and refuses a mismatch before building it for real."""
+    from sfd_lightning.checkpoints import load_exported
+    from sfd_lightning.teacher import load_teacher
+
+    path = wide_teacher_asset(tmp_path)
+    for field, load in [("asset", lambda: load_exported(path, "asset", "denoiser")),
+                        ("model_config", lambda: load_teacher(None, path))]:
+        with pytest.raises(ConfigError, match=f"^{field}: checkpoint .* does not match .*has shape \\(16,\\) .*but \\(4096,\\)"):
+            load()
+    assert run_cli(["sample", "--ckpt", path, "--steps", "1", "--out", str(tmp_path / "s.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sfd: error: --ckpt: checkpoint") and "(4096,)" in err and "\n" not in err
+    assert built_on == ["meta"] * 3
