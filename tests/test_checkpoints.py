@@ -1,7 +1,7 @@
 """Reading checkpoints: a file that is empty, cut short or not a checkpoint at all is one line naming the field
 and the file, whichever field pointed at it."""
 import io
-import os
+import random
 
 import pytest
 import torch
@@ -20,7 +20,7 @@ DAMAGED = {
     "zero bytes": lambda: b"",
     "empty zip": lambda: b"PK\x05\x06" + bytes(18),
     "text": lambda: b"hello world\n",
-    "random bytes": lambda: os.urandom(4096),
+    "random bytes": lambda: random.Random(0).randbytes(4096),
     "truncated": lambda: saved({"w": torch.ones(64)})[:300],
 }
 
@@ -36,6 +36,7 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_field_and_file(tmp_path, ki
     message = str(err.value)
     assert message.startswith(f"{field}: ") and repr(str(path)) in message and "\n" not in message
     assert ("is empty (0 bytes)" in message) == (kind == "zero bytes")
+    assert ("is not a PyTorch checkpoint" in message) == (kind in ("empty zip", "text", "random bytes"))
 
 
 
