@@ -57,11 +57,12 @@ def read_any(path: str, field: str, mmap: bool = False) -> Any:
     if not path or not os.path.isfile(path):
         raise ConfigError(field, f"checkpoint file not found: {path!r}")
     if os.path.getsize(path) == 0:
-        raise ConfigError(field, f"checkpoint {path!r} is empty (0 bytes); was its writing cut short?")
+        raise ConfigError(field, f"cannot read checkpoint {path!r}: it is empty (0 bytes); was its writing cut short?")
     with open(path, "rb") as f:
         head = f.read(4)
     if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save's zip archive, or its older bare pickle
-        raise ConfigError(field, f"{path!r} is not a PyTorch checkpoint (torch.save writes a zip archive; it starts with {head!r})")
+        raise ConfigError(field, f"cannot read checkpoint {path!r}: it is not a PyTorch checkpoint (torch.save "
+                                 f"writes a zip archive; it starts with {head!r})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
