@@ -6,17 +6,17 @@ from typing import Any, Callable, Dict, Tuple
 
 import torch
 
-from sfd_lightning.checkpoints import FORMAT, build, extract_state_dict, load_state_into
+from sfd_lightning.checkpoints import FORMAT, build, build_loaded, extract_state_dict
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
 
 
 def denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: str, device: torch.device) -> Denoiser:
-    """A denoiser rebuilt from its class_path config (allowed classes only) with ``state`` loaded strictly, frozen."""
+    """A denoiser rebuilt from its class_path config (allowed classes only) with ``state`` loaded strictly, frozen;
+    the weights' shapes are checked against the config before the network is built."""
     if not isinstance(config, dict) or "class_path" not in config:
         raise ConfigError("--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?")
-    denoiser = build(config, "--ckpt", path)
-    load_state_into(denoiser, state, "--ckpt", path, f"the {what} config stored in the checkpoint")
+    denoiser = build_loaded(config, state, "--ckpt", path, f"the {what} config stored in the checkpoint")
     return denoiser.to(device).eval().requires_grad_(False)
 
 

@@ -6,6 +6,7 @@ Every failure is a :class:`ConfigError` naming the config field that pointed at 
 """
 import os
 import tempfile
+import warnings
 from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Mapping, Optional
 
 import torch
@@ -13,8 +14,8 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from torch import nn
 
 from sfd_lightning import reference
-from sfd_lightning.allowed_classes import resolve_class
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.allowed_classes import class_paths, resolve_class
+from sfd_lightning.errors import ConfigError, describe
 
 FORMAT = "sfd-lightning/{kind}/v1"
 
@@ -63,10 +64,17 @@ def read_any(path: str, field: str, mmap: bool = False) -> Any:
     """
     if not path or not os.path.isfile(path):
         raise ConfigError(field, f"checkpoint file not found: {path!r}")
+    if os.path.getsize(path) == 0:
+        raise ConfigError(field, f"cannot read checkpoint {path!r}: it is empty (0 bytes); was its writing cut short?")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save's zip archive, or its older bare pickle
+        raise ConfigError(field, f"cannot read checkpoint {path!r}: it is not a PyTorch checkpoint (torch.save "
+                                 f"writes a zip archive; it starts with {head!r})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
-        raise ConfigError(field, f"cannot read checkpoint {path!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        raise ConfigError(field, f"cannot read checkpoint {path!r} ({describe(err)})") from None
 
 
 def read_checkpoint(path: str, field: str, mmap: bool = False) -> Dict[str, Any]:
@@ -114,22 +122,31 @@ def load_network(module: nn.Module, obj: Any, path: str, field: str, target: str
     load_state_into(module, state, field, path, target)
 
 
-def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str, target: str) -> None:
-    """Strictly load weights; a mismatch names the field, the target config and the first differing key."""
+def check_state(module: nn.Module, state: Any, field: str, path: str, target: str) -> None:
+    """Refuse weights whose names or shapes differ from ``module``'s (which may live on the meta device); the
+    error names the field, the target config and the first differing key."""
+    if not isinstance(state, Mapping):
+        raise ConfigError(field, f"checkpoint {path!r} holds weights as a {type(state).__name__}, expected a dict of tensors")
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    shapes = [k for k in own if k in state and own[k].shape != state[k].shape]
+    shapes = [k for k in own if k in state and getattr(state[k], "shape", None) != own[k].shape]
     if missing or unexpected or shapes:
         if shapes:
             k = shapes[0]
-            detail = f"{k} has shape {tuple(state[k].shape)} in the checkpoint but {tuple(own[k].shape)} in {target}"
+            stored = tuple(state[k].shape) if isinstance(state[k], torch.Tensor) else f"a {type(state[k]).__name__}"
+            detail = f"{k} has shape {stored} in the checkpoint but {tuple(own[k].shape)} in {target}"
         elif missing:
             detail = f"{len(missing)} weights of {target} are missing from the checkpoint, e.g. {missing[0]}"
         else:
             detail = f"the checkpoint has {len(unexpected)} weights {target} lacks, e.g. {unexpected[0]}"
         raise ConfigError(field, f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
     check_finite(state, {name for name, _ in module.named_parameters()}, field, path)
+
+
+def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str, target: str) -> None:
+    """Strictly load weights; a mismatch or a non-finite weight is refused by :func:`check_state`."""
+    check_state(module, state, field, path, target)
     module.load_state_dict(state)
 
 
@@ -170,14 +187,48 @@ def build(config: Any, field: str, path: str) -> Any:
 
 def check_classes(config: Any, field: str, path: str) -> None:
     """Refuse a stored config if any class_path in it, however deeply nested, is not allowed."""
-    if isinstance(config, Mapping):
-        if "class_path" in config:
-            resolve_class(config["class_path"], field, path)
-        for value in config.values():
-            check_classes(value, field, path)
-    elif isinstance(config, (list, tuple)):
-        for value in config:
-            check_classes(value, field, path)
+    for class_path in class_paths(config):
+        resolve_class(class_path, field, path)
+
+
+def build_loaded(config: Any, state: Any, field: str, path: str, target: str,
+                 part: Callable[[nn.Module], nn.Module] = lambda module: module) -> nn.Module:
+    """:func:`build` with ``state`` strictly loaded into the network (or into ``part(network)``, e.g. its ``net``).
+
+    The weights' names and shapes are checked first against the network built on the meta device, which
+    allocates nothing: a stored config that does not match its weights (``ch: 4096`` beside a small
+    network's weights) is refused before gigabytes are allocated. ``target`` names the config in errors, and
+    any failure is a one-line ConfigError.
+    """
+    if not (isinstance(config, Mapping) and "class_path" in config):
+        raise ConfigError(field, f"{path!r} stores no class_path config of its network ({target})")
+    check_classes(config, field, path)
+    skeleton = _skeleton(config, field, path)
+    if skeleton is not None:
+        check_state(part(skeleton), state, field, path, target)
+    try:
+        module = _instantiate(config, field, path)
+        load_state_into(part(module), state, field, path, target)
+    except ConfigError:
+        raise
+    except Exception as err:  # the stored arguments, e.g. one the class does not take
+        raise ConfigError(field, f"cannot rebuild the network stored in {path!r} ({describe(err)})") from None
+    return module
+
+
+def _skeleton(config: Any, field: str, path: str) -> Optional[nn.Module]:
+    """The network a config builds, on the meta device (shapes, no memory); None for one that cannot be built
+    there (a constructor that computes with its tensors), checked once built."""
+    try:
+        # a constructor that loads pretrained weights (SD's UNet) warns that copies to meta tensors do nothing
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = _instantiate(config, field, path)
+    except ConfigError:
+        raise
+    except Exception:
+        return None
+    return module
 
 
 def _instantiate(config: Any, field: str, path: str) -> Any:
@@ -200,14 +251,7 @@ def load_exported(path: str, field: str, kind: str) -> nn.Module:
     expected = FORMAT.format(kind=kind)
     if ckpt.get("format") != expected:
         raise ConfigError(field, f"{path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
-    try:
-        module = build(ckpt["config"], field, path)
-    except ConfigError:
-        raise
-    except Exception as err:
-        raise ConfigError(field, f"cannot rebuild the network stored in {path!r}: {err}") from None
-    load_state_into(module, ckpt["state_dict"], field, path, f"{path}'s own config")
-    return module
+    return build_loaded(ckpt.get("config"), ckpt.get("state_dict"), field, path, f"{path}'s own config")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -13,6 +13,7 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from sfd_lightning.allowed_classes import check_stored_hyperparameters
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
 from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
@@ -143,6 +144,8 @@ class SFDLightningCLI(LightningCLI):
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
             self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
+            # Lightning parses the checkpoint's hyper-parameters next, importing every class they name
+            check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), "ckpt_path", str(path))
             check_model_settings(config.model.as_dict(), self.resume_checkpoint, str(path))
             if subcommand == "fit":
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),

@@ -4,7 +4,7 @@ from typing import Any, Mapping, Optional
 from torch import nn
 
 from sfd_lightning import reference
-from sfd_lightning.checkpoints import FORMAT, build, load_state_into, network_weights, read_any
+from sfd_lightning.checkpoints import FORMAT, build_loaded, load_state_into, network_weights, read_any
 from sfd_lightning.errors import ConfigError
 
 
@@ -34,12 +34,12 @@ def load_teacher(model_config: Optional[Mapping[str, Any]], ckpt_path: str, use_
             raise ConfigError("model_config", f"{ckpt_path!r} is not an exported teacher asset; pass the model config "
                               "(the reference YAML's model/data sections or a class_path config)")
         model_config = obj["config"]
-    if "class_path" in model_config:
-        net = _net_of(build(dict(model_config), "model_config", ckpt_path))
-    else:
-        from sfd_lightning.models.components.ddpm_unet import DDPMUNet
-        net = DDPMUNet(**reference.unet_kwargs(model_config))
     state = network_weights(obj, ckpt_path, "ckpt_path", use_ema=use_ema,
                             prefixes=("denoiser_ema.module.net.", "denoiser.net.", "net.") if use_ema else ("denoiser.net.", "net."))
+    if isinstance(model_config, Mapping) and "class_path" in model_config:
+        # a stored config: its shapes are checked against the weights before it is built
+        return _net_of(build_loaded(dict(model_config), state, "model_config", ckpt_path, "the network", _net_of)).eval()
+    from sfd_lightning.models.components.ddpm_unet import DDPMUNet
+    net = DDPMUNet(**reference.unet_kwargs(model_config))
     load_state_into(net, state, "ckpt_path", ckpt_path, type(net).__name__)
     return net.eval()

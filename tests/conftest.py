@@ -31,6 +31,22 @@ def tiny_denoiser():
 
 
 @pytest.fixture
+def built_on(monkeypatch):
+    """The devices of the UNets built while the test runs (``meta``: a skeleton that allocated nothing)."""
+    from sfd_lightning.models.components import ddpm_unet
+
+    devices = []
+    init = ddpm_unet.DDPMUNet.__init__
+
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        devices.append(next(self.parameters()).device.type)
+
+    monkeypatch.setattr(ddpm_unet.DDPMUNet, "__init__", recording_init)
+    return devices
+
+
+@pytest.fixture
 def run_cli(monkeypatch, tmp_path):
     """Run ``sfd ARGS`` in-process from the repo root; returns (exit code, stderr text)."""
     from sfd_lightning.cli import main

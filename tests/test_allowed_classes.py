@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from sfd_lightning.allowed_classes import TRUST_ENV
+from sfd_lightning.allowed_classes import TRUST_ENV, resolve_class
 from sfd_lightning.checkpoints import FORMAT, load_exported
 from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
@@ -231,3 +231,69 @@ def test_the_shipped_assets_still_load(asset):
     else:
         module = load_exported(path, "asset", kind)
     assert isinstance(module, torch.nn.Module) and sum(p.numel() for p in module.parameters()) > 0
+
+
+def test_importing_the_main_module_does_not_run_the_cli(monkeypatch):
+    """``sfd_lightning.__main__`` is an allowed package's module: importing it must not run ``sfd`` on our argv."""
+    import importlib
+
+    import sfd_lightning.cli
+
+    calls = []
+    monkeypatch.setattr(sfd_lightning.cli, "main", lambda *args: calls.append(args))
+    monkeypatch.delitem(sys.modules, "sfd_lightning.__main__", raising=False)
+    importlib.import_module("sfd_lightning.__main__")
+    assert calls == []
+
+
+def test_a_folder_naming_the_main_module_is_refused_and_nothing_runs(monkeypatch, tmp_path):
+    from generator_folders import write_generator_folder
+
+    import sfd_lightning.cli
+    from sfd_lightning import load_generator
+
+    calls = []
+    monkeypatch.setattr(sfd_lightning.cli, "main", lambda *args: calls.append(args))  # what running it would call
+    monkeypatch.delitem(sys.modules, "sfd_lightning.__main__", raising=False)
+    folder = write_generator_folder(tmp_path / "g", lambda m: m["denoiser"].update(class_path="sfd_lightning.__main__.X"))
+    argv = list(sys.argv)
+    with pytest.raises(ConfigError, match="'sfd_lightning.__main__.X', which is not allowed") as err:
+        load_generator(str(folder))
+    assert "\n" not in str(err.value) and str(folder) in str(err.value)
+    assert calls == [] and "sfd_lightning.__main__" not in sys.modules and sys.argv == argv
+
+
+@pytest.mark.parametrize("class_path, message", [
+    ("sfd_payload_probe.Missing", "'sfd_payload_probe' defines no 'Missing'"),  # trusted, but acts on import
+    ("sfd_lightning.tools.bench_load.Net", "'sfd_lightning.tools.bench_load' defines no 'Net'"),
+    ("sfd_lightning.no_such_module.Net", "no Python module 'sfd_lightning.no_such_module'"),
+    ("sfd_lightning.__init__.Net", "not allowed"),
+])
+def test_a_class_is_checked_before_its_module_is_imported(crafted, monkeypatch, class_path, message):
+    """A module that does not define the class, even in a trusted package, is never imported."""
+    marker, _ = crafted
+    monkeypatch.setenv(TRUST_ENV, PAYLOAD_MODULE)
+    module = class_path.rpartition(".")[0]
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.raises(ConfigError, match=message):
+        resolve_class(class_path, "field", "file.pt")
+    assert module not in sys.modules and not marker.exists()
+
+
+@pytest.mark.parametrize("class_path", ["this.Callback", f"{PAYLOAD_MODULE}.Net", "__main__.Net"])
+def test_a_resume_checkpoint_naming_a_foreign_class_is_refused_before_lightning_imports_it(
+        crafted, run_cli, capsys, tmp_path, class_path):
+    """``--ckpt_path``: Lightning parses the checkpoint's hyper-parameters, importing each class they name; one the
+    user's config has not imported already and that is not allowed is refused first (``this`` prints on import)."""
+    marker, _ = crafted
+    module = class_path.rpartition(".")[0]
+    if module != "__main__":
+        sys.modules.pop(module, None)
+    path = str(tmp_path / "last.ckpt")
+    torch.save({"hyper_parameters": {"_class_path": "sfd_lightning.models.SFDModule", "teacher": {"class_path": class_path}},
+                "state_dict": {}}, path)
+    assert run_cli(["fit", "--config", "configs/digits_forget.yaml", "--ckpt_path", path, "--trainer.logger=false"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("sfd: error: ckpt_path:") and repr(class_path) in err and "\n" not in err.strip()
+    assert (module == "__main__" or module not in sys.modules) and not marker.exists()
+    assert "Beautiful is better" not in out

@@ -16,8 +16,8 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build, extract_state_dict, load_state_into, read_checkpoint
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.checkpoints import build, build_loaded, extract_state_dict, read_checkpoint
+from sfd_lightning.errors import ConfigError, describe
 
 FORMAT = "sfd-lightning/one-step-generator/1"
 CONFIG = "sfd_generator.json"
@@ -25,9 +25,11 @@ WEIGHTS = "model.safetensors"
 SETTINGS = ("alpha", "loss_weights", "timesteps", "guidance", "ema_decay", "init_ckpt", "teacher_ckpt")
 
 
-def t_init_of(hparams: Dict[str, Any]) -> int:
-    """An SFD checkpoint's one-step timestep (``timesteps.t_init``; flat ``t_init`` in checkpoints before the grouping)."""
-    return int((hparams.get("timesteps") or {}).get("t_init", hparams.get("t_init", 440)))
+def t_init_of(hparams: Dict[str, Any]) -> Any:
+    """An SFD checkpoint's one-step timestep (``timesteps.t_init``; flat ``t_init`` in checkpoints before the
+    grouping), as stored: :func:`rebuild` refuses anything but an integer timestep of the schedule."""
+    timesteps = hparams.get("timesteps")
+    return (timesteps if isinstance(timesteps, dict) else {}).get("t_init", hparams.get("t_init", 440))
 
 
 def generator_of_checkpoint(path: str, field: str = "--ckpt") -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
@@ -76,22 +78,70 @@ def is_generator_folder(path: str) -> bool:
 
 
 def rebuild(meta: Dict[str, Any], state: Dict[str, torch.Tensor], field: str, path: str) -> Tuple[nn.Module, Any]:
-    """The denoiser with ``state`` loaded, and the autoencoder (or None), from allow-listed classes only."""
-    denoiser = build(meta["denoiser"], field, path)
-    load_state_into(denoiser, state, field, path, "the generator's denoiser config")
+    """The denoiser with ``state`` loaded, and the autoencoder (or None), from allow-listed classes only; the
+    weights' shapes are checked against the stored architecture before it is built, and t_init against its
+    schedule."""
+    denoiser = build_loaded(meta["denoiser"], state, field, path, "the generator's denoiser config")
+    t_init, steps = meta["t_init"], denoiser.schedule.num_timesteps
+    if isinstance(t_init, bool) or not isinstance(t_init, int) or not 0 <= t_init < steps:
+        raise ConfigError(field, f"{path!r} stores t_init {t_init!r}; it must be an integer timestep of the "
+                                 f"denoiser's schedule, in [0, {steps - 1}]")
     config = meta.get("autoencoder")
     autoencoder = build(config, field, path) if isinstance(config, dict) and "class_path" in config else None
     return denoiser.eval().requires_grad_(False), autoencoder
 
 
-def read_folder(path: str, field: str = "path") -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
-    """(metadata, weights) of an exported generator folder; a foreign folder is a one-line ConfigError."""
+# what sfd_generator.json must hold: key -> (the types allowed, what the error says is allowed)
+META_KEYS = {"denoiser": (dict, "a class_path config"), "t_init": (int, "an integer timestep"),
+             "autoencoder": ((dict, type(None)), "a class_path config or null"),
+             "num_classes": ((int, type(None)), "an integer or null"),
+             "forget_label": ((int, type(None)), "an integer or null"),
+             "override_label": ((int, type(None)), "an integer or null"),
+             "settings": ((dict, type(None)), "an object or null")}
+REQUIRED = ("denoiser", "t_init")
+
+
+def read_meta(path: str, field: str) -> Dict[str, Any]:
+    """``sfd_generator.json`` of a folder: valid JSON of this format, each key of :data:`META_KEYS` of its type."""
+    config = os.path.join(path, CONFIG)
+    try:
+        with open(config, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
+        raise ConfigError(field, f"{config!r} is not readable JSON ({describe(err)})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ConfigError(field, f"{config!r} is not an object of format {FORMAT!r}")
+    for key, (types, allowed) in META_KEYS.items():
+        if key not in meta and key in REQUIRED:
+            raise ConfigError(field, f"{config!r} has no {key!r}; it must be {allowed}")
+        value = meta.get(key)
+        if key in meta and (isinstance(value, bool) or not isinstance(value, types)):
+            raise ConfigError(field, f"{config!r}: {key!r} is {value!r}; it must be {allowed}")
+        if isinstance(value, dict) and key in ("denoiser", "autoencoder") and "class_path" not in value:
+            raise ConfigError(field, f"{config!r}: {key!r} has no class_path; it must be {allowed}")
+    return meta
+
+
+def read_weights(path: str, field: str) -> Dict[str, torch.Tensor]:
+    """A folder's ``model.safetensors``; missing, empty, truncated or foreign files are one-line ConfigErrors.
+
+    safetensors checks the header (its length, at most 100 MB, against the file's; the tensors' offsets
+    cover the file exactly) before reading any tensor, so the memory read is bounded by the file's size.
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    weights = os.path.join(path, WEIGHTS)
+    if not os.path.isfile(weights):
+        raise ConfigError(field, f"{path!r} has no {WEIGHTS}; an exported generator folder holds its weights there")
+    try:
+        return load_file(weights)
+    except (SafetensorError, OSError) as err:
+        raise ConfigError(field, f"{weights!r} is not a readable safetensors file ({describe(err)})") from None
+
+
+def read_folder(path: str, field: str = "path") -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
+    """(metadata, weights) of an exported generator folder; a foreign or damaged folder is a one-line ConfigError."""
     if not is_generator_folder(path):
         raise ConfigError(field, f"{path!r} is not an exported SFD generator (no {CONFIG}); write one with sfd export")
-    with open(os.path.join(path, CONFIG)) as f:
-        meta = json.load(f)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ConfigError(field, f"{path!r}: {CONFIG} is not format {FORMAT!r}")
-    return meta, load_file(os.path.join(path, WEIGHTS))
+    return read_meta(path, field), read_weights(path, field)

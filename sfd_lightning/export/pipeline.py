@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import torch
 
 from sfd_lightning.data.sample_blocks import SampleBlocks
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 from sfd_lightning.export.folder import generator_of_checkpoint, read_folder, rebuild
 from sfd_lightning.models.one_step import OneStepGenerator
 
@@ -28,7 +28,7 @@ def resolve_source(path: str, revision: Optional[str] = None) -> str:
         return snapshot_download(path, revision=revision)
     except Exception as err:  # hub errors come in many types
         raise ConfigError("path", f"{path!r} is neither a local checkpoint or folder nor a Hub repository we can "
-                          f"download ({type(err).__name__}: {str(err).splitlines()[0][:160]})") from None
+                          f"download ({describe(err, 160)})") from None
 
 
 class OneStepPipeline:
