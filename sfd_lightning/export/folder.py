@@ -95,8 +95,8 @@ def rebuild(meta: Dict[str, Any], state: Dict[str, torch.Tensor], field: str, pa
 META_KEYS = {"denoiser": (dict, "a class_path config"), "t_init": (int, "an integer timestep"),
              "autoencoder": ((dict, type(None)), "a class_path config or null"),
              "num_classes": ((int, type(None)), "an integer or null"),
-             "forget_label": ((int, type(None)), "an integer or null"),
-             "override_label": ((int, type(None)), "an integer or null"),
+             "forget_label": ((int, str, type(None)), "a class index, a class name or null"),
+             "override_label": ((int, str, type(None)), "a class index, a class name or null"),
              "settings": ((dict, type(None)), "an object or null")}
 REQUIRED = ("denoiser", "t_init")
 
