@@ -26,6 +26,7 @@ from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
 from sfd_lightning.resume import check_model_settings, check_unfinished
 from sfd_lightning.run_lock import check_run_folder
+from sfd_lightning.yaml_file import read_yaml_mapping
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -188,6 +189,17 @@ class SFDLightningCLI(LightningCLI):
             raise config_error from None
 
 
+def check_config_files(words: List[str]) -> None:
+    """Each ``--config FILE`` naming a file must be UTF-8 YAML holding a mapping of options (jsonargparse
+    answers a non-UTF-8 file with a traceback and an empty one with "Unexpected config")."""
+    for i, word in enumerate(words):
+        value = word.split("=", 1)[1] if word.startswith("--config=") else None
+        if word in ("-c", "--config") and i + 1 < len(words):
+            value = words[i + 1]
+        if value and os.path.isfile(value):
+            read_yaml_mapping(value, "--config", "a mapping of options (trainer, model, data, ...)")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     words = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -216,6 +228,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
             sweep_main(words[1:])
         else:
+            check_config_files(words)
             graceful_sigint()
             silence_known_noise()
             SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself

@@ -8,12 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-import yaml
 
 from sfd_lightning.attack.inputs import DIGIT_WORDS
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.yaml_file import read_yaml
 
 
 @dataclass
@@ -109,11 +109,7 @@ def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[
 
 
 def read_spec(path: str) -> CompareSpec:
-    try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
-    except OSError as err:
-        raise ConfigError("spec", f"cannot read {path!r}: {err.strerror}") from None
+    raw = read_yaml(path, "spec")
     if not isinstance(raw, dict) or not isinstance(raw.get("methods"), list) or not raw["methods"]:
         raise ConfigError("methods", f"{path!r} must hold a non-empty list of methods")
     methods = [_method(m, i) for i, m in enumerate(raw["methods"])]

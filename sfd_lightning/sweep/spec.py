@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-import yaml
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.yaml_file import read_yaml_mapping
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
@@ -153,12 +153,7 @@ def load_spec(path: str) -> SweepSpec:
     """Read and check a sweep YAML; every problem is a ConfigError naming the key."""
     if not os.path.isfile(path):
         raise ConfigError("SWEEP", f"no such sweep spec: {path}")
-    try:
-        raw = yaml.safe_load(open(path).read())
-    except yaml.YAMLError as err:
-        raise ConfigError("SWEEP", f"{path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError("SWEEP", f"{path} must hold a mapping (a W&B sweep spec)")
+    raw = read_yaml_mapping(path, "SWEEP", "a mapping (a W&B sweep spec)")
     unknown = sorted(set(raw) - set(TOP_LEVEL))
     if unknown:
         raise ConfigError(f"sweep.{unknown[0]}", f"not a W&B sweep key (known: {', '.join(TOP_LEVEL)})")
