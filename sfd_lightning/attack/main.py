@@ -59,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--class-words", default=None, help="prompt runs: the judges' class words, comma-separated (default: the run's)")
     p.add_argument("--paraphrases", default=None, help="prompt runs: held-out wordings of the concept, one per line")
     p.add_argument("--out", default=None, help="output folder (default: <run folder>/attack)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier attack's files in --out (default: refuse)")
     p.add_argument("--wandb-run", default=None, help="add the numbers to this W&B run (a run path, or the checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     add_trust_argument(p)
@@ -89,6 +90,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         meta["forget_label"] = args.forget_label
     spec = spec_of(meta, target, args)
     settings = settings_of(args, spec.context is not None)
+    out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
+    if os.path.exists(os.path.join(out, "attack.json")) and not args.overwrite:
+        raise ConfigError("--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite "
+                                   "to replace it")
     surrogate = load_classifier(args.surrogate, "--surrogate", device)
     judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", load_classifier(args.judge, "--judge", device))}
     examples = examples_of(args.examples, spec, teacher, settings, device) if "embedding" in settings.attacks else None
@@ -96,7 +101,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
     result = run_attacks([target] if args.skip_teacher else [teacher, target], ctx)
     result["ckpt"] = args.ckpt
-    out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
     paths = write(result, out)
     with open(paths["md"]) as f:
         print(f.read())

@@ -59,3 +59,17 @@ def test_bad_input_is_one_line(ckpt, args, message, monkeypatch, capsys):
         main(["attack", "--ckpt", str(ckpt), *args])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_earlier_attack_is_kept_unless_overwrite(ckpt, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "attack"
+    out.mkdir()
+    (out / "attack.json").write_text('{"earlier": true}')
+    with pytest.raises(SystemExit) as exit_:
+        main(["attack", "--ckpt", str(ckpt), *SMALL, "--attack", "noise", "--out", str(out)])
+    assert exit_.value.code == 2 and "--out: " in capsys.readouterr().err
+    assert json.loads((out / "attack.json").read_text()) == {"earlier": True}
+    main(["attack", "--ckpt", str(ckpt), *SMALL, "--attack", "noise", "--pinpoint-k", "0", "--skip-teacher", "--out", str(out),
+          "--overwrite"])
+    assert "rows" in json.loads((out / "attack.json").read_text())
