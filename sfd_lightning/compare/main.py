@@ -15,6 +15,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
+from sfd_lightning.compare.record import check_record, write_record
 from sfd_lightning.compare.report import write
 from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, speed_conditions, train
 from sfd_lightning.compare.spec import CompareSpec, Method, folder_name, read_spec
@@ -23,6 +24,7 @@ from sfd_lightning.errors import ConfigError
 
 def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     folder = os.path.join(spec.out, folder_name(method.name))
+    write_record(method, spec, folder)
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
     row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"],
@@ -35,7 +37,10 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
 
 
 def run(spec: CompareSpec, only: Optional[List[str]] = None, log=print) -> List[Dict[str, Any]]:
-    rows = [method_row(m, spec, log) for m in spec.methods if not only or m.name in only]
+    chosen = [(i, m) for i, m in enumerate(spec.methods) if not only or m.name in only]
+    for i, method in chosen:  # before anything runs: no folder's results from another definition are reused
+        check_record(method, spec, os.path.join(spec.out, folder_name(method.name)), f"methods[{i}]")
+    rows = [method_row(m, spec, log) for _, m in chosen]
     reference = next((r for r in rows if r["method"] == spec.reference_method), None)
     for r in rows:
         if reference and "fid" in r and reference.get("fid"):

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from sfd_lightning.callbacks.fid import with_spread
+from sfd_lightning.compare.record import RECORD
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.diffusion.conditions import Condition, cycled
@@ -52,8 +53,7 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     if os.path.isfile(record) and last_checkpoint(folder):
         with open(record) as f:
             return {"ckpt": last_checkpoint(folder), **json.load(f)}
-    shutil.rmtree(folder, ignore_errors=True)  # what was scored of an unfinished fit goes with it
-    os.makedirs(folder)
+    empty_folder(folder)  # what was scored of an unfinished fit goes with it
     log(f"{method.name}: sfd fit --config {method.config}")
     start = time.perf_counter()
     with open(os.path.join(folder, "fit.log"), "w") as out:
@@ -65,6 +65,15 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     with open(record, "w") as f:
         json.dump({"train_seconds": seconds}, f)
     return {"ckpt": ckpt, "train_seconds": seconds}
+
+
+def empty_folder(folder: str) -> None:
+    """Remove what ``folder`` holds but its method record (``record.RECORD``)."""
+    os.makedirs(folder, exist_ok=True)
+    for entry in os.listdir(folder):
+        path = os.path.join(folder, entry)
+        if entry != RECORD:
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 def speed_conditions(spec: CompareSpec, batch: int) -> Condition:

@@ -181,3 +181,34 @@ def test_the_shipped_digits_spec_reads_and_names_existing_configs():
     spec = read_spec(str(ROOT / "experiments" / "compare_digits.yaml"))
     assert [m.name for m in spec.methods] == ["teacher", "SFD", "ESD", "SalUn", "Selective Amnesia", "Retrain"]
     assert all((ROOT / (m.config or m.ckpt)).exists() for m in spec.methods)
+
+
+def test_a_folder_computed_from_another_definition_is_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
+    """A rerun reuses a method's folder only for the same definition: a changed option, or a folder of unknown
+    origin, is one line naming it, and nothing is trained, scored or deleted."""
+    from sfd_lightning.compare import runner
+    from sfd_lightning.compare.record import write_record
+    from sfd_lightning.compare.spec import read_spec
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(runner.subprocess, "run", lambda *a, **k: pytest.fail("a method was trained"))
+    spec = read_spec(str(write_spec(tmp_path)))
+    esd = tmp_path / "out" / "esd"
+    write_record(spec.methods[1], spec, str(esd))
+    (esd / "eval_s1.json").write_text("{}")
+
+    def refused(methods):
+        with pytest.raises(SystemExit) as exit_:
+            main(["compare", str(write_spec(tmp_path, methods=methods))])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_.value.code == 2 and len(err) == 1, err
+        return err[0]
+
+    changed = dict(SPEC["methods"][1], args=["--data.init_args.iterations=5"])
+    assert refused([SPEC["methods"][0], changed]).startswith(
+        f"sfd: error: methods[1]: '{esd}' holds results of 'ESD' computed with other settings (args differ)")
+    (tmp_path / "out" / "teacher").mkdir()
+    (tmp_path / "out" / "teacher" / "eval_s1.json").write_text("{}")  # no record: made by an earlier version
+    line = refused(SPEC["methods"])
+    assert line.startswith("sfd: error: methods[0]: ") and "no readable method.json" in line
+    assert (esd / "eval_s1.json").exists() and (tmp_path / "out" / "teacher" / "eval_s1.json").exists()

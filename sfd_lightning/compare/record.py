@@ -1,0 +1,62 @@
+"""What a method's folder under the comparison's ``out`` was computed from (``method.json``).
+
+A rerun reuses a folder's checkpoint and scores (the comparison resumes), so they must belong to the same
+definition: the method's config (and its file's contents), checkpoint (path, size and time), extra options,
+the comparison's pair or prompts, and its evaluation and attack settings. A folder computed from another
+definition is refused before anything runs, naming what differs; it is never reused or deleted silently.
+"""
+import hashlib
+import json
+import os
+from typing import Any, Dict, Optional
+
+from sfd_lightning.compare.spec import CompareSpec, Method
+from sfd_lightning.errors import ConfigError
+
+RECORD = "method.json"
+
+
+def _file_identity(path: Optional[str], contents: bool) -> Any:
+    if not path or not os.path.isfile(path):
+        return None
+    if contents:  # a config: small, and edited in place
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    stat = os.stat(path)  # a checkpoint: too large to hash at every rerun
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def definition(method: Method, spec: CompareSpec) -> Dict[str, Any]:
+    """Everything a method's results depend on, as plain JSON values."""
+    value = {"config": method.config, "config_file": _file_identity(method.config, contents=True),
+             "ckpt": method.ckpt, "ckpt_file": _file_identity(method.ckpt, contents=False), "args": method.args,
+             "retrain": method.retrain, "steps": method.steps, "forget_label": spec.forget_label,
+             "override_label": spec.override_label, "num_classes": spec.num_classes, "prompts": spec.prompts,
+             "evaluation": spec.evaluation, "attack": spec.attack}
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def check_record(method: Method, spec: CompareSpec, folder: str, field: str) -> None:
+    """Refuse a non-empty ``folder`` whose results were computed from another definition (or an unknown one)."""
+    if not os.path.isdir(folder) or not os.listdir(folder):
+        return
+    record = os.path.join(folder, RECORD)
+    remedy = f"remove {folder!r} to compute it again, or give another --out"
+    try:
+        with open(record) as f:
+            stored = json.load(f)
+    except (OSError, ValueError):
+        raise ConfigError(field, f"{folder!r} holds results with no readable {RECORD} (an earlier version or another "
+                                 f"comparison made them); {remedy}") from None
+    wanted = definition(method, spec)
+    changed = sorted(k for k in set(wanted) | set(stored) if wanted.get(k) != stored.get(k))
+    if changed:
+        raise ConfigError(field, f"{folder!r} holds results of {method.name!r} computed with other settings "
+                                 f"({', '.join(changed)} differ); {remedy}")
+
+
+def write_record(method: Method, spec: CompareSpec, folder: str) -> None:
+    """Record the method's definition in its folder (created if need be)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, RECORD), "w") as f:
+        json.dump(definition(method, spec), f, indent=1, sort_keys=True)
