@@ -9,7 +9,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 
 # Seconds to reach the W&B server before going offline; W&B's own default waits 90 s, then fails the run.
 INIT_TIMEOUT = 15.0
@@ -54,7 +54,7 @@ def init_or_offline(start: Callable[[Dict[str, Any]], Any], timeout: float) -> A
     try:
         return start({})
     except CommError as err:
-        reason = str(err).splitlines()[0][:160]
+        reason = describe(err, limit=160)
         run = start({"mode": "offline"})
         folder = os.path.dirname(run.dir)  # run.dir is <run folder>/files
         print(f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "

@@ -36,6 +36,9 @@ from sfd_lightning.memory import available_bytes
 COPIES_HELD = 3
 
 
+MAX_LABELS = 100_000  # more classes than any conditional model here has (ImageNet-21k: 21,841)
+
+
 def parse_labels(text: str, field: str = "--labels") -> List[int]:
     """``"0-9"``, ``"1,3,5"`` or ``"0-2,7"`` to a list of ints; errors name ``field``."""
     labels: List[int] = []
@@ -48,6 +51,8 @@ def parse_labels(text: str, field: str = "--labels") -> List[int]:
         if first > last:
             raise ConfigError(field, f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
                                     f"(write {last}-{first})")
+        if first < 0 or last - first >= MAX_LABELS:  # checked before a list of that length is built
+            raise ConfigError(field, f"the range {part.strip()!r} is outside 0..{MAX_LABELS - 1}: labels are class indices")
         labels.extend(range(first, last + 1))
     if not labels:
         raise ConfigError(field, "no labels given")

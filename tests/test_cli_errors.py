@@ -99,6 +99,7 @@ def run_sample(capsys, monkeypatch, *args):
     (["--cfg-scale", "nan"], "--cfg-scale: must be a finite number, got nan"),
     (["--cfg-scale=-inf"], "--cfg-scale: must be a finite number, got -inf"),
     (["--batch-size", "0"], "--batch-size: must be >= 1, got 0"),
+    (["--labels", "0-100000000000"], "--labels: the range '0-100000000000' is outside 0..99999"),  # no 1e11-long list
 ])
 def test_sample_bad_options_are_one_line(capsys, monkeypatch, tmp_path, args, message):
     code, err = run_sample(capsys, monkeypatch, "--out", str(tmp_path / "s.npz"), *args)

@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List
 
 import numpy as np
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 
 
 def _reading_error(path: str, field: str, err: Exception) -> ConfigError:
@@ -18,8 +18,7 @@ def _reading_error(path: str, field: str, err: Exception) -> ConfigError:
                                   "save plain numeric arrays, as `sfd sample` writes")
     if isinstance(err, ValueError) and "pickled" in str(err):  # numpy's guess for any file that is not .npy/.npz
         return ConfigError(field, f"{path!r} is not an .npz file (numpy would read it as a pickle, which is never loaded)")
-    detail = str(err).splitlines()[0][:200] if str(err) else ""
-    return ConfigError(field, f"cannot read {path!r} as an .npz file ({type(err).__name__}: {detail})")
+    return ConfigError(field, f"cannot read {path!r} as an .npz file ({describe(err)})")
 
 
 def _open(path: str, field: str) -> np.lib.npyio.NpzFile:

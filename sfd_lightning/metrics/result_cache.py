@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterable, Optional
 import torch
 
 from sfd_lightning.checkpoints import atomic_write
+from sfd_lightning.errors import describe
 
 CACHE_ENV = "SFD_CACHE_DIR"
 _reported = set()  # unreadable cache files already said, once a process
@@ -75,7 +76,7 @@ def read_entries(path: str) -> Dict[str, Any]:
         if not isinstance(entries, dict):
             raise ValueError(f"holds a {type(entries).__name__}, not an object")
     except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        detail = describe(err, limit=120)
         if path not in _reported:
             _reported.add(path)
             print(f"sfd: warning: ignoring the result cache {path!r} ({detail}); its results are computed again",

@@ -1,7 +1,7 @@
 """Loading diffusers / transformers models from a hub id or a local folder, or building them from a config."""
 from typing import Any, Dict, Optional
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 
 
 def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str):
@@ -10,7 +10,7 @@ def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str):
         return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}))
     except (OSError, ValueError) as err:
         raise ConfigError(field, f"cannot load {cls.__name__} from {pretrained!r} (subfolder {subfolder!r}): "
-                                 f"{str(err).splitlines()[0][:200]}") from None
+                                 f"{describe(err)}") from None
 
 
 def pretrained_or_new(cls, pretrained: Optional[str], subfolder: Optional[str], config: Optional[Dict[str, Any]], field: str):

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 
 ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
 
@@ -43,7 +43,7 @@ class ResNetClassifier(nn.Module):
         try:
             self.body = getattr(torchvision.models, arch)(weights=weights)
         except Exception as err:  # unknown weight names, failed downloads
-            raise ConfigError("net.weights", f"cannot load torchvision {arch} weights {weights!r}: {str(err).splitlines()[0][:200]}") from None
+            raise ConfigError("net.weights", f"cannot load torchvision {arch} weights {weights!r}: {describe(err)}") from None
         if normalize not in ("half", "imagenet"):
             raise ConfigError("net.normalize", f"must be half or imagenet, got {normalize!r}")
         self.num_features = self.body.fc.in_features
