@@ -46,12 +46,21 @@ def test_forget_accuracy_callback_refuses_nan_samples():
 
 
 def test_forget_metrics_refuse_nonfinite_logits():
+    """Counted apart in ``update`` (a rank must not raise alone under DDP), refused by ``compute`` after the sync."""
     metric = ForgetMetrics(num_classes=3, forget_label=0, override_label=1)
     logits = torch.zeros(4, 3)
     logits[2, 1] = NAN
+    metric.update(logits, torch.tensor([0, 0, 1, 2]))
+    assert metric.count.sum() == 3  # the NaN row is not a verdict
     with pytest.raises(NonFiniteImagesError, match="1 of 4 classifier outputs"):
-        metric.update(logits, torch.tensor([0, 0, 1, 2]))
-    assert metric.count.sum() == 0  # nothing was counted
+        metric.compute()
+
+
+def test_every_rank_refuses_when_any_rank_holds_nonfinite_images():
+    """``reduce`` sums the counts over ranks: this rank's images are finite, another rank's 2 of 6 are not."""
+    other_rank = torch.tensor([2.0, 6.0])
+    with pytest.raises(NonFiniteImagesError, match="2 of 10 images are not finite"):
+        require_finite(torch.zeros(4, 1, 2, 2), "samples", reduce=lambda counts: counts + other_rank)
 
 
 def test_attack_judges_refuse_nonfinite_images():

@@ -17,7 +17,7 @@ from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import require_finite
+from sfd_lightning.finite import check_count, count_nonfinite
 from sfd_lightning.models.frozen import freeze
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -40,11 +40,11 @@ class CLIPScore(Metric):
         self.image_size = self.model.config.vision_config.image_size
         self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("nonfinite", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     @torch.no_grad()
     def scores(self, images: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
-        """Per-pair scores (B,); images with NaN/inf pixels are refused."""
-        require_finite(images, "trainer.callbacks.CLIPScoreCallback", "generated images")
+        """Per-pair scores (B,) of finite images."""
         x = F.interpolate((images.float().clamp(-1, 1) + 1) / 2, size=(self.image_size, self.image_size), mode="bicubic",
                           align_corners=False, antialias=True)
         mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
@@ -59,11 +59,18 @@ class CLIPScore(Metric):
         return 100 * F.cosine_similarity(image_emb, text_emb, dim=-1).clamp(min=0)
 
     def update(self, images: torch.Tensor, prompts: Sequence[str]) -> None:
-        s = self.scores(images, prompts)
-        self.total += s.double().sum()
-        self.count += len(s)
+        """Scores of the finite images; images with NaN/inf pixels are counted apart and make ``compute`` refuse (on
+        every rank alike)."""
+        finite = torch.isfinite(images.reshape(len(images), -1)).all(dim=1)
+        self.nonfinite += float(count_nonfinite(images))
+        if finite.any():
+            s = self.scores(images[finite], [p for p, keep in zip(prompts, finite.tolist()) if keep])
+            self.total += s.double().sum()
+            self.count += len(s)
 
     def compute(self) -> torch.Tensor:
+        check_count(int(self.nonfinite), int(self.count + self.nonfinite), "trainer.callbacks.CLIPScoreCallback",
+                    "generated images")
         return self.total / self.count.clamp(min=1)
 
 

@@ -13,7 +13,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_labels, sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import require_finite
+from sfd_lightning.finite import ranks_sum, require_finite
 from sfd_lightning.metrics.result_cache import ResultCache, StreamDigest, module_digest
 
 
@@ -94,7 +94,7 @@ class FIDCallback(PeriodicEvalCallback):
         labels = labels_for(self._retained(pl_module), self.n_per_label, pl_module.device)
         desc = desc and f"{desc}, seed {seed}, {len(labels):,} images"
         images, _ = sample_labels(sampler, labels, sample_shape(trainer), seed, self.batch_size, trainer, desc)
-        require_finite(images, "trainer.callbacks.FIDCallback", "generated images")
+        require_finite(images, "trainer.callbacks.FIDCallback", "generated images", reduce=ranks_sum(trainer))
         for chunk in images.split(self.batch_size):
             self.fid.update(chunk, real=False)
         return float(self.fid.compute())

@@ -8,7 +8,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import require_finite
+from sfd_lightning.finite import ranks_sum, require_finite
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.models.frozen import freeze
 
@@ -44,7 +44,7 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         labels = labels_for(label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),
                             self.n_per_label, pl_module.device)
         images, labels = sample_labels(generator_sampler(pl_module), labels, sample_shape(trainer), self.seed, self.batch_size, trainer)
-        require_finite(images, "trainer.callbacks.ForgetAccuracyCallback", "generated images")
+        require_finite(images, "trainer.callbacks.ForgetAccuracyCallback", "generated images", reduce=ranks_sum(trainer))
         for chunk, chunk_labels in zip(images.split(self.batch_size), labels.split(self.batch_size)):
             metric.update(self.classifier(chunk), chunk_labels)
         return metric.compute()

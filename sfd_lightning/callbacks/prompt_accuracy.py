@@ -16,7 +16,6 @@ from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import require_finite
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.models.frozen import freeze
 
@@ -57,7 +56,6 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         sample = generator_sampler(pl_module)
         for start, noise, block in rank_blocks(chosen, sample_shape(trainer), self.batch_size, self.seed,
                                                trainer.global_rank, trainer.world_size):
-            images = sample(noise.to(pl_module.device), block)
-            require_finite(images, "trainer.callbacks.PromptAccuracyCallback", "generated images")
+            images = sample(noise.to(pl_module.device), block)  # NaN images: their NaN logits make compute refuse
             metric.update(self.classifier(images), targets[start:start + len(block)])
         return metric.compute()

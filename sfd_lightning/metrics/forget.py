@@ -4,7 +4,7 @@ from typing import Dict, Optional
 import torch
 from torchmetrics import Metric
 
-from sfd_lightning.finite import require_finite
+from sfd_lightning.finite import check_count, count_nonfinite
 
 
 class ForgetMetrics(Metric):
@@ -23,13 +23,15 @@ class ForgetMetrics(Metric):
         self.num_classes, self.forget_label, self.override_label = num_classes, forget_label, override_label
         for name in ("count", "correct"):
             self.add_state(name, torch.zeros(num_classes, dtype=torch.float64), dist_reduce_fx="sum")
-        for name in ("forget_prob", "forget_entropy", "overridden"):
+        for name in ("forget_prob", "forget_entropy", "overridden", "nonfinite"):
             self.add_state(name, torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """Count the verdicts of ``logits`` (N, K) on samples of ``labels`` (N,); NaN/inf logits are refused
-        (``argmax`` would turn them into a class)."""
-        require_finite(logits, "forget/accuracy", "classifier outputs")
+        """Count the verdicts of ``logits`` (N, K) on samples of ``labels`` (N,). Rows with NaN/inf logits are
+        counted apart (``argmax`` would turn them into a class) and make ``compute`` refuse, on every rank alike."""
+        finite = torch.isfinite(logits).all(dim=1)
+        self.nonfinite += float(count_nonfinite(logits))
+        logits, labels = logits[finite], labels[finite]
         probs = logits.double().softmax(dim=1)  # (N, K)
         pred = probs.argmax(dim=1)
         self.count += torch.bincount(labels, minlength=self.num_classes).double()
@@ -42,6 +44,7 @@ class ForgetMetrics(Metric):
             self.overridden += (pred[is_forget] == self.override_label).double().sum()
 
     def compute(self) -> Dict[str, float]:
+        check_count(int(self.nonfinite), int(self.count.sum() + self.nonfinite), "forget/accuracy", "classifier outputs")
         f = self.forget_label
         n_forget = self.count[f].clamp_min(1)
         retained = torch.ones(self.num_classes, dtype=torch.bool)

@@ -64,6 +64,19 @@ def test_clip_score_on_a_tiny_clip(tiny):
     torch.testing.assert_close(metric.compute(), expected)
 
 
+def test_clip_score_refuses_nan_images_after_scoring_the_rest(tiny):
+    from sfd_lightning.callbacks import CLIPScore
+    from sfd_lightning.finite import NonFiniteImagesError
+
+    metric = CLIPScore(str(tiny[1]))
+    images = torch.rand(3, 3, 16, 16) * 2 - 1
+    images[1, 0, 0, 0] = float("nan")
+    metric.update(images, ["a cat", "a dog", "a house"])  # no raise on one rank alone: counted, refused at compute
+    assert int(metric.count) == 2
+    with pytest.raises(NonFiniteImagesError, match="CLIPScoreCallback: 1 of 3 generated images are not finite"):
+        metric.compute()
+
+
 @pytest.mark.parametrize("name", ["sd_celebrity_forget.yaml", "sd_nudity_forget.yaml"])
 def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsys):
     from sfd_lightning.cli import main
