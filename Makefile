@@ -18,7 +18,8 @@ RESCORE_DIR ?= runs/rescore
 # the W&B run the rescore's figures join (a run path, or the checkpoint's own run); WANDB_RUN= to leave W&B alone
 WANDB_RUN ?= $(CKPT)
 
-# make fixtures: the reference-parity fixtures, recorded from a clone of the reference implementation
+# a clone of the reference implementation (tqch/score-forgetting-distillation at 3771028): make fixtures records the
+# reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
 .PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack compare compare-text fixtures clean
@@ -64,8 +65,8 @@ teacher-fid: install  ## the shipped teacher's FIDs for both digits demos (0->1,
 sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
 
-bench: install  ## seconds per SFD iteration against the summed cost of its network passes
-	$(BIN)/python -m sfd_lightning.tools.bench $(ARGS)
+bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop
+	$(BIN)/python -m sfd_lightning.tools.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
 
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
 	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)

@@ -7,9 +7,11 @@ backward to their input (generator step). Each pass is timed alone on the same 2
 iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds little overhead.
 Iterations, the reference's pass order (``tools/reference_order.py``: retained and forget rows in
 two passes each) and the passes are timed in interleaved rounds and compared by medians, so the ratio
-holds on a machine that is busy now and then.
+holds on a machine that is busy now and then. With ``--reference`` (``make bench REFERENCE=<clone>``)
+it times the reference implementation's own loop beside ours instead (``tools/bench_reference.py``).
 
     python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--rounds 5] [--iterations 8]
+        [--reference <clone of tqch/score-forgetting-distillation at 3771028>]
 """
 import statistics
 import time
@@ -22,14 +24,19 @@ from sfd_lightning.callbacks.speed import timed_calls
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.quiet import silence_known_noise
 from sfd_lightning.tools import tool_parser
+from sfd_lightning.tools.reference_loop import ReferenceSetupError, check_reference
 
 
 class IterationTimer(Callback):
+    """``times``: each iteration's seconds from its batch start to its end, after ``warmup`` ones; ``starts``:
+    the clock at every batch start (``bench_reference`` differences them, as it does the reference's)."""
+
     def __init__(self, warmup: int):
-        self.warmup, self.times, self._start = warmup, [], 0.0
+        self.warmup, self.times, self.starts, self._start = warmup, [], [], 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self._start = time.perf_counter()
+        self.starts.append(self._start)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if batch_idx >= self.warmup:
@@ -75,11 +82,16 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
 
 def fit_iterations(module, data, iterations: int, warmup: int = 2) -> List[float]:
     """Seconds of each SFD iteration of a short ``Trainer.fit`` (its first ``warmup`` iterations left out)."""
-    data.iterations = warmup + iterations
+    return fit_timed(module, data, warmup + iterations, warmup).times
+
+
+def fit_timed(module, data, iterations: int, warmup: int = 2) -> IterationTimer:
+    """The timer of a ``Trainer.fit`` of ``iterations`` SFD iterations (logger, checkpoints and the config's callbacks off)."""
+    data.iterations = iterations
     timer = IterationTimer(warmup)
     Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
-    return timer.times
+    return timer
 
 
 def build(config: str, overrides: List[str]):
@@ -87,18 +99,40 @@ def build(config: str, overrides: List[str]):
     return cli.model, cli.datamodule
 
 
-def main(argv: List[str] = None) -> None:
+def parse_args(argv: List[str] = None):
     p = tool_parser("bench", __doc__, "SFD config whose model and data are timed")
     p.add_argument("--rounds", type=int, default=5, help="rounds; each times iterations, the reference order and the passes")
-    p.add_argument("--iterations", type=int, default=8, help="timed SFD iterations a round (after 2 warm-up ones)")
+    p.add_argument("--iterations", type=int, default=8, help="timed SFD iterations a round (after the warm-up ones)")
+    p.add_argument("--warmup", type=int, default=2, help="iterations left out at the start of each timed run")
     p.add_argument("--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)")
     p.add_argument("--iteration-only", action="store_true", help="time the iteration only, not each network pass")
+    p.add_argument("--reference", default=None, metavar="CLONE",
+                   help="a git clone of the reference implementation at commit 3771028: time its own SFD loop "
+                        "(DDPM/runners/diffusion.py: train_sfd) beside ours on the same networks, batch and settings")
     args = p.parse_args(argv)
+    if args.reference is not None and args.iteration_only:
+        p.error("--reference and --iteration-only: choose one")
+    if min(args.rounds, args.iterations) < 1 or args.warmup < 0:
+        p.error("--rounds and --iterations must be at least 1, --warmup at least 0")
+    return args
+
+
+def main(argv: List[str] = None) -> None:
+    args = parse_args(argv)
+    if args.reference is not None:
+        try:
+            args.reference = check_reference(args.reference)
+        except ReferenceSetupError as err:
+            raise SystemExit(f"bench: {err}") from None
     silence_known_noise()
+    if args.reference is not None:
+        from sfd_lightning.tools.bench_reference import compare_with_reference
+
+        return compare_with_reference(args)
     overrides = [f"--data.init_args.batch_size={args.batch_size}"] if args.batch_size else []
     module, data = build(args.config, overrides)
     if args.iteration_only:
-        times = [t for _ in range(args.rounds) for t in fit_iterations(module, data, args.iterations)]
+        times = [t for _ in range(args.rounds) for t in fit_iterations(module, data, args.iterations, args.warmup)]
         print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {statistics.median(times) * 1000:8.1f} ms")
         return
     reference, reference_data = build(args.config, overrides + ["--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder"])
@@ -107,8 +141,8 @@ def main(argv: List[str] = None) -> None:
     labels = torch.cat([torch.randint(1, module.num_classes, (b,)), torch.full((b,), module.forget_label)])
     ours, theirs, passes, ratios = [], [], {}, []
     for _ in range(args.rounds):  # interleaved, so a busy spell slows all three alike
-        round_ours = fit_iterations(module, data, args.iterations)
-        theirs += fit_iterations(reference, reference_data, args.iterations)
+        round_ours = fit_iterations(module, data, args.iterations, args.warmup)
+        theirs += fit_iterations(reference, reference_data, args.iterations, args.warmup)
         costs = pass_costs(module, z, labels, repeats=max(3, args.iterations // 2))
         for name, seconds in costs.items():
             passes.setdefault(name, []).append(seconds)
