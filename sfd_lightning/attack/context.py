@@ -1,4 +1,5 @@
 """The settings and shared inputs of an attack run."""
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Sequence
 
@@ -32,7 +33,7 @@ class AttackSettings:
         bad = [a for a in self.attacks if a not in ATTACKS]
         if bad or not self.attacks:
             raise ConfigError("--attack", f"must be among {ATTACKS} or all, got {list(self.attacks)}")
-        checks = {"--n": self.n >= 1, "--eps": all(e >= 0 for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
+        checks = {"--n": self.n >= 1, "--eps": all(0 <= e < math.inf for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
                   "--restarts": self.restarts >= 1, "--embedding-steps": all(s >= 0 for s in self.embedding_steps),
                   "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0}
         for name, ok in checks.items():

@@ -52,6 +52,7 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     (["--teacher", "missing.pt"], "--teacher: the teacher 'missing.pt' does not exist"),
     (["--k-examples", "40"], "--k-examples: out of range"),
     (["--eps", "0,x"], "--eps: expected comma-separated numbers"),
+    (["--eps", "0.5,inf"], "--eps: out of range"),  # an unbounded ball is no budget
 ])
 def test_bad_input_is_one_line(ckpt, args, message, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
