@@ -4,6 +4,7 @@
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -200,33 +201,17 @@ def check_config_files(words: List[str]) -> None:
             read_yaml_mapping(value, "--config", "a mapping of options (trainer, model, data, ...)")
 
 
+# The verbs beside LightningCLI's: each a ``main(argv)`` in its module, imported on use (the console script
+# should not pay for every verb's imports).
+VERBS = {"sample": "sfd_lightning.sample", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
+         "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main"}
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     words = sys.argv[1:] if argv is None else list(argv)
     try:
-        if words and words[0] == "sample":
-            from sfd_lightning.sample import main as sample_main
-
-            sample_main(words[1:])
-        elif words and words[0] == "eval":
-            from sfd_lightning.evaluate.main import main as eval_main
-
-            eval_main(words[1:])
-        elif words and words[0] == "export":
-            from sfd_lightning.export.main import main as export_main
-
-            export_main(words[1:])
-        elif words and words[0] == "attack":
-            from sfd_lightning.attack.main import main as attack_main
-
-            attack_main(words[1:])
-        elif words and words[0] == "compare":
-            from sfd_lightning.compare.main import main as compare_main
-
-            compare_main(words[1:])
-        elif words and words[0] == "sweep":
-            from sfd_lightning.sweep.main import main as sweep_main
-
-            sweep_main(words[1:])
+        if words and words[0] in VERBS:
+            importlib.import_module(VERBS[words[0]]).main(words[1:])
         else:
             check_config_files(words)
             graceful_sigint()
