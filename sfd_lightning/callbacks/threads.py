@@ -1,10 +1,10 @@
 """How many CPU threads PyTorch uses during a run, chosen in the config.
 
-A small network on a machine of few cores gains little from a second thread, and loses much when
-another process shares the cores: the digits demo's SFD iteration takes about 0.14 s with two threads
-and 0.19 s with one on an idle 2-core machine, but 0.6 s or more with two and still 0.2 s with one
-beside another busy process (experiments/digits_tuning.md). Every number computed depends slightly on
-the thread count (float sums), as with ``OMP_NUM_THREADS``.
+A small network on a machine of few cores may run faster on one thread than on several, and a
+thread that waits for another stalls when a second process shares the cores: the digits demo runs
+5.2 SFD iterations a second on one thread and 3.2 on two on a 2-core machine (the whole run 134 s
+against 206 s; experiments/digits_tuning.md). Every number computed depends slightly on the thread
+count (float sums), as with ``OMP_NUM_THREADS``.
 """
 import os
 from typing import Optional
