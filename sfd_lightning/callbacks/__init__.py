@@ -10,7 +10,8 @@ from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
+from sfd_lightning.callbacks.threads import TorchThreadsCallback
 from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
 
 __all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
-           "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback"]
+           "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback", "TorchThreadsCallback"]
