@@ -1,5 +1,6 @@
 """The sfd command follows LightningCLI's conventions: its help names every subcommand, the environment sets options."""
 import pytest
+import torch
 import yaml
 
 from sfd_lightning.cli import main
@@ -60,6 +61,9 @@ def test_validate_and_predict_use_a_checkpoint(capsys, monkeypatch, tmp_path):
     config = short_forget_config(tmp_path, iterations=3, every_n_iterations=0, n_per_label=2, teacher_steps=2)
     common = ["--config", str(config), "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path / 'out'}"]
     monkeypatch.chdir(ROOT)
+    # sfd sample keeps the process's thread count; the config's TorchThreadsCallback yields to OMP_NUM_THREADS, so
+    # predict runs on the same count (float sums depend on it)
+    monkeypatch.setenv("OMP_NUM_THREADS", str(torch.get_num_threads()))
     main(["fit", *common])
     last = next((tmp_path / "out").rglob("last.ckpt"))
     (tmp_path / "out" / "report.json").unlink()
