@@ -22,6 +22,7 @@ def run(capsys, monkeypatch, root, *args):
     (["--model.bogus_key=1"], "model.bogus_key"),
     (["--trainer.bogus_key=1"], "trainer.bogus_key"),
     (["--data.init_args.batch_size=abc"], "data.batch_size"),
+    (["--model.grad_clip_value=-1"], "model.grad_clip_value"),
     (["--model.init_args.teacher.init_args.net.init_args.ch=32"], "model.teacher_ckpt"),
 ])
 def test_bad_input_is_one_line_naming_the_field(capsys, monkeypatch, args, field):

@@ -97,7 +97,7 @@ class SFDModule(ManualIterations):
         self.override = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
         self.loss_weights, self.timesteps, self.guidance = loss_weights, timesteps, guidance
         self.grad_clip_value, self.clip_fake_score, self.ema_start, self.seed = grad_clip_value, clip_fake_score, ema_start, seed
-        self._check(teacher, ema_decay)
+        self._check(teacher, ema_decay, grad_clip_value)
         self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
@@ -119,7 +119,7 @@ class SFDModule(ManualIterations):
         # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in checkpoints.
         self._ddp: Dict[str, DistributedDataParallel] = {}
 
-    def _check(self, teacher: Denoiser, ema_decay: float) -> None:
+    def _check(self, teacher: Denoiser, ema_decay: float, grad_clip_value: Optional[float]) -> None:
         """Every setting against the teacher, before any weight is read."""
         check_classes(self.num_classes, self.forget_label, teacher)
         self.override.validate(self.forget_label, self.num_classes)
@@ -128,6 +128,8 @@ class SFDModule(ManualIterations):
         self.guidance.check()
         if not 0 <= ema_decay < 1:
             raise ConfigError("model.ema_decay", f"must be in [0, 1), got {ema_decay}")
+        if grad_clip_value is not None and not grad_clip_value > 0:  # -1 would clamp every gradient to [1, -1]
+            raise ConfigError("model.grad_clip_value", f"must be > 0 (or null for no clipping), got {grad_clip_value}")
 
     @property
     def forgets(self) -> bool:
