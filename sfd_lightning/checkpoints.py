@@ -208,7 +208,10 @@ def build_loaded(config: Any, state: Any, field: str, path: str, target: str,
         check_state(part(skeleton), state, field, path, target)
     try:
         module = _instantiate(config, field, path)
-        load_state_into(part(module), state, field, path, target)
+        if skeleton is not None:  # checked above, on the same architecture: not every weight again
+            part(module).load_state_dict(state)
+        else:
+            load_state_into(part(module), state, field, path, target)
     except ConfigError:
         raise
     except Exception as err:  # the stored arguments, e.g. one the class does not take
