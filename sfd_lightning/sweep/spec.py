@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.yaml_file import read_yaml_mapping
 
