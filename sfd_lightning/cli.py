@@ -10,6 +10,7 @@ import re
 import sys
 from typing import List, Optional
 
+import torch
 from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -207,6 +208,15 @@ VERBS = {"sample": "sfd_lightning.sample", "eval": "sfd_lightning.evaluate.main"
          "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main"}
 
 
+def end_process_group() -> None:
+    """Under torchrun, wait until every rank is done (rank 0 may still be writing) and close the process group: a
+    rank that exits with the group open can abort in gloo's threads ("terminate called without an active
+    exception") and fail the whole launch."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     words = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -217,6 +227,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             graceful_sigint()
             silence_known_noise()
             SFDLightningCLI(args=None if argv is None else words)  # None: LightningCLI reads sys.argv itself
+        end_process_group()
     except ConfigError as err:
         print(f"sfd: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -52,9 +52,10 @@ def test_sampling_split_across_two_processes_matches_one(tmp_path):
     env = subprocess_env(OMP_NUM_THREADS="1")  # torchrun's default; float sums depend on the thread count
     subprocess.run([sys.executable, "-m", "sfd_lightning", *args, "--out", str(one)], cwd=ROOT, check=True,
                    env=env, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
-                    "-m", "sfd_lightning", *args, "--out", str(two)], cwd=ROOT, check=True, env=env,
-                   capture_output=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "sfd_lightning", *args, "--out", str(two)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)  # --standalone: a free port, never one another run holds
+    assert run.returncode == 0, run.stderr[-3000:]
     a, b = np.load(one), np.load(two)
     assert np.array_equal(a["labels"], b["labels"]) and np.array_equal(a["images"], b["images"])  # same noise, same order
     assert a["images"].shape == (30, 1, 8, 8)
