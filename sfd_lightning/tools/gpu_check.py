@@ -11,6 +11,8 @@
 3. The same for a Stable-Diffusion-1.5-size UNet (random weights, a random CLIP-L-size text encoder,
    latents 4x64x64, batch 2 + 2 prompts) in bf16 with gradient checkpointing off and on.
 
+Run it as:
+
     python -m sfd_lightning.tools.gpu_check [--compile] [--out gpu_check.json]
     python -m sfd_lightning.tools.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
 """
