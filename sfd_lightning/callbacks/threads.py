@@ -3,7 +3,7 @@
 A small network on a machine of few cores may run faster on one thread than on several, and a
 thread that waits for another stalls when a second process shares the cores: the digits demo runs
 5.2 SFD iterations a second on one thread and 3.2 on two on a 2-core machine (the whole run 134 s
-against 206 s; experiments/digits_tuning.md). Every number computed depends slightly on the thread
+against 206 s; docs/digits_tuning.md). Every number computed depends slightly on the thread
 count (float sums), as with ``OMP_NUM_THREADS``.
 """
 import os
