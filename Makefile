@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow assets teacher-fid bench bench-load gpu-check sweep rescore attack compare compare-text fixtures clean
+.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load gpu-check sweep rescore attack compare compare-text fixtures clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,15 @@ test: install  ## the default test suite (no network, CPU, slow tests excluded)
 
 test-slow: install  ## only the slow tests
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+# MkDocs' own and Material's notices about MkDocs 2 on every build
+DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true
+
+docs: install  ## these docs: docs/ and the API reference from the docstrings into site/, failing on any broken link or page
+	$(DOCS_ENV) $(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs-serve: install  ## the docs on http://127.0.0.1:8000, rebuilt on every edit
+	$(DOCS_ENV) $(BIN)/python -m mkdocs serve
 
 assets: install  ## retrain the shipped digits assets (assets/*.pt: classifier, independent judge, teachers, stage-1 generators) and rewrite the digits caption prompts
 	$(BIN)/sfd fit --config configs/digits_classifier.yaml
@@ -110,4 +119,4 @@ fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERE
 	@if [ -n "$(ESD)" ]; then $(BIN)/python tests/fixtures/make_esd_reference.py $(ESD); fi
 
 clean:
-	rm -rf runs lightning_logs .pytest_cache
+	rm -rf runs lightning_logs .pytest_cache site

@@ -11,9 +11,11 @@ def pins():
 
 
 def requirement_names():
+    """The install requirements and the dev extra's (what `make install` installs)."""
     text = (ROOT / "setup.cfg").read_text()
-    block = text.split("install_requires =", 1)[1].split("\n\n", 1)[0]
-    return {re.split(r"[<>=\[;]", line.strip())[0].lower() for line in block.splitlines() if line.strip()}
+    blocks = [text.split(key, 1)[1].split("\n\n", 1)[0] for key in ("install_requires =", "\ndev =")]
+    return {re.split(r"[<>=\[;]", line.strip())[0].lower() for block in blocks for line in block.splitlines()
+            if line.strip()}
 
 
 def canonical(name):
