@@ -128,10 +128,17 @@ def as_run(arguments: List[str]) -> List[str]:
     return [word for word in kept if word != "--print_config"] + ["--print_config"]
 
 
+def sfd_entry_point():
+    """The `sfd` console script's function, as setup.cfg names it (wherever the CLI module lives)."""
+    import importlib
+
+    target = re.search(r"^\s*sfd\s*=\s*([\w.]+):(\w+)", (ROOT / "setup.cfg").read_text(), flags=re.M)
+    return getattr(importlib.import_module(target.group(1)), target.group(2))
+
+
 def run_all() -> None:
     """Run each argument list (JSON on stdin) through the `sfd` entry point; JSON results on stdout."""
-    from sfd_lightning.cli import main
-
+    main = sfd_entry_point()
     results = []
     real_stdout = sys.stdout
     for argv in json.load(sys.stdin):
