@@ -50,7 +50,7 @@ class AttackCallback(Callback):
         self.result = None
 
     def spec(self, trainer: Trainer, pl_module: LightningModule) -> ForgetSpec:
-        if getattr(pl_module, "num_classes", None) is not None:
+        if not pl_module.prompt_conditioned:
             return class_spec(pl_module.num_classes, pl_module.forget_label)
         dm = trainer.datamodule
         return prompt_spec(list(dm.forget_prompts) + list(dm.retained_prompts), dm.concept, self.class_words, self.paraphrases)
@@ -76,4 +76,4 @@ class AttackCallback(Callback):
         paths = write(self.result, os.path.join(run_dir(trainer), "attack"))
         print(open(paths["md"]).read(), flush=True)
         if trainer.logger is not None:
-            trainer.logger.log_metrics(flat(self.result), step=getattr(pl_module, "iteration", trainer.global_step))
+            trainer.logger.log_metrics(flat(self.result), step=pl_module.iteration)

@@ -7,6 +7,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from sfd_lightning.callbacks.final_checkpoint import save_final_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.unlearning_module import iteration_of, require_unlearning
 
 
 class PeriodicEvalCallback(Callback):
@@ -15,9 +16,11 @@ class PeriodicEvalCallback(Callback):
 
     Results are logged against the SFD iteration (not Lightning's global_step, which counts two
     optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
+    The model must be an ``UnlearningModule`` (checked at setup) unless ``needs_unlearning`` is False.
     """
 
     final_differs = False  # True when the end-of-training evaluation computes more than the periodic one
+    needs_unlearning = True  # False for an evaluation of any LightningModule
 
     def __init__(self, every_n_iterations: int = 0):
         if every_n_iterations < 0:
@@ -30,8 +33,13 @@ class PeriodicEvalCallback(Callback):
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         raise NotImplementedError
 
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before any training: a model these evaluations cannot sample is a config error."""
+        if self.needs_unlearning:
+            require_unlearning(pl_module, type(self).__name__)
+
     def _run(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> None:
-        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        iteration = iteration_of(trainer, pl_module)
         if iteration == self._last_iteration and not (final and self.final_differs):
             return  # already evaluated these weights
         was_training = pl_module.training
@@ -47,7 +55,7 @@ class PeriodicEvalCallback(Callback):
             trainer.logger.log_metrics(dict(self.results, iteration=iteration), step=iteration)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
-        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        iteration = iteration_of(trainer, pl_module)
         if self.every_n_iterations and iteration % self.every_n_iterations == 0:
             self._run(trainer, pl_module, final=False)
 
