@@ -13,6 +13,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.diffusion.conditions import Condition, cat, cycled, take
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
@@ -112,7 +113,7 @@ class UnlearningBaseline(UnlearningModule):
             override = torch.tensor([self.override.label], device=self.device) if self.override is not None else None
             return ForgetSets(torch.tensor([self.forget_label], device=self.device), override, self.retained_labels())
         data = self.trainer.datamodule
-        if not all(hasattr(data, a) for a in ("forget_prompts", "override_prompts", "retained_prompts")):
+        if not isinstance(data, PromptDataModule):
             raise ConfigError("data", f"{type(self).__name__} on a prompt-conditioned teacher needs a PromptDataModule")
         return ForgetSets(list(data.forget_prompts), list(data.override_prompts), list(data.retained_prompts))
 
