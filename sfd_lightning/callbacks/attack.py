@@ -19,6 +19,8 @@ from sfd_lightning.attack.targets import one_step_target, teacher_target
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.models.sfd_module import SFDModule
+from sfd_lightning.models.unlearning_module import require_module
 
 
 class AttackCallback(Callback):
@@ -49,7 +51,11 @@ class AttackCallback(Callback):
         self.class_words = list(class_words)
         self.result = None
 
-    def spec(self, trainer: Trainer, pl_module: LightningModule) -> ForgetSpec:
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before training: the attacks need SFD's one-step generator (a baseline's model: ``sfd attack --ckpt``)."""
+        require_module(pl_module, SFDModule, type(self).__name__)
+
+    def spec(self, trainer: Trainer, pl_module: SFDModule) -> ForgetSpec:
         if not pl_module.prompt_conditioned:
             return class_spec(pl_module.num_classes, pl_module.forget_label)
         dm = trainer.datamodule

@@ -7,7 +7,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from sfd_lightning.callbacks.final_checkpoint import save_final_checkpoint
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.unlearning_module import iteration_of, require_unlearning
+from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of, require_module
 
 
 class PeriodicEvalCallback(Callback):
@@ -16,11 +16,11 @@ class PeriodicEvalCallback(Callback):
 
     Results are logged against the SFD iteration (not Lightning's global_step, which counts two
     optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
-    The model must be an ``UnlearningModule`` (checked at setup) unless ``needs_unlearning`` is False.
+    The model must be a ``requires`` (checked at setup): an ``UnlearningModule`` unless a subclass says otherwise.
     """
 
     final_differs = False  # True when the end-of-training evaluation computes more than the periodic one
-    needs_unlearning = True  # False for an evaluation of any LightningModule
+    requires = UnlearningModule  # the modules the evaluation can sample (LightningModule: any)
 
     def __init__(self, every_n_iterations: int = 0):
         if every_n_iterations < 0:
@@ -35,8 +35,7 @@ class PeriodicEvalCallback(Callback):
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Before any training: a model these evaluations cannot sample is a config error."""
-        if self.needs_unlearning:
-            require_unlearning(pl_module, type(self).__name__)
+        require_module(pl_module, self.requires, type(self).__name__)
 
     def _run(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> None:
         iteration = iteration_of(trainer, pl_module)

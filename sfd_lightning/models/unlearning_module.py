@@ -8,8 +8,8 @@ frozen networks out (the config rebuilds them).
 
 Callbacks that also serve modules that unlearn nothing (``DiffusionModule``, ``ClassifierModule``: teacher,
 classifier and retraining runs) ask ``isinstance(pl_module, UnlearningModule)``, e.g. :func:`iteration_of`; the
-evaluation callbacks require one (:func:`require_unlearning`)."""
-from typing import Any, Dict, Optional
+evaluation callbacks require one (:func:`require_module`)."""
+from typing import Any, Dict, Optional, Type
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -139,9 +139,10 @@ def iteration_of(trainer: Trainer, pl_module: LightningModule) -> int:
     return pl_module.iteration if isinstance(pl_module, UnlearningModule) else trainer.global_step
 
 
-def require_unlearning(pl_module: LightningModule, who: str) -> UnlearningModule:
-    """``pl_module``, if it is an :class:`UnlearningModule`; else a ConfigError naming the callback ``who``."""
-    if not isinstance(pl_module, UnlearningModule):
-        raise ConfigError(f"trainer.callbacks.{who}", f"evaluates an unlearning model (SFDModule or a baseline), "
-                                                      f"not {type(pl_module).__name__}")
-    return pl_module
+def require_module(pl_module: LightningModule, kind: Type[LightningModule], who: str) -> None:
+    """A ConfigError naming the callback ``who`` unless ``pl_module`` is a ``kind`` (``UnlearningModule``: SFD or a
+    baseline; ``SFDModule``: SFD's one-step generator)."""
+    if not isinstance(pl_module, kind):
+        what = "SFDModule or a baseline" if kind is UnlearningModule else kind.__name__
+        raise ConfigError(f"trainer.callbacks.{who}", f"needs the model of an unlearning run ({what}), "
+                                                      f"got {type(pl_module).__name__}")

@@ -8,14 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import LightningModule, Trainer
 from sfd_modules import fit, make_module
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import sfd_lightning
 from sfd_lightning.baselines import ESDModule, SalUnModule, SelectiveAmnesiaModule
-from sfd_lightning.callbacks import ProgressLines, ReportCallback
+from sfd_lightning.callbacks import AttackCallback, ProgressLines, ReportCallback, SamplerSpeedCallback
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
@@ -140,7 +140,7 @@ def test_run_callbacks_serve_a_module_that_unlearns_nothing(tiny_denoiser, tmp_p
 
 
 class Steps(PeriodicEvalCallback):
-    needs_unlearning = False
+    requires = LightningModule
 
     def evaluate(self, trainer, pl_module, final):
         return {"steps": float(trainer.global_step)}
@@ -148,13 +148,21 @@ class Steps(PeriodicEvalCallback):
 
 def test_evaluations_refuse_a_module_they_cannot_sample_before_training(tiny_denoiser, tmp_path):
     class Sampling(Steps):
-        needs_unlearning = True
+        requires = UnlearningModule
 
-    with pytest.raises(ConfigError, match="trainer.callbacks.Sampling.*unlearning model.*not DiffusionModule"):
+    with pytest.raises(ConfigError, match=r"trainer.callbacks.Sampling.*unlearning run \(SFDModule or a baseline\), got "
+                                          "DiffusionModule"):
         diffusion_run(tiny_denoiser, tmp_path, [Sampling(every_n_iterations=1)])
     steps = Steps(every_n_iterations=2)
     diffusion_run(tiny_denoiser, tmp_path, [steps])
     assert [i for i, _ in steps.history] == [2, 4]  # every two optimiser steps, the last once
+
+
+@pytest.mark.parametrize("callback", [SamplerSpeedCallback, AttackCallback])
+def test_callbacks_of_the_one_step_generator_refuse_a_baseline_before_training(callback, tiny_denoiser):
+    callback().setup(None, make_module(tiny_denoiser), "fit")
+    with pytest.raises(ConfigError, match=rf"trainer.callbacks.{callback.__name__}.*\(SFDModule\), got ESDModule"):
+        callback().setup(None, BUILDERS["esd"](tiny_denoiser()), "fit")
 
 
 def test_no_module_or_trainer_is_probed_for_what_it_has():
