@@ -60,7 +60,7 @@ def check_classes(num_classes: Optional[int], forget_label: Optional[int], overr
 
 class UnlearningModule(LightningModule):
     """Base class of SFD and the baselines: the frozen teacher and autoencoder, the forgotten class, the override,
-    ``iteration``, ``decode``, ``sample_images``, frozen-free checkpoints and ``export_config``.
+    ``iteration``, ``decode``, ``sample_images``, checkpoints without the frozen networks, and ``export_config``.
 
     Subclasses pass their settings up, then call ``save_plain_hyperparameters(self)`` themselves: their own
     arguments are the hyper-parameters checkpoints store."""
@@ -124,9 +124,11 @@ class UnlearningModule(LightningModule):
         return self
 
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        """Leave the frozen networks (teacher, override policy, autoencoder) out: the config rebuilds them."""
         checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
 
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
+        """Put this module's live frozen weights into the loaded state dict, so strict loading checks the rest."""
         restore_prefixes(checkpoint["state_dict"], self, FROZEN)
 
     def export_config(self):
