@@ -45,6 +45,6 @@ def check_count(bad: int, total: int, field: str, what: str, consequence: str = 
 
 def ranks_sum(trainer) -> Optional[Callable[[torch.Tensor], torch.Tensor]]:
     """The ``reduce`` of :func:`require_finite` for a trainer's ranks (None on one process)."""
-    if getattr(trainer, "world_size", 1) <= 1:
+    if trainer.world_size <= 1:
         return None
     return lambda counts: trainer.strategy.reduce(counts, reduce_op="sum")

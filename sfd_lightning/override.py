@@ -15,6 +15,8 @@ from sfd_lightning.errors import ConfigError
 class OverridePolicy(nn.Module):
     """Base class: ``forward(fake_x0, forget_label, num_classes) -> labels (B,)``."""
 
+    label: Optional[int] = None  # the one class a fixed policy shows; None: the policy picks per sample
+
     def validate(self, forget_label: int, num_classes: int) -> None:
         """Raise a ConfigError if this policy cannot work with the forget label."""
 

@@ -19,7 +19,7 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.models.frozen import freeze
-from sfd_lightning.models.sfd_networks import load_teacher_weights
+from sfd_lightning.models.unlearning_module import load_teacher_weights
 from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 
 

@@ -1,32 +1,28 @@
-"""What the fine-tuning baselines share: the frozen teacher, a trainable copy of it (the "student") sampled with
-the teacher's DDIM sampler, and the attributes SFD's evaluation callbacks read (``num_classes``,
-``forget_label``, ``override``, ``teacher``, ``iteration``, ``decode``, ``sample_images``).
+"""What the fine-tuning baselines share beyond :class:`UnlearningModule` (the frozen teacher, the forgotten class,
+``sample_images`` and the rest SFD's evaluation callbacks read): a trainable copy of the teacher (the "student")
+sampled with the teacher's DDIM sampler.
 
 Class-conditional teachers name the forgotten class (``forget_label``); prompt-conditioned ones (``num_classes:
 null``: the digits text model, Stable Diffusion) take their prompts from the method or the data module."""
 import copy
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
-from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.diffusion.conditions import Condition, cat, cycled, take
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.denoising import denoising_loss
-from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
-from sfd_lightning.models.sfd_networks import load_teacher_weights
-from sfd_lightning.models.sfd_settings import check_classes
+from sfd_lightning.models.unlearning_module import UnlearningModule, network_classes
 from sfd_lightning.override import FixedOverride
-
-FROZEN = ("teacher.", "autoencoder.")  # rebuilt from the config, never checkpointed
 
 
 @dataclass
@@ -47,7 +43,7 @@ class ForgetSets:
         return cat(self.forget, self.retained)
 
 
-class UnlearningBaseline(LightningModule):
+class UnlearningBaseline(UnlearningModule):
     """Base class: ``training_step`` is each method's; the rest is shared."""
 
     def __init__(self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: Optional[int] = 10,
@@ -69,49 +65,22 @@ class UnlearningBaseline(LightningModule):
                 sampler's latents into images for the callbacks.
             optimizer: optimiser factory (default Adam lr 1e-4).
         """
-        super().__init__()
+        override = FixedOverride(override_label) if override_label is not None else None
+        super().__init__(teacher, teacher_ckpt, num_classes, forget_label, override, autoencoder)
         save_plain_hyperparameters(self)
-        self._check_classes(num_classes, forget_label, override_label, teacher)
         if sample_steps < 1:
             raise ConfigError("model.sample_steps", f"must be >= 1, got {sample_steps}")
-        if teacher_ckpt:
-            load_teacher_weights(teacher, teacher_ckpt)
-        self.student = copy.deepcopy(teacher).requires_grad_(True)
-        self.teacher = freeze(teacher)
-        self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
-        self.num_classes, self.forget_label, self.sample_steps = num_classes, forget_label, sample_steps
-        self.sample_guidance = sample_guidance
-        self.override = FixedOverride(override_label) if override_label is not None else None
+        self.student = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.sample_steps, self.sample_guidance = sample_steps, sample_guidance
         self.optimizer = adam_or(optimizer, lr=1e-4, betas=(0.9, 0.999))
 
-    @staticmethod
-    def _check_classes(num_classes: Optional[int], forget_label: Optional[int], override_label: Optional[int],
-                       teacher: Denoiser) -> None:
-        """The class settings agree with the teacher network: classes and a forget label for a class-conditional
-        one, ``num_classes: null`` for a prompt-conditioned one (a network whose ``num_classes`` is None)."""
-        net_classes = getattr(getattr(teacher, "net", None), "num_classes", num_classes)
-        if num_classes is None:
-            if net_classes is not None:
-                raise ConfigError("model.num_classes", f"is null (a prompt-conditioned teacher) but the teacher network "
-                                                       f"has {net_classes} classes")
-            return
-        if net_classes is None:
+    def check_classes(self, teacher: Denoiser) -> None:
+        """:class:`UnlearningModule`'s checks; a prompt-conditioned teacher (a network whose ``num_classes`` is None)
+        also needs ``num_classes: null`` here (a baseline reads its prompts only then)."""
+        if self.num_classes is not None and network_classes(teacher, self.num_classes) is None:
             raise ConfigError("model.num_classes", "the teacher network is conditioned on prompts: set num_classes: null "
                                                    "and forget_label: null (the data module's prompts name the concept)")
-        if forget_label is None:
-            raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got null")
-        check_classes(num_classes, forget_label, teacher)
-        if override_label is not None:
-            FixedOverride(override_label).validate(forget_label, num_classes)
-
-    @property
-    def prompt_conditioned(self) -> bool:
-        return self.num_classes is None
-
-    @property
-    def iteration(self) -> int:
-        """Optimiser steps so far: the x axis of every evaluation and log."""
-        return self.global_step
+        super().check_classes(teacher)
 
     @property
     def report_labels(self) -> Dict[str, str]:
@@ -119,13 +88,9 @@ class UnlearningBaseline(LightningModule):
         return {"fid/generator": f"FID retained classes, fine-tuned {self.sample_steps}-step DDIM",
                 "fid/ratio": "FID ratio fine-tuned model / teacher"}
 
-    def decode(self, x: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
-        return x if self.autoencoder is None else self.autoencoder.decode(x)
-
-    def sample_images(self, noise: torch.Tensor, labels: Condition) -> torch.Tensor:
+    def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
         """The fine-tuned model's ``sample_steps``-step DDIM samples, decoded (what the callbacks evaluate)."""
-        return self.decode(sample_ddim(self.student, noise, labels, self.sample_steps, self.sample_guidance))
+        return self.decode(sample_ddim(self.student, noise, conditions, self.sample_steps, self.sample_guidance))
 
     def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
                        denoiser: Optional[Denoiser] = None) -> torch.Tensor:
@@ -148,7 +113,7 @@ class UnlearningBaseline(LightningModule):
             override = torch.tensor([self.override.label], device=self.device) if self.override is not None else None
             return ForgetSets(torch.tensor([self.forget_label], device=self.device), override, self.retained_labels())
         data = self.trainer.datamodule
-        if not all(hasattr(data, a) for a in ("forget_prompts", "override_prompts", "retained_prompts")):
+        if not isinstance(data, PromptDataModule):
             raise ConfigError("data", f"{type(self).__name__} on a prompt-conditioned teacher needs a PromptDataModule")
         return ForgetSets(list(data.forget_prompts), list(data.override_prompts), list(data.retained_prompts))
 
@@ -169,15 +134,6 @@ class UnlearningBaseline(LightningModule):
     def configure_optimizers(self):
         return self.optimizer([p for p in self.student.parameters() if p.requires_grad])
 
-    def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
-        checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
-
-    def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
-        restore_prefixes(checkpoint["state_dict"], self, FROZEN)
-
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """The fine-tuned denoiser (``ExportWeightsCallback(kind=denoiser)``: sampled by ``sfd sample --steps``)."""
         return self.student.state_dict()
-
-    def export_config(self):
-        return self.hparams.get("teacher")

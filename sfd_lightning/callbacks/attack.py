@@ -19,6 +19,8 @@ from sfd_lightning.attack.targets import one_step_target, teacher_target
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.models.sfd_module import SFDModule
+from sfd_lightning.models.unlearning_module import require_module
 
 
 class AttackCallback(Callback):
@@ -49,8 +51,12 @@ class AttackCallback(Callback):
         self.class_words = list(class_words)
         self.result = None
 
-    def spec(self, trainer: Trainer, pl_module: LightningModule) -> ForgetSpec:
-        if getattr(pl_module, "num_classes", None) is not None:
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before training: the attacks need SFD's one-step generator (a baseline's model: ``sfd attack --ckpt``)."""
+        require_module(pl_module, SFDModule, type(self).__name__)
+
+    def spec(self, trainer: Trainer, pl_module: SFDModule) -> ForgetSpec:
+        if not pl_module.prompt_conditioned:
             return class_spec(pl_module.num_classes, pl_module.forget_label)
         dm = trainer.datamodule
         return prompt_spec(list(dm.forget_prompts) + list(dm.retained_prompts), dm.concept, self.class_words, self.paraphrases)
@@ -76,4 +82,4 @@ class AttackCallback(Callback):
         paths = write(self.result, os.path.join(run_dir(trainer), "attack"))
         print(open(paths["md"]).read(), flush=True)
         if trainer.logger is not None:
-            trainer.logger.log_metrics(flat(self.result), step=getattr(pl_module, "iteration", trainer.global_step))
+            trainer.logger.log_metrics(flat(self.result), step=pl_module.iteration)

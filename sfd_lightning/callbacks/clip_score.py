@@ -15,6 +15,7 @@ from torchmetrics import Metric
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.finite import check_count, count_nonfinite
@@ -114,7 +115,7 @@ class CLIPScoreCallback(PeriodicEvalCallback):
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         data = trainer.datamodule
-        if not hasattr(data, "validation_prompts"):
+        if not isinstance(data, PromptDataModule):
             raise ConfigError("trainer.callbacks", "CLIPScoreCallback needs a PromptDataModule")
         self.clip.to(pl_module.device)
         forget, retained, overrides = data.validation_prompts["forget"], data.validation_prompts["retained"], data.validation_overrides

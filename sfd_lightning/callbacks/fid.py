@@ -73,6 +73,7 @@ class FIDCallback(PeriodicEvalCallback):
         self._real_digest = StreamDigest()  # of the real images this rank fed: the reference's identity
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
         if self.cache is not None and trainer.is_global_zero:
             self.cache.check()  # a corrupt cache file is said now, not after training
 
@@ -122,7 +123,7 @@ class FIDCallback(PeriodicEvalCallback):
 
     def _cache_parts(self, trainer: Trainer, pl_module: LightningModule) -> Dict:
         """Every input of the teacher's FID but the seed: weights, real images, feature extractor, sampling settings."""
-        autoencoder = getattr(pl_module, "autoencoder", None)
+        autoencoder = pl_module.autoencoder
         return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher),
                 "features": module_digest(self.feature_extractor), "real_images": self._real_digest.hexdigest(),
                 "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,

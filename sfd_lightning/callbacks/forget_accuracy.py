@@ -38,7 +38,7 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         self.max_retained_labels = max_retained_labels
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
-        override = getattr(pl_module.override, "label", None)
+        override = pl_module.override.label if pl_module.override is not None else None  # a baseline may have none
         metric = ForgetMetrics(pl_module.num_classes, pl_module.forget_label, override).to(pl_module.device)
         self.classifier.to(pl_module.device)
         labels = labels_for(label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),

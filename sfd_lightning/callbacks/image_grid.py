@@ -12,6 +12,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_shape
 from sfd_lightning.class_names import imagenet_class_names
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.data.sample_blocks import SampleBlocks  # one block: the noise sfd sample draws
 
 
@@ -74,7 +75,8 @@ class ImageGridCallback(PeriodicEvalCallback):
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         if not trainer.is_global_zero:
             return {}
-        prompts = getattr(trainer.datamodule, "validation_prompts", None)
+        data = trainer.datamodule
+        prompts = data.validation_prompts if isinstance(data, PromptDataModule) else None
         if prompts is not None:  # prompt-conditioned: a row per forget prompt, then per retained prompt
             captions = [f"(forgotten) {p}" for p in prompts["forget"]] + list(prompts["retained"])
             labels = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_label)]

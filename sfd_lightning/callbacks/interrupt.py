@@ -16,6 +16,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from sfd_lightning.models.unlearning_module import iteration_of
+
 _received: List[int] = []  # signals turned into a graceful stop in this process
 
 
@@ -89,7 +91,7 @@ class InterruptCallback(Callback):
         name = interrupting_signal(exception)
         if name is None:
             return
-        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        iteration = iteration_of(trainer, pl_module)
         path = last_checkpoint_path(trainer)
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:

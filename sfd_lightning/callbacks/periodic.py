@@ -7,6 +7,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from sfd_lightning.callbacks.final_checkpoint import save_final_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of, require_module
 
 
 class PeriodicEvalCallback(Callback):
@@ -15,9 +16,11 @@ class PeriodicEvalCallback(Callback):
 
     Results are logged against the SFD iteration (not Lightning's global_step, which counts two
     optimiser steps per iteration) and kept in ``self.results`` and ``trainer.callback_metrics``.
+    The model must be a ``requires`` (checked at setup): an ``UnlearningModule`` unless a subclass says otherwise.
     """
 
     final_differs = False  # True when the end-of-training evaluation computes more than the periodic one
+    requires = UnlearningModule  # the modules the evaluation can sample (LightningModule: any)
 
     def __init__(self, every_n_iterations: int = 0):
         if every_n_iterations < 0:
@@ -30,8 +33,12 @@ class PeriodicEvalCallback(Callback):
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         raise NotImplementedError
 
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before any training: a model these evaluations cannot sample is a config error."""
+        require_module(pl_module, self.requires, type(self).__name__)
+
     def _run(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> None:
-        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        iteration = iteration_of(trainer, pl_module)
         if iteration == self._last_iteration and not (final and self.final_differs):
             return  # already evaluated these weights
         was_training = pl_module.training
@@ -47,7 +54,7 @@ class PeriodicEvalCallback(Callback):
             trainer.logger.log_metrics(dict(self.results, iteration=iteration), step=iteration)
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
-        iteration = int(getattr(pl_module, "iteration", trainer.global_step))
+        iteration = iteration_of(trainer, pl_module)
         if self.every_n_iterations and iteration % self.every_n_iterations == 0:
             self._run(trainer, pl_module, final=False)
 

@@ -10,6 +10,8 @@ from typing import Optional
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_only
 
+from sfd_lightning.models.unlearning_module import iteration_of
+
 
 def format_metric(key: str, value: float) -> str:
     """A learning rate in scientific notation (``3.00e-04``), anything else to four significant digits."""
@@ -45,14 +47,14 @@ class ProgressLines(Callback):
         self._active = self.stream is not None or not (hasattr(stream, "isatty") and stream.isatty())
         self._total = int(trainer.num_training_batches * max(trainer.max_epochs or 1, 1))
         self._every = self.every_n_iterations or max(1, self._total // 20)
-        self._first = int(getattr(pl_module, "iteration", 0))  # resumed runs start past zero
+        self._first = iteration_of(trainer, pl_module)  # resumed runs start past zero
         self._start = self._last = time.monotonic()
 
     @rank_zero_only
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
         if not self._active:
             return
-        iteration = int(getattr(pl_module, "iteration", batch_idx + 1))
+        iteration = iteration_of(trainer, pl_module)
         now = time.monotonic()
         if iteration % self._every and iteration != self._total and now - self._last < self.every_s:
             return

@@ -13,7 +13,7 @@ from lightning.pytorch import LightningModule, Trainer
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.checkpoints import load_exported
-from sfd_lightning.data.prompts import class_of
+from sfd_lightning.data.prompts import PromptDataModule, class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.forget import ForgetMetrics
@@ -41,7 +41,7 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
 
     def _prompts(self, trainer: Trainer) -> Dict[str, List[str]]:
         data = trainer.datamodule
-        if not hasattr(data, "validation_prompts"):
+        if not isinstance(data, PromptDataModule):
             raise ConfigError("trainer.callbacks", "PromptAccuracyCallback needs a PromptDataModule")
         return {**data.validation_prompts, "override": data.validation_overrides}
 

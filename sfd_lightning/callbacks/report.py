@@ -12,6 +12,7 @@ from sfd_lightning.callbacks.interrupt import interrupting_signal
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.metrics.table import ROWS, format_report, table_rows  # noqa: F401 (ROWS: public here)
+from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of
 
 def merged_history(trainer: Trainer):
     """Every evaluation callback's (iteration, metrics), merged by iteration."""
@@ -54,14 +55,14 @@ class ReportCallback(Callback):
 
     def _report(self, trainer: Trainer, pl_module: LightningModule, interrupted_by: Optional[str]) -> None:
         self.metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1 and k != "step"}
-        self.metrics["iterations"] = float(getattr(pl_module, "iteration", trainer.global_step))
+        self.metrics["iterations"] = float(iteration_of(trainer, pl_module))
         status = f"{int(self.metrics['iterations'])} iterations"
         if interrupted_by is not None:
             self.metrics["interrupted"] = 1.0
             status = f"INTERRUPTED by {interrupted_by} at iteration {int(self.metrics['iterations'])}: incomplete"
         folder = run_dir(trainer)
         os.makedirs(folder, exist_ok=True)
-        labels = getattr(pl_module, "report_labels", None)
+        labels = pl_module.report_labels if isinstance(pl_module, UnlearningModule) else None
         table = format_report(self.metrics, labels)
         with open(os.path.join(folder, "report.md"), "w") as f:
             f.write(f"# {self.title} ({status})\n\n{table}\n")

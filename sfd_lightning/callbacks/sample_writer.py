@@ -10,7 +10,9 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torchvision.utils import save_image
 
 from sfd_lightning.callbacks.image_grid import class_row_labels, label_grid
+from sfd_lightning.data.noise import NoiseLabelDataModule
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.unlearning_module import UnlearningModule
 
 
 def _flat(predictions: List[Any]) -> List[Dict[str, Any]]:
@@ -79,6 +81,8 @@ class SampleWriter(BasePredictionWriter):
         labels = blocks[0][1]
         conditions = torch.cat([b[1] for b in blocks]) if isinstance(labels, torch.Tensor) else [c for b in blocks for c in b[1]]
         self.written = self.out or os.path.join(trainer.default_root_dir, "samples.npz")
-        n = self.n_per_condition or getattr(trainer.datamodule, "predict_n_per_label", None)
-        grid = save_samples(self.written, images, conditions, n, getattr(pl_module, "num_classes", None))
+        data = trainer.datamodule
+        n = self.n_per_condition or (data.predict_n_per_label if isinstance(data, NoiseLabelDataModule) else None)
+        num_classes = pl_module.num_classes if isinstance(pl_module, UnlearningModule) else None
+        grid = save_samples(self.written, images, conditions, n, num_classes)
         print(f"wrote {len(images)} samples to {self.written} and a grid to {grid}", flush=True)

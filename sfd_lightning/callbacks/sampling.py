@@ -2,10 +2,11 @@
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Trainer
 
 from sfd_lightning.callbacks.eval_progress import eval_progress
 from sfd_lightning.data.sample_blocks import rank_blocks
+from sfd_lightning.models.unlearning_module import UnlearningModule
 
 Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels) -> images
 
@@ -37,12 +38,10 @@ def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], 
     return torch.cat(images), torch.cat(kept)
 
 
-def generator_sampler(pl_module: LightningModule) -> Sampler:
-    """What the module draws: SFD's EMA generator, one network evaluation per image (decoded for latent models),
-    or a baseline's own sampler (``sample_images``: the fine-tuned model's multi-step DDIM)."""
-    if hasattr(pl_module, "sample_images"):
-        return lambda noise, labels: pl_module.sample_images(noise, labels).clamp(-1, 1)
-    return lambda noise, labels: pl_module.decode(pl_module.one_step(ema=True)(noise, labels)).clamp(-1, 1)
+def generator_sampler(pl_module: UnlearningModule) -> Sampler:
+    """What the module draws (``sample_images``): SFD's EMA generator, one network evaluation per image, or a
+    baseline's fine-tuned model's multi-step DDIM; decoded for latent models, clamped to [-1, 1]."""
+    return lambda noise, labels: pl_module.sample_images(noise, labels).clamp(-1, 1)
 
 
 def sample_shape(trainer: Trainer) -> Sequence[int]:

@@ -8,6 +8,7 @@ from lightning.pytorch import LightningModule, Trainer
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.models.sfd_module import SFDModule
 
 
 def timed_calls(fn: Callable[[], object], repeats: int) -> List[float]:
@@ -32,6 +33,8 @@ def images_per_second(sample: Callable[[], torch.Tensor], n_images: int, repeats
 
 class SamplerSpeedCallback(PeriodicEvalCallback):
     """``speed/generator_images_per_s``, ``speed/teacher_images_per_s`` and their ratio, measured on one batch."""
+
+    requires = SFDModule  # times the one-step generator
 
     def __init__(self, batch_size: int = 256, teacher_steps: int = 50, teacher_cfg_scale: float = 1.0, repeats: int = 3):
         """

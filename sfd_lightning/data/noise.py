@@ -138,6 +138,5 @@ class NoiseLabelDataModule(LightningDataModule):
         trainer = self.trainer
         if trainer is None or not trainer.training:
             return batch
-        model = trainer.lightning_module
-        iteration = model.iteration if hasattr(model, "iteration") else trainer.global_step
-        return self.batch_for(iteration, trainer.global_rank)
+        # The model is an UnlearningModule (SFD or a baseline: what trains on noise), whose iteration seeds the batch.
+        return self.batch_for(trainer.lightning_module.iteration, trainer.global_rank)

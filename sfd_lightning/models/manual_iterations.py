@@ -16,13 +16,24 @@ class ManualIterations(LightningModule):
     (a factory, or None), and return their optimisers (and schedules) from ``configure_optimizers``."""
 
     steps_per_iteration = 2  # optimiser steps Lightning counts in trainer.global_step per iteration
-    iteration: int
+    _iteration = 0
     guard: NonFiniteGuard
     grad_clip_value: Optional[float]
     _doubled_loop: Optional[weakref.ref] = None  # the fit loop whose max_steps now counts iterations
 
+    @property
+    def iteration(self) -> int:
+        """Completed iterations (each ``steps_per_iteration`` optimiser steps): the x axis of every evaluation and log."""
+        return self._iteration
+
+    @iteration.setter
+    def iteration(self, value: int) -> None:
+        self._iteration = value
+
     def setup(self, stage: str) -> None:
         # Lightning counts two optimiser steps per SFD iteration; trainer.max_steps means iterations here.
+        # Lightning has no public way to count one step per training_step under manual optimisation with several
+        # optimisers (open issue Lightning-AI/pytorch-lightning#17958), so the fit loop's limit is doubled instead.
         # Once per trainer: setup runs again for every fit call. A weak reference: no trainer kept alive or copied.
         loop = self.trainer.fit_loop.epoch_loop
         if stage == "fit" and loop.max_steps > 0 and (self._doubled_loop is None or self._doubled_loop() is not loop):

@@ -20,27 +20,39 @@ from torch.nn.parallel import DistributedDataParallel
 from sfd_lightning.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
+from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.ddp import wrap_like
-from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.manual_iterations import ManualIterations
 from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noqa: F401 (NonFiniteError: public here)
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, load_teacher_weights, set_training, speed_options
-from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps, check_classes
+from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, set_training, speed_options
+from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
+from sfd_lightning.models.unlearning_module import FROZEN, UnlearningModule
 from sfd_lightning.override import OverridePolicy, override_policy
 from sfd_lightning.seeding import derive_seed
 
-FROZEN = ("teacher.", "override.", "autoencoder.")
 STAGE_ONE = ("generator_ema.", "fake_score.")
 
 
-class SFDModule(ManualIterations):
+def check_settings(teacher: Denoiser, timesteps: Timesteps, loss_weights: LossWeights, guidance: Guidance,
+                   ema_decay: float, grad_clip_value: Optional[float]) -> None:
+    """SFD's own settings against the teacher, before any weight is read (the classes: ``UnlearningModule``)."""
+    timesteps.check(teacher.schedule.num_timesteps)
+    loss_weights.check()
+    guidance.check()
+    if not 0 <= ema_decay < 1:
+        raise ConfigError("model.ema_decay", f"must be in [0, 1), got {ema_decay}")
+    if grad_clip_value is not None and not grad_clip_value > 0:  # -1 would clamp every gradient to [1, -1]
+        raise ConfigError("model.grad_clip_value", f"must be > 0 (or null for no clipping), got {grad_clip_value}")
+
+
+class SFDModule(ManualIterations, UnlearningModule):
     """Distil a conditional teacher into a one-step generator that forgets one class or concept."""
 
     def __init__(
@@ -89,28 +101,24 @@ class SFDModule(ManualIterations):
             channels_last: keep the convolutional networks' activations in channels-last memory format (GPU speed).
             compile: ``torch.compile`` the three networks' forward passes.
         """
-        super().__init__()
+        check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value)
+        policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
+        super().__init__(teacher, teacher_ckpt, num_classes, resolve_label(forget_label, num_classes, "model.forget_label"),
+                         policy, autoencoder)  # checks the classes, then loads and freezes the teacher
         save_plain_hyperparameters(self)
         self.automatic_optimization = False
-        self.num_classes, self.alpha = num_classes, alpha
-        self.forget_label = resolve_label(forget_label, num_classes, "model.forget_label")
-        self.override = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
+        self.alpha = alpha
         self.loss_weights, self.timesteps, self.guidance = loss_weights, timesteps, guidance
         self.grad_clip_value, self.clip_fake_score, self.ema_start, self.seed = grad_clip_value, clip_fake_score, ema_start, seed
-        self._check(teacher, ema_decay, grad_clip_value)
         self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
         self.guard = NonFiniteGuard(on_nonfinite)
-        if teacher_ckpt:
-            load_teacher_weights(teacher, teacher_ckpt)
-        self.teacher = freeze(teacher)
         self.fake_score = copy.deepcopy(teacher).train().requires_grad_(True)
         self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
         self.generator_ema = ema_of(self.generator, ema_decay)
         if init_ckpt:
             load_stage_one(self.generator, self.generator_ema, self.fake_score, init_ckpt)
-        self.autoencoder = freeze(autoencoder) if autoencoder is not None else None
         speed_options((self.teacher, self.fake_score, self.generator), channels_last, compile)
         self.iteration = 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
@@ -118,18 +126,6 @@ class SFDModule(ManualIterations):
         self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
         # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in checkpoints.
         self._ddp: Dict[str, DistributedDataParallel] = {}
-
-    def _check(self, teacher: Denoiser, ema_decay: float, grad_clip_value: Optional[float]) -> None:
-        """Every setting against the teacher, before any weight is read."""
-        check_classes(self.num_classes, self.forget_label, teacher)
-        self.override.validate(self.forget_label, self.num_classes)
-        self.timesteps.check(teacher.schedule.num_timesteps)
-        self.loss_weights.check()
-        self.guidance.check()
-        if not 0 <= ema_decay < 1:
-            raise ConfigError("model.ema_decay", f"must be in [0, 1), got {ema_decay}")
-        if grad_clip_value is not None and not grad_clip_value > 0:  # -1 would clamp every gradient to [1, -1]
-            raise ConfigError("model.grad_clip_value", f"must be > 0 (or null for no clipping), got {grad_clip_value}")
 
     @property
     def forgets(self) -> bool:
@@ -145,9 +141,9 @@ class SFDModule(ManualIterations):
         """The generator (or its EMA) as ``G(z, labels)``: one step from pure noise z ~ N(0, I)."""
         return OneStepGenerator(self.generator_ema.module if ema else self.generator, self.timesteps.t_init)
 
-    def decode(self, x: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
-        return x if self.autoencoder is None else self.autoencoder.decode(x)
+    def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
+        """The EMA generator's images: one network evaluation each, decoded for latent models."""
+        return self.decode(self.one_step(ema=True)(noise, conditions))
 
     # ----------------------------------------------------------------------------- one SFD iteration
     def training_step(self, batch: Dict[str, Dict[str, Any]], batch_idx: int) -> None:
@@ -261,36 +257,29 @@ class SFDModule(ManualIterations):
     def on_fit_end(self) -> None:
         self._ddp.clear()
 
-    def train(self, mode: bool = True) -> "SFDModule":
-        super().train(mode)
-        self.teacher.eval()  # frozen at construction, whatever Lightning asks
-        return self
-
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """``sfd validate --ckpt_path ...``: nothing per batch; the metric callbacks evaluate the checkpoint."""
 
     def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
         """``sfd predict --ckpt_path ...``: the EMA generator's images of one block of noise and labels (or prompts)."""
-        return block_output(batch, self.decode(self.one_step(ema=True)(batch["noise"], batch["conditions"])))
+        return block_output(batch, self.sample_images(batch["noise"], batch["conditions"]))
 
     # ----------------------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
-        checkpoint["state_dict"] = drop_prefixes(checkpoint["state_dict"], FROZEN)
+        super().on_save_checkpoint(checkpoint)  # the frozen networks left out
         checkpoint["sfd_iteration"] = self.iteration
         checkpoint["sfd_skipped_steps"] = self.guard.skipped
-        version = getattr(self.trainer.logger, "version", None) if self._trainer is not None else None
+        logger = self.trainer.logger if self._trainer is not None else None
+        version = logger.version if logger is not None else None
         if isinstance(version, (int, str)):
             checkpoint["logger_version"] = version  # `sfd fit --ckpt_path` logs on into the same run
 
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
-        restore_prefixes(checkpoint["state_dict"], self, FROZEN)
+        super().on_load_checkpoint(checkpoint)  # the live frozen networks put back
         self.iteration = int(checkpoint.get("sfd_iteration", 0))
         self.guard.skipped = int(checkpoint.get("sfd_skipped_steps", 0))
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``)."""
         return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
-
-    def export_config(self):
-        return self.hparams.get("teacher")
 

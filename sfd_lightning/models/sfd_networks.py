@@ -1,5 +1,5 @@
-"""SFD's networks from their checkpoints: the frozen teacher's weights, the generator's EMA, and the
-stage-1 start of two-stage SFD (``model.init_ckpt``)."""
+"""SFD's networks beyond the teacher (``UnlearningModule`` loads that): the generator's EMA, the stage-1 start of
+two-stage SFD (``model.init_ckpt``), speed options."""
 import os
 import weakref
 from typing import List
@@ -11,13 +11,6 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from sfd_lightning.checkpoints import load_network, load_state_into, read_any
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.folder import is_generator_folder, read_folder
-
-TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
-
-
-def load_teacher_weights(teacher: nn.Module, path: str) -> None:
-    """``model.teacher_ckpt``: an asset, a DiffusionModule checkpoint (its EMA) or a reference DDPM checkpoint."""
-    load_network(teacher, read_any(path, "model.teacher_ckpt"), path, "model.teacher_ckpt", "model.teacher", TEACHER_PREFIXES)
 
 
 def ema_of(net: nn.Module, decay: float) -> AveragedModel:

@@ -85,13 +85,3 @@ class Guidance:
         if not 0 <= self.dropout < 1:
             raise ConfigError("model.guidance.label_dropout", f"must be in [0, 1), got {self.dropout}")
 
-
-def check_classes(num_classes: int, forget_label: int, teacher) -> None:
-    """The class count agrees with the teacher network, and the forget label is one of its classes."""
-    if num_classes < 2:
-        raise ConfigError("model.num_classes", f"must be >= 2, got {num_classes}")
-    net_classes = getattr(getattr(teacher, "net", None), "num_classes", num_classes)
-    if net_classes is not None and net_classes != num_classes:  # None: a prompt-conditioned teacher
-        raise ConfigError("model.num_classes", f"is {num_classes} but the teacher network has {net_classes} classes")
-    if not 0 <= forget_label < num_classes:
-        raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
