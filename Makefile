@@ -5,9 +5,9 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 # torch's own wheel index, e.g. https://download.pytorch.org/whl/cpu for CPU-only wheels (PyPI's bring ~5 GB of CUDA libraries)
 TORCH_INDEX_URL ?=
 BIN := $(VENV)/bin
-CONFIG ?= configs/digits_forget.yaml
+CONFIG ?= configs/digits_forget_2stage.yaml
 ARGS ?=
-SWEEP ?= experiments/digits_grid.yaml
+SWEEP ?= experiments/sweeps/digits_grid.yaml
 # make rescore: a digits run's FID re-scored with other noise seeds and more samples than the demo's table
 CKPT ?=
 FORGET ?= 0
@@ -37,7 +37,7 @@ demo: install  ## the main job: forget digit 0 (override 1) and distil to one st
 	$(BIN)/sfd fit --config $(CONFIG) $(ARGS)
 
 demo-text: install  ## the text-to-image default: forget the prompt concept "seven" (shown "one"), on the CPU
-	$(BIN)/sfd fit --config configs/digits_text_forget.yaml $(ARGS)
+	$(BIN)/sfd fit --config configs/digits_text_forget_2stage.yaml $(ARGS)
 
 test: install  ## the default test suite (no network, CPU, slow tests excluded)
 	$(BIN)/python -m pytest -q $(ARGS)
@@ -67,7 +67,7 @@ assets: install  ## retrain the shipped digits assets (assets/*.pt: classifier, 
 teacher-fid: install  ## the shipped teacher's FIDs for both digits demos (0->1, 3->8) into assets/digits_teacher_fid.json
 	rm -rf assets/digits_teacher_fid.json runs/teacher_fid
 	set -e; for pair in "0 1" "3 8"; do set -- $$pair; \
-	  SFD_CACHE_DIR=runs/teacher_fid/cache $(BIN)/sfd fit --config configs/digits_forget.yaml --data.init_args.iterations=1 \
+	  SFD_CACHE_DIR=runs/teacher_fid/cache $(BIN)/sfd fit --config configs/digits_forget_2stage.yaml --data.init_args.iterations=1 \
 	    --trainer.logger=false --trainer.default_root_dir=runs/teacher_fid/$$1_$$2 --model.forget_label=$$1 --model.override_label=$$2; done
 	cp runs/teacher_fid/cache/teacher_fid.json assets/digits_teacher_fid.json
 
@@ -106,10 +106,10 @@ attack: install  ## attacks on a digits forgetting run, teacher beside it, two j
 	$(BIN)/sfd attack --ckpt $(CKPT) --examples digits --reference digits $(ARGS)
 
 compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table: runs/compare_digits/compare.md
-	$(BIN)/sfd compare experiments/compare_digits.yaml $(ARGS)
+	$(BIN)/sfd compare experiments/compare/digits.yaml $(ARGS)
 
 compare-text: install  ## the same for the text model, forget "seven": runs/compare_digits_text/compare.md
-	$(BIN)/sfd compare experiments/compare_digits_text.yaml $(ARGS)
+	$(BIN)/sfd compare experiments/compare/digits_text.yaml $(ARGS)
 
 fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028> [ESD=<clone of rohitgandikota/erasing at 25613d2>]
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }

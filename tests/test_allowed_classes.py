@@ -190,7 +190,7 @@ def test_resume_reads_checkpoints_weights_only(monkeypatch):
 
     monkeypatch.setattr(Trainer, "fit", fit)
     monkeypatch.chdir(ROOT)
-    main(["fit", "--config", "configs/digits_forget.yaml", "--ckpt_path", "https://example.invalid/last.ckpt",
+    main(["fit", "--config", "configs/digits_forget_2stage.yaml", "--ckpt_path", "https://example.invalid/last.ckpt",
           "--trainer.logger=false"])
     assert seen["weights_only"] is True
     assert seen["ckpt_path"] == "https://example.invalid/last.ckpt"
@@ -292,7 +292,7 @@ def test_a_resume_checkpoint_naming_a_foreign_class_is_refused_before_lightning_
     path = str(tmp_path / "last.ckpt")
     torch.save({"hyper_parameters": {"_class_path": "sfd_lightning.models.SFDModule", "teacher": {"class_path": class_path}},
                 "state_dict": {}}, path)
-    assert run_cli(["fit", "--config", "configs/digits_forget.yaml", "--ckpt_path", path, "--trainer.logger=false"]) == 2
+    assert run_cli(["fit", "--config", "configs/digits_forget_2stage.yaml", "--ckpt_path", path, "--trainer.logger=false"]) == 2
     out, err = capsys.readouterr()
     assert err.startswith("sfd: error: ckpt_path:") and repr(class_path) in err and "\n" not in err.strip()
     assert (module == "__main__" or module not in sys.modules) and not marker.exists()

@@ -108,7 +108,7 @@ def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkey
 
     monkeypatch.setattr(fid_module, "sample_ddim", refuse)
     monkeypatch.chdir(ROOT)
-    main(["fit", "--config", "configs/digits_forget.yaml", "--data.init_args.iterations=1", "--trainer.logger=false",
+    main(["fit", "--config", "configs/digits_forget_2stage.yaml", "--data.init_args.iterations=1", "--trainer.logger=false",
           f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false"])
     report = (tmp_path / "report.json").read_text()
     assert '"fid/teacher"' in report

@@ -17,13 +17,13 @@ def test_help_names_every_subcommand(run_cli, capsys):
     out = run(run_cli, capsys, "--help")
     assert all(f"sfd {name}" in " ".join(out.split()) for name in ("fit|validate|predict", "sample", "eval", "sweep"))
     assert "{fit,validate,predict}" in out  # no `test`: there is no held-out data to test on
-    assert run_cli(["test", "--config", "configs/digits_forget.yaml"]) == 2
+    assert run_cli(["test", "--config", "configs/digits_forget_2stage.yaml"]) == 2
 
 
 def test_options_come_from_the_environment_and_the_command_line_wins(run_cli, capsys, monkeypatch):
     monkeypatch.setenv("PL_FIT__TRAINER__MIN_EPOCHS", "3")
     monkeypatch.setenv("PL_FIT__TRAINER__MAX_STEPS", "7")
-    config = yaml.safe_load(run(run_cli, capsys, "fit", "--config", "configs/digits_forget.yaml",
+    config = yaml.safe_load(run(run_cli, capsys, "fit", "--config", "configs/digits_forget_2stage.yaml",
                                 "--trainer.max_steps=9", "--print_config"))
     assert config["trainer"]["min_epochs"] == 3 and config["trainer"]["max_steps"] == 9
 
@@ -42,7 +42,7 @@ def test_default_root_dir_moves_the_run_unless_the_logger_has_its_own_folder(mon
 
     monkeypatch.setattr(Trainer, "fit", fit)
     monkeypatch.chdir(ROOT)
-    args = ["fit", "--config", "configs/digits_forget.yaml", f"--trainer.default_root_dir={tmp_path / 'mine'}"]
+    args = ["fit", "--config", "configs/digits_forget_2stage.yaml", f"--trainer.default_root_dir={tmp_path / 'mine'}"]
     if explicit:
         args.append(f"--trainer.logger.init_args.save_dir={tmp_path / 'logs'}")
     cli = SFDLightningCLI(args=args)
@@ -87,7 +87,7 @@ def test_terminal_bar_shows_losses_and_learning_rates_in_full(monkeypatch, tmp_p
     from sfd_lightning.cli import SFDLightningCLI
 
     monkeypatch.chdir(ROOT)
-    base = ["--config", "configs/digits_forget.yaml", f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    base = ["--config", "configs/digits_forget_2stage.yaml", f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
     bar = SFDLightningCLI(args=base, run=False).trainer.progress_bar_callback
     assert isinstance(bar, SFDProgressBar) and bar.theme.metrics_text_delimiter == "\n"  # a metric a line, uncut
     monkeypatch.setattr(RichProgressBar, "get_metrics", lambda *_: {"lr/generator": 1e-5, "loss/fake_score_remain": 0.123456,

@@ -3,7 +3,7 @@ import pytest
 
 from sfd_lightning.cli import main
 
-CONFIG = "configs/digits_forget.yaml"
+CONFIG = "configs/digits_forget_2stage.yaml"
 
 
 def run(capsys, monkeypatch, root, *args):

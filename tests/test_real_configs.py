@@ -11,7 +11,7 @@ import torch
 import yaml
 from fake_vision import trust_fake_files, write_fake_cifar10, write_fake_stl10
 
-from project import CONFIGS, ROOT
+from project import CONFIGS, ROOT, load_config
 from sfd_lightning.cli import main
 
 PIPELINES = {
@@ -59,7 +59,7 @@ PIPELINE_CLASSIFIER = {32: "runs/cifar10_classifier/classifier.pt", 64: "runs/st
 
 
 def run_tiny(name, tmp_path):
-    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    config = load_config(CONFIGS / f"{name}.yaml")
     resolution = 64 if name.startswith("stl10") else 32
     config = tiny(config, tmp_path, resolution)
     trainer = config["trainer"]

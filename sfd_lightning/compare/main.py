@@ -1,8 +1,8 @@
 """``sfd compare SPEC``: train SFD and the baselines of a comparison spec and write the table.
 
-    sfd compare experiments/compare_digits.yaml            # make compare
-    sfd compare experiments/compare_digits.yaml --only SFD,ESD
-    sfd compare experiments/compare_digits_text.yaml       # make compare-text: prompt-conditioned models
+    sfd compare experiments/compare/digits.yaml            # make compare
+    sfd compare experiments/compare/digits.yaml --only SFD,ESD
+    sfd compare experiments/compare/digits_text.yaml       # make compare-text: prompt-conditioned models
 
 Each method is trained by ``sfd fit`` (in a child process; its wall time is the table's), then scored alike:
 ``sfd sample`` with the spec's noise seeds and samples per class, ``sfd eval`` (forget, override and retained
@@ -50,7 +50,7 @@ def run(spec: CompareSpec, only: Optional[List[str]] = None, log=print) -> List[
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(prog="sfd compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", help="comparison spec (YAML), e.g. experiments/compare_digits.yaml")
+    p.add_argument("spec", help="comparison spec (YAML), e.g. experiments/compare/digits.yaml")
     p.add_argument("--only", default=None, help="comma-separated method names to run (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: the spec's out)")
     args = p.parse_args(argv)

@@ -1,4 +1,4 @@
-"""A comparison spec (``experiments/compare_digits.yaml``, ``experiments/compare_digits_text.yaml``), read as data
+"""A comparison spec (``experiments/compare/digits.yaml``, ``experiments/compare/digits_text.yaml``), read as data
 (``yaml.safe_load``) and checked before anything runs.
 
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown

@@ -1,4 +1,4 @@
-"""``sfd sweep experiments/<name>.yaml [--parallel N] [--local] [--dry-run]``.
+"""``sfd sweep experiments/sweeps/<name>.yaml [--parallel N] [--local] [--dry-run]``.
 
 With W&B reachable (logged in, WANDB_MODE not offline) and without ``--local``, the spec is
 registered with ``wandb.sweep`` (in its ``entity`` and ``project``) and ``--parallel`` W&B agents run

@@ -9,6 +9,6 @@ def tool_parser(module: str, doc: str, config_help: str) -> argparse.ArgumentPar
     """The command line of ``python -m sfd_lightning.tools.<module>``: its docstring as the help, and ``--config``."""
     p = argparse.ArgumentParser(prog=f"python -m sfd_lightning.tools.{module}", description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="configs/digits_forget.yaml", help=config_help)
+    p.add_argument("--config", default="configs/digits_forget_2stage.yaml", help=config_help)
     return p
 

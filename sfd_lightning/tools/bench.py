@@ -10,7 +10,7 @@ two passes each) and the passes are timed in interleaved rounds and compared by 
 holds on a machine that is busy now and then. With ``--reference`` (``make bench REFERENCE=<clone>``)
 it times the reference implementation's own loop beside ours instead (``tools/bench_reference.py``).
 
-    python -m sfd_lightning.tools.bench [--config configs/digits_forget.yaml] [--rounds 5] [--iterations 8]
+    python -m sfd_lightning.tools.bench [--config configs/digits_forget_2stage.yaml] [--rounds 5] [--iterations 8]
         [--reference <clone of tqch/score-forgetting-distillation at 3771028>]
 """
 import statistics

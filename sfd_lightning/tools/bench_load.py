@@ -5,7 +5,7 @@ machine, then again while ``sfd fit`` of the same config runs beside it (both pr
 policy, with torch's default thread count). ``spin`` is libgomp's own default (``GOMP_SPINCOUNT=300000``),
 what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightning.openmp``).
 
-    python -m sfd_lightning.tools.bench_load [--config configs/digits_forget.yaml] [--iterations 10]
+    python -m sfd_lightning.tools.bench_load [--config configs/digits_forget_2stage.yaml] [--iterations 10]
 """
 import os
 import re

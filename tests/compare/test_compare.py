@@ -170,7 +170,7 @@ def test_a_prompt_comparison_runs_end_to_end(tmp_path, monkeypatch):
 def test_the_shipped_text_spec_reads_and_names_existing_configs():
     from sfd_lightning.compare.spec import read_spec
 
-    spec = read_spec(str(ROOT / "experiments" / "compare_digits_text.yaml"))
+    spec = read_spec(str(ROOT / "experiments" / "compare" / "digits_text.yaml"))
     assert [m.name for m in spec.methods] == ["teacher", "SFD", "ESD", "SalUn", "Selective Amnesia"]
     assert all((ROOT / (m.config or m.ckpt)).exists() for m in spec.methods) and spec.prompts["concept"] == "seven"
 
@@ -178,7 +178,7 @@ def test_the_shipped_text_spec_reads_and_names_existing_configs():
 def test_the_shipped_digits_spec_reads_and_names_existing_configs():
     from sfd_lightning.compare.spec import read_spec
 
-    spec = read_spec(str(ROOT / "experiments" / "compare_digits.yaml"))
+    spec = read_spec(str(ROOT / "experiments" / "compare" / "digits.yaml"))
     assert [m.name for m in spec.methods] == ["teacher", "SFD", "ESD", "SalUn", "Selective Amnesia", "Retrain"]
     assert all((ROOT / (m.config or m.ckpt)).exists() for m in spec.methods)
 

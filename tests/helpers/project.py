@@ -1,6 +1,7 @@
 """Paths of the repository and helpers shared by the tests: a subprocess environment, short configs."""
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -8,6 +9,23 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 ASSETS = ROOT / "assets"
 HELPERS = ROOT / "tests" / "helpers"
+
+
+def load_config(path: Path) -> Any:
+    """A config under configs/ as one tree: every fragment it names (a ``.yaml`` path where a class spec goes,
+    relative to the file naming it, as jsonargparse reads it) replaced by the fragment's own tree, so a test can
+    edit it and write it anywhere."""
+    return _inline(yaml.safe_load(Path(path).read_text()), Path(path).parent)
+
+
+def _inline(node: Any, folder: Path) -> Any:
+    if isinstance(node, str) and node.endswith(".yaml") and (folder / node).is_file():
+        return load_config(folder / node)
+    if isinstance(node, dict):
+        return {key: _inline(value, folder) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(value, folder) for value in node]
+    return node
 
 
 def subprocess_env(**extra: str) -> dict:
@@ -19,8 +37,8 @@ def subprocess_env(**extra: str) -> dict:
 
 
 def short_forget_config(tmp_path: Path, iterations: int = 3, **callback_args) -> Path:
-    """configs/digits_forget.yaml cut down to seconds: a few iterations, small evaluations, output under tmp_path/run."""
-    config = yaml.safe_load((CONFIGS / "digits_forget.yaml").read_text())
+    """configs/digits_forget_2stage.yaml cut down to seconds: a few iterations, small evaluations, output under tmp_path/run."""
+    config = load_config(CONFIGS / "digits_forget_2stage.yaml")
     config["trainer"]["default_root_dir"] = str(tmp_path / "run")
     config["trainer"]["logger"]["init_args"]["save_dir"] = str(tmp_path / "run")
     config["trainer"]["enable_progress_bar"] = False

@@ -4,8 +4,7 @@ from pathlib import Path
 from typing import List, Tuple
 
 import torch
-import yaml
-from project import CONFIGS
+from project import CONFIGS, load_config
 from seeded_weights import seeded_state_dict
 
 from sfd_lightning.tools.random_pipelines import write_random_sd, write_tokenizer
@@ -60,7 +59,7 @@ def make_tiny_clip(folder: Path) -> Path:
 def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
     """The shipped Stable Diffusion config ``name`` (under configs/) on the tiny SD and CLIP ``tiny``, for a
     two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid."""
-    config = yaml.safe_load((CONFIGS / name).read_text())
+    config = load_config(CONFIGS / name)
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
     model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])

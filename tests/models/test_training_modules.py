@@ -3,14 +3,14 @@ import pytest
 import torch
 import yaml
 
-from project import ROOT
+from project import CONFIGS, ROOT, load_config
 from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.cli import main
 
 
 @pytest.mark.parametrize("name, kind", [("digits_teacher.yaml", "denoiser"), ("digits_classifier.yaml", "classifier")])
 def test_fast_dev_run_exports_asset(name, kind, tmp_path, monkeypatch):
-    config = yaml.safe_load((ROOT / "configs" / name).read_text())
+    config = load_config(CONFIGS / name)
     out = tmp_path / f"{kind}.pt"
     config["trainer"]["callbacks"][0]["init_args"]["path"] = str(out)
     config["trainer"]["default_root_dir"] = str(tmp_path)

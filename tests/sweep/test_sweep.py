@@ -15,7 +15,7 @@ from sfd_lightning.sweep.main import fresh_folder
 from sfd_lightning.sweep.main import main as sweep_main
 from sfd_lightning.sweep.search import Search
 
-EXPERIMENTS = sorted(p for p in (ROOT / "experiments").glob("*.yaml") if not p.name.startswith("compare_"))  # sweep specs
+EXPERIMENTS = sorted((ROOT / "experiments" / "sweeps").glob("*.yaml"))  # sweep specs
 
 
 def write_spec(tmp_path, **spec):
@@ -115,7 +115,7 @@ def test_bayes_search_learns_from_the_metric(tmp_path):
 
 
 def test_dry_run_prints_the_commands_and_starts_nothing(tmp_path, capsys):
-    sweep_main([str(ROOT / "experiments" / "digits_every_kind.yaml"), "--dry-run", "--out", str(tmp_path)])
+    sweep_main([str(ROOT / "experiments" / "sweeps" / "digits_every_kind.yaml"), "--dry-run", "--out", str(tmp_path)])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("[digits_every_kind] random search, 4 runs (dry run")
     assert len(out) == 5 and all("--model.init_args.generator_optimizer.init_args.lr=" in line for line in out[1:])
@@ -129,7 +129,7 @@ def test_each_sweep_gets_a_fresh_folder_and_parallel_runs_their_own_gpu(tmp_path
 
 
 def test_command_fills_args_and_run_folder(tmp_path):
-    spec = load_spec(str(ROOT / "experiments" / "digits_grid.yaml"))
+    spec = load_spec(str(ROOT / "experiments" / "sweeps" / "digits_grid.yaml"))
     argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
     assert argv[:3] == [sys.executable, "-m", "sfd_lightning"]
     assert "--model.init_args.alpha=1.0" in argv and "--model.init_args.loss_weights.g_forget=0.05" in argv

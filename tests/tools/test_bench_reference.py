@@ -86,7 +86,7 @@ def test_only_the_reference_unets_width_and_groups_change():
 
 
 def test_the_digits_config_is_handed_to_the_reference_loop_at_its_width():
-    module, data, net, schedule, note = bench_reference.build_shared("configs/digits_forget.yaml", [])
+    module, data, net, schedule, note = bench_reference.build_shared("configs/digits_forget_2stage.yaml", [])
     assert "ch 16 -> 128, norm_groups 8 -> 32" in note and "untrained weights" in note and "1x8x8" in note
     config = bench_reference.reference_config(module, net, schedule, data.batch_size, n_iters=5)
     m, d, s, g = config.model, config.distill, config.sg_optim, config.g_optim

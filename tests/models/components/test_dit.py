@@ -10,7 +10,7 @@ import torch
 import yaml
 from PIL import Image
 
-from project import CONFIGS, ROOT
+from project import CONFIGS, ROOT, load_config
 
 TINY_DIT = dict(num_attention_heads=2, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=2,
                 sample_size=8, patch_size=2, num_embeds_ada_norm=1000, norm_num_groups=8)
@@ -89,7 +89,7 @@ def tiny_config(tmp_path, tiny_dit_folder):
     judge = {"class_path": "sfd_lightning.models.components.ResNetClassifier",
              "init_args": {"arch": "resnet18", "num_classes": 1000, "input_size": None}}
     export_weights(str(tmp_path / "judge.pt"), "classifier", judge, ResNetClassifier("resnet18", 1000, None).state_dict())
-    config = yaml.safe_load((CONFIGS / "imagenet_forget.yaml").read_text())
+    config = load_config(CONFIGS / "imagenet_forget.yaml")
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"]["pretrained"] = str(tiny_dit_folder)
     model["autoencoder"]["init_args"]["pretrained"] = str(tiny_dit_folder)
