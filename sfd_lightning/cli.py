@@ -15,20 +15,20 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from sfd_lightning.allowed_classes import check_stored_hyperparameters
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
 from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.sample_writer import SampleWriter
-from sfd_lightning.callbacks.run_dir import run_dir
-from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.allow_list import check_stored_hyperparameters
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.resume import check_model_settings, check_unfinished
+from sfd_lightning.io.run_dir import run_dir
+from sfd_lightning.io.run_lock import check_run_folder
+from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.quiet import silence_known_noise
-from sfd_lightning.resume import check_model_settings, check_unfinished
-from sfd_lightning.run_lock import check_run_folder
-from sfd_lightning.yaml_file import read_yaml_mapping
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]

@@ -8,8 +8,8 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import load_exported
 
 
 class OverridePolicy(nn.Module):

@@ -19,16 +19,16 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.callbacks.sample_writer import SampleWriter, check_samples_out
-from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
-from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
+from sfd_lightning.io.folder import generator_of, read_folder
 from sfd_lightning.memory import available_bytes
 
 # Sampled images are held about three times over while written: the predict loop's blocks, their
@@ -75,7 +75,7 @@ def _shape_of(denoiser) -> tuple:
 
 
 def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str, device: torch.device) -> LoadedSampler:
-    """The EMA one-step generator of an SFD checkpoint or exported folder (``export.folder``'s metadata and weights)."""
+    """The EMA one-step generator of an SFD checkpoint or exported folder (``io.folder``'s metadata and weights)."""
     pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
     return LoadedSampler(lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator")
 

@@ -11,16 +11,17 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build, read_checkpoint
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.io.build import build
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
+from sfd_lightning.io.folder import generator_of, read_folder
+from sfd_lightning.io.sfd_weights import load_teacher_weights
 from sfd_lightning.models.frozen import freeze
-from sfd_lightning.models.sfd_networks import load_teacher_weights
-from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 
 
 @dataclass

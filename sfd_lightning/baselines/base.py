@@ -18,11 +18,11 @@ from sfd_lightning.diffusion.conditions import Condition, cat, cycled, take
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.sfd_weights import load_teacher_weights
 from sfd_lightning.losses.denoising import denoising_loss
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
-from sfd_lightning.models.sfd_networks import load_teacher_weights
 from sfd_lightning.models.sfd_settings import check_classes
 from sfd_lightning.override import FixedOverride
 

@@ -14,10 +14,10 @@ from torchmetrics import Metric
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.finite import check_count, count_nonfinite
+from sfd_lightning.io.asset import load_exported
 from sfd_lightning.models.frozen import freeze
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)

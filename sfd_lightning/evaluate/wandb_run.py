@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
-from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.loggers import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
 
 

@@ -13,9 +13,9 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.export.model_card import find_attacks, find_report, render, run_config
 from sfd_lightning.export.staged import check_out, staged_folder
+from sfd_lightning.io.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import torch
 
 from sfd_lightning.data.sample_blocks import SampleBlocks
 from sfd_lightning.errors import ConfigError, describe
-from sfd_lightning.export.folder import generator_of_checkpoint, read_folder, rebuild
+from sfd_lightning.io.folder import generator_of_checkpoint, read_folder, rebuild
 from sfd_lightning.models.one_step import OneStepGenerator
 
 Conditions = Union[Sequence[int], torch.Tensor, Sequence[str]]
@@ -50,7 +50,7 @@ class OneStepPipeline:
     @classmethod
     def from_parts(cls, meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str,
                    device: Union[str, torch.device] = "cpu", field: str = "path") -> "OneStepPipeline":
-        """From the metadata and weights ``export.folder`` reads out of a checkpoint or folder."""
+        """From the metadata and weights ``io.folder`` reads out of a checkpoint or folder."""
         denoiser, autoencoder = rebuild(meta, state, field, path)
         device = torch.device(device)
         generator = OneStepGenerator(denoiser, int(meta["t_init"])).to(device)

@@ -15,8 +15,8 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import load_exported
 from sfd_lightning.models.frozen import freeze
 
 

@@ -8,10 +8,11 @@ from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.checkpoints import load_matching, network_weights, read_any
 from sfd_lightning.diffusion import conditions
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.checkpoint import network_weights, read_any
+from sfd_lightning.io.strict import load_matching
 from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or

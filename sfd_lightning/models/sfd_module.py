@@ -22,6 +22,7 @@ from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.sfd_weights import load_stage_one, load_teacher_weights
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.ddp import wrap_like
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
@@ -31,7 +32,7 @@ from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noq
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, load_teacher_weights, set_training, speed_options
+from sfd_lightning.models.sfd_networks import ema_of, set_training, speed_options
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps, check_classes
 from sfd_lightning.override import OverridePolicy, override_policy
 from sfd_lightning.seeding import derive_seed

@@ -4,8 +4,8 @@ import torch
 import yaml
 
 from project import ROOT
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.cli import main
+from sfd_lightning.io.asset import load_exported
 
 
 @pytest.mark.parametrize("name, kind", [("digits_teacher.yaml", "denoiser"), ("digits_classifier.yaml", "classifier")])

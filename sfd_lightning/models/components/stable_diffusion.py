@@ -97,7 +97,7 @@ class SDUNet(nn.Module):
 
         from diffusers import UNet2DConditionModel
 
-        from sfd_lightning.checkpoints import load_state_into
+        from sfd_lightning.io.strict import load_state_into
 
         subfolder = "unet" if os.path.isdir(os.path.join(path, "unet")) else None
         unet = load_pretrained(UNet2DConditionModel, path, subfolder, "model.init_ckpt")

@@ -3,8 +3,8 @@ text hook, warm starts between the two, and size errors."""
 import pytest
 import torch
 
-from sfd_lightning.checkpoints import load_matching
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.strict import load_matching
 from sfd_lightning.models.components import DDPMUNet, TextUNet
 
 SMALL = dict(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,

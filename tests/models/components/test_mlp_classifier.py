@@ -2,8 +2,8 @@
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.digits import DigitsDataset
+from sfd_lightning.io.asset import load_exported
 from sfd_lightning.models.components import MLPClassifier
 
 

@@ -6,8 +6,8 @@ import random
 import pytest
 import torch
 
-from sfd_lightning.checkpoints import read_any
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.checkpoint import read_any
 
 
 def saved(obj) -> bytes:
@@ -54,8 +54,8 @@ def wide_teacher_asset(tmp_path) -> str:
 def test_assets_are_shape_checked_before_they_are_built(tmp_path, built_on, run_cli, capsys):
     """Every reader of a stored config (an asset, load_teacher, a checkpoint sfd sample reads) compares the weights
     with the network built on the meta device, and refuses a mismatch before building it for real."""
-    from sfd_lightning.checkpoints import load_exported
-    from sfd_lightning.teacher import load_teacher
+    from sfd_lightning.io.asset import load_exported
+    from sfd_lightning.io.teacher import load_teacher
 
     path = wide_teacher_asset(tmp_path)
     for field, load in [("asset", lambda: load_exported(path, "asset", "denoiser")),

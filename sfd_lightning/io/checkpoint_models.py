@@ -1,14 +1,16 @@
 """Multi-step models read back from the files ``sfd`` writes: teacher assets, DiffusionModule checkpoints (their
 EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_one_step` tells an SFD
-checkpoint (see ``export.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
-classes (``allowed_classes``)."""
+checkpoint (see ``io.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
+classes (``allow_list``)."""
 from typing import Any, Callable, Dict, Tuple
 
 import torch
 
-from sfd_lightning.checkpoints import FORMAT, build, build_loaded, extract_state_dict
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import FORMAT
+from sfd_lightning.io.build import build, build_loaded
+from sfd_lightning.io.checkpoint import extract_state_dict
 
 
 def denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: str, device: torch.device) -> Denoiser:

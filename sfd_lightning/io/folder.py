@@ -16,8 +16,9 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build, build_loaded, extract_state_dict, read_checkpoint
 from sfd_lightning.errors import ConfigError, describe
+from sfd_lightning.io.build import build, build_loaded
+from sfd_lightning.io.checkpoint import extract_state_dict, read_checkpoint
 
 FORMAT = "sfd-lightning/one-step-generator/1"
 CONFIG = "sfd_generator.json"
