@@ -1,5 +1,5 @@
 """sfd-lightning: Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) on PyTorch Lightning."""
-from sfd_lightning.openmp import prefer_passive_wait
+from sfd_lightning.runtime.openmp import prefer_passive_wait
 
 prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, threads on shared CPUs
 

@@ -28,7 +28,7 @@ from sfd_lightning.io.run_lock import check_run_folder
 from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
-from sfd_lightning.quiet import silence_known_noise
+from sfd_lightning.runtime.quiet import silence_known_noise
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -204,7 +204,7 @@ def check_config_files(words: List[str]) -> None:
 
 # The verbs beside LightningCLI's: each a ``main(argv)`` in its module, imported on use (the console script
 # should not pay for every verb's imports).
-VERBS = {"sample": "sfd_lightning.sample", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
+VERBS = {"sample": "sfd_lightning.sample.main", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
          "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main"}
 
 

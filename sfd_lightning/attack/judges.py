@@ -9,7 +9,7 @@ from typing import Dict
 import torch
 from torch import nn
 
-from sfd_lightning.finite import require_finite
+from sfd_lightning.data.finite import require_finite
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.models.frozen import freeze
 

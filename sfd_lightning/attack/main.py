@@ -22,8 +22,8 @@ from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.wandb_run import add_to_run, find_run
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.loggers.wandb_run import add_to_run, find_run
 
 
 def floats(text: str, field: str) -> List[float]:

@@ -5,11 +5,11 @@ from lightning.pytorch import LightningModule, Trainer
 from torch import nn
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
+from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import ranks_sum, require_finite
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
 from sfd_lightning.models.frozen import freeze
 
 

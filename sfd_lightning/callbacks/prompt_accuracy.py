@@ -11,12 +11,12 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
 from sfd_lightning.models.frozen import freeze
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.pretrained import load_pretrained
+from sfd_lightning.io.pretrained import load_pretrained
 
 
 class SharedTextEncoder:

@@ -10,9 +10,9 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from sfd_lightning.data.finite import require_finite
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.npz import npz_keys, read_npz
-from sfd_lightning.finite import require_finite
+from sfd_lightning.io.npz import npz_keys, read_npz
 from sfd_lightning.metrics.features import to_uint8_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")

@@ -20,6 +20,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from sfd_lightning.callbacks.sample_writer import SampleWriter, check_samples_out
+from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.diffusion.samplers import sample_ddim
@@ -29,34 +30,11 @@ from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
-from sfd_lightning.memory import available_bytes
+from sfd_lightning.runtime.memory import available_bytes
 
 # Sampled images are held about three times over while written: the predict loop's blocks, their
 # concatenation and the float32 array saved.
 COPIES_HELD = 3
-
-
-MAX_LABELS = 100_000  # more classes than any conditional model here has (ImageNet-21k: 21,841)
-
-
-def parse_labels(text: str, field: str = "--labels") -> List[int]:
-    """``"0-9"``, ``"1,3,5"`` or ``"0-2,7"`` to a list of ints; errors name ``field``."""
-    labels: List[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        try:
-            first, last = int(lo), int(hi or lo)
-        except ValueError:
-            raise ConfigError(field, f"expected a list like 0-9 or 1,3,5, got {text!r}") from None
-        if first > last:
-            raise ConfigError(field, f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
-                                    f"(write {last}-{first})")
-        if first < 0 or last - first >= MAX_LABELS:  # checked before a list of that length is built
-            raise ConfigError(field, f"the range {part.strip()!r} is outside 0..{MAX_LABELS - 1}: labels are class indices")
-        labels.extend(range(first, last + 1))
-    if not labels:
-        raise ConfigError(field, "no labels given")
-    return labels
 
 
 @dataclass

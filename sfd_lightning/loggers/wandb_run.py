@@ -7,7 +7,7 @@ from typing import Dict, Optional
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.checkpoint import read_checkpoint
-from sfd_lightning.loggers import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
+from sfd_lightning.loggers.wandb_logger import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
 
 
 @dataclass
