@@ -25,6 +25,7 @@ from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.resume import check_model_settings, check_unfinished
 from sfd_lightning.io.run_dir import run_dir
 from sfd_lightning.io.run_lock import check_run_folder
+from sfd_lightning.io.source import Source
 from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
@@ -146,9 +147,10 @@ class SFDLightningCLI(LightningCLI):
             config["weights_only"] = True  # Lightning's None unpickles a checkpoint given by URL
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
-            self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
+            source = Source(str(path), "ckpt_path")
+            self.resume_checkpoint = read_checkpoint(source, mmap=True)
             # Lightning parses the checkpoint's hyper-parameters next, importing every class they name
-            check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), "ckpt_path", str(path))
+            check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), source)
             check_model_settings(config.model.as_dict(), self.resume_checkpoint, str(path))
             if subcommand == "fit":
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),

@@ -6,11 +6,12 @@ from project import ASSETS
 from sfd_lightning.data import DigitsDataset
 from sfd_lightning.diffusion import sample_ddim
 from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 
 
 def load():
-    teacher = load_exported(str(ASSETS / "digits_teacher.pt"), "teacher", "denoiser").eval()
-    classifier = load_exported(str(ASSETS / "digits_classifier.pt"), "classifier", "classifier").eval()
+    teacher = load_exported(Source(str(ASSETS / "digits_teacher.pt"), "teacher"), "denoiser").eval()
+    classifier = load_exported(Source(str(ASSETS / "digits_classifier.pt"), "classifier"), "classifier").eval()
     return teacher, classifier
 
 
@@ -45,7 +46,7 @@ def test_text_teacher_follows_its_captions():
     from sfd_lightning.data.prompt_files import read_prompt_file
     from sfd_lightning.data.prompts import class_of
 
-    teacher = load_exported(str(ASSETS / "digits_text_teacher.pt"), "teacher", "denoiser").eval()
+    teacher = load_exported(Source(str(ASSETS / "digits_text_teacher.pt"), "teacher"), "denoiser").eval()
     _, classifier = load()
     prompts = [p for p in read_prompt_file(str(ASSETS.parent / "configs" / "prompts" / "digits_captions.txt"), "prompts")
                for _ in range(5)]

@@ -21,6 +21,7 @@ from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
 from sfd_lightning.io.sfd_weights import load_teacher_weights
+from sfd_lightning.io.source import Source
 from sfd_lightning.models.frozen import freeze
 
 
@@ -70,13 +71,14 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
     The teacher is the model's own architecture with the weights of ``teacher_path``, by default the
     ``teacher_ckpt`` the run was trained from.
     """
+    source = Source(path, "--ckpt")
     if os.path.isdir(path):
-        meta, state = read_folder(path, "--ckpt")
+        meta, state = read_folder(source)
     else:
-        ckpt = read_checkpoint(path, "--ckpt")
-        meta, state = generator_of(ckpt, path, "--ckpt") if is_one_step(ckpt) else (None, None)
+        ckpt = read_checkpoint(source)
+        meta, state = generator_of(ckpt, source) if is_one_step(ckpt) else (None, None)
     if meta is not None:
-        pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+        pipe = OneStepPipeline.from_parts(meta, state, source, device)
         target, decode = one_step_target(pipe), pipe.decode
     else:
         model, what, hparams = load_multistep(ckpt, path, device)
@@ -87,6 +89,6 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         raise ConfigError("--teacher", f"{path!r} records no teacher_ckpt; give the teacher's weights with --teacher")
     if not os.path.exists(teacher_path):
         raise ConfigError("--teacher", f"the teacher {teacher_path!r} does not exist (give its path with --teacher)")
-    teacher = build(meta["denoiser"], "--ckpt", path)
+    teacher = build(meta["denoiser"], source)
     load_teacher_weights(teacher, teacher_path)
     return meta, target, teacher_target(teacher.to(device), teacher_steps, decode)

@@ -9,6 +9,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.clip_score import CLIPScore
 from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
 from sfd_lightning.models.frozen import freeze
@@ -34,7 +35,7 @@ class CLIPScoreCallback(PeriodicEvalCallback):
         super().__init__(every_n_iterations)
         self.clip = CLIPScore(clip_model)
         field = "trainer.callbacks.CLIPScoreCallback.detector_ckpt"
-        self.detector = freeze(load_exported(detector_ckpt, field, "classifier")) if detector_ckpt else None
+        self.detector = freeze(load_exported(Source(detector_ckpt, field), "classifier")) if detector_ckpt else None
         self.detector_class, self.n_per_prompt, self.batch_size, self.seed = detector_class, n_per_prompt, batch_size, seed
 
     def _samples(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str], seed: int):

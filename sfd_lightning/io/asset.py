@@ -5,10 +5,10 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.atomic import atomic_save
 from sfd_lightning.io.build import build_loaded
 from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.source import Source
 
 FORMAT = "sfd-lightning/{kind}/v1"
 
@@ -19,12 +19,12 @@ def export_weights(path: str, kind: str, config: Mapping[str, Any], state_dict: 
     atomic_save({"format": FORMAT.format(kind=kind), "config": dict(config), "state_dict": weights}, path)
 
 
-def load_exported(path: str, field: str, kind: str) -> nn.Module:
+def load_exported(source: Source, kind: str) -> nn.Module:
     """Rebuild and load a network from an exported asset of the given kind."""
-    ckpt = read_checkpoint(path, field)
+    ckpt = read_checkpoint(source)
     expected = FORMAT.format(kind=kind)
     if ckpt.get("format") != expected:
-        raise ConfigError(field, f"{path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
-    return build_loaded(ckpt.get("config"), ckpt.get("state_dict"), field, path, f"{path}'s own config")
+        raise source.error(f"{source.path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
+    return build_loaded(ckpt.get("config"), ckpt.get("state_dict"), source, f"{source.path}'s own config")
 
 

@@ -4,29 +4,30 @@ from typing import Any, Iterable, List, Mapping
 import torch
 from torch import nn
 
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.checkpoint import network_weights
+from sfd_lightning.io.source import Source
 
 
-def load_network(module: nn.Module, obj: Any, path: str, field: str, target: str, prefixes: Iterable[str] = (),
+def load_network(module: nn.Module, obj: Any, source: Source, target: str, prefixes: Iterable[str] = (),
                  use_ema: bool = True, role: str = "model") -> None:
     """Strictly load one network's weights from a loaded checkpoint into ``module``.
 
     Bare epsilon-network weights (a reference checkpoint, a plain state dict) go into a denoiser
     adapter's ``net``.
     """
-    state = network_weights(obj, path, field, prefixes, use_ema, role)
+    state = network_weights(obj, source, prefixes, use_ema, role)
     inner = getattr(module, "net", None)
     if isinstance(inner, nn.Module) and state and not any(k.startswith("net.") for k in state):
         module, target = inner, f"{target}.net"
-    load_state_into(module, state, field, path, target)
+    load_state_into(module, state, source, target)
 
 
-def check_state(module: nn.Module, state: Any, field: str, path: str, target: str) -> None:
+def check_state(module: nn.Module, state: Any, source: Source, target: str) -> None:
     """Refuse weights whose names or shapes differ from ``module``'s (which may live on the meta device); the
     error names the field, the target config and the first differing key."""
+    path = source.path
     if not isinstance(state, Mapping):
-        raise ConfigError(field, f"checkpoint {path!r} holds weights as a {type(state).__name__}, expected a dict of tensors")
+        raise source.error(f"checkpoint {path!r} holds weights as a {type(state).__name__}, expected a dict of tensors")
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -40,17 +41,17 @@ def check_state(module: nn.Module, state: Any, field: str, path: str, target: st
             detail = f"{len(missing)} weights of {target} are missing from the checkpoint, e.g. {missing[0]}"
         else:
             detail = f"the checkpoint has {len(unexpected)} weights {target} lacks, e.g. {unexpected[0]}"
-        raise ConfigError(field, f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
-    check_finite(state, {name for name, _ in module.named_parameters()}, field, path)
+        raise source.error(f"checkpoint {path!r} does not match the architecture in {target}: {detail}")
+    check_finite(state, {name for name, _ in module.named_parameters()}, source)
 
 
-def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str, target: str) -> None:
+def load_state_into(module: nn.Module, state: Mapping[str, torch.Tensor], source: Source, target: str) -> None:
     """Strictly load weights; a mismatch or a non-finite weight is refused by :func:`check_state`."""
-    check_state(module, state, field, path, target)
+    check_state(module, state, source, target)
     module.load_state_dict(state)
 
 
-def check_finite(state: Mapping[str, torch.Tensor], parameters: Iterable[str], field: str, path: str) -> None:
+def check_finite(state: Mapping[str, torch.Tensor], parameters: Iterable[str], source: Source) -> None:
     """Refuse weights holding NaN anywhere, or +-inf in a parameter (a buffer such as a noise schedule may be
     infinite): a diverged or corrupt network would train, sample and score as if it worked."""
     parameters = set(parameters)
@@ -60,17 +61,17 @@ def check_finite(state: Mapping[str, torch.Tensor], parameters: Iterable[str], f
         bad = value.isnan() | (value.isinf() if name in parameters else False)
         count = int(bad.sum())
         if count:
-            raise ConfigError(field, f"checkpoint {path!r} holds {count:,} non-finite value{'s' * (count > 1)} in "
-                              f"{name}: a diverged or corrupt network; give the checkpoint of a finite one")
+            raise source.error(f"checkpoint {source.path!r} holds {count:,} non-finite value{'s' * (count > 1)} in "
+                               f"{name}: a diverged or corrupt network; give the checkpoint of a finite one")
 
 
-def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], field: str, path: str) -> List[str]:
+def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], source: Source) -> List[str]:
     """Copy the weights of ``state`` whose name and shape ``module`` shares (a warm start from a related
     network); returns the names of ``module``'s weights left as they were. None shared: a ConfigError."""
     own = module.state_dict()
     shared = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not shared:
-        raise ConfigError(field, f"checkpoint {path!r} shares no weight (same name and shape) with {type(module).__name__}")
+        raise source.error(f"checkpoint {source.path!r} shares no weight (same name and shape) with {type(module).__name__}")
     module.load_state_dict(shared, strict=False)
     return sorted(set(own) - set(shared))
 

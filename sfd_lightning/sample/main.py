@@ -30,6 +30,7 @@ from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
+from sfd_lightning.io.source import Source
 from sfd_lightning.runtime.memory import available_bytes
 
 # Sampled images are held about three times over while written: the predict loop's blocks, their
@@ -52,20 +53,21 @@ def _shape_of(denoiser) -> tuple:
     return (net.in_channels, net.resolution, net.resolution)
 
 
-def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str, device: torch.device) -> LoadedSampler:
+def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source, device: torch.device) -> LoadedSampler:
     """The EMA one-step generator of an SFD checkpoint or exported folder (``io.folder``'s metadata and weights)."""
-    pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+    pipe = OneStepPipeline.from_parts(meta, state, source, device)
     return LoadedSampler(lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator")
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
     """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset, a
     DiffusionModule checkpoint or a baseline's checkpoint (ESD, SalUn, Selective Amnesia)."""
+    source = Source(path, "--ckpt")
     if os.path.isdir(path):
-        return one_step_sampler(*read_folder(path, "--ckpt"), path, device)
-    ckpt = read_checkpoint(path, "--ckpt")
+        return one_step_sampler(*read_folder(source), source, device)
+    ckpt = read_checkpoint(source)
     if is_one_step(ckpt):
-        return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
+        return one_step_sampler(*generator_of(ckpt, source), source, device)
     model, what, hparams = load_multistep(ckpt, path, device)
     decode = decoder_of(hparams, path, device)
     return LoadedSampler(lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)), _shape_of(model),

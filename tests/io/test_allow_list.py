@@ -11,6 +11,7 @@ from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import TRUST_ENV, resolve_class
 from sfd_lightning.io.asset import FORMAT, load_exported
+from sfd_lightning.io.source import Source
 
 from project import ASSETS, ROOT
 
@@ -162,7 +163,7 @@ def test_teacher_and_init_checkpoints_are_read_as_weights_only(crafted, tmp_path
 
     marker, write = crafted
     teacher_asset = str(ASSETS / "digits_teacher.pt")
-    net = build(torch.load(teacher_asset, weights_only=True)["config"], "config", teacher_asset)
+    net = build(torch.load(teacher_asset, weights_only=True)["config"], Source(teacher_asset, "config"))
     other = {"init_ckpt": None, "teacher_ckpt": teacher_asset}
     SFDModule(teacher=net, **{**other, field: write("denoiser", "subprocess")})  # weights taken, config unused
     assert not marker.exists() and PAYLOAD_MODULE not in sys.modules
@@ -200,11 +201,11 @@ def test_trusting_a_package_rebuilds_its_classes(crafted, run_cli, monkeypatch, 
     marker, write = crafted
     path = write("classifier", "import side effect")
     with pytest.raises(ConfigError):
-        load_exported(path, "field", "classifier")
+        load_exported(Source(path, "field"), "classifier")
     assert not marker.exists()
     monkeypatch.setenv(TRUST_ENV, PAYLOAD_MODULE)
     with pytest.raises(ConfigError, match="does not match the architecture"):  # rebuilt, then its weights checked
-        load_exported(path, "field", "classifier")
+        load_exported(Source(path, "field"), "classifier")
     assert marker.exists()
     marker.unlink()
     monkeypatch.setenv(TRUST_ENV, "")
@@ -228,10 +229,10 @@ def test_the_shipped_assets_still_load(asset):
     stored = torch.load(path, weights_only=True)
     kind = stored["format"].split("/")[1]
     if kind == "sfd":  # a stage-1 result: generator EMA and fake score, both of the stored architecture
-        module = build(stored["config"], "asset", path)
-        load_state_into(module, extract_state_dict(stored, ["generator_ema.module."]), "asset", path, "generator")
+        module = build(stored["config"], Source(path, "asset"))
+        load_state_into(module, extract_state_dict(stored, ["generator_ema.module."]), Source(path, "asset"), "generator")
     else:
-        module = load_exported(path, "asset", kind)
+        module = load_exported(Source(path, "asset"), kind)
     assert isinstance(module, torch.nn.Module) and sum(p.numel() for p in module.parameters()) > 0
 
 
@@ -278,7 +279,7 @@ def test_a_class_is_checked_before_its_module_is_imported(crafted, monkeypatch, 
     module = class_path.rpartition(".")[0]
     monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ConfigError, match=message):
-        resolve_class(class_path, "field", "file.pt")
+        resolve_class(class_path, Source("file.pt", "field"))
     assert module not in sys.modules and not marker.exists()
 
 
