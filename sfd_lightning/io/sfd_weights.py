@@ -5,7 +5,6 @@ import os
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.checkpoint import read_any
 from sfd_lightning.io.folder import is_generator_folder, read_folder
 from sfd_lightning.io.source import Source
