@@ -1,5 +1,5 @@
 """sfd-lightning: Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) on PyTorch Lightning."""
-from sfd_lightning.openmp import prefer_passive_wait
+from sfd_lightning.runtime.openmp import prefer_passive_wait
 
 prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, threads on shared CPUs
 
@@ -12,7 +12,7 @@ __all__ = ["ConfigError", "OneStepPipeline", "load_generator", "load_teacher", "
 def __getattr__(name):
     # Imported on first use: the console script should not pay for the networks' imports.
     if name == "load_teacher":
-        from sfd_lightning.teacher import load_teacher
+        from sfd_lightning.io.teacher import load_teacher
         return load_teacher
     if name in ("load_generator", "OneStepPipeline"):
         from sfd_lightning.export import pipeline

@@ -15,20 +15,21 @@ from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from sfd_lightning.allowed_classes import check_stored_hyperparameters
 from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, graceful_sigint
 from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.sample_writer import SampleWriter
-from sfd_lightning.callbacks.run_dir import run_dir
-from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.allow_list import check_stored_hyperparameters
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.resume import check_model_settings, check_unfinished
+from sfd_lightning.io.run_dir import run_dir
+from sfd_lightning.io.run_lock import check_run_folder
+from sfd_lightning.io.source import Source
+from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
-from sfd_lightning.quiet import silence_known_noise
-from sfd_lightning.resume import check_model_settings, check_unfinished
-from sfd_lightning.run_lock import check_run_folder
-from sfd_lightning.yaml_file import read_yaml_mapping
+from sfd_lightning.runtime.quiet import silence_known_noise
 
 DESCRIPTION = """Score Forgetting Distillation on PyTorch Lightning.
 Training and evaluation loops (LightningCLI): sfd fit|validate|predict --config C.yaml [--ckpt_path CKPT]
@@ -146,9 +147,10 @@ class SFDLightningCLI(LightningCLI):
             config["weights_only"] = True  # Lightning's None unpickles a checkpoint given by URL
         self.resume_checkpoint = None
         if path and str(path) not in ("last", "best", "hpc", "registry") and "://" not in str(path):
-            self.resume_checkpoint = read_checkpoint(str(path), "ckpt_path", mmap=True)
+            source = Source(str(path), "ckpt_path")
+            self.resume_checkpoint = read_checkpoint(source, mmap=True)
             # Lightning parses the checkpoint's hyper-parameters next, importing every class they name
-            check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), "ckpt_path", str(path))
+            check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), source)
             check_model_settings(config.model.as_dict(), self.resume_checkpoint, str(path))
             if subcommand == "fit":
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
@@ -204,7 +206,7 @@ def check_config_files(words: List[str]) -> None:
 
 # The verbs beside LightningCLI's: each a ``main(argv)`` in its module, imported on use (the console script
 # should not pay for every verb's imports).
-VERBS = {"sample": "sfd_lightning.sample", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
+VERBS = {"sample": "sfd_lightning.sample.main", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
          "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main"}
 
 

@@ -8,8 +8,9 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 
 
 class OverridePolicy(nn.Module):
@@ -66,7 +67,7 @@ class ClassifierOverride(OverridePolicy):
         if mode not in ("argmax", "sample"):
             raise ConfigError("model.override.init_args.mode", f"must be 'argmax' or 'sample', got {mode!r}")
         self.mode = mode
-        self.classifier = load_exported(classifier_ckpt, "model.override.init_args.classifier_ckpt", "classifier")
+        self.classifier = load_exported(Source(classifier_ckpt, "model.override.init_args.classifier_ckpt"), "classifier")
         self.classifier.eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> "ClassifierOverride":

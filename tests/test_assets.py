@@ -3,14 +3,15 @@ import pytest
 import torch
 
 from project import ASSETS
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data import DigitsDataset
 from sfd_lightning.diffusion import sample_ddim
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 
 
 def load():
-    teacher = load_exported(str(ASSETS / "digits_teacher.pt"), "teacher", "denoiser").eval()
-    classifier = load_exported(str(ASSETS / "digits_classifier.pt"), "classifier", "classifier").eval()
+    teacher = load_exported(Source(str(ASSETS / "digits_teacher.pt"), "teacher"), "denoiser").eval()
+    classifier = load_exported(Source(str(ASSETS / "digits_classifier.pt"), "classifier"), "classifier").eval()
     return teacher, classifier
 
 
@@ -41,11 +42,11 @@ def test_classifier_recognises_teacher_samples():
 
 def test_text_teacher_follows_its_captions():
     """The captioned-digits teacher's 50-step samples show the digit each caption names (>= 90%)."""
-    from sfd_lightning.data.prompts import class_of
     from sfd_lightning.data.digit_captions import DIGIT_WORDS
     from sfd_lightning.data.prompt_files import read_prompt_file
+    from sfd_lightning.data.prompts import class_of
 
-    teacher = load_exported(str(ASSETS / "digits_text_teacher.pt"), "teacher", "denoiser").eval()
+    teacher = load_exported(Source(str(ASSETS / "digits_text_teacher.pt"), "teacher"), "denoiser").eval()
     _, classifier = load()
     prompts = [p for p in read_prompt_file(str(ASSETS.parent / "configs" / "prompts" / "digits_captions.txt"), "prompts")
                for _ in range(5)]
@@ -65,8 +66,8 @@ def test_stage_one_generator_matches_the_teacher():
 
     from torchmetrics.image.fid import FrechetInceptionDistance
 
+    from sfd_lightning.io.checkpoint import extract_state_dict
     from sfd_lightning.metrics import ClassifierFeatures
-    from sfd_lightning.checkpoints import extract_state_dict
     from sfd_lightning.models.one_step import OneStepGenerator
 
     teacher, classifier = load()

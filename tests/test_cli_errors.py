@@ -109,7 +109,7 @@ def test_sample_bad_options_are_one_line(capsys, monkeypatch, tmp_path, args, me
 
 
 def test_sample_refuses_more_images_than_memory_holds_before_allocating(capsys, monkeypatch, tmp_path):
-    import sfd_lightning.sample as sample
+    import sfd_lightning.sample.main as sample
 
     import torch
 

@@ -185,8 +185,8 @@ def test_full_disk_during_a_checkpoint_write_is_one_error_and_keeps_the_last_one
 
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    import sfd_lightning.checkpoints as checkpoints
     from sfd_lightning.errors import ConfigError
+    import sfd_lightning.io.atomic as checkpoints
 
     def fit(module):
         saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0, enable_version_counter=False)

@@ -22,7 +22,7 @@ def test_random_override_covers_every_other_class_and_never_the_forget_class():
 
 
 def test_classifier_override_masks_the_forget_logit(tmp_path):
-    from sfd_lightning.checkpoints import export_weights
+    from sfd_lightning.io.asset import export_weights
     from sfd_lightning.models.components import ConvClassifier
 
     net = ConvClassifier(num_classes=4, width=8, num_features=8)

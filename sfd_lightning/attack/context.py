@@ -51,7 +51,7 @@ class AttackContext:
     settings: AttackSettings
     device: torch.device
     examples: Optional[torch.Tensor] = None   # (K, C, H, W) in [-1, 1]: the concept, for the embedding attack
-    reference: Any = None                     # an evaluate.inputs.ImageSet with labels: pinpoint FIDs
+    reference: Any = None                     # an metrics.image_sets.ImageSet with labels: pinpoint FIDs
     features: Any = None                      # a metrics.features.FeatureExtractor for those FIDs
 
     def noise(self, n: int, shape: Sequence[int], offset: int = 0) -> torch.Tensor:

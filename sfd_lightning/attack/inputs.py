@@ -14,7 +14,7 @@ from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.data.prompt_files import prompts_from, read_prompt_file
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.inputs import open_image_set
+from sfd_lightning.metrics.image_sets import open_image_set
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

@@ -9,14 +9,15 @@ from typing import Dict
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
-from sfd_lightning.finite import require_finite
+from sfd_lightning.data.finite import require_finite
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 from sfd_lightning.models.frozen import freeze
 
 
 def load_classifier(path: str, field: str, device: torch.device) -> nn.Module:
     """An exported classifier asset, frozen in eval mode."""
-    return freeze(load_exported(path, field, "classifier").to(device))
+    return freeze(load_exported(Source(path, field), "classifier").to(device))
 
 
 class Surrogate:

@@ -16,14 +16,14 @@ from typing import List, Optional
 
 import torch
 
-from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.attack.harness import ATTACKS, AttackContext, AttackSettings, run_attacks
 from sfd_lightning.attack.inputs import examples_of, reference_of, run_folder, spec_of
 from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.wandb_run import add_to_run, find_run
+from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.loggers.wandb_run import add_to_run, find_run
 
 
 def floats(text: str, field: str) -> List[float]:

@@ -12,8 +12,8 @@ import torch
 from sfd_lightning.attack.context import AttackContext
 from sfd_lightning.attack.judges import rates
 from sfd_lightning.attack.targets import AttackTarget
-from sfd_lightning.evaluate.metrics import extract, fid, stats_of
 from sfd_lightning.metrics.features import to_uint8_rgb
+from sfd_lightning.metrics.quality import extract, fid, stats_of
 
 
 def nearest_classes(mean_probs: torch.Tensor, forget_class: int, allowed: Sequence[int], k: int) -> List[int]:

@@ -4,7 +4,7 @@ import json
 import os
 from typing import Any, Dict, List, Tuple
 
-from sfd_lightning.figures import panels, save
+from sfd_lightning.io.figures import panels, save
 
 
 BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps"}

@@ -11,16 +11,18 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build, read_checkpoint
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.io.build import build
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
+from sfd_lightning.io.folder import generator_of, read_folder
+from sfd_lightning.io.sfd_weights import load_teacher_weights
+from sfd_lightning.io.source import Source
 from sfd_lightning.models.frozen import freeze
-from sfd_lightning.models.unlearning_module import load_teacher_weights
-from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
 
 
 @dataclass
@@ -69,13 +71,14 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
     The teacher is the model's own architecture with the weights of ``teacher_path``, by default the
     ``teacher_ckpt`` the run was trained from.
     """
+    source = Source(path, "--ckpt")
     if os.path.isdir(path):
-        meta, state = read_folder(path, "--ckpt")
+        meta, state = read_folder(source)
     else:
-        ckpt = read_checkpoint(path, "--ckpt")
-        meta, state = generator_of(ckpt, path, "--ckpt") if is_one_step(ckpt) else (None, None)
+        ckpt = read_checkpoint(source)
+        meta, state = generator_of(ckpt, source) if is_one_step(ckpt) else (None, None)
     if meta is not None:
-        pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+        pipe = OneStepPipeline.from_parts(meta, state, source, device)
         target, decode = one_step_target(pipe), pipe.decode
     else:
         model, what, hparams = load_multistep(ckpt, path, device)
@@ -86,6 +89,6 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         raise ConfigError("--teacher", f"{path!r} records no teacher_ckpt; give the teacher's weights with --teacher")
     if not os.path.exists(teacher_path):
         raise ConfigError("--teacher", f"the teacher {teacher_path!r} does not exist (give its path with --teacher)")
-    teacher = build(meta["denoiser"], "--ckpt", path)
+    teacher = build(meta["denoiser"], source)
     load_teacher_weights(teacher, teacher_path)
     return meta, target, teacher_target(teacher.to(device), teacher_steps, decode)

@@ -1,6 +1,6 @@
 """Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
 from sfd_lightning.callbacks.attack import AttackCallback
-from sfd_lightning.callbacks.clip_score import CLIPScore, CLIPScoreCallback
+from sfd_lightning.callbacks.clip_score import CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
 from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
@@ -12,6 +12,7 @@ from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
 from sfd_lightning.callbacks.threads import TorchThreadsCallback
 from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
+from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs
 
 __all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
            "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback", "TorchThreadsCallback"]

@@ -16,9 +16,9 @@ from sfd_lightning.attack.inputs import DIGIT_WORDS, examples_of, reference_of
 from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import one_step_target, teacher_target
-from sfd_lightning.callbacks.run_dir import run_dir
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.io.run_dir import run_dir
 from sfd_lightning.models.sfd_module import SFDModule
 from sfd_lightning.models.unlearning_module import require_module
 

@@ -4,8 +4,8 @@ from typing import Literal
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from sfd_lightning.checkpoints import export_weights
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import export_weights
 
 
 class ExportWeightsCallback(Callback):

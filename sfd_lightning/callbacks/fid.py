@@ -1,8 +1,7 @@
 """FID of the retained classes (Heusel et al., 2017) with torchmetrics' FrechetInceptionDistance
 and a pluggable feature extractor; optionally also for the teacher's multi-step sampler, whose
 value a cache file can keep between runs."""
-import statistics
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from lightning.pytorch import LightningModule, Trainer
 from torch import nn
@@ -10,19 +9,12 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import generator_sampler, labels_for, sample_labels, sample_shape
+from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import ranks_sum, require_finite
 from sfd_lightning.metrics.result_cache import ResultCache, StreamDigest, module_digest
-
-
-def with_spread(name: str, values: Sequence[float]) -> Dict[str, float]:
-    """``name``: the mean of one value per noise seed; with several, ``name_spread``: half their range (the +-)."""
-    out = {name: statistics.fmean(values)}
-    if len(values) > 1:
-        out[f"{name}_spread"] = (max(values) - min(values)) / 2
-    return out
+from sfd_lightning.metrics.sampling import generator_sampler, labels_for, sample_labels, sample_shape
+from sfd_lightning.metrics.spread import with_spread
 
 
 def reference_labels(dataset: Dataset) -> List[int]:

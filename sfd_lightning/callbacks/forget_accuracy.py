@@ -5,11 +5,12 @@ from lightning.pytorch import LightningModule, Trainer
 from torch import nn
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
-from sfd_lightning.checkpoints import load_exported
+from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.finite import ranks_sum, require_finite
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
 from sfd_lightning.models.frozen import freeze
 
 
@@ -33,7 +34,7 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         field = "trainer.callbacks.ForgetAccuracyCallback.classifier_ckpt"
         if (classifier_ckpt is None) == (classifier is None):
             raise ConfigError(field, "give exactly one of classifier_ckpt and classifier")
-        self.classifier = freeze(classifier if classifier is not None else load_exported(classifier_ckpt, field, "classifier"))
+        self.classifier = freeze(classifier if classifier is not None else load_exported(Source(classifier_ckpt, field), "classifier"))
         self.n_per_label, self.batch_size, self.seed = n_per_label, batch_size, seed
         self.max_retained_labels = max_retained_labels
 

@@ -9,11 +9,11 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid, save_image
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.run_dir import run_dir
-from sfd_lightning.callbacks.sampling import generator_sampler, label_subset, labels_for, sample_shape
-from sfd_lightning.class_names import imagenet_class_names
+from sfd_lightning.data.class_names import imagenet_class_names
 from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.data.sample_blocks import SampleBlocks  # one block: the noise sfd sample draws
+from sfd_lightning.io.run_dir import run_dir
+from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_shape
 
 
 def caption(text: str, width: int, channels: int) -> torch.Tensor:

@@ -11,12 +11,13 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import generator_sampler, sample_shape
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.prompts import PromptDataModule, class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
 from sfd_lightning.models.frozen import freeze
 
 
@@ -36,7 +37,7 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         """
         super().__init__(every_n_iterations)
         field = "trainer.callbacks.PromptAccuracyCallback.classifier_ckpt"
-        self.classifier = freeze(load_exported(classifier_ckpt, field, "classifier"))
+        self.classifier = freeze(load_exported(Source(classifier_ckpt, field), "classifier"))
         self.class_words, self.n_per_prompt, self.batch_size, self.seed = list(class_words), n_per_prompt, batch_size, seed
 
     def _prompts(self, trainer: Trainer) -> Dict[str, List[str]]:

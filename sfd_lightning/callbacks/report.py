@@ -7,10 +7,10 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
 
-from sfd_lightning.callbacks.curves import plot_metric_curves
 from sfd_lightning.callbacks.interrupt import interrupting_signal
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.run_dir import run_dir
+from sfd_lightning.io.run_dir import run_dir
+from sfd_lightning.metrics.curves import plot_metric_curves
 from sfd_lightning.metrics.table import ROWS, format_report, table_rows  # noqa: F401 (ROWS: public here)
 from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of
 

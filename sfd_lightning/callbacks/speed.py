@@ -1,34 +1,14 @@
 """Sampling throughput at the end of training: the one-step generator against the teacher's sampler."""
-import time
-from typing import Callable, Dict, List
+from typing import Dict
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.callbacks.sampling import sample_shape
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.metrics.sampling import sample_shape
+from sfd_lightning.metrics.throughput import images_per_second
 from sfd_lightning.models.sfd_module import SFDModule
-
-
-def timed_calls(fn: Callable[[], object], repeats: int) -> List[float]:
-    """Seconds of ``repeats`` calls after one warm-up call, synchronising CUDA around each."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def images_per_second(sample: Callable[[], torch.Tensor], n_images: int, repeats: int) -> float:
-    """Best-of-``repeats`` throughput."""
-    return n_images / min(timed_calls(sample, repeats))
 
 
 class SamplerSpeedCallback(PeriodicEvalCallback):

@@ -3,7 +3,7 @@ import csv
 import os
 from typing import Any, Dict, List
 
-from sfd_lightning.figures import panels as figure_panels, save
+from sfd_lightning.io.figures import panels as figure_panels, save
 
 
 COLUMNS = [("method", "method", "{}"), ("data", "training data", "{}"), ("forget/accuracy", "forget acc.", "{:.1%}"),

@@ -13,12 +13,12 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from sfd_lightning.callbacks.fid import with_spread
 from sfd_lightning.compare.record import RECORD
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.diffusion.conditions import Condition, cycled
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.spread import with_spread
 
 CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}]
 
@@ -82,9 +82,9 @@ def speed_conditions(spec: CompareSpec, batch: int) -> Condition:
 
 
 def sampler_speed(ckpt: str, steps: int, batch: int, conditions: Condition) -> float:
-    """Images/s of the method's own sampler here (``callbacks.speed.images_per_second``: best of 3 timed batches)."""
-    from sfd_lightning.callbacks.speed import images_per_second
-    from sfd_lightning.sample import load_sampler
+    """Images/s of the method's own sampler here (``metrics.throughput.images_per_second``: best of 3 timed batches)."""
+    from sfd_lightning.metrics.throughput import images_per_second
+    from sfd_lightning.sample.main import load_sampler
 
     sampler = load_sampler(ckpt, steps, 1.0, torch.device("cpu"))
     z, y = torch.randn(batch, *sampler.shape), conditions
@@ -105,7 +105,7 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     method's samples are drawn by ``sfd sample`` with the same seeds (per class, or per prompt of a prompt
     comparison, labelled with the class the prompt names) and scored by ``sfd eval`` alike."""
     from sfd_lightning.evaluate.main import main as eval_main
-    from sfd_lightning.sample import main as sample_main
+    from sfd_lightning.sample.main import main as sample_main
 
     ev, per_seed = spec.evaluation, []
     for seed in ev["seeds"]:

@@ -12,7 +12,7 @@ from sfd_lightning.attack.inputs import DIGIT_WORDS
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.yaml_file import read_yaml
+from sfd_lightning.io.yaml_file import read_yaml
 
 
 @dataclass

@@ -17,10 +17,10 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.data import DataLoader, Dataset
 
-from sfd_lightning.class_names import resolve_label
+from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.sample_blocks import Conditions, SampleBlocks, block_loader
+from sfd_lightning.data.seeding import generator
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.seeding import generator
 
 
 UPDATES = ("fake_score", "generator")  # an SFD iteration's updates, in order; each has its own batch

@@ -16,8 +16,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from sfd_lightning.data.noise import UPDATES, NoiseLabelDataModule
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
+from sfd_lightning.data.seeding import generator
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.seeding import generator
 
 
 def replace_concept(prompt: str, concept: str, replacement: str) -> str:

@@ -6,8 +6,8 @@ from typing import Dict, Iterator, List, Sequence, Tuple, Union
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from sfd_lightning.finite import require_finite
-from sfd_lightning.seeding import derive_seed
+from sfd_lightning.data.finite import require_finite
+from sfd_lightning.data.seeding import derive_seed
 
 Conditions = Union[torch.Tensor, List[str]]  # class labels (N,), or prompts
 

@@ -11,7 +11,7 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.diffusion import conditions
+import sfd_lightning.diffusion.conditions as conditions
 from sfd_lightning.diffusion.conditions import NULL_LABEL, Condition  # noqa: F401  (NULL_LABEL re-exported)
 from sfd_lightning.diffusion.schedule import VPSchedule
 from sfd_lightning.errors import ConfigError

@@ -18,13 +18,13 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
+from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate import metrics
-from sfd_lightning.evaluate.inputs import ImageSet, is_stats_file, load_stats, open_image_set
-from sfd_lightning.evaluate.wandb_run import add_to_run, find_run
+from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.loggers.wandb_run import add_to_run, find_run
+from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics import make_extractor
-from sfd_lightning.sample import parse_labels
+from sfd_lightning.metrics.image_sets import ImageSet, is_stats_file, load_stats, open_image_set
 
 ALL_METRICS = ("fid", "is", "kid", "prc", "forget")
 

@@ -13,9 +13,10 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.export.model_card import find_attacks, find_report, render, run_config
 from sfd_lightning.export.staged import check_out, staged_folder
+from sfd_lightning.io.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
+from sfd_lightning.io.source import Source
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +44,9 @@ def push_to_hub(folder: str, repo: str, private: bool) -> str:
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     check_out(args.out, args.overwrite)
-    meta, state = generator_of_checkpoint(args.ckpt)  # before anything is written
-    denoiser, _ = rebuild(meta, state, "--ckpt", args.ckpt)
+    source = Source(args.ckpt, "--ckpt")
+    meta, state = generator_of_checkpoint(source)  # before anything is written
+    denoiser, _ = rebuild(meta, state, source)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
     config = run_config(args.ckpt)
     command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \

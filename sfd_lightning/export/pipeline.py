@@ -12,7 +12,8 @@ import torch
 
 from sfd_lightning.data.sample_blocks import SampleBlocks
 from sfd_lightning.errors import ConfigError, describe
-from sfd_lightning.export.folder import generator_of_checkpoint, read_folder, rebuild
+from sfd_lightning.io.folder import generator_of_checkpoint, read_folder, rebuild
+from sfd_lightning.io.source import Source
 from sfd_lightning.models.one_step import OneStepGenerator
 
 Conditions = Union[Sequence[int], torch.Tensor, Sequence[str]]
@@ -43,15 +44,15 @@ class OneStepPipeline:
     @classmethod
     def from_pretrained(cls, path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None) -> "OneStepPipeline":
         """From an SFD checkpoint (``.ckpt``), an exported folder, or a Hub id holding an exported folder."""
-        source = resolve_source(path, revision)
-        meta, state = read_folder(source) if os.path.isdir(source) else generator_of_checkpoint(source, "path")
-        return cls.from_parts(meta, state, path, device)
+        local = Source(resolve_source(path, revision), "path")
+        meta, state = read_folder(local) if os.path.isdir(local.path) else generator_of_checkpoint(local)
+        return cls.from_parts(meta, state, Source(path, "path"), device)
 
     @classmethod
-    def from_parts(cls, meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str,
-                   device: Union[str, torch.device] = "cpu", field: str = "path") -> "OneStepPipeline":
-        """From the metadata and weights ``export.folder`` reads out of a checkpoint or folder."""
-        denoiser, autoencoder = rebuild(meta, state, field, path)
+    def from_parts(cls, meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source,
+                   device: Union[str, torch.device] = "cpu") -> "OneStepPipeline":
+        """From the metadata and weights ``io.folder`` reads out of a checkpoint or folder (``source``)."""
+        denoiser, autoencoder = rebuild(meta, state, source)
         device = torch.device(device)
         generator = OneStepGenerator(denoiser, int(meta["t_init"])).to(device)
         decode = (lambda x: x) if autoencoder is None else autoencoder.to(device).eval().decode

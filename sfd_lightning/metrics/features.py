@@ -15,9 +15,9 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.frozen import freeze
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 
 
 def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
@@ -49,7 +49,7 @@ class ClassifierFeatures(FeatureExtractor):
             field: the option that named it, for error messages.
         """
         super().__init__()
-        self.classifier = freeze(load_exported(classifier_ckpt, field, "classifier"))
+        self.classifier = load_exported(Source(classifier_ckpt, field), "classifier").eval().requires_grad_(False)
         self.num_features = self.classifier.num_features
         first_conv = next(m for m in self.classifier.modules() if isinstance(m, nn.Conv2d))
         self.grayscale = first_conv.in_channels == 1

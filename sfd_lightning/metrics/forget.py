@@ -4,7 +4,7 @@ from typing import Dict, Optional
 import torch
 from torchmetrics import Metric
 
-from sfd_lightning.finite import check_count, count_nonfinite
+from sfd_lightning.data.finite import check_count, count_nonfinite
 
 
 class ForgetMetrics(Metric):

@@ -20,8 +20,8 @@ from typing import Any, Dict, Iterable, Optional
 
 import torch
 
-from sfd_lightning.checkpoints import atomic_write
 from sfd_lightning.errors import describe
+from sfd_lightning.io.atomic import atomic_write
 
 CACHE_ENV = "SFD_CACHE_DIR"
 _reported = set()  # unreadable cache files already said, once a process

@@ -8,10 +8,12 @@ from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.checkpoints import load_matching, network_weights, read_any
 from sfd_lightning.diffusion import conditions
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.checkpoint import network_weights, read_any
+from sfd_lightning.io.source import Source
+from sfd_lightning.io.strict import load_matching
 from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
@@ -19,9 +21,9 @@ from sfd_lightning.models.optim import adam_or
 
 def warm_start(denoiser: Denoiser, path: str) -> None:
     """``model.init_weights``: the weights ``denoiser`` shares with the checkpoint at ``path``, copied."""
-    field = "model.init_weights"
-    state = network_weights(read_any(path, field), path, field, prefixes=("denoiser_ema.module.", "denoiser."))
-    left = load_matching(denoiser, state, field, path)
+    source = Source(path, "model.init_weights")
+    state = network_weights(read_any(source), source, prefixes=("denoiser_ema.module.", "denoiser."))
+    left = load_matching(denoiser, state, source)
     rank_zero_info(f"model.init_weights: started from {path}; {len(left)} weights keep their initialisation"
                    + (f" (e.g. {left[0]})" if left else ""))
 

@@ -17,25 +17,26 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from sfd_lightning.class_names import resolve_label
+from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.sfd_weights import load_stage_one
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.ddp import wrap_like
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.manual_iterations import ManualIterations
 from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noqa: F401 (NonFiniteError: public here)
+from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import ema_of, load_stage_one, set_training, speed_options
+from sfd_lightning.models.sfd_networks import ema_of, set_training, speed_options
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.models.unlearning_module import FROZEN, UnlearningModule
 from sfd_lightning.override import OverridePolicy, override_policy
-from sfd_lightning.seeding import derive_seed
 
 STAGE_ONE = ("generator_ema.", "fake_score.")
 

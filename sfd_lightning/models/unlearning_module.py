@@ -15,20 +15,14 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch import nn
 
-from sfd_lightning.checkpoints import load_network, read_any
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.sfd_weights import load_teacher_weights
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.override import OverridePolicy
 
 FROZEN = ("teacher.", "override.", "autoencoder.")  # rebuilt from the config, never checkpointed
-TEACHER_PREFIXES = ("denoiser_ema.module.", "denoiser.")
-
-
-def load_teacher_weights(teacher: nn.Module, path: str) -> None:
-    """``model.teacher_ckpt``: an asset, a DiffusionModule checkpoint (its EMA) or a reference DDPM checkpoint."""
-    load_network(teacher, read_any(path, "model.teacher_ckpt"), path, "model.teacher_ckpt", "model.teacher", TEACHER_PREFIXES)
 
 
 def network_classes(teacher: nn.Module, default: Optional[int]) -> Optional[int]:

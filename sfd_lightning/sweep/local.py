@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from sfd_lightning.openmp import prefer_passive_wait
+from sfd_lightning.runtime.openmp import prefer_passive_wait
 from sfd_lightning.sweep.search import Proposal, Search
 from sfd_lightning.sweep.spec import SweepSpec
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.loggers import wandb_offline
+from sfd_lightning.loggers.wandb_logger import wandb_offline
 from sfd_lightning.sweep.local import build_command, format_arg, metric_value, run_local
 from sfd_lightning.sweep.search import Search
 from sfd_lightning.sweep.spec import SweepSpec, load_spec

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.yaml_file import read_yaml_mapping
+from sfd_lightning.io.yaml_file import read_yaml_mapping
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")

@@ -3,7 +3,7 @@ import csv
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from sfd_lightning.figures import panels, save
+from sfd_lightning.io.figures import panels, save
 from sfd_lightning.metrics.table import ROWS  # the report's headline metrics
 from sfd_lightning.sweep.local import metric_value
 

@@ -20,10 +20,10 @@ from typing import Callable, Dict, List
 import torch
 from lightning.pytorch import Callback, Trainer
 
-from sfd_lightning.callbacks.speed import timed_calls
 from sfd_lightning.cli import SFDLightningCLI
-from sfd_lightning.quiet import silence_known_noise
-from sfd_lightning.tools import tool_parser
+from sfd_lightning.metrics.throughput import timed_calls
+from sfd_lightning.runtime.quiet import silence_known_noise
+from sfd_lightning.tools.command_line import tool_parser
 from sfd_lightning.tools.reference_loop import ReferenceSetupError, check_reference
 
 

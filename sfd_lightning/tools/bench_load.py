@@ -3,7 +3,7 @@
 For each policy, ``python -m sfd_lightning.tools.bench`` times the SFD iteration on an otherwise idle
 machine, then again while ``sfd fit`` of the same config runs beside it (both processes under the
 policy, with torch's default thread count). ``spin`` is libgomp's own default (``GOMP_SPINCOUNT=300000``),
-what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightning.openmp``).
+what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightning.runtime.openmp``).
 
     python -m sfd_lightning.tools.bench_load [--config configs/digits_forget_2stage.yaml] [--iterations 10]
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-from sfd_lightning.tools import tool_parser
+from sfd_lightning.tools.command_line import tool_parser
 
 POLICIES: Dict[str, Dict[str, str]] = {
     "spin (libgomp default, before)": {"GOMP_SPINCOUNT": "300000"},

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.sampling import labels_for, sample_labels
 from sfd_lightning.metrics.table import format_report
-from sfd_lightning.callbacks.sampling import labels_for, sample_labels
 
 
 def logits_for(preds, k=3, margin=10.0):
@@ -134,7 +134,7 @@ def test_grid_rows_carry_their_class_or_prompt():
 def test_evaluation_sampling_shows_progress_in_a_log_file():
     import io
 
-    from sfd_lightning.callbacks.eval_progress import eval_progress
+    from sfd_lightning.metrics.eval_progress import eval_progress
 
     out = io.StringIO()
     assert list(eval_progress(range(8), 8, "FID of the teacher", stream=out)) == list(range(8))

@@ -159,7 +159,7 @@ def test_stats_file_refuses_kid(run_cli, tmp_path, real_npz, capsys):
 
 
 def test_uint8_npz_is_read_as_is(tmp_path):
-    from sfd_lightning.evaluate.inputs import open_image_set
+    from sfd_lightning.metrics.image_sets import open_image_set
 
     images = torch.randint(0, 256, (5, 3, 4, 4), dtype=torch.uint8).numpy()
     np.savez(tmp_path / "u.npz", images=images)
@@ -225,7 +225,7 @@ def test_results_join_the_training_runs_wandb_page(run_cli, tmp_path, real_npz, 
 
 
 def test_wandb_run_paths():
-    from sfd_lightning.evaluate.wandb_run import find_run
+    from sfd_lightning.loggers.wandb_run import find_run
 
     assert vars(find_run("me/sfd-lightning/abc123")) == dict(id="abc123", project="sfd-lightning", entity="me", save_dir=None)
     assert find_run("https://wandb.ai/me/proj/runs/xyz9?nw=1").id == "xyz9"

@@ -11,7 +11,7 @@ from project import ASSETS
 def write_generator_folder(out: Path, edit: Optional[Callable[[Dict[str, Any]], None]] = None) -> Path:
     """A folder ``sfd export`` could have written, with the teacher as the generator; ``edit`` changes its
     ``sfd_generator.json`` in place before it is written."""
-    from sfd_lightning.export.folder import FORMAT, write_folder
+    from sfd_lightning.io.folder import FORMAT, write_folder
 
     teacher = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
     meta = {"format": FORMAT, "denoiser": teacher["config"], "t_init": 440, "num_classes": 10,

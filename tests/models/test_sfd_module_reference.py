@@ -17,11 +17,11 @@ from seeded_weights import seeded_state_dict
 
 from sfd_lightning.data import NoiseLabelDataModule
 from sfd_lightning.diffusion import VPDenoiser
+from sfd_lightning.io.reference import unet_kwargs
 from sfd_lightning.models import SFDModule
 from sfd_lightning.models.components import DDPMUNet
 from sfd_lightning.models.sfd_batch import StepDraws
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
-from sfd_lightning.reference import unet_kwargs
 
 FIXTURE = torch.load(ROOT / "tests" / "fixtures" / "reference_iteration.pt", weights_only=True)
 RTOL = 1e-4

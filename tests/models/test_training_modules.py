@@ -4,8 +4,9 @@ import torch
 import yaml
 
 from project import CONFIGS, ROOT, load_config
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.cli import main
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 
 
 @pytest.mark.parametrize("name, kind", [("digits_teacher.yaml", "denoiser"), ("digits_classifier.yaml", "classifier")])
@@ -18,6 +19,6 @@ def test_fast_dev_run_exports_asset(name, kind, tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump(config))
     monkeypatch.chdir(ROOT)
     main(["fit", "--config", str(path), "--trainer.fast_dev_run=2"])
-    module = load_exported(str(out), "asset", kind)
+    module = load_exported(Source(str(out), "asset"), kind)
     assert isinstance(module, torch.nn.Module)
     assert torch.load(out, weights_only=True)["format"] == f"sfd-lightning/{kind}/v1"

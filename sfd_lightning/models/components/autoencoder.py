@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
-from sfd_lightning.models.components.pretrained import pretrained_or_new
+from sfd_lightning.io.pretrained import pretrained_or_new
 
 
 class LatentAutoencoder(nn.Module):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.pretrained import pretrained_or_new
+from sfd_lightning.io.pretrained import pretrained_or_new
 
 
 class DiTEps(nn.Module):

@@ -54,10 +54,12 @@ class ResNetClassifier(nn.Module):
         self.register_buffer("scale", torch.tensor([0.5 / s for s in std]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("shift", torch.tensor([(0.5 - m) / s for m, s in zip(mean, std)]).view(1, 3, 1, 1), persistent=False)
         if reference_state_dict:
-            from sfd_lightning.checkpoints import load_state_into, read_checkpoint
+            from sfd_lightning.io.checkpoint import read_checkpoint
+            from sfd_lightning.io.source import Source
+            from sfd_lightning.io.strict import load_state_into
 
-            state = read_checkpoint(reference_state_dict, "net.reference_state_dict")
-            load_state_into(self.body, state, "net.reference_state_dict", reference_state_dict, f"torchvision {arch}")
+            source = Source(reference_state_dict, "net.reference_state_dict")
+            load_state_into(self.body, read_checkpoint(source), source, f"torchvision {arch}")
         self.head = self.body.fc
 
     def _resized(self, images: torch.Tensor) -> torch.Tensor:

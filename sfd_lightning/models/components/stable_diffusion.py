@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.pretrained import load_pretrained
+from sfd_lightning.io.pretrained import load_pretrained
 
 
 class SharedTextEncoder:
@@ -97,11 +97,12 @@ class SDUNet(nn.Module):
 
         from diffusers import UNet2DConditionModel
 
-        from sfd_lightning.checkpoints import load_state_into
+        from sfd_lightning.io.source import Source
+        from sfd_lightning.io.strict import load_state_into
 
         subfolder = "unet" if os.path.isdir(os.path.join(path, "unet")) else None
         unet = load_pretrained(UNet2DConditionModel, path, subfolder, "model.init_ckpt")
-        load_state_into(self.unet, unet.state_dict(), "model.init_ckpt", path, "the teacher's UNet")
+        load_state_into(self.unet, unet.state_dict(), Source(path, "model.init_ckpt"), "the teacher's UNet")
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):

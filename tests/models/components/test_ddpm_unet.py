@@ -3,8 +3,9 @@ text hook, warm starts between the two, and size errors."""
 import pytest
 import torch
 
-from sfd_lightning.checkpoints import load_matching
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.source import Source
+from sfd_lightning.io.strict import load_matching
 from sfd_lightning.models.components import DDPMUNet, TextUNet
 
 SMALL = dict(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,
@@ -35,7 +36,7 @@ def test_text_unet_starts_from_a_class_unet_but_its_embeddings():
     torch.manual_seed(0)
     classes = DDPMUNet(num_classes=10, **SMALL)
     text = TextUNet(["one", "seven"], **SMALL)
-    left = load_matching(text, classes.state_dict(), "model.init_weights", "teacher.pt")
+    left = load_matching(text, classes.state_dict(), Source("teacher.pt", "model.init_weights"))
     assert left and all(k.startswith("text.") for k in left)
     torch.testing.assert_close(text.conv_in.weight, classes.conv_in.weight)
     out = text(torch.randn(2, 1, 8, 8), torch.tensor([3, 300]), ["a seven", ""])
@@ -50,4 +51,4 @@ def test_bad_sizes_name_the_field():
     with pytest.raises(ConfigError, match="net.resolution"):
         DDPMUNet(resolution=12, ch_mult=(1, 2, 2, 2))
     with pytest.raises(ConfigError, match="model.init_weights: .*shares no weight"):
-        load_matching(DDPMUNet(num_classes=2, **SMALL), {"other.weight": torch.zeros(1)}, "model.init_weights", "x.pt")
+        load_matching(DDPMUNet(num_classes=2, **SMALL), {"other.weight": torch.zeros(1)}, Source("x.pt", "model.init_weights"))

@@ -15,8 +15,8 @@ from seeded_weights import seeded_state_dict
 
 from sfd_lightning import ConfigError, load_teacher
 from sfd_lightning.diffusion import VPDenoiser
+from sfd_lightning.io.reference import unet_kwargs
 from sfd_lightning.models.components import DDPMUNet
-from sfd_lightning.reference import unet_kwargs
 
 FIXTURE = torch.load(ROOT / "tests" / "fixtures" / "reference_ddpm.pt", weights_only=True)
 

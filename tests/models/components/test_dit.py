@@ -82,7 +82,7 @@ def fake_imagenet_val(root, wnids=("n01440764", "n01443537", "n01484850")):
 
 def tiny_config(tmp_path, tiny_dit_folder):
     """configs/imagenet_forget.yaml with the tiny DiT/VAE folder, fake ImageNet val images and a tiny judge."""
-    from sfd_lightning.checkpoints import export_weights
+    from sfd_lightning.io.asset import export_weights
     from sfd_lightning.models.components import ResNetClassifier
 
     fake_imagenet_val(tmp_path / "imagenet")

@@ -2,8 +2,9 @@
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import load_exported
 from sfd_lightning.data.digits import DigitsDataset
+from sfd_lightning.io.asset import load_exported
+from sfd_lightning.io.source import Source
 from sfd_lightning.models.components import MLPClassifier
 
 
@@ -14,8 +15,8 @@ def test_features_and_logits_shapes():
 
 
 def test_shipped_judge_differs_from_the_surrogate_and_classifies_digits():
-    judge = load_exported("assets/digits_judge.pt", "judge", "classifier").eval()
-    surrogate = load_exported("assets/digits_classifier.pt", "surrogate", "classifier").eval()
+    judge = load_exported(Source("assets/digits_judge.pt", "judge"), "classifier").eval()
+    surrogate = load_exported(Source("assets/digits_classifier.pt", "surrogate"), "classifier").eval()
     assert isinstance(judge, MLPClassifier) and not any(isinstance(m, nn.Conv2d) for m in judge.modules())
     assert type(surrogate) is not type(judge)
     val = DigitsDataset("val")

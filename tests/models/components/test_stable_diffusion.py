@@ -66,7 +66,7 @@ def test_clip_score_on_a_tiny_clip(tiny):
 
 def test_clip_score_refuses_nan_images_after_scoring_the_rest(tiny):
     from sfd_lightning.callbacks import CLIPScore
-    from sfd_lightning.finite import NonFiniteImagesError
+    from sfd_lightning.data.finite import NonFiniteImagesError
 
     metric = CLIPScore(str(tiny[1]))
     images = torch.rand(3, 3, 16, 16) * 2 - 1

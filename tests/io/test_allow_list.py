@@ -7,10 +7,11 @@ import sys
 import pytest
 import torch
 
-from sfd_lightning.allowed_classes import TRUST_ENV, resolve_class
-from sfd_lightning.checkpoints import FORMAT, load_exported
 from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.allow_list import TRUST_ENV, resolve_class
+from sfd_lightning.io.asset import FORMAT, load_exported
+from sfd_lightning.io.source import Source
 
 from project import ASSETS, ROOT
 
@@ -25,7 +26,7 @@ def payloads(marker):
         "os.system": {"class_path": "os.system", "init_args": {"command": f"touch {marker}"}},
         "eval": {"class_path": "builtins.eval", "init_args": {"source": f"open({str(marker)!r}, 'w')"}},
         "non-module": {"class_path": "sfd_lightning.data.noise.NoiseLabelDataModule", "init_args": {}},
-        "re-export": {"class_path": "sfd_lightning.checkpoints.TorchCheckpointIO", "init_args": {}},
+        "re-export": {"class_path": "sfd_lightning.io.atomic.TorchCheckpointIO", "init_args": {}},
         "nested": {"class_path": "sfd_lightning.diffusion.VPDenoiser",
                    "init_args": {"net": {"class_path": "subprocess.Popen", "init_args": {"args": touch}}}},
         "import side effect": {"class_path": f"{PAYLOAD_MODULE}.Net", "init_args": {}},
@@ -111,9 +112,9 @@ def test_sfd_eval_refuses_a_crafted_classifier(crafted, run_cli, capsys, tmp_pat
 def classifier_entry_points():
     """Every constructor that rebuilds a classifier asset, with the field its errors name."""
     from sfd_lightning.callbacks.clip_score import CLIPScoreCallback
-    from sfd_lightning.metrics.features import ClassifierFeatures
     from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
     from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
+    from sfd_lightning.metrics.features import ClassifierFeatures
     from sfd_lightning.override import ClassifierOverride
 
     return {
@@ -144,7 +145,7 @@ def test_classifier_assets_are_refused_at_every_entry_point(crafted, tmp_path, e
 
 @pytest.mark.parametrize("name", ["subprocess", "os.system", "nested", "import side effect"])
 def test_load_teacher_refuses_a_crafted_asset(crafted, name):
-    from sfd_lightning.teacher import load_teacher
+    from sfd_lightning.io.teacher import load_teacher
 
     marker, write = crafted
     path = write("denoiser", name)
@@ -157,12 +158,12 @@ def test_load_teacher_refuses_a_crafted_asset(crafted, name):
 def test_teacher_and_init_checkpoints_are_read_as_weights_only(crafted, tmp_path, field):
     """``model.teacher_ckpt``/``init_ckpt`` load weights into the YAML's own architecture: a crafted config is
     never rebuilt, and a pickled object (one whose unpickling would call os.system) is refused by torch."""
-    from sfd_lightning.checkpoints import build
+    from sfd_lightning.io.build import build
     from sfd_lightning.models.sfd_module import SFDModule
 
     marker, write = crafted
     teacher_asset = str(ASSETS / "digits_teacher.pt")
-    net = build(torch.load(teacher_asset, weights_only=True)["config"], "config", teacher_asset)
+    net = build(torch.load(teacher_asset, weights_only=True)["config"], Source(teacher_asset, "config"))
     other = {"init_ckpt": None, "teacher_ckpt": teacher_asset}
     SFDModule(teacher=net, **{**other, field: write("denoiser", "subprocess")})  # weights taken, config unused
     assert not marker.exists() and PAYLOAD_MODULE not in sys.modules
@@ -200,11 +201,11 @@ def test_trusting_a_package_rebuilds_its_classes(crafted, run_cli, monkeypatch, 
     marker, write = crafted
     path = write("classifier", "import side effect")
     with pytest.raises(ConfigError):
-        load_exported(path, "field", "classifier")
+        load_exported(Source(path, "field"), "classifier")
     assert not marker.exists()
     monkeypatch.setenv(TRUST_ENV, PAYLOAD_MODULE)
     with pytest.raises(ConfigError, match="does not match the architecture"):  # rebuilt, then its weights checked
-        load_exported(path, "field", "classifier")
+        load_exported(Source(path, "field"), "classifier")
     assert marker.exists()
     marker.unlink()
     monkeypatch.setenv(TRUST_ENV, "")
@@ -220,16 +221,18 @@ def test_trusting_a_package_rebuilds_its_classes(crafted, run_cli, monkeypatch, 
 
 @pytest.mark.parametrize("asset", sorted(p.name for p in ASSETS.glob("*.pt")))
 def test_the_shipped_assets_still_load(asset):
-    from sfd_lightning.checkpoints import build, extract_state_dict, load_state_into
+    from sfd_lightning.io.build import build
+    from sfd_lightning.io.checkpoint import extract_state_dict
+    from sfd_lightning.io.strict import load_state_into
 
     path = str(ASSETS / asset)
     stored = torch.load(path, weights_only=True)
     kind = stored["format"].split("/")[1]
     if kind == "sfd":  # a stage-1 result: generator EMA and fake score, both of the stored architecture
-        module = build(stored["config"], "asset", path)
-        load_state_into(module, extract_state_dict(stored, ["generator_ema.module."]), "asset", path, "generator")
+        module = build(stored["config"], Source(path, "asset"))
+        load_state_into(module, extract_state_dict(stored, ["generator_ema.module."]), Source(path, "asset"), "generator")
     else:
-        module = load_exported(path, "asset", kind)
+        module = load_exported(Source(path, "asset"), kind)
     assert isinstance(module, torch.nn.Module) and sum(p.numel() for p in module.parameters()) > 0
 
 
@@ -249,8 +252,8 @@ def test_importing_the_main_module_does_not_run_the_cli(monkeypatch):
 def test_a_folder_naming_the_main_module_is_refused_and_nothing_runs(monkeypatch, tmp_path):
     from generator_folders import write_generator_folder
 
-    import sfd_lightning.cli
     from sfd_lightning import load_generator
+    import sfd_lightning.cli
 
     calls = []
     monkeypatch.setattr(sfd_lightning.cli, "main", lambda *args: calls.append(args))  # what running it would call
@@ -276,7 +279,7 @@ def test_a_class_is_checked_before_its_module_is_imported(crafted, monkeypatch, 
     module = class_path.rpartition(".")[0]
     monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ConfigError, match=message):
-        resolve_class(class_path, "field", "file.pt")
+        resolve_class(class_path, Source("file.pt", "field"))
     assert module not in sys.modules and not marker.exists()
 
 

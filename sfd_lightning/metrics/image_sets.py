@@ -10,9 +10,10 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from sfd_lightning.data.finite import require_finite
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.npz import npz_keys, read_npz
-from sfd_lightning.finite import require_finite
+from sfd_lightning.io.npz import npz_keys, read_npz
+from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.features import to_uint8_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -39,37 +40,38 @@ class ImageSet:
         return self.n
 
 
-def _checked_images(images: np.ndarray, path: str, field: str) -> None:
+def _checked_images(images: np.ndarray, source: Source) -> None:
     """Shape (N, C, H, W) with C 1 or 3; uint8, or float in [-1, 1] without NaN/inf (which no metric may score)."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ConfigError(field, f"{path!r}: `images` must be (N, C, H, W) with C 1 or 3, got {images.shape}")
+        raise source.error(f"{source.path!r}: `images` must be (N, C, H, W) with C 1 or 3, got {images.shape}")
     if images.dtype == np.uint8:
         return
     if not np.issubdtype(images.dtype, np.floating):
-        raise ConfigError(field, f"{path!r}: `images` must be uint8 or float in [-1, 1], got {images.dtype}")
-    require_finite(torch.from_numpy(images), field, f"images in {path!r}")
+        raise source.error(f"{source.path!r}: `images` must be uint8 or float in [-1, 1], got {images.dtype}")
+    require_finite(torch.from_numpy(images), source.field, f"images in {source.path!r}")
     if images.size and (images.min() < -1.001 or images.max() > 1.001):
-        raise ConfigError(field, f"{path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
+        raise source.error(f"{source.path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
 
 
-def _checked_labels(labels: Optional[np.ndarray], n: int, path: str, field: str) -> Optional[np.ndarray]:
+def _checked_labels(labels: Optional[np.ndarray], n: int, source: Source) -> Optional[np.ndarray]:
     """None, or (n,) integers: one label per image."""
     if labels is None:
         return None
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ConfigError(field, f"{path!r}: `labels` must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+        raise source.error(f"{source.path!r}: `labels` must be a 1-D integer array, got {labels.dtype} {labels.shape}")
     if len(labels) != n:
-        raise ConfigError(field, f"{path!r} has {n} images but {len(labels)} labels; it needs one label per image")
+        raise source.error(f"{source.path!r} has {n} images but {len(labels)} labels; it needs one label per image")
     return labels.astype(np.int64)
 
 
-def _from_npz(path: str, field: str) -> ImageSet:
-    data = read_npz(path, field, ("images", "labels"))
+def _from_npz(source: Source) -> ImageSet:
+    path = source.path
+    data = read_npz(source, ("images", "labels"))
     if "images" not in data:
-        raise ConfigError(field, f"{path!r} has no `images` array (keys: {sorted(npz_keys(path, field))}); write it with `sfd sample`")
+        raise source.error(f"{path!r} has no `images` array (keys: {sorted(npz_keys(source))}); write it with `sfd sample`")
     images = data["images"]
-    _checked_images(images, path, field)
-    labels = _checked_labels(data.get("labels"), len(images), path, field)
+    _checked_images(images, source)
+    labels = _checked_labels(data.get("labels"), len(images), source)
     if images.dtype == np.uint8:
         def read(idx):
             return torch.from_numpy(images[idx]).expand(-1, 3, -1, -1).contiguous()
@@ -79,8 +81,9 @@ def _from_npz(path: str, field: str) -> ImageSet:
     return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
 
 
-def _from_folder(path: str, field: str) -> ImageSet:
+def _from_folder(source: Source) -> ImageSet:
     """PNG/JPEG files; a folder of numeric class subfolders (``3/x.png``) gives labels."""
+    path = source.path
     from PIL import Image
 
     files, labels = [], []
@@ -91,7 +94,7 @@ def _from_folder(path: str, field: str) -> ImageSet:
                 parent = os.path.relpath(root, path)
                 labels.append(int(parent) if parent.isdigit() else -1)
     if not files:
-        raise ConfigError(field, f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path!r}")
+        raise source.error(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path!r}")
     label_array = np.array(labels, dtype=np.int64) if all(c >= 0 for c in labels) else None
 
     def read(idx):
@@ -136,12 +139,12 @@ def _from_digits(spec: str, field: str) -> ImageSet:
 def is_stats_file(path: str, field: str = "--reference") -> bool:
     if not path.endswith(".npz") or not os.path.isfile(path):
         return False
-    return {"mu", "sigma"} <= set(npz_keys(path, field))
+    return {"mu", "sigma"} <= set(npz_keys(Source(path, field)))
 
 
 def load_stats(path: str, field: str = "--reference") -> dict:
     """FID statistics (``mu`` (D,), ``sigma`` (D, D)), as torch-fidelity and the reference save them."""
-    data = read_npz(path, field, ("mu", "sigma"))
+    data = read_npz(Source(path, field), ("mu", "sigma"))
     return {name: data[name].astype(np.float64) for name in ("mu", "sigma")}
 
 
@@ -152,7 +155,7 @@ def open_image_set(spec: str, field: str) -> ImageSet:
     if kind == "digits":
         return _from_digits(spec, field)
     if os.path.isdir(spec):
-        return _from_folder(spec, field)
+        return _from_folder(Source(spec, field))
     if os.path.isfile(spec) and spec.endswith(".npz"):
-        return _from_npz(spec, field)
+        return _from_npz(Source(spec, field))
     raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, cifar10:ROOT / stl10:ROOT or digits[:split]")

@@ -6,7 +6,7 @@ import torch
 
 from sfd_lightning.attack.judges import Judge
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
-from sfd_lightning.finite import NonFiniteImagesError, count_nonfinite, require_finite
+from sfd_lightning.data.finite import NonFiniteImagesError, count_nonfinite, require_finite
 from sfd_lightning.metrics.forget import ForgetMetrics
 
 NAN, INF = float("nan"), float("inf")

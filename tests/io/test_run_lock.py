@@ -6,7 +6,7 @@ import torch
 
 from project import short_forget_config
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.run_lock import check_run_folder
+from sfd_lightning.io.run_lock import check_run_folder
 
 
 def digests(folder):

@@ -19,44 +19,23 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from sfd_lightning.allowed_classes import add_trust_argument, apply_trust_argument
 from sfd_lightning.callbacks.sample_writer import SampleWriter, check_samples_out
-from sfd_lightning.checkpoint_models import decoder_of, is_one_step, load_multistep
-from sfd_lightning.checkpoints import read_checkpoint
+from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.folder import generator_of, read_folder
 from sfd_lightning.export.pipeline import OneStepPipeline
-from sfd_lightning.memory import available_bytes
+from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
+from sfd_lightning.io.folder import generator_of, read_folder
+from sfd_lightning.io.source import Source
+from sfd_lightning.runtime.memory import available_bytes
 
 # Sampled images are held about three times over while written: the predict loop's blocks, their
 # concatenation and the float32 array saved.
 COPIES_HELD = 3
-
-
-MAX_LABELS = 100_000  # more classes than any conditional model here has (ImageNet-21k: 21,841)
-
-
-def parse_labels(text: str, field: str = "--labels") -> List[int]:
-    """``"0-9"``, ``"1,3,5"`` or ``"0-2,7"`` to a list of ints; errors name ``field``."""
-    labels: List[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        try:
-            first, last = int(lo), int(hi or lo)
-        except ValueError:
-            raise ConfigError(field, f"expected a list like 0-9 or 1,3,5, got {text!r}") from None
-        if first > last:
-            raise ConfigError(field, f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
-                                    f"(write {last}-{first})")
-        if first < 0 or last - first >= MAX_LABELS:  # checked before a list of that length is built
-            raise ConfigError(field, f"the range {part.strip()!r} is outside 0..{MAX_LABELS - 1}: labels are class indices")
-        labels.extend(range(first, last + 1))
-    if not labels:
-        raise ConfigError(field, "no labels given")
-    return labels
 
 
 @dataclass
@@ -74,20 +53,21 @@ def _shape_of(denoiser) -> tuple:
     return (net.in_channels, net.resolution, net.resolution)
 
 
-def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], path: str, device: torch.device) -> LoadedSampler:
-    """The EMA one-step generator of an SFD checkpoint or exported folder (``export.folder``'s metadata and weights)."""
-    pipe = OneStepPipeline.from_parts(meta, state, path, device, field="--ckpt")
+def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source, device: torch.device) -> LoadedSampler:
+    """The EMA one-step generator of an SFD checkpoint or exported folder (``io.folder``'s metadata and weights)."""
+    pipe = OneStepPipeline.from_parts(meta, state, source, device)
     return LoadedSampler(lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator")
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
     """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset, a
     DiffusionModule checkpoint or a baseline's checkpoint (ESD, SalUn, Selective Amnesia)."""
+    source = Source(path, "--ckpt")
     if os.path.isdir(path):
-        return one_step_sampler(*read_folder(path, "--ckpt"), path, device)
-    ckpt = read_checkpoint(path, "--ckpt")
+        return one_step_sampler(*read_folder(source), source, device)
+    ckpt = read_checkpoint(source)
     if is_one_step(ckpt):
-        return one_step_sampler(*generator_of(ckpt, path, "--ckpt"), path, device)
+        return one_step_sampler(*generator_of(ckpt, source), source, device)
     model, what, hparams = load_multistep(ckpt, path, device)
     decode = decoder_of(hparams, path, device)
     return LoadedSampler(lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)), _shape_of(model),

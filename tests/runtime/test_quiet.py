@@ -2,7 +2,7 @@
 import logging
 import warnings
 
-from sfd_lightning.quiet import silence_known_noise
+from sfd_lightning.runtime.quiet import silence_known_noise
 
 KNOWN = [
     "Using ModelCheckpoint with manual optimization and every_n_train_steps, but no pre-optimization state was saved.",

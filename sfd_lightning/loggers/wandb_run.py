@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
-from sfd_lightning.checkpoints import read_checkpoint
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.loggers import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.source import Source
+from sfd_lightning.loggers.wandb_logger import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
 
 
 @dataclass
@@ -22,7 +23,7 @@ def find_run(spec: str) -> RunRef:
     """A W&B run from a run path (``entity/project/id``, ``project/id``, a ``.../runs/id`` URL) or from an SFD
     checkpoint, whose run folder is ``<save_dir>/<project>/<id>/checkpoints/*.ckpt`` (SFDWandbLogger's layout)."""
     if spec.endswith(".ckpt") or os.path.isfile(spec):
-        run_id = read_checkpoint(spec, "--wandb-run").get("logger_version")
+        run_id = read_checkpoint(Source(spec, "--wandb-run")).get("logger_version")
         if not run_id:
             raise ConfigError("--wandb-run", f"{spec} records no logger run (trained without W&B?)")
         path = Path(spec).resolve()

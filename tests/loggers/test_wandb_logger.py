@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from project import ROOT, short_forget_config, subprocess_env
-from sfd_lightning.loggers import wandb_offline
+from sfd_lightning.loggers.wandb_logger import wandb_offline
 from wandb_records import read_records
 
 

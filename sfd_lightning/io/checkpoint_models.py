@@ -1,14 +1,17 @@
 """Multi-step models read back from the files ``sfd`` writes: teacher assets, DiffusionModule checkpoints (their
 EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_one_step` tells an SFD
-checkpoint (see ``export.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
-classes (``allowed_classes``)."""
+checkpoint (see ``io.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
+classes (``allow_list``)."""
 from typing import Any, Callable, Dict, Tuple
 
 import torch
 
-from sfd_lightning.checkpoints import FORMAT, build, build_loaded, extract_state_dict
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import FORMAT
+from sfd_lightning.io.build import build, build_loaded
+from sfd_lightning.io.checkpoint import extract_state_dict
+from sfd_lightning.io.source import Source
 
 
 def denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: str, device: torch.device) -> Denoiser:
@@ -16,7 +19,7 @@ def denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: 
     the weights' shapes are checked against the config before the network is built."""
     if not isinstance(config, dict) or "class_path" not in config:
         raise ConfigError("--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?")
-    denoiser = build_loaded(config, state, "--ckpt", path, f"the {what} config stored in the checkpoint")
+    denoiser = build_loaded(config, state, Source(path, "--ckpt"), f"the {what} config stored in the checkpoint")
     return denoiser.to(device).eval().requires_grad_(False)
 
 
@@ -46,4 +49,4 @@ def decoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Call
     config = hparams.get("autoencoder")
     if not (isinstance(config, dict) and "class_path" in config):
         return lambda x: x
-    return build(config, "--ckpt", path).to(device).eval().requires_grad_(False).decode
+    return build(config, Source(path, "--ckpt")).to(device).eval().requires_grad_(False).decode

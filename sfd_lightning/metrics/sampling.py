@@ -4,8 +4,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import torch
 from lightning.pytorch import Trainer
 
-from sfd_lightning.callbacks.eval_progress import eval_progress
 from sfd_lightning.data.sample_blocks import rank_blocks
+from sfd_lightning.metrics.eval_progress import eval_progress
 from sfd_lightning.models.unlearning_module import UnlearningModule
 
 Sampler = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (noise, labels) -> images

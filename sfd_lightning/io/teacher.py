@@ -3,9 +3,16 @@ from typing import Any, Mapping, Optional
 
 from torch import nn
 
-from sfd_lightning import reference
-from sfd_lightning.checkpoints import FORMAT, build_loaded, load_state_into, network_weights, read_any
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.asset import FORMAT
+from sfd_lightning.io.build import build, build_loaded
+from sfd_lightning.io.checkpoint import network_weights, read_any
+from sfd_lightning.io.reference import unet_kwargs
+from sfd_lightning.io.source import Source
+from sfd_lightning.io.strict import load_state_into
+
+# the network of the reference implementation's configs
+REFERENCE_UNET = "sfd_lightning.models.components.DDPMUNet"
 
 
 def _net_of(module: nn.Module) -> nn.Module:
@@ -28,18 +35,19 @@ def load_teacher(model_config: Optional[Mapping[str, Any]], ckpt_path: str, use_
             or a bare state dict.
         use_ema: take the EMA weights where the checkpoint has them.
     """
-    obj = read_any(ckpt_path, "ckpt_path")
+    source = Source(ckpt_path, "ckpt_path")
+    obj = read_any(source)
     if model_config is None:
         if not (isinstance(obj, Mapping) and obj.get("format") == FORMAT.format(kind="denoiser")):
             raise ConfigError("model_config", f"{ckpt_path!r} is not an exported teacher asset; pass the model config "
                               "(the reference YAML's model/data sections or a class_path config)")
         model_config = obj["config"]
-    state = network_weights(obj, ckpt_path, "ckpt_path", use_ema=use_ema,
+    state = network_weights(obj, source, use_ema=use_ema,
                             prefixes=("denoiser_ema.module.net.", "denoiser.net.", "net.") if use_ema else ("denoiser.net.", "net."))
     if isinstance(model_config, Mapping) and "class_path" in model_config:
         # a stored config: its shapes are checked against the weights before it is built
-        return _net_of(build_loaded(dict(model_config), state, "model_config", ckpt_path, "the network", _net_of)).eval()
-    from sfd_lightning.models.components.ddpm_unet import DDPMUNet
-    net = DDPMUNet(**reference.unet_kwargs(model_config))
-    load_state_into(net, state, "ckpt_path", ckpt_path, type(net).__name__)
+        return _net_of(build_loaded(dict(model_config), state, Source(ckpt_path, "model_config"), "the network", _net_of)).eval()
+    # named, not imported: the networks load their own weights through io
+    net = build({"class_path": REFERENCE_UNET, "init_args": unet_kwargs(model_config)}, Source(ckpt_path, "model_config"))
+    load_state_into(net, state, source, type(net).__name__)
     return net.eval()

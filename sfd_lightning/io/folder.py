@@ -16,8 +16,10 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from sfd_lightning.checkpoints import build, build_loaded, extract_state_dict, read_checkpoint
-from sfd_lightning.errors import ConfigError, describe
+from sfd_lightning.errors import describe
+from sfd_lightning.io.build import build, build_loaded
+from sfd_lightning.io.checkpoint import extract_state_dict, read_checkpoint
+from sfd_lightning.io.source import Source
 
 FORMAT = "sfd-lightning/one-step-generator/1"
 CONFIG = "sfd_generator.json"
@@ -32,18 +34,18 @@ def t_init_of(hparams: Dict[str, Any]) -> Any:
     return (timesteps if isinstance(timesteps, dict) else {}).get("t_init", hparams.get("t_init", 440))
 
 
-def generator_of_checkpoint(path: str, field: str = "--ckpt") -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
+def generator_of_checkpoint(source: Source) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
     """(metadata, EMA generator weights) of an SFD Lightning checkpoint; anything else is a one-line ConfigError."""
-    return generator_of(read_checkpoint(path, field), path, field)
+    return generator_of(read_checkpoint(source), source)
 
 
-def generator_of(ckpt: Dict[str, Any], path: str, field: str) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
+def generator_of(ckpt: Dict[str, Any], source: Source) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
     """:func:`generator_of_checkpoint` of a checkpoint already read."""
     hparams = ckpt.get("hyper_parameters") or {}
     if "teacher" not in hparams:
-        raise ConfigError(field, f"{path!r} is not an SFD checkpoint (sfd fit's checkpoints/last.ckpt of an SFDModule run)")
+        raise source.error(f"{source.path!r} is not an SFD checkpoint (sfd fit's checkpoints/last.ckpt of an SFDModule run)")
     if not (isinstance(hparams["teacher"], dict) and "class_path" in hparams["teacher"]):
-        raise ConfigError(field, f"{path!r} does not record its generator architecture (class_path); was it written by `sfd fit`?")
+        raise source.error(f"{source.path!r} does not record its generator architecture (class_path); was it written by `sfd fit`?")
     state = extract_state_dict(ckpt, ["generator_ema.module."])
     meta = {"format": FORMAT, "denoiser": hparams["teacher"], "autoencoder": hparams.get("autoencoder"),
             "t_init": t_init_of(hparams), "num_classes": hparams.get("num_classes"),
@@ -77,17 +79,17 @@ def is_generator_folder(path: str) -> bool:
     return os.path.isfile(os.path.join(path, CONFIG))
 
 
-def rebuild(meta: Dict[str, Any], state: Dict[str, torch.Tensor], field: str, path: str) -> Tuple[nn.Module, Any]:
+def rebuild(meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source) -> Tuple[nn.Module, Any]:
     """The denoiser with ``state`` loaded, and the autoencoder (or None), from allow-listed classes only; the
     weights' shapes are checked against the stored architecture before it is built, and t_init against its
     schedule."""
-    denoiser = build_loaded(meta["denoiser"], state, field, path, "the generator's denoiser config")
+    denoiser = build_loaded(meta["denoiser"], state, source, "the generator's denoiser config")
     t_init, steps = meta["t_init"], denoiser.schedule.num_timesteps
     if isinstance(t_init, bool) or not isinstance(t_init, int) or not 0 <= t_init < steps:
-        raise ConfigError(field, f"{path!r} stores t_init {t_init!r}; it must be an integer timestep of the "
-                                 f"denoiser's schedule, in [0, {steps - 1}]")
+        raise source.error(f"{source.path!r} stores t_init {t_init!r}; it must be an integer timestep of the "
+                           f"denoiser's schedule, in [0, {steps - 1}]")
     config = meta.get("autoencoder")
-    autoencoder = build(config, field, path) if isinstance(config, dict) and "class_path" in config else None
+    autoencoder = build(config, source) if isinstance(config, dict) and "class_path" in config else None
     return denoiser.eval().requires_grad_(False), autoencoder
 
 
@@ -101,28 +103,28 @@ META_KEYS = {"denoiser": (dict, "a class_path config"), "t_init": (int, "an inte
 REQUIRED = ("denoiser", "t_init")
 
 
-def read_meta(path: str, field: str) -> Dict[str, Any]:
+def read_meta(source: Source) -> Dict[str, Any]:
     """``sfd_generator.json`` of a folder: valid JSON of this format, each key of :data:`META_KEYS` of its type."""
-    config = os.path.join(path, CONFIG)
+    config = os.path.join(source.path, CONFIG)
     try:
         with open(config, encoding="utf-8") as f:
             meta = json.load(f)
     except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
-        raise ConfigError(field, f"{config!r} is not readable JSON ({describe(err)})") from None
+        raise source.error(f"{config!r} is not readable JSON ({describe(err)})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ConfigError(field, f"{config!r} is not an object of format {FORMAT!r}")
+        raise source.error(f"{config!r} is not an object of format {FORMAT!r}")
     for key, (types, allowed) in META_KEYS.items():
         if key not in meta and key in REQUIRED:
-            raise ConfigError(field, f"{config!r} has no {key!r}; it must be {allowed}")
+            raise source.error(f"{config!r} has no {key!r}; it must be {allowed}")
         value = meta.get(key)
         if key in meta and (isinstance(value, bool) or not isinstance(value, types)):
-            raise ConfigError(field, f"{config!r}: {key!r} is {value!r}; it must be {allowed}")
+            raise source.error(f"{config!r}: {key!r} is {value!r}; it must be {allowed}")
         if isinstance(value, dict) and key in ("denoiser", "autoencoder") and "class_path" not in value:
-            raise ConfigError(field, f"{config!r}: {key!r} has no class_path; it must be {allowed}")
+            raise source.error(f"{config!r}: {key!r} has no class_path; it must be {allowed}")
     return meta
 
 
-def read_weights(path: str, field: str) -> Dict[str, torch.Tensor]:
+def read_weights(source: Source) -> Dict[str, torch.Tensor]:
     """A folder's ``model.safetensors``; missing, empty, truncated or foreign files are one-line ConfigErrors.
 
     safetensors checks the header (its length, at most 100 MB, against the file's; the tensors' offsets
@@ -131,17 +133,17 @@ def read_weights(path: str, field: str) -> Dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    weights = os.path.join(path, WEIGHTS)
+    weights = os.path.join(source.path, WEIGHTS)
     if not os.path.isfile(weights):
-        raise ConfigError(field, f"{path!r} has no {WEIGHTS}; an exported generator folder holds its weights there")
+        raise source.error(f"{source.path!r} has no {WEIGHTS}; an exported generator folder holds its weights there")
     try:
         return load_file(weights)
     except (SafetensorError, OSError) as err:
-        raise ConfigError(field, f"{weights!r} is not a readable safetensors file ({describe(err)})") from None
+        raise source.error(f"{weights!r} is not a readable safetensors file ({describe(err)})") from None
 
 
-def read_folder(path: str, field: str = "path") -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
+def read_folder(source: Source) -> Tuple[Dict[str, Any], Dict[str, torch.Tensor]]:
     """(metadata, weights) of an exported generator folder; a foreign or damaged folder is a one-line ConfigError."""
-    if not is_generator_folder(path):
-        raise ConfigError(field, f"{path!r} is not an exported SFD generator (no {CONFIG}); write one with sfd export")
-    return read_meta(path, field), read_weights(path, field)
+    if not is_generator_folder(source.path):
+        raise source.error(f"{source.path!r} is not an exported SFD generator (no {CONFIG}); write one with sfd export")
+    return read_meta(source), read_weights(source)

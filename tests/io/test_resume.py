@@ -4,7 +4,7 @@ import pytest
 
 from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.resume import changed_model_settings, check_unfinished
+from sfd_lightning.io.resume import changed_model_settings, check_unfinished
 
 
 def resume(capsys, monkeypatch, ckpt, *args):

@@ -13,10 +13,10 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.inputs import ImageSet
 from sfd_lightning.metrics.features import FeatureExtractor
+from sfd_lightning.metrics.forget import ForgetMetrics
+from sfd_lightning.metrics.image_sets import ImageSet
 
 
 @torch.no_grad()

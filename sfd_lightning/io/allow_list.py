@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping, Tuple
 
 from torch import nn
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.source import Source
 
 TRUST_ENV = "SFD_TRUST_CLASSES"
 OWN_PACKAGE = "sfd_lightning"
@@ -105,40 +105,41 @@ def _source_of(module_name: str) -> str:
         return ""
 
 
-def check_class_path(class_path: object, field: str, path: str) -> Tuple[str, str]:
-    """(module, name) of ``class_path`` if its module may be imported to rebuild a class from ``path``, decided
+def check_class_path(class_path: object, source: Source) -> Tuple[str, str]:
+    """(module, name) of ``class_path`` if its module may be imported to rebuild a class from ``source``, decided
     without importing it; else a one-line ConfigError."""
+    path = source.path
     packages = trusted_packages()
     allowed = _allowed(packages)
     if not isinstance(class_path, str) or "." not in class_path:
-        raise ConfigError(field, f"{path!r} stores class_path {class_path!r}; {allowed}")
+        raise source.error(f"{path!r} stores class_path {class_path!r}; {allowed}")
     module_name, _, name = class_path.rpartition(".")
     parts = module_name.split(".")
     if not _within(module_name, packages) or any(p.startswith("__") or not p.isidentifier() for p in parts):
-        raise ConfigError(field, f"{path!r} stores class {class_path!r}, which is not allowed: {allowed}")
-    source = _source_of(module_name)
-    if not source:
-        raise ConfigError(field, f"{path!r} stores class {class_path!r}, which cannot be imported "
-                                 f"(no Python module {module_name!r})")
-    if not defines(source, name):
-        raise ConfigError(field, f"{path!r} stores class {class_path!r}, which cannot be imported "
-                                 f"({module_name!r} defines no {name!r})")
+        raise source.error(f"{path!r} stores class {class_path!r}, which is not allowed: {allowed}")
+    code = _source_of(module_name)
+    if not code:
+        raise source.error(f"{path!r} stores class {class_path!r}, which cannot be imported "
+                           f"(no Python module {module_name!r})")
+    if not defines(code, name):
+        raise source.error(f"{path!r} stores class {class_path!r}, which cannot be imported "
+                           f"({module_name!r} defines no {name!r})")
     return module_name, name
 
 
-def resolve_class(class_path: object, field: str, path: str) -> type:
-    """The class ``class_path`` names, if it may be rebuilt from ``path``; else a one-line ConfigError.
+def resolve_class(class_path: object, source: Source) -> type:
+    """The class ``class_path`` names, if it may be rebuilt from ``source``; else a one-line ConfigError.
 
     :func:`check_class_path` decides before anything is imported."""
-    module_name, name = check_class_path(class_path, field, path)
+    module_name, name = check_class_path(class_path, source)
     packages = trusted_packages()
     try:
         cls = getattr(importlib.import_module(module_name), name)
     except (ImportError, AttributeError) as err:
-        raise ConfigError(field, f"{path!r} stores class {class_path!r}, which cannot be imported ({err})") from None
+        raise source.error(f"{source.path!r} stores class {class_path!r}, which cannot be imported ({err})") from None
     # a name re-exported from another package (``from subprocess import Popen``) is not ours
     if not (isinstance(cls, type) and issubclass(cls, nn.Module) and _within(cls.__module__, packages)):
-        raise ConfigError(field, f"{path!r} stores class {class_path!r}, which is not allowed: {_allowed(packages)}")
+        raise source.error(f"{source.path!r} stores class {class_path!r}, which is not allowed: {_allowed(packages)}")
     return cls
 
 
@@ -155,11 +156,11 @@ def class_paths(config: Any) -> Iterator[object]:
             yield from class_paths(value)
 
 
-def check_stored_hyperparameters(hparams: Any, field: str, path: str) -> None:
+def check_stored_hyperparameters(hparams: Any, source: Source) -> None:
     """Refuse a checkpoint's stored hyper-parameters, which Lightning parses (importing every class they name) to
     resume from it, if one names a module that is neither imported already (by the user's own config) nor
     allowed by :func:`check_class_path`; decided without importing anything."""
     for class_path in class_paths(hparams):
         module_name = class_path.rpartition(".")[0] if isinstance(class_path, str) else ""
         if module_name not in sys.modules or module_name == "__main__":
-            check_class_path(class_path, field, path)
+            check_class_path(class_path, source)

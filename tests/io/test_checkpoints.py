@@ -6,8 +6,9 @@ import random
 import pytest
 import torch
 
-from sfd_lightning.checkpoints import read_any
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.checkpoint import read_any
+from sfd_lightning.io.source import Source
 
 
 def saved(obj) -> bytes:
@@ -32,7 +33,7 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_field_and_file(tmp_path, ki
     path = tmp_path / "last.ckpt"
     path.write_bytes(DAMAGED[kind]())
     with pytest.raises(ConfigError) as err:
-        read_any(str(path), field, mmap=mmap)
+        read_any(Source(str(path), field), mmap=mmap)
     message = str(err.value)
     assert message.startswith(f"{field}: cannot read checkpoint {str(path)!r}") and "\n" not in message
     assert ("is empty (0 bytes)" in message) == (kind == "zero bytes")
@@ -54,11 +55,11 @@ def wide_teacher_asset(tmp_path) -> str:
 def test_assets_are_shape_checked_before_they_are_built(tmp_path, built_on, run_cli, capsys):
     """Every reader of a stored config (an asset, load_teacher, a checkpoint sfd sample reads) compares the weights
     with the network built on the meta device, and refuses a mismatch before building it for real."""
-    from sfd_lightning.checkpoints import load_exported
-    from sfd_lightning.teacher import load_teacher
+    from sfd_lightning.io.asset import load_exported
+    from sfd_lightning.io.teacher import load_teacher
 
     path = wide_teacher_asset(tmp_path)
-    for field, load in [("asset", lambda: load_exported(path, "asset", "denoiser")),
+    for field, load in [("asset", lambda: load_exported(Source(path, "asset"), "denoiser")),
                         ("model_config", lambda: load_teacher(None, path))]:
         with pytest.raises(ConfigError, match=f"^{field}: checkpoint .* does not match .*has shape \\(16,\\) .*but \\(4096,\\)"):
             load()

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from sfd_lightning.openmp import prefer_passive_wait
+from sfd_lightning.runtime.openmp import prefer_passive_wait
 
 from project import subprocess_env
 

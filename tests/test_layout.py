@@ -1,0 +1,194 @@
+"""The package's layout, read from the source with ``ast`` (nothing is imported): no import cycle between the
+packages of ``sfd_lightning``, no module importing names from its own package's (or an ancestor's)
+``__init__``, and no top-level module beyond the few that belong there. Imports inside functions count."""
+import ast
+import os
+import textwrap
+from typing import Dict, Iterator, List, Set, Tuple
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sfd_lightning")
+
+# the top-level modules: the package itself, its entry points (cli: the console script sfd_lightning.cli:main) and
+# the one error type every package raises; override, whose class paths (sfd_lightning.override.*) users' SFD
+# checkpoints store and which SFD (models) and the baselines share; checkpoints, only the former class path of
+# AtomicCheckpointIO that run configs written before io/ name
+TOP_LEVEL = {"__init__", "__main__", "cli", "errors", "override", "checkpoints"}
+
+
+def modules(root: str) -> Dict[str, str]:
+    """Dotted module name -> file, for every ``.py`` file under ``root`` (a package folder)."""
+    package = os.path.basename(root)
+    found = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                parts = os.path.relpath(os.path.join(folder, name), os.path.dirname(root))[:-3].split(os.sep)
+                if parts[-1] == "__init__":
+                    parts = parts[:-1]
+                found[".".join(parts)] = os.path.join(folder, name)
+    assert package in found, f"{root} is not a package"
+    return found
+
+
+def imports(module: str, path: str, known: Set[str]) -> Iterator[Tuple[str, List[str], int, str]]:
+    """(imported module, names taken from it, line, the module named after ``from``) for every import in a module,
+    functions' included; a name that is itself a submodule (``from pkg import mod``) is an import of that
+    submodule, taken from ``pkg``."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    is_package = path.endswith("__init__.py")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, [], node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.split(".")[:len(module.split(".")) - node.level + is_package]
+                base = ".".join(parent + ([base] if base else []))
+            names = []
+            for alias in node.names:
+                if f"{base}.{alias.name}" in known:
+                    yield f"{base}.{alias.name}", [], node.lineno, base
+                else:
+                    names.append(alias.name)
+            if names:
+                yield base, names, node.lineno, base
+
+
+def unit(module: str) -> str:
+    """The package (or top-level module) of ``sfd_lightning`` a module belongs to: its second name."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def package_graph(root: str) -> Dict[str, Dict[str, str]]:
+    """unit -> {unit it imports: where (module:line)}, between different units of the package at ``root``."""
+    found = modules(root)
+    package = os.path.basename(root)
+    graph: Dict[str, Dict[str, str]] = {}
+    for module, path in found.items():
+        for target, names, line, _ in imports(module, path, set(found)):
+            if target == package and not names:
+                continue
+            if target.split(".")[0] != package or unit(target) == unit(module):
+                continue
+            graph.setdefault(unit(module), {}).setdefault(unit(target), f"{module}:{line}")
+    return graph
+
+
+def cycles(graph: Dict[str, Dict[str, str]]) -> List[List[str]]:
+    """The strongly connected groups of more than one unit (Tarjan), each sorted."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    groups = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph.get(node, {}):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def describe_cycle(graph: Dict[str, Dict[str, str]], group: List[str]) -> str:
+    edges = [f"{a} -> {b} ({where})" for a in group for b, where in graph.get(a, {}).items() if b in group]
+    return "; ".join(edges)
+
+
+def upward_imports(root: str) -> List[str]:
+    """Imports from the ``__init__`` of the importing module's own package or of an ancestor package: of its names,
+    or of a submodule through it (``from pkg import mod`` runs and reads ``pkg``'s ``__init__``, which may be
+    importing the importer)."""
+    found = modules(root)
+    bad = []
+    for module, path in found.items():
+        package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+        ancestors = {".".join(package.split(".")[:i]) for i in range(1, len(package.split(".")) + 1)}
+        if path.endswith("__init__.py"):
+            ancestors.discard(module)  # a package's __init__ gathers its own submodules
+        for target, names, line, base in imports(module, path, set(found)):
+            if base in ancestors:
+                bad.append(f"{module}:{line} imports {', '.join(names) or target.rpartition('.')[2]} from {base}")
+    return bad
+
+
+def top_level_modules(root: str) -> Set[str]:
+    return {name[:-3] for name in os.listdir(root) if name.endswith(".py")}
+
+
+def test_no_cycle_between_packages():
+    graph = package_graph(ROOT)
+    assert [describe_cycle(graph, group) for group in cycles(graph)] == []
+
+
+def test_no_upward_import():
+    assert upward_imports(ROOT) == []
+
+
+def test_only_the_allowed_top_level_modules():
+    assert top_level_modules(ROOT) - TOP_LEVEL == set()
+
+
+def plant(tmp_path, files: Dict[str, str]) -> str:
+    root = tmp_path / "pkg"
+    for name, source in {"__init__.py": "", **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return str(root)
+
+
+def test_checker_finds_a_cycle_through_a_function_level_import(tmp_path):
+    root = plant(tmp_path, {"a/__init__.py": "", "a/x.py": "from pkg.b.y import f\n",
+                            "b/__init__.py": "", "b/y.py": "def f():\n    from pkg.a import x\n",
+                            "c/__init__.py": "", "c/z.py": "import pkg.a.x\n"})
+    graph = package_graph(root)
+    assert cycles(graph) == [["a", "b"]]
+    assert "b -> a (pkg.b.y:2)" in describe_cycle(graph, ["a", "b"])
+
+
+def test_checker_finds_a_relative_import_cycle(tmp_path):
+    root = plant(tmp_path, {"a/__init__.py": "from ..b import thing\n", "b/__init__.py": "from ..a import other\n"})
+    assert cycles(package_graph(root)) == [["a", "b"]]
+
+
+def test_checker_finds_upward_imports(tmp_path):
+    root = plant(tmp_path, {"d/__init__.py": "from pkg.d.m import M\n", "d/m.py": "M = 1\n",
+                            "d/n.py": "from pkg.d import M\nfrom pkg.d import m\nimport pkg.d.m\nfrom pkg.d.m import M\n",
+                            "d/e/__init__.py": "", "d/e/o.py": "def f():\n    from .. import M\n",
+                            "d/p.py": "from pkg import thing\n"})
+    assert sorted(upward_imports(root)) == ["pkg.d.e.o:2 imports M from pkg.d", "pkg.d.n:1 imports M from pkg.d",
+                                            "pkg.d.n:2 imports m from pkg.d", "pkg.d.p:1 imports thing from pkg"]
+
+
+def test_checker_accepts_a_layered_package(tmp_path):
+    root = plant(tmp_path, {"a/__init__.py": "from pkg.a.x import X\n", "a/x.py": "X = 1\n",
+                            "b/__init__.py": "", "b/y.py": "from pkg.a import X\nimport pkg.a.x\n"})
+    assert cycles(package_graph(root)) == [] and upward_imports(root) == []
+
+
+@pytest.mark.parametrize("name", ["helpers.py"])
+def test_checker_lists_unexpected_top_level_modules(tmp_path, name):
+    root = plant(tmp_path, {name: "", "cli.py": ""})
+    assert top_level_modules(root) - TOP_LEVEL == {"helpers"}
