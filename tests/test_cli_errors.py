@@ -33,6 +33,18 @@ def test_bad_input_is_one_line_naming_the_field(capsys, monkeypatch, args, field
     assert line.startswith(f"sfd: error: {field}:"), line
 
 
+def test_noise_of_another_shape_than_the_teacher_is_refused_before_training(capsys, monkeypatch, tmp_path):
+    """A data shape the teacher's network cannot take fails at setup naming the field, not inside the UNet."""
+    from project import ROOT
+
+    code, line = run(capsys, monkeypatch, ROOT, "--data.init_args.shape=[1,9,9]", "--trainer.logger=false",
+                     f"--trainer.default_root_dir={tmp_path}")
+    assert code == 2
+    assert line == ("sfd: error: data.init_args.shape: is [1, 9, 9] but the teacher's network samples [1, 8, 8] "
+                    "(channels, height, width); set it to [1, 8, 8]"), line
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
 def test_corrupt_checkpoint(capsys, monkeypatch, tmp_path):
     from project import ROOT
 

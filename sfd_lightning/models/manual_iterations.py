@@ -39,6 +39,7 @@ class ManualIterations(LightningModule):
         if stage == "fit" and loop.max_steps > 0 and (self._doubled_loop is None or self._doubled_loop() is not loop):
             loop.max_steps *= self.steps_per_iteration
             self._doubled_loop = weakref.ref(loop)
+        super().setup(stage)
 
     def on_train_epoch_end(self) -> None:
         # Before ModelCheckpoint's epoch-end save and the final evaluations: a run none of whose updates of a kind

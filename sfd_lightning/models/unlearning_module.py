@@ -15,6 +15,7 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch import nn
 
+from sfd_lightning.data.noise import NoiseLabelDataModule
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
@@ -29,6 +30,23 @@ def network_classes(teacher: nn.Module, default: Optional[int]) -> Optional[int]
     """The class count of the teacher's network (None: conditioned on prompts); ``default`` for a network that
     does not say."""
     return getattr(getattr(teacher, "net", None), "num_classes", default)
+
+
+def network_shape(teacher: nn.Module) -> Optional[tuple]:
+    """The (C, H, W) the teacher's network samples in (latents for a latent model); None for a network that does
+    not say."""
+    net = getattr(teacher, "net", None)
+    channels, resolution = getattr(net, "in_channels", None), getattr(net, "resolution", None)
+    return None if channels is None or resolution is None else (channels, resolution, resolution)
+
+
+def check_data_shape(data: Any, teacher: nn.Module) -> None:
+    """The noise data module draws samples of the teacher's shape: a mismatch would otherwise fail deep inside
+    the network at the first update."""
+    want = network_shape(teacher)
+    if isinstance(data, NoiseLabelDataModule) and want is not None and tuple(data.shape) != want:
+        raise ConfigError("data.init_args.shape", f"is {list(data.shape)} but the teacher's network samples "
+                                                  f"{list(want)} (channels, height, width); set it to {list(want)}")
 
 
 def check_classes(num_classes: Optional[int], forget_label: Optional[int], override: Optional[OverridePolicy],
@@ -108,6 +126,12 @@ class UnlearningModule(LightningModule):
         """Decoded images of the unlearned model for ``noise`` (N, C, H, W) and N ``conditions``: what the
         evaluation callbacks judge."""
         raise NotImplementedError
+
+    def setup(self, stage: str) -> None:
+        """Before the first batch: the data module's noise has the teacher's sample shape."""
+        super().setup(stage)
+        if self._trainer is not None:
+            check_data_shape(self.trainer.datamodule, self.teacher)
 
     # ----------------------------------------------------------------------------- frozen parts
     def train(self, mode: bool = True) -> "UnlearningModule":

@@ -75,7 +75,8 @@ def fit_one_iteration(module, batch, tmp_path):
     recorder = GradientRecorder()
     trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                       enable_model_summary=False, default_root_dir=tmp_path, callbacks=[recorder])
-    trainer.fit(module, datamodule=ReplayedBatches(batch, shape=(1, 8, 8), batch_size=1, iterations=1,
+    shape = tuple(next(iter(batch.values()))["z"].shape[1:])  # the recorded noise's (C, H, W)
+    trainer.fit(module, datamodule=ReplayedBatches(batch, shape=shape, batch_size=1, iterations=1,
                                                                num_classes=module.num_classes, forget_label=module.forget_label))
     return trainer, recorder
 
