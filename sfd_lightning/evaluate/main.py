@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("samples", help="samples: .npz (images, labels) or an image folder")
     p.add_argument("--reference", help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split], digits[:split]) or FID stats .npz")
     p.add_argument("--out", default="metrics.json", help="JSON file to write")
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it is there (default: refuse)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out and --save-reference-stats if they are there (default: refuse)")
     p.add_argument("--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}")
     p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)")
     p.add_argument("--override-label", type=int, default=None, help="report the share of forget-label samples classified as it")
@@ -135,11 +135,21 @@ def evaluate(args: argparse.Namespace) -> Dict:
     return out
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before any feature is computed: no file already there is replaced unless --overwrite, and the statistics go to
+    the file named (numpy would add ``.npz`` to another name)."""
+    stats = args.save_reference_stats
+    if stats and not stats.endswith(".npz"):
+        raise ConfigError("--save-reference-stats", f"must end in .npz (numpy would write {stats + '.npz'!r}), got {stats!r}")
+    for field, path in (("--out", args.out), ("--save-reference-stats", stats)):
+        if path and os.path.exists(path) and not args.overwrite:
+            raise ConfigError(field, f"{path!r} exists; give a new name, or --overwrite to replace it")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parser().parse_args(argv)
     apply_trust_argument(args)
-    if os.path.exists(args.out) and not args.overwrite:  # before any feature is computed
-        raise ConfigError("--out", f"{args.out!r} exists; give a new name, or --overwrite to replace it")
+    check_outputs(args)
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any feature is computed
     results = evaluate(args)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -39,6 +39,20 @@ def test_an_existing_out_is_kept_unless_overwrite(run_cli, capsys, tmp_path, rea
     assert run_cli([*args, "--overwrite"]) == 0 and abs(json.loads(out.read_text())["fid"]) < 1e-6
 
 
+@pytest.mark.parametrize("name, message", [
+    ("stats.npz", "'{path}' exists; give a new name, or --overwrite to replace it"),
+    ("stats", "must end in .npz (numpy would write '{path}.npz'), got '{path}'"),
+])
+def test_reference_stats_are_kept_and_written_where_named(run_cli, capsys, tmp_path, real_npz, name, message):
+    stats = tmp_path / name
+    stats.write_bytes(b"earlier statistics")
+    args = ["eval", str(real_npz), "--reference", str(real_npz), "--metrics", "fid", "--features", f"classifier:{CLASSIFIER}",
+            "--device", "cpu", "--out", str(tmp_path / "m.json"), "--save-reference-stats", str(stats)]
+    assert run_cli(args) == 2
+    assert capsys.readouterr().err.strip() == f"sfd: error: --save-reference-stats: {message.format(path=stats)}"
+    assert stats.read_bytes() == b"earlier statistics" and not (tmp_path / "m.json").exists()
+
+
 def test_real_against_itself_and_against_a_generator(run_cli, tmp_path, real_npz):
     same = eval_json(run_cli, tmp_path, real_npz, "--reference", real_npz, "--forget-label", "0", "--override-label", "1",
                      "--classifier", CLASSIFIER)
