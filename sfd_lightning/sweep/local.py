@@ -33,10 +33,14 @@ def format_arg(key: str, value: Any) -> str:
 
 
 def _config_logger(argv: List[str]) -> Optional[str]:
-    """class_path of trainer.logger in the command's --config file, if it names one."""
+    """class_path of trainer.logger in the command's --config file, if it names one (inline, or as a fragment: a
+    path relative to the config, as jsonargparse reads it)."""
     for flag, path in zip(argv, argv[1:]):
         if flag == "--config" and os.path.isfile(path):
             logger = (yaml.safe_load(open(path)) or {}).get("trainer", {}).get("logger")
+            fragment = os.path.join(os.path.dirname(path), logger) if isinstance(logger, str) else None
+            if fragment and os.path.isfile(fragment):
+                logger = yaml.safe_load(open(fragment))
             return logger.get("class_path") if isinstance(logger, dict) else None
     return None
 

@@ -137,6 +137,19 @@ def test_command_fills_args_and_run_folder(tmp_path):
     assert "--trainer.logger.init_args.group=digits_grid" in argv
 
 
+def test_a_logger_given_as_a_fragment_gets_the_sweeps_group(tmp_path):
+    """A config naming its W&B logger by a fragment path (relative to the config) still gets the sweep's group."""
+    (tmp_path / "loggers").mkdir()
+    (tmp_path / "loggers" / "wandb.yaml").write_text("class_path: sfd_lightning.loggers.SFDWandbLogger\n")
+    (tmp_path / "run.yaml").write_text("trainer:\n  logger: loggers/wandb.yaml\n")
+    spec = load_spec(str(ROOT / "experiments" / "sweeps" / "digits_grid.yaml"))
+    spec.command = ["sfd", "fit", "--config", str(tmp_path / "run.yaml"), "${args}"]
+    argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
+    assert "--trainer.logger.init_args.group=digits_grid" in argv and "--trainer.logger.init_args.name=r000" in argv
+    (tmp_path / "loggers" / "wandb.yaml").write_text("class_path: lightning.pytorch.loggers.CSVLogger\n")
+    assert not any("group" in a for a in build_command(spec, Search(spec).ask().params, tmp_path / "r001", "r001"))
+
+
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     """Each setting of each experiment becomes a valid `sfd fit` command (parsed and instantiated, not run)."""
