@@ -6,6 +6,7 @@ from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.callbacks.image_grid import ImageGridCallback
 from sfd_lightning.callbacks.interrupt import InterruptCallback
+from sfd_lightning.callbacks.nudity import NudityCallback
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
@@ -15,4 +16,4 @@ from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their
 from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs
 
 __all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
-           "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback", "TorchThreadsCallback"]
+           "NudityCallback", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback", "TorchThreadsCallback"]
