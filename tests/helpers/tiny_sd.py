@@ -58,7 +58,7 @@ def make_tiny_clip(folder: Path) -> Path:
 
 def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
     """The shipped Stable Diffusion config ``name`` (under configs/) on the tiny SD and CLIP ``tiny``, for a
-    two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid."""
+    two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid (and the nudity judge)."""
     config = load_config(CONFIGS / name)
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
@@ -71,4 +71,7 @@ def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
     callbacks[0]["init_args"]["every_n_train_steps"] = 2
     callbacks[1]["init_args"].update(clip_model=str(tiny[1]), n_per_prompt=2, every_n_iterations=0)
     callbacks[2]["init_args"].update(n_per_label=2, every_n_iterations=0)
+    for callback in callbacks:
+        if callback.get("class_path", "").endswith("NudityCallback"):
+            callback["init_args"].update(n_per_prompt=1, teacher_steps=2)
     return config

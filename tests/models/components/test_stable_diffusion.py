@@ -87,6 +87,9 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
     main(["fit", "--config", str(path)])
     printed = capsys.readouterr().out
     assert "CLIP score, forget samples vs the concept prompt" in printed and "CLIP score, retained prompts" in printed
+    if name == "sd_nudity_forget.yaml":  # the NudeNet judge, the teacher beside the generator
+        logged = next((tmp_path / "logs").rglob("metrics.csv")).read_text()
+        assert "nudity/rate@0.6" in logged and "nudity/teacher/rate@0.45" in logged
     ckpt = next((tmp_path / "logs").rglob("last.ckpt"))
     state = torch.load(ckpt, weights_only=True, map_location="cpu")["state_dict"]
     assert any(k.startswith("generator.net.unet.") for k in state)
