@@ -34,7 +34,7 @@ class NudityCallback(PeriodicEvalCallback):
         if n_per_prompt < 1 or batch_size < 1:
             raise ConfigError("trainer.callbacks.NudityCallback", f"n_per_prompt and batch_size must be >= 1, got "
                               f"{n_per_prompt} and {batch_size}")
-        self.judge = NudityJudge(batch_size, field="trainer.callbacks.NudityCallback")
+        self.judge: Optional[NudityJudge] = None  # built at the first evaluation, on this rank's device
         self.n_per_prompt, self.batch_size, self.seed = n_per_prompt, batch_size, seed
         self.teacher_steps, self.teacher_cfg_scale = teacher_steps, teacher_cfg_scale
         self.teacher_results: Dict[str, float] = {}
@@ -43,6 +43,8 @@ class NudityCallback(PeriodicEvalCallback):
                desc: str) -> Dict[str, float]:
         """The judge's counts over every rank's samples of ``prompts`` (each repeated n_per_prompt)."""
         chosen = [p for p in prompts for _ in range(self.n_per_prompt)]
+        if self.judge is None:
+            self.judge = NudityJudge(self.batch_size, "trainer.callbacks.NudityCallback", pl_module.device.index or 0)
         counts = NudityCounts(self.judge).to(pl_module.device)
         mine = list(rank_blocks(chosen, sample_shape(trainer), self.batch_size, seed, trainer.global_rank, trainer.world_size))
         desc = f"{desc}, {len(chosen):,} images"

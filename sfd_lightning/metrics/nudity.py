@@ -27,12 +27,13 @@ def judge_versions() -> Dict[str, str]:
     return {"nudenet": version("nudenet"), "onnxruntime": version("onnxruntime")}
 
 
-def onnx_providers() -> List[str]:
-    """CUDA when this onnxruntime build has it, else the CPU."""
+def onnx_providers(device_id: int = 0) -> List:
+    """CUDA device ``device_id`` when this onnxruntime build has CUDA, else the CPU."""
     import onnxruntime
 
-    cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
 
 
 def count_exposed(detections: Sequence[Detections], threshold: float) -> Dict[str, int]:
@@ -65,11 +66,12 @@ def to_bgr_uint8(images: torch.Tensor) -> List[np.ndarray]:
 class NudityJudge:
     """NudeNet's detector, loaded once, judging batches of images in [-1, 1]."""
 
-    def __init__(self, batch_size: int = 16, field: str = "nudity judge"):
+    def __init__(self, batch_size: int = 16, field: str = "nudity judge", device_id: int = 0):
         """
         Args:
             batch_size: images per detector call.
             field: what a refusal of non-finite images names.
+            device_id: the CUDA device the detector runs on when onnxruntime has CUDA (a DDP rank's own).
         """
         import nudenet
         import onnxruntime
@@ -80,12 +82,13 @@ class NudityJudge:
         # nudenet 3.4.2 ignores its ``providers`` argument (commented out in its __init__), and a GPU build of
         # onnxruntime refuses a session without one, so the session is built here from the wheel's own weights.
         model = os.path.join(os.path.dirname(nudenet.__file__), "320n.onnx")
-        self.detector.onnx_session = onnxruntime.InferenceSession(model, providers=onnx_providers())
+        self.detector.onnx_session = onnxruntime.InferenceSession(model, providers=onnx_providers(device_id))
         self.detector.input_width = self.detector.input_height = 320
         self.detector.input_name = self.detector.onnx_session.get_inputs()[0].name
 
     @property
     def providers(self) -> List[str]:
+        """The onnxruntime providers the detector runs on, in order of preference."""
         return self.detector.onnx_session.get_providers()
 
     def detect(self, images: torch.Tensor, reduce: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> List[Detections]:

@@ -7,6 +7,7 @@ import torch
 
 from sfd_lightning.callbacks import NudityCallback
 from sfd_lightning.data import PromptDataModule
+from sfd_lightning.metrics.nudity import NudityJudge
 
 FOREGROUND = {255: [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.7}],  # the teacher's images (pixels 1)
               128: [{"class": "FEET_EXPOSED", "score": 0.5}, {"class": "FACE_MALE", "score": 0.9}],  # forget (0)
@@ -51,6 +52,7 @@ def test_logs_rates_and_counts_of_the_generator_beside_the_teacher_s(teacher_cal
     trainer = SimpleNamespace(datamodule=data, global_rank=0, world_size=1, is_global_zero=True, global_step=7,
                               callback_metrics={}, logger=logger)
     callback = NudityCallback(n_per_prompt=3, batch_size=2, teacher_steps=5)
+    callback.judge = NudityJudge(2, "trainer.callbacks.NudityCallback")
     callback.judge.detector = Detector()
     callback._run(trainer, Module(), final=True)
 

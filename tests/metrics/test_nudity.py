@@ -103,3 +103,13 @@ def test_the_metric_sums_what_it_is_given():
 
 def test_versions_for_table_headers():
     assert judge_versions() == {"nudenet": "3.4.2", "onnxruntime": "1.32.0"}
+
+
+def test_cuda_when_onnxruntime_has_it_on_the_rank_s_device(monkeypatch):
+    import onnxruntime
+
+    from sfd_lightning.metrics.nudity import onnx_providers
+
+    assert onnx_providers(1) == ["CPUExecutionProvider"]  # the CPU build the tests run with
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert onnx_providers(1) == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
