@@ -4,6 +4,7 @@ from sfd_lightning.callbacks.clip_score import CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
 from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
+from sfd_lightning.callbacks.identity import IdentityCallback
 from sfd_lightning.callbacks.image_grid import ImageGridCallback
 from sfd_lightning.callbacks.interrupt import InterruptCallback
 from sfd_lightning.callbacks.nudity import NudityCallback
@@ -15,5 +16,6 @@ from sfd_lightning.callbacks.threads import TorchThreadsCallback
 from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
 from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs
 
-__all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback", "ImageGridCallback",
-           "NudityCallback", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback", "TorchThreadsCallback"]
+__all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback",
+           "IdentityCallback", "ImageGridCallback", "NudityCallback", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback",
+           "TorchThreadsCallback"]

@@ -7,12 +7,11 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompts import PromptDataModule
-from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.clip_score import CLIPScore
-from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
+from sfd_lightning.metrics.sampling import prompt_samples
 from sfd_lightning.models.frozen import freeze
 
 
@@ -41,11 +40,7 @@ class CLIPScoreCallback(PeriodicEvalCallback):
 
     def _samples(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str], seed: int):
         """This rank's blocks of samples for ``prompts`` (each repeated n_per_prompt), with their start index."""
-        chosen = [p for p in prompts for _ in range(self.n_per_prompt)]
-        sample = generator_sampler(pl_module)
-        for start, noise, block in rank_blocks(chosen, sample_shape(trainer), self.batch_size, seed,
-                                               trainer.global_rank, trainer.world_size):
-            yield start, sample(noise.to(pl_module.device), block)
+        return prompt_samples(trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed)
 
     def _score(self, images_and_starts, prompts: List[str], trainer, pl_module) -> float:
         self.clip.reset()

@@ -1,5 +1,5 @@
 """Draw this rank's share of per-label samples, deterministically and differently on every rank."""
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from lightning.pytorch import Trainer
@@ -47,3 +47,14 @@ def generator_sampler(pl_module: UnlearningModule) -> Sampler:
 def sample_shape(trainer: Trainer) -> Sequence[int]:
     """The generator's output shape, as the noise DataModule declares it."""
     return tuple(trainer.datamodule.shape)
+
+
+def prompt_samples(trainer: Trainer, pl_module: UnlearningModule, prompts: Sequence[str], n_per_prompt: int,
+                   batch_size: int, seed: int) -> Iterator[Tuple[int, torch.Tensor]]:
+    """This rank's blocks of generator samples for ``prompts`` (each repeated ``n_per_prompt``), with the index of
+    each block's first sample among all ranks'."""
+    chosen = [p for p in prompts for _ in range(n_per_prompt)]
+    sample = generator_sampler(pl_module)
+    for start, noise, block in rank_blocks(chosen, sample_shape(trainer), batch_size, seed, trainer.global_rank,
+                                           trainer.world_size):
+        yield start, sample(noise.to(pl_module.device), block)
