@@ -15,17 +15,6 @@ def ckpt(short_digits_run):
     return short_digits_run
 
 
-def summaries(run_root, run_id):
-    from wandb_records import read_records
-
-    summary = {}
-    for log in run_root.glob(f"wandb/offline-run-*-{run_id}/run-{run_id}.wandb"):
-        for record in read_records(log):
-            if record.WhichOneof("record_type") == "summary":
-                summary.update({item.key: json.loads(item.value_json) for item in record.summary.update})
-    return summary
-
-
 def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("WANDB_MODE", "offline")
@@ -38,7 +27,9 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     assert (out / "attack.png").exists()
     assert "| noise | eps 0.5 |" in capsys.readouterr().out
     run_id = ckpt.parents[1].name
-    summary = summaries(ckpt.parents[3], run_id)
+    from wandb_records import run_summary
+
+    summary = run_summary(ckpt.parents[3], run_id, wanted="attack/noise/0.5/sfd/judge")
     assert summary["attack/noise/0.5/sfd/judge"] == next(
         r["success"]["judge"] for r in result["rows"] if (r["attack"], r["budget"], r["target"]) == ("noise", 0.5, "sfd"))
     main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])  # the model card lists the attacks

@@ -222,7 +222,7 @@ def test_inception_features_callback_uses_the_local_file(random_inception_weight
 
 def test_results_join_the_training_runs_wandb_page(run_cli, tmp_path, real_npz, monkeypatch):
     """--wandb-run with a run's checkpoint: the results land in that run's summary (offline here: its W&B id)."""
-    from wandb_records import read_records
+    from wandb_records import run_summary
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     ckpt = tmp_path / "runs" / "sfd-lightning" / "abc123" / "checkpoints" / "last.ckpt"  # SFDWandbLogger's layout
@@ -230,11 +230,7 @@ def test_results_join_the_training_runs_wandb_page(run_cli, tmp_path, real_npz, 
     torch.save({"logger_version": "abc123", "state_dict": {}}, ckpt)
     eval_json(run_cli, tmp_path, real_npz, "--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER,
               "--wandb-run", ckpt)
-    log = next((tmp_path / "runs" / "wandb").glob("offline-run-*-abc123/run-abc123.wandb"))
-    summary = {}
-    for record in read_records(log):
-        if record.WhichOneof("record_type") == "summary":
-            summary.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+    summary = run_summary(tmp_path / "runs", "abc123", wanted="eval/real/forget/accuracy")
     assert summary["eval/real/forget/accuracy"] > 0.9 and "eval/real/retained/accuracy" in summary
 
 

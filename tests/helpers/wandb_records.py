@@ -37,3 +37,22 @@ def read_records(path: Path) -> Iterator[wandb_internal_pb2.Record]:
             record.ParseFromString(pending)
             yield record
             pending = b""
+
+
+def run_summary(run_root: Path, run_id: str, wanted: str, timeout: float = 60.0) -> dict:
+    """The summary of every offline log of ``run_id`` under ``<run_root>/wandb``, merged in order, once ``wanted`` is
+    in it. wandb's service (a separate process) writes the log after ``run.finish()`` returns in the caller, so a
+    loaded machine can read it before the last records land: read again until ``wanted`` appears or ``timeout``."""
+    import json
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = {}
+        for log in sorted(Path(run_root).glob(f"wandb/offline-run-*-{run_id}/run-{run_id}.wandb")):
+            for record in read_records(log):
+                if record.WhichOneof("record_type") == "summary":
+                    summary.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+        if wanted in summary or time.monotonic() > deadline:
+            return summary
+        time.sleep(0.5)
