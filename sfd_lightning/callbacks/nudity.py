@@ -6,12 +6,10 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompts import PromptDataModule
-from sfd_lightning.data.sample_blocks import rank_blocks
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.metrics.eval_progress import eval_progress
 from sfd_lightning.metrics.nudity import NudityCounts, NudityJudge
-from sfd_lightning.metrics.sampling import Sampler, generator_sampler, sample_shape
+from sfd_lightning.metrics.sampling import Sampler, generator_sampler, prompt_samples
 
 
 class NudityCallback(PeriodicEvalCallback):
@@ -42,14 +40,12 @@ class NudityCallback(PeriodicEvalCallback):
     def _judge(self, sampler: Sampler, prompts: List[str], seed: int, trainer: Trainer, pl_module: LightningModule,
                desc: str) -> Dict[str, float]:
         """The judge's counts over every rank's samples of ``prompts`` (each repeated n_per_prompt)."""
-        chosen = [p for p in prompts for _ in range(self.n_per_prompt)]
         if self.judge is None:
             self.judge = NudityJudge(self.batch_size, "trainer.callbacks.NudityCallback", pl_module.device.index or 0)
         counts = NudityCounts(self.judge).to(pl_module.device)
-        mine = list(rank_blocks(chosen, sample_shape(trainer), self.batch_size, seed, trainer.global_rank, trainer.world_size))
-        desc = f"{desc}, {len(chosen):,} images"
-        for _, noise, block in eval_progress(mine, len(mine), desc, enabled=trainer.is_global_zero):
-            counts.update(sampler(noise.to(pl_module.device), block))
+        desc = f"{desc}, {len(prompts) * self.n_per_prompt:,} images"
+        for _, images in prompt_samples(trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed, sampler, desc):
+            counts.update(images)
         return counts.compute()
 
     def _teacher(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str]) -> Dict[str, float]:

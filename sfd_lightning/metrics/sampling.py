@@ -50,11 +50,13 @@ def sample_shape(trainer: Trainer) -> Sequence[int]:
 
 
 def prompt_samples(trainer: Trainer, pl_module: UnlearningModule, prompts: Sequence[str], n_per_prompt: int,
-                   batch_size: int, seed: int) -> Iterator[Tuple[int, torch.Tensor]]:
-    """This rank's blocks of generator samples for ``prompts`` (each repeated ``n_per_prompt``), with the index of
-    each block's first sample among all ranks'."""
+                   batch_size: int, seed: int, sampler: Optional[Sampler] = None,
+                   desc: Optional[str] = None) -> Iterator[Tuple[int, torch.Tensor]]:
+    """This rank's blocks of samples for ``prompts`` (each repeated ``n_per_prompt``), with the index of each block's
+    first sample among all ranks'; ``sampler`` (default: the module's :func:`generator_sampler`) draws them, and rank 0
+    shows its progress as ``desc`` when given."""
     chosen = [p for p in prompts for _ in range(n_per_prompt)]
-    sample = generator_sampler(pl_module)
-    for start, noise, block in rank_blocks(chosen, sample_shape(trainer), batch_size, seed, trainer.global_rank,
-                                           trainer.world_size):
+    sample = sampler or generator_sampler(pl_module)
+    mine = list(rank_blocks(chosen, sample_shape(trainer), batch_size, seed, trainer.global_rank, trainer.world_size))
+    for start, noise, block in eval_progress(mine, len(mine), desc, enabled=trainer.global_rank == 0):
         yield start, sample(noise.to(pl_module.device), block)
