@@ -6,8 +6,6 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.data.prompts import PromptDataModule
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.clip_score import CLIPScore
@@ -50,9 +48,7 @@ class CLIPScoreCallback(PeriodicEvalCallback):
         return float(self.clip.compute())
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
-        data = trainer.datamodule
-        if not isinstance(data, PromptDataModule):
-            raise ConfigError("trainer.callbacks", "CLIPScoreCallback needs a PromptDataModule")
+        data = self.prompt_data(trainer)
         self.clip.to(pl_module.device)
         forget, retained, overrides = data.validation_prompts["forget"], data.validation_prompts["retained"], data.validation_overrides
         forget_samples = list(self._samples(trainer, pl_module, forget, self.seed))

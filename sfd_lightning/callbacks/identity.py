@@ -7,7 +7,6 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
-from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge
 from sfd_lightning.metrics.sampling import prompt_samples
@@ -61,21 +60,15 @@ class IdentityCallback(PeriodicEvalCallback):
             raise ConfigError(f"{FIELD}.retained_people", f"none of the {len(pool)} retained prompts names {name!r}")
         return prompts
 
-    def _data(self, trainer: Trainer) -> PromptDataModule:
-        data = trainer.datamodule
-        if not isinstance(data, PromptDataModule):
-            raise ConfigError("trainer.callbacks", "IdentityCallback needs a PromptDataModule")
-        return data
-
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Before any training: a retained person no retained prompt names is a config error."""
         super().setup(trainer, pl_module, stage)
-        pool = self.retained_prompts or self._data(trainer).validation_prompts["retained"]
+        pool = self.retained_prompts or self.prompt_data(trainer).validation_prompts["retained"]
         for name in self.retained_judges:
             self._person_prompts(name, pool)
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
-        data = self._data(trainer)
+        data = self.prompt_data(trainer)
         forget = self._judged(trainer, pl_module, self.forget_judge, data.validation_prompts["forget"], self.seed)
         out = {f"identity/forget_{k}": v for k, v in forget.items()}
         pool = self.retained_prompts or data.validation_prompts["retained"]

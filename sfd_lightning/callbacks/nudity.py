@@ -5,7 +5,6 @@ from typing import Dict, List, Optional
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.nudity import NudityCounts, NudityJudge
@@ -58,9 +57,7 @@ class NudityCallback(PeriodicEvalCallback):
         return {f"nudity/teacher/{k}": v for k, v in out.items()}
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
-        data = trainer.datamodule
-        if not isinstance(data, PromptDataModule):
-            raise ConfigError("trainer.callbacks", "NudityCallback needs a PromptDataModule")
+        data = self.prompt_data(trainer)
         forget, retained = data.validation_prompts["forget"], data.validation_prompts["retained"]
         sampler = generator_sampler(pl_module)
         out = {f"nudity/{k}": v for k, v in self._judge(sampler, forget, self.seed, trainer, pl_module,

@@ -6,6 +6,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 
 from sfd_lightning.callbacks.final_checkpoint import save_final_checkpoint
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of, require_module
 
@@ -32,6 +33,13 @@ class PeriodicEvalCallback(Callback):
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         raise NotImplementedError
+
+    def prompt_data(self, trainer: Trainer) -> PromptDataModule:
+        """The run's PromptDataModule, which evaluations of prompt-conditioned samples read their prompts from."""
+        data = trainer.datamodule
+        if not isinstance(data, PromptDataModule):
+            raise ConfigError("trainer.callbacks", f"{type(self).__name__} needs a PromptDataModule")
+        return data
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Before any training: a model these evaluations cannot sample is a config error."""

@@ -11,9 +11,8 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.data.prompts import PromptDataModule, class_of
+from sfd_lightning.data.prompts import class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.forget import ForgetMetrics
@@ -41,9 +40,7 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         self.class_words, self.n_per_prompt, self.batch_size, self.seed = list(class_words), n_per_prompt, batch_size, seed
 
     def _prompts(self, trainer: Trainer) -> Dict[str, List[str]]:
-        data = trainer.datamodule
-        if not isinstance(data, PromptDataModule):
-            raise ConfigError("trainer.callbacks", "PromptAccuracyCallback needs a PromptDataModule")
+        data = self.prompt_data(trainer)
         return {**data.validation_prompts, "override": data.validation_overrides}
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
