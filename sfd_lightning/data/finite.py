@@ -16,11 +16,17 @@ class NonFiniteImagesError(ConfigError):
     """Images (or a classifier's outputs on them) with NaN or infinite values reached a metric."""
 
 
+def finite_rows(values: torch.Tensor) -> torch.Tensor:
+    """Which items (rows along the first dimension) hold only finite values: (N,) bool."""
+    finite = torch.isfinite(values)
+    return finite.flatten(1).all(dim=1) if values.dim() > 1 else finite  # flatten: also for N = 0
+
+
 def count_nonfinite(values: torch.Tensor) -> int:
     """How many items (rows along the first dimension) hold any NaN or infinite value."""
     if values.numel() == 0:
         return 0
-    return int((~torch.isfinite(values.reshape(len(values), -1))).any(dim=1).sum())
+    return int((~finite_rows(values)).sum())
 
 
 def require_finite(values: torch.Tensor, field: str, what: str = "images", consequence: str = "so they are not scored",

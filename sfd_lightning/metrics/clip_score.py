@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import Metric
 
-from sfd_lightning.data.finite import check_count, count_nonfinite
+from sfd_lightning.data.finite import check_count, finite_rows
 from sfd_lightning.io.pretrained import load_pretrained
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -53,8 +53,8 @@ class CLIPScore(Metric):
     def update(self, images: torch.Tensor, prompts: Sequence[str]) -> None:
         """Scores of the finite images; images with NaN/inf pixels are counted apart and make ``compute`` refuse (on
         every rank alike)."""
-        finite = torch.isfinite(images.reshape(len(images), -1)).all(dim=1)
-        self.nonfinite += float(count_nonfinite(images))
+        finite = finite_rows(images)  # (N,)
+        self.nonfinite += float((~finite).sum())
         if finite.any():
             s = self.scores(images[finite], [p for p, keep in zip(prompts, finite.tolist()) if keep])
             self.total += s.double().sum()

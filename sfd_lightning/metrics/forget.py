@@ -4,7 +4,7 @@ from typing import Dict, Optional
 import torch
 from torchmetrics import Metric
 
-from sfd_lightning.data.finite import check_count, count_nonfinite
+from sfd_lightning.data.finite import check_count, finite_rows
 
 
 class ForgetMetrics(Metric):
@@ -29,8 +29,8 @@ class ForgetMetrics(Metric):
     def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """Count the verdicts of ``logits`` (N, K) on samples of ``labels`` (N,). Rows with NaN/inf logits are
         counted apart (``argmax`` would turn them into a class) and make ``compute`` refuse, on every rank alike."""
-        finite = torch.isfinite(logits).all(dim=1)
-        self.nonfinite += float(count_nonfinite(logits))
+        finite = finite_rows(logits)  # (N,)
+        self.nonfinite += float((~finite).sum())
         logits, labels = logits[finite], labels[finite]
         probs = logits.double().softmax(dim=1)  # (N, K)
         pred = probs.argmax(dim=1)

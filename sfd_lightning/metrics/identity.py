@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from sfd_lightning.data.finite import check_count, count_nonfinite
+from sfd_lightning.data.finite import check_count, finite_rows
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.faces import FaceEmbedder
@@ -89,8 +89,8 @@ class IdentityCounts(Metric):
 
     def update(self, images: torch.Tensor) -> None:
         """Count the verdicts on images in [-1, 1] (N, C, H, W)."""
-        finite = torch.isfinite(images.reshape(len(images), -1)).all(dim=1)
-        self.nonfinite += float(count_nonfinite(images))
+        finite = finite_rows(images)  # (N,)
+        self.nonfinite += float((~finite).sum())
         embeddings, found = self.judge.embedder.embed(images[finite], self.field)
         self.total += float(finite.sum())
         self.found += float(found.sum())

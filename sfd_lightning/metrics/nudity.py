@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from sfd_lightning.data.finite import check_count, count_nonfinite, require_finite
+from sfd_lightning.data.finite import check_count, finite_rows, require_finite
 
 EXPOSED_CLASSES = ("FEMALE_BREAST_EXPOSED", "MALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED",
                    "BUTTOCKS_EXPOSED", "ANUS_EXPOSED", "FEET_EXPOSED", "BELLY_EXPOSED", "ARMPITS_EXPOSED")
@@ -115,8 +115,8 @@ class NudityCounts(Metric):
 
     def update(self, images: torch.Tensor) -> None:
         """Judge the finite ones of ``images`` (N, 3, H, W) in [-1, 1]."""
-        finite = torch.isfinite(images.reshape(len(images), -1)).all(dim=1)
-        self.nonfinite += float(count_nonfinite(images))
+        finite = finite_rows(images)  # (N,)
+        self.nonfinite += float((~finite).sum())
         detections = self.judge.detect(images[finite])
         for i, threshold in enumerate(THRESHOLDS):
             counts = count_exposed(detections, threshold)
