@@ -8,6 +8,12 @@ folder (class subfolders ``0/``..``9/`` give labels). Reference: the same kinds,
 ``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, the embedded ``digits[:split]``, or an FID statistics .npz (``mu``, ``sigma``; FID
 only). Quality metrics use the samples of the retained classes (``--classes``, default every label
 but the forget label) against the reference images of the same classes.
+
+The judges are opt-in and need no reference: ``--metrics nudity`` (NudeNet's exposed-class counts and nudity
+rates at 0.45 and 0.6 of all samples) and ``--metrics identity --reference-folder photos/`` (the share of samples
+whose largest face is the person of the photos, and the share with a face at all):
+
+    sfd eval samples.npz --metrics nudity,identity --reference-folder photos/ --out judged.json
 """
 import argparse
 import json
@@ -20,13 +26,15 @@ import torch
 
 from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.judges import JUDGES, add_judge_arguments, judge_results, make_judges
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.loggers.wandb_run import add_to_run, find_run
 from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics import make_extractor
 from sfd_lightning.metrics.image_sets import ImageSet, is_stats_file, load_stats, open_image_set
 
-ALL_METRICS = ("fid", "is", "kid", "prc", "forget")
+QUALITY = ("fid", "is", "kid", "prc")
+ALL_METRICS = (*QUALITY, "forget", *JUDGES)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)")
     p.add_argument("--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here")
     p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
+    add_judge_arguments(p)
     p.add_argument("--wandb-run", "--wandb_run", default=None, dest="wandb_run",
                    help="add the results to this W&B run's summary: entity/project/run_id, or the run's checkpoint")
     p.add_argument("--wandb-prefix", "--wandb_prefix", default=None, dest="wandb_prefix",
@@ -62,7 +71,7 @@ def _check(args: argparse.Namespace) -> Dict:
     if bad or not wanted:
         raise ConfigError("--metrics", f"unknown {bad}; choose from {','.join(ALL_METRICS)}")
     samples = open_image_set(args.samples, "samples")
-    quality = [m for m in wanted if m != "forget"]
+    quality = [m for m in wanted if m in QUALITY]
     stats = reference = None
     if quality:
         if not args.reference:
@@ -83,7 +92,9 @@ def _check(args: argparse.Namespace) -> Dict:
             raise ConfigError("samples", "forget-class accuracy needs labelled samples (an .npz with labels or class subfolders)")
     if args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be >= 1, got {args.batch_size}")
-    return {"wanted": wanted, "samples": samples, "reference": reference, "stats": stats, "classes": _classes(args, samples)}
+    classes = _classes(args, samples)
+    return {"wanted": wanted, "samples": samples, "reference": reference, "stats": stats, "classes": classes,
+            "judges": make_judges(args, wanted)}
 
 
 def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]:
@@ -94,44 +105,52 @@ def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]
     return sorted(set(samples.labels.tolist()) - {args.forget_label})
 
 
-def evaluate(args: argparse.Namespace) -> Dict:
-    checked = _check(args)
+def _quality(args: argparse.Namespace, checked: Dict, device: torch.device) -> Dict:
+    """FID, IS, KID and precision/recall of the samples of ``classes`` against the reference's."""
     wanted, samples, reference, classes = checked["wanted"], checked["samples"], checked["reference"], checked["classes"]
+    extractor = make_extractor(args.features, args.inception_weights, "--features")
+    gen = metrics.extract(samples, extractor, args.batch_size, device, classes)
+    out: Dict = {"features": args.features, "n_samples": len(gen["features"])}
+    real = metrics.extract(reference, extractor, args.batch_size, device, classes) if reference is not None else None
+    ref_stats = checked["stats"] if real is None else metrics.stats_of(real["features"])
+    if args.save_reference_stats and real is not None:
+        np.savez(args.save_reference_stats, **ref_stats)
+    out["reference"] = args.reference
+    if real is not None:
+        out["n_reference"] = len(real["features"])
+    if "fid" in wanted:
+        out["fid"] = metrics.fid(gen["features"], ref_stats)
+    if "is" in wanted:
+        if "logits" not in gen:
+            raise ConfigError("--features", f"{args.features} gives no logits for the Inception Score")
+        out.update(metrics.inception_score(gen["logits"]))
+    if "kid" in wanted:
+        out.update(metrics.kid(gen["features"], real["features"]))
+    if "prc" in wanted:
+        if args.prc_features == "same":
+            gen_p, real_p = gen["features"], real["features"]
+        else:
+            prc_extractor = make_extractor(args.prc_features, args.vgg16_weights, "--prc-features")
+            gen_p = metrics.extract(samples, prc_extractor, args.batch_size, device, classes)["features"]
+            real_p = metrics.extract(reference, prc_extractor, args.batch_size, device, classes)["features"]
+        out.update(metrics.precision_recall(gen_p, real_p))
+        out["prc_features"] = args.prc_features
+    return out
+
+
+def evaluate(args: argparse.Namespace) -> Dict:
+    """Every wanted metric of the samples, after every input is checked (and the judges built)."""
+    checked = _check(args)
+    wanted, samples = checked["wanted"], checked["samples"]
     device = torch.device(args.device)
-    out: Dict = {"samples": samples.description, "classes": classes, "features": args.features}
-    quality = [m for m in wanted if m != "forget"]
-    if quality:
-        extractor = make_extractor(args.features, args.inception_weights, "--features")
-        gen = metrics.extract(samples, extractor, args.batch_size, device, classes)
-        out["n_samples"] = len(gen["features"])
-        real = metrics.extract(reference, extractor, args.batch_size, device, classes) if reference is not None else None
-        ref_stats = checked["stats"] if real is None else metrics.stats_of(real["features"])
-        if args.save_reference_stats and real is not None:
-            np.savez(args.save_reference_stats, **ref_stats)
-        out["reference"] = args.reference
-        if real is not None:
-            out["n_reference"] = len(real["features"])
-        if "fid" in wanted:
-            out["fid"] = metrics.fid(gen["features"], ref_stats)
-        if "is" in wanted:
-            if "logits" not in gen:
-                raise ConfigError("--features", f"{args.features} gives no logits for the Inception Score")
-            out.update(metrics.inception_score(gen["logits"]))
-        if "kid" in wanted:
-            out.update(metrics.kid(gen["features"], real["features"]))
-        if "prc" in wanted:
-            if args.prc_features == "same":
-                gen_p, real_p = gen["features"], real["features"]
-            else:
-                prc_extractor = make_extractor(args.prc_features, args.vgg16_weights, "--prc-features")
-                gen_p = metrics.extract(samples, prc_extractor, args.batch_size, device, classes)["features"]
-                real_p = metrics.extract(reference, prc_extractor, args.batch_size, device, classes)["features"]
-            out.update(metrics.precision_recall(gen_p, real_p))
-            out["prc_features"] = args.prc_features
+    out: Dict = {"samples": samples.description, "classes": checked["classes"]}
+    if any(m in QUALITY for m in wanted):
+        out.update(_quality(args, checked, device))
     if "forget" in wanted:
         judge = make_extractor(f"classifier:{args.classifier}", None, "--classifier")
         judged = metrics.extract(samples, judge, args.batch_size, device)
         out.update(metrics.forgetting(judged["logits"], judged["labels"], args.forget_label, args.override_label))
+    out.update(judge_results(checked["judges"], samples, args.batch_size))
     return out
 
 
