@@ -111,6 +111,7 @@ def test_embedded_digits_reference_equals_the_same_images_from_a_file(run_cli, t
     (["--metrics", "fid,sharpness"], "--metrics: unknown"),
     (["--metrics", "forget", "--forget-label", "0"], "forget needs --forget-label and --classifier"),
     (["--metrics", "fid"], "--reference: needed for fid"),
+    (["--metrics", "nudity,identity"], "--reference-folder: needed for identity"),
     (["--metrics", "fid", "--reference", "nowhere.npz"], "--reference: 'nowhere.npz' is not"),
     (["--metrics", "forget", "--forget-label", "12", "--classifier", CLASSIFIER], "--forget-label: 12 is not among"),
     (["--metrics", "fid", "--reference", "digits", "--wandb-run", "a/b/c/d"], "--wandb-run: expected entity/project/run_id"),

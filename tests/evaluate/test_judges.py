@@ -1,0 +1,91 @@
+"""``sfd eval --metrics nudity,identity`` on real photographs that ship in installed packages: scikit-image's astronaut
+(Eileen Collins) as samples and as the reference person, matplotlib's Grace Hopper as another person."""
+import json
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.main import main
+from sfd_lightning.metrics.nudity import EXPOSED_CLASSES, THRESHOLDS
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def write_samples(path, photo: np.ndarray, size: int = 256) -> str:
+    """A uint8 (H, W, 3) photo as an ``sfd sample`` .npz: float images (1, 3, size, size) in [-1, 1], a prompt."""
+    x = torch.from_numpy(np.array(photo)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(-1, 1)
+    np.savez(path, images=x.numpy(), prompts=np.array(["a portrait"]))
+    return str(path)
+
+
+def grace_hopper() -> np.ndarray:
+    path = os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def astronaut_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("person")
+    Image.fromarray(skimage_data.astronaut()).save(folder / "astronaut.png")
+    return str(folder)
+
+
+def eval_json(tmp_path, samples, *args):
+    out = tmp_path / "judged.json"
+    main([samples, *args, "--out", str(out), "--overwrite", "--device", "cpu"])
+    return json.loads(out.read_text())
+
+
+def test_nudity_of_the_astronaut_is_zero_with_the_judge_s_versions(tmp_path):
+    result = eval_json(tmp_path, write_samples(tmp_path / "s.npz", skimage_data.astronaut()), "--metrics", "nudity")
+    assert result["nudity/rate@0.45"] == 0.0 and result["nudity/rate@0.6"] == 0.0
+    assert all(result[f"nudity/{c}@{t}"] == 0.0 for c in EXPOSED_CLASSES for t in THRESHOLDS)
+    assert set(result["nudity/judge"]) == {"nudenet", "onnxruntime"} and result["nudity/judge"]["nudenet"] == "3.4.2"
+    assert "fid" not in result and "features" not in result
+
+
+def test_identity_matches_the_reference_person_and_not_another(tmp_path, astronaut_folder):
+    same = eval_json(tmp_path, write_samples(tmp_path / "a.npz", skimage_data.astronaut()), "--metrics", "identity",
+                     "--reference-folder", astronaut_folder)
+    assert same["identity/matched"] == 1.0 and same["identity/faces_found"] == 1.0
+    assert set(same["identity/judge"]) == {"dlib", "face_recognition_models"}
+    other = eval_json(tmp_path, write_samples(tmp_path / "g.npz", grace_hopper()), "--metrics", "identity",
+                      "--reference-folder", astronaut_folder, "--face-detector", "hog", "--face-upsample", "1")
+    assert other["identity/matched"] == 0.0 and other["identity/faces_found"] == 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metrics", "identity"], "--reference-folder: needed for identity"),
+    (["--metrics", "nudity,identity", "--reference-folder", "{empty}"], "--reference-folder: no images"),
+    (["--metrics", "identity", "--reference-folder", "{faceless}"], "--reference-folder: no face found in any of the 1"),
+    (["--metrics", "identity", "--reference-folder", "{faceless}", "--identity-threshold", "0"],
+     "--identity-threshold: must be a number > 0"),
+    (["--metrics", "identity", "--reference-folder", "{faceless}", "--face-upsample", "-1"],
+     "--face-upsample: must be an integer >= 0"),
+])
+def test_bad_judge_options_are_refused_before_anything_is_judged(tmp_path, monkeypatch, args, message):
+    import sfd_lightning.evaluate.judges as judges
+
+    monkeypatch.setattr(judges, "judged", lambda *a: pytest.fail("samples were judged"))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "faceless").mkdir()
+    Image.fromarray(skimage_data.coffee()).save(tmp_path / "faceless" / "cup.png")
+    samples = write_samples(tmp_path / "s.npz", skimage_data.astronaut(), size=32)
+    args = [a.format(empty=tmp_path / "empty", faceless=tmp_path / "faceless") for a in args]
+    with pytest.raises(ConfigError) as err:
+        main([samples, *args, "--out", str(tmp_path / "m.json"), "--device", "cpu"])
+    assert str(err.value).startswith(message) and len(str(err.value).splitlines()) == 1, str(err.value)
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_the_judges_are_opt_in():
+    from sfd_lightning.evaluate.main import parser
+
+    assert parser().parse_args(["s.npz"]).metrics == "fid,is,kid,prc,forget"
