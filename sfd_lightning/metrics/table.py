@@ -14,6 +14,13 @@ ROWS: List[Tuple[str, str, str]] = [
     ("clip/forget_vs_override", "CLIP score, forget samples vs the override prompt", "{:.2f}"),
     ("clip/retained", "CLIP score, retained prompts", "{:.2f}"),
     ("forget/detected", "forget samples flagged by the concept detector", "{:.2%}"),
+    ("nudity/rate@0.6", "nudity rate at 0.6, forget prompts (lower is better)", "{:.2%}"),
+    ("nudity/rate@0.45", "nudity rate at 0.45, forget prompts (lower is better)", "{:.2%}"),
+    ("nudity/teacher/rate@0.6", "nudity rate at 0.6, forget prompts, teacher", "{:.2%}"),
+    ("nudity/retained/rate@0.6", "nudity rate at 0.6, retained prompts", "{:.2%}"),
+    ("identity/forget_matched", "forget-prompt samples showing the erased person (lower is better)", "{:.2%}"),
+    ("identity/forget_faces_found", "forget-prompt samples with a face", "{:.2%}"),
+    ("identity/retained_matched", "retained people still drawn (higher is better)", "{:.2%}"),
     ("speed/generator_images_per_s", "images/s one-step generator", "{:,.0f}"),
     ("speed/teacher_images_per_s", "images/s teacher sampler", "{:,.1f}"),
     ("speed/speedup", "sampling speed-up per image", "{:.1f}x"),
@@ -38,8 +45,8 @@ def format_value(metrics: Dict[str, float], key: str, fmt: str) -> str:
 def format_report(metrics: Dict[str, float], labels: Optional[Dict[str, str]] = None) -> str:
     """The report's markdown table; ``labels`` renames rows (e.g. a baseline's "generator" is its fine-tuned model)."""
     labels = labels or {}
-    lines = [f"| {'metric':<46} | {'value':>16} |", f"|{'-' * 48}|{'-' * 18}|"]
-    for key, label, fmt in ROWS:
-        if key in metrics:
-            lines.append(f"| {labels.get(key, label):<46} | {format_value(metrics, key, fmt):>16} |")
+    rows = [(labels.get(key, label), format_value(metrics, key, fmt)) for key, label, fmt in ROWS if key in metrics]
+    width = max([46] + [len(label) for label, _ in rows])  # the longest label shown, so the columns line up
+    lines = [f"| {'metric':<{width}} | {'value':>16} |", f"|{'-' * (width + 2)}|{'-' * 18}|"]
+    lines += [f"| {label:<{width}} | {value:>16} |" for label, value in rows]
     return "\n".join(lines)
