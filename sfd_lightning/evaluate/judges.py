@@ -17,11 +17,14 @@ JUDGES = ("nudity", "identity")
 
 def add_judge_arguments(p: argparse.ArgumentParser) -> None:
     """The identity judge's options (the nudity judge has none)."""
-    p.add_argument("--reference-folder", default=None, help="identity: a folder of photos (png/jpg) of the person, one face each")
+    p.add_argument("--reference-folder", default=None,
+                   help="identity: a folder of photos (png/jpg) of the person, one face each")
     p.add_argument("--identity-threshold", type=float, default=SAME_PERSON,
-                   help=f"identity: a face within this descriptor distance of the nearest reference shows the person (default {SAME_PERSON})")
-    p.add_argument("--face-detector", default="hog", choices=DETECTORS, help="identity: dlib's hog (fast on CPU) or cnn face detector")
-    p.add_argument("--face-upsample", type=int, default=1, help="identity: image doublings before face detection (default 1)")
+                   help=f"identity: a face this close to the nearest reference shows the person (default {SAME_PERSON})")
+    p.add_argument("--face-detector", default="hog", choices=DETECTORS,
+                   help="identity: dlib's hog (fast on CPU) or cnn face detector")
+    p.add_argument("--face-upsample", type=int, default=1,
+                   help="identity: image doublings before face detection (default 1)")
 
 
 def make_judges(args: argparse.Namespace, wanted: List[str]) -> Dict[str, object]:
@@ -53,9 +56,9 @@ def judge_results(judges: Dict[str, object], samples: ImageSet, batch_size: int)
     """``nudity/...`` and ``identity/...`` of the samples, each judge's package versions as ``<judge>/judge``."""
     out: Dict[str, object] = {}
     if "nudity" in judges:
-        out.update({f"nudity/{k}": v for k, v in judged(samples, nudity.NudityCounts(judges["nudity"]), batch_size).items()})
-        out["nudity/judge"] = nudity.judge_versions()
+        counts = judged(samples, nudity.NudityCounts(judges["nudity"]), batch_size)
+        out.update({**{f"nudity/{k}": v for k, v in counts.items()}, "nudity/judge": nudity.judge_versions()})
     if "identity" in judges:
-        out.update({f"identity/{k}": v for k, v in judged(samples, judges["identity"].counts("samples"), batch_size).items()})
-        out["identity/judge"] = faces.judge_versions()
+        counts = judged(samples, judges["identity"].counts("samples"), batch_size)
+        out.update({**{f"identity/{k}": v for k, v in counts.items()}, "identity/judge": faces.judge_versions()})
     return out

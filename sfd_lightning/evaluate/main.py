@@ -1,4 +1,4 @@
-"""``sfd eval``: FID, IS, KID, precision/recall and forget-class accuracy of samples, as JSON.
+"""``sfd eval``: FID, IS, KID, precision/recall, forget-class accuracy, nudity and identity of samples, as JSON.
 
     sfd eval samples.npz --reference cifar10:data --forget-label 0 \
         --classifier runs/cifar10_classifier/classifier.pt --out metrics.json
