@@ -11,23 +11,31 @@ Prompts = Union[str, Sequence[str]]
 
 def read_prompt_file(path: str, field: str) -> List[str]:
     """Non-blank lines of a UTF-8 text file, stripped."""
-    if not os.path.isfile(path):
-        raise ConfigError(field, f"prompt file not found: {path!r}")
-    size = os.path.getsize(path)
-    if size > MAX_BYTES:
-        raise ConfigError(field, f"{path!r} is {size / 2**20:.1f} MiB; prompt files are at most {MAX_BYTES // 2**20} MiB of text")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if b"\x00" in raw:
-        raise ConfigError(field, f"{path!r} is a binary file, not text with one prompt per line")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(field, f"{path!r} is not UTF-8 text (byte {err.start})") from None
+    text = read_text(path, field)
     prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise ConfigError(field, f"{path!r} holds no prompts (it is empty or blank)")
     return check_lengths(prompts, field, f"{path!r}")
+
+
+def read_text(path: str, field: str, kind: str = "prompt file", shape: str = "text with one prompt per line",
+              max_bytes: int = MAX_BYTES) -> str:
+    """A UTF-8 text file's contents (a leading byte-order mark dropped), or a ConfigError naming ``field`` if it is
+    missing, over ``max_bytes``, binary or not UTF-8; ``kind`` and ``shape`` say in messages what the file should be."""
+    if not os.path.isfile(path):
+        raise ConfigError(field, f"{kind} not found: {path!r}")
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise ConfigError(field, f"{path!r} is {size / 2**20:.1f} MiB; {kind}s are at most {max_bytes // 2**20} MiB of text")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if b"\x00" in raw:
+        raise ConfigError(field, f"{path!r} is a binary file, not {shape}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(field, f"{path!r} is not UTF-8 text (byte {err.start})") from None
+    return text.removeprefix("\ufeff")  # spreadsheet programs and pandas' utf-8-sig start files with a BOM
 
 
 def check_lengths(prompts: List[str], field: str, where: str) -> List[str]:
