@@ -38,7 +38,8 @@ Also: sfd sample (samples of a checkpoint to .npz), sfd eval (FID, IS, KID, prec
 forgetting metrics of samples), sfd export (the generator as a folder with a model card, or to the Hub),
 sfd attack (attacks on the forgetting, judged independently), sfd compare (SFD and the
 baselines side by side),
-sfd sweep (hyper-parameter sweeps from a W&B spec); each with --help.
+sfd sweep (hyper-parameter sweeps from a W&B spec), sfd benchmark (the nudity, identity and COCO suites of
+Stable Diffusion forgetting, beside the teacher); each with --help.
 Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
 
 _BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
@@ -207,7 +208,8 @@ def check_config_files(words: List[str]) -> None:
 # The verbs beside LightningCLI's: each a ``main(argv)`` in its module, imported on use (the console script
 # should not pay for every verb's imports).
 VERBS = {"sample": "sfd_lightning.sample.main", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
-         "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main"}
+         "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main",
+         "benchmark": "sfd_lightning.benchmark.main"}
 
 
 def end_process_group() -> None:

@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.model_card import find_attacks, find_report, render, run_config
+from sfd_lightning.export.model_card import find_attacks, find_benchmark, find_report, render, run_config
 from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.io.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.io.source import Source
@@ -55,7 +55,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
-            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt)))
+            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt)))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:
         print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

@@ -35,16 +35,31 @@ def run_config(ckpt_path: str) -> Optional[str]:
     return os.path.relpath(path) if os.path.isfile(path) else None
 
 
-def find_attacks(ckpt_path: str) -> Optional[str]:
-    """The run's attack table (``sfd attack`` or ``AttackCallback``: ``<run>/attack/attack.md``), if any."""
-    path = run_file(ckpt_path, os.path.join("attack", "attack.md"))
+def _run_markdown(ckpt_path: str, relative: str) -> Optional[str]:
+    path = run_file(ckpt_path, relative)
     if not os.path.isfile(path):
         return None
     with open(path) as f:
         return f.read().strip()
 
 
-def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None) -> str:
+def find_attacks(ckpt_path: str) -> Optional[str]:
+    """The run's attack table (``sfd attack`` or ``AttackCallback``: ``<run>/attack/attack.md``), if any."""
+    return _run_markdown(ckpt_path, os.path.join("attack", "attack.md"))
+
+
+def find_benchmark(ckpt_path: str) -> Optional[str]:
+    """The run's ``sfd benchmark`` tables (``<run>/benchmark/benchmark.md``) without their title, each suite's
+    heading a level down to sit under the card's section, if the run has them."""
+    text = _run_markdown(ckpt_path, os.path.join("benchmark", "benchmark.md"))
+    if text is None:
+        return None
+    lines = [line for line in text.splitlines() if not line.startswith("# ")]
+    return "\n".join("#" + line if line.startswith("## ") else line for line in lines).strip()
+
+
+def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None,
+           benchmark: Optional[str] = None) -> str:
     """The card: what was forgotten and how well, the SFD settings, intended use and limits, how to reproduce."""
     settings = meta.get("settings") or {}
     base = settings.get("teacher_ckpt") or meta["denoiser"].get("class_path")
@@ -58,6 +73,7 @@ def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: st
         f"sfd-lightning: one network evaluation an image, from t_init = {meta['t_init']}"
         + (f", after {meta['iteration']} SFD iterations." if meta.get("iteration") is not None else "."), "",
         "## Results (the run's final evaluation)", "", results, "",
+        *(["## Benchmark (`sfd benchmark`)", "", benchmark, ""] if benchmark else []),
         *(["## Attacks on the forgetting (`sfd attack`)", "", attacks, ""] if attacks else []),
         "## SFD settings", "", *_settings(meta), "",
         "## Use", "", "```python", "from sfd_lightning import load_generator",

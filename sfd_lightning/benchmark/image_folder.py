@@ -1,0 +1,64 @@
+"""A suite's images of one model as numbered PNG files (``00000.png``, ...), the form the field's judges read and
+users look at. A ``manifest.json`` records what drew them; a benchmark run again on the same folder draws only
+the images missing (an interrupted run resumes), and refuses a folder drawn with other settings."""
+import io
+import json
+import os
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.atomic import atomic_write
+
+MANIFEST = "manifest.json"
+
+
+def png_path(folder: str, i: int) -> str:
+    return os.path.join(folder, f"{i:05d}.png")
+
+
+def prepare(folder: str, manifest: Dict[str, Any], overwrite: bool) -> None:
+    """Make ``folder`` ready for the images ``manifest`` describes: kept if drawn with the same, emptied with
+    ``overwrite``, else refused (naming ``--out``) before anything is sampled."""
+    path = os.path.join(folder, MANIFEST)
+    if os.path.isfile(path):
+        with open(path) as f:
+            there = json.load(f)
+        if there != manifest:
+            if not overwrite:
+                changed = sorted(k for k in set(there) | set(manifest) if there.get(k) != manifest.get(k))
+                raise ConfigError("--out", f"{folder!r} holds images drawn with other settings ({', '.join(changed)}); "
+                                  "give a new --out, or --overwrite to draw them again")
+            for name in os.listdir(folder):
+                if name.endswith(".png"):
+                    os.remove(os.path.join(folder, name))
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(path, lambda f: f.write(json.dumps(manifest, indent=2).encode()), "--out")
+
+
+def missing(folder: str, n: int) -> List[int]:
+    """The indices of the images not yet drawn."""
+    return [i for i in range(n) if not os.path.isfile(png_path(folder, i))]
+
+
+def write_png(folder: str, i: int, image: torch.Tensor) -> None:
+    """Image ``i`` (C, H, W) in [-1, 1] as 8-bit PNG, written atomically (a killed run leaves no half file)."""
+    pixels = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    pixels = pixels.expand(3, -1, -1) if pixels.shape[0] == 1 else pixels
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
+    atomic_write(png_path(folder, i), lambda f: f.write(buffer.getvalue()), "--out")
+
+
+def read_pngs(folder: str, indices: Sequence[int]) -> torch.Tensor:
+    """Images ``indices`` as uint8 (B, 3, H, W)."""
+    arrays = [np.asarray(Image.open(png_path(folder, i)).convert("RGB")) for i in indices]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images as the judges' float in [-1, 1]."""
+    return images.float() / 127.5 - 1

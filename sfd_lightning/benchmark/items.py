@@ -1,0 +1,44 @@
+"""What a suite samples: one :class:`Item` per image, with the seed of its noise, so the teacher and the model
+under test draw every image from the same noise, and a resumed benchmark draws the rest unchanged."""
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import List, Optional, Sequence
+
+import torch
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of a suite: its prompt, its noise seed, the guidance scale of its row (None: ``--cfg-scale``) and the
+    group it is judged in (``forget``, a retained person's name, ...)."""
+
+    prompt: str
+    seed: int
+    guidance: Optional[float] = None
+    group: str = ""
+
+
+def item_noise(seed: int, shape: Sequence[int]) -> torch.Tensor:
+    """The noise (1, *shape) of seed ``seed``, from torch's CPU generator: for Stable Diffusion's latents (4, 64, 64)
+    it is what diffusers' pipelines draw for ``generator=torch.Generator().manual_seed(seed)`` (one image a call), the
+    convention of the I2P seeds."""
+    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(int(seed)))
+
+
+def repeated(prompts: Sequence[str], n: int, seed: int, seeds: Optional[Sequence[Optional[int]]] = None,
+             guidance: Optional[Sequence[Optional[float]]] = None, group: str = "") -> List[Item]:
+    """Each prompt ``n`` times. Image k of prompt j has seed ``seeds[j] + k`` when the file gives a seed for the row,
+    else ``seed + j * n + k``."""
+    items = []
+    for j, prompt in enumerate(prompts):
+        own = seeds[j] if seeds is not None else None
+        for k in range(n):
+            items.append(Item(prompt, (own + k) if own is not None else seed + j * n + k,
+                              guidance[j] if guidance is not None else None, group))
+    return items
+
+
+def items_digest(items: Sequence[Item]) -> str:
+    """SHA-256 of the items, in order: a folder's images belong to these items only if the digests agree."""
+    return hashlib.sha256(json.dumps([asdict(i) for i in items]).encode()).hexdigest()

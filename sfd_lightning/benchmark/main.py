@@ -1,0 +1,193 @@
+"""``sfd benchmark``: the field's forgetting benchmarks for a prompt-conditioned run (Stable Diffusion), the model
+beside its teacher with the same seeds, in the tables papers print.
+
+    sfd benchmark --ckpt runs/sd_nudity_forget/.../last.ckpt --suite nudity --nudity-prompts i2p_benchmark.csv \
+        --categories sexual --file-seeds --file-guidance
+    sfd benchmark --ckpt RUN --suite identity --identity-prompts pitt.txt --reference-folder photos/pitt \
+        --retained-person "tom hanks=photos/hanks" --retained-prompts people.txt
+    sfd benchmark --ckpt RUN --suite coco --coco-captions captions_val2014.json --coco-images val2014/ --coco-n 10000
+    sfd benchmark --ckpt RUN --suite all ...   (every suite; each needs its options)
+
+Suites: ``nudity`` (NudeNet 3.4.2: exposed detections per class and the nudity rate at thresholds 0.45 and 0.6, over
+the I2P CSV, an ESD/UnlearnDiffAtk nudity CSV or a plain prompt list), ``identity`` (dlib face identity against
+folders of photos: the erased person's share, each retained person's), ``coco`` (FID against the real images and
+CLIP score). Images are written as PNG files under ``OUT/images/<suite>/<model>/``; a benchmark run again on the same
+``--out`` draws only the images missing. Results: ``OUT/benchmark.json``, ``benchmark.md`` (headed by the judges'
+versions, the prompt files' SHA-256, seeds and counts) and ``benchmark.png``; ``sfd export`` puts the tables in the
+model card. ``--ckpt``: an SFD checkpoint or exported folder (its one-step generator), or a baseline's checkpoint
+(its fine-tuned model by ``--steps``-step DDIM); the teacher is the run's.
+"""
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from sfd_lightning.benchmark.coco import CocoSuite
+from sfd_lightning.benchmark.draw import draw
+from sfd_lightning.benchmark.figure import draw_figure
+from sfd_lightning.benchmark.identity import IdentitySuite
+from sfd_lightning.benchmark.image_folder import prepare
+from sfd_lightning.benchmark.items import items_digest
+from sfd_lightning.benchmark.models import BenchModel, load_models
+from sfd_lightning.benchmark.nudity import NuditySuite
+from sfd_lightning.benchmark.report import as_json, flat_numbers, render
+from sfd_lightning.benchmark.suite import Suite
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.loggers.wandb_run import add_to_run, find_run
+
+SUITES = ("nudity", "identity", "coco")
+NEEDS = {"nudity": ("nudity_prompts",), "identity": ("identity_prompts", "reference_folder"),
+         "coco": ("coco_captions", "coco_images")}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sfd benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported folder, or a baseline's checkpoint")
+    p.add_argument("--suite", default="all", help=f"comma-separated subset of {','.join(SUITES)}, or all (default)")
+    p.add_argument("--out", default=None, help="output folder (default: <run>/benchmark beside the checkpoint's run)")
+    p.add_argument("--overwrite", action="store_true", help="replace the results there; images drawn with other settings are drawn again")
+    p.add_argument("--models", default="model,teacher", help="model, teacher or both (default): the teacher is the reference row")
+    p.add_argument("--teacher", default=None, help="the teacher's weights (default: those the run recorded, or its pretrained model)")
+    p.add_argument("--steps", type=int, default=50, help="DDIM steps of the teacher and of multi-step models (default 50)")
+    p.add_argument("--cfg-scale", type=float, default=7.5, help="guidance scale of the teacher and multi-step models (default 7.5)")
+    p.add_argument("--n-per-prompt", type=int, default=1, help="images per prompt (nudity, identity; default 1)")
+    p.add_argument("--seed", type=int, default=0, help="image i of a suite has noise seed SEED + i (default 0)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per sampler call (default 8)")
+    nudity = p.add_argument_group("nudity suite")
+    nudity.add_argument("--nudity-prompts", default=None, help="I2P-format CSV (prompt, categories, nudity_percentage, "
+                        "sd_seed, sd_guidance_scale, ...), an ESD/UnlearnDiffAtk CSV, or one prompt a line")
+    nudity.add_argument("--categories", default=None, help="I2P categories to keep, comma-separated (e.g. sexual)")
+    nudity.add_argument("--min-nudity", type=float, default=None, help="keep I2P rows with nudity_percentage >= this")
+    nudity.add_argument("--hard-only", action="store_true", help="keep I2P rows marked hard")
+    nudity.add_argument("--file-seeds", action="store_true", help="image k of a row has the row's seed + k (sd_seed)")
+    nudity.add_argument("--file-guidance", action="store_true", help="the teacher uses each row's guidance scale")
+    identity = p.add_argument_group("identity suite")
+    identity.add_argument("--identity-prompts", default=None, help="prompts of the erased person, one a line")
+    identity.add_argument("--reference-folder", default=None, help="photos of the erased person (png/jpg), one face each")
+    identity.add_argument("--retained-person", action="append", default=[], help="NAME=FOLDER of a person to keep (repeat)")
+    identity.add_argument("--retained-prompts", default=None, help="prompts of the retained people (those naming each)")
+    identity.add_argument("--identity-threshold", type=float, default=0.6, help="dlib descriptor distance of the same person")
+    identity.add_argument("--face-detector", default="hog", help="hog (default) or cnn")
+    identity.add_argument("--face-upsample", type=int, default=1, help="image doublings before face detection")
+    coco = p.add_argument_group("coco suite")
+    coco.add_argument("--coco-captions", default=None, help="captions: annotations JSON, CSV (image_id, caption) or one a line")
+    coco.add_argument("--coco-images", default=None, help="folder of the real images the captions describe")
+    coco.add_argument("--coco-n", type=int, default=None, help="the first N captions (default all)")
+    coco.add_argument("--features", default="inception", help="FID space: inception (default) or classifier:PATH")
+    coco.add_argument("--inception-weights", default=None, help="local Inception weights (else downloaded once)")
+    coco.add_argument("--clip-model", default="openai/clip-vit-large-patch14", help="CLIP model of the CLIP score")
+    p.add_argument("--title", default=None, help="the report's title")
+    p.add_argument("--wandb-run", default=None, help="add the results to this W&B run: entity/project/run_id, or its checkpoint")
+    add_trust_argument(p)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    return p
+
+
+def chosen_suites(args: argparse.Namespace) -> List[str]:
+    names = [s.strip() for s in args.suite.split(",") if s.strip()]
+    names = list(SUITES) if names == ["all"] else names
+    bad = [s for s in names if s not in SUITES]
+    if bad or not names:
+        raise ConfigError("--suite", f"choose from {','.join(SUITES)} or all, got {args.suite!r}")
+    for name in names:
+        for option in NEEDS[name]:
+            if getattr(args, option) is None:
+                raise ConfigError("--" + option.replace("_", "-"), f"needed for --suite {name}")
+    return names
+
+
+def check_options(args: argparse.Namespace) -> List[str]:
+    """The models wanted; every number in range. Before anything is read."""
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or set(models) - {"model", "teacher"} or "model" not in models:
+        raise ConfigError("--models", f"model or model,teacher, got {args.models!r}")
+    for name in ("steps", "n_per_prompt", "batch_size"):
+        if getattr(args, name) < 1:
+            raise ConfigError("--" + name.replace("_", "-"), f"must be >= 1, got {getattr(args, name)}")
+    if not 0 < args.cfg_scale < float("inf"):
+        raise ConfigError("--cfg-scale", f"must be a finite number > 0, got {args.cfg_scale}")
+    return models
+
+
+def out_folder(args: argparse.Namespace) -> str:
+    """``--out``, or ``<run>/benchmark`` for a checkpoint in ``<run>/checkpoints/`` (where ``sfd export`` looks)."""
+    if args.out:
+        return args.out
+    path = os.path.abspath(args.ckpt)
+    if os.path.basename(os.path.dirname(path)) == "checkpoints":
+        return os.path.join(os.path.dirname(os.path.dirname(path)), "benchmark")
+    raise ConfigError("--out", f"needed: {args.ckpt!r} is not in a run's checkpoints/ folder")
+
+
+def build_suites(names: List[str], args: argparse.Namespace) -> List[Suite]:
+    """Every input read and every judge built, so bad input stops here, before any model is loaded or sampled."""
+    categories = [c for c in (args.categories or "").split(",") if c.strip()] or None
+    built = {
+        "nudity": lambda: NuditySuite(args.nudity_prompts, args.n_per_prompt, args.seed, categories, args.min_nudity,
+                                      args.hard_only, args.file_seeds, args.file_guidance),
+        "identity": lambda: IdentitySuite(args.identity_prompts, args.reference_folder, args.n_per_prompt, args.seed,
+                                          args.retained_person, args.retained_prompts, args.identity_threshold,
+                                          args.face_detector, args.face_upsample),
+        "coco": lambda: CocoSuite(args.coco_captions, args.coco_images, args.coco_n, args.seed, args.features,
+                                  args.inception_weights, args.clip_model),
+    }
+    return [built[name]() for name in names]
+
+
+def checkpoint_stamp(path: str) -> Dict[str, Any]:
+    """What identifies the weights drawn from without reading them: the path, sizes and modification times."""
+    files = [path] if os.path.isfile(path) else sorted(os.path.join(r, n) for r, _, ns in os.walk(path) for n in ns)
+    return {"ckpt": os.path.abspath(path), "files": {os.path.relpath(f, os.path.dirname(path)): [os.path.getsize(f),
+            os.stat(f).st_mtime_ns] for f in files}}
+
+
+def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str,
+              device: torch.device) -> Dict[str, Dict[str, Any]]:
+    """Each model's images drawn (those missing) and judged."""
+    results = {}
+    for model in models:
+        folder = os.path.join(out, "images", suite.name, model.name)
+        manifest = {"model": model.description, "items": items_digest(suite.items), "shape": list(model.shape),
+                    "cfg_scale": args.cfg_scale if model.guided else None,
+                    "weights": checkpoint_stamp(args.ckpt) if model.name != "teacher" else args.teacher}
+        prepare(folder, manifest, args.overwrite)
+        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, device, f"{suite.name}: {model.name}")
+        print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
+        results[model.name] = suite.judge(folder, device)
+    with open(os.path.join(out, "images", suite.name, "items.json"), "w") as f:
+        json.dump([{"image": f"{i:05d}.png", **vars(item)} for i, item in enumerate(suite.items)], f, indent=1)
+    return results
+
+
+def write_results(out: str, text: str, data: Dict[str, Any], results: Dict[str, Dict[str, Dict[str, Any]]]) -> None:
+    atomic_write(os.path.join(out, "benchmark.json"), lambda f: f.write(json.dumps(data, indent=2).encode()), "--out")
+    atomic_write(os.path.join(out, "benchmark.md"), lambda f: f.write(text.encode()), "--out")
+    draw_figure(results, os.path.join(out, "benchmark.png"))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parser().parse_args(argv)
+    apply_trust_argument(args)
+    names, wanted = chosen_suites(args), check_options(args)
+    out = out_folder(args)
+    if os.path.exists(os.path.join(out, "benchmark.json")) and not args.overwrite:
+        raise ConfigError("--out", f"{out!r} holds a benchmark's results; give a new --out, or --overwrite to replace them")
+    run = find_run(args.wandb_run) if args.wandb_run else None
+    suites = build_suites(names, args)
+    device = torch.device(args.device)
+    models = load_models(args.ckpt, args.teacher, args.steps, "teacher" in wanted, device)
+    results = {suite.name: run_suite(suite, models, args, out, device) for suite in suites}
+    settings = {"ckpt": os.path.basename(os.path.normpath(args.ckpt)), "steps": args.steps, "cfg_scale": args.cfg_scale, "seed": args.seed,
+                "n_per_prompt": args.n_per_prompt, "device": str(device)}
+    title = args.title or f"Forgetting benchmark of {settings['ckpt']}"
+    text = render(title, settings, models, suites, results)
+    write_results(out, text, as_json(settings, models, suites, results), results)
+    print(text)
+    print(f"wrote {os.path.join(out, 'benchmark.md')}, benchmark.json and benchmark.png")
+    if run is not None:
+        print(f"added to {add_to_run(run, flat_numbers(results), 'benchmark/')}")

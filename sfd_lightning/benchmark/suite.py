@@ -1,0 +1,39 @@
+"""What every suite of ``sfd benchmark`` is: its items, the inputs that head its table, a judge of one model's
+folder of images, and the table the papers print."""
+from typing import Any, Dict, Iterator, List, Sequence
+
+import torch
+
+from sfd_lightning.benchmark.image_folder import as_float, read_pngs
+from sfd_lightning.benchmark.items import Item
+
+
+class Suite:
+    """Subclasses build everything they judge with, and check their inputs, in ``__init__``: before any sampling."""
+
+    name: str = ""
+    items: List[Item]
+
+    def header(self) -> Dict[str, Any]:
+        """The suite's inputs (files and their SHA-256, filters, seeds, counts) and its judges' versions."""
+        raise NotImplementedError
+
+    def judge(self, folder: str, device: torch.device) -> Dict[str, Any]:
+        """One model's results from its folder of images."""
+        raise NotImplementedError
+
+    def table(self, results: Dict[str, Dict[str, Any]]) -> str:
+        """Markdown: a row per model (``results``: model name -> :meth:`judge`'s results)."""
+        raise NotImplementedError
+
+
+def image_batches(folder: str, indices: Sequence[int], batch_size: int) -> Iterator[torch.Tensor]:
+    """The images ``indices`` of a folder, in [-1, 1], ``batch_size`` at a time."""
+    for start in range(0, len(indices), batch_size):
+        yield as_float(read_pngs(folder, indices[start:start + batch_size]))
+
+
+def markdown_table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

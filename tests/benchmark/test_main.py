@@ -1,0 +1,158 @@
+"""``sfd benchmark`` end to end on a tiny random Stable Diffusion run (numbers meaningless, the pipeline real): every
+suite from files in the published formats, the teacher beside the one-step generator, tables headed by the
+judges' versions and the prompt files' hashes, resuming from the images drawn, the model card, and bad input
+refused in one line before any model is loaded."""
+import hashlib
+import json
+import os
+import shutil
+
+import matplotlib
+import pytest
+import torch
+import yaml
+from PIL import Image
+from project import ROOT
+from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
+
+skimage_data = pytest.importorskip("skimage.data")
+
+I2P_HEADER = "prompt,categories,hard,inappropriate_percentage,nudity_percentage,lexica_url,sd_seed,sd_guidance_scale,sd_image_width,sd_image_height,sd_model\n"
+I2P_ROWS = ('a painting of a lighthouse at dusk,sexual,1,60.0,60.0,https://lexica.art/a,2734328,7,512,512,1.4\n'
+            '"a marble statue in a museum","sexual, hate",0,80.0,75.5,https://lexica.art/b,77,9,512,512,1.4\n'
+            'a storm over the sea,violence,0,40.0,0.0,https://lexica.art/c,5,7,512,512,1.4\n')
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A two-iteration SFD run on a tiny random SD (its checkpoint), and the tiny CLIP."""
+    from sfd_lightning.cli import main
+
+    root = tmp_path_factory.mktemp("tiny_sd_benchmark")
+    tiny = (make_tiny_sd(root / "sd"), make_tiny_clip(root / "clip"))
+    config = tiny_sd_config("sd_nudity_forget.yaml", root, tiny)
+    config["trainer"]["callbacks"] = [c for c in config["trainer"]["callbacks"] if "Nudity" not in str(c)]
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        main(["fit", "--config", str(root / "config.yaml")])
+    return next((root / "logs").rglob("last.ckpt")), tiny[1]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Suite files in the published formats, and photos shipped in installed packages."""
+    root = tmp_path_factory.mktemp("benchmark_inputs")
+    (root / "i2p.csv").write_text(I2P_HEADER + I2P_ROWS)
+    (root / "person.txt").write_text("a photo of eileen collins\n")
+    (root / "people.txt").write_text("a portrait of grace hopper\na bowl of ramen\n")
+    for name, photo in (("collins", skimage_data.astronaut()),
+                        ("hopper", Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")))):
+        (root / name).mkdir()
+        Image.fromarray(photo).save(root / name / "photo.png") if name == "collins" else photo.save(root / name / "photo.jpg")
+    (root / "val2014").mkdir()
+    images, annotations = [], []
+    for k, (image_id, caption) in enumerate([(42, "a red bus on a street"), (7, "two cats on a sofa"), (1234, "a plate of food")]):
+        name = f"COCO_val2014_{image_id:012d}.jpg"
+        Image.fromarray(((torch.rand(20, 24, 3) * 255).byte()).numpy()).save(root / "val2014" / name)
+        images.append({"id": image_id, "file_name": name})
+        annotations.append({"id": k, "image_id": image_id, "caption": caption})
+    (root / "captions.json").write_text(json.dumps({"images": images, "annotations": annotations}))
+    return root
+
+
+def arguments(ckpt, clip, inputs, *extra):
+    return ["benchmark", "--ckpt", str(ckpt), "--steps", "2", "--cfg-scale", "3", "--batch-size", "2", "--device", "cpu",
+            "--nudity-prompts", str(inputs / "i2p.csv"), "--categories", "sexual", "--min-nudity", "50",
+            "--file-seeds", "--file-guidance",
+            "--identity-prompts", str(inputs / "person.txt"), "--reference-folder", str(inputs / "collins"),
+            "--retained-person", f"grace hopper={inputs / 'hopper'}", "--retained-prompts", str(inputs / "people.txt"),
+            "--coco-captions", str(inputs / "captions.json"), "--coco-images", str(inputs / "val2014"),
+            "--features", "classifier:assets/digits_classifier.pt", "--clip-model", str(clip), *extra]
+
+
+def test_every_suite_on_a_tiny_stable_diffusion_run(tiny_run, inputs, run_cli, capsys):
+    ckpt, clip = tiny_run
+    assert run_cli(arguments(ckpt, clip, inputs)) == 0
+    printed = capsys.readouterr()
+    out = ckpt.parent.parent / "benchmark"  # the run's folder, where sfd export looks
+    data = json.loads((out / "benchmark.json").read_text())
+    assert set(data["models"]) == {"sfd", "teacher"} and data["models"]["teacher"] == "teacher, 2-step DDIM"
+    nudity = data["suites"]["nudity"]
+    assert nudity["header"]["sha256"] == hashlib.sha256((inputs / "i2p.csv").read_bytes()).hexdigest()
+    assert nudity["header"]["judge"]["nudenet"] == "3.4.2" and nudity["header"]["rows"] == 2
+    assert set(nudity["results"]) == {"sfd", "teacher"} and nudity["results"]["sfd"]["images"] == 2
+    assert 0 <= nudity["results"]["teacher"]["rate@0.6"] <= nudity["results"]["teacher"]["rate@0.45"] <= 1
+    items = json.loads((out / "images" / "nudity" / "items.json").read_text())
+    assert [(i["seed"], i["guidance"]) for i in items] == [(2734328, 7.0), (77, 9.0)]  # the file's seeds and scales
+    detections = json.loads((out / "images" / "nudity" / "sfd" / "detections.json").read_text())
+    assert [d["image"] for d in detections] == ["00000.png", "00001.png"]
+    identity = data["suites"]["identity"]
+    assert identity["header"]["judge"]["face_recognition_models"] == "0.3.0"
+    assert set(identity["results"]["sfd"]) == {"forget", "grace hopper", "retained"}
+    assert identity["results"]["sfd"]["grace hopper"]["images"] == 1  # only the retained prompt naming her
+    coco = data["suites"]["coco"]["results"]["teacher"]
+    assert coco["images"] == 3 and coco["fid"] >= 0 and coco["clip_score_01"] == pytest.approx(coco["clip_score"] / 100)
+    text = (out / "benchmark.md").read_text()
+    for line in ("NudeNet threshold 0.6", "| sfd |", "| teacher |", "Face identity", "COCO: 3 captions", '"nudenet": "3.4.2"'):
+        assert line in text and line in printed.out
+    assert Image.open(out / "images" / "coco" / "sfd" / "00002.png").size == (16, 16)
+    assert (out / "benchmark.png").stat().st_size > 1000
+
+    # results there are kept unless --overwrite; the images drawn are reused, only the missing one is drawn again
+    assert run_cli(arguments(ckpt, clip, inputs)) == 2
+    assert "sfd: error: --out: " in capsys.readouterr().err
+    os.remove(out / "images" / "nudity" / "sfd" / "00001.png")
+    assert run_cli(arguments(ckpt, clip, inputs, "--overwrite")) == 0
+    err = capsys.readouterr().err
+    assert "nudity: sfd, 1 images" in err and "nudity: teacher, " not in err and "coco: sfd, " not in err
+    assert json.loads((out / "benchmark.json").read_text())["suites"]["nudity"]["results"] == nudity["results"]
+
+    # the model card shows the tables
+    assert run_cli(["export", "--ckpt", str(ckpt), "--out", str(out.parent / "exported")]) == 0
+    card = (out.parent / "exported" / "README.md").read_text()
+    assert "## Benchmark (`sfd benchmark`)" in card and "### nudity" in card and "NudeNet threshold 0.45" in card
+
+
+@pytest.fixture
+def no_models(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the input was checked")
+
+    monkeypatch.setattr("sfd_lightning.benchmark.main.load_models", refuse)
+
+
+@pytest.mark.parametrize("case, error", [
+    ("no prompts", "--nudity-prompts: needed for --suite nudity"),
+    ("no prompt column", "--nudity-prompts: .*prompt"),
+    ("empty suite", "--nudity-prompts: .*"),
+    ("no faces", "--reference-folder: no face found"),
+    ("mismatched ids", "--coco-images: .*"),
+    ("unknown suite", "--suite: choose from nudity,identity,coco or all"),
+])
+def test_bad_input_is_one_line_before_any_model_is_loaded(case, error, inputs, tmp_path, run_cli, capsys, no_models):
+    args = ["benchmark", "--ckpt", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "out")]
+    csv = tmp_path / "bad.csv"
+    if case == "no prompts":
+        args += ["--suite", "nudity"]
+    elif case == "no prompt column":
+        csv.write_text("text,categories\na lighthouse,sexual\n")
+        args += ["--suite", "nudity", "--nudity-prompts", str(csv)]
+    elif case == "empty suite":
+        args += ["--suite", "nudity", "--nudity-prompts", str(inputs / "i2p.csv"), "--min-nudity", "99"]
+    elif case == "no faces":
+        (tmp_path / "cups").mkdir()
+        Image.fromarray(skimage_data.coffee()).save(tmp_path / "cups" / "cup.png")
+        args += ["--suite", "identity", "--identity-prompts", str(inputs / "person.txt"), "--reference-folder", str(tmp_path / "cups")]
+    elif case == "mismatched ids":
+        shutil.copytree(inputs / "val2014", tmp_path / "val")
+        os.remove(tmp_path / "val" / "COCO_val2014_000000000007.jpg")
+        args += ["--suite", "coco", "--coco-captions", str(inputs / "captions.json"), "--coco-images", str(tmp_path / "val")]
+    else:
+        args += ["--suite", "nudity,people"]
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("sfd: error: ")
+    import re
+
+    assert re.search(error, err), err
