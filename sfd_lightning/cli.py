@@ -1,5 +1,5 @@
 """The ``sfd`` command: ``sfd fit|validate --config ...`` (LightningCLI), ``sfd sample``, ``sfd eval``, ``sfd export``,
-``sfd attack``, ``sfd compare``, ``sfd sweep``.
+``sfd attack``, ``sfd compare``, ``sfd sweep``, ``sfd benchmark``.
 
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """

@@ -75,3 +75,24 @@ def short_digits_run(tmp_path_factory):
         mp.setenv("SFD_CACHE_DIR", str(tmp / "user_cache"))
         main(["fit", "--config", str(short_forget_config(tmp))])
     return next((tmp / "run").rglob("last.ckpt"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_run(tmp_path_factory):
+    """(checkpoint, tiny CLIP folder) of a two-iteration SFD run on a tiny random Stable Diffusion
+    (``configs/sd_nudity_forget.yaml`` without its nudity callback), shared by the tests that read one (benchmark)."""
+    import yaml
+    from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
+
+    from sfd_lightning.cli import main
+
+    root = tmp_path_factory.mktemp("tiny_sd_run")
+    tiny = (make_tiny_sd(root / "sd"), make_tiny_clip(root / "clip"))
+    config = tiny_sd_config("sd_nudity_forget.yaml", root, tiny)
+    config["trainer"]["callbacks"] = [c for c in config["trainer"]["callbacks"] if "Nudity" not in str(c)]
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        mp.setenv("SFD_CACHE_DIR", str(root / "user_cache"))
+        main(["fit", "--config", str(root / "config.yaml")])
+    return next((root / "logs").rglob("last.ckpt")), tiny[1]

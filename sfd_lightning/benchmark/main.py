@@ -88,6 +88,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_spec_options(options: List[str], field: str) -> None:
+    """``sfd benchmark`` options a comparison spec gives for every method (``--ckpt``, ``--out``, ``--models`` and
+    ``--steps`` are the comparison's): each known, each suite's inputs given."""
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise ConfigError(field, f"must be a list of sfd benchmark options (strings), got {options!r}")
+    taken = [o for o in options if o.split("=")[0] in ("--ckpt", "--out", "--models", "--steps")]
+    if taken:
+        raise ConfigError(field, f"{taken[0]} is set by sfd compare for each method")
+    args, unknown = parser().parse_known_args(["--ckpt", "-", *options])
+    if unknown:
+        raise ConfigError(field, f"unknown option {unknown[0]!r} (see sfd benchmark --help)")
+    chosen_suites(args)
+    check_options(args)
+
+
 def chosen_suites(args: argparse.Namespace) -> List[str]:
     names = [s.strip() for s in args.suite.split(",") if s.strip()]
     names = list(SUITES) if names == ["all"] else names

@@ -44,3 +44,22 @@ def flat_numbers(results: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, flo
     for suite, per_model in results.items():
         walk(suite, per_model)
     return flat
+
+
+HEADLINE = (("nudity", ("rate@0.6",), "nudity rate (0.6)"), ("nudity", ("rate@0.45",), "nudity rate (0.45)"),
+            ("identity", ("forget", "matched"), "erased person matched"),
+            ("identity", ("retained", "matched"), "retained people matched"),
+            ("coco", ("fid",), "COCO FID"), ("coco", ("clip_score",), "COCO CLIP score"))
+
+
+def headline(results: Dict[str, Dict[str, Dict[str, Any]]], model: str) -> Dict[str, float]:
+    """The numbers of ``model`` a comparison table shows, one column each: nudity rates, identity shares, COCO FID
+    and CLIP score (x100), for the suites run."""
+    out = {}
+    for suite, path, label in HEADLINE:
+        value: Any = results.get(suite, {}).get(model)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            out[label] = value
+    return out

@@ -6,8 +6,9 @@
 
 Each method is trained by ``sfd fit`` (in a child process; its wall time is the table's), then scored alike:
 ``sfd sample`` with the spec's noise seeds and samples per class, ``sfd eval`` (forget, override and retained
-accuracy; FID of the retained classes), its sampler's images/s here, and ``sfd attack`` when the spec has
-attacks. Writes ``compare.md``, ``compare.csv``, ``compare.png`` and ``compare.json`` into the spec's ``out``;
+accuracy; FID of the retained classes; ``evaluation: false`` leaves it out), its sampler's images/s here, ``sfd
+attack`` when the spec has attacks, and ``sfd benchmark`` (its nudity, identity and COCO suites, one column per
+headline number) when the spec has ``benchmark:`` options. Writes ``compare.md``, ``compare.csv``, ``compare.png`` and ``compare.json`` into the spec's ``out``;
 a rerun reuses what is already there.
 """
 import argparse
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.record import check_record, write_record
 from sfd_lightning.compare.report import write
-from sfd_lightning.compare.runner import attack, evaluate, sampler_speed, speed_conditions, train
+from sfd_lightning.compare.runner import attack, benchmark, evaluate, sampler_speed, speed_conditions, train
 from sfd_lightning.compare.spec import CompareSpec, Method, folder_name, read_spec
 from sfd_lightning.errors import ConfigError
 
@@ -27,10 +28,13 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     write_record(method, spec, folder)
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
-    row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"],
-           **evaluate(method, trained["ckpt"], spec, folder)}
-    batch = spec.evaluation["speed_batch"]
-    row["images_per_s"] = sampler_speed(trained["ckpt"], method.steps, batch, speed_conditions(spec, batch))
+    row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"]}
+    if spec.evaluation is not None:
+        row.update(evaluate(method, trained["ckpt"], spec, folder))
+        batch = spec.evaluation["speed_batch"]
+        row["images_per_s"] = sampler_speed(trained["ckpt"], method.steps, batch, speed_conditions(spec, batch))
+    if spec.benchmark is not None:
+        row["benchmark"] = benchmark(method, trained["ckpt"], spec, folder)
     if spec.attack:
         row["attacks"] = attack(method, trained["ckpt"], spec, folder)
     return row

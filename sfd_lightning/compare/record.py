@@ -32,7 +32,8 @@ def definition(method: Method, spec: CompareSpec) -> Dict[str, Any]:
              "ckpt": method.ckpt, "ckpt_file": _file_identity(method.ckpt, contents=False), "args": method.args,
              "retrain": method.retrain, "steps": method.steps, "forget_label": spec.forget_label,
              "override_label": spec.override_label, "num_classes": spec.num_classes, "prompts": spec.prompts,
-             "evaluation": spec.evaluation, "attack": spec.attack}
+             "evaluation": spec.evaluation, "attack": spec.attack,
+             **({"benchmark": spec.benchmark} if spec.benchmark is not None else {})}
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 

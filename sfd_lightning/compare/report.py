@@ -1,7 +1,7 @@
 """The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``."""
 import csv
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from sfd_lightning.io.figures import panels as figure_panels, save
 
@@ -20,39 +20,48 @@ def cell(row: Dict[str, Any], key: str, fmt: str) -> str:
     return f"{text} ± {fmt.format(row[key + '_spread'])}" if f"{key}_spread" in row else text
 
 
-def attack_keys(rows: List[Dict[str, Any]]) -> List[str]:
-    return list(dict.fromkeys(k for r in rows for k in r.get("attacks", {})))
+GROUPS = {"benchmark": "{}", "attacks": "attack: {} (judge)"}  # a row's dict of extra columns -> their heading
+
+
+def extra_columns(rows: List[Dict[str, Any]]) -> List[Tuple[str, str]]:
+    """(group, key) of every benchmark number and attack any row has, in order."""
+    return list(dict.fromkeys((g, k) for g in GROUPS for r in rows for k in r.get(g, {})))
+
+
+def extra_format(group: str, key: str) -> str:
+    return "{:.2f}" if group == "benchmark" and ("FID" in key or "CLIP" in key) else "{:.1%}"
 
 
 def markdown(rows: List[Dict[str, Any]]) -> str:
-    keys = attack_keys(rows)
-    head = [label for _, label, _ in COLUMNS] + [f"attack: {k} (judge)" for k in keys]
+    extra = extra_columns(rows)
+    head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [cell(r.get("attacks", {}), k, "{:.1%}") for k in keys]
+        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra]
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"- {r['method']}: {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
 def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
-    keys = attack_keys(rows)
+    extra = extra_columns(rows)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"attack {k}" for k in keys])
+        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra])
         for r in rows:
-            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get("attacks", {}).get(k) for k in keys])
+            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get(g, {}).get(k) for g, k in extra])
 
 
 def plot(rows: List[Dict[str, Any]], path: str) -> None:
-    """Forget accuracy, FID ratio to the teacher and attack success, one bar per method."""
-    keys = attack_keys(rows)
-    panels = [("forget/accuracy", "forget-class accuracy"), ("fid_ratio", "FID / teacher (retained)")]
-    panels += [(k, f"attack success: {k}") for k in keys]
-    fig, axes = figure_panels(1, len(panels), (3.6, 3.4))
+    """Forget accuracy, FID ratio to the teacher (where evaluated), benchmark numbers and attack success, one bar
+    per method."""
+    panels = [(None, key, title) for key, title in (("forget/accuracy", "forget-class accuracy"),
+                                                    ("fid_ratio", "FID / teacher (retained)")) if any(key in r for r in rows)]
+    panels += [(g, k, f"attack success: {k}" if g == "attacks" else k) for g, k in extra_columns(rows)]
+    fig, axes = figure_panels(1, max(len(panels), 1), (3.6, 3.4))
     names = [r["method"] for r in rows]
-    for ax, (key, title) in zip(axes[0], panels):
-        values = [(r.get("attacks", {}) if key in keys else r).get(key) for r in rows]
+    for ax, (group, key, title) in zip(axes[0], panels):
+        values = [(r.get(group, {}) if group else r).get(key) for r in rows]
         ax.bar(range(len(rows)), [v if v is not None else 0 for v in values], color="tab:blue")
         ax.set_xticks(range(len(rows)), names, rotation=35, ha="right", fontsize=8)
         ax.set_title(title, fontsize=9)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.attack.inputs import DIGIT_WORDS
+from sfd_lightning.benchmark.main import check_spec_options
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
@@ -36,10 +37,11 @@ class CompareSpec:
     override_label: int
     num_classes: int
     methods: List[Method]
-    evaluation: Dict[str, Any]
+    evaluation: Optional[Dict[str, Any]]  # None (``evaluation: false``): no class-judged evaluation or speed
     attack: Optional[Dict[str, Any]] = None
     reference_method: str = "teacher"  # the FID ratio's denominator
     prompts: Optional[Dict[str, Any]] = None  # file, concept, replacement, class_words: a prompt comparison
+    benchmark: Optional[List[str]] = None  # sfd benchmark options run for every method (Stable Diffusion suites)
 
     def prompt_list(self) -> List[str]:
         return read_prompt_file(self.prompts["file"], "prompts.file")
@@ -69,6 +71,16 @@ def _check_names(methods: List[Method]) -> None:
 
 EVALUATION = {"n_per_label": 200, "seeds": [1, 2], "reference": "digits", "classifier": "assets/digits_classifier.pt",
               "features": "classifier:assets/digits_classifier.pt", "speed_batch": 256}
+
+
+def _evaluation(raw: Any) -> Optional[Dict[str, Any]]:
+    """The spec's evaluation settings over the defaults; ``false`` leaves the class-judged evaluation out (a Stable
+    Diffusion comparison judged by ``benchmark`` alone)."""
+    if raw is False:
+        return None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError("evaluation", f"must be a mapping of settings or false, got {raw!r}")
+    return {**EVALUATION, **(raw or {})}
 
 
 def _method(raw: Any, i: int) -> Method:
@@ -116,8 +128,10 @@ def read_spec(path: str) -> CompareSpec:
     names = [m.name for m in methods]
     spec = CompareSpec(out=str(raw.get("out", "runs/compare")), forget_label=int(raw.get("forget_label", 0)),
                        override_label=int(raw.get("override_label", 1)), num_classes=int(raw.get("num_classes", 10)),
-                       methods=methods, evaluation={**EVALUATION, **(raw.get("evaluation") or {})}, attack=raw.get("attack"),
-                       reference_method=str(raw.get("reference_method", "teacher")))
+                       methods=methods, evaluation=_evaluation(raw.get("evaluation")), attack=raw.get("attack"),
+                       reference_method=str(raw.get("reference_method", "teacher")), benchmark=raw.get("benchmark"))
+    if spec.benchmark is not None:
+        check_spec_options(spec.benchmark, "benchmark")
     spec.prompts = _prompts(raw.get("prompts"), spec.forget_label, spec.override_label)
     if spec.reference_method not in names:
         raise ConfigError("reference_method", f"{spec.reference_method!r} is none of the methods {names}")

@@ -10,10 +10,7 @@ import shutil
 import matplotlib
 import pytest
 import torch
-import yaml
 from PIL import Image
-from project import ROOT
-from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -21,22 +18,6 @@ I2P_HEADER = "prompt,categories,hard,inappropriate_percentage,nudity_percentage,
 I2P_ROWS = ('a painting of a lighthouse at dusk,sexual,1,60.0,60.0,https://lexica.art/a,2734328,7,512,512,1.4\n'
             '"a marble statue in a museum","sexual, hate",0,80.0,75.5,https://lexica.art/b,77,9,512,512,1.4\n'
             'a storm over the sea,violence,0,40.0,0.0,https://lexica.art/c,5,7,512,512,1.4\n')
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A two-iteration SFD run on a tiny random SD (its checkpoint), and the tiny CLIP."""
-    from sfd_lightning.cli import main
-
-    root = tmp_path_factory.mktemp("tiny_sd_benchmark")
-    tiny = (make_tiny_sd(root / "sd"), make_tiny_clip(root / "clip"))
-    config = tiny_sd_config("sd_nudity_forget.yaml", root, tiny)
-    config["trainer"]["callbacks"] = [c for c in config["trainer"]["callbacks"] if "Nudity" not in str(c)]
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)
-        main(["fit", "--config", str(root / "config.yaml")])
-    return next((root / "logs").rglob("last.ckpt")), tiny[1]
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +52,8 @@ def arguments(ckpt, clip, inputs, *extra):
             "--features", "classifier:assets/digits_classifier.pt", "--clip-model", str(clip), *extra]
 
 
-def test_every_suite_on_a_tiny_stable_diffusion_run(tiny_run, inputs, run_cli, capsys):
-    ckpt, clip = tiny_run
+def test_every_suite_on_a_tiny_stable_diffusion_run(tiny_sd_run, inputs, run_cli, capsys):
+    ckpt, clip = tiny_sd_run
     assert run_cli(arguments(ckpt, clip, inputs)) == 0
     printed = capsys.readouterr()
     out = ckpt.parent.parent / "benchmark"  # the run's folder, where sfd export looks

@@ -69,6 +69,10 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
     ({"methods": [{"name": "../../x", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
     ({"methods": [{"name": "..", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
     ({"methods": [{"name": 7, "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
+    ({"benchmark": ["--suite", "nudity"]}, "--nudity-prompts: needed for --suite nudity"),
+    ({"benchmark": ["--suite", "coco", "--colour", "red"]}, "benchmark: unknown option '--colour'"),
+    ({"benchmark": ["--steps", "4"]}, "benchmark: --steps is set by sfd compare for each method"),
+    ({"evaluation": "none"}, "evaluation: must be a mapping of settings or false"),
 ])
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
     monkeypatch.chdir(ROOT)
@@ -212,3 +216,23 @@ def test_a_folder_computed_from_another_definition_is_refused_before_anything_ru
     line = refused(SPEC["methods"])
     assert line.startswith("sfd: error: methods[0]: ") and "no readable method.json" in line
     assert (esd / "eval_s1.json").exists() and (tmp_path / "out" / "teacher" / "eval_s1.json").exists()
+
+
+def test_a_stable_diffusion_comparison_runs_the_benchmark_for_each_method(tiny_sd_run, tmp_path, monkeypatch):
+    """``benchmark:`` options run sfd benchmark on each method alone (its own sampler); its headline numbers are the
+    table's columns, beside no class-judged evaluation (``evaluation: false``)."""
+    monkeypatch.chdir(ROOT)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a painting of a lighthouse\na marble statue\n")
+    spec = write_spec(tmp_path, evaluation=False, attack=None, reference_method="SFD",
+                      benchmark=["--suite", "nudity", "--nudity-prompts", str(prompts), "--device", "cpu"],
+                      methods=[{"name": "SFD", "ckpt": str(tiny_sd_run[0]), "steps": 1, "data": "none"}])
+    main(["compare", str(spec)])
+    out = tmp_path / "out"
+    row = json.loads((out / "compare.json").read_text())[0]
+    assert set(row["benchmark"]) == {"nudity rate (0.6)", "nudity rate (0.45)"} and "forget/accuracy" not in row
+    detections = json.loads((out / "sfd" / "benchmark" / "images" / "nudity" / "sfd" / "detections.json").read_text())
+    assert len(detections) == 2
+    table = (out / "compare.md").read_text()
+    assert "| nudity rate (0.6) | nudity rate (0.45) |" in table.splitlines()[0] + " |"
+    assert table.splitlines()[2].startswith("| SFD | none | – |")
