@@ -137,3 +137,18 @@ def test_bad_input_is_one_line_before_any_model_is_loaded(case, error, inputs, t
     import re
 
     assert re.search(error, err), err
+
+
+def test_results_join_the_training_runs_wandb_page(tiny_sd_run, inputs, tmp_path, run_cli, monkeypatch):
+    """--wandb-run: every number lands in that run's summary as benchmark/<suite>/<model>/<key> (offline here)."""
+    from wandb_records import run_summary
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    logged = tmp_path / "runs" / "sfd-lightning" / "abc123" / "checkpoints" / "last.ckpt"  # SFDWandbLogger's layout
+    logged.parent.mkdir(parents=True)
+    torch.save({"logger_version": "abc123", "state_dict": {}}, logged)
+    assert run_cli(["benchmark", "--ckpt", str(tiny_sd_run[0]), "--models", "model", "--suite", "nudity", "--device", "cpu",
+                    "--nudity-prompts", str(inputs / "person.txt"), "--out", str(tmp_path / "out"),
+                    "--wandb-run", str(logged)]) == 0
+    summary = run_summary(tmp_path / "runs", "abc123", wanted="benchmark/nudity/sfd/rate@0.6")
+    assert 0 <= summary["benchmark/nudity/sfd/rate@0.6"] <= 1 and summary["benchmark/nudity/sfd/images"] == 1
