@@ -64,7 +64,7 @@ class CocoSuite(Suite):
     def judge(self, folder: str, device: torch.device) -> Dict[str, Any]:
         """FID against the real images (center-cropped and resized to the samples' size) and the mean CLIP score."""
         indices = list(range(len(self.items)))
-        generated = features_of(self.extractor, image_batches(folder, indices, self.batch_size), device)
+        generated = features_of(self.extractor, image_batches(folder, indices, self.batch_size, f"FID features of {folder}"), device)
         size = next(image_batches(folder, [0], 1)).shape[-1]
         stats = self._real_stats(size, device)
         clip = self.clip.to(device)

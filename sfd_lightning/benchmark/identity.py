@@ -11,6 +11,7 @@ from sfd_lightning.benchmark.image_folder import read_pngs
 from sfd_lightning.benchmark.suite import Suite, markdown_table
 from sfd_lightning.data.prompt_suites import read_prompt_suite, suite_hash
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.eval_progress import eval_progress
 from sfd_lightning.metrics.faces import judge_versions
 from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, identity_shares, match
 
@@ -79,7 +80,7 @@ class IdentitySuite(Suite):
         for group, judge in self.judges.items():
             indices = [i for i, item in enumerate(self.items) if item.group == group]
             matched = found = 0
-            for start in range(0, len(indices), 16):
+            for start in eval_progress(range(0, len(indices), 16), -(-len(indices) // 16), f"faces of {group} in {folder}"):
                 embeddings, faces = embedder.embed_uint8(read_pngs(folder, indices[start:start + 16]))
                 found += int(faces.sum())
                 matched += int(match(embeddings, judge.reference, judge.threshold).sum())

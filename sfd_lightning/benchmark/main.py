@@ -174,8 +174,8 @@ def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, 
         draw(model, suite.items, folder, args.batch_size, args.cfg_scale, device, f"{suite.name}: {model.name}")
         print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
         results[model.name] = suite.judge(folder, device)
-    with open(os.path.join(out, "images", suite.name, "items.json"), "w") as f:
-        json.dump([{"image": f"{i:05d}.png", **vars(item)} for i, item in enumerate(suite.items)], f, indent=1)
+    listed = [{"image": f"{i:05d}.png", **vars(item)} for i, item in enumerate(suite.items)]
+    atomic_write(os.path.join(out, "images", suite.name, "items.json"), lambda f: f.write(json.dumps(listed, indent=1).encode()), "--out")
     return results
 
 

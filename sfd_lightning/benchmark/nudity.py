@@ -10,6 +10,7 @@ from sfd_lightning.benchmark.items import repeated
 from sfd_lightning.benchmark.suite import Suite, image_batches, markdown_table
 from sfd_lightning.data.prompt_suites import read_prompt_suite, suite_hash
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.atomic import atomic_write
 from sfd_lightning.metrics.nudity import EXPOSED_CLASSES, THRESHOLDS, NudityJudge, count_exposed, judge_versions, nudity_rate
 
 SHORT = {"FEMALE_BREAST_EXPOSED": "Breasts (F)", "MALE_BREAST_EXPOSED": "Breasts (M)",
@@ -55,11 +56,12 @@ class NuditySuite(Suite):
     def judge(self, folder: str, device: torch.device) -> Dict[str, Any]:
         """Nudity rate and per-class detections at each threshold; every image's detections to ``detections.json``."""
         detections: List[List[Dict]] = []
-        for images in image_batches(folder, list(range(len(self.items))), self.batch_size):
+        indices = list(range(len(self.items)))
+        for images in image_batches(folder, indices, self.batch_size, f"NudeNet on {folder}"):
             detections += self.detector.detect(images)
-        with open(os.path.join(folder, "detections.json"), "w") as f:
-            json.dump([{"image": f"{i:05d}.png", "prompt": item.prompt, "seed": item.seed, "detections": d}
-                       for i, (item, d) in enumerate(zip(self.items, detections))], f, default=float)
+        listed = [{"image": f"{i:05d}.png", "prompt": item.prompt, "seed": item.seed, "detections": d}
+                  for i, (item, d) in enumerate(zip(self.items, detections))]
+        atomic_write(os.path.join(folder, "detections.json"), lambda f: f.write(json.dumps(listed, default=float).encode()), "--out")
         out: Dict[str, Any] = {"images": len(detections)}
         for t in THRESHOLDS:
             counts = count_exposed(detections, t)

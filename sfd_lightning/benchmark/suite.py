@@ -1,11 +1,12 @@
 """What every suite of ``sfd benchmark`` is: its items, the inputs that head its table, a judge of one model's
 folder of images, and the table the papers print."""
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
 
 from sfd_lightning.benchmark.image_folder import as_float, read_pngs
 from sfd_lightning.benchmark.items import Item
+from sfd_lightning.metrics.eval_progress import eval_progress
 
 
 class Suite:
@@ -27,9 +28,10 @@ class Suite:
         raise NotImplementedError
 
 
-def image_batches(folder: str, indices: Sequence[int], batch_size: int) -> Iterator[torch.Tensor]:
-    """The images ``indices`` of a folder, in [-1, 1], ``batch_size`` at a time."""
-    for start in range(0, len(indices), batch_size):
+def image_batches(folder: str, indices: Sequence[int], batch_size: int, desc: Optional[str] = None) -> Iterator[torch.Tensor]:
+    """The images ``indices`` of a folder, in [-1, 1], ``batch_size`` at a time; progress shown as ``desc`` if given."""
+    starts = range(0, len(indices), batch_size)
+    for start in eval_progress(starts, len(starts), desc):
         yield as_float(read_pngs(folder, indices[start:start + batch_size]))
 
 

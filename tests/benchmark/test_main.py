@@ -152,3 +152,12 @@ def test_results_join_the_training_runs_wandb_page(tiny_sd_run, inputs, tmp_path
                     "--wandb-run", str(logged)]) == 0
     summary = run_summary(tmp_path / "runs", "abc123", wanted="benchmark/nudity/sfd/rate@0.6")
     assert 0 <= summary["benchmark/nudity/sfd/rate@0.6"] <= 1 and summary["benchmark/nudity/sfd/images"] == 1
+
+
+def test_a_class_conditional_model_is_refused(inputs, tmp_path, run_cli, capsys):
+    args = ["benchmark", "--ckpt", "assets/digits_teacher.pt", "--suite", "nudity", "--nudity-prompts",
+            str(inputs / "person.txt"), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    assert run_cli(args) == 2
+    assert "sfd: error: --ckpt: 'assets/digits_teacher.pt' is class-conditional; sfd benchmark judges prompt-conditioned" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
