@@ -49,7 +49,8 @@ class CocoSuite(Suite):
         self.real_stats: Optional[Dict[str, Any]] = None  # of the real images at the samples' size, computed once
         self.inputs = {"captions": os.path.basename(captions), "sha256": suite_hash(captions), "images": len(self.items),
                        "real_images": os.path.basename(os.path.normpath(images)), "real_count": len(self.real), "seeds": f"{seed} + image index",
-                       "features": features, "clip_model": clip_model}
+                       "features": features,
+                       "clip_model": os.path.basename(os.path.normpath(clip_model)) if os.path.isdir(clip_model) else clip_model}
 
     def header(self) -> Dict[str, Any]:
         return {**self.inputs, "judge": {name: version(name) for name in ("torch-fidelity", "transformers")}}

@@ -31,6 +31,8 @@ def draw_figure(results: Dict[str, Dict[str, Dict]], path: str) -> None:
         for k, (model, ys) in enumerate(values.items()):
             ax.bar([i + k * width for i in range(len(names))], ys, width, label=model)
         ax.set_xticks([i + width * (len(values) - 1) / 2 for i in range(len(names))], names, rotation=45, ha="right", fontsize=8)
+        top = max((v for ys in values.values() for v in ys), default=0)
+        ax.set_ylim(0, top * 1.15 if top > 0 else 1)  # counts and shares start at 0, all-zero panels included
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=8)
     save(fig, path)
