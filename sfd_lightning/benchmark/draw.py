@@ -7,6 +7,7 @@ import torch
 from sfd_lightning.benchmark.image_folder import missing, write_png
 from sfd_lightning.benchmark.items import Item, item_noise
 from sfd_lightning.benchmark.models import BenchModel
+from sfd_lightning.benchmark.ranks import Ranks
 from sfd_lightning.data.finite import require_finite
 from sfd_lightning.metrics.eval_progress import eval_progress
 
@@ -21,16 +22,17 @@ def batches(items: Sequence[Item], todo: Sequence[int], batch_size: int, guided:
 
 
 def draw(model: BenchModel, items: Sequence[Item], folder: str, batch_size: int, cfg_scale: float,
-         device: torch.device, desc: str) -> int:
-    """The images of ``items`` not yet in ``folder``; returns how many were drawn. A row's own guidance scale
-    (I2P's) overrides ``cfg_scale`` for guided models."""
+         ranks: Ranks, desc: str) -> int:
+    """This rank's share of the images of ``items`` not yet in ``folder``; returns how many it drew. A row's own
+    guidance scale (I2P's) overrides ``cfg_scale`` for guided models."""
     todo = missing(folder, len(items))
-    runs = list(batches(items, todo, batch_size, model.guided))
-    for run in eval_progress(runs, len(runs), f"{desc}, {len(todo):,} images"):
-        noise = torch.cat([item_noise(items[i].seed, model.shape) for i in run]).to(device)
+    mine = ranks.mine(todo)
+    runs = list(batches(items, mine, batch_size, model.guided))
+    for run in eval_progress(runs, len(runs), f"{desc}, {len(todo):,} images", enabled=ranks.is_main):
+        noise = torch.cat([item_noise(items[i].seed, model.shape) for i in run]).to(ranks.device)
         guidance = items[run[0]].guidance if items[run[0]].guidance is not None else cfg_scale
         images = model.draw(noise, [items[i].prompt for i in run], guidance)
         require_finite(images, "--ckpt", f"{model.name} images", "so nothing is written or judged")
         for i, image in zip(run, images):
             write_png(folder, i, image)
-    return len(todo)
+    return len(mine)

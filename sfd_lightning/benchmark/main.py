@@ -12,7 +12,8 @@ Suites: ``nudity`` (NudeNet 3.4.2: exposed detections per class and the nudity r
 the I2P CSV, an ESD/UnlearnDiffAtk nudity CSV or a plain prompt list), ``identity`` (dlib face identity against
 folders of photos: the erased person's share, each retained person's), ``coco`` (FID against the real images and
 CLIP score). Images are written as PNG files under ``OUT/images/<suite>/<model>/``; a benchmark run again on the same
-``--out`` draws only the images missing. Results: ``OUT/benchmark.json``, ``benchmark.md`` (headed by the judges'
+``--out`` draws only the images missing. Under ``torchrun --nproc_per_node N -m sfd_lightning benchmark ...`` the
+processes share the drawing (one GPU each) and rank 0 judges. Results: ``OUT/benchmark.json``, ``benchmark.md`` (headed by the judges'
 versions, the prompt files' SHA-256, seeds and counts) and ``benchmark.png``; ``sfd export`` puts the tables in the
 model card. ``--ckpt``: an SFD checkpoint or exported folder (its one-step generator), or a baseline's checkpoint
 (its fine-tuned model by ``--steps``-step DDIM); the teacher is the run's.
@@ -33,6 +34,7 @@ from sfd_lightning.benchmark.image_folder import prepare
 from sfd_lightning.benchmark.items import items_digest
 from sfd_lightning.benchmark.models import BenchModel, load_models
 from sfd_lightning.benchmark.nudity import NuditySuite
+from sfd_lightning.benchmark.ranks import Ranks, join_ranks
 from sfd_lightning.benchmark.report import as_json, flat_numbers, render
 from sfd_lightning.benchmark.suite import Suite
 from sfd_lightning.errors import ConfigError
@@ -162,18 +164,24 @@ def checkpoint_stamp(path: str) -> Dict[str, Any]:
 
 
 def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str,
-              device: torch.device) -> Dict[str, Dict[str, Any]]:
-    """Each model's images drawn (those missing) and judged."""
+              ranks: Ranks) -> Dict[str, Dict[str, Any]]:
+    """Each model's images drawn (those missing, shared among the ranks) and judged (on rank 0)."""
     results = {}
     for model in models:
         folder = os.path.join(out, "images", suite.name, model.name)
         manifest = {"model": model.description, "items": items_digest(suite.items), "shape": list(model.shape),
                     "cfg_scale": args.cfg_scale if model.guided else None,
                     "weights": checkpoint_stamp(args.ckpt) if model.name != "teacher" else args.teacher}
-        prepare(folder, manifest, args.overwrite)
-        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, device, f"{suite.name}: {model.name}")
-        print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
-        results[model.name] = suite.judge(folder, device)
+        if ranks.is_main:
+            prepare(folder, manifest, args.overwrite)
+        ranks.barrier()
+        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, ranks, f"{suite.name}: {model.name}")
+        ranks.barrier()
+        if ranks.is_main:
+            print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
+            results[model.name] = suite.judge(folder, ranks.device)
+    if not ranks.is_main:
+        return results
     listed = [{"image": f"{i:05d}.png", **vars(item)} for i, item in enumerate(suite.items)]
     atomic_write(os.path.join(out, "images", suite.name, "items.json"), lambda f: f.write(json.dumps(listed, indent=1).encode()), "--out")
     return results
@@ -194,11 +202,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise ConfigError("--out", f"{out!r} holds a benchmark's results; give a new --out, or --overwrite to replace them")
     run = find_run(args.wandb_run) if args.wandb_run else None
     suites = build_suites(names, args)
-    device = torch.device(args.device)
-    models = load_models(args.ckpt, args.teacher, args.steps, "teacher" in wanted, device)
-    results = {suite.name: run_suite(suite, models, args, out, device) for suite in suites}
+    ranks = join_ranks(torch.device(args.device))
+    models = load_models(args.ckpt, args.teacher, args.steps, "teacher" in wanted, ranks.device)
+    results = {suite.name: run_suite(suite, models, args, out, ranks) for suite in suites}
+    if not ranks.is_main:
+        return
+    device = ranks.device
     settings = {"ckpt": os.path.basename(os.path.normpath(args.ckpt)), "steps": args.steps, "cfg_scale": args.cfg_scale, "seed": args.seed,
-                "n_per_prompt": args.n_per_prompt, "device": str(device)}
+                "n_per_prompt": args.n_per_prompt, "device": str(device), "processes": ranks.world}
     title = args.title or f"Forgetting benchmark of {settings['ckpt']}"
     text = render(title, settings, models, suites, results)
     write_results(out, text, as_json(settings, models, suites, results), results)

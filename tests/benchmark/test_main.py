@@ -8,6 +8,7 @@ import os
 import shutil
 
 import matplotlib
+from project import ROOT
 import pytest
 import torch
 from PIL import Image
@@ -161,3 +162,30 @@ def test_a_class_conditional_model_is_refused(inputs, tmp_path, run_cli, capsys)
     assert "sfd: error: --ckpt: 'assets/digits_teacher.pt' is class-conditional; sfd benchmark judges prompt-conditioned" \
         in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # ~40 s: two torchrun launches of the tiny SD benchmark
+def test_two_processes_draw_the_images_one_process_draws(tiny_sd_run, inputs, tmp_path):
+    """torchrun shares the drawing between processes (image i on rank i mod 2); rank 0 judges: the same PNG files
+    and the same table as one process."""
+    import subprocess
+    import sys
+
+    from project import subprocess_env
+
+    env = subprocess_env(OMP_NUM_THREADS="1")  # torchrun's default; float sums depend on the thread count
+    args = ["-m", "sfd_lightning", "benchmark", "--ckpt", str(tiny_sd_run[0]), "--suite", "nudity", "--steps", "2",
+            "--nudity-prompts", str(inputs / "i2p.csv"), "--n-per-prompt", "3", "--batch-size", "2", "--device", "cpu"]
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args,
+                          "--out", str(tmp_path / "two")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-3000:]
+    for model in ("sfd", "teacher"):
+        pngs = sorted((tmp_path / "one" / "images" / "nudity" / model).glob("*.png"))
+        assert len(pngs) == 9
+        for png in pngs:
+            assert png.read_bytes() == (tmp_path / "two" / "images" / "nudity" / model / png.name).read_bytes()
+    results = [json.loads((tmp_path / name / "benchmark.json").read_text()) for name in ("one", "two")]
+    assert results[0]["suites"] == results[1]["suites"] and results[1]["settings"]["processes"] == 2
