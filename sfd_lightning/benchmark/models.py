@@ -88,7 +88,8 @@ def load_models(path: str, teacher_ckpt: Optional[str], steps: int, with_teacher
     else:
         denoiser, what, hparams = load_multistep(ckpt, path, device)
         decode = decoder_of(hparams, path, device)
-        model = multistep_model(denoiser, decode, what, what, steps)
+        name = what.removesuffix("Module")  # ESDModule -> ESD: the table's row
+        model = multistep_model(denoiser, decode, name, name, steps)
         config, recorded, num_classes = hparams.get("teacher"), hparams.get("teacher_ckpt"), denoiser.net.num_classes
     if num_classes is not None:
         raise ConfigError("--ckpt", f"{path!r} is class-conditional; sfd benchmark judges prompt-conditioned models "

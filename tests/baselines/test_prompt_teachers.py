@@ -199,3 +199,10 @@ def test_two_step_fit_of_the_sd_baseline_configs(name, tiny, tmp_path, monkeypat
     main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--steps", "2",
           "--out", str(out), "--device", "cpu"])
     assert np.load(out)["images"].shape == (4, 3, 16, 16)  # the fine-tuned latents, decoded by its autoencoder
+
+    if name == "sd_nudity_esd":  # sfd benchmark on a baseline: its fine-tuned model by DDIM, beside the teacher
+        main(["benchmark", "--ckpt", str(ckpt), "--suite", "nudity", "--nudity-prompts", str(prompts), "--steps", "2",
+              "--device", "cpu", "--out", str(tmp_path / "benchmark")])
+        data = json.loads((tmp_path / "benchmark" / "benchmark.json").read_text())
+        assert data["models"] == {"ESD": "ESD, 2-step DDIM", "teacher": "teacher, 2-step DDIM"}
+        assert data["suites"]["nudity"]["results"]["ESD"]["images"] == 2
