@@ -1,7 +1,7 @@
 """The settings and shared inputs of an attack run."""
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -10,14 +10,15 @@ from sfd_lightning.attack.judges import Judge, Surrogate
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.errors import ConfigError
 
-ATTACKS = ("noise", "embedding", "paraphrase")
+ATTACKS = ("noise", "embedding", "paraphrase", "relearn", "benign")
+SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")  # AttackCallback's default: no fine-tuning
 
 
 @dataclass
 class AttackSettings:
     """Budgets and sizes of an attack run (the defaults give the README's digits figures)."""
 
-    attacks: Sequence[str] = ATTACKS
+    attacks: Sequence[str] = SAMPLE_ATTACKS
     n: int = 200                  # attacked samples per budget (and retained samples for the noise attack)
     eps: Sequence[float] = (0.0, 0.25, 0.5, 1.0)  # noise budgets: ||z - z0|| <= eps * sqrt(d)
     pgd_steps: int = 10
@@ -27,6 +28,8 @@ class AttackSettings:
     embedding_lr: float = 0.05
     embedding_batch: int = 32
     pinpoint_k: int = 2           # nearest classes whose collateral damage is reported
+    relearn_steps: Sequence[int] = (0, 50, 200, 1000)  # relearning budgets: fine-tuning steps on the K examples
+    relearn_lr: float = 1e-4      # the fine-tuning's Adam learning rate
     seed: int = 0
 
     def check(self) -> None:
@@ -35,7 +38,8 @@ class AttackSettings:
             raise ConfigError("--attack", f"must be among {ATTACKS} or all, got {list(self.attacks)}")
         checks = {"--n": self.n >= 1, "--eps": all(0 <= e < math.inf for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
                   "--restarts": self.restarts >= 1, "--embedding-steps": all(s >= 0 for s in self.embedding_steps),
-                  "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0}
+                  "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0,
+                  "--relearn-steps": all(s >= 0 for s in self.relearn_steps), "--relearn-lr": 0 < self.relearn_lr < math.inf}
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(name, f"out of range: {asdict(self)[name[2:].replace('-', '_')]!r}")
@@ -53,6 +57,7 @@ class AttackContext:
     examples: Optional[torch.Tensor] = None   # (K, C, H, W) in [-1, 1]: the concept, for the embedding attack
     reference: Any = None                     # an metrics.image_sets.ImageSet with labels: pinpoint FIDs
     features: Any = None                      # a metrics.features.FeatureExtractor for those FIDs
+    retained_examples: Optional[Tuple[torch.Tensor, Condition]] = None  # (images, conditions): benign relearning
 
     def noise(self, n: int, shape: Sequence[int], offset: int = 0) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.settings.seed * 1000 + offset)

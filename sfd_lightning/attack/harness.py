@@ -17,6 +17,7 @@ from sfd_lightning.attack.forget_spec import repeated
 from sfd_lightning.attack.judges import rates
 from sfd_lightning.attack.noise import pgd_l2
 from sfd_lightning.attack.pinpoint import pinpoint
+from sfd_lightning.attack.relearn import denoising_objective, matching_objective, relearn_curve
 from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.diffusion.conditions import Condition, ConditionTokens
 from sfd_lightning.errors import ConfigError
@@ -96,7 +97,46 @@ def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, 
     return rows
 
 
-RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows}
+def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
+    """(loss, its name): a multi-step model's denoising loss, the one-step generator's feature matching."""
+    if target.denoiser is not None:
+        return denoising_objective(target.denoiser, examples, conditions), "denoising"
+    return matching_objective(target.generate, ctx.surrogate.features, examples, conditions, target.shape), "mmd"
+
+
+def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, examples: torch.Tensor,
+                     conditions: Condition) -> List[Dict[str, Any]]:
+    """The judges' forget rate on fixed noise after each budget of fine-tuning the target on ``examples``."""
+    s, forget_class = ctx.settings, torch.tensor(ctx.spec.forget_class)
+    z, forget = ctx.noise(s.n, target.shape, offset=3), ctx.on_device(ctx.spec.forget_conditions(s.n))
+
+    def judged() -> Dict[str, float]:
+        with torch.no_grad():
+            return rates(ctx.judges, target.generate(z, forget), forget_class)
+
+    loss, name = relearn_objective(target, ctx, examples, ctx.on_device(conditions))
+    curve = relearn_curve(target.net, loss, judged, s.relearn_steps, s.relearn_lr, s.seed + 3)
+    return [dict(row(attack, step, target, curve[step], None, s.n), loss=name) for step in sorted(curve)]
+
+
+def relearn_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    """Fine-tuning on the K examples of the forgotten concept, under the forget conditions."""
+    if ctx.examples is None:
+        raise ConfigError("--examples", "the relearning attack needs examples of the forgotten concept")
+    k = min(ctx.settings.k_examples, len(ctx.examples))
+    return fine_tuning_rows("relearn", target, ctx, ctx.examples[:k], ctx.spec.forget_conditions(k))
+
+
+def benign_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    """Fine-tuning on K examples of the retained classes only, under their own conditions."""
+    if ctx.retained_examples is None:
+        raise ConfigError("--examples", "benign relearning needs examples of the retained classes")
+    images, conditions = ctx.retained_examples
+    return fine_tuning_rows("benign", target, ctx, images, conditions)
+
+
+RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows, "relearn": relearn_rows,
+           "benign": benign_rows}
 
 
 def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:

@@ -73,17 +73,53 @@ def examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: 
         z = torch.randn((k, *teacher.shape), generator=g).to(device)
         c = spec.forget_conditions(k)
         return teacher.generate(z, c.to(device) if isinstance(c, torch.Tensor) else c)
+    return _images_of(source, spec.forget_class, teacher.shape, settings.seed + 5)[:k].to(device)
+
+
+@torch.no_grad()
+def retained_examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings,
+                         device: torch.device) -> Tuple[torch.Tensor, Any]:
+    """``k_examples`` (images in [-1, 1], their conditions) of the retained classes, spread over them: the teacher's
+    samples of retained conditions, or a seeded choice of a labelled image set's retained-class images, each with a
+    retained condition of its class (the label, or a retained prompt naming it)."""
+    k = settings.k_examples
+    if source == "teacher":
+        conditions, _ = spec.retained_conditions(k)
+        g = torch.Generator().manual_seed(settings.seed + 6)
+        z = torch.randn((k, *teacher.shape), generator=g).to(device)
+        return teacher.generate(z, conditions.to(device) if isinstance(conditions, torch.Tensor) else conditions), conditions
+    classes = spec.retained_classes()
+    per_class = [_images_of(source, cls, teacher.shape, settings.seed + 6) for cls in classes]
+    chosen = [(per_class[i % len(classes)][i // len(classes)], classes[i % len(classes)]) for i in range(k)]
+    images = torch.stack([image for image, _ in chosen]).to(device)
+    conditions = [spec.class_conditions(cls, 1) for _, cls in chosen]
+    if isinstance(conditions[0], torch.Tensor):
+        return images, torch.cat(conditions)
+    return images, [c[0] for c in conditions]
+
+
+def attack_examples(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings,
+                    device: torch.device) -> Tuple[Optional[torch.Tensor], Optional[Tuple[torch.Tensor, Any]]]:
+    """(examples of the forgotten concept, retained examples with their conditions), each only if an attack of
+    ``settings`` needs it: the embedding and relearning attacks the former, benign relearning the latter."""
+    needs = set(settings.attacks)
+    examples = examples_of(source, spec, teacher, settings, device) if needs & {"embedding", "relearn"} else None
+    retained = retained_examples_of(source, spec, teacher, settings, device) if "benign" in needs else None
+    return examples, retained
+
+
+def _images_of(source: str, cls: int, shape: Tuple[int, ...], seed: int) -> torch.Tensor:
+    """A labelled image set's images of class ``cls`` in [-1, 1], in a seeded order, shaped like the model's."""
     images = open_image_set(source, "--examples")
     if images.labels is None:
-        raise ConfigError("--examples", f"{source!r} has no labels to find the forgotten class in")
-    batch = torch.cat([b for b, _ in images.batches(4096, classes=[spec.forget_class])]).float() / 127.5 - 1
-    pick = torch.randperm(len(batch), generator=torch.Generator().manual_seed(settings.seed + 5))[:k]
-    chosen = batch[pick]
-    if teacher.shape[0] == 1:  # the sets are read as RGB; one-channel models see their mean
-        chosen = chosen.mean(dim=1, keepdim=True)
-    if tuple(chosen.shape[1:]) != tuple(teacher.shape):
-        raise ConfigError("--examples", f"{source!r} images are {tuple(chosen.shape[1:])}, the generator draws {teacher.shape}")
-    return chosen.to(device)
+        raise ConfigError("--examples", f"{source!r} has no labels to find the classes in")
+    batch = torch.cat([b for b, _ in images.batches(4096, classes=[cls])]).float() / 127.5 - 1
+    batch = batch[torch.randperm(len(batch), generator=torch.Generator().manual_seed(seed))]
+    if shape[0] == 1:  # the sets are read as RGB; one-channel models see their mean
+        batch = batch.mean(dim=1, keepdim=True)
+    if tuple(batch.shape[1:]) != tuple(shape):
+        raise ConfigError("--examples", f"{source!r} images are {tuple(batch.shape[1:])}, the generator draws {shape}")
+    return batch
 
 
 def reference_of(source: Optional[str], surrogate: str) -> Tuple[Any, Any]:

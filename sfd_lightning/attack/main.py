@@ -6,7 +6,9 @@
 The SFD one-step generator (checkpoint or exported folder) and, for scale, its teacher's few-step DDIM
 sampler are attacked with the same budgets: ``noise`` (PGD on the input noise within ||z - z0|| <= eps
 sqrt(d)), ``embedding`` (a learned condition token fitted to K examples of the concept: textual
-inversion) and, for prompt models, ``paraphrase`` (held-out wordings of the concept, one per line).
+inversion), for prompt models ``paraphrase`` (held-out wordings of the concept, one per line), ``relearn``
+(fine-tuning every weight on the K examples for each of --relearn-steps: does the concept come back?) and
+``benign`` (the same fine-tuning on K examples of the retained classes only: does forgetting erode by itself?).
 The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Writes attack.json,
 attack.md (the table) and attack.png (success rate against budget) into ``--out``.
 """
@@ -17,7 +19,7 @@ from typing import List, Optional
 import torch
 
 from sfd_lightning.attack.harness import ATTACKS, AttackContext, AttackSettings, run_attacks
-from sfd_lightning.attack.inputs import examples_of, reference_of, run_folder, spec_of
+from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
 from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
@@ -51,7 +53,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pgd-steps", type=int, default=10, help="PGD steps per restart")
     p.add_argument("--restarts", type=int, default=2, help="PGD restarts (the first from z0)")
     p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps")
-    p.add_argument("--k-examples", type=int, default=16, help="examples the embedding attack fits (<= 16)")
+    p.add_argument("--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)")
+    p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the examples")
+    p.add_argument("--relearn-lr", type=float, default=1e-4, help="the relearning fine-tuning's Adam learning rate")
     p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
     p.add_argument("--pinpoint-k", type=int, default=2, help="nearest classes whose collateral is reported (0: none)")
     p.add_argument("--concept", default=None, help="prompt runs: the forgotten concept word (default: the run's data.concept)")
@@ -71,9 +75,10 @@ def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     chosen = args.attack or ["all"]
     attacks = [a for a in ATTACKS if a != "paraphrase" or prompt_run] if "all" in chosen else chosen
     steps = [int(s) for s in floats(args.embedding_steps, "--embedding-steps")]
+    relearn = [int(s) for s in floats(args.relearn_steps, "--relearn-steps")]
     settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
                               restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
-                              pinpoint_k=args.pinpoint_k, seed=args.seed)
+                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=args.relearn_lr, seed=args.seed)
     settings.check()
     if args.teacher_steps < 1:
         raise ConfigError("--teacher-steps", f"must be >= 1, got {args.teacher_steps}")
@@ -96,9 +101,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                                    "to replace it")
     surrogate = load_classifier(args.surrogate, "--surrogate", device)
     judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", load_classifier(args.judge, "--judge", device))}
-    examples = examples_of(args.examples, spec, teacher, settings, device) if "embedding" in settings.attacks else None
+    examples, retained = attack_examples(args.examples, spec, teacher, settings, device)
     reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
-    ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
+    ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained)
     result = run_attacks([target] if args.skip_teacher else [teacher, target], ctx)
     result["ckpt"] = args.ckpt
     paths = write(result, out)

@@ -7,13 +7,16 @@ from typing import Any, Dict, List, Tuple
 from sfd_lightning.io.figures import panels, save
 
 
-BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps"}
+BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps",
+               "relearn": "relearning: fine-tuning steps on the concept's examples",
+               "benign": "benign fine-tuning: steps on retained examples"}
+LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
 
 
 def budget_label(row: Dict[str, Any]) -> str:
     if row["attack"] == "noise":
         return f"eps {row['budget']:g}"
-    if row["attack"] == "embedding":
+    if row["attack"] in ("embedding", "relearn", "benign"):
         return f"{row['budget']} steps"
     return "all held-out prompts" if row["budget"] == -1 else repr(row.get("prompt", row["budget"]))
 
@@ -40,8 +43,10 @@ def markdown(result: Dict[str, Any]) -> str:
         cells += [percent((rows[t].get("retained") or {}).get(judges[-1])) if t in rows else "–" for t in targets]
         lines.append("| " + " | ".join([attack, label] + cells) + " |")
     described = ", ".join(f"{t} = {v['description']} ({v['nfe']} NFE)" for t, v in result["targets"].items())
+    losses = {r["target"]: LOSSES[r["loss"]] for r in result["rows"] if "loss" in r}
+    tuned = ("; fine-tuned by " + ", ".join(f"{t}: {loss}" for t, loss in losses.items())) if losses else ""
     text = ["Success rate: the share of attacked samples each judge assigns to the forgotten class "
-            f"{result['forget_class']} (lower is better for the forgetting run). {described}.", "", *lines]
+            f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.", "", *lines]
     return "\n".join(text + pinpoint_markdown(result, judges)) + "\n"
 
 

@@ -35,6 +35,7 @@ class AttackTarget:
     net: nn.Module
     shape: Tuple[int, ...]
     nfe: int  # network evaluations per image
+    denoiser: Optional[Denoiser] = None  # a multi-step model's: its denoising loss (the relearning attack's)
 
 
 def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
@@ -52,7 +53,8 @@ def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = N
     decode = decode or (lambda x: x)
     net = teacher.net
     shape = (net.in_channels, net.resolution, net.resolution)
-    return AttackTarget(name, f"{what}, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps)
+    return AttackTarget(name, f"{what}, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps,
+                        teacher)
 
 
 def multistep_meta(ckpt: Dict[str, Any], hparams: Dict[str, Any]) -> Dict[str, Any]:

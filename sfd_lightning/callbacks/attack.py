@@ -12,7 +12,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from sfd_lightning.attack.context import AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.harness import run_attacks
-from sfd_lightning.attack.inputs import DIGIT_WORDS, examples_of, reference_of
+from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, reference_of
 from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import one_step_target, teacher_target
@@ -24,8 +24,9 @@ from sfd_lightning.models.unlearning_module import require_module
 
 
 class AttackCallback(Callback):
-    """Attack the forgetting after training: noise, embedding and (prompt runs) paraphrase attacks on the
-    one-step generator and the teacher's few-step DDIM sampler, judged by a surrogate and an independent judge."""
+    """Attack the forgetting after training: noise, embedding and (prompt runs) paraphrase attacks, and on request
+    relearning and benign fine-tuning, on the one-step generator and the teacher's few-step DDIM sampler, judged by a
+    surrogate and an independent judge."""
 
     def __init__(self, surrogate_ckpt: str = "assets/digits_classifier.pt", judge_ckpt: str = "assets/digits_judge.pt",
                  settings: Optional[AttackSettings] = None, teacher_steps: int = 10,
@@ -35,10 +36,12 @@ class AttackCallback(Callback):
         Args:
             surrogate_ckpt: classifier asset the attacks optimise against.
             judge_ckpt: independent classifier asset that also scores them (never in a gradient).
-            settings: the attacks (``attacks``: noise, embedding, paraphrase; paraphrase is skipped in class runs),
-                budgets and sizes (``n``, ``eps``, ``pgd_steps``, ``restarts``, ``embedding_steps``, ...): ``AttackSettings``.
+            settings: the attacks (``attacks``: noise, embedding, paraphrase by default, relearn and benign on request;
+                paraphrase is skipped in class runs), budgets and sizes (``n``, ``eps``, ``pgd_steps``, ``restarts``,
+                ``embedding_steps``, ``relearn_steps``, ``relearn_lr``, ...): ``AttackSettings``.
             teacher_steps: DDIM steps of the attacked teacher sampler.
-            examples: the embedding attack's examples: ``teacher`` (its samples) or a labelled image set (``digits``).
+            examples: the embedding and relearning attacks' examples: ``teacher`` (its samples) or a labelled image set
+                (``digits``).
             reference: labelled real images for the pinpoint FIDs (``digits``, ``cifar10:ROOT``), or none.
             paraphrases: prompt runs: a file of held-out wordings of the concept.
             class_words: prompt runs: the judges' class words.
@@ -75,9 +78,9 @@ class AttackCallback(Callback):
         surrogate = load_classifier(self.surrogate_ckpt, "trainer.callbacks.AttackCallback.surrogate_ckpt", device)
         judges = {"surrogate": Judge("surrogate", surrogate),
                   "judge": Judge("judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device))}
-        examples = examples_of(self.examples, spec, teacher, settings, device) if "embedding" in attacks else None
+        examples, retained = attack_examples(self.examples, spec, teacher, settings, device)
         reference, features = reference_of(self.reference, self.surrogate_ckpt) if settings.pinpoint_k else (None, None)
-        ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features)
+        ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained)
         self.result = run_attacks([teacher, sfd], ctx)
         paths = write(self.result, os.path.join(run_dir(trainer), "attack"))
         print(open(paths["md"]).read(), flush=True)

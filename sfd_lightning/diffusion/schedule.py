@@ -5,7 +5,7 @@ Linear betas follow DDPM (Ho et al., 2020); the cosine schedule follows improved
 x_t = a_t x0 + b_t eps, i.e. x_t / a_t = x0 + sigma_t eps with sigma_t = b_t / a_t.
 """
 import math
-from typing import Literal
+from typing import Literal, Optional, Tuple
 
 import torch
 from torch import nn
@@ -70,3 +70,14 @@ class VPSchedule(nn.Module):
         lo = hi - 1
         frac = (log_sigma - self.log_sigmas[lo]) / (self.log_sigmas[hi] - self.log_sigmas[lo])
         return lo.to(sigma.dtype) + frac.clamp(0, 1).to(sigma.dtype)
+
+
+def training_noise(schedule: VPSchedule, x0: torch.Tensor,
+                   generator: Optional[torch.Generator] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """DDPM's training draw for ``x0`` (B, ...): (sigma (B,) at a timestep uniform over the schedule, noise like x0).
+    ``generator`` (CPU) draws both; without it, torch's global RNG on ``x0``'s device (a DiffusionModule's steps)."""
+    if generator is None:
+        t = torch.randint(0, schedule.num_timesteps, (len(x0),), device=x0.device)
+        return schedule.sigmas[t], torch.randn_like(x0)
+    t = torch.randint(0, schedule.num_timesteps, (len(x0),), generator=generator).to(x0.device)
+    return schedule.sigmas[t], torch.randn(x0.shape, generator=generator).to(x0)

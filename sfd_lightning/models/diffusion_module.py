@@ -14,6 +14,7 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.checkpoint import network_weights, read_any
 from sfd_lightning.io.source import Source
 from sfd_lightning.io.strict import load_matching
+from sfd_lightning.diffusion.schedule import training_noise
 from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
@@ -57,9 +58,7 @@ class DiffusionModule(LightningModule):
         self.optimizer = adam_or(optimizer, lr=2e-4, betas=(0.9, 0.999))
 
     def loss(self, denoiser: Denoiser, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        schedule = self.denoiser.schedule
-        t = torch.randint(0, schedule.num_timesteps, (len(images),), device=images.device)
-        return denoising_loss(denoiser, images, schedule.sigmas[t], torch.randn_like(images), labels).mean()
+        return denoising_loss(denoiser, images, *training_noise(self.denoiser.schedule, images), labels).mean()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         images, labels = batch  # (B, C, H, W), labels (B,) or B prompts

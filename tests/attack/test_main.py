@@ -7,7 +7,8 @@ from project import ROOT
 from sfd_lightning.cli import main
 
 SMALL = ["--n", "8", "--eps", "0,0.5", "--pgd-steps", "2", "--restarts", "1", "--embedding-steps", "0,2",
-         "--teacher-steps", "2", "--pinpoint-k", "1", "--examples", "digits", "--reference", "digits"]
+         "--teacher-steps", "2", "--pinpoint-k", "1", "--examples", "digits", "--reference", "digits",
+         "--relearn-steps", "0,2", "--k-examples", "4"]
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     out = ckpt.parents[1] / "attack"
     result = json.loads((out / "attack.json").read_text())
     assert result["forget_class"] == 0 and result["judges"] == ["surrogate", "judge"]
-    assert {(r["attack"], r["target"]) for r in result["rows"]} == {(a, t) for a in ("noise", "embedding") for t in ("teacher", "sfd")}
+    assert {(r["attack"], r["target"]) for r in result["rows"]} == {(a, t) for a in ("noise", "embedding", "relearn", "benign")
+                                                                       for t in ("teacher", "sfd")}
     assert all("fid" in r for r in result["pinpoint"]["rows"])
     assert (out / "attack.png").exists()
     assert "| noise | eps 0.5 |" in capsys.readouterr().out
@@ -44,6 +46,8 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     (["--k-examples", "40"], "--k-examples: out of range"),
     (["--eps", "0,x"], "--eps: expected comma-separated numbers"),
     (["--eps", "0.5,inf"], "--eps: out of range"),  # an unbounded ball is no budget
+    (["--relearn-steps", "0,-5"], "--relearn-steps: out of range"),
+    (["--relearn-lr", "0"], "--relearn-lr: out of range"),
 ])
 def test_bad_input_is_one_line(ckpt, args, message, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)

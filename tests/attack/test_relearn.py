@@ -1,0 +1,82 @@
+"""The relearning attack: fine-tuning the attacked network in place and handing it back unchanged, the loss each
+model gets, the judge kept out of every gradient, and a class a digits teacher was made to forget coming back."""
+import pytest
+import torch
+
+from sfd_lightning.attack.harness import run_attacks
+from sfd_lightning.attack.inputs import attack_examples
+from sfd_lightning.attack.judges import Judge, load_classifier, rates
+from sfd_lightning.attack.relearn import denoising_objective, relearn_curve, trainable
+from sfd_lightning.attack.targets import teacher_target
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.checkpoint_models import load_multistep
+from sfd_lightning.io.source import Source
+
+
+def test_the_network_is_fine_tuned_in_place_and_handed_back_unchanged():
+    net = torch.nn.Linear(2, 1).requires_grad_(False)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    target = torch.tensor(3.0)
+
+    def loss(g):
+        return (net.bias - target).square().sum()
+
+    curve = relearn_curve(net, loss, lambda: {"bias": float(net.bias.detach())}, (0, 5, 50), lr=0.1, seed=0)
+    assert sorted(curve) == [0, 5, 50]
+    assert curve[0]["bias"] == pytest.approx(float(before["bias"])) and abs(curve[50]["bias"] - 3) < abs(curve[5]["bias"] - 3)
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+    assert not any(p.requires_grad for p in net.parameters())
+    with pytest.raises(RuntimeError, match="inside"), trainable(net):
+        net.weight.data.add_(1.0)
+        raise RuntimeError("inside")
+    assert torch.equal(net.weight, before["weight"])  # restored after a failure too
+
+
+def test_each_model_gets_its_own_loss_and_the_judge_never_sees_a_gradient(targets, context):
+    ctx = context(n=8, relearn_steps=(0, 2), relearn_lr=1e-3, pinpoint_k=0, attacks=("relearn", "benign"))
+    ctx.retained_examples = (ctx.examples[:4], torch.tensor([1, 2, 1, 2]))
+    calls = []
+    judge = ctx.judges["judge"]
+    forward = judge.classifier.forward
+
+    def watched(images):
+        calls.append((torch.is_grad_enabled(), images.requires_grad))
+        return forward(images)
+
+    judge.classifier.forward = watched
+    weights = {t.name: {k: v.clone() for k, v in t.net.state_dict().items()} for t in targets}
+    result = run_attacks(list(targets), ctx, log=lambda m: None)
+    rows = [(r["attack"], r["budget"], r["target"], r["loss"]) for r in result["rows"]]
+    assert rows == [("relearn", 0, "teacher", "denoising"), ("relearn", 2, "teacher", "denoising"),
+                    ("relearn", 0, "sfd", "mmd"), ("relearn", 2, "sfd", "mmd"),
+                    ("benign", 0, "teacher", "denoising"), ("benign", 2, "teacher", "denoising"),
+                    ("benign", 0, "sfd", "mmd"), ("benign", 2, "sfd", "mmd")]
+    assert calls and not any(enabled or requires for enabled, requires in calls)
+    for t in targets:
+        assert all(torch.equal(v, weights[t.name][k]) for k, v in t.net.state_dict().items())
+
+
+def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_loss():
+    """The digits teacher made to forget 3 (its class-3 embedding row replaced by 8's: label 3 draws eights), then
+    fine-tuned on 16 real threes under label 3: the independent judge sees threes again."""
+    device = torch.device("cpu")
+    denoiser, _, _ = load_multistep(read_checkpoint(Source("assets/digits_teacher.pt", "--ckpt")), "assets/digits_teacher.pt", device)
+    with torch.no_grad():
+        denoiser.net.classes_emb.weight[3] = denoiser.net.classes_emb.weight[8]
+    target = teacher_target(denoiser, 4)
+    judges = {"judge": Judge("judge", load_classifier("assets/digits_judge.pt", "--judge", device))}
+    z = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    threes = torch.full((64,), 3)
+
+    def rate():
+        with torch.no_grad():
+            return rates(judges, target.generate(z, threes), torch.tensor(3))
+
+    from sfd_lightning.attack.context import AttackSettings
+    from sfd_lightning.attack.forget_spec import class_spec
+
+    settings = AttackSettings(attacks=("relearn",), k_examples=16)
+    examples, _ = attack_examples("digits", class_spec(10, 3), target, settings, device)
+    loss = denoising_objective(denoiser, examples, torch.full((16,), 3))
+    curve = relearn_curve(target.net, loss, rate, (0, 60), lr=1e-3, seed=0)
+    assert curve[0]["judge"] < 0.1 and curve[60]["judge"] > curve[0]["judge"] + 0.4
