@@ -69,6 +69,41 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
     save(fig, path)
 
 
+def relearning_curves(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
+    """method -> ``relearn``/``benign`` -> [(steps, judge's forget rate)], from the ``<kind> S steps`` attack keys."""
+    curves: Dict[str, Dict[str, List[Tuple[int, float]]]] = {}
+    for r in rows:
+        for key, value in r.get("attacks", {}).items():
+            kind, _, rest = key.partition(" ")
+            if kind in ("relearn", "benign") and value is not None:
+                curves.setdefault(r["method"], {}).setdefault(kind, []).append((int(rest.split()[0]), value))
+    return curves
+
+
+def plot_relearning(rows: List[Dict[str, Any]], path: str) -> bool:
+    """The judge's forget rate against fine-tuning steps, per method: on the concept's examples (solid) and on
+    retained examples only (dashed). False when no row has relearning results."""
+    curves = relearning_curves(rows)
+    if not curves:
+        return False
+    fig, axes = figure_panels(1, 1, (6, 4))
+    ax = axes[0][0]
+    for k, (method, kinds) in enumerate(curves.items()):
+        for kind, style in (("relearn", "-"), ("benign", "--")):
+            points = sorted(kinds.get(kind, []))
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=f"C{k}",
+                        label=f"{method}" + (" (benign)" if kind == "benign" else ""))
+    ax.set_xscale("symlog", linthresh=50)
+    ax.set_xlabel("fine-tuning steps (K examples)")
+    ax.set_ylabel("forget rate (independent judge)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, path)
+    return True
+
+
 def write(rows: List[Dict[str, Any]], out: str) -> Dict[str, str]:
     os.makedirs(out, exist_ok=True)
     paths = {kind: os.path.join(out, f"compare.{kind}") for kind in ("md", "csv", "png")}
@@ -76,4 +111,7 @@ def write(rows: List[Dict[str, Any]], out: str) -> Dict[str, str]:
         f.write(markdown(rows))
     write_csv(rows, paths["csv"])
     plot(rows, paths["png"])
+    relearning = os.path.join(out, "compare_relearning.png")
+    if plot_relearning(rows, relearning):
+        paths["relearning"] = relearning
     return paths

@@ -128,9 +128,14 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     return result
 
 
+ATTACK_KEYS = {"noise": "noise eps {budget:g}", "embedding": "embedding {budget} steps", "relearn": "relearn {budget} steps",
+               "benign": "benign {budget} steps"}
+
+
 def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
     """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
-    independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``."""
+    independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps`` and, when the
+    spec gives ``relearn_steps``, ``relearn S steps`` / ``benign S steps`` (fine-tuning on K examples)."""
     from sfd_lightning.attack.main import main as attack_main
 
     a, out = spec.attack, os.path.join(folder, "attack")
@@ -138,15 +143,16 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
         target = (["--concept", spec.prompts["concept"], "--prompts", spec.prompts["file"],
                    "--class-words", ",".join(spec.prompts["class_words"])] if spec.prompts
                   else ["--forget-label", str(spec.forget_label)])
-        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *target,
+        relearn = (["--attack", "relearn", "--attack", "benign", "--relearn-steps", ",".join(str(s) for s in a["relearn_steps"]),
+                    "--relearn-lr", str(a.get("relearn_lr", 1e-4))] if a.get("relearn_steps") else [])
+        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *relearn, *target,
                      "--eps", ",".join(str(e) for e in a["eps"]), "--embedding-steps", ",".join(str(s) for s in a["embedding_steps"]),
                      "--n", str(a["n"]), "--teacher-steps", str(a["teacher_steps"]), "--examples", a["examples"],
                      "--pinpoint-k", "0", "--teacher", a["teacher"], "--skip-teacher", "--out", out])
     with open(os.path.join(out, "attack.json")) as f:
         result = json.load(f)
     mine = "sfd" if method.steps == 1 else "model"
-    return {(f"noise eps {r['budget']:g}" if r["attack"] == "noise" else f"embedding {r['budget']} steps"): r["success"]["judge"]
-            for r in result["rows"] if r["target"] == mine}
+    return {ATTACK_KEYS[r["attack"]].format(budget=r["budget"]): r["success"]["judge"] for r in result["rows"] if r["target"] == mine}
 
 
 def benchmark(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:

@@ -95,6 +95,20 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     assert table.rstrip().endswith("- teacher: nothing forgotten")
     paths = write(rows, str(tmp_path))
     assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5")
+    assert "relearning" not in paths  # no relearning results, no curve
+
+
+def test_relearning_budgets_become_curves_per_method(tmp_path):
+    from sfd_lightning.compare.report import relearning_curves, write
+
+    rows = [{"method": "SFD", "attacks": {"noise eps 0.5": 0.3, "relearn 0 steps": 0.0, "relearn 50 steps": 0.6,
+                                          "benign 0 steps": 0.0, "benign 50 steps": 0.02}},
+            {"method": "Retrain", "attacks": {"relearn 50 steps": 0.4, "relearn 0 steps": 0.0}}]
+    assert relearning_curves(rows) == {"SFD": {"relearn": [(0, 0.0), (50, 0.6)], "benign": [(0, 0.0), (50, 0.02)]},
+                                       "Retrain": {"relearn": [(50, 0.4), (0, 0.0)]}}
+    paths = write(rows, str(tmp_path))
+    assert (tmp_path / "compare_relearning.png").stat().st_size > 1000 and paths["relearning"].endswith("compare_relearning.png")
+    assert "attack: relearn 50 steps (judge)" in (tmp_path / "compare.md").read_text()
 
 
 def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
