@@ -14,13 +14,11 @@ from torch import nn
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import ddim
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.pipeline import OneStepPipeline
-from sfd_lightning.io.build import build
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
-from sfd_lightning.io.sfd_weights import load_teacher_weights
+from sfd_lightning.io.sfd_weights import run_teacher
 from sfd_lightning.io.source import Source
 from sfd_lightning.models.frozen import freeze
 
@@ -87,10 +85,5 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         meta, decode = multistep_meta(ckpt, hparams), decoder_of(hparams, path, device)
         target = teacher_target(model, teacher_steps, decode, name="model", what=what)
     teacher_path = teacher_path or (meta.get("settings") or {}).get("teacher_ckpt")
-    if not teacher_path:
-        raise ConfigError("--teacher", f"{path!r} records no teacher_ckpt; give the teacher's weights with --teacher")
-    if not os.path.exists(teacher_path):
-        raise ConfigError("--teacher", f"the teacher {teacher_path!r} does not exist (give its path with --teacher)")
-    teacher = build(meta["denoiser"], source)
-    load_teacher_weights(teacher, teacher_path)
+    teacher = run_teacher(meta["denoiser"], teacher_path, source, "")
     return meta, target, teacher_target(teacher.to(device), teacher_steps, decode)

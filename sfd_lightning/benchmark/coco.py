@@ -3,7 +3,7 @@ annotations JSON) against the matching real images: FID (Inception by default) a
 x100 as tables print it."""
 import os
 from importlib.metadata import version
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import torch
 

@@ -11,11 +11,10 @@ from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.pipeline import OneStepPipeline
-from sfd_lightning.io.build import build
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
-from sfd_lightning.io.sfd_weights import load_teacher_weights
+from sfd_lightning.io.sfd_weights import run_teacher
 from sfd_lightning.io.source import Source
 
 Draw = Callable[[torch.Tensor, List[str], float], torch.Tensor]  # (noise, prompts, guidance) -> images in [-1, 1]
@@ -51,25 +50,10 @@ def one_step_model(pipe: OneStepPipeline) -> BenchModel:
     return BenchModel("sfd", "one-step EMA generator", draw, tuple(pipe.shape), False)
 
 
-def _has_pretrained(config: Any) -> bool:
-    """Whether a class_path config names ``pretrained`` weights anywhere in it (an SD UNet's hub id or folder)."""
-    if isinstance(config, dict):
-        return bool(config.get("pretrained")) or any(_has_pretrained(v) for v in config.values())
-    return False
-
-
 def teacher_model(config: Dict[str, Any], teacher_ckpt: Optional[str], source: Source, decode: Callable, steps: int,
                   device: torch.device) -> BenchModel:
-    """The teacher: the run's teacher architecture with the weights of ``teacher_ckpt`` (``--teacher``, else the one
-    the run recorded), or, without one, the pretrained weights its config names (Stable Diffusion's)."""
-    if teacher_ckpt and not os.path.exists(teacher_ckpt):
-        raise ConfigError("--teacher", f"the teacher {teacher_ckpt!r} does not exist (give its path with --teacher)")
-    if not teacher_ckpt and not _has_pretrained(config):
-        raise ConfigError("--teacher", f"{source.path!r} records no teacher weights; give them with --teacher, "
-                          "or leave the teacher out with --models model")
-    teacher = build(config, source)
-    if teacher_ckpt:
-        load_teacher_weights(teacher, teacher_ckpt)
+    """The teacher (:func:`run_teacher`: the run's teacher weights, or the pretrained model its config names)."""
+    teacher = run_teacher(config, teacher_ckpt, source, ", or leave the teacher out with --models model")
     return multistep_model(teacher.to(device).eval().requires_grad_(False), decode, "teacher", "teacher", steps)
 
 

@@ -1,10 +1,13 @@
 """SFD's networks' weights from their checkpoints: the frozen teacher's (``model.teacher_ckpt``) and the stage-1
 start of two-stage SFD (``model.init_ckpt``)."""
 import os
+from typing import Any, Dict, Optional
 
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.build import build
 from sfd_lightning.io.checkpoint import read_any
 from sfd_lightning.io.folder import is_generator_folder, read_folder
 from sfd_lightning.io.source import Source
@@ -17,6 +20,28 @@ def load_teacher_weights(teacher: nn.Module, path: str) -> None:
     """``model.teacher_ckpt``: an asset, a DiffusionModule checkpoint (its EMA) or a reference DDPM checkpoint."""
     source = Source(path, "model.teacher_ckpt")
     load_network(teacher, read_any(source), source, "model.teacher", TEACHER_PREFIXES)
+
+
+def names_pretrained(config: Any) -> bool:
+    """Whether a class_path config names ``pretrained`` weights anywhere in it (an SD UNet's hub id or folder)."""
+    if isinstance(config, dict):
+        return bool(config.get("pretrained")) or any(names_pretrained(v) for v in config.values())
+    return False
+
+
+def run_teacher(config: Dict[str, Any], teacher_ckpt: Optional[str], source: Source, what_else: str) -> nn.Module:
+    """A run's teacher: its architecture (``config``, allowed classes only) with the weights of ``teacher_ckpt``, or,
+    without one, the pretrained weights the config names (Stable Diffusion's). ``--teacher`` errors; ``what_else``
+    ends the one for a run that gives neither."""
+    if teacher_ckpt and not os.path.exists(teacher_ckpt):
+        raise ConfigError("--teacher", f"the teacher {teacher_ckpt!r} does not exist (give its path with --teacher)")
+    if not teacher_ckpt and not names_pretrained(config):
+        raise ConfigError("--teacher", f"{source.path!r} records no teacher_ckpt; give the teacher's weights with "
+                          f"--teacher{what_else}")
+    teacher = build(config, source)
+    if teacher_ckpt:
+        load_teacher_weights(teacher, teacher_ckpt)
+    return teacher
 
 
 def load_stage_one(generator: nn.Module, generator_ema: AveragedModel, fake_score: nn.Module, path: str) -> None:

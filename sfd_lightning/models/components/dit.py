@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
+from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pretrained import pretrained_or_new
 
@@ -40,7 +41,32 @@ class DiTEps(nn.Module):
         if gradient_checkpointing:
             self.transformer.enable_gradient_checkpointing()
 
+    def label_tables(self):
+        """Every block's class-embedding table (DiT conditions each block's adaptive norm on its own)."""
+        return [m.embedding_table for m in self.transformer.modules() if hasattr(m, "embedding_table")]
+
+    def condition_token(self, label: int) -> torch.Tensor:
+        """Class ``label``'s rows of every block's table, concatenated (blocks x D,): where an embedding attack starts."""
+        if not 0 <= label < self.num_classes:
+            raise ConfigError("label", f"this DiT has no class {label!r} (num_classes {self.num_classes})")
+        return torch.cat([table.weight[label] for table in self.label_tables()]).detach().clone()
+
+    def _with_tokens(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The transformer with every block's class embedding replaced by its slice of ``tokens`` (B, blocks x D)."""
+        tables = self.label_tables()
+        parts = tokens.chunk(len(tables), dim=1)
+        handles = [table.register_forward_hook(lambda module, inputs, output, part=part: part.to(output.dtype))
+                   for table, part in zip(tables, parts)]
+        try:
+            labels = torch.zeros(x.shape[0], device=x.device, dtype=torch.long)  # any class: its rows are replaced
+            return self.transformer(x, timestep=t, class_labels=labels, return_dict=False)[0][:, : self.in_channels]
+        finally:
+            for handle in handles:
+                handle.remove()
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if isinstance(labels, ConditionTokens):  # a learned class row in every block
+            return self._with_tokens(x, t.expand(x.shape[0]) if t.dim() == 0 else t, labels.tokens)
         if labels is None:
             labels = torch.full((x.shape[0],), -1, device=x.device, dtype=torch.long)
         labels = torch.where(labels < 0, self.num_classes, labels)

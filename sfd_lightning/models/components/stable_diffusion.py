@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 from torch import nn
 
+from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pretrained import load_pretrained
 
@@ -41,6 +42,39 @@ class SharedTextEncoder:
                 if len(self.cache) > self.cache_size:
                     self.cache.popitem(last=False)
         return torch.stack([self.cache[t] for t in texts]).to(device=device, dtype=dtype)  # (B, L, D)
+
+    def word_embedding(self, word: str) -> torch.Tensor:
+        """The input embedding (D,) of ``word``: the mean of its tokens' rows of the embedding table."""
+        ids = self.tokenizer(word, add_special_tokens=False).input_ids
+        if not ids:
+            raise ConfigError("concept", f"{word!r} tokenizes to nothing")
+        table = self.encoder.get_input_embeddings().weight
+        return table[torch.tensor(ids, device=table.device)].mean(dim=0).detach().clone()
+
+    def with_tokens(self, context: Sequence[str], tokens: torch.Tensor, device: torch.device,
+                    dtype: torch.dtype) -> torch.Tensor:
+        """Embeddings (B, L, D) of each context prompt followed by a pseudo-word whose input embedding is
+        ``tokens[i]`` (textual inversion's new word), differentiable in ``tokens``; never cached."""
+        length, eos = self.tokenizer.model_max_length, self.tokenizer.eos_token_id
+        ids = self.tokenizer(list(context), padding="max_length", max_length=length, truncation=True,
+                             return_tensors="pt").input_ids
+        rows = torch.arange(len(ids))
+        word = (ids == eos).int().argmax(dim=1).clamp(max=length - 2)  # where the end token was: the new word
+        ids[rows, word + 1] = eos
+        ids[rows, word] = self.tokenizer.bos_token_id  # a placeholder id below the end token's; its row is replaced
+        mask = torch.zeros(ids.shape, dtype=torch.bool)
+        mask[rows, word] = True
+        mask, tokens = mask.to(device)[..., None], tokens.to(device)
+
+        def replace(module, inputs, output):
+            return torch.where(mask, tokens[:, None, :].to(output.dtype), output)
+
+        self.encoder.to(device)
+        handle = self.encoder.get_input_embeddings().register_forward_hook(replace)
+        try:
+            return self.encoder(ids.to(device))[0].to(dtype)
+        finally:
+            handle.remove()
 
 
 class SDUNet(nn.Module):
@@ -104,9 +138,17 @@ class SDUNet(nn.Module):
         unet = load_pretrained(UNet2DConditionModel, path, subfolder, "model.init_ckpt")
         load_state_into(self.unet, unet.state_dict(), Source(path, "model.init_ckpt"), "the teacher's UNet")
 
+    def condition_token(self, word: str) -> torch.Tensor:
+        """The CLIP input embedding of ``word``: where an embedding attack on a concept starts."""
+        return self.text.word_embedding(word)
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):
             raise TypeError("SDUNet is conditioned on prompts (a list of strings), not class labels")
-        emb = self.text(prompts, x.device, self.unet.dtype)
+        if isinstance(prompts, ConditionTokens):  # a learned word after each context prompt
+            context = prompts.context or [""] * len(prompts)
+            emb = self.text.with_tokens(context, prompts.tokens, x.device, self.unet.dtype)
+        else:
+            emb = self.text(prompts, x.device, self.unet.dtype)
         t = t.expand(x.shape[0]) if t.dim() == 0 else t
         return self.unet(x, t, encoder_hidden_states=emb, return_dict=False)[0]

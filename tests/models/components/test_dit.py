@@ -163,3 +163,21 @@ def test_classes_by_name(tiny_dit_folder):
         module(forget_label="golden retreiver", override_label=1)
     with pytest.raises(ConfigError, match="model.override_label: must be in \\[0, 999\\]"):
         module(forget_label=0, override_label="1000")
+
+
+def test_a_learned_class_row_in_every_block_is_the_embedding_attack_s_condition(tiny_dit_folder):
+    """ConditionTokens: a class's rows of every block's table reproduce that class; another vector changes the
+    output, and gradients reach it."""
+    from sfd_lightning.diffusion.conditions import ConditionTokens
+    from sfd_lightning.models.components import DiTEps
+
+    net = DiTEps(pretrained=str(tiny_dit_folder)).eval()
+    assert len(net.label_tables()) == TINY_DIT["num_layers"]
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor([300.0, 700.0])
+    row = net.condition_token(7)
+    torch.testing.assert_close(net(x, t, ConditionTokens(row.expand(2, -1))), net(x, t, torch.tensor([7, 7])))
+    learned = (row + torch.randn_like(row)).requires_grad_(True)
+    out = net(x, t, ConditionTokens(learned.expand(2, -1)))
+    assert not torch.allclose(out, net(x, t, torch.tensor([7, 7])))
+    out.square().mean().backward()
+    assert learned.grad is not None and learned.grad.abs().sum() > 0

@@ -140,3 +140,23 @@ def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
     with pytest.raises(ConfigError, match="model.init_ckpt: .* is a folder, but DDPMUNet cannot load one"):
         SFDModule(teacher=VPDenoiser(DDPMUNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)),
                   init_ckpt=str(tmp_path))
+
+
+def test_a_learned_word_after_a_context_prompt_is_the_embedding_attack_s_condition(tiny):
+    """ConditionTokens: the CLIP input embedding of a one-token word put after the context is that prompt's encoding;
+    another vector changes the UNet's output, and gradients reach the vector through the frozen encoder."""
+    from sfd_lightning.diffusion.conditions import ConditionTokens
+    from sfd_lightning.models.components import SDUNet
+
+    net = SDUNet(pretrained=str(tiny[0]))
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor([300.0, 700.0])
+    word = net.condition_token("a")  # one token in the tiny character vocabulary ("a</w>")
+    tokens = ConditionTokens(torch.stack([word, word]), ["a photo of", "x"])
+    torch.testing.assert_close(net(x, t, tokens), net(x, t, ["a photo of a", "x a"]))
+    learned = (word + 0.5 * torch.randn_like(word)).requires_grad_(True)
+    out = net(x, t, ConditionTokens(learned.expand(2, -1), ["a photo of", "x"]))
+    assert not torch.allclose(out, net(x, t, ["a photo of a", "x a"]))
+    out.square().mean().backward()
+    assert learned.grad is not None and learned.grad.abs().sum() > 0
+    assert not any(p.requires_grad for p in net.text.encoder.parameters())
+    assert set(net.text.cache) == {"a photo of a", "x a"}  # learned words are never cached
