@@ -100,7 +100,9 @@ def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, 
 def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
     """(loss, its name): a multi-step model's denoising loss, the one-step generator's feature matching."""
     if target.denoiser is not None:
-        return denoising_objective(target.denoiser, examples, conditions), "denoising"
+        with torch.no_grad():
+            x0 = examples if target.encode is None else target.encode(examples)  # latent models: the VAE's latents
+        return denoising_objective(target.denoiser, x0, conditions), "denoising"
     return matching_objective(target.generate, ctx.surrogate.features, examples, conditions, target.shape), "mmd"
 
 

@@ -16,7 +16,7 @@ from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import ddim
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.io.checkpoint import read_checkpoint
-from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
+from sfd_lightning.io.checkpoint_models import autoencoder_of, is_one_step, load_multistep
 from sfd_lightning.io.folder import generator_of, read_folder
 from sfd_lightning.io.sfd_weights import run_teacher
 from sfd_lightning.io.source import Source
@@ -34,6 +34,7 @@ class AttackTarget:
     shape: Tuple[int, ...]
     nfe: int  # network evaluations per image
     denoiser: Optional[Denoiser] = None  # a multi-step model's: its denoising loss (the relearning attack's)
+    encode: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # latent models: images to the denoiser's space
 
 
 def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
@@ -44,7 +45,7 @@ def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
 
 
 def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = None, name: str = "teacher",
-                   what: str = "teacher") -> AttackTarget:
+                   what: str = "teacher", encode: Optional[Callable] = None) -> AttackTarget:
     """A multi-step model's ``steps``-step DDIM sampler, with gradients (no guidance: the SFD runs' teacher scale
     is 1): the teacher, or a baseline's fine-tuned model (``name`` "model")."""
     freeze(teacher)
@@ -52,7 +53,7 @@ def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = N
     net = teacher.net
     shape = (net.in_channels, net.resolution, net.resolution)
     return AttackTarget(name, f"{what}, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps,
-                        teacher)
+                        teacher, encode)
 
 
 def multistep_meta(ckpt: Dict[str, Any], hparams: Dict[str, Any]) -> Dict[str, Any]:
@@ -79,11 +80,12 @@ def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
         meta, state = generator_of(ckpt, source) if is_one_step(ckpt) else (None, None)
     if meta is not None:
         pipe = OneStepPipeline.from_parts(meta, state, source, device)
-        target, decode = one_step_target(pipe), pipe.decode
+        target, decode, encode = one_step_target(pipe), pipe.decode, pipe.encode
     else:
         model, what, hparams = load_multistep(ckpt, path, device)
-        meta, decode = multistep_meta(ckpt, hparams), decoder_of(hparams, path, device)
-        target = teacher_target(model, teacher_steps, decode, name="model", what=what)
+        meta, autoencoder = multistep_meta(ckpt, hparams), autoencoder_of(hparams, path, device)
+        decode, encode = (lambda x: x, None) if autoencoder is None else (autoencoder.decode, autoencoder.encode)
+        target = teacher_target(model, teacher_steps, decode, name="model", what=what, encode=encode)
     teacher_path = teacher_path or (meta.get("settings") or {}).get("teacher_ckpt")
     teacher = run_teacher(meta["denoiser"], teacher_path, source, "")
-    return meta, target, teacher_target(teacher.to(device), teacher_steps, decode)
+    return meta, target, teacher_target(teacher.to(device), teacher_steps, decode, encode=encode)

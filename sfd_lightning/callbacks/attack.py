@@ -74,7 +74,8 @@ class AttackCallback(Callback):
         attacks = tuple(a for a in self.settings.attacks if a != "paraphrase" or spec.context is not None)
         settings = AttackSettings(**{**vars(self.settings), "attacks": attacks})
         sfd = one_step_target(OneStepPipeline(pl_module.one_step(ema=True), pl_module.decode, {}))
-        teacher = teacher_target(pl_module.teacher, self.teacher_steps, pl_module.decode)
+        encode = None if pl_module.autoencoder is None else pl_module.autoencoder.encode
+        teacher = teacher_target(pl_module.teacher, self.teacher_steps, pl_module.decode, encode=encode)
         surrogate = load_classifier(self.surrogate_ckpt, "trainer.callbacks.AttackCallback.surrogate_ckpt", device)
         judges = {"surrogate": Judge("surrogate", surrogate),
                   "judge": Judge("judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device))}

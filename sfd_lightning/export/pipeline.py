@@ -35,8 +35,10 @@ def resolve_source(path: str, revision: Optional[str] = None) -> str:
 class OneStepPipeline:
     """Images from an SFD one-step generator: ``G(z, c) = D(sigma_init z, sigma_init, c)``, decoded for latent models."""
 
-    def __init__(self, generator: OneStepGenerator, decode: Callable[[torch.Tensor], torch.Tensor], meta: Dict[str, Any]):
+    def __init__(self, generator: OneStepGenerator, decode: Callable[[torch.Tensor], torch.Tensor], meta: Dict[str, Any],
+                 encode: Optional[Callable[[torch.Tensor], torch.Tensor]] = None):
         self.generator, self.decode, self.meta = generator, decode, meta
+        self.encode = encode  # images to the generator's latents (latent models), for fine-tuning on images
         net = generator.denoiser.net
         self.shape = (net.in_channels, net.resolution, net.resolution)
         self.num_classes: Optional[int] = getattr(net, "num_classes", None)  # None: conditioned on prompts
@@ -55,8 +57,10 @@ class OneStepPipeline:
         denoiser, autoencoder = rebuild(meta, state, source)
         device = torch.device(device)
         generator = OneStepGenerator(denoiser, int(meta["t_init"])).to(device)
-        decode = (lambda x: x) if autoencoder is None else autoencoder.to(device).eval().decode
-        return cls(generator, decode, meta)
+        if autoencoder is None:
+            return cls(generator, lambda x: x, meta)
+        autoencoder = autoencoder.to(device).eval()
+        return cls(generator, autoencoder.decode, meta, autoencoder.encode)
 
     @property
     def device(self) -> torch.device:

@@ -2,9 +2,10 @@
 EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_one_step` tells an SFD
 checkpoint (see ``io.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
 classes (``allow_list``)."""
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
+from torch import nn
 
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
@@ -43,10 +44,17 @@ def load_multistep(ckpt: Dict[str, Any], path: str, device: torch.device) -> Tup
     raise ConfigError("--ckpt", f"{path!r} is neither an SFD checkpoint, a DiffusionModule or baseline checkpoint nor a teacher asset")
 
 
-def decoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """What turns a multi-step model's samples into images: its ``autoencoder`` config's frozen decoder for latent
-    models (a Stable Diffusion baseline's; allowed classes only, weights from its own ``pretrained``), else identity."""
+def autoencoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Optional[nn.Module]:
+    """A latent multi-step model's frozen autoencoder, from its ``autoencoder`` config (a Stable Diffusion baseline's;
+    allowed classes only, weights from its own ``pretrained``); None for pixel models."""
     config = hparams.get("autoencoder")
     if not (isinstance(config, dict) and "class_path" in config):
-        return lambda x: x
-    return build(config, Source(path, "--ckpt")).to(device).eval().requires_grad_(False).decode
+        return None
+    return build(config, Source(path, "--ckpt")).to(device).eval().requires_grad_(False)
+
+
+def decoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What turns a multi-step model's samples into images: its autoencoder's decoder (:func:`autoencoder_of`), else
+    identity."""
+    autoencoder = autoencoder_of(hparams, path, device)
+    return (lambda x: x) if autoencoder is None else autoencoder.decode

@@ -41,8 +41,9 @@ class LatentAutoencoder(nn.Module):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.vae.encode(images).latent_dist.mode() * self.scaling_factor
 
-    @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1]; differentiable in ``latents`` when they carry gradients (the attacks' samples go through
+        the decoder), the frozen VAE's own weights never."""
         dtype = next(self.vae.parameters()).dtype
         parts = [self.vae.decode(chunk.to(dtype) / self.scaling_factor).sample for chunk in latents.split(self.decode_batch_size)]
         return torch.cat(parts).float().clamp(-1, 1)
