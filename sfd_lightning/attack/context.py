@@ -10,8 +10,9 @@ from sfd_lightning.attack.judges import Judge, Surrogate
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.errors import ConfigError
 
-ATTACKS = ("noise", "embedding", "paraphrase", "relearn", "benign")
-SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")  # AttackCallback's default: no fine-tuning
+ATTACKS = ("noise", "embedding", "paraphrase", "prompt", "relearn", "benign")
+SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")
+PROMPT_ONLY = ("paraphrase", "prompt")  # attacks on prompt-conditional runs only  # AttackCallback's default: no fine-tuning
 
 
 @dataclass
@@ -28,6 +29,9 @@ class AttackSettings:
     embedding_lr: float = 0.05
     embedding_batch: int = 32
     pinpoint_k: int = 2           # nearest classes whose collateral damage is reported
+    prompt_words: int = 3         # adversarial prompt: words appended to each forget prompt
+    prompt_steps: Sequence[int] = (0, 25, 100)  # adversarial prompt budgets: PEZ steps
+    prompt_lr: float = 0.1
     relearn_steps: Sequence[int] = (0, 50, 200, 1000)  # relearning budgets: fine-tuning steps on the K examples
     relearn_lr: float = 1e-4      # the fine-tuning's Adam learning rate
     seed: int = 0
@@ -39,7 +43,8 @@ class AttackSettings:
         checks = {"--n": self.n >= 1, "--eps": all(0 <= e < math.inf for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
                   "--restarts": self.restarts >= 1, "--embedding-steps": all(s >= 0 for s in self.embedding_steps),
                   "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0,
-                  "--relearn-steps": all(s >= 0 for s in self.relearn_steps), "--relearn-lr": 0 < self.relearn_lr < math.inf}
+                  "--relearn-steps": all(s >= 0 for s in self.relearn_steps), "--prompt-words": self.prompt_words >= 1,
+                  "--prompt-steps": all(s >= 0 for s in self.prompt_steps), "--relearn-lr": 0 < self.relearn_lr < math.inf}
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(name, f"out of range: {asdict(self)[name[2:].replace('-', '_')]!r}")

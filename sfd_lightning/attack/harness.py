@@ -11,7 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from sfd_lightning.attack.context import ATTACKS, AttackContext, AttackSettings  # noqa: F401  (re-exported)
+from sfd_lightning.attack.context import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings  # noqa: F401  (re-exported)
+from sfd_lightning.attack.adversarial_prompt import pez_search
 from sfd_lightning.attack.embedding import invert_token
 from sfd_lightning.attack.forget_spec import repeated
 from sfd_lightning.attack.judges import rates
@@ -97,6 +98,32 @@ def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, 
     return rows
 
 
+def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+    """Budget: PEZ steps; each row's ``prompt`` is the words found, appended to every forget prompt and judged from
+    that text."""
+    s, net = ctx.settings, target.net
+    if ctx.spec.context is None or not hasattr(net, "vocabulary_table"):
+        raise ConfigError("--attack", "adversarial prompts attack prompt-conditional runs whose text encoder has a vocabulary "
+                          f"(SDUNet, TextUNet); {type(net).__name__} has none")
+    forget, cls = ctx.spec.forget, ctx.spec.forget_class
+
+    def render(z: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        b = z.shape[0]
+        return target.generate(z, ConditionTokens(words.expand(b, -1, -1), repeated(forget, b)))
+
+    found = pez_search(render, net.vocabulary_table().to(ctx.device), lambda x: -ctx.surrogate.log_prob(x, cls).mean(),
+                       s.prompt_words, s.prompt_steps, target.shape, s.embedding_batch, s.prompt_lr,
+                       torch.Generator().manual_seed(s.seed + 4))
+    z, rows = ctx.noise(s.n, target.shape, offset=4), []
+    for step in sorted(found):
+        words = net.token_text(found[step].tolist())
+        prompts = [f"{p} {words}" for p in repeated(forget, s.n)]
+        with torch.no_grad():
+            images = target.generate(z, prompts)
+        rows.append(dict(row("prompt", step, target, rates(ctx.judges, images, torch.tensor(cls)), None, s.n), prompt=words))
+    return rows
+
+
 def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
     """(loss, its name): a multi-step model's denoising loss, the one-step generator's feature matching."""
     if target.denoiser is not None:
@@ -137,8 +164,8 @@ def benign_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]
     return fine_tuning_rows("benign", target, ctx, images, conditions)
 
 
-RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows, "relearn": relearn_rows,
-           "benign": benign_rows}
+RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows, "prompt": adversarial_prompt_rows,
+           "relearn": relearn_rows, "benign": benign_rows}
 
 
 def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:

@@ -6,7 +6,8 @@
 The SFD one-step generator (checkpoint or exported folder) and, for scale, its teacher's few-step DDIM
 sampler are attacked with the same budgets: ``noise`` (PGD on the input noise within ||z - z0|| <= eps
 sqrt(d)), ``embedding`` (a learned condition token fitted to K examples of the concept: textual
-inversion), for prompt models ``paraphrase`` (held-out wordings of the concept, one per line), ``relearn``
+inversion), for prompt models ``paraphrase`` (held-out wordings of the concept, one per line) and ``prompt``
+(adversarial prompts: real words appended to the forget prompts, found by a PEZ search), ``relearn``
 (fine-tuning every weight on the K examples for each of --relearn-steps: does the concept come back?) and
 ``benign`` (the same fine-tuning on K examples of the retained classes only: does forgetting erode by itself?).
 The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Writes attack.json,
@@ -18,7 +19,7 @@ from typing import List, Optional
 
 import torch
 
-from sfd_lightning.attack.harness import ATTACKS, AttackContext, AttackSettings, run_attacks
+from sfd_lightning.attack.harness import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings, run_attacks
 from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
 from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
 from sfd_lightning.attack.report import flat, write
@@ -54,6 +55,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--restarts", type=int, default=2, help="PGD restarts (the first from z0)")
     p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps")
     p.add_argument("--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)")
+    p.add_argument("--prompt-words", type=int, default=3, help="adversarial prompt: words appended to each forget prompt")
+    p.add_argument("--prompt-steps", default="0,25,100", help="adversarial prompt budgets: PEZ search steps")
+    p.add_argument("--prompt-lr", type=float, default=0.1, help="adversarial prompt: Adam learning rate of the search")
     p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the examples")
     p.add_argument("--relearn-lr", type=float, default=1e-4, help="the relearning fine-tuning's Adam learning rate")
     p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
@@ -73,12 +77,14 @@ def parser() -> argparse.ArgumentParser:
 
 def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     chosen = args.attack or ["all"]
-    attacks = [a for a in ATTACKS if a != "paraphrase" or prompt_run] if "all" in chosen else chosen
+    attacks = [a for a in ATTACKS if a not in PROMPT_ONLY or prompt_run] if "all" in chosen else chosen
     steps = [int(s) for s in floats(args.embedding_steps, "--embedding-steps")]
     relearn = [int(s) for s in floats(args.relearn_steps, "--relearn-steps")]
+    prompt_steps = [int(s) for s in floats(args.prompt_steps, "--prompt-steps")]
     settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
                               restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
-                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=args.relearn_lr, seed=args.seed)
+                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=args.relearn_lr,
+                              prompt_words=args.prompt_words, prompt_steps=prompt_steps, prompt_lr=args.prompt_lr, seed=args.seed)
     settings.check()
     if args.teacher_steps < 1:
         raise ConfigError("--teacher-steps", f"must be >= 1, got {args.teacher_steps}")

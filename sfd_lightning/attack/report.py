@@ -8,6 +8,7 @@ from sfd_lightning.io.figures import panels, save
 
 
 BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps",
+               "prompt": "adversarial prompt: search steps",
                "relearn": "relearning: fine-tuning steps on the concept's examples",
                "benign": "benign fine-tuning: steps on retained examples"}
 LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
@@ -18,6 +19,8 @@ def budget_label(row: Dict[str, Any]) -> str:
         return f"eps {row['budget']:g}"
     if row["attack"] in ("embedding", "relearn", "benign"):
         return f"{row['budget']} steps"
+    if row["attack"] == "prompt":
+        return f"{row['budget']} steps: + {row['prompt']!r}"
     return "all held-out prompts" if row["budget"] == -1 else repr(row.get("prompt", row["budget"]))
 
 

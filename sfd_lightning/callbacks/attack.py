@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from sfd_lightning.attack.context import AttackContext, AttackSettings
+from sfd_lightning.attack.context import PROMPT_ONLY, AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, reference_of
@@ -71,7 +71,7 @@ class AttackCallback(Callback):
 
     def attack(self, trainer: Trainer, pl_module: LightningModule) -> None:
         spec, device = self.spec(trainer, pl_module), pl_module.device
-        attacks = tuple(a for a in self.settings.attacks if a != "paraphrase" or spec.context is not None)
+        attacks = tuple(a for a in self.settings.attacks if a not in PROMPT_ONLY or spec.context is not None)
         settings = AttackSettings(**{**vars(self.settings), "attacks": attacks})
         sfd = one_step_target(OneStepPipeline(pl_module.one_step(ema=True), pl_module.decode, {}))
         encode = None if pl_module.autoencoder is None else pl_module.autoencoder.encode

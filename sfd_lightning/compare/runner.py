@@ -128,7 +128,7 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     return result
 
 
-ATTACK_KEYS = {"noise": "noise eps {budget:g}", "embedding": "embedding {budget} steps", "relearn": "relearn {budget} steps",
+ATTACK_KEYS = {"noise": "noise eps {budget:g}", "embedding": "embedding {budget} steps", "prompt": "adversarial prompt {budget} steps", "relearn": "relearn {budget} steps",
                "benign": "benign {budget} steps"}
 
 

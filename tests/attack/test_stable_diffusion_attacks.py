@@ -1,5 +1,6 @@
 """``sfd attack`` on a tiny random Stable Diffusion run, every attack end to end (numbers meaningless, the pipeline
-real): noise through the latents and the decoder, a learned CLIP word, paraphrases, relearning with each model's
+real): noise through the latents and the decoder, a learned CLIP word, paraphrases, adversarial prompt words,
+relearning with each model's
 own loss (the teacher's denoising loss on the examples' VAE latents) and benign fine-tuning."""
 import json
 
@@ -33,12 +34,14 @@ def test_every_attack_runs_on_a_tiny_stable_diffusion_run(tiny_sd_run, tmp_path,
                     "--class-words", ",".join(WORDS), "--paraphrases", str(paraphrases),
                     "--surrogate", classifier_asset(tmp_path / "surrogate.pt", 0), "--judge", classifier_asset(tmp_path / "judge.pt", 1),
                     "--examples", "teacher", "--n", "2", "--eps", "0,0.5", "--pgd-steps", "1", "--restarts", "1",
-                    "--embedding-steps", "0,1", "--relearn-steps", "0,1", "--k-examples", "2", "--teacher-steps", "2",
+                    "--embedding-steps", "0,1", "--relearn-steps", "0,1", "--prompt-steps", "0,1", "--prompt-words", "2", "--k-examples", "2", "--teacher-steps", "2",
                     "--pinpoint-k", "0", "--device", "cpu", "--out", str(out)])
     assert code == 0, capsys.readouterr().err[-2000:]
     result = json.loads((out / "attack.json").read_text())
     done = {(r["attack"], r["target"]) for r in result["rows"]}
-    assert done == {(a, t) for a in ("noise", "embedding", "paraphrase", "relearn", "benign") for t in ("teacher", "sfd")}
+    assert done == {(a, t) for a in ("noise", "embedding", "paraphrase", "prompt", "relearn", "benign") for t in ("teacher", "sfd")}
+    found = [r["prompt"] for r in result["rows"] if r["attack"] == "prompt"]
+    assert len(found) == 4 and all(len(words.split()) == 2 for words in found)  # two typeable words each
     losses = {r["target"]: r["loss"] for r in result["rows"] if r["attack"] == "relearn"}
     assert losses == {"teacher": "denoising", "sfd": "mmd"}
     assert result["forget_class"] == 7 and "| relearn | 1 steps |" in (out / "attack.md").read_text()

@@ -25,6 +25,7 @@ class SharedTextEncoder:
         self.tokenizer, self.encoder = tokenizer, text_encoder.eval().requires_grad_(False)
         self.negative_prompt, self.cache_size = negative_prompt, cache_size
         self.cache: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        self._word_ids: Optional[torch.Tensor] = None
 
     def __deepcopy__(self, memo) -> "SharedTextEncoder":
         return self  # one frozen encoder for the teacher, fake score and generator
@@ -43,6 +44,24 @@ class SharedTextEncoder:
                     self.cache.popitem(last=False)
         return torch.stack([self.cache[t] for t in texts]).to(device=device, dtype=dtype)  # (B, L, D)
 
+    def vocabulary_table(self) -> torch.Tensor:
+        """(V, D) input embeddings of the whole-word tokens (:meth:`real_token_ids`)."""
+        return self.encoder.get_input_embeddings().weight[self.real_token_ids()]
+
+    def real_token_ids(self) -> torch.Tensor:
+        """Ids of the tokens that are whole words (CLIP's word-final ``...</w>`` tokens): decoded to text and typed
+        again, each gives itself back, so an adversarial prompt made of them is a prompt anyone can type."""
+        if getattr(self, "_word_ids", None) is None:
+            rows = len(self.encoder.get_input_embeddings().weight)
+            vocab = self.tokenizer.get_vocab()
+            self._word_ids = torch.tensor(sorted(i for token, i in vocab.items() if token.endswith("</w>") and i < rows))
+        return self._word_ids
+
+    def token_text(self, rows) -> str:
+        """The text of rows ``rows`` of :meth:`vocabulary_table`."""
+        ids = self.real_token_ids()[torch.as_tensor(list(rows), dtype=torch.long)]
+        return self.tokenizer.decode(ids.tolist()).strip()
+
     def word_embedding(self, word: str) -> torch.Tensor:
         """The input embedding (D,) of ``word``: the mean of its tokens' rows of the embedding table."""
         ids = self.tokenizer(word, add_special_tokens=False).input_ids
@@ -53,21 +72,26 @@ class SharedTextEncoder:
 
     def with_tokens(self, context: Sequence[str], tokens: torch.Tensor, device: torch.device,
                     dtype: torch.dtype) -> torch.Tensor:
-        """Embeddings (B, L, D) of each context prompt followed by a pseudo-word whose input embedding is
-        ``tokens[i]`` (textual inversion's new word), differentiable in ``tokens``; never cached."""
-        length, eos = self.tokenizer.model_max_length, self.tokenizer.eos_token_id
+        """Embeddings (B, L, D) of each context prompt followed by pseudo-words whose input embeddings are ``tokens[i]``
+        ((D,): textual inversion's one new word; (m, D): an adversarial prompt's m words), differentiable in
+        ``tokens``; never cached."""
+        words = (tokens if tokens.dim() == 3 else tokens[:, None, :]).to(device)  # (B, m, D)
+        m, length, eos = words.shape[1], self.tokenizer.model_max_length, self.tokenizer.eos_token_id
         ids = self.tokenizer(list(context), padding="max_length", max_length=length, truncation=True,
                              return_tensors="pt").input_ids
         rows = torch.arange(len(ids))
-        word = (ids == eos).int().argmax(dim=1).clamp(max=length - 2)  # where the end token was: the new word
-        ids[rows, word + 1] = eos
-        ids[rows, word] = self.tokenizer.bos_token_id  # a placeholder id below the end token's; its row is replaced
-        mask = torch.zeros(ids.shape, dtype=torch.bool)
-        mask[rows, word] = True
-        mask, tokens = mask.to(device)[..., None], tokens.to(device)
+        first = (ids == eos).int().argmax(dim=1).clamp(max=length - 1 - m)  # where the end token was: the new words
+        ids[rows, first + m] = eos
+        place = torch.zeros(ids.shape, dtype=torch.long)  # 0: the context's own token; k + 1: new word k
+        for k in range(m):
+            ids[rows, first + k] = self.tokenizer.bos_token_id  # a placeholder id below the end token's; replaced
+            place[rows, first + k] = k + 1
+        place = place.to(device)
+        padded = torch.cat([torch.zeros_like(words[:, :1]), words], dim=1)  # (B, m + 1, D): row 0 unused
 
         def replace(module, inputs, output):
-            return torch.where(mask, tokens[:, None, :].to(output.dtype), output)
+            chosen = padded.to(output.dtype).gather(1, place[..., None].expand(-1, -1, output.shape[-1]))
+            return torch.where(place[..., None] > 0, chosen, output)
 
         self.encoder.to(device)
         handle = self.encoder.get_input_embeddings().register_forward_hook(replace)
@@ -141,6 +165,13 @@ class SDUNet(nn.Module):
     def condition_token(self, word: str) -> torch.Tensor:
         """The CLIP input embedding of ``word``: where an embedding attack on a concept starts."""
         return self.text.word_embedding(word)
+
+    def vocabulary_table(self) -> torch.Tensor:
+        """(V, D) CLIP input embeddings of real tokens: what adversarial prompts pick from."""
+        return self.text.vocabulary_table()
+
+    def token_text(self, rows) -> str:
+        return self.text.token_text(rows)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         if isinstance(prompts, torch.Tensor):

@@ -34,13 +34,15 @@ class BagOfWordsEncoder(nn.Module):
         return [self.index.get(w, 0) for w in WORD.findall(prompt.lower())]
 
     def with_tokens(self, context: Sequence[str], tokens: torch.Tensor) -> torch.Tensor:
-        """``(B, dim)`` text vectors of ``context[i]`` with one more word whose embedding is ``tokens[i]``
-        (a learned token, as in textual inversion): the same mean and MLP as :meth:`forward`."""
+        """``(B, dim)`` text vectors of ``context[i]`` with more words whose embeddings are ``tokens[i]`` ((dim,): one
+        learned word, as in textual inversion; (m, dim): m words, an adversarial prompt's): the same mean and MLP as
+        :meth:`forward`."""
+        words = tokens if tokens.dim() == 3 else tokens[:, None, :]  # (B, m, dim)
         ids = [self.token_ids(p) for p in context]
         lengths = torch.tensor([len(i) for i in ids], device=tokens.device)
         flat = torch.tensor([t for i in ids for t in i], device=tokens.device, dtype=torch.long)
         summed = F.embedding_bag(flat, self.words.weight, torch.cumsum(lengths, 0) - lengths, mode="sum")
-        return self.mlp((summed + tokens) / (lengths[:, None] + 1))
+        return self.mlp((summed + words.sum(dim=1)) / (lengths[:, None] + words.shape[1]))
 
     def forward(self, prompts: Sequence[str]) -> torch.Tensor:
         device = self.words.weight.device
@@ -75,6 +77,14 @@ class TextUNet(DDPMUNet):
         super().__init__(in_channels=in_channels, resolution=resolution, ch=ch, ch_mult=ch_mult, num_res_blocks=num_res_blocks,
                          attn_resolutions=attn_resolutions, dropout=dropout, num_classes=None, norm_groups=norm_groups)
         self.text = BagOfWordsEncoder(vocabulary, 4 * ch)
+
+    def vocabulary_table(self) -> torch.Tensor:
+        """(V, dim) embeddings of the real words (the unknown-word row left out): what adversarial prompts pick from."""
+        return self.text.words.weight[1:]
+
+    def token_text(self, ids: Sequence[int]) -> str:
+        """The words of rows ``ids`` of :meth:`vocabulary_table`, as prompt text."""
+        return " ".join(self.text.vocabulary[i] for i in ids)
 
     def condition_token(self, word: str) -> torch.Tensor:
         """The embedding of a vocabulary word: where an embedding attack on a concept starts."""

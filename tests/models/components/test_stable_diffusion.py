@@ -160,3 +160,19 @@ def test_a_learned_word_after_a_context_prompt_is_the_embedding_attack_s_conditi
     assert learned.grad is not None and learned.grad.abs().sum() > 0
     assert not any(p.requires_grad for p in net.text.encoder.parameters())
     assert set(net.text.cache) == {"a photo of a", "x a"}  # learned words are never cached
+
+
+def test_adversarial_prompt_words_are_whole_word_tokens_that_type_back_to_themselves(tiny):
+    """Rows of the vocabulary table, decoded to text and appended to a prompt, condition the UNet exactly as the
+    learned-word path does with those rows: what the adversarial-prompt search finds is a typeable prompt."""
+    from sfd_lightning.diffusion.conditions import ConditionTokens
+    from sfd_lightning.models.components import SDUNet
+
+    net = SDUNet(pretrained=str(tiny[0]))
+    table = net.vocabulary_table()
+    rows = [3, 10, 0]
+    words = net.token_text(rows)
+    assert words and len(words.split()) == 3
+    x, t = torch.randn(1, 4, 8, 8), torch.tensor([500.0])
+    via_rows = net(x, t, ConditionTokens(table[rows][None], ["a photo of"]))
+    torch.testing.assert_close(via_rows, net(x, t, [f"a photo of {words}"]))
