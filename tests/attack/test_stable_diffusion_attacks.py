@@ -4,7 +4,6 @@ relearning with each model's
 own loss (the teacher's denoising loss on the examples' VAE latents) and benign fine-tuning."""
 import json
 
-import pytest
 import torch
 
 from sfd_lightning.io.asset import export_weights
