@@ -1,7 +1,7 @@
 """``sfd attack`` on a tiny random Stable Diffusion run, every attack end to end (numbers meaningless, the pipeline
 real): noise through the latents and the decoder, a learned CLIP word, paraphrases, adversarial prompt words,
-relearning with each model's
-own loss (the teacher's denoising loss on the examples' VAE latents) and benign fine-tuning."""
+relearning with each model's own loss (the teacher's denoising loss on the examples' VAE latents) and benign
+fine-tuning."""
 import json
 
 import torch
