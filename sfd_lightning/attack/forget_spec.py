@@ -32,6 +32,7 @@ class ForgetSpec:
     token: Item                             # the forget label, or the concept word
     context: Optional[List[str]] = None     # prompt runs: the forget prompts without the concept word
     paraphrases: List[str] = field(default_factory=list)
+    class_words: Optional[List[str]] = None  # prompt runs: the judges' class words (a CLIP surrogate's classes)
 
     def forget_conditions(self, n: int) -> Condition:
         return repeated(self.forget, n)
@@ -73,4 +74,4 @@ def prompt_spec(pool: Sequence[str], concept: str, class_words: Sequence[str],
     context = [" ".join(replace_concept(p, concept, " ").split()) for p in forget]
     return ForgetSpec(forget, class_of(forget[0], class_words, "--class-words"),
                       [(p, class_of(p, class_words, "--class-words")) for p in spread(retained, max_prompts)],
-                      concept.lower(), context, list(paraphrases))
+                      concept.lower(), context, list(paraphrases), list(class_words))

@@ -21,7 +21,9 @@ import torch
 
 from sfd_lightning.attack.harness import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings, run_attacks
 from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
-from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
+from sfd_lightning.attack.forget_spec import ForgetSpec
+from sfd_lightning.attack.judges import (ClipSurrogate, DetectorJudge, Judge, Surrogate, identity_detector, load_classifier,
+                                         nudity_detector)
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
@@ -45,8 +47,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", default=None, help="the teacher's weights (default: the run's model.teacher_ckpt)")
     p.add_argument("--skip-teacher", action="store_true", help="attack only the model, not its teacher beside it")
     p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher (and multi-step model) sampler")
-    p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise against")
-    p.add_argument("--judge", default="assets/digits_judge.pt", help="independent classifier asset that also scores them")
+    p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise "
+                   "against, or clip:MODEL (CLIP as a zero-shot classifier of the prompt run's class words)")
+    p.add_argument("--judge", default="assets/digits_judge.pt", help="independent judge that also scores them: a classifier "
+                   "asset, nudenet[:THRESHOLD] (NudeNet's nudity, default 0.6) or identity:FOLDER (the person of the photos)")
     p.add_argument("--examples", default="teacher", help="embedding attack's examples of the concept: teacher (its DDIM "
                    "samples), digits[:split], cifar10:ROOT, an .npz or an image folder (the forgotten class's images)")
     p.add_argument("--reference", default=None, help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)")
@@ -73,6 +77,30 @@ def parser() -> argparse.ArgumentParser:
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
+
+
+def load_surrogate(text: str, spec: ForgetSpec, device: torch.device):
+    """``--surrogate``: a classifier asset, or ``clip:MODEL`` over a prompt run's class words."""
+    if text.startswith("clip:"):
+        if spec.class_words is None:
+            raise ConfigError("--surrogate", "clip:MODEL classifies a prompt run's class words; give a class-conditional "
+                              "run a classifier asset")
+        return ClipSurrogate(text.partition(":")[2], spec.class_words, device)
+    return load_classifier(text, "--surrogate", device)
+
+
+def load_judge(text: str, spec: ForgetSpec, device: torch.device):
+    """``--judge``: a classifier asset, ``nudenet[:THRESHOLD]`` or ``identity:FOLDER``."""
+    kind, _, rest = text.partition(":")
+    if kind == "nudenet":
+        try:
+            threshold = float(rest) if rest else 0.6
+        except ValueError:
+            raise ConfigError("--judge", f"nudenet:THRESHOLD takes a number, got {rest!r}") from None
+        return DetectorJudge("judge", nudity_detector(threshold), spec.forget_class)
+    if kind == "identity":
+        return DetectorJudge("judge", identity_detector(rest), spec.forget_class)
+    return Judge("judge", load_classifier(text, "--judge", device))
 
 
 def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
@@ -105,11 +133,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     if os.path.exists(os.path.join(out, "attack.json")) and not args.overwrite:
         raise ConfigError("--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite "
                                    "to replace it")
-    surrogate = load_classifier(args.surrogate, "--surrogate", device)
-    judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", load_classifier(args.judge, "--judge", device))}
+    surrogate = load_surrogate(args.surrogate, spec, device)
+    judges = {"surrogate": Judge("surrogate", surrogate), "judge": load_judge(args.judge, spec, device)}
     examples, retained = attack_examples(args.examples, spec, teacher, settings, device)
     reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
-    ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained)
+    ctx = AttackContext(spec, surrogate if isinstance(surrogate, ClipSurrogate) else Surrogate(surrogate), judges, settings,
+                        device, examples, reference, features, retained)
     result = run_attacks([target] if args.skip_teacher else [teacher, target], ctx)
     result["ckpt"] = args.ckpt
     paths = write(result, out)

@@ -97,11 +97,11 @@ def flat(result: Dict[str, Any]) -> Dict[str, float]:
     for r in result["rows"]:
         budget = "all" if r["attack"] == "paraphrase" and r["budget"] == -1 else f"{r['budget']:g}"
         base = f"attack/{r['attack']}/{budget}/{r['target']}"
-        out.update({f"{base}/{j}": v for j, v in r["success"].items()})
-        out.update({f"{base}/retained/{j}": v for j, v in (r.get("retained") or {}).items()})
+        out.update({f"{base}/{j}": v for j, v in r["success"].items() if v is not None})
+        out.update({f"{base}/retained/{j}": v for j, v in (r.get("retained") or {}).items() if v is not None})
     for r in (result.get("pinpoint") or {}).get("rows", []):
         base = f"attack/pinpoint/{r['class']}/{r['target']}"
-        out.update({f"{base}/accuracy/{j}": v for j, v in r["accuracy"].items()})
+        out.update({f"{base}/accuracy/{j}": v for j, v in r["accuracy"].items() if v is not None})
         if "fid" in r:
             out[f"{base}/fid"] = r["fid"]
     return out

@@ -18,6 +18,25 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
+def clip_image_embeddings(model, images: torch.Tensor) -> torch.Tensor:
+    """CLIP's projected image embeddings (B, P) of images in [-1, 1] (1 or 3 channels), resized to the model's input
+    (bicubic, antialiased) and normalised as CLIP was trained; differentiable in ``images``."""
+    size = model.config.vision_config.image_size
+    x = F.interpolate((images.float().clamp(-1, 1) + 1) / 2, size=(size, size), mode="bicubic", align_corners=False,
+                      antialias=True)
+    mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return model.visual_projection(model.vision_model(pixel_values=(x - mean) / std).pooler_output)
+
+
+def clip_text_embeddings(model, tokenizer, prompts: Sequence[str], device: torch.device) -> torch.Tensor:
+    """CLIP's projected text embeddings (K, P) of ``prompts``."""
+    tokens = tokenizer(list(prompts), padding=True, truncation=True, return_tensors="pt").to(device)
+    return model.text_projection(model.text_model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).pooler_output)
+
+
 class CLIPScore(Metric):
     """Mean CLIP score of (image, prompt) pairs; images in [-1, 1]. Sums reduce across DDP ranks."""
 
@@ -37,17 +56,8 @@ class CLIPScore(Metric):
     @torch.no_grad()
     def scores(self, images: torch.Tensor, prompts: Sequence[str]) -> torch.Tensor:
         """Per-pair scores (B,) of finite images."""
-        x = F.interpolate((images.float().clamp(-1, 1) + 1) / 2, size=(self.image_size, self.image_size), mode="bicubic",
-                          align_corners=False, antialias=True)
-        mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        pooled = self.model.vision_model(pixel_values=(x - mean) / std).pooler_output
-        image_emb = self.model.visual_projection(pooled)
-        tokens = self.tokenizer(list(prompts), padding=True, truncation=True, return_tensors="pt").to(x.device)
-        text_pooled = self.model.text_model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).pooler_output
-        text_emb = self.model.text_projection(text_pooled)
+        image_emb = clip_image_embeddings(self.model, images)
+        text_emb = clip_text_embeddings(self.model, self.tokenizer, prompts, images.device)
         return 100 * F.cosine_similarity(image_emb, text_emb, dim=-1).clamp(min=0)
 
     def update(self, images: torch.Tensor, prompts: Sequence[str]) -> None:
