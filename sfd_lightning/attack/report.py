@@ -20,7 +20,7 @@ def budget_label(row: Dict[str, Any]) -> str:
     if row["attack"] in ("embedding", "relearn", "benign"):
         return f"{row['budget']} steps"
     if row["attack"] == "prompt":
-        return f"{row['budget']} steps: + {row['prompt']!r}"
+        return f"{row['budget']} steps"
     return "all held-out prompts" if row["budget"] == -1 else repr(row.get("prompt", row["budget"]))
 
 
@@ -50,7 +50,9 @@ def markdown(result: Dict[str, Any]) -> str:
     tuned = ("; fine-tuned by " + ", ".join(f"{t}: {loss}" for t, loss in losses.items())) if losses else ""
     text = ["Success rate: the share of attacked samples each judge assigns to the forgotten class "
             f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.", "", *lines]
-    return "\n".join(text + pinpoint_markdown(result, judges)) + "\n"
+    found = [f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}" for r in result["rows"] if r["attack"] == "prompt"]
+    words = ["", "Adversarial prompt words found (appended to every forget prompt):", *found] if found else []
+    return "\n".join(text + words + pinpoint_markdown(result, judges)) + "\n"
 
 
 def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
