@@ -104,7 +104,7 @@ rescore: install  ## FID of a digits run's generator and of the teacher (50-step
 	[print(f'{w:9s} FID ' + '  '.join(f'seed {s}: {v:.4f}' for s, v in zip(seeds, fid[w])) + f'  mean {sum(fid[w]) / len(seeds):.4f}') for w in fid]; \
 	print(f'ratio generator / teacher: {sum(fid[\"generator\"]) / sum(fid[\"teacher\"]):.3f}')" $(RESCORE_DIR) $(SEEDS)
 
-attack: install  ## attacks on a digits forgetting run, teacher beside it, two judges (<= 10 min): CKPT=... [ARGS="--paraphrases FILE"]
+attack: install  ## attacks on a digits forgetting run (noise, embedding, relearning...), teacher beside it, two judges (~15 min): CKPT=... [ARGS="--paraphrases FILE"]
 	@test -n "$(CKPT)" || { echo "make attack: give CKPT=<run>/checkpoints/last.ckpt (the digits demo's, say)"; exit 2; }
 	$(BIN)/sfd attack --ckpt $(CKPT) --examples digits --reference digits $(ARGS)
 
