@@ -35,6 +35,10 @@ class Surrogate:
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier.features(images)
 
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, K) class probabilities."""
+        return self.classifier(images).softmax(dim=1)
+
 
 class ClipSurrogate:
     """CLIP as a zero-shot classifier over class words (``a photo of <word>``), differentiable to the images: the
@@ -64,6 +68,10 @@ class ClipSurrogate:
     def log_prob(self, images: torch.Tensor, cls: int) -> torch.Tensor:
         """(B,) log p(cls | image) of the zero-shot logits."""
         return self(images).log_softmax(dim=1)[:, cls]
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, K) zero-shot class probabilities."""
+        return self(images).softmax(dim=1)
 
 
 class DetectorJudge:

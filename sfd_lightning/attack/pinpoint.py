@@ -37,7 +37,7 @@ def pinpoint(targets: Sequence[AttackTarget], ctx: AttackContext) -> Dict[str, A
     by_name = {t.name: t for t in targets}
     scout = by_name.get("teacher", targets[0])
     z = ctx.noise(s.n, scout.shape, offset=3)
-    probs = ctx.surrogate.classifier(scout.generate(z, ctx.on_device(spec.forget_conditions(s.n)))).softmax(1).mean(0)
+    probs = ctx.surrogate.probabilities(scout.generate(z, ctx.on_device(spec.forget_conditions(s.n)))).mean(0)
     classes = nearest_classes(probs.cpu(), spec.forget_class, spec.retained_classes(), s.pinpoint_k)
     rows = []
     for target in targets:
