@@ -192,3 +192,13 @@ def test_checker_accepts_a_layered_package(tmp_path):
 def test_checker_lists_unexpected_top_level_modules(tmp_path, name):
     root = plant(tmp_path, {name: "", "cli.py": ""})
     assert top_level_modules(root) - TOP_LEVEL == {"helpers"}
+
+
+def test_test_files_have_unique_names():
+    """pytest imports the test files (no packages under tests/) by their base name: two files of one name anywhere
+    under tests/ stop the whole run at collection ("import file mismatch")."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert not [name for name, n in names.items() if n > 1]
