@@ -4,7 +4,7 @@ import json
 import os
 from typing import Any, Dict, List, Tuple
 
-from sfd_lightning.io.figures import panels, save
+from sfd_lightning.io.figures import panels, rate_axes, save
 
 
 BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps",
@@ -84,11 +84,7 @@ def plot(result: Dict[str, Any], path: str) -> bool:
             rows = sorted((r for r in result["rows"] if r["attack"] == attack and r["target"] == target), key=lambda r: r["budget"])
             for judge, style in ((judges[-1], "-"), (judges[0], "--")):
                 ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{target} ({judge})")
-        ax.set_xlabel(BUDGET_AXIS[attack])
-        ax.set_ylabel("attack success rate")
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        rate_axes(ax, BUDGET_AXIS[attack], "attack success rate")
     save(fig, path)
     return True
 

@@ -3,7 +3,7 @@ import csv
 import os
 from typing import Any, Dict, List, Tuple
 
-from sfd_lightning.io.figures import panels as figure_panels, save
+from sfd_lightning.io.figures import panels as figure_panels, rate_axes, save
 
 
 COLUMNS = [("method", "method", "{}"), ("data", "training data", "{}"), ("forget/accuracy", "forget acc.", "{:.1%}"),
@@ -95,11 +95,7 @@ def plot_relearning(rows: List[Dict[str, Any]], path: str) -> bool:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=f"C{k}",
                         label=f"{method}" + (" (benign)" if kind == "benign" else ""))
     ax.set_xscale("symlog", linthresh=50)
-    ax.set_xlabel("fine-tuning steps (K examples)")
-    ax.set_ylabel("forget rate (independent judge)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    rate_axes(ax, "fine-tuning steps (K examples)", "forget rate (independent judge)", legend_size=7)
     save(fig, path)
     return True
 
