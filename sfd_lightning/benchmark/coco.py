@@ -14,14 +14,7 @@ from sfd_lightning.data.prompt_suites import suite_hash
 from sfd_lightning.metrics import make_extractor
 from sfd_lightning.metrics import quality
 from sfd_lightning.metrics.clip_score import CLIPScore
-from sfd_lightning.metrics.features import FeatureExtractor
-
-
-def features_of(extractor: FeatureExtractor, batches, device: torch.device) -> torch.Tensor:
-    """Features (N, F) float64 of batches of images in [-1, 1]."""
-    extractor = extractor.to(device).eval()
-    with torch.no_grad():
-        return torch.cat([extractor(images.to(device)).double().cpu() for images in batches])
+from sfd_lightning.metrics.image_sets import ImageSet
 
 
 class CocoSuite(Suite):
@@ -56,24 +49,28 @@ class CocoSuite(Suite):
         return {**self.inputs, "judge": {name: version(name) for name in ("torch-fidelity", "transformers")}}
 
     def _real_stats(self, size: int, device: torch.device) -> Dict[str, Any]:
+        """FID statistics of the real images, center-cropped and resized to ``size``, computed once per size."""
         if self.real_stats is None or self.real_stats["size"] != size:
-            chunks = [self.real[i:i + self.batch_size] for i in range(0, len(self.real), self.batch_size)]
-            batches = (torch.stack([read_real_image(p, size) for p in chunk]).float() / 127.5 - 1 for chunk in chunks)
-            self.real_stats = {"size": size, **quality.stats_of(features_of(self.extractor, batches, device))}
+            real = ImageSet(f"{len(self.real)} real COCO images", None,
+                            lambda idx: torch.stack([read_real_image(self.real[i], size) for i in idx]), len(self.real))
+            features = quality.extract(real, self.extractor, self.batch_size, device)["features"]
+            self.real_stats = {"size": size, **quality.stats_of(features)}
         return self.real_stats
 
+    @torch.no_grad()
     def judge(self, folder: str, device: torch.device) -> Dict[str, Any]:
-        """FID against the real images (center-cropped and resized to the samples' size) and the mean CLIP score."""
-        indices = list(range(len(self.items)))
-        generated = features_of(self.extractor, image_batches(folder, indices, self.batch_size, f"FID features of {folder}"), device)
-        size = next(image_batches(folder, [0], 1)).shape[-1]
-        stats = self._real_stats(size, device)
-        clip = self.clip.to(device)
+        """FID against the real images and the mean CLIP score, in one pass over the folder's images."""
+        extractor, clip, features = self.extractor.to(device).eval(), self.clip.to(device), []
         clip.reset()
-        for start, images in zip(range(0, len(indices), self.batch_size), image_batches(folder, indices, self.batch_size)):
-            clip.update(images.to(device), [item.prompt for item in self.items[start:start + self.batch_size]])
+        indices = list(range(len(self.items)))
+        batches = image_batches(folder, indices, self.batch_size, f"FID features and CLIP scores of {folder}")
+        for start, images in zip(range(0, len(indices), self.batch_size), batches):
+            images = images.to(device)
+            features.append(extractor(images).double().cpu())
+            clip.update(images, [item.prompt for item in self.items[start:start + self.batch_size]])
+        stats = self._real_stats(images.shape[-1], device)
         score = float(clip.compute())
-        return {"fid": quality.fid(generated, {"mu": stats["mu"], "sigma": stats["sigma"]}), "clip_score": score,
+        return {"fid": quality.fid(torch.cat(features), {"mu": stats["mu"], "sigma": stats["sigma"]}), "clip_score": score,
                 "clip_score_01": score / 100, "images": len(indices)}
 
     def table(self, results: Dict[str, Dict[str, Any]]) -> str:

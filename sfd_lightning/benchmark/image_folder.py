@@ -12,6 +12,7 @@ from PIL import Image
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.metrics.features import to_uint8_rgb
 
 MANIFEST = "manifest.json"
 
@@ -46,8 +47,7 @@ def missing(folder: str, n: int) -> List[int]:
 
 def write_png(folder: str, i: int, image: torch.Tensor) -> None:
     """Image ``i`` (C, H, W) in [-1, 1] as 8-bit PNG, written atomically (a killed run leaves no half file)."""
-    pixels = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-    pixels = pixels.expand(3, -1, -1) if pixels.shape[0] == 1 else pixels
+    pixels = to_uint8_rgb(image.detach()[None])[0].cpu()  # (3, H, W)
     buffer = io.BytesIO()
     Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(buffer, format="PNG")
     atomic_write(png_path(folder, i), lambda f: f.write(buffer.getvalue()), "--out")
