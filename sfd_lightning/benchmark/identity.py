@@ -13,17 +13,9 @@ from sfd_lightning.data.prompt_suites import read_prompt_suite, suite_hash
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.eval_progress import eval_progress
 from sfd_lightning.metrics.faces import judge_versions
-from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, identity_shares, match
+from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, identity_shares, match, prompts_naming
 
 FORGET = "forget"
-
-
-def person_prompts(name: str, prompts: List[str]) -> List[str]:
-    """The prompts that name ``name`` (case-insensitive)."""
-    chosen = [p for p in prompts if name.lower() in p.lower()]
-    if not chosen:
-        raise ConfigError("--retained-person", f"none of the {len(prompts)} --retained-prompts names {name!r}")
-    return chosen
 
 
 def parse_people(specs: List[str]) -> Dict[str, str]:
@@ -59,7 +51,8 @@ class IdentitySuite(Suite):
         self.items: List[Item] = repeated(forget, n_per_prompt, seed, group=FORGET)
         pool = [r.prompt for r in read_prompt_suite(retained_prompts, "--retained-prompts")] if people else []
         for name in people:
-            self.items += repeated(person_prompts(name, pool), n_per_prompt, seed + len(self.items), group=name)
+            named = prompts_naming(name, pool, "--retained-person", "--retained-prompts")
+            self.items += repeated(named, n_per_prompt, seed + len(self.items), group=name)
         judge = dict(threshold=threshold, detector=detector, upsample=upsample)
         self.judges = {FORGET: IdentityJudge(reference_folder, "--reference-folder", **judge)}
         self.judges.update({name: IdentityJudge(folder, f"--retained-person {name}", **judge) for name, folder in people.items()})

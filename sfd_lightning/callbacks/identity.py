@@ -7,8 +7,7 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
-from sfd_lightning.errors import ConfigError
-from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge
+from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, prompts_naming
 from sfd_lightning.metrics.sampling import prompt_samples
 
 FIELD = "trainer.callbacks.IdentityCallback"
@@ -55,10 +54,7 @@ class IdentityCallback(PeriodicEvalCallback):
         return counts.compute()  # summed over ranks
 
     def _person_prompts(self, name: str, pool: List[str]) -> List[str]:
-        prompts = [p for p in pool if name.lower() in p.lower()]
-        if not prompts:
-            raise ConfigError(f"{FIELD}.retained_people", f"none of the {len(pool)} retained prompts names {name!r}")
-        return prompts
+        return prompts_naming(name, pool, f"{FIELD}.retained_people", "retained prompts")
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Before any training: a retained person no retained prompt names is a config error."""

@@ -5,7 +5,7 @@ nearest reference descriptor. Nearest, not the mean of the references: 0.6 was c
 and a photo lies closer to the mean of several than to any one of them, so the mean would loosen the threshold;
 a reference photo of a pose or lighting the samples share still counts.
 """
-from typing import Dict
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -18,6 +18,15 @@ from sfd_lightning.metrics.faces import FaceEmbedder
 from sfd_lightning.metrics.image_sets import open_image_set
 
 SAME_PERSON = 0.6  # dlib's threshold for its face descriptor
+
+
+def prompts_naming(name: str, prompts: List[str], field: str, what: str) -> List[str]:
+    """The prompts that name the person ``name`` (case-insensitive): a retained person's images are drawn from them.
+    None naming them is a ConfigError on ``field``; ``what`` says which prompts they were."""
+    chosen = [p for p in prompts if name.lower() in p.lower()]
+    if not chosen:
+        raise ConfigError(field, f"none of the {len(prompts)} {what} names {name!r}")
+    return chosen
 
 
 def reference_embeddings(source: Source, embedder: FaceEmbedder) -> torch.Tensor:
