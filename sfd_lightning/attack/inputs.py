@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+import numpy as np
 import torch
 import yaml
 
@@ -14,7 +15,7 @@ from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.data.prompt_files import prompts_from, read_prompt_file
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.metrics.image_sets import open_image_set
+from sfd_lightning.metrics.image_sets import ImageSet, open_image_set
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -73,7 +74,7 @@ def examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: 
         z = torch.randn((k, *teacher.shape), generator=g).to(device)
         c = spec.forget_conditions(k)
         return teacher.generate(z, c.to(device) if isinstance(c, torch.Tensor) else c)
-    return _images_of(source, spec.forget_class, teacher.shape, settings.seed + 5)[:k].to(device)
+    return _images_of(_labelled(source), source, spec.forget_class, teacher.shape, settings.seed + 5, k).to(device)
 
 
 @torch.no_grad()
@@ -88,8 +89,8 @@ def retained_examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, s
         g = torch.Generator().manual_seed(settings.seed + 6)
         z = torch.randn((k, *teacher.shape), generator=g).to(device)
         return teacher.generate(z, conditions.to(device) if isinstance(conditions, torch.Tensor) else conditions), conditions
-    classes = spec.retained_classes()
-    per_class = [_images_of(source, cls, teacher.shape, settings.seed + 6) for cls in classes]
+    classes, images = spec.retained_classes(), _labelled(source)
+    per_class = [_images_of(images, source, cls, teacher.shape, settings.seed + 6, -(-k // len(classes))) for cls in classes]
     chosen = [(per_class[i % len(classes)][i // len(classes)], classes[i % len(classes)]) for i in range(k)]
     images = torch.stack([image for image, _ in chosen]).to(device)
     conditions = [spec.class_conditions(cls, 1) for _, cls in chosen]
@@ -108,13 +109,20 @@ def attack_examples(source: str, spec: ForgetSpec, teacher: AttackTarget, settin
     return examples, retained
 
 
-def _images_of(source: str, cls: int, shape: Tuple[int, ...], seed: int) -> torch.Tensor:
-    """A labelled image set's images of class ``cls`` in [-1, 1], in a seeded order, shaped like the model's."""
+def _labelled(source: str) -> ImageSet:
+    """``--examples`` as a labelled image set."""
     images = open_image_set(source, "--examples")
     if images.labels is None:
         raise ConfigError("--examples", f"{source!r} has no labels to find the classes in")
-    batch = torch.cat([b for b, _ in images.batches(4096, classes=[cls])]).float() / 127.5 - 1
-    batch = batch[torch.randperm(len(batch), generator=torch.Generator().manual_seed(seed))]
+    return images
+
+
+def _images_of(images: ImageSet, source: str, cls: int, shape: Tuple[int, ...], seed: int, k: int) -> torch.Tensor:
+    """``k`` of the set's images of class ``cls`` in [-1, 1], a seeded choice (only those are read), shaped like the
+    model's."""
+    index = np.flatnonzero(images.labels == cls)
+    chosen = index[torch.randperm(len(index), generator=torch.Generator().manual_seed(seed))[:k].numpy()]
+    batch = images.read(chosen).float() / 127.5 - 1
     if shape[0] == 1:  # the sets are read as RGB; one-channel models see their mean
         batch = batch.mean(dim=1, keepdim=True)
     if tuple(batch.shape[1:]) != tuple(shape):
