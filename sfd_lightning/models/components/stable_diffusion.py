@@ -51,7 +51,7 @@ class SharedTextEncoder:
     def real_token_ids(self) -> torch.Tensor:
         """Ids of the tokens that are whole words (CLIP's word-final ``...</w>`` tokens): decoded to text and typed
         again, each gives itself back, so an adversarial prompt made of them is a prompt anyone can type."""
-        if getattr(self, "_word_ids", None) is None:
+        if self._word_ids is None:
             rows = len(self.encoder.get_input_embeddings().weight)
             vocab = self.tokenizer.get_vocab()
             self._word_ids = torch.tensor(sorted(i for token, i in vocab.items() if token.endswith("</w>") and i < rows))
