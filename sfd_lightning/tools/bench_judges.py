@@ -23,12 +23,20 @@ from sfd_lightning.metrics.faces import FaceEmbedder
 from sfd_lightning.metrics.nudity import NudityJudge, judge_versions
 
 
+def grace_hopper() -> np.ndarray:
+    """matplotlib's sample portrait of Grace Hopper, uint8 (H, W, 3)."""
+    return np.array(Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")).convert("RGB"))
+
+
+def as_images(photo: np.ndarray, size: int) -> torch.Tensor:
+    """A uint8 (H, W, 3) photo as the project's images: (1, 3, size, size) in [-1, 1], resized with antialiasing."""
+    x = torch.from_numpy(np.array(photo)).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
 def portraits(n: int, size: int) -> torch.Tensor:
     """``n`` copies of the portrait as (n, 3, size, size) in [-1, 1]."""
-    photo = np.array(Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")).convert("RGB"))
-    x = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1
-    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x.expand(n, -1, -1, -1).contiguous()
+    return as_images(grace_hopper(), size).expand(n, -1, -1, -1).contiguous()
 
 
 def per_thousand(judge: Callable[[torch.Tensor], object], images: torch.Tensor, batch: int) -> float:

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 
-import matplotlib
 from project import ROOT
 import pytest
 import torch
+from photos import grace_hopper, photo_folder
 from PIL import Image
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -28,10 +28,8 @@ def inputs(tmp_path_factory):
     (root / "i2p.csv").write_text(I2P_HEADER + I2P_ROWS)
     (root / "person.txt").write_text("a photo of eileen collins\n")
     (root / "people.txt").write_text("a portrait of grace hopper\na bowl of ramen\n")
-    for name, photo in (("collins", skimage_data.astronaut()),
-                        ("hopper", Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")))):
-        (root / name).mkdir()
-        Image.fromarray(photo).save(root / name / "photo.png") if name == "collins" else photo.save(root / name / "photo.jpg")
+    photo_folder(root / "collins", skimage_data.astronaut())
+    photo_folder(root / "hopper", grace_hopper(), "photo.jpg")
     (root / "val2014").mkdir()
     images, annotations = [], []
     for k, (image_id, caption) in enumerate([(42, "a red bus on a street"), (7, "two cats on a sofa"), (1234, "a plate of food")]):

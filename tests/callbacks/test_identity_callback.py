@@ -3,7 +3,7 @@ is 0, which is what the judge must report for them; the reference photos are sci
 import pytest
 import torch
 from lightning.pytorch import Trainer
-from PIL import Image
+from photos import photo_folder
 from sfd_modules import make_module
 
 from sfd_lightning.callbacks import IdentityCallback
@@ -18,9 +18,7 @@ CAPTIONS = ["a photo of seven", "seven smiling", "a photo of one", "one smiling"
 
 @pytest.fixture(scope="module")
 def person(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("person")
-    Image.fromarray(skimage_data.astronaut()).save(folder / "astronaut.png")
-    return str(folder)
+    return str(photo_folder(tmp_path_factory.mktemp("person"), skimage_data.astronaut(), "astronaut.png"))
 
 
 def prompt_run(callback, tmp_path):

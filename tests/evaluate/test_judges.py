@@ -1,13 +1,10 @@
 """``sfd eval --metrics nudity,identity`` on real photographs that ship in installed packages: scikit-image's astronaut
 (Eileen Collins) as samples and as the reference person, matplotlib's Grace Hopper as another person."""
 import json
-import os
 
-import matplotlib
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from photos import as_images, grace_hopper, photo_folder
 from PIL import Image
 
 from sfd_lightning.errors import ConfigError
@@ -19,22 +16,13 @@ skimage_data = pytest.importorskip("skimage.data")
 
 def write_samples(path, photo: np.ndarray, size: int = 256) -> str:
     """A uint8 (H, W, 3) photo as an ``sfd sample`` .npz: float images (1, 3, size, size) in [-1, 1], a prompt."""
-    x = torch.from_numpy(np.array(photo)).permute(2, 0, 1)[None].float() / 127.5 - 1
-    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(-1, 1)
-    np.savez(path, images=x.numpy(), prompts=np.array(["a portrait"]))
+    np.savez(path, images=as_images(photo, size).clamp(-1, 1).numpy(), prompts=np.array(["a portrait"]))
     return str(path)
-
-
-def grace_hopper() -> np.ndarray:
-    path = os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
-    return np.asarray(Image.open(path).convert("RGB"))
 
 
 @pytest.fixture(scope="module")
 def astronaut_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("person")
-    Image.fromarray(skimage_data.astronaut()).save(folder / "astronaut.png")
-    return str(folder)
+    return str(photo_folder(tmp_path_factory.mktemp("person"), skimage_data.astronaut(), "astronaut.png"))
 
 
 def eval_json(tmp_path, samples, *args):

@@ -1,13 +1,10 @@
 """The identity judge on real photographs that ship in installed packages: scikit-image's astronaut (Eileen
 Collins) as the reference person, matplotlib's Grace Hopper as another person, scikit-image's coffee cup as a
 photo without a face. Nothing is downloaded."""
-import os
-
-import matplotlib
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from photos import as_images, grace_hopper, photo_folder
 from PIL import Image
 
 from sfd_lightning.errors import ConfigError
@@ -19,21 +16,12 @@ FIELD = "trainer.callbacks.IdentityCallback.reference_folder"
 
 
 def as_tensor(photo: np.ndarray, size: int = 256) -> torch.Tensor:
-    """A uint8 (H, W, 3) photo as the project's images: (1, 3, size, size) in [-1, 1]."""
-    x = torch.from_numpy(np.array(photo)).permute(2, 0, 1)[None].float() / 127.5 - 1
-    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-
-
-def grace_hopper() -> np.ndarray:
-    path = os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
-    return np.asarray(Image.open(path).convert("RGB"))
+    return as_images(photo, size)
 
 
 @pytest.fixture(scope="module")
 def astronaut_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("person")
-    Image.fromarray(skimage_data.astronaut()).save(folder / "astronaut.png")
-    return folder
+    return photo_folder(tmp_path_factory.mktemp("person"), skimage_data.astronaut(), "astronaut.png")
 
 
 @pytest.fixture(scope="module")
