@@ -5,9 +5,11 @@ registered with ``wandb.sweep`` (in its ``entity`` and ``project``) and ``--para
 it, each run in the group named after the sweep; the dashboard compares the runs. Otherwise the same
 spec runs here (grid, random, or Bayesian search on the spec's ``metric``): every run an ``sfd fit``
 subprocess under ``<out>/<sweep name>/<date-time>/r000, r001, ...``, then ``summary.csv``,
-``summary.md`` and ``plots.png``. ``--dry-run`` prints the runs' commands, quoted for a shell, and starts nothing.
+``summary.md``, ``plots.png`` and ``best.json`` (the best run; with ``--constraint``, the best of those that
+satisfy every constraint, e.g. a baseline's best FID among the settings that forget). ``--dry-run`` prints the runs' commands, quoted for a shell, and starts nothing.
 """
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -18,10 +20,11 @@ from typing import List, Optional
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.loggers.wandb_logger import wandb_offline
+from sfd_lightning.sweep.constraint import Constraint, best_run, meets, parse_constraint
 from sfd_lightning.sweep.local import build_command, format_arg, metric_value, run_local
 from sfd_lightning.sweep.search import Search
 from sfd_lightning.sweep.spec import SweepSpec, load_spec
-from sfd_lightning.sweep.summary import plot_metrics, write_tables
+from sfd_lightning.sweep.summary import plot_metrics, read_rows, write_tables
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -34,6 +37,12 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--out", default="runs/sweeps", help="folder for local sweeps (<out>/<sweep name>/<date-time>)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the local random/bayes proposals")
     parser.add_argument("--count", type=int, default=None, help="W&B agents: runs per agent (default: until the sweep ends)")
+    parser.add_argument("--constraint", action="append", default=[], type=parse_constraint,
+                        help="local sweeps: METRIC<=VALUE (or >=, <, >) a run must meet to be the best, e.g. "
+                             "final/forget/accuracy<=0.05; repeatable")
+    parser.add_argument("--summarize", metavar="FOLDER", default=None,
+                        help="run nothing: rewrite the summary and best.json of a finished local sweep's folder (e.g. "
+                             "under another --constraint)")
     args = parser.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
@@ -79,24 +88,47 @@ def main(argv: List[str]) -> None:
     spec = load_spec(args.spec)
     if args.dry_run:
         return dry_run(spec, args.seed, Path(args.out) / spec.name)
+    if args.summarize:
+        folder = Path(args.summarize)
+        summarize(spec, read_rows(folder), folder, args.constraint)
+        return None
     if not args.local and not wandb_offline():
         sys.exit(run_with_wandb(spec, args.parallel, args.count))
     out = fresh_folder(Path(args.out), spec.name)
     print(f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}")
     runs = run_local(spec, out, args.parallel, args.seed)
-    rows = [r.row() for r in runs]
+    summarize(spec, [r.row() for r in runs], out, args.constraint)
+    if any(r.returncode != 0 for r in runs):
+        sys.exit(1)
+
+
+def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint]) -> None:
+    """summary.csv/.md (with a ``meets`` column under constraints), plots.png and best.json, printed and named."""
     params = list(spec.parameters)
     objective = spec.metric.get("name")
-    metrics = write_tables(rows, params, out, objective)
+    if constraints:
+        rows = [dict(r, meets="yes" if meets(r, constraints) else "no") for r in rows]
+    metrics = write_tables(rows, params + (["meets"] if constraints else []), out, objective)
     written = [out / "summary.csv", out / "summary.md"]
     if plot_metrics(rows, params, metrics, out / "plots.png"):
         written.append(out / "plots.png")
     print((out / "summary.md").read_text())
-    scored = [(metric_value(r, objective), r) for r in rows if r["status"] == "ok"]
-    scored = [(v, r) for v, r in scored if v is not None]
-    if scored:
-        value, best = (min if spec.metric["goal"] == "minimize" else max)(scored, key=lambda vr: vr[0])
-        print(f"[{spec.name}] best {objective}: {value:.4g} ({best['run']}: {shlex.join(format_arg(k, best[k]) for k in params)})")
+    if objective:
+        written += report_best(spec, rows, params, constraints, out)
     print(f"[{spec.name}] wrote " + ", ".join(str(p) for p in written))
-    if any(r.returncode != 0 for r in runs):
-        sys.exit(1)
+
+
+def report_best(spec: SweepSpec, rows: List[dict], params: List[str], constraints: List[Constraint], out: Path) -> List[Path]:
+    """Print the best run (among those meeting the constraints) and write it to ``best.json``."""
+    objective, goal = spec.metric["name"], spec.metric["goal"]
+    best = best_run(rows, objective, goal, constraints)
+    under = f" with {' and '.join(str(c) for c in constraints)}" if constraints else ""
+    if best is None:
+        print(f"[{spec.name}] no finished run{under} has {objective}")
+        return []
+    value = metric_value(best, objective)
+    print(f"[{spec.name}] best {objective}{under}: {value:.4g} ({best['run']}: {shlex.join(format_arg(k, best[k]) for k in params)})")
+    record = {"sweep": spec.name, "spec": spec.path, "metric": objective, "goal": goal, "value": value,
+              "constraints": [str(c) for c in constraints], "run": best["run"], "params": {k: best[k] for k in params}}
+    (out / "best.json").write_text(json.dumps(record, indent=1) + "\n")
+    return [out / "best.json"]

@@ -3,6 +3,7 @@ import csv
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.figures import panels, save
 from sfd_lightning.metrics.table import ROWS  # the report's headline metrics
 from sfd_lightning.sweep.local import metric_value
@@ -37,6 +38,24 @@ def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path
     lines += ["| " + " | ".join(_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     return metrics
+
+
+def _parsed(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_rows(folder: Path) -> List[Dict[str, Any]]:
+    """The rows of a sweep folder's ``summary.csv``, numbers as numbers (a previous ``meets`` column dropped)."""
+    path = folder / "summary.csv"
+    if not path.is_file():
+        raise ConfigError("--summarize", f"{folder} has no summary.csv (a finished local sweep's folder)")
+    with open(path, newline="") as f:
+        return [{k: _parsed(v) for k, v in row.items() if k != "meets" and v != ""} for row in csv.DictReader(f)]
 
 
 def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Sequence[str], path: Path) -> bool:

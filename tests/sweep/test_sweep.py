@@ -15,7 +15,7 @@ from sfd_lightning.sweep.main import fresh_folder
 from sfd_lightning.sweep.main import main as sweep_main
 from sfd_lightning.sweep.search import Search
 
-EXPERIMENTS = sorted((ROOT / "experiments" / "sweeps").glob("*.yaml"))  # sweep specs
+EXPERIMENTS = sorted([*(ROOT / "experiments" / "sweeps").glob("*.yaml"), *(ROOT / "experiments" / "tuning").glob("*.yaml")])  # sweep specs
 
 
 def write_spec(tmp_path, **spec):

@@ -1,0 +1,53 @@
+"""`sfd sweep --constraint`: the best run is the best of those meeting every bound; `--summarize` re-judges a finished
+sweep's folder without running anything."""
+import csv
+import json
+
+import pytest
+import yaml
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.sweep.constraint import best_run, parse_constraint
+from sfd_lightning.sweep.main import main as sweep_main
+
+ROWS = [  # a baseline's tuning grid: the lowest FID ratio does not forget
+    {"run": "r000", "lr": 1e-5, "status": "ok", "forget/accuracy": 0.40, "final/fid/ratio": 1.2},
+    {"run": "r001", "lr": 1e-4, "status": "ok", "forget/accuracy": 0.03, "final/fid/ratio": 6.0},
+    {"run": "r002", "lr": 3e-5, "status": "ok", "forget/accuracy": 0.05, "final/fid/ratio": 2.5},
+    {"run": "r003", "lr": 3e-4, "status": "failed (1)"},
+]
+
+
+@pytest.mark.parametrize("text", ["forget/accuracy=0.05", "forget/accuracy<=", "<=0.05", "forget accuracy<=0.05",
+                                  "forget/accuracy<=five"])
+def test_bad_constraints_name_the_option(text):
+    with pytest.raises(ConfigError, match="--constraint"):
+        parse_constraint(text)
+
+
+def test_the_best_run_meets_every_constraint():
+    assert best_run(ROWS, "final/fid/ratio", "minimize")["run"] == "r000"
+    assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("final/forget/accuracy<=0.05")])["run"] == "r002"
+    assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.05")])["run"] == "r001"
+    assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.01")]) is None
+    assert best_run(ROWS, "final/fid/ratio", "maximize", [parse_constraint("final/fid/ratio>=2")])["run"] == "r001"
+
+
+def test_summarize_rejudges_a_finished_folder(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
+                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                                    "parameters": {"lr": {"values": [1e-5, 1e-4, 3e-5, 3e-4]}}}))
+    columns = ["run", "lr", "status", "seconds", "final/fid/ratio", "forget/accuracy"]
+    with open(tmp_path / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(ROWS)
+    sweep_main([str(spec), "--summarize", str(tmp_path), "--constraint", "final/forget/accuracy<=0.05"])
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["run"] == "r002" and best["params"] == {"lr": 3e-5} and best["value"] == 2.5
+    assert best["constraints"] == ["final/forget/accuracy <= 0.05"]
+    assert [r["meets"] for r in csv.DictReader(open(tmp_path / "summary.csv"))] == ["no", "yes", "yes", "no"]
+    assert "best final/fid/ratio with final/forget/accuracy <= 0.05: 2.5 (r002: --lr=3e-05)" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="--summarize"):
+        sweep_main([str(spec), "--summarize", str(tmp_path / "nothing")])
