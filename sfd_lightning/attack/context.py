@@ -12,6 +12,7 @@ from sfd_lightning.errors import ConfigError
 
 ATTACKS = ("noise", "embedding", "paraphrase", "prompt", "relearn", "benign")
 SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")
+WEIGHTS = ("full", "lora")  # what relearning fine-tunes
 PROMPT_ONLY = ("paraphrase", "prompt")  # attacks on prompt-conditional runs only  # AttackCallback's default: no fine-tuning
 
 
@@ -33,18 +34,24 @@ class AttackSettings:
     prompt_steps: Sequence[int] = (0, 25, 100)  # adversarial prompt budgets: PEZ steps
     prompt_lr: float = 0.1
     relearn_steps: Sequence[int] = (0, 50, 200, 1000)  # relearning budgets: fine-tuning steps on the K examples
-    relearn_lr: float = 1e-4      # the fine-tuning's Adam learning rate
+    relearn_lr: Sequence[float] = (1e-4,)  # the fine-tuning's Adam learning rates (a grid: each is run)
+    relearn_weights: Sequence[str] = ("full",)  # what relearning fine-tunes: full (every weight), lora (adapters)
+    lora_rank: int = 4            # the rank of the LoRA adapters (lora relearning)
     seed: int = 0
 
     def check(self) -> None:
         bad = [a for a in self.attacks if a not in ATTACKS]
         if bad or not self.attacks:
             raise ConfigError("--attack", f"must be among {ATTACKS} or all, got {list(self.attacks)}")
+        if not self.relearn_weights or not set(self.relearn_weights) <= set(WEIGHTS):
+            raise ConfigError("--relearn-weights", f"must be among {', '.join(WEIGHTS)}, got {list(self.relearn_weights)}")
         checks = {"--n": self.n >= 1, "--eps": all(0 <= e < math.inf for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
                   "--restarts": self.restarts >= 1, "--embedding-steps": all(s >= 0 for s in self.embedding_steps),
                   "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0,
                   "--relearn-steps": all(s >= 0 for s in self.relearn_steps), "--prompt-words": self.prompt_words >= 1,
-                  "--prompt-steps": all(s >= 0 for s in self.prompt_steps), "--relearn-lr": 0 < self.relearn_lr < math.inf}
+                  "--prompt-steps": all(s >= 0 for s in self.prompt_steps),
+                  "--relearn-lr": len(self.relearn_lr) > 0 and all(0 < lr < math.inf for lr in self.relearn_lr),
+                  "--lora-rank": self.lora_rank >= 1}
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(name, f"out of range: {asdict(self)[name[2:].replace('-', '_')]!r}")

@@ -135,7 +135,8 @@ def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.
 
 def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, examples: torch.Tensor,
                      conditions: Condition) -> List[Dict[str, Any]]:
-    """The judges' forget rate on fixed noise after each budget of fine-tuning the target on ``examples``."""
+    """The judges' forget rate on fixed noise after each budget of fine-tuning the target on ``examples``: every
+    weight or LoRA adapters, at each learning rate of the grid, each from the released model and the same seed."""
     s, forget_class = ctx.settings, torch.tensor(ctx.spec.forget_class)
     z, forget = ctx.noise(s.n, target.shape, offset=3), ctx.on_device(ctx.spec.forget_conditions(s.n))
 
@@ -144,8 +145,14 @@ def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, exam
             return rates(ctx.judges, target.generate(z, forget), forget_class)
 
     loss, name = relearn_objective(target, ctx, examples, ctx.on_device(conditions))
-    curve = relearn_curve(target.net, loss, judged, s.relearn_steps, s.relearn_lr, s.seed + 3)
-    return [dict(row(attack, step, target, curve[step], None, s.n), loss=name) for step in sorted(curve)]
+    rows = []
+    for weights in s.relearn_weights:
+        rank = s.lora_rank if weights == "lora" else 0
+        for lr in s.relearn_lr:
+            curve = relearn_curve(target.net, loss, judged, s.relearn_steps, lr, s.seed + 3, rank)
+            rows += [dict(row(attack, step, target, curve[step], None, s.n), loss=name, lr=lr,
+                          weights=f"lora r{rank}" if rank else "full") for step in sorted(curve)]
+    return rows
 
 
 def relearn_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:

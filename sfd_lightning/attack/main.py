@@ -8,7 +8,8 @@ sampler are attacked with the same budgets: ``noise`` (PGD on the input noise wi
 sqrt(d)), ``embedding`` (a learned condition token fitted to K examples of the concept: textual
 inversion), for prompt models ``paraphrase`` (held-out wordings of the concept, one per line) and ``prompt``
 (adversarial prompts: real words appended to the forget prompts, found by a PEZ search), ``relearn``
-(fine-tuning every weight on the K examples for each of --relearn-steps: does the concept come back?) and
+(fine-tuning every weight, or LoRA adapters, on the K examples for each of --relearn-steps at each
+--relearn-lr: does the concept come back?) and
 ``benign`` (the same fine-tuning on K examples of the retained classes only: does forgetting erode by itself?).
 The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Writes attack.json,
 attack.md (the table) and attack.png (success rate against budget) into ``--out``.
@@ -63,7 +64,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt-steps", default="0,25,100", help="adversarial prompt budgets: PEZ search steps")
     p.add_argument("--prompt-lr", type=float, default=0.1, help="adversarial prompt: Adam learning rate of the search")
     p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the examples")
-    p.add_argument("--relearn-lr", type=float, default=1e-4, help="the relearning fine-tuning's Adam learning rate")
+    p.add_argument("--relearn-lr", default="1e-4", help="the relearning fine-tuning's Adam learning rates, comma-separated "
+                   "(a grid: each runs from the released model; tables give each, compare the worst case)")
+    p.add_argument("--relearn-weights", default="full", help="what relearning fine-tunes, comma-separated: full (every "
+                   "weight), lora (LoRA adapters on every Linear and Conv2d layer)")
+    p.add_argument("--lora-rank", type=int, default=4, help="rank of the LoRA adapters of --relearn-weights lora")
     p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
     p.add_argument("--pinpoint-k", type=int, default=2, help="nearest classes whose collateral is reported (0: none)")
     p.add_argument("--concept", default=None, help="prompt runs: the forgotten concept word (default: the run's data.concept)")
@@ -111,7 +116,9 @@ def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     prompt_steps = [int(s) for s in floats(args.prompt_steps, "--prompt-steps")]
     settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
                               restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
-                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=args.relearn_lr,
+                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=floats(args.relearn_lr, "--relearn-lr"),
+                              relearn_weights=[w.strip() for w in args.relearn_weights.split(",") if w.strip()],
+                              lora_rank=args.lora_rank,
                               prompt_words=args.prompt_words, prompt_steps=prompt_steps, prompt_lr=args.prompt_lr, seed=args.seed)
     settings.check()
     if args.teacher_steps < 1:

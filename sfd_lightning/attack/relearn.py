@@ -2,8 +2,9 @@
 ("Unstable Unlearning", Suriyakumar et al., 2024, arXiv 2410.08074; "Erased or Dormant?", 2025, arXiv 2505.16174)?
 And *benign* relearning: the same fine-tuning on retained examples only, to see whether forgetting erodes by itself.
 
-The attacker fine-tunes every weight of the attacked network with Adam for a budget of steps on K examples, and the
-judges score fresh samples of the forget conditions after each budget. The loss is each model's own, named in the
+The attacker fine-tunes the attacked network with Adam for a budget of steps on K examples, every weight (``full``) or
+rank-r LoRA adapters on its Linear and Conv2d layers (``lora``, the cheap fine-tuning most released models get), at
+each learning rate of a grid, and the judges score fresh samples of the forget conditions after each budget. The loss is each model's own, named in the
 table:
 
 - a multi-step model (the teacher, a baseline's fine-tuned model, a retrained model): its denoising loss on the
@@ -15,7 +16,7 @@ table:
 Retraining without the class (a DiffusionModule trained on the retained data, ``sfd attack --ckpt`` of its
 checkpoint) is the control: how fast does a model that never knew the concept learn it?
 """
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Callable, Dict, Iterator, Sequence
 
 import torch
@@ -25,6 +26,7 @@ from sfd_lightning.attack.embedding import bandwidths_of, mmd2
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.schedule import training_noise
 from sfd_lightning.losses import denoising_loss
+from sfd_lightning.models.lora import lora_adapted
 
 Loss = Callable[[torch.Generator], torch.Tensor]  # one step's loss, drawing its randomness from the generator
 LOSS_NAMES = {"denoising": "its denoising loss (DDPM epsilon)", "mmd": "MMD^2 of surrogate features (distribution matching)"}
@@ -64,13 +66,13 @@ def matching_objective(generate: Callable[[torch.Tensor, Condition], torch.Tenso
 
 
 def relearn_curve(net: nn.Module, loss: Loss, evaluate: Callable[[], Dict[str, float]], milestones: Sequence[int],
-                  lr: float, seed: int) -> Dict[int, Dict[str, float]]:
-    """``evaluate()`` after each of ``milestones`` Adam steps on ``loss`` over ``net``'s weights (0: the released
-    model); ``net`` is restored afterwards."""
+                  lr: float, seed: int, lora_rank: int = 0) -> Dict[int, Dict[str, float]]:
+    """``evaluate()`` after each of ``milestones`` Adam steps on ``loss`` (0: the released model), over ``net``'s
+    weights, or over rank-``lora_rank`` LoRA adapters when it is positive; ``net`` is restored afterwards."""
     g = torch.Generator().manual_seed(seed)
     out = {}
-    with trainable(net):
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    with trainable(net), (lora_adapted(net, lora_rank) if lora_rank else nullcontext(list(net.parameters()))) as params:
+        optimizer = torch.optim.Adam(params, lr=lr)
         if 0 in milestones:
             out[0] = evaluate()
         for step in range(1, max(milestones, default=0) + 1):

@@ -14,9 +14,16 @@ BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embeddi
 LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
 
 
+def tuning(row: Dict[str, Any]) -> str:
+    """A fine-tuning row's weights and learning rate (``full, lr 0.0001``); empty for other attacks."""
+    return f"{row['weights']}, lr {row['lr']:g}" if "lr" in row else ""
+
+
 def budget_label(row: Dict[str, Any]) -> str:
     if row["attack"] == "noise":
         return f"eps {row['budget']:g}"
+    if row["attack"] in ("relearn", "benign") and tuning(row):
+        return f"{row['budget']} steps ({tuning(row)})"
     if row["attack"] in ("embedding", "relearn", "benign"):
         return f"{row['budget']} steps"
     if row["attack"] == "prompt":
@@ -80,21 +87,26 @@ def plot(result: Dict[str, Any], path: str) -> bool:
     fig, axes = panels(1, len(attacks), (5, 3.6))
     judges = result["judges"]
     for ax, attack in zip(axes[0], attacks):
-        for target in result["targets"]:
-            rows = sorted((r for r in result["rows"] if r["attack"] == attack and r["target"] == target), key=lambda r: r["budget"])
+        lines = dict.fromkeys((r["target"], tuning(r)) for r in result["rows"] if r["attack"] == attack)
+        for target, variant in lines:
+            rows = sorted((r for r in result["rows"] if r["attack"] == attack and (r["target"], tuning(r)) == (target, variant)),
+                          key=lambda r: r["budget"])
+            name = f"{target}, {variant}" if variant else target
             for judge, style in ((judges[-1], "-"), (judges[0], "--")):
-                ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{target} ({judge})")
+                ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{name} ({judge})")
         rate_axes(ax, BUDGET_AXIS[attack], "attack success rate")
     save(fig, path)
     return True
 
 
 def flat(result: Dict[str, Any]) -> Dict[str, float]:
-    """``attack/<attack>/<budget>/<target>/<judge>`` (and ``.../retained/<judge>``) numbers, for W&B."""
+    """``attack/<attack>/<budget>/<target>/<judge>`` (and ``.../retained/<judge>``) numbers, for W&B; fine-tuning
+    attacks as ``attack/relearn/<full|lora_rR>/lr<LR>/<steps>/...``."""
     out: Dict[str, float] = {}
     for r in result["rows"]:
         budget = "all" if r["attack"] == "paraphrase" and r["budget"] == -1 else f"{r['budget']:g}"
-        base = f"attack/{r['attack']}/{budget}/{r['target']}"
+        variant = f"/{r['weights'].replace(' ', '_')}/lr{r['lr']:g}" if "lr" in r else ""
+        base = f"attack/{r['attack']}{variant}/{budget}/{r['target']}"
         out.update({f"{base}/{j}": v for j, v in r["success"].items() if v is not None})
         out.update({f"{base}/retained/{j}": v for j, v in (r.get("retained") or {}).items() if v is not None})
     for r in (result.get("pinpoint") or {}).get("rows", []):

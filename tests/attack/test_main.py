@@ -48,6 +48,9 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     (["--eps", "0.5,inf"], "--eps: out of range"),  # an unbounded ball is no budget
     (["--relearn-steps", "0,-5"], "--relearn-steps: out of range"),
     (["--relearn-lr", "0"], "--relearn-lr: out of range"),
+    (["--relearn-lr", "1e-4,x"], "--relearn-lr: expected comma-separated numbers"),
+    (["--relearn-weights", "full,adapter"], "--relearn-weights: must be among full, lora"),
+    (["--lora-rank", "0"], "--lora-rank: out of range"),
 ])
 def test_bad_input_is_one_line(ckpt, args, message, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)

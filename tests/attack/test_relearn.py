@@ -33,7 +33,8 @@ def test_the_network_is_fine_tuned_in_place_and_handed_back_unchanged():
 
 
 def test_each_model_gets_its_own_loss_and_the_judge_never_sees_a_gradient(targets, context):
-    ctx = context(n=8, relearn_steps=(0, 2), relearn_lr=1e-3, pinpoint_k=0, attacks=("relearn", "benign"))
+    ctx = context(n=8, relearn_steps=(0, 2), relearn_lr=(1e-3,), relearn_weights=("full", "lora"), lora_rank=2,
+                  pinpoint_k=0, attacks=("relearn", "benign"))
     ctx.retained_examples = (ctx.examples[:4], torch.tensor([1, 2, 1, 2]))
     calls = []
     judge = ctx.judges["judge"]
@@ -46,19 +47,22 @@ def test_each_model_gets_its_own_loss_and_the_judge_never_sees_a_gradient(target
     judge.classifier.forward = watched
     weights = {t.name: {k: v.clone() for k, v in t.net.state_dict().items()} for t in targets}
     result = run_attacks(list(targets), ctx, log=lambda m: None)
-    rows = [(r["attack"], r["budget"], r["target"], r["loss"]) for r in result["rows"]]
-    assert rows == [("relearn", 0, "teacher", "denoising"), ("relearn", 2, "teacher", "denoising"),
-                    ("relearn", 0, "sfd", "mmd"), ("relearn", 2, "sfd", "mmd"),
-                    ("benign", 0, "teacher", "denoising"), ("benign", 2, "teacher", "denoising"),
-                    ("benign", 0, "sfd", "mmd"), ("benign", 2, "sfd", "mmd")]
+    rows = [(r["attack"], r["budget"], r["target"], r["loss"], r["weights"]) for r in result["rows"]]
+    assert rows == [(attack, step, target, loss, weights) for attack in ("relearn", "benign")
+                    for target, loss in (("teacher", "denoising"), ("sfd", "mmd")) for weights in ("full", "lora r2")
+                    for step in (0, 2)]
+    assert all(r["lr"] == 1e-3 for r in result["rows"])
     assert calls and not any(enabled or requires for enabled, requires in calls)
-    for t in targets:
+    for t in targets:  # fine-tuned and LoRA-adapted in place, handed back as they were
+        assert set(t.net.state_dict()) == set(weights[t.name])
         assert all(torch.equal(v, weights[t.name][k]) for k, v in t.net.state_dict().items())
 
 
-def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_loss():
+@pytest.mark.parametrize("lora_rank, lr", [(0, 1e-3), (4, 1e-2)], ids=["full", "lora"])
+def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_loss(lora_rank, lr):
     """The digits teacher made to forget 3 (its class-3 embedding row replaced by 8's: label 3 draws eights), then
-    fine-tuned on 16 real threes under label 3: the independent judge sees threes again."""
+    fine-tuned on 16 real threes under label 3, every weight or rank-4 LoRA adapters: the independent judge sees
+    threes again."""
     device = torch.device("cpu")
     denoiser, _, _ = load_multistep(read_checkpoint(Source("assets/digits_teacher.pt", "--ckpt")), "assets/digits_teacher.pt", device)
     with torch.no_grad():
@@ -78,5 +82,5 @@ def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_lo
     settings = AttackSettings(attacks=("relearn",), k_examples=16)
     examples, _ = attack_examples("digits", class_spec(10, 3), target, settings, device)
     loss = denoising_objective(denoiser, examples, torch.full((16,), 3))
-    curve = relearn_curve(target.net, loss, rate, (0, 60), lr=1e-3, seed=0)
+    curve = relearn_curve(target.net, loss, rate, (0, 60), lr=lr, seed=0, lora_rank=lora_rank)
     assert curve[0]["judge"] < 0.1 and curve[60]["judge"] > curve[0]["judge"] + 0.4

@@ -33,7 +33,7 @@ def test_every_attack_runs_on_a_tiny_stable_diffusion_run(tiny_sd_run, tmp_path,
                     "--class-words", ",".join(WORDS), "--paraphrases", str(paraphrases),
                     "--surrogate", f"clip:{tiny_sd_run[1]}", "--judge", "nudenet",
                     "--examples", "teacher", "--n", "2", "--eps", "0,0.5", "--pgd-steps", "1", "--restarts", "1",
-                    "--embedding-steps", "0,1", "--relearn-steps", "0,1", "--prompt-steps", "0,1", "--prompt-words", "2", "--k-examples", "2", "--teacher-steps", "2",
+                    "--embedding-steps", "0,1", "--relearn-steps", "0,1", "--relearn-weights", "full,lora", "--lora-rank", "2", "--prompt-steps", "0,1", "--prompt-words", "2", "--k-examples", "2", "--teacher-steps", "2",
                     "--pinpoint-k", "0", "--device", "cpu", "--out", str(out)])
     assert code == 0, capsys.readouterr().err[-2000:]
     result = json.loads((out / "attack.json").read_text())
@@ -43,7 +43,9 @@ def test_every_attack_runs_on_a_tiny_stable_diffusion_run(tiny_sd_run, tmp_path,
     assert len(found) == 4 and all(len(words.split()) == 2 for words in found)  # two typeable words each
     losses = {r["target"]: r["loss"] for r in result["rows"] if r["attack"] == "relearn"}
     assert losses == {"teacher": "denoising", "sfd": "mmd"}
-    assert result["forget_class"] == 7 and "| relearn | 1 steps |" in (out / "attack.md").read_text()
+    assert {r["weights"] for r in result["rows"] if r["attack"] == "relearn"} == {"full", "lora r2"}  # LoRA on UNet and CLIP
+    table = (out / "attack.md").read_text()
+    assert result["forget_class"] == 7 and "| relearn | 1 steps (lora r2, lr 0.0001) |" in table
     noise = next(r for r in result["rows"] if r["attack"] == "noise" and r["target"] == "sfd")
     assert 0 <= noise["success"]["judge"] <= 1 and noise["retained"]["judge"] is None  # NudeNet: only the concept question
     assert 0 <= noise["retained"]["surrogate"] <= 1  # CLIP's zero-shot verdicts on the retained class words
