@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges gpu-check sweep rescore attack compare compare-text fixtures clean
+.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges gpu-check sweep rescore attack compare compare-text tune-baselines fixtures clean
 
 install: $(VENV)/.installed
 
@@ -108,11 +108,16 @@ attack: install  ## attacks on a digits forgetting run (noise, embedding, relear
 	@test -n "$(CKPT)" || { echo "make attack: give CKPT=<run>/checkpoints/last.ckpt (the digits demo's, say)"; exit 2; }
 	$(BIN)/sfd attack --ckpt $(CKPT) --examples digits --reference digits $(ARGS)
 
-compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table: runs/compare_digits/compare.md
-	$(BIN)/sfd compare experiments/compare/digits.yaml $(ARGS)
+compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits, one table, two methods at a time: runs/compare_digits/compare.md
+	$(BIN)/sfd compare experiments/compare/digits.yaml --parallel 2 $(ARGS)
 
 compare-text: install  ## the same for the text model, forget "seven": runs/compare_digits_text/compare.md
-	$(BIN)/sfd compare experiments/compare/digits_text.yaml $(ARGS)
+	$(BIN)/sfd compare experiments/compare/digits_text.yaml --parallel 2 $(ARGS)
+
+tune-baselines: install  ## ESD, SalUn, Selective Amnesia on digits: the grids of experiments/tuning/, best FID ratio with forget <= 5% (~45 min)
+	for s in esd salun sa; do \
+	  $(BIN)/sfd sweep experiments/tuning/digits_$$s.yaml --local --parallel 2 --constraint "final/forget/accuracy<=0.05" $(ARGS) || exit 1; \
+	done
 
 fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERENCE=<clone of tqch/score-forgetting-distillation at 3771028> [ESD=<clone of rohitgandikota/erasing at 25613d2>]
 	@test -n "$(REFERENCE)" || { echo "make fixtures: give REFERENCE=<path to a clone of tqch/score-forgetting-distillation>"; exit 2; }

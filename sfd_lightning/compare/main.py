@@ -2,6 +2,7 @@
 
     sfd compare experiments/compare/digits.yaml            # make compare
     sfd compare experiments/compare/digits.yaml --only SFD,ESD
+    sfd compare experiments/compare/digits.yaml --parallel 2   # two methods at a time, a process each
     sfd compare experiments/compare/digits_text.yaml       # make compare-text: prompt-conditioned models
 
 Each method is trained by ``sfd fit`` (in a child process; its wall time is the table's), then scored alike:
@@ -14,12 +15,15 @@ a rerun reuses what is already there.
 import argparse
 import json
 import os
+import sys
 from typing import Any, Dict, List, Optional
 
+from sfd_lightning.compare.parallel import run_children
 from sfd_lightning.compare.record import check_record, write_record
 from sfd_lightning.compare.report import write
 from sfd_lightning.compare.runner import attack, benchmark, evaluate, sampler_speed, speed_conditions, train
 from sfd_lightning.compare.spec import CompareSpec, Method, folder_name, read_spec
+from sfd_lightning.compare.tuning import tuning_note
 from sfd_lightning.errors import ConfigError
 
 
@@ -28,7 +32,8 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     write_record(method, spec, folder)
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
-    row = {"method": method.name, "data": method.data, "note": method.note, "nfe": method.steps, "train_seconds": trained["train_seconds"]}
+    note = "; ".join(n for n in (method.note, tuning_note(method.tuned) if method.tuned else "") if n)
+    row = {"method": method.name, "data": method.data, "note": note, "nfe": method.steps, "train_seconds": trained["train_seconds"]}
     if spec.evaluation is not None:
         row.update(evaluate(method, trained["ckpt"], spec, folder))
         batch = spec.evaluation["speed_batch"]
@@ -40,11 +45,16 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     return row
 
 
+def check_records(spec: CompareSpec, only: Optional[List[str]]) -> None:
+    """Before anything runs: no folder's results from another definition are reused."""
+    for i, method in enumerate(spec.methods):
+        if not only or method.name in only:
+            check_record(method, spec, os.path.join(spec.out, folder_name(method.name)), f"methods[{i}]")
+
+
 def run(spec: CompareSpec, only: Optional[List[str]] = None, log=print) -> List[Dict[str, Any]]:
-    chosen = [(i, m) for i, m in enumerate(spec.methods) if not only or m.name in only]
-    for i, method in chosen:  # before anything runs: no folder's results from another definition are reused
-        check_record(method, spec, os.path.join(spec.out, folder_name(method.name)), f"methods[{i}]")
-    rows = [method_row(m, spec, log) for _, m in chosen]
+    check_records(spec, only)
+    rows = [method_row(m, spec, log) for m in spec.methods if not only or m.name in only]
     reference = next((r for r in rows if r["method"] == spec.reference_method), None)
     for r in rows:
         if reference and "fid" in r and reference.get("fid"):
@@ -57,7 +67,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("spec", help="comparison spec (YAML), e.g. experiments/compare/digits.yaml")
     p.add_argument("--only", default=None, help="comma-separated method names to run (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: the spec's out)")
+    p.add_argument("--parallel", type=int, default=1, help="methods computed at a time, each in its own process with "
+                   "its share of the CPU threads (and GPUs); training times are then measured beside each other")
     args = p.parse_args(argv)
+    if args.parallel < 1:
+        raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
     spec = read_spec(args.spec)
     if args.out:
         spec.out = args.out
@@ -65,7 +79,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     unknown = [n for n in only or [] if n not in [m.name for m in spec.methods]]
     if unknown:
         raise ConfigError("--only", f"no method named {unknown[0]!r} in {args.spec}")
-    rows = run(spec, only, log=lambda m: print(m, flush=True))
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    if args.parallel > 1:
+        chosen = [m for m in spec.methods if not only or m.name in only]
+        check_records(spec, only)  # before any child starts
+        failed = run_children(args.spec, spec, chosen, args.parallel, log)
+        if failed:
+            sys.exit(f"sfd compare: {', '.join(failed)} failed; see their logs in {os.path.join(spec.out, 'compare_logs')}")
+    rows = run(spec, only, log)
     paths = write(rows, spec.out)
     with open(os.path.join(spec.out, "compare.json"), "w") as f:
         json.dump(rows, f, indent=1)

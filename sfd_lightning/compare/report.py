@@ -1,6 +1,7 @@
 """The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``."""
 import csv
 import os
+import re
 from typing import Any, Dict, List, Tuple
 
 from sfd_lightning.io.figures import panels as figure_panels, rate_axes, save
@@ -69,31 +70,38 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
     save(fig, path)
 
 
+FINE_TUNING = re.compile(r"^(relearn|benign)( LoRA)? (\d+) steps$")
+CURVES = {"relearn": ("-", ""), "benign": ("--", " (benign)"), "relearn LoRA": (":", " (LoRA)"),
+          "benign LoRA": ("-.", " (LoRA, benign)")}  # line style and legend suffix of each kind of fine-tuning
+
+
 def relearning_curves(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
-    """method -> ``relearn``/``benign`` -> [(steps, judge's forget rate)], from the ``<kind> S steps`` attack keys."""
+    """method -> ``relearn``/``benign`` (``... LoRA``) -> [(steps, judge's forget rate)], from the
+    ``<kind>[ LoRA] S steps`` attack keys."""
     curves: Dict[str, Dict[str, List[Tuple[int, float]]]] = {}
     for r in rows:
         for key, value in r.get("attacks", {}).items():
-            kind, _, rest = key.partition(" ")
-            if kind in ("relearn", "benign") and value is not None:
-                curves.setdefault(r["method"], {}).setdefault(kind, []).append((int(rest.split()[0]), value))
+            match = FINE_TUNING.match(key)
+            if match and value is not None:
+                kind = match.group(1) + (match.group(2) or "")
+                curves.setdefault(r["method"], {}).setdefault(kind, []).append((int(match.group(3)), value))
     return curves
 
 
 def plot_relearning(rows: List[Dict[str, Any]], path: str) -> bool:
-    """The judge's forget rate against fine-tuning steps, per method: on the concept's examples (solid) and on
-    retained examples only (dashed). False when no row has relearning results."""
+    """The judge's forget rate against fine-tuning steps, per method: on the concept's examples (solid; LoRA dotted)
+    and on retained examples only (dashed; LoRA dash-dotted). False when no row has relearning results."""
     curves = relearning_curves(rows)
     if not curves:
         return False
     fig, axes = figure_panels(1, 1, (6, 4))
     ax = axes[0][0]
     for k, (method, kinds) in enumerate(curves.items()):
-        for kind, style in (("relearn", "-"), ("benign", "--")):
+        for kind, (style, suffix) in CURVES.items():
             points = sorted(kinds.get(kind, []))
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=f"C{k}",
-                        label=f"{method}" + (" (benign)" if kind == "benign" else ""))
+                        label=method + suffix)
     ax.set_xscale("symlog", linthresh=50)
     rate_axes(ax, "fine-tuning steps (K examples)", "forget rate (independent judge)", legend_size=7)
     save(fig, path)

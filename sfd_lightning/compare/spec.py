@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.attack.inputs import DIGIT_WORDS
 from sfd_lightning.benchmark.main import check_spec_options
+from sfd_lightning.compare.tuning import read_tuning
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
@@ -28,6 +29,7 @@ class Method:
     args: List[str] = field(default_factory=list)  # extra sfd fit options
     retrain: bool = False           # forgets by leaving the class out of the data (data.labels), not by model.forget_label
     note: str = ""                  # printed under the table
+    tuned: Optional[Any] = None     # {sweep, constraint}: the grid its config's setting was chosen from (a footnote)
 
 
 @dataclass
@@ -97,7 +99,10 @@ def _method(raw: Any, i: int) -> Method:
         raise ConfigError(where, "give exactly one of config (trained by sfd fit) and ckpt (used as it is)")
     if not isinstance(raw["steps"], int) or raw["steps"] < 1:
         raise ConfigError(f"{where}.steps", f"must be an integer >= 1, got {raw['steps']!r}")
-    return Method(**raw)
+    method = Method(**raw)
+    if method.tuned is not None:
+        method.tuned = read_tuning(method.tuned, method.config, method.args, f"{where}.tuned")
+    return method
 
 
 def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[str, Any]]:

@@ -32,11 +32,12 @@ def write_spec(tmp_path, **changes):
     return path
 
 
-@pytest.mark.slow  # ~30 s: a real (tiny) sfd fit, sampling, evaluation and attacks
+@pytest.mark.slow  # ~40 s: a real (tiny) sfd fit, sampling, evaluation and attacks, two methods at a time
 def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    main(["compare", str(write_spec(tmp_path))])
+    main(["compare", str(write_spec(tmp_path)), "--parallel", "2"])  # each method in a child process
     out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "compare_logs").iterdir()) == ["esd.log", "retrain.log", "teacher.log"]
     rows = json.loads((out / "compare.json").read_text())
     assert [r["method"] for r in rows] == ["teacher", "ESD", "Retrain"]
     teacher, esd, retrain = rows
@@ -82,6 +83,13 @@ def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"] and not (tmp_path.parent / "x").exists()
 
 
+def test_parallel_must_be_positive(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", str(write_spec(tmp_path)), "--parallel", "0"])
+    assert exit_.value.code == 2 and "--parallel: must be >= 1" in capsys.readouterr().err
+
+
 def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     from sfd_lightning.compare.report import markdown, write
 
@@ -109,6 +117,22 @@ def test_relearning_budgets_become_curves_per_method(tmp_path):
     paths = write(rows, str(tmp_path))
     assert (tmp_path / "compare_relearning.png").stat().st_size > 1000 and paths["relearning"].endswith("compare_relearning.png")
     assert "attack: relearn 50 steps (judge)" in (tmp_path / "compare.md").read_text()
+
+
+def test_fine_tuning_columns_keep_the_worst_case_over_the_learning_rate_grid(tmp_path):
+    from sfd_lightning.compare.report import relearning_curves
+    from sfd_lightning.compare.runner import attack_columns
+
+    def r(attack, budget, judge, **tuning):
+        return dict(attack=attack, budget=budget, target="sfd", success={"judge": judge, "surrogate": 1.0}, **tuning)
+
+    rows = [r("noise", 0.5, 0.3), r("relearn", 50, 0.2, lr=1e-5, weights="full"), r("relearn", 50, 0.7, lr=1e-4, weights="full"),
+            r("relearn", 50, 0.4, lr=1e-5, weights="lora r4"), r("relearn", 50, 0.1, lr=1e-4, weights="lora r4"),
+            r("benign", 50, 0.05, lr=1e-4, weights="lora r4")]
+    columns = attack_columns(rows)
+    assert columns == {"noise eps 0.5": 0.3, "relearn 50 steps": 0.7, "relearn LoRA 50 steps": 0.4, "benign LoRA 50 steps": 0.05}
+    assert relearning_curves([{"method": "SFD", "attacks": columns}]) == {
+        "SFD": {"relearn": [(50, 0.7)], "relearn LoRA": [(50, 0.4)], "benign LoRA": [(50, 0.05)]}}
 
 
 def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
