@@ -3,6 +3,7 @@
     sfd compare experiments/compare/digits.yaml            # make compare
     sfd compare experiments/compare/digits.yaml --only SFD,ESD
     sfd compare experiments/compare/digits.yaml --parallel 2   # two methods at a time, a process each
+    sfd compare experiments/compare/digits.yaml --forget-label 3 --override-label 8 --out runs/compare_digits_3_8
     sfd compare experiments/compare/digits_text.yaml       # make compare-text: prompt-conditioned models
 
 Each method is trained by ``sfd fit`` (in a child process; its wall time is the table's), then scored alike:
@@ -22,7 +23,7 @@ from sfd_lightning.compare.parallel import run_children
 from sfd_lightning.compare.record import check_record, write_record
 from sfd_lightning.compare.report import write
 from sfd_lightning.compare.runner import attack, benchmark, evaluate, sampler_speed, speed_conditions, train
-from sfd_lightning.compare.spec import CompareSpec, Method, folder_name, read_spec
+from sfd_lightning.compare.spec import CompareSpec, Method, check_pair, folder_name, read_spec
 from sfd_lightning.compare.tuning import tuning_note
 from sfd_lightning.errors import ConfigError
 
@@ -62,6 +63,18 @@ def run(spec: CompareSpec, only: Optional[List[str]] = None, log=print) -> List[
     return rows
 
 
+def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int]) -> List[str]:
+    """Set ``--forget-label``/``--override-label`` on a class spec (checked as the spec's own); returns them as options."""
+    if forget is None and override is None:
+        return []
+    if spec.prompts:
+        raise ConfigError("--forget-label", "a prompt comparison's pair is its concept and replacement (the spec's prompts)")
+    spec.forget_label = spec.forget_label if forget is None else forget
+    spec.override_label = spec.override_label if override is None else override
+    check_pair(spec, "--forget-label")
+    return ["--forget-label", str(spec.forget_label), "--override-label", str(spec.override_label)]
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(prog="sfd compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", help="comparison spec (YAML), e.g. experiments/compare/digits.yaml")
@@ -69,12 +82,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--out", default=None, help="output folder (default: the spec's out)")
     p.add_argument("--parallel", type=int, default=1, help="methods computed at a time, each in its own process with "
                    "its share of the CPU threads (and GPUs); training times are then measured beside each other")
+    p.add_argument("--forget-label", type=int, default=None, help="class runs: forget this class instead of the spec's")
+    p.add_argument("--override-label", type=int, default=None, help="class runs: show this class instead of the spec's")
     args = p.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
     spec = read_spec(args.spec)
     if args.out:
         spec.out = args.out
+    pair = with_pair(spec, args.forget_label, args.override_label)
     only = [n.strip() for n in args.only.split(",")] if args.only else None
     unknown = [n for n in only or [] if n not in [m.name for m in spec.methods]]
     if unknown:
@@ -83,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.parallel > 1:
         chosen = [m for m in spec.methods if not only or m.name in only]
         check_records(spec, only)  # before any child starts
-        failed = run_children(args.spec, spec, chosen, args.parallel, log)
+        failed = run_children(args.spec, spec, chosen, args.parallel, pair, log)
         if failed:
             sys.exit(f"sfd compare: {', '.join(failed)} failed; see their logs in {os.path.join(spec.out, 'compare_logs')}")
     rows = run(spec, only, log)

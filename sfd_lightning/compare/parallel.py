@@ -12,8 +12,10 @@ from sfd_lightning.compare.spec import CompareSpec, Method, folder_name
 from sfd_lightning.sweep.local import gpu_slots, run_environment
 
 
-def run_children(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: int, log=print) -> List[str]:
-    """Compute every method in a child process, ``parallel`` at a time; returns the names of those that failed (each
+def run_children(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: int, options: List[str],
+                 log=print) -> List[str]:
+    """Compute every method in a child process (``sfd compare`` with ``options``), ``parallel`` at a time; returns the
+    names of those that failed (each
     child's output is in ``<out>/compare_logs/<method folder>.log``)."""
     import torch
 
@@ -26,7 +28,7 @@ def run_children(spec_path: str, spec: CompareSpec, methods: List[Method], paral
             log_path = os.path.join(spec.out, "compare_logs", f"{folder_name(method.name)}.log")
             os.makedirs(os.path.dirname(log_path), exist_ok=True)
             child_env: Dict[str, str] = dict(env, **({"CUDA_VISIBLE_DEVICES": slots[slot]} if slots[slot] else {}))
-            argv = [sys.executable, "-m", "sfd_lightning", "compare", spec_path, "--only", method.name, "--out", spec.out]
+            argv = [sys.executable, "-m", "sfd_lightning", "compare", spec_path, "--only", method.name, "--out", spec.out, *options]
             with open(log_path, "w") as out:
                 running[slot] = (method, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=child_env))
             log(f"{method.name}: computing in a child process (log: {log_path})")

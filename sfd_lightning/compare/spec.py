@@ -140,6 +140,13 @@ def read_spec(path: str) -> CompareSpec:
     spec.prompts = _prompts(raw.get("prompts"), spec.forget_label, spec.override_label)
     if spec.reference_method not in names:
         raise ConfigError("reference_method", f"{spec.reference_method!r} is none of the methods {names}")
-    if not 0 <= spec.forget_label < spec.num_classes or spec.override_label == spec.forget_label:
-        raise ConfigError("forget_label", f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes of {spec.num_classes}")
+    check_pair(spec, "forget_label")
     return spec
+
+
+def check_pair(spec: CompareSpec, field: str) -> None:
+    """The forget and override labels are distinct classes of the spec's."""
+    if not all(0 <= c < spec.num_classes for c in (spec.forget_label, spec.override_label)) \
+            or spec.override_label == spec.forget_label:
+        raise ConfigError(field, f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes "
+                                 f"of {spec.num_classes}")

@@ -83,11 +83,28 @@ def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"] and not (tmp_path.parent / "x").exists()
 
 
-def test_parallel_must_be_positive(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("args, message", [
+    (["--parallel", "0"], "--parallel: must be >= 1"),
+    (["--forget-label", "3", "--override-label", "3"], "--forget-label: forget 3 and override 3 must be distinct classes of 10"),
+    (["--forget-label", "10"], "--forget-label: forget 10 and override 1 must be distinct classes of 10"),
+])
+def test_bad_options_fail_in_one_line(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
-        main(["compare", str(write_spec(tmp_path)), "--parallel", "0"])
-    assert exit_.value.code == 2 and "--parallel: must be >= 1" in capsys.readouterr().err
+        main(["compare", str(write_spec(tmp_path)), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_pair_options_train_every_method_for_that_pair(tmp_path):
+    from sfd_lightning.compare.main import with_pair
+    from sfd_lightning.compare.spec import read_spec
+
+    spec = read_spec(str(write_spec(tmp_path)))
+    assert with_pair(spec, 3, 8) == ["--forget-label", "3", "--override-label", "8"]
+    assert (spec.forget_label, spec.override_label) == (3, 8)
+    assert {"--model.init_args.forget_label=3", "--model.init_args.override_label=8"} <= set(fit_args(spec.methods[1], spec, "f"))
+    assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in fit_args(spec.methods[2], spec, "f")  # retraining
 
 
 def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
