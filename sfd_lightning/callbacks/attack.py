@@ -38,7 +38,8 @@ class AttackCallback(Callback):
             judge_ckpt: independent classifier asset that also scores them (never in a gradient).
             settings: the attacks (``attacks``: noise, embedding, paraphrase by default, relearn and benign on request;
                 paraphrase is skipped in class runs), budgets and sizes (``n``, ``eps``, ``pgd_steps``, ``restarts``,
-                ``embedding_steps``, ``relearn_steps``, ``relearn_lr``, ...): ``AttackSettings``.
+                ``embedding_steps``, ``relearn_steps``, ``relearn_lr`` (a list: a grid), ``relearn_weights`` (full,
+                lora), ``lora_rank``, ...): ``AttackSettings``.
             teacher_steps: DDIM steps of the attacked teacher sampler.
             examples: the embedding and relearning attacks' examples: ``teacher`` (its samples) or a labelled image set
                 (``digits``).

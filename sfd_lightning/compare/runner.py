@@ -150,8 +150,9 @@ def listed(value: Any) -> str:
 
 def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
     """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
-    independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps`` and, when the
-    spec gives ``relearn_steps``, ``relearn S steps`` / ``benign S steps`` (fine-tuning on K examples)."""
+    independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``; a prompt spec
+    with ``prompt_steps``: ``adversarial prompt S steps``; a spec with ``relearn_steps``: ``relearn S steps`` /
+    ``benign S steps`` (fine-tuning on K examples; ``relearn LoRA S steps`` ... for LoRA)."""
     from sfd_lightning.attack.main import main as attack_main
 
     a, out = spec.attack, os.path.join(folder, "attack")
@@ -162,7 +163,9 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
         relearn = (["--attack", "relearn", "--attack", "benign", "--relearn-steps", ",".join(str(s) for s in a["relearn_steps"]),
                     "--relearn-lr", listed(a.get("relearn_lr", 1e-4)), "--relearn-weights", listed(a.get("relearn_weights", "full")),
                     "--lora-rank", str(a.get("lora_rank", 4))] if a.get("relearn_steps") else [])
-        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *relearn, *target,
+        prompt = (["--attack", "prompt", "--prompt-steps", listed(a["prompt_steps"])]
+                  if spec.prompts and a.get("prompt_steps") else [])  # adversarial prompts: prompt models only
+        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *prompt, *relearn, *target,
                      "--eps", ",".join(str(e) for e in a["eps"]), "--embedding-steps", ",".join(str(s) for s in a["embedding_steps"]),
                      "--n", str(a["n"]), "--teacher-steps", str(a["teacher_steps"]), "--examples", a["examples"],
                      "--pinpoint-k", "0", "--teacher", a["teacher"], "--skip-teacher", "--out", out])

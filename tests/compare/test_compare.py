@@ -218,12 +218,13 @@ def test_a_prompt_comparison_runs_end_to_end(tmp_path, monkeypatch):
     methods = [{"name": "teacher", "ckpt": "assets/digits_text_teacher.pt", "steps": 10, "data": "–"},
                {"name": "ESD", "config": "configs/baselines/digits_text_esd.yaml", "steps": 2, "data": "none",
                 "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]}]
-    attack = dict(SPEC["attack"], teacher="assets/digits_text_teacher.pt")
+    attack = dict(SPEC["attack"], teacher="assets/digits_text_teacher.pt", prompt_steps=[1])
     main(["compare", str(write_spec(tmp_path, forget_label=7, override_label=1, prompts=TEXT, methods=methods, attack=attack,
                                     evaluation={"n_per_label": 2, "seeds": [1], "speed_batch": 8}))])
     teacher, esd = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert teacher["forget/accuracy"] > 0.5 and 0 <= esd["forget/accuracy"] <= 1 and esd["train_seconds"] > 0
-    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps"} and teacher["images_per_s"] > 0
+    assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps", "adversarial prompt 1 steps"}
+    assert teacher["images_per_s"] > 0
 
 
 def test_the_shipped_text_spec_reads_and_names_existing_configs():
