@@ -1,7 +1,7 @@
 """``sfd compare --parallel N``: each method computed by its own ``sfd compare --only NAME`` child process, N at a
-time, the CPU threads (and GPUs) shared between them as ``sfd sweep --parallel`` shares them. Small models use one
-core poorly, so two one-thread processes do about twice the work of one two-thread process; the parent then writes the
-table from the methods' cached results. Training times are then measured beside other work."""
+time, the CPU threads (and GPUs) shared between them as ``sfd sweep --parallel`` shares them: a small model does not
+keep every core of one process busy, so methods side by side finish sooner. The parent then writes the table from
+the methods' cached results. Training times are then measured beside other work."""
 import os
 import subprocess
 import sys
@@ -15,8 +15,7 @@ from sfd_lightning.sweep.local import gpu_slots, run_environment
 def run_children(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: int, options: List[str],
                  log=print) -> List[str]:
     """Compute every method in a child process (``sfd compare`` with ``options``), ``parallel`` at a time; returns the
-    names of those that failed (each
-    child's output is in ``<out>/compare_logs/<method folder>.log``)."""
+    names of those that failed (each child's output is in ``<out>/compare_logs/<method folder>.log``)."""
     import torch
 
     env = run_environment(parallel)
