@@ -19,9 +19,10 @@ class Constraint:
     bound: float
 
     def holds(self, row: Dict[str, Any]) -> bool:
-        """The run's metric satisfies the bound (a run without the metric does not)."""
+        """The run's metric satisfies the bound (a run without the metric does not). The metric is compared at 6
+        significant digits: a float32 10/200 (0.0500000007) meets ``<= 0.05``."""
         value = metric_value(row, self.metric)
-        return value is not None and OPERATORS[self.op](value, self.bound)
+        return value is not None and OPERATORS[self.op](float(f"{value:.6g}"), self.bound)
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"

@@ -31,6 +31,9 @@ def test_the_best_run_meets_every_constraint():
     assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.05")])["run"] == "r001"
     assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.01")]) is None
     assert best_run(ROWS, "final/fid/ratio", "maximize", [parse_constraint("final/fid/ratio>=2")])["run"] == "r001"
+    float32 = [dict(ROWS[0], **{"forget/accuracy": 0.05000000074505806})]  # 10/200 as a float32 report holds it
+    assert best_run(float32, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<=0.05")])["run"] == "r000"
+    assert best_run(float32, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.05")]) is None
 
 
 def test_summarize_rejudges_a_finished_folder(tmp_path, capsys):
