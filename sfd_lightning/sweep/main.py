@@ -93,6 +93,9 @@ def main(argv: List[str]) -> None:
         summarize(spec, read_rows(folder), folder, args.constraint)
         return None
     if not args.local and not wandb_offline():
+        if args.constraint:
+            raise ConfigError("--constraint", "applies to sweeps run here (--local) and --summarize; a W&B sweep's "
+                                              "dashboard filters its runs itself")
         sys.exit(run_with_wandb(spec, args.parallel, args.count))
     out = fresh_folder(Path(args.out), spec.name)
     print(f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}")

@@ -54,3 +54,15 @@ def test_summarize_rejudges_a_finished_folder(tmp_path, capsys):
     assert "best final/fid/ratio with final/forget/accuracy <= 0.05: 2.5 (r002: --lr=3e-05)" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="--summarize"):
         sweep_main([str(spec), "--summarize", str(tmp_path / "nothing")])
+
+
+def test_a_wandb_sweep_refuses_constraints_it_would_ignore(tmp_path, monkeypatch):
+    from sfd_lightning.sweep import main as sweep_module
+
+    monkeypatch.setattr(sweep_module, "wandb_offline", lambda: False)  # logged in: the sweep would go to W&B agents
+    monkeypatch.setattr(sweep_module, "run_with_wandb", lambda *a: pytest.fail("started W&B agents"))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
+                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"}, "parameters": {"lr": {"value": 1}}}))
+    with pytest.raises(ConfigError, match="--constraint: applies to sweeps run here"):
+        sweep_main([str(spec), "--constraint", "forget/accuracy<=0.05"])
