@@ -145,11 +145,13 @@ def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, exam
             return rates(ctx.judges, target.generate(z, forget), forget_class)
 
     loss, name = relearn_objective(target, ctx, examples, ctx.on_device(conditions))
+    released = {0: judged()} if 0 in s.relearn_steps else {}  # the same for every weights and rate: judged once
+    later = [step for step in s.relearn_steps if step > 0]
     rows = []
     for weights in s.relearn_weights:
         rank = s.lora_rank if weights == "lora" else 0
         for lr in s.relearn_lr:
-            curve = relearn_curve(target.net, loss, judged, s.relearn_steps, lr, s.seed + 3, rank)
+            curve = {**released, **relearn_curve(target.net, loss, judged, later, lr, s.seed + 3, rank)}
             rows += [dict(row(attack, step, target, curve[step], None, s.n), loss=name, lr=lr,
                           weights=f"lora r{rank}" if rank else "full") for step in sorted(curve)]
     return rows

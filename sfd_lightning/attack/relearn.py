@@ -4,8 +4,8 @@ And *benign* relearning: the same fine-tuning on retained examples only, to see 
 
 The attacker fine-tunes the attacked network with Adam for a budget of steps on K examples, every weight (``full``) or
 rank-r LoRA adapters on its Linear and Conv2d layers (``lora``, the cheap fine-tuning most released models get), at
-each learning rate of a grid, and the judges score fresh samples of the forget conditions after each budget. The loss is each model's own, named in the
-table:
+each learning rate of a grid, and the judges score fresh samples of the forget conditions after each budget. The
+loss is each model's own, named in the table:
 
 - a multi-step model (the teacher, a baseline's fine-tuned model, a retrained model): its denoising loss on the
   examples under their conditions (DDPM's epsilon loss, timesteps uniform over its schedule);
@@ -29,7 +29,6 @@ from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.lora import lora_adapted
 
 Loss = Callable[[torch.Generator], torch.Tensor]  # one step's loss, drawing its randomness from the generator
-LOSS_NAMES = {"denoising": "its denoising loss (DDPM epsilon)", "mmd": "MMD^2 of surrogate features (distribution matching)"}
 
 
 @contextmanager

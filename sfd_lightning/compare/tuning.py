@@ -1,6 +1,7 @@
 """A method's tuning record: the grid a baseline was tuned over (a sweep spec, ``make tune-baselines``), the
 constraint its best setting had to meet, and the setting its config keeps, checked to be one of the grid's, and
 written as the table's footnote."""
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
@@ -9,6 +10,7 @@ import yaml
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.sweep.constraint import parse_constraint
+from sfd_lightning.sweep.search import grid_values
 from sfd_lightning.sweep.spec import load_spec
 
 
@@ -24,6 +26,10 @@ class Tuning:
 
 def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
+
+
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def config_value(config: Dict[str, Any], args: List[str], key: str, where: str) -> Any:
@@ -49,7 +55,7 @@ def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) ->
     parse_constraint(str(raw["constraint"]))
     if spec.method != "grid" or not spec.metric:
         raise ConfigError(f"{where}.sweep", f"{raw['sweep']!r} must be a grid search with a metric, got {spec.method!r}")
-    grid = {k: list(p["values"]) if "values" in p else [p["value"]] for k, p in spec.parameters.items()}
+    grid = {k: grid_values(k, p) for k, p in spec.parameters.items()}
     settings = read_yaml_mapping(config, f"{where}.config", "an sfd fit config")
     chosen = {k: config_value(settings, args, k, where) for k in grid}
     for key, value in chosen.items():
@@ -61,12 +67,9 @@ def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) ->
 
 def tuning_note(t: Tuning) -> str:
     """The footnote: the grid, how the setting was chosen, and the setting."""
-    grid = " x ".join(f"{_short(k)} {{{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}}}"
-                      for k, vs in t.grid.items())
-    runs = 1
-    for values in t.grid.values():
-        runs *= len(values)
-    chosen = ", ".join(f"{_short(k)} {v:g}" if isinstance(v, float) else f"{_short(k)} {v}" for k, v in t.chosen.items())
+    grid = " x ".join(f"{_short(k)} {{{', '.join(_text(v) for v in vs)}}}" for k, vs in t.grid.items())
+    runs = math.prod(len(vs) for vs in t.grid.values())
+    chosen = ", ".join(f"{_short(k)} {_text(v)}" for k, v in t.chosen.items())
     best = "lowest" if t.goal == "minimize" else "highest"
     return (f"tuned over {grid} ({runs} runs, `sfd sweep {t.sweep} --constraint \"{t.constraint}\"`): the {best} "
             f"{t.metric} among the settings with {t.constraint}; this row: {chosen}")
