@@ -2,6 +2,7 @@
 constraint its best setting had to meet, and the setting its config keeps, checked to be one of the grid's, and
 written as the table's footnote."""
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
@@ -51,6 +52,8 @@ def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) ->
         raise ConfigError(where, f"must be a mapping with sweep (a grid sweep spec) and constraint (METRIC<=VALUE), got {raw!r}")
     if config is None:
         raise ConfigError(where, "a tuned method is trained from a config (config:), not a checkpoint")
+    if not os.path.isfile(str(raw["sweep"])):
+        raise ConfigError(f"{where}.sweep", f"no such sweep spec: {raw['sweep']!r}")
     spec = load_spec(raw["sweep"])
     parse_constraint(str(raw["constraint"]))
     if spec.method != "grid" or not spec.metric:

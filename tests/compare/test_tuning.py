@@ -43,6 +43,8 @@ def test_a_setting_outside_the_grid_or_a_bad_record_is_refused(files, tmp_path):
         read_tuning({"sweep": sweep, "constraint": "forget below five percent"}, config, [], "methods[2].tuned")
     with pytest.raises(ConfigError, match=r"methods\[2\].tuned: must be a mapping with sweep"):
         read_tuning({"sweep": sweep}, config, [], "methods[2].tuned")
+    with pytest.raises(ConfigError, match=r"methods\[2\].tuned.sweep: no such sweep spec: 'missing.yaml'"):
+        read_tuning({"sweep": "missing.yaml", "constraint": "forget/accuracy<=0.05"}, config, [], "methods[2].tuned")
     with pytest.raises(ConfigError, match="from a config"):
         read_tuning({"sweep": sweep, "constraint": "forget/accuracy<=0.05"}, None, [], "methods[2].tuned")
     bare = tmp_path / "bare.yaml"
