@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch import Trainer
 
 from sfd_lightning.data import NoiseLabelDataModule
+from sfd_lightning.models.lora import LoRA
 from sfd_lightning.models.sfd_module import NonFiniteError
 from sfd_lightning.override import RandomOverride
 from sfd_modules import make_module
@@ -31,9 +32,11 @@ def trained_state(module, tr):
     return state
 
 
-def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path):
+@pytest.mark.parametrize("lora", [None, LoRA(rank=2)], ids=["full", "lora"])
+def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path, lora):
     kwargs = dict(override_label=None, override=RandomOverride(),  # random overrides: the RNG must resume too
-                  lr_scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.5))  # and the schedule
+                  lr_scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.5),  # and the schedule
+                  lora=lora)  # LoRA checkpoints hold the adapters only: the frozen bases come back from the config
     straight = make_module(tiny_denoiser, **kwargs)
     tr = trainer(tmp_path / "a")
     tr.fit(straight, datamodule=data(5))

@@ -13,6 +13,12 @@ from sfd_lightning.io.reference import is_reference_checkpoint, reference_weight
 from sfd_lightning.io.source import Source
 
 
+def is_adapter_key(key: str) -> bool:
+    """Whether a state-dict key names a LoRA adapter tensor (peft's ``lora_A``/``lora_B``): LoRA SFD checkpoints hold
+    the adapters beside the merged EMA generator that every reader of the generator takes."""
+    return "lora_" in key
+
+
 def read_any(source: Source, mmap: bool = False) -> Any:
     """Load a checkpoint file with ``weights_only=True``; missing or unreadable files name the source's field.
 

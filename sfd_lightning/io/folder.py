@@ -18,7 +18,7 @@ from torch import nn
 
 from sfd_lightning.errors import describe
 from sfd_lightning.io.build import build, build_loaded
-from sfd_lightning.io.checkpoint import extract_state_dict, read_checkpoint
+from sfd_lightning.io.checkpoint import extract_state_dict, is_adapter_key, read_checkpoint
 from sfd_lightning.io.source import Source
 
 FORMAT = "sfd-lightning/one-step-generator/1"
@@ -47,6 +47,7 @@ def generator_of(ckpt: Dict[str, Any], source: Source) -> Tuple[Dict[str, Any], 
     if not (isinstance(hparams["teacher"], dict) and "class_path" in hparams["teacher"]):
         raise source.error(f"{source.path!r} does not record its generator architecture (class_path); was it written by `sfd fit`?")
     state = extract_state_dict(ckpt, ["generator_ema.module."])
+    state = {k: v for k, v in state.items() if not is_adapter_key(k)}  # LoRA SFD: the merged weights beside them
     meta = {"format": FORMAT, "denoiser": hparams["teacher"], "autoencoder": hparams.get("autoencoder"),
             "t_init": t_init_of(hparams), "num_classes": hparams.get("num_classes"),
             "forget_label": hparams.get("forget_label"), "override_label": hparams.get("override_label"),

@@ -4,7 +4,6 @@ import os
 from typing import Any, Dict, Optional
 
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.build import build
@@ -44,8 +43,8 @@ def run_teacher(config: Dict[str, Any], teacher_ckpt: Optional[str], source: Sou
     return teacher
 
 
-def load_stage_one(generator: nn.Module, generator_ema: AveragedModel, fake_score: nn.Module, path: str) -> None:
-    """The stage-1 EMA generator becomes the generator (and its EMA); the fake score carries on.
+def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str) -> None:
+    """The stage-1 EMA generator becomes the generator (the caller's EMA starts from it); the fake score carries on.
 
     ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, a folder
     written by ``sfd export``, or a folder holding a one-step generator in the network's own pretrained
@@ -65,4 +64,3 @@ def load_stage_one(generator: nn.Module, generator_ema: AveragedModel, fake_scor
         ckpt = read_any(source)
         load_network(generator, ckpt, source, "model.teacher (as the generator)", ["generator_ema.module."])
         load_network(fake_score, ckpt, source, "model.teacher (as the fake score)", ["fake_score."], role="fake_score")
-    generator_ema.module.load_state_dict(generator.state_dict())

@@ -7,7 +7,6 @@ then an EMA update of the generator. Each update has its own noise and condition
 reference's loops. Lightning counts two optimiser steps per iteration in ``trainer.global_step``;
 ``self.iteration`` counts SFD iterations.
 """
-import copy
 from contextlib import nullcontext
 from functools import partial
 from typing import Any, Callable, Dict, Literal, Optional, Union
@@ -23,17 +22,18 @@ from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.io.sfd_weights import load_stage_one
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
+from sfd_lightning.models.adapter_state import adapter_checkpoint, restore_adapter_checkpoint
 from sfd_lightning.models.ddp import wrap_like
 from sfd_lightning.models.hparams import save_plain_hyperparameters
+from sfd_lightning.models.lora import LoRA, merged_state_dict
 from sfd_lightning.models.manual_iterations import ManualIterations
 from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noqa: F401 (NonFiniteError: public here)
 from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import ema_of, set_training, speed_options
+from sfd_lightning.models.sfd_networks import build_networks, set_training, speed_options, trainable_parameters
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.models.unlearning_module import FROZEN, UnlearningModule
 from sfd_lightning.override import OverridePolicy, override_policy
@@ -42,9 +42,11 @@ STAGE_ONE = ("generator_ema.", "fake_score.")
 
 
 def check_settings(teacher: Denoiser, timesteps: Timesteps, loss_weights: LossWeights, guidance: Guidance,
-                   ema_decay: float, grad_clip_value: Optional[float]) -> None:
+                   ema_decay: float, grad_clip_value: Optional[float], lora: Optional[LoRA] = None) -> None:
     """SFD's own settings against the teacher, before any weight is read (the classes: ``UnlearningModule``)."""
     timesteps.check(teacher.schedule.num_timesteps)
+    if lora is not None:
+        lora.targets(teacher)
     loss_weights.check()
     guidance.check()
     if not 0 <= ema_decay < 1:
@@ -65,7 +67,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         lr_scheduler: Optional[LRSchedulerCallable] = None, grad_clip_value: Optional[float] = 1.0,
         clip_fake_score: bool = True, ema_decay: float = 0.9999, ema_start: int = 0, init_ckpt: Optional[str] = None,
         on_nonfinite: Literal["skip", "stop", "drop"] = "skip", seed: int = 0, autoencoder: Optional[nn.Module] = None,
-        channels_last: bool = False, compile: bool = False,
+        channels_last: bool = False, compile: bool = False, lora: Optional[LoRA] = None,
     ):
         """
         Args:
@@ -101,8 +103,11 @@ class SFDModule(ManualIterations, UnlearningModule):
                 into images for metrics and grids; never trained, never checkpointed.
             channels_last: keep the convolutional networks' activations in channels-last memory format (GPU speed).
             compile: ``torch.compile`` the three networks' forward passes.
+            lora: LoRA SFD: the fake score and the generator as LoRA adapters (rank, alpha, target modules) on one
+                frozen copy of the teacher's weights, which stays the teacher; only the adapters train and are
+                checkpointed (with the merged EMA generator). null: full fine-tuning, as the reference.
         """
-        check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value)
+        check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora)
         policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
         super().__init__(teacher, teacher_ckpt, num_classes, resolve_label(forget_label, num_classes, "model.forget_label"),
                          policy, autoencoder)  # checks the classes, then loads and freezes the teacher
@@ -115,11 +120,8 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
         self.guard = NonFiniteGuard(on_nonfinite)
-        self.fake_score = copy.deepcopy(teacher).train().requires_grad_(True)
-        self.generator = copy.deepcopy(teacher).train().requires_grad_(True)
-        self.generator_ema = ema_of(self.generator, ema_decay)
-        if init_ckpt:
-            load_stage_one(self.generator, self.generator_ema, self.fake_score, init_ckpt)
+        self.lora = lora
+        self.fake_score, self.generator, self.generator_ema = build_networks(self.teacher, ema_decay, init_ckpt, lora)
         speed_options((self.teacher, self.fake_score, self.generator), channels_last, compile)
         self.iteration = 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
@@ -203,13 +205,16 @@ class SFDModule(ManualIterations, UnlearningModule):
         """Alg. 1, generator update: SiD's loss through the frozen teacher (the override on forget rows) and the fake score."""
         set_training(self.generator, True)
         set_training(self.fake_score, False)
-        self.fake_score.requires_grad_(False)  # the loss's gradient goes to the generator only
+        fake_params = trainable_parameters(self.fake_score, self.lora)
+        for p in fake_params:  # the loss's gradient goes to the generator only
+            p.requires_grad_(False)
         remain, forget = self.guard.means(self.generator_loss(batch, draws), batch.n_retained)
         w = self.loss_weights
         # The generator's own DDP wrapper averages its gradients; Lightning's wrapper (fake score) sits this one out.
         with self.trainer.strategy.block_backward_sync() if self._ddp else nullcontext():
             self.guarded_step(opt, w.g_remain * remain + w.g_forget * forget, "generator", clip=True)
-        self.fake_score.requires_grad_(True)
+        for p in fake_params:
+            p.requires_grad_(True)
         set_training(self.fake_score, True)
         return {"loss/generator_remain": remain.detach(), "loss/generator_forget": forget.detach()}
 
@@ -244,7 +249,8 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     # ----------------------------------------------------------------------------- optimisers, DDP
     def configure_optimizers(self):
-        optimizers = [self.fake_score_optimizer(self.fake_score.parameters()), self.generator_optimizer(self.generator.parameters())]
+        optimizers = [self.fake_score_optimizer(trainable_parameters(self.fake_score, self.lora)),
+                      self.generator_optimizer(trainable_parameters(self.generator, self.lora))]
         if self.lr_scheduler is None:
             return optimizers
         # Lightning saves and restores the schedules' states; with manual optimisation we step them.
@@ -268,6 +274,8 @@ class SFDModule(ManualIterations, UnlearningModule):
     # ----------------------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)  # the frozen networks left out
+        if self.lora is not None:  # and the frozen bases
+            checkpoint["state_dict"] = adapter_checkpoint(checkpoint["state_dict"], self.generator_ema.module)
         checkpoint["sfd_iteration"] = self.iteration
         checkpoint["sfd_skipped_steps"] = self.guard.skipped
         logger = self.trainer.logger if self._trainer is not None else None
@@ -277,10 +285,16 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)  # the live frozen networks put back
+        if self.lora is not None:
+            restore_adapter_checkpoint(checkpoint["state_dict"], self)
         self.iteration = int(checkpoint.get("sfd_iteration", 0))
         self.guard.skipped = int(checkpoint.get("sfd_skipped_steps", 0))
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
-        """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``)."""
-        return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
+        """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``); LoRA SFD's
+        EMA generator and fake score with their adapters merged, in the same layout."""
+        if self.lora is None:
+            return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
+        nets = {"generator_ema.module.": self.generator_ema.module, "fake_score.": self.fake_score}
+        return {prefix + k: v for prefix, net in nets.items() for k, v in merged_state_dict(net).items()}
 

@@ -1,11 +1,17 @@
-"""SFD's networks: the generator's EMA, speed options and a fast switch between training and evaluation mode
-(their weights come from ``io.sfd_weights``)."""
+"""SFD's networks: the fake score, the generator and its EMA (full copies of the teacher, or LoRA adapters on a
+frozen base shared with it), speed options and a fast switch between training and evaluation mode (their
+weights come from ``io.sfd_weights``)."""
+import copy
 import weakref
-from typing import List
+from typing import List, Optional, Tuple
 
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from sfd_lightning.io.sfd_weights import load_stage_one
+from sfd_lightning.models.frozen import shared_copy
+from sfd_lightning.models.lora import LoRA, is_adapter
 
 
 def ema_of(net: nn.Module, decay: float) -> AveragedModel:
@@ -13,6 +19,61 @@ def ema_of(net: nn.Module, decay: float) -> AveragedModel:
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True).requires_grad_(False)
     ema.n_averaged.fill_(1)
     return ema
+
+
+class _Prebuilt:
+    """What ``AveragedModel`` deep-copies into its ``module``: the copy made already (a shared-base copy)."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def __deepcopy__(self, memo) -> nn.Module:
+        return self.module
+
+
+class AdapterEMA(AveragedModel):
+    """The EMA of a generator made of LoRA adapters on a frozen base: it shares the base and averages the adapters
+    only (the base's tensors would be averaged with themselves); its state dict has ``AveragedModel``'s layout."""
+
+    def __init__(self, net: nn.Module, decay: float):
+        copied = shared_copy(net)  # the base's tensors shared, the adapters copied (they require gradients)
+        super().__init__(_Prebuilt(copied), multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self.requires_grad_(False)
+        self.n_averaged.fill_(1)
+
+    def update_parameters(self, model: nn.Module) -> None:
+        mine = [p.detach() for n, p in self.module.named_parameters() if is_adapter(n)]
+        theirs = [p.detach() for n, p in model.named_parameters() if is_adapter(n)]
+        if self.n_averaged == 0:
+            torch._foreach_copy_(mine, theirs)
+        else:
+            self.multi_avg_fn(mine, theirs, self.n_averaged)
+        self.n_averaged += 1
+
+
+def build_networks(teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str] = None,
+                   lora: Optional[LoRA] = None) -> Tuple[nn.Module, nn.Module, AveragedModel]:
+    """The fake score, the generator and the generator's EMA, from the (frozen) teacher.
+
+    Full fine-tuning: three copies of the teacher. ``lora``: each is LoRA adapters on a frozen base that shares the
+    teacher's tensors (no copy of a weight), so the three equal the teacher at the start. ``init_ckpt`` (two-stage
+    SFD) starts the generator and its EMA from the stage-1 EMA generator and the fake score from the stage-1 fake
+    score; with ``lora`` these become the two frozen bases (one copy each), the teacher keeping its own weights.
+    """
+    full = lora is None or init_ckpt
+    fake_score, generator = (copy.deepcopy(teacher), copy.deepcopy(teacher)) if full else (teacher, teacher)
+    if init_ckpt:
+        load_stage_one(generator, fake_score, init_ckpt)
+    if lora is None:
+        generator = generator.train().requires_grad_(True)
+        return fake_score.train().requires_grad_(True), generator, ema_of(generator, ema_decay)
+    fake_score, generator = (lora.adapt(shared_copy(net.requires_grad_(False))).train() for net in (fake_score, generator))
+    return fake_score, generator, AdapterEMA(generator, ema_decay)
+
+
+def trainable_parameters(net: nn.Module, lora: Optional[LoRA]) -> List[nn.Parameter]:
+    """The parameters an optimiser updates: every one, or the adapters' with LoRA."""
+    return [p for n, p in net.named_parameters() if lora is None or is_adapter(n)]
 
 
 def speed_options(nets, channels_last: bool, compile: bool) -> None:

@@ -47,11 +47,12 @@ class DDPProbe(Callback):
 
     def on_train_start(self, trainer, pl_module):
         ddp = trainer.strategy.model
-        wrapped = {id(p) for p in getattr(ddp, "_module_parameters", [])}
+        wrapped = {id(p) for p in getattr(ddp, "_module_parameters", []) if p.requires_grad}  # what its reducer averages
         self.record["outer_wrapper"] = type(ddp).__name__
         self.record["teacher_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.teacher.parameters())
         self.record["fake_score_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.fake_score.parameters())
         self.record["generator_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.generator.parameters())
+        self.record["fake_score_adapters"] = sum("lora_" in n for n, _ in pl_module.fake_score.named_parameters())
         inner = pl_module._ddp.get("generator")
         self.record["generator_wrapper"] = type(inner).__name__ if inner is not None else None
 

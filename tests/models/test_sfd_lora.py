@@ -1,0 +1,141 @@
+"""LoRA SFD (``model.lora``): adapters on one frozen base shared with the teacher."""
+import pytest
+import torch
+
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.folder import generator_of
+from sfd_lightning.io.source import Source
+from sfd_lightning.models.lora import LoRA
+from sfd_lightning.models.sfd_settings import LossWeights
+from sfd_modules import fit, make_module
+
+
+def lora_module(tiny_denoiser, rank=2, **kwargs):
+    return make_module(tiny_denoiser, lora=LoRA(rank=rank), **kwargs)
+
+
+def snapshot(net):
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def moved(before, net):
+    return sorted(k for k, v in net.state_dict().items() if not torch.equal(before[k], v))
+
+
+def test_three_networks_equal_the_teacher_at_the_start_and_share_its_weights(tiny_denoiser):
+    m = lora_module(tiny_denoiser)
+    x, sigma, labels = torch.randn(4, 1, 8, 8), torch.tensor([0.5, 1.0, 2.0, 5.0]), torch.tensor([0, 1, 2, -1])
+    want = m.teacher(x, sigma, labels)
+    for net in (m.fake_score, m.generator, m.generator_ema.module):
+        torch.testing.assert_close(net(x, sigma, labels), want, rtol=0, atol=0)
+    teacher = {id(p) for p in m.teacher.parameters()}
+    for net in (m.fake_score, m.generator, m.generator_ema.module):
+        base = [p for n, p in net.named_parameters() if "lora_" not in n]
+        assert base and all(id(p) in teacher for p in base)  # the teacher's tensors, not copies
+        assert all(p.requires_grad == ("lora_" in n) for n, p in net.named_parameters() if net is not m.generator_ema.module)
+    ema_adapters = {id(p) for n, p in m.generator_ema.module.named_parameters() if "lora_" in n}
+    assert ema_adapters and not ema_adapters & {id(p) for p in m.generator.parameters()}
+
+
+def test_each_update_moves_only_its_own_adapter_and_the_teacher_never(tiny_denoiser, tmp_path):
+    m = lora_module(tiny_denoiser)
+    log = []
+
+    def spying(step_name):
+        step = getattr(m, step_name)
+
+        def spy(*args):
+            before = {name: snapshot(getattr(m, name)) for name in ("generator", "fake_score", "teacher")}
+            out = step(*args)
+            log.append((step_name, {name: moved(b, getattr(m, name)) for name, b in before.items()}))
+            return out
+        return spy
+
+    m.generator_step, m.fake_score_step = spying("generator_step"), spying("fake_score_step")
+    fit(m, iterations=2, tmp_path=tmp_path)
+    assert [name for name, _ in log] == ["fake_score_step", "generator_step"] * 2
+    for step_name, changes in log:
+        own = "fake_score" if step_name == "fake_score_step" else "generator"
+        assert changes[own] and all("lora_" in k for k in changes[own]), changes[own][:3]
+        assert not changes["teacher"] and not changes["generator" if own == "fake_score" else "fake_score"]
+    assert all(p.grad is None and not p.requires_grad for p in m.teacher.parameters())
+    ema_moved = [n for n, p in m.generator_ema.module.named_parameters() if "lora_B" in n and p.abs().sum() > 0]
+    assert ema_moved  # the EMA follows the generator's adapters
+
+
+def test_optimisers_hold_the_adapters_only(tiny_denoiser, tmp_path):
+    m = lora_module(tiny_denoiser)
+    trainer = fit(m, iterations=1, tmp_path=tmp_path)
+    for opt, net in zip(trainer.optimizers, (m.fake_score, m.generator)):
+        held = {id(p) for group in opt.param_groups for p in group["params"]}
+        assert held == {id(p) for n, p in net.named_parameters() if "lora_" in n}
+
+
+def test_checkpoint_holds_the_adapters_and_the_merged_generator(tiny_denoiser, tmp_path):
+    """No frozen base in the checkpoint; its generator (what sfd sample and sfd export read) is the EMA generator
+    with its adapters merged. (Exact resume: tests/test_faults.py.)"""
+    first = lora_module(tiny_denoiser)
+    trainer = fit(first, iterations=2, tmp_path=tmp_path / "first")
+    path = tmp_path / "first.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    keys = ckpt["state_dict"].keys()
+    assert not any(".base_layer." in k or k.startswith("teacher.") for k in keys)
+    assert not any(k.startswith(("fake_score.", "generator.")) and "lora_" not in k for k in keys)
+    ckpt["hyper_parameters"]["teacher"] = {"class_path": "built in Python here; sfd fit records the config"}
+    meta, state = generator_of(ckpt, Source(str(path), "ckpt"))
+    plain = tiny_denoiser()
+    plain.load_state_dict(state)  # the network's own names, strictly
+    x, sigma, labels = torch.randn(3, 1, 8, 8), torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0, 1, 2])
+    torch.testing.assert_close(plain(x, sigma, labels), first.generator_ema.module(x, sigma, labels))
+
+
+def test_checkpoint_of_another_rank_base_or_full_run_is_refused(tiny_denoiser, tmp_path):
+    m = lora_module(tiny_denoiser, rank=2)
+    trainer = fit(m, iterations=1, tmp_path=tmp_path)
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    with pytest.raises(ConfigError, match=r"^model.lora.rank: .*another rank"):
+        lora_module(tiny_denoiser, rank=4).on_load_checkpoint(torch.load(path, weights_only=True))
+    with pytest.raises(ConfigError, match=r"^ckpt_path: its adapters were trained on another base"):
+        lora_module(tiny_denoiser, teacher=tiny_denoiser(seed=1)).on_load_checkpoint(torch.load(path, weights_only=True))
+    full = make_module(tiny_denoiser)
+    trainer = fit(full, iterations=1, tmp_path=tmp_path / "full")
+    trainer.save_checkpoint(tmp_path / "full.ckpt")
+    with pytest.raises(ConfigError, match=r"^ckpt_path: the checkpoint has no LoRA adapter"):
+        lora_module(tiny_denoiser).on_load_checkpoint(torch.load(tmp_path / "full.ckpt", weights_only=True))
+
+
+def test_two_stage_lora_starts_from_the_stage_one_networks_as_bases(tiny_denoiser, tmp_path):
+    stage_one = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))
+    fit(stage_one, iterations=2, tmp_path=tmp_path)
+    path = tmp_path / "stage1.ckpt"
+    torch.save({"state_dict": stage_one.export_state_dict()}, path)
+    m = lora_module(tiny_denoiser, init_ckpt=str(path))
+    x, sigma, labels = torch.randn(2, 1, 8, 8), torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
+    torch.testing.assert_close(m.generator(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
+    torch.testing.assert_close(m.generator_ema.module(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
+    torch.testing.assert_close(m.fake_score(x, sigma, labels), stage_one.fake_score(x, sigma, labels))
+    assert not torch.allclose(m.teacher(x, sigma, labels), m.generator(x, sigma, labels))  # the teacher stays itself
+    fit(m, iterations=1, tmp_path=tmp_path / "two")
+    exported = m.export_state_dict()  # merged, in the full run's layout: a third stage could start from it
+    assert not any("lora_" in k or ".base_layer." in k for k in exported)
+    assert set(exported) >= {k for k in stage_one.export_state_dict() if not k.endswith("n_averaged")}
+
+
+@pytest.mark.parametrize("lora, field", [
+    (LoRA(rank=0), "model.lora.rank"),
+    (LoRA(alpha=-1.0), "model.lora.alpha"),
+    (LoRA(target_modules=["to_q"]), "model.lora.target_modules"),
+    (LoRA(target_modules=[]), "model.lora.target_modules"),
+])
+def test_bad_lora_settings_name_the_field(tiny_denoiser, lora, field):
+    with pytest.raises(ConfigError) as err:
+        make_module(tiny_denoiser, lora=lora, teacher_ckpt="never/read.pt")
+    assert str(err.value).startswith(field + ":")
+
+
+def test_target_modules_choose_the_layers(tiny_denoiser):
+    m = make_module(tiny_denoiser, lora=LoRA(rank=2, target_modules=["q", "proj_out"]))
+    adapted = {n.split(".lora_")[0] for n, _ in m.generator.named_parameters() if "lora_" in n}
+    assert adapted and {n.rsplit(".", 1)[1] for n in adapted} == {"q", "proj_out"}
