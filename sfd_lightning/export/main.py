@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.model_card import find_attacks, find_benchmark, find_report, render, run_config
+from sfd_lightning.export.model_card import find_attacks, find_benchmark, find_report, render, reproduce
 from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.io.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.io.source import Source
@@ -48,9 +48,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     meta, state = generator_of_checkpoint(source)  # before anything is written
     denoiser, _ = rebuild(meta, state, source)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
-    config = run_config(args.ckpt)
-    command = (f"sfd fit --config {config}  # the run (its resolved config)\n" if config else "") + \
-        f"sfd export --ckpt {args.ckpt} --out {args.out}"
+    command = reproduce(args.ckpt, args.out)
     with staged_folder(args.out) as folder:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)

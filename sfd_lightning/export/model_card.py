@@ -25,14 +25,36 @@ def _forgotten(meta: Dict[str, Any]) -> str:
     return f"class {meta.get('forget_label')} (shown the teacher's class {meta.get('override_label')} instead)"
 
 
+def portable(value: Any) -> Any:
+    """``value`` as a card meant for the Hub prints it: a path of the exporting machine becomes its file name (a Hub
+    id, which names no existing path here, stays as it is)."""
+    if isinstance(value, str) and value and (os.path.isabs(value) or os.path.exists(value)):
+        return os.path.basename(os.path.normpath(value))
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    return value
+
+
+def base_model(meta: Dict[str, Any]) -> Optional[str]:
+    """The Hub id of the pretrained model the run started from (a network's ``pretrained``), if it names one."""
+    net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net")
+    pretrained = ((net or {}).get("init_args") or {}).get("pretrained") if isinstance(net, dict) else None
+    return pretrained if isinstance(pretrained, str) and portable(pretrained) == pretrained else None
+
+
 def _settings(meta: Dict[str, Any]) -> List[str]:
-    return [f"- `{k}`: `{json.dumps(v)}`" for k, v in (meta.get("settings") or {}).items()]
+    return [f"- `{k}`: `{json.dumps(portable(v))}`" for k, v in (meta.get("settings") or {}).items()]
 
 
-def run_config(ckpt_path: str) -> Optional[str]:
-    """The run's resolved ``config.yaml`` (written by ``sfd fit`` into the run folder), if it is there."""
-    path = run_file(ckpt_path, "config.yaml")
-    return os.path.relpath(path) if os.path.isfile(path) else None
+def reproduce(ckpt_path: str, out: str) -> str:
+    """The card's commands: the run (its resolved ``config.yaml``, written by ``sfd fit`` into the run folder, when
+    it is there) and the export, named by file and folder names only."""
+    ckpt = os.path.join("checkpoints", os.path.basename(ckpt_path)) if os.path.isfile(ckpt_path) else portable(ckpt_path)
+    fit = "sfd fit --config config.yaml  # the run's resolved config, in its run folder\n" \
+        if os.path.isfile(run_file(ckpt_path, "config.yaml")) else ""
+    return fit + f"sfd export --ckpt {ckpt} --out {os.path.basename(os.path.normpath(out))}"
 
 
 def _run_markdown(ckpt_path: str, relative: str) -> Optional[str]:
@@ -61,9 +83,8 @@ def find_benchmark(ckpt_path: str) -> Optional[str]:
 def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None,
            benchmark: Optional[str] = None) -> str:
     """The card: what was forgotten and how well, the SFD settings, intended use and limits, how to reproduce."""
-    settings = meta.get("settings") or {}
-    base = settings.get("teacher_ckpt") or meta["denoiser"].get("class_path")
-    header = ["---", "library_name: sfd-lightning", f"base_model: {json.dumps(str(base))}",
+    base = base_model(meta)
+    header = ["---", "library_name: sfd-lightning", *([f"base_model: {json.dumps(base)}"] if base else []),
               "tags: [machine-unlearning, score-forgetting-distillation, one-step-generator, diffusion-distillation]",
               "---"]
     results = format_report(report) if report else "No report.json was found beside the checkpoint; run `sfd validate --ckpt_path ...`."

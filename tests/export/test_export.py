@@ -33,10 +33,13 @@ def test_export_writes_weights_config_and_a_model_card(run):
     assert meta["t_init"] == 440 and meta["forget_label"] == 0 and meta["override_label"] == 1
     assert meta["sigma_init"] == pytest.approx(float(load_generator(str(folder)).generator.sigma_init))
     card = (folder / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: sfd-lightning\nbase_model: \"assets/digits_teacher.pt\"")
+    assert card.startswith("---\nlibrary_name: sfd-lightning\ntags: [")  # a local teacher is no Hub base_model
+    assert "`\"digits_teacher.pt\"`" in card  # settings name the teacher's file, not its path here
     assert "forgets class 0 (shown the teacher's class 1 instead)" in card
     assert "forget-class accuracy" in card and "FID ratio generator / teacher" in card  # the run's report
-    assert "sfd fit --config" in card and "config.yaml" in card  # how to reproduce the run
+    assert "sfd fit --config config.yaml" in card and "sfd export --ckpt checkpoints/last.ckpt --out exported" in card
+    for path in (str(ckpt.parent), str(folder.parent), str(ROOT)):  # a card for the Hub names no path of this machine
+        assert path not in card
 
 
 def test_folder_checkpoint_and_sfd_sample_give_the_same_images(run, monkeypatch):
