@@ -43,11 +43,20 @@ class LoRA:
         target_modules: the Linear and Conv2d layers to adapt, by name or last dotted parts of the name (peft's
             rule: ``[to_q, to_k, to_v, to_out.0]`` adapts Stable Diffusion's attention projections); null: every
             Linear and Conv2d layer the network calls.
+        base_dtype: store the frozen base (and so the teacher) in ``bfloat16`` or ``float16``, half the memory of
+            float32; run with ``trainer.precision: bf16-mixed`` (or 16-mixed) so every layer computes in it. The
+            adapters, their optimiser states and the schedules stay float32. null: the teacher's own dtype.
     """
 
     rank: int = 4
     alpha: Optional[float] = None
     target_modules: Optional[List[str]] = None
+    base_dtype: Optional[str] = None
+
+    @property
+    def dtype(self) -> Optional[torch.dtype]:
+        """The frozen base's dtype (None: keep the teacher's)."""
+        return None if self.base_dtype is None else getattr(torch, self.base_dtype)
 
     def targets(self, net: nn.Module, field: str = "model.lora") -> List[str]:
         """The full names of the layers this adapts in ``net``; a ConfigError names the field that is wrong."""
@@ -55,6 +64,8 @@ class LoRA:
             raise ConfigError(f"{field}.rank", f"must be an integer >= 1, got {self.rank!r}")
         if self.alpha is not None and not self.alpha > 0:
             raise ConfigError(f"{field}.alpha", f"must be > 0 (or null for alpha = rank), got {self.alpha!r}")
+        if self.base_dtype not in (None, "bfloat16", "float16", "float32"):
+            raise ConfigError(f"{field}.base_dtype", f"must be bfloat16, float16, float32 or null, got {self.base_dtype!r}")
         layers = lora_targets(net)
         if self.target_modules is None:
             chosen = layers

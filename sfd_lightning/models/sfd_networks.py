@@ -67,8 +67,20 @@ def build_networks(teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str
     if lora is None:
         generator = generator.train().requires_grad_(True)
         return fake_score.train().requires_grad_(True), generator, ema_of(generator, ema_decay)
+    bases = {id(n): n for n in (teacher, fake_score, generator)}.values()
     fake_score, generator = (lora.adapt(shared_copy(net.requires_grad_(False))).train() for net in (fake_score, generator))
+    if lora.dtype is not None:  # after adapting: the adapters stay float32
+        for net in bases:
+            cast_parameters(net, lora.dtype)
     return fake_score, generator, AdapterEMA(generator, ema_decay)
+
+
+def cast_parameters(net: nn.Module, dtype: torch.dtype) -> None:
+    """``net``'s floating-point parameters in ``dtype``, in place (the same Parameter objects, so every network sharing
+    them follows); buffers such as the noise schedule keep their precision."""
+    for p in net.parameters():
+        if p.is_floating_point():
+            p.data = p.data.to(dtype)
 
 
 def trainable_parameters(net: nn.Module, lora: Optional[LoRA]) -> List[nn.Parameter]:

@@ -139,3 +139,15 @@ def test_target_modules_choose_the_layers(tiny_denoiser):
     m = make_module(tiny_denoiser, lora=LoRA(rank=2, target_modules=["q", "proj_out"]))
     adapted = {n.split(".lora_")[0] for n, _ in m.generator.named_parameters() if "lora_" in n}
     assert adapted and {n.rsplit(".", 1)[1] for n in adapted} == {"q", "proj_out"}
+
+
+def test_a_bfloat16_base_keeps_adapters_and_schedule_in_float32(tiny_denoiser, tmp_path):
+    m = make_module(tiny_denoiser, lora=LoRA(rank=2, base_dtype="bfloat16"))
+    assert {p.dtype for p in m.teacher.parameters()} == {torch.bfloat16}
+    for net in (m.fake_score, m.generator, m.generator_ema.module):
+        assert {p.dtype for n, p in net.named_parameters() if "lora_" in n} == {torch.float32}
+    assert m.teacher.schedule.sigmas.dtype == torch.float32
+    fit(m, iterations=1, tmp_path=tmp_path, precision="bf16-mixed")
+    assert m.iteration == 1 and all(torch.isfinite(p).all() for p in m.generator.parameters())
+    with pytest.raises(ConfigError, match="^model.lora.base_dtype: "):
+        make_module(tiny_denoiser, lora=LoRA(base_dtype="int8"))
