@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges gpu-check sweep rescore attack compare compare-text tune-baselines fixtures clean
+.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check sweep rescore attack compare compare-text tune-baselines fixtures clean
 
 install: $(VENV)/.installed
 
@@ -76,6 +76,9 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop
 	$(BIN)/python -m sfd_lightning.tools.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
+
+bench-memory: install  ## peak memory and s/iteration of one SFD iteration at full size (SD 1.5, DiT-XL/2, CIFAR-10): full fp32, full bf16, LoRA bf16
+	$(BIN)/python -m sfd_lightning.tools.bench_memory --out bench_memory.json $(ARGS)
 
 bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and identity (dlib) judges on this machine
 	$(BIN)/python -m sfd_lightning.tools.bench_judges $(ARGS)
