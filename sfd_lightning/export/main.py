@@ -5,7 +5,8 @@
 
 The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (what rebuilds it, from
 this package's classes only), for Stable Diffusion and DiT the UNet or transformer in diffusers' layout
-(``unet/``, ``transformer/``), and ``README.md`` (the model card, with the run's final metrics when its
+(``unet/``, ``transformer/``), for a Stable Diffusion run trained with LoRA also its generator as a diffusers LoRA
+(``pytorch_lora_weights.safetensors``), and ``README.md`` (the model card, with the run's final metrics when its
 ``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR``
 and ``model.init_ckpt=DIR`` read it. ``--out`` must be new or empty; ``--overwrite`` replaces a folder whole.
 """
@@ -13,9 +14,11 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.model_card import find_attacks, find_benchmark, find_report, render, reproduce
+from sfd_lightning.export.model_card import diffusers_usage, find_attacks, find_benchmark, find_report, render, reproduce
 from sfd_lightning.export.staged import check_out, staged_folder
-from sfd_lightning.io.folder import generator_of_checkpoint, rebuild, write_diffusers_parts, write_folder
+from sfd_lightning.export.diffusers_lora import write_diffusers_lora
+from sfd_lightning.io.checkpoint import read_checkpoint
+from sfd_lightning.io.folder import generator_of, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.io.source import Source
 
 
@@ -45,15 +48,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     check_out(args.out, args.overwrite)
     source = Source(args.ckpt, "--ckpt")
-    meta, state = generator_of_checkpoint(source)  # before anything is written
+    ckpt = read_checkpoint(source)
+    meta, state = generator_of(ckpt, source)  # before anything is written
     denoiser, _ = rebuild(meta, state, source)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
     command = reproduce(args.ckpt, args.out)
     with staged_folder(args.out) as folder:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)
+        lora = write_diffusers_lora(ckpt, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
-            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt)))
+            usage = diffusers_usage(meta, (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution), lora)
+            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:
         print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

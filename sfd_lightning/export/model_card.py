@@ -80,8 +80,34 @@ def find_benchmark(ckpt_path: str) -> Optional[str]:
     return "\n".join("#" + line if line.startswith("## ") else line for line in lines).strip()
 
 
+def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Optional[str] = None) -> List[str]:
+    """For a Stable Diffusion generator: stock diffusers code that draws its one-step images (one DDPM step at t_init,
+    from latents sqrt(1 - alpha_bar(t_init)) z = sigma_init / sqrt(1 + sigma_init^2) z, no guidance)."""
+    net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net") or {}
+    if not str(net.get("class_path", "")).endswith("SDUNet"):
+        return []
+    sigma = float(meta["sigma_init"])
+    scale = sigma / (1 + sigma**2) ** 0.5
+    base = base_model(meta) or "BASE_MODEL"  # a local base: the reader puts in where they have it
+    full = ("pipe = StableDiffusionPipeline.from_pretrained(BASE, safety_checker=None, unet=UNet2DConditionModel"
+            ".from_pretrained(THIS_MODEL, subfolder=\"unet\"))")
+    load = ["# the generator as a LoRA on the base model's UNet, or (the line after) its full UNet:",
+            "pipe = StableDiffusionPipeline.from_pretrained(BASE, safety_checker=None)",
+            f"pipe.load_lora_weights(THIS_MODEL, weight_name=\"{lora_file}\")", "# " + full] if lora_file else [full]
+    return [
+        "## Use with stock diffusers", "",
+        "The same images with diffusers alone: one DDPM step at t_init from scaled Gaussian latents"
+        + (f" (the generator as a diffusers LoRA, `{lora_file}`, or its full UNet, `unet/`)." if lora_file else " (its UNet, `unet/`)."), "",
+        "```python", "import torch", "from diffusers import DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel", "",
+        f"BASE, THIS_MODEL = \"{base}\", \"PATH_OR_HUB_ID_OF_THIS_FOLDER\"", *load,
+        "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # its last step returns the x0 prediction",
+        f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))",
+        f"image = pipe(\"a prompt\", latents={scale:.8f} * z, timesteps=[{meta['t_init']}], guidance_scale=1.0).images[0]",
+        "```", ""]
+
+
 def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None,
-           benchmark: Optional[str] = None) -> str:
+           benchmark: Optional[str] = None, usage: Optional[List[str]] = None) -> str:
     """The card: what was forgotten and how well, the SFD settings, intended use and limits, how to reproduce."""
     base = base_model(meta)
     header = ["---", "library_name: sfd-lightning", *([f"base_model: {json.dumps(base)}"] if base else []),
@@ -100,7 +126,7 @@ def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: st
         "## Use", "", "```python", "from sfd_lightning import load_generator",
         "pipe = load_generator(\"PATH_OR_HUB_ID\")",
         "images = pipe.sample(" + ("[1, 2, 3]" if meta.get("num_classes") else "[\"a prompt\"]") + ", n=8, seed=0)  # in [-1, 1]",
-        "```", "",
+        "```", "", *(usage or []),
         "## Intended use and limits", "",
         "For research on machine unlearning and for safer deployment of the base model. Forgetting is measured on",
         "the run's own evaluation (classifier-judged samples of the forgotten class or concept from random noise);",

@@ -75,3 +75,18 @@ def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
         if callback.get("class_path", "").endswith("NudityCallback"):
             callback["init_args"].update(n_per_prompt=1, teacher_steps=2)
     return config
+
+
+def stock_pipeline(folder: Path, unet=None):
+    """diffusers' own ``StableDiffusionPipeline`` on the tiny SD's parts (``unet``: another UNet, e.g. an exported
+    generator's), with the DDPM scheduler the model cards' recipe uses."""
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    return StableDiffusionPipeline(
+        vae=AutoencoderKL.from_pretrained(folder, subfolder="vae"),
+        text_encoder=CLIPTextModel.from_pretrained(folder, subfolder="text_encoder"),
+        tokenizer=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer"),
+        unet=unet if unet is not None else UNet2DConditionModel.from_pretrained(folder, subfolder="unet"),
+        scheduler=DDPMScheduler.from_pretrained(folder, subfolder="scheduler"),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
