@@ -43,13 +43,18 @@ def run_teacher(config: Dict[str, Any], teacher_ckpt: Optional[str], source: Sou
     return teacher
 
 
+def stage_one_has_fake_score(path: str) -> bool:
+    """Whether ``model.init_ckpt`` sets the fake score too (a checkpoint file), or the generator only (a folder)."""
+    return not os.path.isdir(path)
+
+
 def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str) -> None:
     """The stage-1 EMA generator becomes the generator (the caller's EMA starts from it); the fake score carries on.
 
     ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, a folder
     written by ``sfd export``, or a folder holding a one-step generator in the network's own pretrained
     format (e.g. a distilled SD UNet in diffusers layout); a folder sets the generator only, the fake
-    score stays the teacher.
+    score stays the teacher (``fake_score`` is not touched).
     """
     source = Source(path, "model.init_ckpt")
     if is_generator_folder(path):  # sfd export's folder: the EMA generator only

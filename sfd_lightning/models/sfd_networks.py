@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from sfd_lightning.io.sfd_weights import load_stage_one
+from sfd_lightning.io.sfd_weights import load_stage_one, stage_one_has_fake_score
 from sfd_lightning.models.frozen import shared_copy
 from sfd_lightning.models.lora import LoRA, is_adapter
 
@@ -58,10 +58,13 @@ def build_networks(teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str
     Full fine-tuning: three copies of the teacher. ``lora``: each is LoRA adapters on a frozen base that shares the
     teacher's tensors (no copy of a weight), so the three equal the teacher at the start. ``init_ckpt`` (two-stage
     SFD) starts the generator and its EMA from the stage-1 EMA generator and the fake score from the stage-1 fake
-    score; with ``lora`` these become the two frozen bases (one copy each), the teacher keeping its own weights.
+    score; with ``lora`` these become the two frozen bases (one copy each), the teacher keeping its own weights. A
+    folder (a distilled one-step UNet, an ``sfd export``) sets the generator only: the fake score's base is then
+    the teacher's own tensors.
     """
-    full = lora is None or init_ckpt
-    fake_score, generator = (copy.deepcopy(teacher), copy.deepcopy(teacher)) if full else (teacher, teacher)
+    copies_fake = lora is None or bool(init_ckpt) and stage_one_has_fake_score(init_ckpt)
+    fake_score = copy.deepcopy(teacher) if copies_fake else teacher
+    generator = copy.deepcopy(teacher) if lora is None or init_ckpt else teacher
     if init_ckpt:
         load_stage_one(generator, fake_score, init_ckpt)
     if lora is None:

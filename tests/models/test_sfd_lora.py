@@ -151,3 +151,24 @@ def test_a_bfloat16_base_keeps_adapters_and_schedule_in_float32(tiny_denoiser, t
     assert m.iteration == 1 and all(torch.isfinite(p).all() for p in m.generator.parameters())
     with pytest.raises(ConfigError, match="^model.lora.base_dtype: "):
         make_module(tiny_denoiser, lora=LoRA(base_dtype="int8"))
+
+
+def test_a_generator_folder_as_stage_one_leaves_the_fake_scores_base_the_teachers(tiny_denoiser, tmp_path):
+    """A folder (sfd export, a distilled UNet) sets the generator only: no copy of the teacher for the fake score."""
+    from sfd_lightning.io.folder import write_folder
+
+    stage_one = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))
+    fit(stage_one, iterations=1, tmp_path=tmp_path)
+    state = stage_one.generator_ema.module.state_dict()
+    net = {"class_path": "sfd_lightning.models.components.DDPMUNet",
+           "init_args": dict(in_channels=1, resolution=8, ch=8, ch_mult=[1, 2], num_res_blocks=1, attn_resolutions=[4],
+                             dropout=0.0, num_classes=3, norm_groups=4)}
+    meta = {"format": "sfd-lightning/one-step-generator/1", "t_init": 400,
+            "denoiser": {"class_path": "sfd_lightning.diffusion.VPDenoiser", "init_args": {"net": net}}}
+    write_folder(meta, state, str(tmp_path / "folder"))
+    m = lora_module(tiny_denoiser, init_ckpt=str(tmp_path / "folder"))
+    teacher = {id(p) for p in m.teacher.parameters()}
+    assert all(id(p) in teacher for n, p in m.fake_score.named_parameters() if "lora_" not in n)
+    assert not any(id(p) in teacher for n, p in m.generator.named_parameters() if "lora_" not in n)
+    x, sigma, labels = torch.randn(2, 1, 8, 8), torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
+    torch.testing.assert_close(m.generator(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
