@@ -1,14 +1,16 @@
 """The single-file checkpoint of ``sfd export`` (the original Stable Diffusion layout, for ComfyUI and AUTOMATIC1111):
-diffusers' own single-file loaders read back exactly the tensors written, and the names are the original
-checkpoint's at SD 1.5's size."""
+diffusers' own single-file loaders read back exactly the tensors written, the names are the original checkpoint's
+at SD 1.5's size, and only Stable Diffusion runs get one."""
 import json
 
 import pytest
 import torch
 from tiny_sd import make_tiny_sd
 
+from project import ROOT
+from sfd_lightning.cli import main
 from sfd_lightning.export.ldm_layout import unet_table, vae_attention_as_conv, vae_table
-from sfd_lightning.export.single_file import SINGLE_FILE, UNET, VAE, single_file_state, to_ldm
+from sfd_lightning.export.single_file import SINGLE_FILE, TEXT, UNET, VAE, single_file_state, text_to_ldm, to_ldm
 
 # what StableDiffusionPipeline.from_single_file reads from a config folder besides the components' configs
 MODEL_INDEX = {"_class_name": "StableDiffusionPipeline", "feature_extractor": [None, None],
@@ -118,3 +120,48 @@ def test_a_layer_count_per_block_numbers_the_ldm_layers_in_one_sequence():
                       "output_blocks.2.0", "output_blocks.2.1", "output_blocks.3.0", "output_blocks.3.1",
                       "output_blocks.4.0", "output_blocks.4.1"}
     assert "input_blocks.2.0.op.weight" in ldm and "output_blocks.2.1.conv.weight" in ldm and len(ldm) == len(state)
+
+
+def test_sfd_export_of_a_stable_diffusion_run_writes_the_generators_unet_with_the_runs_vae_and_text_encoder(
+        tiny_sd_run, tmp_path, monkeypatch):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from safetensors.torch import load_file
+    from transformers import CLIPTextModel
+
+    monkeypatch.chdir(ROOT)
+    ckpt = tiny_sd_run[0]
+    base = next(p for p in ckpt.parents if (p / "logs").is_dir()) / "sd"  # the tiny SD the run used
+    out = tmp_path / "exported"
+    main(["export", "--ckpt", str(ckpt), "--out", str(out)])
+    path = out / SINGLE_FILE
+    unet = UNet2DConditionModel.from_single_file(str(path), config=str(out), subfolder="unet", local_files_only=True)
+    assert_same_weights(unet, UNet2DConditionModel.from_pretrained(out, subfolder="unet"))
+    vae = AutoencoderKL.from_single_file(str(path), config=str(base), subfolder="vae", local_files_only=True)
+    assert_same_weights(vae, AutoencoderKL.from_pretrained(base, subfolder="vae"))
+    stored = load_file(path)
+    text = text_to_ldm(CLIPTextModel.from_pretrained(base, subfolder="text_encoder"))
+    assert all(torch.equal(stored[k], v) for k, v in text.items())
+    assert len(stored) == len(unet.state_dict()) + len(vae.state_dict()) + len(text)
+    assert {k.split(".")[0] for k in stored} == {p.split(".")[0] for p in (UNET, VAE, TEXT)}
+    assert SINGLE_FILE in (out / "README.md").read_text()
+
+
+def test_a_digits_runs_export_has_no_single_file(short_digits_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "exported"
+    main(["export", "--ckpt", str(short_digits_run), "--out", str(out)])
+    assert (out / "model.safetensors").is_file() and not (out / SINGLE_FILE).exists()
+    assert "ComfyUI" not in (out / "README.md").read_text()
+
+
+def test_a_dit_generator_has_no_single_file(tiny, tmp_path):
+    """What ``rebuild`` gives for a DiT run (a transformer, no UNet or text encoder, and a VAE) writes nothing."""
+    from sfd_lightning.diffusion import VPDenoiser
+    from sfd_lightning.export.single_file import write_single_file
+    from sfd_lightning.models.components import DiTEps, LatentAutoencoder
+
+    dit = dict(num_attention_heads=1, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=1, sample_size=8,
+               patch_size=2, num_embeds_ada_norm=1000, norm_num_groups=8)
+    denoiser = VPDenoiser(DiTEps(pretrained=None, config=dit))
+    assert write_single_file(denoiser, LatentAutoencoder(pretrained=str(tiny[0])), str(tmp_path)) is None
+    assert list(tmp_path.iterdir()) == []
