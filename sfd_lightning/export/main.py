@@ -5,10 +5,13 @@
 
 The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (what rebuilds it, from
 this package's classes only), for Stable Diffusion and DiT the UNet or transformer in diffusers' layout
-(``unet/``, ``transformer/``), for a Stable Diffusion run trained with LoRA also its generator as a diffusers LoRA
-(``pytorch_lora_weights.safetensors``), and ``README.md`` (the model card, with the run's final metrics when its
-``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR``
-and ``model.init_ckpt=DIR`` read it. ``--out`` must be new or empty; ``--overwrite`` replaces a folder whole.
+(``unet/``, ``transformer/``), for a Stable Diffusion 1.x run also one checkpoint file in the original Stable
+Diffusion layout that ComfyUI and AUTOMATIC1111 load (``sfd_generator_single_file.safetensors``: the generator's
+UNet with the run's VAE and text encoder; ``single_file.py``), for a Stable Diffusion run trained with LoRA also its
+generator as a diffusers LoRA (``pytorch_lora_weights.safetensors``), and ``README.md`` (the model card, with the
+run's final metrics when its ``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``,
+``sfd sample --ckpt DIR`` and ``model.init_ckpt=DIR`` read it. ``--out`` must be new or empty; ``--overwrite``
+replaces a folder whole.
 """
 import argparse
 import os
@@ -17,6 +20,7 @@ from typing import List, Optional
 from sfd_lightning.export.model_card import diffusers_usage, find_attacks, find_benchmark, find_report, render, reproduce
 from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.export.diffusers_lora import write_diffusers_lora
+from sfd_lightning.export.single_file import write_single_file
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.folder import generator_of, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.io.source import Source
@@ -50,15 +54,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     source = Source(args.ckpt, "--ckpt")
     ckpt = read_checkpoint(source)
     meta, state = generator_of(ckpt, source)  # before anything is written
-    denoiser, _ = rebuild(meta, state, source)
+    denoiser, autoencoder = rebuild(meta, state, source)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
     command = reproduce(args.ckpt, args.out)
     with staged_folder(args.out) as folder:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)
+        single_file = write_single_file(denoiser, autoencoder, folder)
         lora = write_diffusers_lora(ckpt, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
-            usage = diffusers_usage(meta, (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution), lora)
+            shape = (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution)
+            usage = diffusers_usage(meta, shape, lora, single_file)
             f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:

@@ -80,9 +80,12 @@ def find_benchmark(ckpt_path: str) -> Optional[str]:
     return "\n".join("#" + line if line.startswith("## ") else line for line in lines).strip()
 
 
-def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Optional[str] = None) -> List[str]:
+def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Optional[str] = None,
+                    single_file: Optional[str] = None) -> List[str]:
     """For a Stable Diffusion generator: stock diffusers code that draws its one-step images (one DDPM step at t_init,
-    from latents sqrt(1 - alpha_bar(t_init)) z = sigma_init / sqrt(1 + sigma_init^2) z, no guidance)."""
+    from latents sqrt(1 - alpha_bar(t_init)) z = sigma_init / sqrt(1 + sigma_init^2) z, no guidance), and the
+    single-file checkpoint for ComfyUI and AUTOMATIC1111 when the export wrote one (one Euler step from sigma_init
+    to 0 is the same x0 prediction)."""
     net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net") or {}
     if not str(net.get("class_path", "")).endswith("SDUNet"):
         return []
@@ -103,7 +106,10 @@ def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Option
         "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # its last step returns the x0 prediction",
         f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))",
         f"image = pipe(\"a prompt\", latents={scale:.8f} * z, timesteps=[{meta['t_init']}], guidance_scale=1.0).images[0]",
-        "```", ""]
+        "```", "",
+        *([f"ComfyUI and AUTOMATIC1111 load `{single_file}` (this UNet with the base model's VAE and text encoder, in the "
+           f"original Stable Diffusion layout) as a checkpoint: sample one Euler step from sigma {sigma:.4f} "
+           f"(timestep {meta['t_init']}) to 0, CFG 1.", ""] if single_file else [])]
 
 
 def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None,
