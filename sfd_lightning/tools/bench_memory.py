@@ -11,7 +11,8 @@ inside ``Trainer.fit`` in a process of its own, in three modes:
   checkpointing on.
 
 It prints, per row, the parameter and optimiser arithmetic (weights, Adam states, gradients, before any activation)
-and the measured peak: the process's peak resident memory on a CPU, CUDA's peak allocation on a GPU. A row whose
+and the measured peak of the iteration (after the networks are built): the process's peak resident memory on a CPU,
+CUDA's peak allocation on a GPU; the peak while building (float32 weights read before a bfloat16 cast) beside it. A row whose
 arithmetic alone exceeds the machine's memory is not run; its arithmetic is printed instead.
 
     python -m sfd_lightning.tools.bench_memory [--device cuda] [--cases sd15,dit,cifar10] [--out bench_memory.json]
@@ -162,17 +163,33 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
                                     forget_label=0)
     timer = IterationTimer(warmup=1)
     built = peak_gib(device)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak(device)  # what follows is the iteration's own peak (building reads float32 weights first)
     Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False, enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
     return {"s_per_iteration": timer.times[0], "peak_GiB": peak_gib(device), "built_GiB": built}
 
 
 def peak_gib(device: str) -> float:
+    """CUDA's peak allocation, or the process's peak resident memory since the last :func:`reset_peak`."""
     if device == "cuda":
         return torch.cuda.max_memory_allocated() / GIB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # Linux: kilobytes
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) * 1024 / GIB
+    except (OSError, StopIteration):  # not Linux: the process's peak so far
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+
+
+def reset_peak(device: str) -> None:
+    """Start the peak over from now (Linux: writing 5 to clear_refs resets the resident high-water mark)."""
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def available_gib(device: str) -> float:
@@ -246,7 +263,7 @@ def print_row(row: Dict, flush: bool = False) -> None:
     elif "error" in row:
         result = "failed: " + row["error"]
     else:
-        result = (f"peak {row['peak_GiB']:.2f} GiB ({row['built_GiB']:.2f} once built), "
+        result = (f"peak {row['peak_GiB']:.2f} GiB in the iteration ({row['built_GiB']:.2f} while building), "
                   f"{row['s_per_iteration']:.2f} s/iteration")
     print(f"{row['case']:<58} {row['mode']:<10} {row['params_M']:7.1f}M (+{row['adapters_M']:.2f}M LoRA)  "
           f"{math}  | {result}", flush=flush)
