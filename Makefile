@@ -86,8 +86,9 @@ bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and i
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
 	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)
 
-gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way (one GPU, <= 8 min)
+gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way, then bench-memory on the GPU (one GPU, ~12 min)
 	$(BIN)/python -m sfd_lightning.tools.gpu_check --out gpu_check.json $(ARGS)
+	$(BIN)/python -m sfd_lightning.tools.bench_memory --device cuda --out bench_memory_cuda.json
 
 rescore: install  ## FID of a digits run's generator and of the teacher (50-step DDIM), N a class, each of SEEDS: CKPT=... [FORGET=0]
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }
