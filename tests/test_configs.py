@@ -12,6 +12,8 @@ from sfd_lightning.cli import SFDLightningCLI
 # A config is one `sfd fit --config` run; a fragment (one class spec: a network, a callback, a data module, ...)
 # is named by path inside configs, where that class spec goes, and never run alone.
 FRAGMENT_FOLDERS = ("callbacks", "data", "denoisers", "models", "nets", "plugins", "schedules")
+# An overlay is given after a config (`sfd fit --config A --config overlays/B`), as its header's command shows.
+OVERLAYS = sorted(p.relative_to(CONFIGS).as_posix() for p in (CONFIGS / "overlays").glob("*.yaml"))
 ALL_CONFIGS = sorted(p.relative_to(CONFIGS).as_posix() for p in [*CONFIGS.glob("*.yaml"), *CONFIGS.glob("baselines/*.yaml")])
 FRAGMENTS = sorted(p.relative_to(CONFIGS).as_posix() for folder in FRAGMENT_FOLDERS for p in (CONFIGS / folder).glob("*.yaml"))
 # Configs that read what a user makes or downloads first (a trained teacher or classifier under
@@ -26,7 +28,28 @@ NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_
 
 def test_every_yaml_is_a_config_or_a_fragment():
     every = {p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob("*.yaml")}
-    assert every == set(ALL_CONFIGS) | set(FRAGMENTS)
+    assert every == set(ALL_CONFIGS) | set(FRAGMENTS) | set(OVERLAYS)
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_an_overlay_changes_the_config_its_header_names(name, run_cli, capsys):
+    import re
+
+    text = (CONFIGS / name).read_text()
+    command = re.search(r"sfd fit --config (\S+) --config (\S+)", text)
+    assert command and command.group(2) == f"configs/{name}", "the header shows the command that uses it"
+    assert run_cli(["fit", "--config", command.group(1), "--print_config"]) == 0
+    alone = capsys.readouterr().out
+    assert run_cli(["fit", "--config", command.group(1), "--config", command.group(2), "--print_config"]) == 0
+    both = yaml.safe_load(capsys.readouterr().out)
+    assert both != yaml.safe_load(alone)
+    overlay = yaml.safe_load(text)
+
+    def contained(part, whole):  # every value the overlay sets is in the composed config
+        if isinstance(part, dict):
+            return isinstance(whole, dict) and all(contained(v, whole.get(k)) for k, v in part.items())
+        return part == whole
+    assert contained(overlay, both)
 
 
 def named_fragments(path, seen):
