@@ -204,7 +204,9 @@ def measure(key: str, mode: str, device: str, tiny: bool, folder: Optional[str],
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+        errors = [line for line in proc.stderr.splitlines() if "Error" in line] or ["no error printed"]
+        killed = " (killed: out of memory)" if proc.returncode in (-9, 137) else ""
+        return {"error": f"exit {proc.returncode}{killed}: {errors[-1].strip()[:160]}"}
     return json.loads(lines[-1])
 
 
