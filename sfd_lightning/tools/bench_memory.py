@@ -7,7 +7,7 @@ inside ``Trainer.fit`` in a process of its own, in three modes:
 
 - full fp32: the reference's way (three trained copies of the teacher plus the EMA, Adam on two);
 - full bf16: the same under ``bf16-mixed`` autocast (float32 weights and Adam states, bfloat16 activations);
-- LoRA bf16: ``model.lora`` (rank 4, every Linear and Conv2d) on one bfloat16 base, ``bf16-mixed``, gradient
+- LoRA bf16: ``model.lora`` (its default rank, every Linear and Conv2d) on one bfloat16 base, ``bf16-mixed``, gradient
   checkpointing on.
 
 It prints, per row, the parameter and optimiser arithmetic (weights, Adam states, gradients, before any activation)
@@ -33,13 +33,15 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import nn
 
+from sfd_lightning.models.lora import LoRA
+
 GIB = 2**30
 MODES = {  # name: (trainer precision, LoRA, gradient checkpointing)
     "full fp32": ("32-true", False, False),
     "full bf16": ("bf16-mixed", False, False),
     "LoRA bf16": ("bf16-mixed", True, True),
 }
-RANK = 4
+RANK = LoRA().rank  # the default
 
 
 @dataclass
@@ -107,8 +109,6 @@ def text_encoder_folder(folder: Path, tiny: bool) -> str:
 def counts(case: Case) -> Dict[str, int]:
     """Parameters of the network (built on the meta device: nothing allocated), of the frozen text encoder, and of
     rank-``RANK`` LoRA adapters on it."""
-    from sfd_lightning.models.lora import LoRA
-
     with torch.device("meta"):
         net, text = case.skeleton()
     adapted = LoRA(rank=RANK).targets(net)
@@ -146,7 +146,6 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
     from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
     from sfd_lightning.diffusion import VPDenoiser
     from sfd_lightning.models import SFDModule
-    from sfd_lightning.models.lora import LoRA
     from sfd_lightning.tools.bench import IterationTimer
     from sfd_lightning.tools.gpu_check import RETAINED
 
