@@ -4,7 +4,6 @@ with ``B`` zero at the start, so an adapted network first computes exactly what 
 Two uses: LoRA SFD (:class:`LoRA`, ``model.lora``: the fake score and the generator as adapters on a frozen base
 shared with the teacher) and the relearning attack's ``lora`` mode (:func:`lora_adapted`, the fine-tuning attackers
 run on released diffusion models)."""
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional
@@ -105,22 +104,26 @@ def merged_state_dict(net: nn.Module) -> Dict[str, torch.Tensor]:
     return state
 
 
+def remove_adapters(net: nn.Module) -> None:
+    """Put every adapted layer of ``net`` back in place of its LoRA wrapper (in place, adapters dropped, not merged)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for name, module in [(n, m) for n, m in net.named_modules() if isinstance(m, BaseTunerLayer)]:
+        parent, _, child = name.rpartition(".")
+        setattr(net.get_submodule(parent), child, module.get_base_layer())
+    net.__dict__.pop("peft_config", None)  # what peft's injection records on the network
+
+
 @contextmanager
 def lora_adapted(net: nn.Module, rank: int) -> Iterator[List[nn.Parameter]]:
     """``net`` with rank-``rank`` LoRA adapters on its Linear and Conv2d layers (alpha = rank); yields the adapters'
     parameters, the only ones with gradients. On leaving, the adapters are removed (not merged) and every
     parameter's ``requires_grad`` restored: ``net`` computes what it did before."""
-    from peft import LoraConfig, get_peft_model
-
-    names = lora_targets(net)
-    if not names:
-        raise ValueError(f"{type(net).__name__} has no Linear or Conv2d layer for LoRA")
     flags = [(p, p.requires_grad) for p in net.parameters()]
-    pattern = "^(" + "|".join(re.escape(n) for n in names) + ")$"
-    model = get_peft_model(net, LoraConfig(r=rank, lora_alpha=rank, target_modules=pattern, lora_dropout=0.0))
+    LoRA(rank=rank, alpha=rank).adapt(net, field="lora_rank")
     try:
         yield [p for n, p in net.named_parameters() if is_adapter(n)]
     finally:
-        model.unload()
+        remove_adapters(net)
         for p, flag in flags:
             p.requires_grad_(flag)
