@@ -27,3 +27,26 @@ def fit(module, iterations=2, tmp_path=None, **trainer_kwargs):
                       enable_model_summary=False, default_root_dir=tmp_path, **trainer_kwargs)
     trainer.fit(module, datamodule=noise_data(module, iterations))
     return trainer
+
+
+def spy_on_steps(module, watched=("generator", "fake_score", "teacher")):
+    """Wrap the module's fake-score and generator steps; the list returned gets, for each step taken, (its name,
+    {network: the state-dict keys the step changed}) for the ``watched`` networks."""
+    log = []
+
+    def state(name):
+        return {k: v.detach().clone() for k, v in getattr(module, name).state_dict().items()}
+
+    def spying(step_name):
+        step = getattr(module, step_name)
+
+        def spy(*args):
+            before = {name: state(name) for name in watched}
+            out = step(*args)
+            log.append((step_name, {name: sorted(k for k, v in getattr(module, name).state_dict().items()
+                                                 if not torch.equal(old[k], v)) for name, old in before.items()}))
+            return out
+        return spy
+
+    module.generator_step, module.fake_score_step = spying("generator_step"), spying("fake_score_step")
+    return log

@@ -7,19 +7,11 @@ from sfd_lightning.io.folder import generator_of
 from sfd_lightning.io.source import Source
 from sfd_lightning.models.lora import LoRA
 from sfd_lightning.models.sfd_settings import LossWeights
-from sfd_modules import fit, make_module
+from sfd_modules import fit, make_module, spy_on_steps
 
 
 def lora_module(tiny_denoiser, rank=2, **kwargs):
     return make_module(tiny_denoiser, lora=LoRA(rank=rank), **kwargs)
-
-
-def snapshot(net):
-    return {k: v.detach().clone() for k, v in net.state_dict().items()}
-
-
-def moved(before, net):
-    return sorted(k for k, v in net.state_dict().items() if not torch.equal(before[k], v))
 
 
 def test_three_networks_equal_the_teacher_at_the_start_and_share_its_weights(tiny_denoiser):
@@ -39,19 +31,7 @@ def test_three_networks_equal_the_teacher_at_the_start_and_share_its_weights(tin
 
 def test_each_update_moves_only_its_own_adapter_and_the_teacher_never(tiny_denoiser, tmp_path):
     m = lora_module(tiny_denoiser)
-    log = []
-
-    def spying(step_name):
-        step = getattr(m, step_name)
-
-        def spy(*args):
-            before = {name: snapshot(getattr(m, name)) for name in ("generator", "fake_score", "teacher")}
-            out = step(*args)
-            log.append((step_name, {name: moved(b, getattr(m, name)) for name, b in before.items()}))
-            return out
-        return spy
-
-    m.generator_step, m.fake_score_step = spying("generator_step"), spying("fake_score_step")
+    log = spy_on_steps(m)
     fit(m, iterations=2, tmp_path=tmp_path)
     assert [name for name, _ in log] == ["fake_score_step", "generator_step"] * 2
     for step_name, changes in log:

@@ -8,7 +8,7 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.override import RandomOverride
 from sfd_lightning.tools.reference_order import ReferencePassOrder
-from sfd_modules import fit, make_module
+from sfd_modules import fit, make_module, spy_on_steps
 
 
 def params(module):
@@ -45,21 +45,9 @@ def test_each_update_moves_only_its_own_network(tiny_denoiser, tmp_path):
     """Through the module's own steps in `Trainer.fit`: the generator update changes the generator only (the
     fake score and the teacher feel no step), the fake-score update the fake score only."""
     m = make_module(tiny_denoiser)
-    moved = []
-
-    def spying(step_name):
-        step = getattr(m, step_name)
-
-        def spy(*args):
-            before = {name: params(getattr(m, name)) for name in ("generator", "fake_score", "teacher")}
-            out = step(*args)
-            moved.append((step_name, sorted(name for name, old in before.items()
-                                            if any(not torch.equal(v, p) for v, p in zip(old.values(), params(getattr(m, name)).values())))))
-            return out
-        return spy
-
-    m.generator_step, m.fake_score_step = spying("generator_step"), spying("fake_score_step")
+    log = spy_on_steps(m)
     fit(m, iterations=2, tmp_path=tmp_path)
+    moved = [(step, sorted(name for name, keys in changes.items() if keys)) for step, changes in log]
     assert moved == [("fake_score_step", ["fake_score"]), ("generator_step", ["generator"])] * 2
     assert all(p.grad is None for p in m.teacher.parameters())
 
