@@ -1,18 +1,20 @@
 """The one denoiser interface: ``x0_hat = D(x, sigma, labels)`` with ``x = x0 + sigma * eps``.
 
 Every network is used through it (Karras et al., 2022, "Elucidating the design space", sec. 2;
-the k-diffusion convention). Adapters convert other parameterisations here and nowhere else.
+the k-diffusion convention). Adapters convert other parameterisations here and nowhere else: VP networks
+predicting eps or v (DDPM, SD 1.x/2.x, SDXL, DiT) and rectified-flow networks predicting the velocity (SD3, FLUX).
 Conditions are class labels or prompts (:mod:`~sfd_lightning.diffusion.conditions`); label ``-1``
 or the empty prompt asks for the unconditional prediction used by classifier-free guidance (Ho &
 Salimans, 2022).
 """
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 import torch
 from torch import nn
 
 import sfd_lightning.diffusion.conditions as conditions
 from sfd_lightning.diffusion.conditions import NULL_LABEL, Condition  # noqa: F401  (NULL_LABEL re-exported)
+from sfd_lightning.diffusion.flow_schedule import FlowSchedule
 from sfd_lightning.diffusion.schedule import VPSchedule
 from sfd_lightning.errors import ConfigError
 
@@ -20,7 +22,7 @@ from sfd_lightning.errors import ConfigError
 class Denoiser(nn.Module):
     """Base class: ``forward(x, sigma, labels) -> x0_hat``, all in the sigma currency."""
 
-    schedule: VPSchedule
+    schedule: Union[VPSchedule, FlowSchedule]
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[Condition] = None) -> torch.Tensor:
         raise NotImplementedError
@@ -55,6 +57,32 @@ class VPDenoiser(Denoiser):
         out = self.net(x * c_in, t, labels)
         eps_hat = out if self.prediction == "eps" else sigma_ * c_in * (x * c_in) + c_in * out
         return x - sigma_ * eps_hat
+
+
+class FlowDenoiser(Denoiser):
+    """Wraps a rectified-flow network ``net(x_t, t, labels)`` predicting the velocity v = eps - x0 (SD3, FLUX).
+
+    x_t = (1 - t) x0 + t eps = x / (1 + sigma) with t = sigma / (1 + sigma), so the network sees
+    ``x / (1 + sigma)`` at flow time t in (0, 1), and x0_hat = x_t - t v_hat. Guidance of x0_hat equals
+    guidance of v_hat (x0_hat is affine in v_hat).
+    """
+
+    def __init__(self, net: nn.Module, schedule: Optional[FlowSchedule] = None):
+        """
+        Args:
+            net: network called as ``net(x_t, t, labels)`` with the flow time t in (0, 1); it returns the velocity.
+            schedule: the model's time grid and shift (default: 1000 steps, no shift).
+        """
+        super().__init__()
+        self.net = net
+        self.schedule = schedule if schedule is not None else FlowSchedule()
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, labels: Optional[Condition] = None) -> torch.Tensor:
+        sigma = torch.as_tensor(sigma, device=x.device, dtype=x.dtype).expand(x.shape[0])  # (B,)
+        t = self.schedule.sigma_to_t(sigma)
+        x_t = x / (1 + sigma.view(-1, *([1] * (x.dim() - 1))))
+        v_hat = self.net(x_t, t, labels)
+        return x_t - t.view(-1, *([1] * (x.dim() - 1))) * v_hat
 
 
 # The name before v-prediction: configs and checkpoints written earlier store this class_path.

@@ -10,21 +10,18 @@ import torch
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 
 
-def timestep_grid(num_timesteps: int, steps: int) -> torch.Tensor:
-    """``steps`` evenly spaced timesteps from T-1 down to 0 (DDIM's uniform skip)."""
-    return torch.linspace(num_timesteps - 1, 0, steps).round().long()
-
-
 @torch.no_grad()
 def sample_ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
                 cfg_scale: float = 1.0, eta: float = 0.0) -> torch.Tensor:
-    """DDIM sampler (Song et al., 2021, "Denoising Diffusion Implicit Models"); eta=1 is ancestral-like."""
+    """DDIM sampler (Song et al., 2021, "Denoising Diffusion Implicit Models"); eta=1 is ancestral-like. On a flow
+    model, eta 0 is its scheduler's Euler sampler: x_t + (t' - t) v_hat = (1 - t') x0_hat + t' eps_hat."""
     return ddim(denoiser, noise, labels, steps, cfg_scale, eta)
 
 
 def ddim_sigmas(denoiser: Denoiser, steps: int, device=None) -> torch.Tensor:
-    """The noise levels of a ``steps``-step DDIM, from the largest down."""
-    return denoiser.schedule.sigmas[timestep_grid(denoiser.schedule.num_timesteps, steps).to(device)]
+    """The noise levels of a ``steps``-step DDIM, from the largest down: the schedule's own sampling grid (a
+    VP model's uniform timestep skip; a flow model's Euler grid, where DDIM with eta 0 is the Euler step on the flow)."""
+    return denoiser.schedule.sampling_sigmas(steps).to(device)
 
 
 def ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,

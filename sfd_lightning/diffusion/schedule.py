@@ -23,6 +23,11 @@ def cosine_betas(num_timesteps: int, offset: float = 0.008, max_beta: float = 0.
     return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=max_beta)
 
 
+def timestep_grid(num_timesteps: int, steps: int) -> torch.Tensor:
+    """``steps`` evenly spaced timesteps from T-1 down to 0 (DDIM's uniform skip)."""
+    return torch.linspace(num_timesteps - 1, 0, steps).round().long()
+
+
 class VPSchedule(nn.Module):
     """A discrete VP schedule exposing a_t, b_t and sigma_t for t in {0, ..., T-1}."""
 
@@ -62,6 +67,10 @@ class VPSchedule(nn.Module):
         self.register_buffer("alpha_bar", alpha_bar.float(), persistent=False)
         self.register_buffer("sigmas", ((1 - alpha_bar) / alpha_bar).sqrt().float(), persistent=False)
         self.register_buffer("log_sigmas", self.sigmas.log(), persistent=False)
+
+    def sampling_sigmas(self, steps: int) -> torch.Tensor:
+        """The noise levels of a ``steps``-step DDIM, from the largest down (:func:`timestep_grid`)."""
+        return self.sigmas[timestep_grid(self.num_timesteps, steps).to(self.sigmas.device)]
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
         """Continuous timestep for sigma, interpolating log-sigma between grid points."""
