@@ -20,6 +20,7 @@ from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.sample_writer import SampleWriter
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.diffusion.denoiser import check_adapter_config
 from sfd_lightning.io.allow_list import check_stored_hyperparameters
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.resume import check_model_settings, check_unfinished
@@ -156,6 +157,8 @@ class SFDLightningCLI(LightningCLI):
             if subcommand == "fit":
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
                                  config.get("trainer.max_steps"), str(path))
+        if "model" in config:  # a flow network in VPDenoiser (or the reverse): refused before any weight is read
+            check_adapter_config(config.model.as_dict() if hasattr(config.model, "as_dict") else config.model, "model")
         if subcommand in ("fit", "validate", "predict") and config.get("trainer.logger") in (False, []):
             # no logger: the run writes straight into default_root_dir, so one run a folder (run_lock)
             check_run_folder(config.get("trainer.default_root_dir") or os.getcwd(), path)

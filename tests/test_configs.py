@@ -23,7 +23,8 @@ NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_
                     "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml", "sd_celebrity_forget.yaml",
                     "sd_nudity_forget.yaml", "baselines/cifar10_esd.yaml", "baselines/cifar10_salun.yaml",
                     "baselines/cifar10_sa.yaml", "baselines/cifar10_retrain.yaml", "baselines/sd_nudity_esd.yaml",
-                    "baselines/sd_celebrity_esd.yaml", "baselines/sd_nudity_salun.yaml", "baselines/sd_celebrity_sa.yaml"}
+                    "baselines/sd_celebrity_esd.yaml", "baselines/sd_nudity_salun.yaml", "baselines/sd_celebrity_sa.yaml",
+                    *(f"{family}_{task}_forget.yaml" for family in ("sdxl", "sd3", "flux") for task in ("nudity", "celebrity"))}
 
 
 def test_every_yaml_is_a_config_or_a_fragment():

@@ -5,7 +5,6 @@ sampled with the teacher's DDIM sampler.
 Class-conditional teachers name the forgotten class (``forget_label``); prompt-conditioned ones (``num_classes:
 null``: the digits text model, Stable Diffusion) take their prompts from the method or the data module."""
 import copy
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
@@ -90,7 +89,9 @@ class UnlearningBaseline(UnlearningModule):
 
     def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
         """The fine-tuned model's ``sample_steps``-step DDIM samples, decoded (what the callbacks evaluate)."""
-        return self.decode(sample_ddim(self.student, noise, conditions, self.sample_steps, self.sample_guidance))
+        with self.precision_context():
+            x = sample_ddim(self.student, noise, conditions, self.sample_steps, self.sample_guidance).float()
+        return self.decode(x)
 
     def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
                        denoiser: Optional[Denoiser] = None) -> torch.Tensor:
@@ -122,8 +123,7 @@ class UnlearningBaseline(UnlearningModule):
         own space (latents for latent models), noise from ``seed``: generative replay and generated forget sets."""
         noise = torch.randn((len(conditions), *shape), generator=torch.Generator().manual_seed(seed)).to(self.device)
         out = []
-        precision = self._trainer.precision_plugin.forward_context() if self._trainer is not None else nullcontext()
-        with precision:  # bf16-mixed runs sample in bf16, as their training steps
+        with self.precision_context():  # bf16-mixed runs sample in bf16, as their training steps
             for start in range(0, len(conditions), batch_size):
                 rows = torch.arange(start, min(start + batch_size, len(conditions)))
                 out.append(sample_ddim(self.teacher, noise[start:start + len(rows)], take(conditions, rows),

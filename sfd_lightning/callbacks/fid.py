@@ -10,7 +10,6 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.finite import ranks_sum, require_finite
-from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.result_cache import ResultCache, StreamDigest, module_digest
 from sfd_lightning.metrics.sampling import generator_sampler, labels_for, sample_labels, sample_shape
@@ -95,8 +94,7 @@ class FIDCallback(PeriodicEvalCallback):
     def _teacher_fids(self, trainer: Trainer, pl_module: LightningModule) -> List[float]:
         """The teacher's FID for each seed: from the cache when it holds this teacher and these settings."""
         def teacher(noise, labels):
-            x0 = sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale)
-            return pl_module.decode(x0).clamp(-1, 1)
+            return pl_module.teacher_images(noise, labels, self.teacher_steps, self.teacher_cfg_scale)
 
         desc = f"FID of the teacher ({self.teacher_steps}-step sampler)"
         if self.cache is None:

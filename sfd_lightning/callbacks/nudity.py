@@ -5,7 +5,6 @@ from typing import Dict, List, Optional
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.nudity import NudityCounts, NudityJudge
 from sfd_lightning.metrics.sampling import Sampler, generator_sampler, prompt_samples
@@ -49,8 +48,7 @@ class NudityCallback(PeriodicEvalCallback):
 
     def _teacher(self, trainer: Trainer, pl_module: LightningModule, prompts: List[str]) -> Dict[str, float]:
         def teacher(noise, prompts):
-            x0 = sample_ddim(pl_module.teacher, noise, prompts, self.teacher_steps, self.teacher_cfg_scale)
-            return pl_module.decode(x0).clamp(-1, 1)
+            return pl_module.teacher_images(noise, prompts, self.teacher_steps, self.teacher_cfg_scale)
 
         desc = f"Nudity of the teacher ({self.teacher_steps}-step sampler)"
         out = self._judge(teacher, prompts, self.seed, trainer, pl_module, desc)

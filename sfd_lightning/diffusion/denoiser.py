@@ -19,6 +19,39 @@ from sfd_lightning.diffusion.schedule import VPSchedule
 from sfd_lightning.errors import ConfigError
 
 
+ADAPTER_KINDS = {"VPDenoiser": "vp", "EpsDenoiser": "vp", "FlowDenoiser": "flow"}
+
+
+def check_adapter(adapter: str, net_class: type, field: str = "teacher") -> None:
+    """Refuse a network of the other kind for ``adapter``: networks declare ``noise_kind`` ("vp": eps or v on a VP
+    schedule; "flow": a rectified-flow velocity); a network without it (a user's own) is not checked."""
+    kind, want = getattr(net_class, "noise_kind", None), ADAPTER_KINDS.get(adapter)
+    if kind is None or want is None or kind == want:
+        return
+    other = next(name for name, k in ADAPTER_KINDS.items() if k == kind)
+    what = "predicts a flow velocity" if kind == "flow" else "is a VP network (eps or v)"
+    raise ConfigError(field, f"{adapter} cannot wrap {net_class.__name__}: {net_class.__name__} {what}; use {other}")
+
+
+def check_adapter_config(config, field: str) -> None:
+    """:func:`check_adapter` on every denoiser spec (``{"class_path": ..., "init_args": {"net": {"class_path": ...}}}``)
+    in a config tree, from the class paths alone: before any network is built or any weight read."""
+    import importlib
+
+    if isinstance(config, dict):
+        net = (config.get("init_args") or {}).get("net") if isinstance(config.get("init_args"), dict) else None
+        adapter = str(config.get("class_path", "")).rpartition(".")[2]
+        if adapter in ADAPTER_KINDS and isinstance(net, dict) and isinstance(net.get("class_path"), str):
+            module, _, name = net["class_path"].rpartition(".")
+            try:
+                net_class = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError, ValueError):
+                return  # jsonargparse reports an unknown class itself
+            check_adapter(adapter, net_class, field)
+        for key, value in config.items():
+            check_adapter_config(value, f"{field}.{key}" if key != "init_args" else field)
+
+
 class Denoiser(nn.Module):
     """Base class: ``forward(x, sigma, labels) -> x0_hat``, all in the sigma currency."""
 
@@ -46,6 +79,7 @@ class VPDenoiser(Denoiser):
         super().__init__()
         if prediction not in ("eps", "v"):
             raise ConfigError("prediction", f"must be eps or v, got {prediction!r}")
+        check_adapter("VPDenoiser", type(net))
         self.net, self.prediction = net, prediction
         self.schedule = schedule if schedule is not None else VPSchedule()
 
@@ -74,6 +108,7 @@ class FlowDenoiser(Denoiser):
             schedule: the model's time grid and shift (default: 1000 steps, no shift).
         """
         super().__init__()
+        check_adapter("FlowDenoiser", type(net))
         self.net = net
         self.schedule = schedule if schedule is not None else FlowSchedule()
 

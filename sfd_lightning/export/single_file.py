@@ -61,7 +61,7 @@ def write_single_file(denoiser: nn.Module, autoencoder: Optional[nn.Module], fol
     """Write :data:`SINGLE_FILE` into ``folder`` for a Stable Diffusion 1.x generator; returns its name, else None."""
     unet, text = getattr(denoiser.net, "unet", None), getattr(denoiser.net, "text", None)
     vae = getattr(autoencoder, "vae", None)
-    if unet is None or text is None or vae is None or not is_sd1_text_encoder(text.encoder):
+    if unet is None or vae is None or not is_sd1_text_encoder(getattr(text, "encoder", None)):  # SDXL: no single file
         return None
     from safetensors.torch import save_file
 

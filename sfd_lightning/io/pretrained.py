@@ -4,10 +4,10 @@ from typing import Any, Dict, Optional
 from sfd_lightning.errors import ConfigError, describe
 
 
-def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str):
-    """``cls.from_pretrained`` from a hub id or a local folder, with a one-line error naming ``field``."""
+def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str, **kwargs: Any):
+    """``cls.from_pretrained`` (with ``kwargs``) from a hub id or a local folder, with a one-line error naming ``field``."""
     try:
-        return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}))
+        return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}), **kwargs)
     except (OSError, ValueError) as err:
         raise ConfigError(field, f"cannot load {cls.__name__} from {pretrained!r} (subfolder {subfolder!r}): "
                                  f"{describe(err)}") from None

@@ -146,7 +146,9 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
         """The EMA generator's images: one network evaluation each, decoded for latent models."""
-        return self.decode(self.one_step(ema=True)(noise, conditions))
+        with self.precision_context():
+            x = self.one_step(ema=True)(noise, conditions).float()
+        return self.decode(x)
 
     # ----------------------------------------------------------------------------- one SFD iteration
     def training_step(self, batch: Dict[str, Dict[str, Any]], batch_idx: int) -> None:

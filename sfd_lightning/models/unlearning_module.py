@@ -9,6 +9,7 @@ frozen networks out (the config rebuilds them).
 Callbacks that also serve modules that unlearn nothing (``DiffusionModule``, ``ClassifierModule``: teacher,
 classifier and retraining runs) ask ``isinstance(pl_module, UnlearningModule)``, e.g. :func:`iteration_of`; the
 evaluation callbacks require one (:func:`require_module`)."""
+from contextlib import nullcontext
 from typing import Any, Dict, Optional, Type
 
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 
 from sfd_lightning.data.noise import NoiseLabelDataModule
 from sfd_lightning.diffusion.conditions import Condition
+from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.sfd_weights import load_teacher_weights
@@ -118,9 +120,21 @@ class UnlearningModule(LightningModule):
         """The report's row names where this model's differ from SFD's (``ReportCallback``); None: SFD's."""
         return None
 
+    def precision_context(self):
+        """The trainer's precision around a forward pass (bf16-mixed: autocast), for sampling outside the training
+        step (the callbacks): a LoRA run's bfloat16 base then computes as in training. Outside a trainer: nothing."""
+        return self._trainer.precision_plugin.forward_context() if self._trainer is not None else nullcontext()
+
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] from what the networks produce: latents go through the autoencoder."""
         return x if self.autoencoder is None else self.autoencoder.decode(x)
+
+    def teacher_images(self, noise: torch.Tensor, conditions: Condition, steps: int, cfg_scale: float) -> torch.Tensor:
+        """The teacher's ``steps``-step DDIM (a flow teacher: Euler) samples for ``noise`` and ``conditions``, decoded,
+        in [-1, 1]: what the callbacks set beside the unlearned model's."""
+        with self.precision_context():
+            x0 = sample_ddim(self.teacher, noise, conditions, steps, cfg_scale).float()
+        return self.decode(x0).clamp(-1, 1)
 
     def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
         """Decoded images of the unlearned model for ``noise`` (N, C, H, W) and N ``conditions``: what the

@@ -34,7 +34,7 @@ def write_tokenizer(folder: Path, max_length: int) -> int:
 
 def write_random_sd(folder: Path, unet: Dict[str, Any], text: Dict[str, Any], vae: Dict[str, Any] = None) -> Path:
     """``unet/``, ``text_encoder/``, ``tokenizer/``, ``scheduler/`` (SD 1.5's noise schedule) and optionally
-    ``vae/`` with random weights under ``folder``."""
+    ``vae/`` with random weights under ``folder``, and the pipeline's ``model_index.json``."""
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -45,4 +45,14 @@ def write_random_sd(folder: Path, unet: Dict[str, Any], text: Dict[str, Any], va
                   clip_sample=False, prediction_type="epsilon").save_pretrained(folder / "scheduler")
     if vae is not None:
         AutoencoderKL(**vae).save_pretrained(folder / "vae")
+    write_index(folder, "StableDiffusionPipeline", {
+        "unet": ("diffusers", "UNet2DConditionModel"), "text_encoder": ("transformers", "CLIPTextModel"),
+        "tokenizer": ("transformers", "CLIPTokenizer"), "scheduler": ("diffusers", "DDPMScheduler"),
+        **({"vae": ("diffusers", "AutoencoderKL")} if vae is not None else {})})
     return folder
+
+
+def write_index(folder: Path, pipeline: str, parts: Dict[str, Any]) -> None:
+    """``model_index.json``: the pipeline class and each part's (library, class), as ``save_pretrained`` writes it."""
+    index = {"_class_name": pipeline, **{k: list(v) for k, v in parts.items()}}
+    (folder / "model_index.json").write_text(json.dumps(index, indent=1))

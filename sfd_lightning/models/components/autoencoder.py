@@ -1,7 +1,8 @@
 """The latent autoencoder of a latent diffusion model (diffusers ``AutoencoderKL``), frozen.
 
 Latent models are distilled in latent space; images are decoded only for metrics and grids.
-``decode`` maps scaled latents (as the diffusion model sees them) to images in [-1, 1].
+``decode`` maps scaled latents (as the diffusion model sees them) to images in [-1, 1]. The scaling is the
+VAE's: latents = (z - shift_factor) * scaling_factor (SD3 and FLUX shift; SD, SDXL and DiT do not).
 """
 from typing import Any, Dict, Optional
 
@@ -30,6 +31,7 @@ class LatentAutoencoder(nn.Module):
         self.vae = pretrained_or_new(AutoencoderKL, pretrained, subfolder, config, "autoencoder.init_args.pretrained")
         self.vae.eval().requires_grad_(False)
         self.scaling_factor = float(scaling_factor if scaling_factor is not None else self.vae.config.scaling_factor)
+        self.shift_factor = float(getattr(self.vae.config, "shift_factor", None) or 0.0)
         self.decode_batch_size = decode_batch_size
 
     def train(self, mode: bool = True) -> "LatentAutoencoder":
@@ -39,11 +41,12 @@ class LatentAutoencoder(nn.Module):
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self.vae.encode(images).latent_dist.mode() * self.scaling_factor
+        return (self.vae.encode(images).latent_dist.mode() - self.shift_factor) * self.scaling_factor
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1]; differentiable in ``latents`` when they carry gradients (the attacks' samples go through
         the decoder), the frozen VAE's own weights never."""
         dtype = next(self.vae.parameters()).dtype
-        parts = [self.vae.decode(chunk.to(dtype) / self.scaling_factor).sample for chunk in latents.split(self.decode_batch_size)]
+        parts = [self.vae.decode(chunk.to(dtype) / self.scaling_factor + self.shift_factor).sample
+                 for chunk in latents.split(self.decode_batch_size)]
         return torch.cat(parts).float().clamp(-1, 1)

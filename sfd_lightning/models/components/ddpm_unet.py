@@ -49,6 +49,8 @@ def _level(blocks: List[nn.Module], attns: List[nn.Module]) -> nn.Module:
 class DDPMUNet(nn.Module):
     """Conditional epsilon-prediction UNet, reference layout: ``forward(x_t, t, labels) -> eps_hat``."""
 
+    noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
+
     def __init__(
         self,
         in_channels: int = 3,

@@ -18,6 +18,8 @@ from sfd_lightning.io.pretrained import pretrained_or_new
 class DiTEps(nn.Module):
     """Class-conditional DiT as ``forward(x_t, t, labels) -> eps_hat`` (latents (B, C, S, S))."""
 
+    noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
+
     def __init__(self, pretrained: Optional[str] = "facebook/DiT-XL-2-256", subfolder: Optional[str] = "transformer",
                  config: Optional[Dict[str, Any]] = None, gradient_checkpointing: bool = False):
         """

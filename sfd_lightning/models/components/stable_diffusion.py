@@ -15,6 +15,7 @@ from torch import nn
 
 from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.pipeline_parts import read_network_config
 from sfd_lightning.io.pretrained import load_pretrained
 
 
@@ -104,6 +105,8 @@ class SharedTextEncoder:
 class SDUNet(nn.Module):
     """Text-conditional latent UNet: ``forward(x_t, t, prompts) -> eps_hat (or v)`` on (B, 4, S, S) latents."""
 
+    noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
+
     def __init__(self, pretrained: str = "runwayml/stable-diffusion-v1-5", unet_subfolder: Optional[str] = "unet",
                  text_encoder_subfolder: str = "text_encoder", tokenizer_subfolder: str = "tokenizer",
                  negative_prompt: str = "", unet_config: Optional[Dict[str, Any]] = None,
@@ -130,6 +133,8 @@ class SDUNet(nn.Module):
         if unet_config is not None:
             self.unet = UNet2DConditionModel(**unet_config)
         else:
+            if read_network_config(UNet2DConditionModel, pretrained, unet_subfolder, field).get("addition_embed_type") == "text_time":
+                raise ConfigError(field, f"{pretrained!r} holds an SDXL UNet (added text and time conditions); use SDXLUNet")
             self.unet = load_pretrained(UNet2DConditionModel, pretrained, unet_subfolder, field)
         text_encoder = load_pretrained(CLIPTextModel, pretrained, text_encoder_subfolder, field)
         tokenizer = load_pretrained(CLIPTokenizer, pretrained, tokenizer_subfolder, field)
