@@ -97,7 +97,7 @@ def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkey
     written to the table or the user cache."""
     import hashlib
 
-    import sfd_lightning.callbacks.fid as fid_module
+    import sfd_lightning.models.unlearning_module as teacher_sampling
     from project import ROOT
     from sfd_lightning.cli import main
 
@@ -107,7 +107,7 @@ def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkey
     def refuse(*args, **kwargs):
         raise AssertionError("the teacher was sampled for its FID: the shipped table missed")
 
-    monkeypatch.setattr(fid_module, "sample_ddim", refuse)
+    monkeypatch.setattr(teacher_sampling, "sample_ddim", refuse)  # UnlearningModule.teacher_images' sampler
     monkeypatch.chdir(ROOT)
     main(["fit", "--config", "configs/digits_forget_2stage.yaml", "--data.init_args.iterations=1", "--trainer.logger=false",
           f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false"])

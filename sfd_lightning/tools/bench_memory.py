@@ -2,8 +2,11 @@
 
 Random weights of the real architectures, built from their published configurations (no download): Stable
 Diffusion 1.5's UNet with a CLIP-L-size text encoder (latents 4x64x64, batch 1 + 1 prompts), DiT-XL/2-256 (latents
-4x32x32, batch 1 + 1) and the CIFAR-10 DDPM UNet (batch 128 + 128). Each runs one warm-up and one timed SFD iteration
-inside ``Trainer.fit`` in a process of its own, in three modes:
+4x32x32, batch 1 + 1), the CIFAR-10 DDPM UNet (batch 128 + 128), and SDXL 1.0's UNet, SD3-medium's and FLUX.1-dev's
+transformers (1024 px: latents 4x128x128 or 16x128x128, batch 1 + 1). The last three are measured with one-layer text
+encoders of the real widths (a random T5-XXL is 19 GB to write); the arithmetic counts the real ones, frozen, in the
+configs' dtype (SDXL float32, SD3 and FLUX bfloat16). Each runs one warm-up and one timed SFD iteration inside
+``Trainer.fit`` in a process of its own, in three modes:
 
 - full fp32: the reference's way (three trained copies of the teacher plus the EMA, Adam on two);
 - full bf16: the same under ``bf16-mixed`` autocast (float32 weights and Adam states, bfloat16 activations);
@@ -15,7 +18,8 @@ and the measured peak of the iteration (after the networks are built): the proce
 CUDA's peak allocation on a GPU; the peak while building (float32 weights read before a bfloat16 cast) beside it. A row whose
 arithmetic alone exceeds the machine's memory is not run; its arithmetic is printed instead.
 
-    python -m sfd_lightning.tools.bench_memory [--device cuda] [--cases sd15,dit,cifar10] [--out bench_memory.json]
+    python -m sfd_lightning.tools.bench_memory [--device cuda] [--cases sd15,dit,cifar10,sdxl,sd3,flux] [--out bench_memory.json]
+    python -m sfd_lightning.tools.bench_memory --arithmetic-only       (the arithmetic rows alone, seconds)
     python -m sfd_lightning.tools.bench_memory --tiny        (the same code paths on tiny networks, for tests)
 """
 import argparse
@@ -51,7 +55,9 @@ class Case:
     shape: tuple
     batch: int
     num_classes: Optional[int]  # None: prompts
-    skeleton: Callable[[], tuple]  # (the trained network, the frozen text encoder or None), built on the meta device
+    skeleton: Callable[[], tuple]  # (the trained network, the frozen text encoder(s) or None), built on the meta device
+    flow: bool = False  # a rectified-flow network (FlowDenoiser) rather than a VP one
+    text_bytes: int = 4  # bytes a frozen text-encoder parameter takes (the configs' text_encoder_dtype)
 
 
 def cases(tiny: bool) -> Dict[str, Case]:
@@ -70,7 +76,7 @@ def cases(tiny: bool) -> Dict[str, Case]:
     return {
         "sd15": Case(f"{'SD (tiny)' if tiny else 'SD 1.5'} UNet + CLIP text encoder, latents 4x{sd['sample_size']}x"
                      f"{sd['sample_size']}, batch 1+1",
-                     lambda ckpt, folder: SDUNet(pretrained=folder, unet_config=sd, gradient_checkpointing=ckpt),
+                     lambda ckpt, folder: SDUNet(pretrained=f"{folder}/sd15", unet_config=sd, gradient_checkpointing=ckpt),
                      (4, sd["sample_size"], sd["sample_size"]), 1, None, sd_skeleton),
         "dit": Case(f"{'DiT (tiny)' if tiny else 'DiT-XL/2-256'}, batch 1+1",
                     lambda ckpt, folder: DiTEps(pretrained=None, config=dit, gradient_checkpointing=ckpt),
@@ -80,7 +86,65 @@ def cases(tiny: bool) -> Dict[str, Case]:
                         lambda ckpt, folder: DDPMUNet(**unet, gradient_checkpointing=ckpt),
                         (3, unet["resolution"], unet["resolution"]), 8 if tiny else 128, 10,
                         lambda: (DDPMUNet(**unet), None)),
+        **family_cases(tiny),
     }
+
+
+def family_cases(tiny: bool) -> Dict[str, Case]:
+    """SDXL, SD3 and FLUX.1 at 1024 px (tiny: their tiny test networks), batch 1 + 1 prompts."""
+    from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
+    from sfd_lightning.tools import random_families as rf
+
+    sdxl, sd3, flux = ((rf.TINY_SDXL_UNET, rf.TINY_SD3_TRANSFORMER, rf.TINY_FLUX_TRANSFORMER) if tiny else
+                       (rf.SDXL_UNET_FULL, rf.SD3_TRANSFORMER_FULL, rf.FLUX_TRANSFORMER_FULL))
+    clip_l, clip_g, t5 = (rf.TINY_CLIP,) * 2 + (rf.TINY_T5,) if tiny else (rf.CLIP_L, rf.CLIP_G, rf.T5_XXL)
+    size = 8 if tiny else 128
+
+    def texts(*configs):
+        from transformers import CLIPTextConfig, CLIPTextModelWithProjection, T5Config, T5EncoderModel
+
+        return nn.ModuleList(T5EncoderModel(T5Config(vocab_size=32128, **c)) if "d_model" in c else
+                             CLIPTextModelWithProjection(CLIPTextConfig(vocab_size=49408, **c)) for c in configs)
+
+    def skeleton(cls_name: str, config: Dict, *text_configs):
+        import diffusers
+
+        return lambda: (getattr(diffusers, cls_name)(**config), texts(*text_configs))
+    name = "(tiny)" if tiny else "1024 px"
+    return {
+        "sdxl": Case(f"SDXL UNet {name}, latents 4x{size}x{size}, batch 1+1",
+                     lambda ckpt, folder: SDXLUNet(pretrained=f"{folder}/sdxl", network_config=sdxl, gradient_checkpointing=ckpt),
+                     (4, size, size), 1, None, skeleton("UNet2DConditionModel", sdxl, clip_l, clip_g)),
+        "sd3": Case(f"SD3-medium transformer {name}, latents {sd3['in_channels']}x{size}x{size}, batch 1+1",
+                    lambda ckpt, folder: SD3Transformer(pretrained=f"{folder}/sd3", network_config=sd3, gradient_checkpointing=ckpt,
+                                                        text_encoder_dtype="bfloat16"),
+                    (sd3["in_channels"], size, size), 1, None, skeleton("SD3Transformer2DModel", sd3, clip_l, clip_g, t5),
+                    flow=True, text_bytes=2),
+        "flux": Case(f"FLUX.1-dev transformer {name}, latents {flux['in_channels'] // 4}x{size}x{size}, batch 1+1",
+                     lambda ckpt, folder: FluxTransformer(pretrained=f"{folder}/flux", network_config=flux, resolution=size,
+                                                          gradient_checkpointing=ckpt, text_encoder_dtype="bfloat16"),
+                     (flux["in_channels"] // 4, size, size), 1, None, skeleton("FluxTransformer2DModel", flux, clip_l, t5),
+                     flow=True, text_bytes=2),
+    }
+
+
+def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
+    """The pipelines the prompt cases read their text side from, under ``folder``: SD 1.5's with a CLIP-L-size
+    text encoder; the families' with text encoders of the real widths but one layer (tiny: the tiny test ones).
+    Their networks are built from the configurations: a tiny one stands in on disk."""
+    from sfd_lightning.tools import random_families as rf
+    from sfd_lightning.tools.random_pipelines import SD15_TEXT, write_random_sd
+
+    one = dict(num_hidden_layers=1)
+    clip_l, clip_g = (rf.TINY_CLIP, rf.TINY_CLIP) if tiny else (dict(rf.CLIP_L, **one), dict(rf.CLIP_G, **one))
+    t5 = rf.TINY_T5 if tiny else dict(rf.T5_XXL, num_layers=1)
+    writers = {"sd15": lambda f: write_random_sd(f, tiny_sd_unet(), tiny_text() if tiny else SD15_TEXT),
+               "sdxl": lambda f: rf.write_random_sdxl(f, clip_l=clip_l, clip_g=clip_g, vae=None),
+               "sd3": lambda f: rf.write_random_sd3(f, clip_l=clip_l, clip_g=clip_g, t5=t5, vae=None),
+               "flux": lambda f: rf.write_random_flux(f, clip_l=clip_l, t5=t5, vae=None)}
+    for key in keys:
+        if key in writers:
+            writers[key](folder / key)
 
 
 def tiny_sd_unet() -> Dict:
@@ -95,14 +159,6 @@ def tiny_text() -> Dict:
     from sfd_lightning.tools.random_pipelines import SD15_TEXT
 
     return dict(SD15_TEXT, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, projection_dim=16)
-
-
-def text_encoder_folder(folder: Path, tiny: bool) -> str:
-    """A random CLIP-L-size text encoder and a tokenizer (the UNet is built from its configuration)."""
-    from sfd_lightning.tools.random_pipelines import SD15_TEXT, write_random_sd
-
-    write_random_sd(folder, tiny_sd_unet(), tiny_text() if tiny else SD15_TEXT)  # its tiny unet/ is not read
-    return str(folder)
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -120,7 +176,7 @@ def counts(case: Case) -> Dict[str, int]:
             adapters += RANK * (layer.in_features + layer.out_features)
         else:  # Conv2d: A is in x r x k x k, B is r x out x 1 x 1
             adapters += RANK * (layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1] + layer.out_channels)
-    return {"network": sum(p.numel() for p in net.parameters()),
+    return {"network": sum(p.numel() for p in net.parameters()), "text_bytes": case.text_bytes,
             "text_encoder": sum(p.numel() for p in text.parameters()) if text is not None else 0, "adapters": adapters}
 
 
@@ -133,7 +189,8 @@ def arithmetic(n: Dict[str, int], lora: bool) -> Dict[str, float]:
         adam, grads = 4 * 2 * 2 * n["adapters"], 4 * 2 * n["adapters"]
     else:
         weights, adam, grads = 4 * 4 * n["network"], 4 * 2 * 2 * n["network"], 4 * 2 * n["network"]
-    out = {"weights": weights / GIB, "text_encoder": 4 * n["text_encoder"] / GIB, "adam": adam / GIB, "grads": grads / GIB}
+    text = n.get("text_bytes", 4) * n["text_encoder"]
+    out = {"weights": weights / GIB, "text_encoder": text / GIB, "adam": adam / GIB, "grads": grads / GIB}
     out["total"] = sum(out.values())
     return out
 
@@ -144,14 +201,15 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
     from lightning.pytorch import Trainer
 
     from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
-    from sfd_lightning.diffusion import VPDenoiser
+    from sfd_lightning.diffusion import FlowDenoiser, FlowSchedule, VPDenoiser
     from sfd_lightning.models import SFDModule
     from sfd_lightning.tools.bench import IterationTimer
     from sfd_lightning.tools.gpu_check import RETAINED
 
     precision, lora, checkpointing = MODES[mode]
     case = cases(tiny)[key]
-    teacher = VPDenoiser(case.network(checkpointing, folder))
+    net = case.network(checkpointing, folder)
+    teacher = FlowDenoiser(net, FlowSchedule(shift=3.0)) if case.flow else VPDenoiser(net)
     module = SFDModule(teacher=teacher, num_classes=case.num_classes or 10, forget_label=0, override_label=1, ema_decay=0.999,
                        lora=LoRA(rank=RANK, base_dtype="bfloat16") if lora else None)
     if case.num_classes is None:
@@ -213,11 +271,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench_memory", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--cases", default="sd15,dit,cifar10", help="comma-separated: sd15, dit, cifar10")
+    p.add_argument("--cases", default="sd15,dit,cifar10,sdxl,sd3,flux",
+                   help="comma-separated: sd15, dit, cifar10, sdxl, sd3, flux")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     p.add_argument("--tiny", action="store_true", help="tiny networks (a self-test of this script, seconds)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds each measured row may take")
     p.add_argument("--out", default=None, help="also write the rows as JSON here")
+    p.add_argument("--arithmetic-only", action="store_true", help="print the arithmetic rows, measure nothing")
     p.add_argument("--one", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
     p.add_argument("--folder", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -231,7 +291,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     budget = available_gib(args.device)
     rows, start = [], time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = text_encoder_folder(Path(tmp), args.tiny) if "sd15" in keys else None
+        if not args.arithmetic_only:
+            write_folders(Path(tmp), args.tiny, keys)
         for key in keys:
             case = cases(args.tiny)[key]
             n = counts(case)
@@ -241,8 +302,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                        "arithmetic_GiB": math}
                 if math["total"] > 0.9 * budget:
                     row["skipped"] = f"does not fit: {math['total']:.1f} GiB before activations > {budget:.0f} GiB"
+                elif args.arithmetic_only:
+                    row["skipped"] = "not measured (--arithmetic-only)"
                 else:
-                    row.update(measure(key, mode, args.device, args.tiny, folder, args.timeout))
+                    row.update(measure(key, mode, args.device, args.tiny, tmp, args.timeout))
                 rows.append(row)
                 print_row(row, flush=True)
     print(f"\nbench-memory done in {time.time() - start:.0f} s on {describe(args.device)} ({budget:.0f} GiB)")
@@ -266,7 +329,7 @@ def print_row(row: Dict, flush: bool = False) -> None:
     else:
         result = (f"peak {row['peak_GiB']:.2f} GiB in the iteration ({row['built_GiB']:.2f} while building), "
                   f"{row['s_per_iteration']:.2f} s/iteration")
-    print(f"{row['case']:<58} {row['mode']:<10} {row['params_M']:7.1f}M (+{row['adapters_M']:.2f}M LoRA)  "
+    print(f"{row['case']:<62} {row['mode']:<10} {row['params_M']:7.1f}M (+{row['adapters_M']:.2f}M LoRA)  "
           f"{math}  | {result}", flush=flush)
 
 

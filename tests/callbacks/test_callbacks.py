@@ -176,7 +176,7 @@ def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
                                                                                user_cache):
     from torch.utils.data import TensorDataset
 
-    import sfd_lightning.callbacks.fid as fid_module
+    import sfd_lightning.models.unlearning_module as teacher_sampling
     from sfd_lightning.callbacks import FIDCallback
     from sfd_modules import fit, make_module
 
@@ -184,8 +184,8 @@ def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
     real = TensorDataset(torch.rand(60, 1, 8, 8) * 2 - 1, torch.arange(60) % 3)
     features = TinyFeatures()
     teacher_calls = []
-    ddim = fid_module.sample_ddim
-    monkeypatch.setattr(fid_module, "sample_ddim", lambda *a, **k: teacher_calls.append(1) or ddim(*a, **k))
+    ddim = teacher_sampling.sample_ddim  # the teacher's sampler (UnlearningModule.teacher_images)
+    monkeypatch.setattr(teacher_sampling, "sample_ddim", lambda *a, **k: teacher_calls.append(1) or ddim(*a, **k))
     shipped = tmp_path / "shipped_teacher_fid.json"  # read, never written
     cache = user_cache / "teacher_fid.json"  # where misses go
 

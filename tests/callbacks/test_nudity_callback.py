@@ -1,5 +1,6 @@
 """NudityCallback on stand-ins for the trainer, the models and the detector: which samples are judged, the keys
 logged, the teacher sampled once. The real detector is tested in tests/metrics/test_nudity.py."""
+from contextlib import nullcontext
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 from sfd_lightning.callbacks import NudityCallback
 from sfd_lightning.data import PromptDataModule
 from sfd_lightning.metrics.nudity import NudityJudge
+from sfd_lightning.models.unlearning_module import UnlearningModule
 
 FOREGROUND = {255: [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.7}],  # the teacher's images (pixels 1)
               128: [{"class": "FEET_EXPOSED", "score": 0.5}, {"class": "FACE_MALE", "score": 0.9}],  # forget (0)
@@ -23,6 +25,10 @@ class Detector:
 
 class Module(torch.nn.Module):
     teacher, device = None, torch.device("cpu")
+    teacher_images = UnlearningModule.teacher_images  # the real teacher sampling, with sample_ddim patched below
+
+    def precision_context(self):
+        return nullcontext()
 
     def sample_images(self, noise, prompts):
         value = torch.tensor([0.0 if "brad pitt" in p else -1.0 for p in prompts]).view(-1, 1, 1, 1)
@@ -40,7 +46,7 @@ def teacher_calls(monkeypatch):
         calls.append((len(prompts), steps))
         return torch.ones_like(noise)
 
-    monkeypatch.setattr("sfd_lightning.callbacks.nudity.sample_ddim", sample_ddim)
+    monkeypatch.setattr("sfd_lightning.models.unlearning_module.sample_ddim", sample_ddim)
     return calls
 
 

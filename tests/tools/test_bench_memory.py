@@ -1,7 +1,7 @@
 """make bench-memory: its arithmetic, its LoRA count against peft's adapters, and one measured row."""
 import torch
 
-from sfd_lightning.diffusion import VPDenoiser
+from sfd_lightning.diffusion import FlowDenoiser, VPDenoiser
 from sfd_lightning.models.lora import LoRA
 from sfd_lightning.tools import bench_memory
 
@@ -14,11 +14,13 @@ def test_arithmetic_counts_four_copies_and_adam_for_full_and_one_bf16_base_for_l
     assert lora["weights"] == 2 + 12 / 1024 and lora["adam"] == 16 / 1024 and lora["total"] < full["total"] / 10
 
 
-def test_counted_adapters_equal_the_ones_peft_adds():
-    for key in ("dit", "cifar10"):
+def test_counted_adapters_equal_the_ones_peft_adds(tmp_path):
+    keys = ("dit", "cifar10", "sdxl", "sd3", "flux")
+    bench_memory.write_folders(tmp_path, tiny=True, keys=list(keys))
+    for key in keys:
         case = bench_memory.cases(tiny=True)[key]
         counted = bench_memory.counts(case)
-        net = VPDenoiser(case.network(False, None))
+        net = VPDenoiser(case.network(False, str(tmp_path))) if not case.flow else FlowDenoiser(case.network(False, str(tmp_path)))
         LoRA(rank=bench_memory.RANK).adapt(net)
         assert counted["adapters"] == sum(p.numel() for n, p in net.named_parameters() if "lora_" in n), key
         assert counted["network"] == sum(p.numel() for n, p in net.named_parameters() if "lora_" not in n)
@@ -29,8 +31,8 @@ def test_a_row_that_cannot_fit_is_skipped_and_one_that_fits_is_measured(monkeypa
     bench_memory.main(["--tiny", "--cases", "cifar10", "--modes", "full fp32"])
     assert "does not fit" in capsys.readouterr().out
     monkeypatch.undo()
-    # LoRA SFD iterations on all three families (SD UNet with its text encoder, DiT, DDPM UNet), bf16 base
-    bench_memory.main(["--tiny", "--modes", "LoRA bf16", "--out", str(tmp_path / "rows.json")])
+    # LoRA SFD iterations, bf16 base: a prompt VP case (SD's UNet and text encoder), a flow one (FLUX), a class one
+    bench_memory.main(["--tiny", "--cases", "sd15,flux,cifar10", "--modes", "LoRA bf16", "--out", str(tmp_path / "rows.json")])
     out = capsys.readouterr().out
     assert out.count("s/iteration") == 3, out
     import json
