@@ -77,7 +77,7 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop
 	$(BIN)/python -m sfd_lightning.tools.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
 
-bench-memory: install  ## peak memory and s/iteration of one SFD iteration at full size (SD 1.5, DiT-XL/2, CIFAR-10): full fp32, full bf16, LoRA bf16
+bench-memory: install  ## peak memory and s/iteration of one SFD iteration at full size (SD 1.5, DiT-XL/2, CIFAR-10, SDXL, SD3, FLUX.1): full fp32, full bf16, LoRA bf16
 	$(BIN)/python -m sfd_lightning.tools.bench_memory --out bench_memory.json $(ARGS)
 
 bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and identity (dlib) judges on this machine
@@ -86,9 +86,9 @@ bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and i
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
 	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)
 
-gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way, then bench-memory on the GPU (one GPU, ~12 min)
+gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way, then bench-memory on the GPU with SDXL, SD3 and FLUX.1 (one GPU, ~20 min)
 	$(BIN)/python -m sfd_lightning.tools.gpu_check --out gpu_check.json $(ARGS)
-	$(BIN)/python -m sfd_lightning.tools.bench_memory --device cuda --out bench_memory_cuda.json
+	$(BIN)/python -m sfd_lightning.tools.bench_memory --device cuda --timeout 600 --out bench_memory_cuda.json
 
 rescore: install  ## FID of a digits run's generator and of the teacher (50-step DDIM), N a class, each of SEEDS: CKPT=... [FORGET=0]
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }

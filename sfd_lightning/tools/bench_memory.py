@@ -93,7 +93,7 @@ def cases(tiny: bool) -> Dict[str, Case]:
 def family_cases(tiny: bool) -> Dict[str, Case]:
     """SDXL, SD3 and FLUX.1 at 1024 px (tiny: their tiny test networks), batch 1 + 1 prompts."""
     from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
-    from sfd_lightning.tools import random_families as rf
+    import sfd_lightning.tools.random_families as rf
 
     sdxl, sd3, flux = ((rf.TINY_SDXL_UNET, rf.TINY_SD3_TRANSFORMER, rf.TINY_FLUX_TRANSFORMER) if tiny else
                        (rf.SDXL_UNET_FULL, rf.SD3_TRANSFORMER_FULL, rf.FLUX_TRANSFORMER_FULL))
@@ -132,7 +132,7 @@ def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
     """The pipelines the prompt cases read their text side from, under ``folder``: SD 1.5's with a CLIP-L-size
     text encoder; the families' with text encoders of the real widths but one layer (tiny: the tiny test ones).
     Their networks are built from the configurations: a tiny one stands in on disk."""
-    from sfd_lightning.tools import random_families as rf
+    import sfd_lightning.tools.random_families as rf
     from sfd_lightning.tools.random_pipelines import SD15_TEXT, write_random_sd
 
     one = dict(num_hidden_layers=1)

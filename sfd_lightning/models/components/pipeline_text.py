@@ -7,11 +7,12 @@ embeddings (B, P). The empty prompt, classifier-free guidance's null condition, 
 ``negative_prompt``; SDXL's pipelines give an empty negative prompt all-zero embeddings
 (``force_zeros_for_empty_prompt``), and so does this.
 """
-from collections import OrderedDict
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from sfd_lightning.models.components.prompt_cache import PromptCache
 
 Encoded = Tuple[torch.Tensor, torch.Tensor]  # (B, L, D) token embeddings, (B, P) pooled
 
@@ -32,40 +33,25 @@ def encode_flux(pipeline, prompts: Sequence[str], device: torch.device, max_sequ
     return embeds, pooled
 
 
-class PipelineText:
-    """Text encoders + tokenizers of a pipeline, with the family's ``encode`` and an embedding cache; copies of the
+class PipelineText(PromptCache):
+    """Text encoders + tokenizers of a pipeline with the family's ``encode`` and an embedding cache; copies of the
     owning network share one instance (never trained, never checkpointed)."""
 
     def __init__(self, pipeline, encode: Callable[..., Encoded], negative_prompt: str, cache_size: int,
                  zeros_for_empty: bool = False):
+        super().__init__(negative_prompt, cache_size)
         self.pipeline, self.encode = pipeline, encode
         self.encoders: Dict[str, nn.Module] = {name: module.eval().requires_grad_(False)
                                                for name, module in pipeline.components.items()
                                                if isinstance(module, nn.Module)}
-        self.negative_prompt, self.cache_size = negative_prompt, cache_size
         self.zeros_for_empty = zeros_for_empty and not negative_prompt
-        self.cache: "OrderedDict[str, Encoded]" = OrderedDict()
 
-    def __deepcopy__(self, memo) -> "PipelineText":
-        return self  # one frozen set of encoders for the teacher, fake score and generator
-
-    def to(self, device: torch.device) -> "PipelineText":
+    def encode_texts(self, texts: List[str], device: torch.device) -> List[Encoded]:
         for module in self.encoders.values():
             module.to(device)
-        return self
+        embeds, pooled = self.encode(self.pipeline, texts, device)
+        return [(torch.zeros_like(e), torch.zeros_like(p)) if self.zeros_for_empty and not text else (e, p)
+                for text, e, p in zip(texts, embeds, pooled)]
 
-    @torch.no_grad()
     def __call__(self, prompts: Sequence[str], device: torch.device, dtype: torch.dtype) -> Encoded:
-        texts = [p if p else self.negative_prompt for p in prompts]
-        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))  # unique, in order
-        if missing:
-            self.to(device)
-            embeds, pooled = self.encode(self.pipeline, missing, device)
-            for text, e, p in zip(missing, embeds, pooled):
-                self.cache[text] = (torch.zeros_like(e), torch.zeros_like(p)) if self.zeros_for_empty and not text else (e, p)
-                if len(self.cache) > self.cache_size:
-                    self.cache.popitem(last=False)
-        pairs = [self.cache[t] for t in texts]
-        embeds = torch.stack([e for e, _ in pairs]).to(device=device, dtype=dtype)
-        pooled = torch.stack([p for _, p in pairs]).to(device=device, dtype=dtype)
-        return embeds, pooled
+        return self.embeddings(prompts, device, dtype)  # (B, L, D), (B, P)

@@ -7,8 +7,7 @@ copies (never trained, never checkpointed); prompt embeddings are cached, so a p
 costs nothing. The empty prompt, classifier-free guidance's null condition, is encoded as
 ``negative_prompt``.
 """
-from collections import OrderedDict
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -17,33 +16,25 @@ from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pipeline_parts import read_network_config
 from sfd_lightning.io.pretrained import load_pretrained
+from sfd_lightning.models.components.prompt_cache import PromptCache
 
 
-class SharedTextEncoder:
-    """Tokenizer + frozen text encoder + embedding cache; copies of the owning network share one instance."""
+class SharedTextEncoder(PromptCache):
+    """Tokenizer + frozen CLIP text encoder + embedding cache; copies of the owning network share one instance."""
 
     def __init__(self, tokenizer, text_encoder: nn.Module, negative_prompt: str, cache_size: int):
+        super().__init__(negative_prompt, cache_size)
         self.tokenizer, self.encoder = tokenizer, text_encoder.eval().requires_grad_(False)
-        self.negative_prompt, self.cache_size = negative_prompt, cache_size
-        self.cache: "OrderedDict[str, torch.Tensor]" = OrderedDict()
         self._word_ids: Optional[torch.Tensor] = None
 
-    def __deepcopy__(self, memo) -> "SharedTextEncoder":
-        return self  # one frozen encoder for the teacher, fake score and generator
+    def encode_texts(self, texts: List[str], device: torch.device) -> List[Tuple[torch.Tensor]]:
+        self.encoder.to(device)
+        tokens = self.tokenizer(texts, padding="max_length", max_length=self.tokenizer.model_max_length,
+                                truncation=True, return_tensors="pt").input_ids.to(device)
+        return [(emb,) for emb in self.encoder(tokens)[0]]
 
-    @torch.no_grad()
     def __call__(self, prompts: Sequence[str], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        texts = [p if p else self.negative_prompt for p in prompts]
-        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))  # unique, in order
-        if missing:
-            self.encoder.to(device)
-            tokens = self.tokenizer(missing, padding="max_length", max_length=self.tokenizer.model_max_length,
-                                    truncation=True, return_tensors="pt").input_ids.to(device)
-            for text, emb in zip(missing, self.encoder(tokens)[0]):
-                self.cache[text] = emb
-                if len(self.cache) > self.cache_size:
-                    self.cache.popitem(last=False)
-        return torch.stack([self.cache[t] for t in texts]).to(device=device, dtype=dtype)  # (B, L, D)
+        return self.embeddings(prompts, device, dtype)[0]  # (B, L, D)
 
     def vocabulary_table(self) -> torch.Tensor:
         """(V, D) input embeddings of the whole-word tokens (:meth:`real_token_ids`)."""

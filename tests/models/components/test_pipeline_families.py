@@ -139,7 +139,8 @@ def test_an_adapter_of_the_wrong_kind_is_refused(tiny):
         FlowDenoiser(SDUNet(pretrained=str(tiny[0]["sd"])))
 
 
-@pytest.mark.parametrize("name", [f"{family}_{task}_forget.yaml" for family in FAMILIES for task in ("nudity", "celebrity")])
+@pytest.mark.parametrize("name", [f"{family}_nudity_forget.yaml" for family in FAMILIES] +  # celebrity: the same path
+                         [pytest.param(f"{family}_celebrity_forget.yaml", marks=pytest.mark.slow) for family in FAMILIES])
 def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path, monkeypatch, capsys):
     """Each family config: SFD iterations inside Trainer.fit with its callbacks (CLIP score, image grid, the
     NudeNet judge with its teacher), then `sfd sample`, `sfd export` (diffusers reads the network) and
@@ -180,6 +181,26 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
     assert all(torch.equal(v, ema[k]) for k, v in exported.state_dict().items())
     images = load_generator(str(tmp_path / "exported")).sample(["a photo of brad pitt", "a bowl of ramen"], n=2, seed=0)
     np.testing.assert_allclose(images.numpy(), data["images"], atol=1e-5)
+    if name in ("sdxl_nudity_forget.yaml", "flux_nudity_forget.yaml"):  # the attacks that need no CLIP vocabulary: VP, flow
+        attacks = attack(ckpt, tiny[1], tmp_path)
+        assert attacks == {(a, t) for a in ("noise", "relearn", "benign") for t in ("teacher", "sfd")}
+
+
+def attack(ckpt, clip, tmp_path) -> set:
+    """`sfd attack` (noise through the latents and the decoder, relearning, benign fine-tuning) at tiny budgets:
+    the (attack, target) rows it wrote."""
+    from sfd_lightning.cli import main
+
+    prompts = tmp_path / "attack_prompts.txt"
+    prompts.write_text("a photo of the digit seven\na drawing of seven\na photo of the digit one\n")
+    out = tmp_path / "attack"
+    main(["attack", "--ckpt", str(ckpt), "--concept", "seven", "--prompts", str(prompts), "--attack", "noise",
+          "--attack", "relearn", "--attack", "benign",
+          "--class-words", "zero,one,two,three,four,five,six,seven,eight,nine", "--surrogate", f"clip:{clip}",
+          "--judge", "nudenet", "--examples", "teacher", "--n", "2", "--eps", "0.5", "--pgd-steps", "1", "--restarts", "1",
+          "--relearn-steps", "1", "--relearn-weights", "lora", "--lora-rank", "2", "--k-examples", "2", "--teacher-steps", "2",
+          "--pinpoint-k", "0", "--device", "cpu", "--out", str(out)])
+    return {(r["attack"], r["target"]) for r in json.loads((out / "attack.json").read_text())["rows"]}
 
 
 def type_name(family: str) -> str:
@@ -222,3 +243,23 @@ def test_sfd_fit_refuses_a_flow_network_in_the_vp_adapter_before_any_weight_is_r
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("sfd: error: model.teacher: VPDenoiser cannot wrap SD3Transformer"), err[0]
+
+
+def test_generator_from_a_distilled_transformer_folder(tiny, tmp_path):
+    """``model.init_ckpt`` as a diffusers transformer folder (a distilled one-step FLUX): the generator and its EMA
+    take it, the teacher and the fake score keep the pipeline's."""
+    from diffusers import FluxTransformer2DModel
+
+    from sfd_lightning.diffusion import FlowDenoiser
+    from sfd_lightning.models import SFDModule
+
+    distilled = FluxTransformer2DModel.from_pretrained(tiny[0]["flux"], subfolder="transformer")
+    for p in distilled.parameters():
+        p.data.add_(0.01)
+    distilled.save_pretrained(tmp_path / "one-step" / "transformer")
+    module = SFDModule(teacher=FlowDenoiser(network("flux", tiny[0]["flux"])), init_ckpt=str(tmp_path / "one-step"))
+    key, want = "x_embedder.weight", distilled.state_dict()["x_embedder.weight"]
+    torch.testing.assert_close(module.generator.net.transformer.state_dict()[key], want)
+    torch.testing.assert_close(module.generator_ema.module.net.transformer.state_dict()[key], want)
+    assert not torch.allclose(module.fake_score.net.transformer.state_dict()[key], want)
+    assert not torch.allclose(module.teacher.net.transformer.state_dict()[key], want)
