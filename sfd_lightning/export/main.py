@@ -64,7 +64,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         lora = write_diffusers_lora(ckpt, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
             shape = (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution)
-            usage = diffusers_usage(meta, shape, lora, single_file)
+            vae = getattr(autoencoder, "vae", None)
+            factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 8  # pixels a latent
+            usage = diffusers_usage(meta, shape, lora, single_file, denoiser.schedule, factor)
             f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage))
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:

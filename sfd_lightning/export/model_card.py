@@ -3,7 +3,9 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
+from sfd_lightning.export.family_recipes import family_usage
 from sfd_lightning.metrics.table import format_report
+
 
 def run_file(ckpt_path: str, name: str) -> str:
     """A file of the checkpoint's run folder (the folder holding ``checkpoints/``)."""
@@ -81,12 +83,15 @@ def find_benchmark(ckpt_path: str) -> Optional[str]:
 
 
 def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Optional[str] = None,
-                    single_file: Optional[str] = None) -> List[str]:
+                    single_file: Optional[str] = None, schedule: Any = None, vae_factor: int = 8) -> List[str]:
     """For a Stable Diffusion generator: stock diffusers code that draws its one-step images (one DDPM step at t_init,
     from latents sqrt(1 - alpha_bar(t_init)) z = sigma_init / sqrt(1 + sigma_init^2) z, no guidance), and the
     single-file checkpoint for ComfyUI and AUTOMATIC1111 when the export wrote one (one Euler step from sigma_init
     to 0 is the same x0 prediction)."""
     net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net") or {}
+    family = family_usage(meta, latent_shape, base_model(meta) or "BASE_MODEL", schedule, vae_factor)
+    if family is not None:  # SDXL, SD3, FLUX (the schedule: a flow model's shift; vae_factor: pixels a latent)
+        return family
     if not str(net.get("class_path", "")).endswith("SDUNet"):
         return []
     sigma = float(meta["sigma_init"])

@@ -26,8 +26,11 @@ def tiny_family_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> di
     model = config["model"]["init_args"]
     net = model["teacher"]["init_args"]["net"]["init_args"]
     net.update(pretrained=str(tiny[0]), gradient_checkpointing=False, text_encoder_dtype="float32")
+    if family == "sdxl":
+        net.update(vae_scale_factor=2)  # the tiny VAE's (two blocks): the time ids state the pixel size
     if family == "flux":
         net.update(resolution=8, max_sequence_length=16)
+        model["teacher"]["init_args"]["schedule"]["init_args"]["image_tokens"] = 16  # 8 x 8 latents: 4 x 4 patches
     if family == "sd3":
         net.update(max_sequence_length=16)
     model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])

@@ -181,9 +181,44 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
     assert all(torch.equal(v, ema[k]) for k, v in exported.state_dict().items())
     images = load_generator(str(tmp_path / "exported")).sample(["a photo of brad pitt", "a bowl of ramen"], n=2, seed=0)
     np.testing.assert_allclose(images.numpy(), data["images"], atol=1e-5)
+    if "nudity" in name:  # the model card's stock-diffusers recipe: the family's own pipeline draws the same images
+        ours, stock = ours_and_stock(family, tiny[0][family], tmp_path / "exported")
+        torch.testing.assert_close(stock, ours, rtol=0, atol=2e-4)
     if name in ("sdxl_nudity_forget.yaml", "flux_nudity_forget.yaml"):  # the attacks that need no CLIP vocabulary: VP, flow
         attacks = attack(ckpt, tiny[1], tmp_path)
         assert attacks == {(a, t) for a in ("noise", "relearn", "benign") for t in ("teacher", "sfd")}
+
+
+def ours_and_stock(family: str, base, folder):
+    """load_generator's images of two prompts, and the family pipeline's (diffusers alone) with the exported network and
+    the model card's numbers (latent scale, timestep or unshifted sigma, guidance), in [0, 1]."""
+    import re
+
+    import diffusers
+
+    from sfd_lightning import load_generator
+    from sfd_lightning.export.family_recipes import PIPELINES
+
+    prompts = ["a photo of a cat", "a red car"]
+    generator = load_generator(str(folder))
+    z = torch.randn((2, *generator.shape), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours = (generator.decode(generator.generator(z, prompts)).clamp(-1, 1) + 1) / 2
+    card = (folder / "README.md").read_text()
+    pipeline, network, part = PIPELINES[{"sdxl": "SDXLUNet", "sd3": "SD3Transformer", "flux": "FluxTransformer"}[family]]
+    model = getattr(diffusers, network).from_pretrained(folder, subfolder=part)
+    pipe = getattr(diffusers, pipeline).from_pretrained(base, **{part: model})
+    size = int(re.search(r"height=(\d+)", card).group(1))
+    kwargs = dict(guidance_scale=float(re.search(r"guidance_scale=([0-9.]+)", card).group(1)), height=size, width=size,
+                  output_type="pt")
+    if family == "sdxl":
+        scale, t_init = re.search(r"latents=([0-9.]+) \* z, timesteps=\[(\d+)\]", card).groups()
+        pipe.scheduler = diffusers.DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)
+        return ours, pipe(prompts, latents=float(scale) * z, timesteps=[int(t_init)], **kwargs).images
+    t, u = (float(v) for v in re.search(r"\(?([0-9.]+) \* z.*sigmas=\[([0-9.]+)\]", card).groups())
+    latents = t * z if family == "sd3" else diffusers.FluxPipeline._pack_latents(t * z, 2, *z.shape[1:])
+    kwargs["max_sequence_length"] = 16  # the tiny configs' (the real ones: the pipelines' defaults)
+    return ours, pipe(prompts, latents=latents, sigmas=[u], num_inference_steps=1, **kwargs).images
 
 
 def attack(ckpt, clip, tmp_path) -> set:
