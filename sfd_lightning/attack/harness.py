@@ -16,7 +16,7 @@ from sfd_lightning.attack.adversarial_prompt import pez_search
 from sfd_lightning.attack.embedding import invert_token
 from sfd_lightning.attack.forget_spec import repeated
 from sfd_lightning.attack.judges import rates
-from sfd_lightning.attack.noise import pgd_l2
+from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.attack.pinpoint import pinpoint
 from sfd_lightning.attack.relearn import denoising_objective, matching_objective, relearn_curve
 from sfd_lightning.attack.targets import AttackTarget

@@ -32,6 +32,7 @@ from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noq
 from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
+from sfd_lightning.models.robust_forget import RobustForget, pushed_forget_rows
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
 from sfd_lightning.models.sfd_networks import build_networks, set_training, speed_options, trainable_parameters
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
@@ -42,9 +43,11 @@ STAGE_ONE = ("generator_ema.", "fake_score.")
 
 
 def check_settings(teacher: Denoiser, timesteps: Timesteps, loss_weights: LossWeights, guidance: Guidance,
-                   ema_decay: float, grad_clip_value: Optional[float], lora: Optional[LoRA] = None) -> None:
+                   ema_decay: float, grad_clip_value: Optional[float], lora: Optional[LoRA] = None,
+                   robust: RobustForget = RobustForget()) -> None:
     """SFD's own settings against the teacher, before any weight is read (the classes: ``UnlearningModule``)."""
     timesteps.check(teacher.schedule.num_timesteps)
+    robust.check()
     if lora is not None:
         lora.targets(teacher)
     loss_weights.check()
@@ -68,6 +71,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         clip_fake_score: bool = True, ema_decay: float = 0.9999, ema_start: int = 0, init_ckpt: Optional[str] = None,
         on_nonfinite: Literal["skip", "stop", "drop"] = "skip", seed: int = 0, autoencoder: Optional[nn.Module] = None,
         channels_last: bool = False, compile: bool = False, lora: Optional[LoRA] = None,
+        robust: RobustForget = RobustForget(),
     ):
         """
         Args:
@@ -106,8 +110,10 @@ class SFDModule(ManualIterations, UnlearningModule):
             lora: LoRA SFD: the fake score and the generator as LoRA adapters (rank, alpha, target modules) on one
                 frozen copy of the teacher's weights, which stays the teacher; only the adapters train and are
                 checkpointed (with the merged EMA generator). null: full fine-tuning, as the reference.
+            robust: robust SFD: the forget rows' noise pushed adversarially inside a ball before an update (the teacher
+                scoring them; ``models/robust_forget.py``); off by default (``noise_eps: 0``).
         """
-        check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora)
+        check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora, robust)
         policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
         super().__init__(teacher, teacher_ckpt, num_classes, resolve_label(forget_label, num_classes, "model.forget_label"),
                          policy, autoencoder)  # checks the classes, then loads and freezes the teacher
@@ -120,7 +126,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
         self.guard = NonFiniteGuard(on_nonfinite)
-        self.lora = lora
+        self.lora, self.robust = lora, robust
         self.fake_score, self.generator, self.generator_ema = build_networks(self.teacher, ema_decay, init_ckpt, lora)
         speed_options((self.teacher, self.fake_score, self.generator), channels_last, compile)
         self.iteration = 0
@@ -159,6 +165,7 @@ class SFDModule(ManualIterations, UnlearningModule):
             torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank, stream="sfd-draws"))
             batches = {name: self.sfd_batch(batch[name]) for name in UPDATES}
             draws = {name: self.draw(name, batches[name].z) for name in UPDATES}
+            batches = {name: self.robust_rows(name, batches[name], draws[name]) for name in UPDATES}
             fake_opt, gen_opt = self.optimizers()
             logs = self.fake_score_step(fake_opt, batches["fake_score"], draws["fake_score"])
             logs.update(self.generator_step(gen_opt, batches["generator"], draws["generator"]))
@@ -185,6 +192,15 @@ class SFDModule(ManualIterations, UnlearningModule):
         if update == "fake_score" and self.guidance.dropout > 0:
             drop = torch.rand(n, device=z.device) < self.guidance.dropout
         return StepDraws(self.teacher.schedule.sigmas[t], noise, drop)
+
+    def robust_rows(self, update: str, batch: SFDBatch, draws: StepDraws) -> SFDBatch:
+        """Robust SFD (``robust``): the update's forget rows with their noise pushed up the teacher's margin; off, or
+        for an update it does not apply to, the batch as it is."""
+        if not self.robust.applies_to(update):
+            return batch
+        set_training(self.generator, False)
+        teacher = self._guided(self.teacher, self.guidance.teacher, batch.null_labels[batch.n_retained:])
+        return pushed_forget_rows(batch, draws, self.robust, teacher, self.one_step())
 
     def fake_score_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
         """Alg. 1, fake-score update: its denoising loss on the generator's detached samples."""

@@ -1,8 +1,8 @@
-"""The noise attack is an optimiser that stays inside its budget."""
+"""The noise attack (diffusion/pgd.py's projected gradient ascent) is an optimiser that stays inside its budget."""
 import pytest
 import torch
 
-from sfd_lightning.attack.noise import pgd_l2, radius
+from sfd_lightning.diffusion.pgd import pgd_l2, radius
 
 
 def forget_objective(target, ctx):

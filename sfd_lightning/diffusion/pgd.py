@@ -1,7 +1,8 @@
-"""The noise attack: projected gradient ascent on a one-step generator's input noise (Madry et al., 2018).
+"""Projected gradient ascent on a one-step generator's input noise (Madry et al., 2018): the noise attack
+of `sfd attack` and the adversarial forget rows of robust SFD.
 
 For each start z0 ~ N(0, I) in R^d, find z with ||z - z0||_2 <= eps * sqrt(d) that maximises a per-sample
-objective (the surrogate's log-probability of the forgotten class). ``eps`` is in units of the noise's
+objective (the attack: a surrogate's log-probability of the forgotten class). ``eps`` is in units of the noise's
 own per-dimension standard deviation: eps = 1 allows a change as large as z0 itself.
 """
 from typing import Callable
