@@ -58,15 +58,3 @@ def pgd_l2(objective: Objective, z0: torch.Tensor, eps: float, steps: int = 20, 
         best_z[better], best[better] = z[better], value[better]
     return best_z
 
-
-def ascent_l2(objective: Objective, z0: torch.Tensor, eps: float, steps: int) -> torch.Tensor:
-    """``steps`` normalised-gradient steps from z0 (step size 2.5 r / steps), each projected on the ball: the last
-    iterate, with no evaluation besides the steps' own (robust SFD's inner maximisation, where every pass costs)."""
-    r = radius(eps, z0)
-    z = z0
-    for _ in range(steps if r > 0 else 0):
-        z = z.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(objective(z).sum(), z)
-        step = grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (z.dim() - 1))
-        z = project(z.detach() + 2.5 * r / steps * step, z0, r)
-    return z.detach()

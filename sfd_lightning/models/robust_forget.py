@@ -7,8 +7,8 @@ Data-free, like the rest of SFD: no classifier scores the rows. The teacher itse
 noise, the margin m(z) = ||D(x, c_o) - x_g||^2 - ||D(x, c_f) - x_g||^2, x = x_g + sigma eps, x_g = G(z, c_f), is
 large where the teacher explains G's forget sample better by the forgotten condition c_f than by its override
 c_o. A few normalised-gradient steps raise it inside the attack's L2 ball around each forget row's noise
-(:func:`~sfd_lightning.diffusion.pgd.ascent_l2`: the last iterate, no random draw, so the run's random stream is
-unchanged).
+(:func:`~sfd_lightning.diffusion.pgd.pgd_l2` from the row's own noise, keeping the best point seen, the start
+included; no random draw, so the run's random stream is unchanged).
 The retained rows are never touched.
 """
 from dataclasses import dataclass, replace
@@ -16,7 +16,7 @@ from typing import Callable, Literal
 
 import torch
 
-from sfd_lightning.diffusion.pgd import ascent_l2
+from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws
 
@@ -29,13 +29,13 @@ class RobustForget:
         noise_eps: the L2 ball around each forget row's noise, eps * sqrt(d) (the noise attack's units: 0.5 is
             its default budget); 0 turns robust SFD off.
         noise_steps: projected gradient steps per update (each: one generator and two teacher passes on the forget
-            rows, forward and backward); 1 moves each row to the ball's edge along the margin's gradient.
+            rows, forward and backward, besides one forward pass at the start and one at the end).
         updates: which updates train on the pushed rows: ``generator`` (its forgetting term) or ``both`` (the fake
             score also learns the generator's samples there).
     """
 
     noise_eps: float = 0.0
-    noise_steps: int = 1
+    noise_steps: int = 2
     updates: Literal["generator", "both"] = "generator"
 
     @property
@@ -84,5 +84,5 @@ def pushed_forget_rows(batch: SFDBatch, draws: StepDraws, settings: RobustForget
         with torch.no_grad():
             override = override(generate(batch.z[n:], forget))
     margin = teacher_margin(teacher, generate, forget, override, draws.sigma[n:], draws.noise[n:])
-    z = ascent_l2(margin, batch.z[n:], settings.noise_eps, settings.noise_steps)
-    return replace(batch, z=torch.cat([batch.z[:n], z]))
+    z = pgd_l2(margin, batch.z[n:], settings.noise_eps, steps=settings.noise_steps, restarts=1)
+    return replace(batch, z=torch.cat([batch.z[:n], z.detach()]))

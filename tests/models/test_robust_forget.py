@@ -62,7 +62,7 @@ def test_pushed_rows_score_higher_on_the_teacher_s_margin(tiny_denoiser):
     margin = teacher_margin(module.teacher, module.one_step(), labels[4:], batch.override, draws.sigma[4:], draws.noise[4:])
     with torch.no_grad():
         before, after = margin(z[4:]), margin(pushed.z[4:])
-    assert after.mean() > before.mean() and (after > before).float().mean() >= 0.75, (before, after)
+    assert (after >= before).all() and (after > before).float().mean() >= 0.75, (before, after)
 
 
 def test_the_margin_is_the_teacher_s_denoising_error_under_the_override_minus_under_the_forget_condition():
