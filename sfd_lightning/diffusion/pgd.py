@@ -57,4 +57,3 @@ def pgd_l2(objective: Objective, z0: torch.Tensor, eps: float, steps: int = 20, 
         better = value > best
         best_z[better], best[better] = z[better], value[better]
     return best_z
-
