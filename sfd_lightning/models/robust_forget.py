@@ -36,7 +36,7 @@ class RobustForget:
 
     noise_eps: float = 0.0
     noise_steps: int = 2
-    updates: Literal["generator", "both"] = "generator"
+    updates: Literal["generator", "both"] = "both"
 
     @property
     def enabled(self) -> bool:
