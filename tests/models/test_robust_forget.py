@@ -30,7 +30,7 @@ def one_iteration(tiny_denoiser, tmp_path, robust):
     return module, {name: (batch, draws) for name, batch, draws in seen}
 
 
-@pytest.mark.parametrize("updates", ["generator", "both"])
+@pytest.mark.parametrize("updates", [pytest.param("generator", marks=pytest.mark.slow), "both"])
 def test_only_the_forget_rows_noise_moves_inside_the_ball_and_up_the_margin(tiny_denoiser, tmp_path, updates):
     _, plain = one_iteration(tiny_denoiser, tmp_path / "plain", RobustForget())
     module, robust = one_iteration(tiny_denoiser, tmp_path / "robust", RobustForget(noise_eps=0.5, noise_steps=3,

@@ -242,7 +242,8 @@ def type_name(family: str) -> str:
     return {"sd3": "SD3Transformer2DModel", "flux": "FluxTransformer2DModel"}[family]
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", [pytest.param("sdxl", marks=pytest.mark.slow), pytest.param("sd3", marks=pytest.mark.slow),
+                                    "flux"])
 def test_two_esd_steps_on_each_family(family, tiny, tmp_path, monkeypatch, capsys):
     """The ESD baseline (configs/baselines/sd_nudity_esd.yaml's settings) on each family's teacher, in the family
     nudity config's trainer with its callbacks; its fine-tuned model samples through the same adapter."""
