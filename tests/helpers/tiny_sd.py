@@ -62,10 +62,17 @@ def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
     config = load_config(CONFIGS / name)
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
-    model["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])
+    return two_step_cpu_fit(config, tmp_path, tiny, precision="32-true")
+
+
+def two_step_cpu_fit(config: dict, tmp_path: Path, tiny: Tuple[Path, Path], **trainer_options) -> dict:
+    """A prompt config cut to a two-step CPU fit on the tiny pipeline and CLIP ``tiny`` (4x8x8 latents), logging to
+    CSV under ``tmp_path``; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid, the nudity judge
+    with a two-step teacher where it has one."""
+    config["model"]["init_args"]["autoencoder"]["init_args"]["pretrained"] = str(tiny[0])
     config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2, n_validation=2)
     trainer = config["trainer"]
-    trainer.update(accelerator="cpu", devices=1, precision="32-true", default_root_dir=str(tmp_path / "run"))
+    trainer.update(accelerator="cpu", devices=1, default_root_dir=str(tmp_path / "run"), **trainer_options)
     trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
     callbacks = trainer["callbacks"]
     callbacks[0]["init_args"]["every_n_train_steps"] = 2
@@ -90,3 +97,17 @@ def stock_pipeline(folder: Path, unet=None):
         unet=unet if unet is not None else UNet2DConditionModel.from_pretrained(folder, subfolder="unet"),
         scheduler=DDPMScheduler.from_pretrained(folder, subfolder="scheduler"),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+
+
+def sample_two_prompts(ckpt: Path, tmp_path: Path):
+    """`sfd sample` of a prompt run's checkpoint, two images each of "a photo of brad pitt" and "a bowl of ramen":
+    the .npz it wrote, loaded."""
+    import numpy as np
+
+    from sfd_lightning.cli import main
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
+    out = tmp_path / "s.npz"
+    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--out", str(out), "--device", "cpu"])
+    return np.load(out)

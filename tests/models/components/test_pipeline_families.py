@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 from tiny_families import make_tiny_family, tiny_family_config
-from tiny_sd import make_tiny_clip, make_tiny_sd
+from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts
 
 from project import ROOT
 from sfd_lightning.errors import ConfigError
@@ -166,11 +166,7 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
     assert any(k.startswith(f"generator.net.{part}.") and "lora_" in k for k in state)  # LoRA by default
     assert not any(k.startswith(("teacher.", "autoencoder.")) or ".text." in k for k in state)
 
-    prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
-    out = tmp_path / "s.npz"
-    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--out", str(out), "--device", "cpu"])
-    data = np.load(out)
+    data = sample_two_prompts(ckpt, tmp_path)
     assert data["images"].shape == (4, 3, 16, 16) and np.isfinite(data["images"]).all()
 
     main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])

@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 import yaml
-from tiny_sd import make_tiny_clip, make_tiny_sd, tiny_sd_config
+from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts, tiny_sd_config
 
 from project import ROOT
 
@@ -95,13 +95,9 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
     assert any(k.startswith("generator.net.unet.") for k in state)
     assert not any(k.startswith(("teacher.", "autoencoder.")) or ".text." in k for k in state)
 
-    prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
-    out = tmp_path / "s.npz"
-    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--out", str(out), "--device", "cpu"])
     import numpy as np
 
-    data = np.load(out)
+    data = sample_two_prompts(ckpt, tmp_path)
     assert data["images"].shape == (4, 3, 16, 16)
     assert data["prompts"].tolist() == ["a photo of brad pitt"] * 2 + ["a bowl of ramen"] * 2
 
