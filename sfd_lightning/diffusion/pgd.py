@@ -36,24 +36,28 @@ def random_in_ball(z0: torch.Tensor, r: float, generator: torch.Generator) -> to
 def pgd_l2(objective: Objective, z0: torch.Tensor, eps: float, steps: int = 20, restarts: int = 2,
            generator: torch.Generator = None) -> torch.Tensor:
     """The best z found per sample over ``restarts`` runs of ``steps`` normalised-gradient steps (step size
-    2.5 r / steps), the first run from z0 itself, the others from random points of the ball."""
+    2.5 r / steps), the first run from z0 itself, the others from random points of the ball. Every point is
+    scored once: the objective runs ``steps + 1`` times a run (z0 is scored by the first run's first step)."""
     r = radius(eps, z0)
     if r == 0 or steps == 0:
         return z0.clone()
     generator = generator or torch.Generator().manual_seed(0)
-    best_z, best = z0.clone(), objective(z0).detach()
+    best_z, best = z0.clone(), torch.full((z0.shape[0],), float("-inf"), device=z0.device)
     for restart in range(restarts):
         z = z0.clone() if restart == 0 else random_in_ball(z0, r, generator)
         for _ in range(steps):
             z = z.detach().requires_grad_(True)
             value = objective(z)
-            better = value.detach() > best
-            best_z[better], best[better] = z.detach()[better], value.detach()[better]
+            keep_better(best_z, best, z.detach(), value.detach())
             (grad,) = torch.autograd.grad(value.sum(), z)
             step = grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (z.dim() - 1))
             z = project(z.detach() + 2.5 * r / steps * step, z0, r)
         with torch.no_grad():
-            value = objective(z)
-        better = value > best
-        best_z[better], best[better] = z[better], value[better]
+            keep_better(best_z, best, z, objective(z))
     return best_z
+
+
+def keep_better(best_z: torch.Tensor, best: torch.Tensor, z: torch.Tensor, value: torch.Tensor) -> None:
+    """In place: the rows where ``value`` beats ``best`` take ``z`` and ``value``."""
+    better = value.to(best.dtype) > best
+    best_z[better], best[better] = z[better], value[better].to(best.dtype)

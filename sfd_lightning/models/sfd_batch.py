@@ -49,6 +49,14 @@ class SFDBatch:
         """Rows where ``mask`` is True conditioned on the null condition (CFG's condition dropout)."""
         return replace(self, labels=conditions.dropped(self.labels, mask), null_labels=conditions.dropped(self.null_labels, mask))
 
+    def with_forget_rows_of(self, other: "SFDBatch") -> "SFDBatch":
+        """This batch's retained rows, then ``other``'s forget rows (their noise, conditions and override)."""
+        n, m = self.n_retained, other.n_retained
+        if len(self) - n != len(other) - m:
+            raise ValueError(f"forget rows differ: {len(self) - n} against {len(other) - m}")
+        return SFDBatch(torch.cat([self.z[:n], other.z[m:]]), conditions.cat(self.labels[:n], other.labels[m:]),
+                        conditions.cat(self.null_labels[:n], other.null_labels[m:]), n, other.override)
+
     def halves(self) -> Tuple["SFDBatch", "SFDBatch"]:
         """The retained rows and the forget rows as two batches (the reference's pass order)."""
         n = self.n_retained

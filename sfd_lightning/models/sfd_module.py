@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
-from sfd_lightning.diffusion.conditions import Condition
+from sfd_lightning.diffusion.conditions import Condition, cat
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
@@ -166,6 +166,8 @@ class SFDModule(ManualIterations, UnlearningModule):
             batches = {name: self.sfd_batch(batch[name]) for name in UPDATES}
             draws = {name: self.draw(name, batches[name].z) for name in UPDATES}
             batches = {name: self.robust_rows(name, batches[name], draws[name]) for name in UPDATES}
+            if self.robust.shares:
+                batches["fake_score"] = batches["fake_score"].with_forget_rows_of(batches["generator"])
             fake_opt, gen_opt = self.optimizers()
             logs = self.fake_score_step(fake_opt, batches["fake_score"], draws["fake_score"])
             logs.update(self.generator_step(gen_opt, batches["generator"], draws["generator"]))
@@ -199,7 +201,8 @@ class SFDModule(ManualIterations, UnlearningModule):
         if not self.robust.applies_to(update):
             return batch
         set_training(self.generator, False)
-        teacher = self._guided(self.teacher, self.guidance.teacher, batch.null_labels[batch.n_retained:])
+        null = batch.null_labels[batch.n_retained:]
+        teacher = self._guided(self.teacher, self.guidance.teacher, cat(null, null))  # 2B rows a call
         return pushed_forget_rows(batch, draws, self.robust, teacher, self.one_step())
 
     def fake_score_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:

@@ -8,10 +8,12 @@ iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds li
 Iterations, the reference's pass order (``tools/reference_order.py``: retained and forget rows in
 two passes each) and the passes are timed in interleaved rounds and compared by medians, so the ratio
 holds on a machine that is busy now and then. With ``--reference`` (``make bench REFERENCE=<clone>``)
-it times the reference implementation's own loop beside ours instead (``tools/bench_reference.py``).
+it times the reference implementation's own loop beside ours instead (``tools/bench_reference.py``). With
+``--overlay`` (``make bench ARGS="--overlay configs/overlays/robust.yaml"``) it times the iteration with that
+config overlay added beside the plain one, in interleaved rounds, and prints their ratio: an option's cost.
 
     python -m sfd_lightning.tools.bench [--config configs/digits_forget_2stage.yaml] [--rounds 5] [--iterations 8]
-        [--reference <clone of tqch/score-forgetting-distillation at 3771028>]
+        [--reference <clone of tqch/score-forgetting-distillation at 3771028> | --overlay <config overlay>]
 """
 import statistics
 import time
@@ -109,9 +111,12 @@ def parse_args(argv: List[str] = None):
     p.add_argument("--reference", default=None, metavar="CLONE",
                    help="a git clone of the reference implementation at commit 3771028: time its own SFD loop "
                         "(DDPM/runners/diffusion.py: train_sfd) beside ours on the same networks, batch and settings")
+    p.add_argument("--overlay", default=None, metavar="YAML",
+                   help="a config overlay (e.g. configs/overlays/robust.yaml): time the iteration with it beside "
+                        "the plain one and print the ratio")
     args = p.parse_args(argv)
-    if args.reference is not None and args.iteration_only:
-        p.error("--reference and --iteration-only: choose one")
+    if sum([args.reference is not None, args.iteration_only, args.overlay is not None]) > 1:
+        p.error("--reference, --iteration-only and --overlay: choose one")
     if min(args.rounds, args.iterations) < 1 or args.warmup < 0:
         p.error("--rounds and --iterations must be at least 1, --warmup at least 0")
     return args
@@ -130,6 +135,8 @@ def main(argv: List[str] = None) -> None:
 
         return compare_with_reference(args)
     overrides = [f"--data.init_args.batch_size={args.batch_size}"] if args.batch_size else []
+    if args.overlay is not None:
+        return compare_overlay(args, overrides)
     module, data = build(args.config, overrides)
     if args.iteration_only:
         times = [t for _ in range(args.rounds) for t in fit_iterations(module, data, args.iterations, args.warmup)]
@@ -160,6 +167,24 @@ def main(argv: List[str] = None) -> None:
     print(f"  ratio iteration / sum of passes: {statistics.median(ratios):.2f} (median of the rounds' ratios; "
           f"rounds {min(ratios):.2f}-{max(ratios):.2f})")
     print(f"  speed against the reference pass order: {statistics.median(theirs) / statistics.median(ours):.2f}x")
+
+
+def compare_overlay(args, overrides: List[str]) -> None:
+    """Seconds per iteration with and without ``args.overlay``, in interleaved rounds; the ratio is the median
+    of the rounds' ratios."""
+    plain, overlaid = build(args.config, overrides), build(args.config, overrides + ["--config", args.overlay])
+    times, ratios = {"plain": [], "overlay": []}, []
+    for _ in range(args.rounds):
+        round_plain = fit_iterations(*plain, args.iterations, args.warmup)
+        round_overlay = fit_iterations(*overlaid, args.iterations, args.warmup)
+        times["plain"] += round_plain
+        times["overlay"] += round_overlay
+        ratios.append(statistics.median(round_overlay) / statistics.median(round_plain))
+    print(f"\nSFD iteration with and without {args.overlay} ({args.config}, batch {plain[1].batch_size} retained + "
+          f"forget, torch threads {torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)")
+    print(f"  {'plain SFD iteration':<40} {statistics.median(times['plain']) * 1000:8.1f} ms")
+    print(f"  {'with the overlay':<40} {statistics.median(times['overlay']) * 1000:8.1f} ms")
+    print(f"  ratio overlay / plain: {statistics.median(ratios):.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f})")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def one_iteration(tiny_denoiser, tmp_path, robust):
     return module, {name: (batch, draws) for name, batch, draws in seen}
 
 
-@pytest.mark.parametrize("updates", [pytest.param("generator", marks=pytest.mark.slow), "both"])
+@pytest.mark.parametrize("updates", [pytest.param("generator", marks=pytest.mark.slow), "both", "shared"])
 def test_only_the_forget_rows_noise_moves_inside_the_ball_and_up_the_margin(tiny_denoiser, tmp_path, updates):
     _, plain = one_iteration(tiny_denoiser, tmp_path / "plain", RobustForget())
     module, robust = one_iteration(tiny_denoiser, tmp_path / "robust", RobustForget(noise_eps=0.5, noise_steps=3,
@@ -45,6 +45,8 @@ def test_only_the_forget_rows_noise_moves_inside_the_ball_and_up_the_margin(tiny
         moved = (b1.z[n:] - b0.z[n:]).flatten(1).norm(dim=1)
         if name == "generator_step" or updates == "both":
             assert (moved > 0).any() and (moved <= radius(0.5, b0.z) * (1 + 1e-5)).all()
+        elif updates == "shared":  # the fake score's forget rows are the generator's pushed ones
+            assert torch.equal(b1.z[n:], robust["generator_step"][0].z[n:])
         else:
             assert (moved == 0).all()
 
