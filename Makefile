@@ -74,7 +74,7 @@ teacher-fid: install  ## the shipped teacher's FIDs for both digits demos (0->1,
 sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (ARGS="--parallel 2 --local")
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
 
-bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop
+bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop; ARGS="--overlay Y": with a config overlay against plain SFD
 	$(BIN)/python -m sfd_lightning.tools.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
 
 bench-memory: install  ## peak memory and s/iteration of one SFD iteration at full size (SD 1.5, DiT-XL/2, CIFAR-10, SDXL, SD3, FLUX.1): full fp32, full bf16, LoRA bf16
