@@ -8,7 +8,9 @@ noise, the margin m(z) = ||D(x, c_o) - x_g||^2 - ||D(x, c_f) - x_g||^2, x = x_g 
 large where the teacher explains G's forget sample better by the forgotten condition c_f than by its override
 c_o. A few normalised-gradient steps raise it inside the attack's L2 ball around each forget row's noise
 (:func:`~sfd_lightning.diffusion.pgd.pgd_l2` from the row's own noise, keeping the best point seen, the start
-included; no random draw, so the run's random stream is unchanged).
+included; no random draw, so the run's random stream is unchanged). By default (``updates: shared``) one push is
+made an iteration, on the generator update's forget rows, and the fake score's update takes those rows as its own
+forget rows, so that it learns the generator's samples where the generator is trained.
 The retained rows are never touched.
 """
 from dataclasses import dataclass, replace
@@ -39,7 +41,7 @@ class RobustForget:
 
     noise_eps: float = 0.0
     noise_steps: int = 2
-    updates: Literal["generator", "both", "shared"] = "both"
+    updates: Literal["generator", "both", "shared"] = "shared"
 
     @property
     def enabled(self) -> bool:
