@@ -41,18 +41,11 @@ class RobustForget:
 
     noise_eps: float = 0.0
     noise_steps: int = 2
-    eps_warmup: int = 0
     updates: Literal["generator", "both", "shared"] = "shared"
 
     @property
     def enabled(self) -> bool:
         return self.noise_eps > 0
-
-    def eps_at(self, iteration: int) -> float:
-        """The ball at SFD iteration ``iteration`` (0-based): growing linearly over ``eps_warmup`` iterations."""
-        if self.eps_warmup <= 0:
-            return self.noise_eps
-        return self.noise_eps * min(1.0, (iteration + 1) / self.eps_warmup)
 
     def applies_to(self, update: str) -> bool:
         """Whether ``update`` pushes its own forget rows (``shared``: the generator's only)."""
@@ -93,7 +86,7 @@ def teacher_margin(teacher: Denoise, generate: Generate, forget, override, sigma
 
 
 def pushed_forget_rows(batch: SFDBatch, draws: StepDraws, settings: RobustForget, teacher: Denoise,
-                       generate: Generate, iteration: int = 0) -> SFDBatch:
+                       generate: Generate) -> SFDBatch:
     """``batch`` with its forget rows' noise moved up the teacher's margin inside the ball; retained rows as they were."""
     n = batch.n_retained
     if not batch.forgets:
@@ -104,5 +97,5 @@ def pushed_forget_rows(batch: SFDBatch, draws: StepDraws, settings: RobustForget
         with torch.no_grad():
             override = override(generate(batch.z[n:], forget))
     margin = teacher_margin(teacher, generate, forget, override, draws.sigma[n:], draws.noise[n:])
-    z = pgd_l2(margin, batch.z[n:], settings.eps_at(iteration), steps=settings.noise_steps, restarts=1)
+    z = pgd_l2(margin, batch.z[n:], settings.noise_eps, steps=settings.noise_steps, restarts=1)
     return replace(batch, z=torch.cat([batch.z[:n], z.detach()]))

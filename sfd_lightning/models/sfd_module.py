@@ -203,7 +203,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         set_training(self.generator, False)
         null = batch.null_labels[batch.n_retained:]
         teacher = self._guided(self.teacher, self.guidance.teacher, cat(null, null))  # 2B rows a call
-        return pushed_forget_rows(batch, draws, self.robust, teacher, self.one_step(), self.iteration)
+        return pushed_forget_rows(batch, draws, self.robust, teacher, self.one_step())
 
     def fake_score_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
         """Alg. 1, fake-score update: its denoising loss on the generator's detached samples."""
