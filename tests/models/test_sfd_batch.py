@@ -44,3 +44,18 @@ def test_draws_split_like_the_rows():
     first, second = draws.halves(1)
     assert first.sigma.tolist() == [0.0] and second.drop.tolist() == [False, False, True]
     assert StepDraws(torch.ones(2), torch.zeros(2, 1)).halves(1)[1].drop is None
+
+
+def test_forget_rows_taken_from_another_batch_with_their_prompts_and_override():
+    mine = build_sfd_batch({"z": torch.zeros(4, 1, 2, 2), "labels": ["a cat", "a dog"], "forget_labels": ["x a", "x b"],
+                            "override_labels": ["a", "b"], "negative_labels": ["x", "x"]}, True, 0, policy)
+    theirs = build_sfd_batch({"z": torch.ones(4, 1, 2, 2), "labels": ["a cow", "a pig"], "forget_labels": ["x c", "x d"],
+                              "override_labels": ["c", "d"], "negative_labels": ["y", "y"]}, True, 0, policy)
+    mixed = mine.with_forget_rows_of(theirs)
+    assert mixed.labels == ["a cat", "a dog", "x c", "x d"] and mixed.null_labels == ["", "", "y", "y"]
+    assert mixed.z[:2].eq(0).all() and mixed.z[2:].eq(1).all() and mixed.n_retained == 2
+    assert mixed.teacher(torch.zeros(4)) == ["a cat", "a dog", "c", "d"]
+    smaller = build_sfd_batch({"z": torch.ones(2, 1, 2, 2), "labels": ["a"], "forget_labels": ["x"],
+                               "override_labels": ["o"]}, True, 0, policy)
+    with pytest.raises(ValueError, match="forget rows differ: 2 against 1"):
+        mine.with_forget_rows_of(smaller)
