@@ -172,3 +172,37 @@ def test_adversarial_prompt_words_are_whole_word_tokens_that_type_back_to_themse
     x, t = torch.randn(1, 4, 8, 8), torch.tensor([500.0])
     via_rows = net(x, t, ConditionTokens(table[rows][None], ["a photo of"]))
     torch.testing.assert_close(via_rows, net(x, t, [f"a photo of {words}"]))
+
+
+def test_robust_sfd_on_a_guided_prompt_config_pushes_the_forget_rows_and_shares_them(tiny, tmp_path, monkeypatch):
+    """The nudity config: guidance 4.5 with a negative prompt on the forget rows, so the teacher's margin runs on
+    2B prompt rows with their negative prompts; the fake score's forget rows are the generator's pushed ones."""
+    from sfd_lightning.cli import SFDLightningCLI
+    from sfd_lightning.diffusion.pgd import radius
+
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "nudity.yaml"
+    config = tiny_sd_config("sd_nudity_forget.yaml", tmp_path, tiny)
+    config["trainer"]["callbacks"] = config["trainer"]["callbacks"][:1]
+    path.write_text(yaml.safe_dump(config))
+    cli = SFDLightningCLI(args=["--config", str(path), "--config", "configs/overlays/robust.yaml"], run=False)
+    module, seen, built = cli.model, {}, []
+    assert module.robust.shares and module.guidance.teacher != 1.0
+    build = module.sfd_batch
+    module.sfd_batch = lambda update: built.append(build(update)) or built[-1]  # fake score's, then generator's
+    for name in ("fake_score_step", "generator_step"):
+        step = getattr(module, name)
+
+        def spy(opt, batch, draws, step=step, name=name):
+            seen.setdefault(name, batch)
+            return step(opt, batch, draws)
+        setattr(module, name, spy)
+    cli.trainer.fit(module, datamodule=cli.datamodule)
+    fake, gen, unpushed = seen["fake_score_step"], seen["generator_step"], built[1]
+    n = gen.n_retained
+    assert torch.equal(gen.z[:n], unpushed.z[:n]) and gen.labels == unpushed.labels  # retained rows, prompts as built
+    moved = (gen.z[n:] - unpushed.z[n:]).flatten(1).norm(dim=1)
+    assert (moved > 0).any() and (moved <= radius(0.5, gen.z) * (1 + 1e-5)).all()
+    assert torch.equal(fake.z[n:], gen.z[n:]) and fake.labels[n:] == gen.labels[n:]  # shared forget rows
+    assert torch.equal(fake.z[:n], built[0].z[:n])  # the fake score's retained rows are its own
+    assert set(gen.null_labels[:n]) == {""} and all(gen.null_labels[n:])  # negative prompts on the forget rows only
