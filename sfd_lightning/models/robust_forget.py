@@ -31,8 +31,8 @@ class RobustForget:
     Args:
         noise_eps: the L2 ball around each forget row's noise, eps * sqrt(d) (the noise attack's units: 0.5 is
             its default budget); 0 turns robust SFD off.
-        noise_steps: projected gradient steps per update (each: one generator and two teacher passes on the forget
-            rows, forward and backward, besides one forward pass at the start and one at the end).
+        noise_steps: projected gradient steps per push (each: a forward and backward pass of the generator on the
+            B forget rows and of the teacher on 2B rows, both conditions; then one forward pass scores the last point).
         updates: which updates train on pushed rows: ``generator`` (its forgetting term), ``both`` (each update
             pushes its own forget rows: the fake score also learns the generator's samples there) or ``shared``
             (one push, of the generator update's forget rows, which the fake score's update then takes as its

@@ -110,8 +110,8 @@ class SFDModule(ManualIterations, UnlearningModule):
             lora: LoRA SFD: the fake score and the generator as LoRA adapters (rank, alpha, target modules) on one
                 frozen copy of the teacher's weights, which stays the teacher; only the adapters train and are
                 checkpointed (with the merged EMA generator). null: full fine-tuning, as the reference.
-            robust: robust SFD: the forget rows' noise pushed adversarially inside a ball before an update (the teacher
-                scoring them; ``models/robust_forget.py``); off by default (``noise_eps: 0``).
+            robust: robust SFD: the forget rows' noise pushed adversarially inside a ball before each iteration (the
+                teacher scoring them; ``models/robust_forget.py``); off by default (``noise_eps: 0``).
         """
         check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora, robust)
         policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
@@ -165,9 +165,7 @@ class SFDModule(ManualIterations, UnlearningModule):
             torch.manual_seed(derive_seed(self.seed, self.iteration, self.global_rank, stream="sfd-draws"))
             batches = {name: self.sfd_batch(batch[name]) for name in UPDATES}
             draws = {name: self.draw(name, batches[name].z) for name in UPDATES}
-            batches = {name: self.robust_rows(name, batches[name], draws[name]) for name in UPDATES}
-            if self.robust.shares:
-                batches["fake_score"] = batches["fake_score"].with_forget_rows_of(batches["generator"])
+            batches = self.robust_batches(batches, draws)
             fake_opt, gen_opt = self.optimizers()
             logs = self.fake_score_step(fake_opt, batches["fake_score"], draws["fake_score"])
             logs.update(self.generator_step(gen_opt, batches["generator"], draws["generator"]))
@@ -195,9 +193,17 @@ class SFDModule(ManualIterations, UnlearningModule):
             drop = torch.rand(n, device=z.device) < self.guidance.dropout
         return StepDraws(self.teacher.schedule.sigmas[t], noise, drop)
 
+    def robust_batches(self, batches: Dict[str, SFDBatch], draws: Dict[str, StepDraws]) -> Dict[str, SFDBatch]:
+        """Robust SFD (``robust``): each update's batch with its forget rows pushed where the option applies, and with
+        ``shared``, the fake score's forget rows replaced by the generator's pushed ones; off, the batches as they are."""
+        batches = {name: self.robust_rows(name, batches[name], draws[name]) for name in UPDATES}
+        if self.robust.shares:
+            batches["fake_score"] = batches["fake_score"].with_forget_rows_of(batches["generator"])
+        return batches
+
     def robust_rows(self, update: str, batch: SFDBatch, draws: StepDraws) -> SFDBatch:
-        """Robust SFD (``robust``): the update's forget rows with their noise pushed up the teacher's margin; off, or
-        for an update it does not apply to, the batch as it is."""
+        """The update's forget rows with their noise pushed up the teacher's margin; for an update the option does
+        not apply to, the batch as it is."""
         if not self.robust.applies_to(update):
             return batch
         set_training(self.generator, False)

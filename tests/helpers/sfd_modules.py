@@ -50,3 +50,17 @@ def spy_on_steps(module, watched=("generator", "fake_score", "teacher")):
 
     module.generator_step, module.fake_score_step = spying("generator_step"), spying("fake_score_step")
     return log
+
+
+def record_step_inputs(module):
+    """Wrap the module's fake-score and generator steps; the list returned gets, for each step taken, (its name,
+    the SFDBatch and the StepDraws it was given)."""
+    seen = []
+    for name in ("fake_score_step", "generator_step"):
+        step = getattr(module, name)
+
+        def spy(opt, batch, draws, step=step, name=name):
+            seen.append((name, batch, draws))
+            return step(opt, batch, draws)
+        setattr(module, name, spy)
+    return seen

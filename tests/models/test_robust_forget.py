@@ -6,26 +6,13 @@ import torch
 from sfd_lightning.diffusion.pgd import radius
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.robust_forget import RobustForget, teacher_margin
-from sfd_modules import fit, make_module
-
-
-def recorded(module):
-    """The (update, batch, draws) each step of ``module`` is given."""
-    seen = []
-    for name in ("fake_score_step", "generator_step"):
-        step = getattr(module, name)
-
-        def spy(opt, batch, draws, step=step, name=name):
-            seen.append((name, batch, draws))
-            return step(opt, batch, draws)
-        setattr(module, name, spy)
-    return seen
+from sfd_modules import fit, make_module, record_step_inputs
 
 
 def one_iteration(tiny_denoiser, tmp_path, robust):
     torch.manual_seed(0)
     module = make_module(tiny_denoiser, robust=robust)
-    seen = recorded(module)
+    seen = record_step_inputs(module)
     fit(module, iterations=1, tmp_path=tmp_path)
     return module, {name: (batch, draws) for name, batch, draws in seen}
 

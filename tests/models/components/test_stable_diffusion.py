@@ -5,6 +5,7 @@ import copy
 import pytest
 import torch
 import yaml
+from sfd_modules import record_step_inputs
 from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts, tiny_sd_config
 
 from project import ROOT
@@ -186,19 +187,13 @@ def test_robust_sfd_on_a_guided_prompt_config_pushes_the_forget_rows_and_shares_
     config["trainer"]["callbacks"] = config["trainer"]["callbacks"][:1]
     path.write_text(yaml.safe_dump(config))
     cli = SFDLightningCLI(args=["--config", str(path), "--config", "configs/overlays/robust.yaml"], run=False)
-    module, seen, built = cli.model, {}, []
+    module, built = cli.model, []
     assert module.robust.shares and module.guidance.teacher != 1.0
     build = module.sfd_batch
     module.sfd_batch = lambda update: built.append(build(update)) or built[-1]  # fake score's, then generator's
-    for name in ("fake_score_step", "generator_step"):
-        step = getattr(module, name)
-
-        def spy(opt, batch, draws, step=step, name=name):
-            seen.setdefault(name, batch)
-            return step(opt, batch, draws)
-        setattr(module, name, spy)
+    steps = record_step_inputs(module)
     cli.trainer.fit(module, datamodule=cli.datamodule)
-    fake, gen, unpushed = seen["fake_score_step"], seen["generator_step"], built[1]
+    (_, fake, _), (_, gen, _), unpushed = steps[0], steps[1], built[1]  # the first iteration's
     n = gen.n_retained
     assert torch.equal(gen.z[:n], unpushed.z[:n]) and gen.labels == unpushed.labels  # retained rows, prompts as built
     moved = (gen.z[n:] - unpushed.z[n:]).flatten(1).norm(dim=1)
