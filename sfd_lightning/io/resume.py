@@ -15,36 +15,38 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))  # tuples as lists, paths as strings
 
 
-def flatten(config: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
-    """A nested config as ``{"<prefix>.a.b": value}``."""
-    flat: Dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}.{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, name))
-        else:
-            flat[name] = _plain(value)
-    return flat
+def shown(value: Any) -> str:
+    """A setting as the error line shows it: a group of settings as ``{rank: 16, alpha: None}``, a value as its repr."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key}: {shown(v)}" for key, v in value.items()) + "}"
+    return repr(value)
+
+
+def differences(asked: Any, stored: Any, name: str) -> List[str]:
+    """``name=asked (checkpoint: stored)`` for each setting both sides hold with different values, walking the two
+    nested configs together: a group of settings on one side and ``None`` (or a value) on the other is one
+    difference, named at the group (``model.init_args.lora=None (checkpoint: {rank: 16, ...})``)."""
+    if isinstance(asked, Mapping) and isinstance(stored, Mapping):
+        return [line for key in asked if key in stored for line in differences(asked[key], stored[key], f"{name}.{key}")]
+    asked, stored = _plain(asked), _plain(stored)
+    return [] if asked == stored else [f"{name}={shown(asked)} (checkpoint: {shown(stored)})"]
 
 
 def stored_model_config(hparams: Mapping[str, Any]) -> Dict[str, Any]:
     """A checkpoint's hyper-parameters in the config's shape, ``{"class_path", "init_args"}``."""
     init_args = {k: v for k, v in hparams.items() if not k.startswith("_")}
-    return {"class_path": hparams.get("_class_path"), "init_args": init_args}
+    stored = {"class_path": hparams.get("_class_path"), "init_args": init_args}
+    return stored if stored["class_path"] is not None else {"init_args": init_args}
 
 
 def changed_model_settings(requested: Mapping[str, Any], hparams: Mapping[str, Any]) -> List[str]:
     """``name=asked (checkpoint: stored)`` for each model setting both hold with different values.
 
     A setting only one side has (an option newer or older than the checkpoint) is not put back by
-    LightningCLI, so it is not a silent change.
+    LightningCLI, so it is not a silent change; a group of settings against ``None`` (``lora: null`` on a LoRA
+    checkpoint, or ``lora.rank`` on a full one) is.
     """
-    asked = flatten(requested, "model")
-    stored = flatten(stored_model_config(hparams), "model")
-    if stored["model.class_path"] is None:
-        stored.pop("model.class_path")
-    return [f"{name}={asked[name]!r} (checkpoint: {stored[name]!r})"
-            for name in asked if name in stored and asked[name] != stored[name]]
+    return differences(requested, stored_model_config(hparams), "model")
 
 
 def check_model_settings(requested: Mapping[str, Any], ckpt: Mapping[str, Any], path: str) -> None:
