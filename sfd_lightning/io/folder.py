@@ -110,7 +110,8 @@ def read_meta(source: Source) -> Dict[str, Any]:
     try:
         with open(config, encoding="utf-8") as f:
             meta = json.load(f)
-    except (OSError, UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError;
+        # RecursionError: arrays or objects nested deeper than Python's recursion limit
         raise source.error(f"{config!r} is not readable JSON ({describe(err)})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise source.error(f"{config!r} is not an object of format {FORMAT!r}")

@@ -32,6 +32,7 @@ CONFIGS = {  # name: (edit of the stored metadata, or JSON text; what the error 
     "an argument the class does not take": (lambda m: net_args(m).update(bogus=1), "cannot rebuild the network "
                                             "stored in"),
     "forget_label a float": (lambda m: m.update(forget_label=0.5), "'forget_label' is 0.5"),
+    "200,000 nested arrays": ("[" * 200_000, "is not readable JSON (RecursionError"),
 }
 
 
