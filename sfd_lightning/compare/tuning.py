@@ -55,7 +55,7 @@ def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) ->
     if not os.path.isfile(str(raw["sweep"])):
         raise ConfigError(f"{where}.sweep", f"no such sweep spec: {raw['sweep']!r}")
     spec = load_spec(raw["sweep"])
-    parse_constraint(str(raw["constraint"]))
+    parse_constraint(str(raw["constraint"]), f"{where}.constraint")
     if spec.method != "grid" or not spec.metric:
         raise ConfigError(f"{where}.sweep", f"{raw['sweep']!r} must be a grid search with a metric, got {spec.method!r}")
     grid = {k: grid_values(k, p) for k, p in spec.parameters.items()}

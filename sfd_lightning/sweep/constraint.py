@@ -1,5 +1,6 @@
 """A sweep's constraints (``--constraint "final/forget/accuracy<=0.05"``): the best run is chosen only among the
 runs whose metrics satisfy every one, as unlearning papers tune a baseline for the best quality that still forgets."""
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -28,16 +29,17 @@ class Constraint:
         return f"{self.metric} {self.op} {self.bound:g}"
 
 
-def parse_constraint(text: str) -> Constraint:
-    """``METRIC<=VALUE`` (or ``>=``, ``<``, ``>``): a report metric, with or without W&B's ``final/`` prefix."""
+def parse_constraint(text: str, field: str = "--constraint") -> Constraint:
+    """``METRIC<=VALUE`` (or ``>=``, ``<``, ``>``): a report metric, with or without W&B's ``final/`` prefix; ``field``
+    is where the user wrote it (the option, or a spec's key)."""
     match = PATTERN.match(text)
     if not match:
-        raise ConfigError("--constraint", f"must read METRIC<=VALUE (or >=, <, >), e.g. final/forget/accuracy<=0.05; got {text!r}")
+        raise ConfigError(field, f"must read METRIC<=VALUE (or >=, <, >), e.g. final/forget/accuracy<=0.05; got {text!r}")
     metric, op, bound = match.groups()
     try:
         return Constraint(metric, op, float(bound))
     except ValueError:
-        raise ConfigError("--constraint", f"the bound must be a number, got {bound!r} in {text!r}") from None
+        raise ConfigError(field, f"the bound must be a number, got {bound!r} in {text!r}") from None
 
 
 def meets(row: Dict[str, Any], constraints: Sequence[Constraint]) -> bool:
@@ -46,9 +48,10 @@ def meets(row: Dict[str, Any], constraints: Sequence[Constraint]) -> bool:
 
 def best_run(rows: Sequence[Dict[str, Any]], objective: Optional[str], goal: str,
              constraints: Sequence[Constraint] = ()) -> Optional[Dict[str, Any]]:
-    """The finished run with the best objective among those meeting every constraint; None when none does."""
+    """The finished run with the best objective among those meeting every constraint; None when none does. A nan
+    or infinite objective (a diverged run) is no candidate: it would win every comparison or none."""
     scored = [(metric_value(r, objective), r) for r in rows if meets(r, constraints)]
-    scored = [(v, r) for v, r in scored if v is not None]
+    scored = [(v, r) for v, r in scored if v is not None and math.isfinite(v)]
     if not scored:
         return None
     return (min if goal == "minimize" else max)(scored, key=lambda vr: vr[0])[1]

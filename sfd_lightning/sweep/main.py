@@ -10,6 +10,7 @@ satisfy every constraint, e.g. a baseline's best FID among the settings that for
 """
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -126,12 +127,22 @@ def report_best(spec: SweepSpec, rows: List[dict], params: List[str], constraint
     objective, goal = spec.metric["name"], spec.metric["goal"]
     best = best_run(rows, objective, goal, constraints)
     under = f" with {' and '.join(str(c) for c in constraints)}" if constraints else ""
+    record = {"sweep": spec.name, "spec": spec.path, "metric": objective, "goal": goal, "value": None,
+              "constraints": [str(c) for c in constraints], "run": None, "params": None}
     if best is None:
-        print(f"[{spec.name}] no finished run{under} has {objective}")
-        return []
-    value = metric_value(best, objective)
-    print(f"[{spec.name}] best {objective}{under}: {value:.4g} ({best['run']}: {shlex.join(format_arg(k, best[k]) for k in params)})")
-    record = {"sweep": spec.name, "spec": spec.path, "metric": objective, "goal": goal, "value": value,
-              "constraints": [str(c) for c in constraints], "run": best["run"], "params": {k: best[k] for k in params}}
-    (out / "best.json").write_text(json.dumps(record, indent=1) + "\n")
+        record["reason"] = no_best_reason(rows, objective, under)
+        print(f"[{spec.name}] no best run: {record['reason']}")
+    else:
+        record.update(value=metric_value(best, objective), run=best["run"], params={k: best[k] for k in params})
+        print(f"[{spec.name}] best {objective}{under}: {record['value']:.4g} ({best['run']}: "
+              f"{shlex.join(format_arg(k, best[k]) for k in params)})")
+    (out / "best.json").write_text(json.dumps(record, indent=1) + "\n")  # this judgement, replacing an earlier one
     return [out / "best.json"]
+
+
+def no_best_reason(rows: List[dict], objective: str, under: str) -> str:
+    """Why no run is the best: every finished run's metric is nan or inf, or none meets the constraints or has it."""
+    values = {r["run"]: metric_value(r, objective) for r in rows if r.get("status") == "ok"}
+    if values and all(v is not None and not math.isfinite(v) for v in values.values()):
+        return f"every finished run's {objective} is nan or inf ({', '.join(values)})"
+    return f"no finished run{under} has a finite {objective}"

@@ -66,3 +66,23 @@ def test_a_wandb_sweep_refuses_constraints_it_would_ignore(tmp_path, monkeypatch
                                     "metric": {"name": "final/fid/ratio", "goal": "minimize"}, "parameters": {"lr": {"value": 1}}}))
     with pytest.raises(ConfigError, match="--constraint: applies to sweeps run here"):
         sweep_main([str(spec), "--constraint", "forget/accuracy<=0.05"])
+
+
+def test_a_nan_or_infinite_metric_never_wins(tmp_path, capsys):
+    """A run whose metric is nan or inf (a diverged fit, a hand-edited table) is no candidate; when no run has a
+    finite metric, one line says so and best.json names no run."""
+    nan_first = [dict(ROWS[0], **{"final/fid/ratio": float("nan")}), *ROWS[1:]]
+    assert best_run(nan_first, "final/fid/ratio", "minimize")["run"] == "r002"
+    assert best_run([dict(ROWS[0], **{"final/fid/ratio": float("-inf")}), *ROWS[1:]], "final/fid/ratio", "minimize")["run"] == "r002"
+    assert best_run([dict(ROWS[1], **{"final/fid/ratio": float("inf")}), ROWS[0]], "final/fid/ratio", "maximize")["run"] == "r000"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
+                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                                    "parameters": {"lr": {"values": [1e-5, 1e-4]}}}))
+    with open(tmp_path / "summary.csv", "w", newline="") as f:
+        f.write("run,lr,status,seconds,final/fid/ratio\nr000,1e-05,ok,1.0,nan\nr001,0.0001,ok,1.0,inf\n")
+    (tmp_path / "best.json").write_text(json.dumps({"run": "r000", "value": 1.0}))  # an earlier judgement
+    sweep_main([str(spec), "--summarize", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "[tune] no best run: every finished run's final/fid/ratio is nan or inf (r000, r001)" in printed
+    assert json.loads((tmp_path / "best.json").read_text())["run"] is None
