@@ -4,7 +4,6 @@
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
 ``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
 prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -14,6 +13,7 @@ from sfd_lightning.compare.tuning import read_tuning
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.folder_name import check_folder_name, folder_name
 from sfd_lightning.io.yaml_file import read_yaml
 
 
@@ -49,22 +49,12 @@ class CompareSpec:
         return read_prompt_file(self.prompts["file"], "prompts.file")
 
 
-NAME = re.compile(r"[A-Za-z0-9 _.-]+")  # a name is also its folder under ``out`` (folder_name): no separators
-
-
-def folder_name(name: str) -> str:
-    """The method's folder under the spec's ``out``: its name lower-cased, spaces as ``_``."""
-    return name.lower().replace(" ", "_")
-
-
 def _check_names(methods: List[Method]) -> None:
-    """Names that make safe folders, one folder a method: "Teacher" and "teacher" would share cached results."""
+    """Names that make safe folders (a method's folder under ``out`` is ``folder_name(name)``), one folder a method:
+    "Teacher" and "teacher" would share cached results."""
     seen: Dict[str, str] = {}
     for i, method in enumerate(methods):
-        name = method.name
-        if not isinstance(name, str) or not NAME.fullmatch(name) or folder_name(name) in (".", ".."):
-            raise ConfigError(f"methods[{i}].name", f"must be letters, digits, spaces, '-', '_' or '.' (not '.' or '..'), "
-                                                   f"got {name!r}")
+        name = check_folder_name(method.name, f"methods[{i}].name")
         if folder_name(name) in seen:
             raise ConfigError(f"methods[{i}].name", f"{name!r} and {seen[folder_name(name)]!r} would share the folder "
                                                    f"{folder_name(name)!r}; names must differ other than in case and '_' for ' '")

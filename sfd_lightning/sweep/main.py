@@ -75,13 +75,14 @@ def fresh_folder(out: Path, name: str) -> Path:
 
 
 def dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
+    """Print the runs' commands as they are drawn (a long list shows as it goes)."""
     search = Search(spec, seed)
-    runs = search.preview()
-    later = f"; then up to {search.run_cap - len(runs)} more, proposed from their {spec.metric['name']}" \
-        if spec.method == "bayes" and search.run_cap > len(runs) else ""
-    print(f"[{spec.name}] {spec.method} search, {len(runs)} runs{later} (dry run: nothing started)")
-    for i, params in enumerate(runs):
-        print(f"r{i:03d}: " + shlex.join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")))
+    shown = search.run_cap if spec.method != "bayes" else search.startup
+    later = f"; then up to {search.run_cap - shown} more, proposed from their {spec.metric['name']}" \
+        if spec.method == "bayes" and search.run_cap > shown else ""
+    print(f"[{spec.name}] {spec.method} search, {shown} runs{later} (dry run: nothing started)", flush=True)
+    for i, params in enumerate(search.preview()):
+        print(f"r{i:03d}: " + shlex.join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")), flush=True)
 
 
 def main(argv: List[str]) -> None:

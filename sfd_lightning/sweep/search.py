@@ -13,12 +13,12 @@ import itertools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import optuna
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.sweep.spec import SweepSpec
+from sfd_lightning.sweep.spec import MAX_RUNS, SweepSpec
 
 DEFAULT_RUN_CAP = 10  # random and bayes searches without run_cap (W&B would go on until stopped)
 EPS = 1e-9
@@ -82,18 +82,32 @@ def draw(trial: optuna.trial.Trial, key: str, p: Dict[str, Any]) -> Any:
 
 
 def grid_values(key: str, p: Dict[str, Any]) -> List[Any]:
-    """A parameter's choices in a grid: its values, its constant, or every step of an int_uniform/q_uniform range."""
+    """A parameter's choices in a grid: its values, its constant, or every step of an int_uniform/q_uniform range
+    (at most ``MAX_RUNS`` of them)."""
     kind = p["distribution"]
     if kind == "constant":
         return [p["value"]]
     if kind == "categorical":
         return list(p["values"])
-    if kind == "int_uniform":
-        return list(range(p["min"], p["max"] + 1))
-    if kind == "q_uniform":
-        q = p.get("q", 1)
-        return [quantize(p["min"] + k * q, q) for k in range(int(math.floor((p["max"] - p["min"]) / q + 1e-9)) + 1)]
-    raise ConfigError(f"sweep.parameters.{key}", f"grid search takes value, values, int_uniform or q_uniform; not {kind}")
+    if kind not in ("int_uniform", "q_uniform"):
+        raise ConfigError(f"sweep.parameters.{key}", f"grid search takes value, values, int_uniform or q_uniform; not {kind}")
+    q = p.get("q", 1)
+    steps = int(math.floor((p["max"] - p["min"]) / q + 1e-9)) + 1
+    if steps > MAX_RUNS:
+        raise ConfigError(f"sweep.parameters.{key}", f"a grid range of {steps:,} values; at most {MAX_RUNS:,} (a larger q, "
+                                                     "a narrower range, or a random search)")
+    return [quantize(p["min"] + k * q, q) if kind == "q_uniform" else p["min"] + k for k in range(steps)]
+
+
+def grid_settings(spec: SweepSpec) -> Tuple[int, Iterator[Dict[str, Any]]]:
+    """(how many, the settings in W&B's order): the cartesian product of every parameter's grid values, lazily."""
+    keys = list(spec.parameters)
+    values = [grid_values(k, spec.parameters[k]) for k in keys]
+    total = math.prod(len(v) for v in values)
+    if total > MAX_RUNS and spec.run_cap is None:
+        raise ConfigError("sweep.parameters", f"the grid has {total:,} settings, more than the {MAX_RUNS:,} one sweep runs; "
+                                              "give fewer values, or run_cap to run the first run_cap settings")
+    return total, (dict(zip(keys, combo)) for combo in itertools.product(*values))
 
 
 class Search:
@@ -104,10 +118,8 @@ class Search:
         self._grid: Optional[Iterator[Dict[str, Any]]] = None
         self.study: Optional[optuna.Study] = None
         if spec.method == "grid":
-            keys = list(spec.parameters)
-            combos = list(itertools.product(*(grid_values(k, spec.parameters[k]) for k in keys)))
-            self.run_cap = min(spec.run_cap or len(combos), len(combos))
-            self._grid = (dict(zip(keys, combo)) for combo in combos)
+            total, self._grid = grid_settings(spec)
+            self.run_cap = min(spec.run_cap or total, total)
             return
         self.run_cap = spec.run_cap or DEFAULT_RUN_CAP
         self.startup = min(10, max(2, self.run_cap // 3))  # bayes: random proposals before the model takes over
@@ -137,7 +149,8 @@ class Search:
         else:
             self.study.tell(proposal.trial, value)
 
-    def preview(self) -> List[Dict[str, Any]]:
-        """The runs a dry run shows: all of a grid or random search; a Bayesian search's first random ones."""
+    def preview(self) -> Iterator[Dict[str, Any]]:
+        """The runs a dry run shows, one at a time: all of a grid or random search; a Bayesian search's first random
+        ones (at most ``MAX_RUNS``: ``run_cap``'s bound)."""
         n = self.run_cap if self.spec.method != "bayes" else self.startup
-        return [self.ask().params for _ in range(n)]
+        return (self.ask().params for _ in range(n))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.folder_name import check_folder_name
 from sfd_lightning.io.yaml_file import read_yaml_mapping
 
 METHODS = ("grid", "random", "bayes")
@@ -29,6 +30,7 @@ DISTRIBUTIONS: Dict[str, tuple] = {
     "log_normal": ("mu", "sigma"), "q_log_normal": ("mu", "sigma", "q"),
     "beta": ("a", "b"), "q_beta": ("a", "b", "q"),
 }
+MAX_RUNS = 10_000  # one sweep's runs at the most (run_cap, a grid's settings): a local sweep of more would run for weeks
 BOUNDED = {d for d, keys in DISTRIBUTIONS.items() if "min" in keys}
 POSITIVE_BOUNDS = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 
@@ -166,9 +168,9 @@ def load_spec(path: str) -> SweepSpec:
         raise ConfigError("sweep.command", "must be a list holding ${args}, e.g. [sfd, fit, --config, C.yaml, ${args}]")
     _check_runs_sfd([str(c) for c in command], str(raw.get("program", "sfd")))
     run_cap = raw.get("run_cap")
-    if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1):
-        raise ConfigError("sweep.run_cap", f"must be a positive integer, got {run_cap!r}")
-    name = raw.get("name") or os.path.splitext(os.path.basename(path))[0]
-    return SweepSpec(path=path, name=str(name), method=method, command=[str(c) for c in command], parameters=params,
+    if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int) or not 1 <= run_cap <= MAX_RUNS):
+        raise ConfigError("sweep.run_cap", f"must be an integer from 1 to {MAX_RUNS:,}, got {run_cap!r}")
+    name = check_folder_name(raw.get("name") or os.path.splitext(os.path.basename(path))[0], "sweep.name")  # <out>/<name>/
+    return SweepSpec(path=path, name=name, method=method, command=[str(c) for c in command], parameters=params,
                      metric=metric, project=raw.get("project", "sfd-lightning"), entity=raw.get("entity"),
                      run_cap=run_cap, raw=raw)

@@ -155,7 +155,7 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     """Each setting of each experiment becomes a valid `sfd fit` command (parsed and instantiated, not run)."""
     monkeypatch.chdir(ROOT)
     spec = load_spec(str(path))
-    runs = Search(spec).preview()
+    runs = list(Search(spec).preview())
     for params in [runs[0], runs[-1]]:  # the first and the last setting
         argv = build_command(spec, params, tmp_path / "r", "r")
         cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
@@ -220,3 +220,37 @@ def test_printed_and_written_commands_run_the_same_argv_in_a_shell(tmp_path, mon
     assert through_bash(command.read_text().strip()) == [a.replace("<date-time>", command.parent.parent.name) for a in argv]
     assert f"--model.init_args.note={value}" in argv
     assert not list(tmp_path.glob("PWNED*")) and not list(ROOT.glob("PWNED*"))
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "..", 7])
+def test_a_sweep_name_is_one_folder_under_out(tmp_path, name):
+    """The name is the sweep's folder under --out: a separator or '..' would write elsewhere (compare names alike)."""
+    with pytest.raises(ConfigError, match=r"^sweep.name: must be letters, digits"):
+        load_spec(write_spec(tmp_path, name=name))
+
+
+@pytest.mark.parametrize("spec, field", [
+    (dict(method="random", run_cap=10**12, parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.run_cap"),
+    (dict(parameters={"a": {"min": 0, "max": 10**9}}), "sweep.parameters.a"),  # an int_uniform grid of 10^9 values
+    (dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}), "sweep.parameters"),
+])
+def test_budgets_beyond_the_bound_fail_in_one_line_at_once(tmp_path, spec, field):
+    with pytest.raises(ConfigError) as err:
+        Search(load_spec(write_spec(tmp_path, **spec)))
+    assert err.value.field == field and "10,000" in str(err.value)
+
+
+def test_a_long_dry_run_prints_as_it_draws(tmp_path, capsys):
+    """The bound itself (10,000 random runs) prints in seconds, header first; a capped grid of 40,000 settings
+    prints its first run_cap without building the rest."""
+    import time
+
+    start = time.perf_counter()
+    sweep_main([write_spec(tmp_path, method="random", run_cap=10_000, parameters={"a": {"min": 0.0, "max": 1.0}}), "--dry-run"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[spec] random search, 10000 runs") and len(lines) == 10_001
+    assert time.perf_counter() - start < 30
+    grid = dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}, run_cap=3)
+    sweep_main([write_spec(tmp_path, **grid), "--dry-run"])
+    assert [line.split()[-4:-2] for line in capsys.readouterr().out.splitlines()[1:]] == [
+        ["--a=0", "--b=0"], ["--a=0", "--b=1"], ["--a=0", "--b=2"]]
