@@ -32,17 +32,26 @@ def format_arg(key: str, value: Any) -> str:
     return f"--{key}={text}"
 
 
-def _config_logger(argv: List[str]) -> Optional[str]:
-    """class_path of trainer.logger in the command's --config file, if it names one (inline, or as a fragment: a
-    path relative to the config, as jsonargparse reads it)."""
-    for flag, path in zip(argv, argv[1:]):
-        if flag == "--config" and os.path.isfile(path):
-            logger = (yaml.safe_load(open(path)) or {}).get("trainer", {}).get("logger")
-            fragment = os.path.join(os.path.dirname(path), logger) if isinstance(logger, str) else None
-            if fragment and os.path.isfile(fragment):
-                logger = yaml.safe_load(open(fragment))
-            return logger.get("class_path") if isinstance(logger, dict) else None
-    return None
+def _config_file_logger(path: str) -> Any:
+    """trainer.logger of a --config file (a fragment, a path relative to the config as jsonargparse reads it, is
+    read); ``...`` when the file does not set it."""
+    logger = ((yaml.safe_load(Path(path).read_text()) or {}).get("trainer") or {}).get("logger", ...)
+    fragment = Path(path).parent / logger if isinstance(logger, str) else None
+    return yaml.safe_load(fragment.read_text()) if fragment and fragment.is_file() else logger
+
+
+def command_logger(argv: List[str]) -> Any:
+    """The trainer.logger the command's run gets, as its --config files and --trainer.logger options set it in
+    order (the last wins): a ``{class_path, ...}`` mapping, ``False``, or another value (``...``: none sets it, so
+    Lightning's default)."""
+    logger: Any = ...
+    for flag, value in zip(argv, argv[1:] + [""]):
+        if flag == "--config" and os.path.isfile(value):
+            found = _config_file_logger(value)
+            logger = logger if found is ... else found
+        elif flag.startswith("--trainer.logger=") or flag == "--trainer.logger":
+            logger = yaml.safe_load(flag.split("=", 1)[1] if "=" in flag else value)
+    return logger
 
 
 def build_command(spec: SweepSpec, params: Dict[str, Any], run_dir: Path, run_name: str) -> List[str]:
@@ -62,9 +71,12 @@ def build_command(spec: SweepSpec, params: Dict[str, Any], run_dir: Path, run_na
             argv.append(token)
     if argv and argv[0] == "sfd":  # this environment's sfd, whatever PATH says
         argv[:1] = [sys.executable, "-m", "sfd_lightning"]
-    argv += [f"--trainer.default_root_dir={run_dir}", f"--trainer.logger.init_args.save_dir={run_dir}"]
-    if _config_logger(argv) == WANDB_LOGGER:
-        argv += [f"--trainer.logger.init_args.group={spec.name}", f"--trainer.logger.init_args.name={run_name}"]
+    logger = command_logger(argv)
+    argv.append(f"--trainer.default_root_dir={run_dir}")  # a run without a logger class writes there alone
+    if isinstance(logger, dict) and logger.get("class_path"):
+        argv.append(f"--trainer.logger.init_args.save_dir={run_dir}")
+        if logger["class_path"] == WANDB_LOGGER:
+            argv += [f"--trainer.logger.init_args.group={spec.name}", f"--trainer.logger.init_args.name={run_name}"]
     return argv
 
 

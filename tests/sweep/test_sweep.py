@@ -150,6 +150,22 @@ def test_a_logger_given_as_a_fragment_gets_the_sweeps_group(tmp_path):
     assert not any("group" in a for a in build_command(spec, Search(spec).ask().params, tmp_path / "r001", "r001"))
 
 
+@pytest.mark.parametrize("overlay, extra", [("trainer:\n  logger: false\n", []), ("", ["--trainer.logger=false"]),
+                                            ("trainer:\n  logger: true\n", [])])
+def test_a_run_without_a_logger_class_gets_no_logger_options(tmp_path, monkeypatch, overlay, extra):
+    """``logger: false`` (in a later --config overlay or on the command line) or Lightning's default logger: no
+    ``--trainer.logger.init_args.*`` (they made every run fail on an abstract Logger); the run still parses."""
+    monkeypatch.chdir(ROOT)
+    (tmp_path / "overlay.yaml").write_text(overlay or "{}\n")
+    spec = load_spec(str(ROOT / "experiments" / "sweeps" / "digits_grid.yaml"))
+    spec.command = ["sfd", "fit", "--config", "configs/digits_forget_2stage.yaml", "--config", str(tmp_path / "overlay.yaml"),
+                    *extra, "${args}"]
+    argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
+    assert not any(a.startswith("--trainer.logger.init_args") for a in argv)
+    cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
+    assert cli.trainer.default_root_dir == str(tmp_path / "r000")
+
+
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     """Each setting of each experiment becomes a valid `sfd fit` command (parsed and instantiated, not run)."""
