@@ -6,12 +6,12 @@ import json
 import os
 from typing import Any, Dict, List, Sequence
 
-import numpy as np
 import torch
 from PIL import Image
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.io.images import read_uint8
 from sfd_lightning.metrics.features import to_uint8_rgb
 
 MANIFEST = "manifest.json"
@@ -54,9 +54,9 @@ def write_png(folder: str, i: int, image: torch.Tensor) -> None:
 
 
 def read_pngs(folder: str, indices: Sequence[int]) -> torch.Tensor:
-    """Images ``indices`` as uint8 (B, 3, H, W)."""
-    arrays = [np.asarray(Image.open(png_path(folder, i)).convert("RGB")) for i in indices]
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    """Images ``indices`` as uint8 (B, 3, H, W); a file there that is no longer one of ours (unreadable, another
+    size) is a ConfigError on ``--out``."""
+    return torch.from_numpy(read_uint8([png_path(folder, i) for i in indices], "--out")).permute(0, 3, 1, 2).contiguous()
 
 
 def as_float(images: torch.Tensor) -> torch.Tensor:

@@ -16,11 +16,11 @@ import torch
 
 from sfd_lightning.data.csv_table import Table, int_cell, read_table
 from sfd_lightning.data.prompt_files import MAX_BYTES, check_lengths, read_prompt_file, read_text
-from sfd_lightning.errors import ConfigError, describe
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.images import IMAGE_SUFFIXES, image_sizes, is_image_name, read_rgb
 
 JSON_MAX_BYTES = max(MAX_BYTES, 64 * 2**20)  # captions_train2014.json is about 21 MB; val2014's about 7 MB
 CAPTION_COLUMNS = ("caption", "text", "prompt")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SHOWN_MISSING = 5  # missing ids named in a mismatch error
 
 
@@ -123,13 +123,20 @@ def _from_table(table: Table) -> List[Caption]:
 def match_real_images(captions: Sequence[Caption], folder: str, field: str) -> List[str]:
     """The real images for ``captions``: one path per caption where they carry a file name or COCO id (a file
     ``COCO_val2014_000000000042.jpg``, ``000000000042.jpg`` or ``42.png`` for id 42); every image of the folder,
-    sorted by name, where they carry neither.
+    sorted by name, where they carry neither. Each is opened (its header), so an unreadable one stops the command
+    before anything is drawn.
 
     Args:
         captions: from :func:`read_coco_captions`.
         folder: the folder of real images.
         field: the option that named the folder, for errors.
     """
+    paths = _matched(captions, folder, field)
+    image_sizes(paths, field)
+    return paths
+
+
+def _matched(captions: Sequence[Caption], folder: str, field: str) -> List[str]:
     images = _folder_images(folder, field)
     keyed = [c.file_name is not None or c.image_id is not None for c in captions]
     if not any(keyed):
@@ -154,8 +161,8 @@ def _folder_images(folder: str, field: str) -> List[str]:
     """The image file names of a folder, sorted, or a ConfigError if it is missing or holds none."""
     if not os.path.isdir(folder):
         raise ConfigError(field, f"images folder not found: {folder!r}")
-    names = sorted(name for name in os.listdir(folder) if name.lower().endswith(IMAGE_SUFFIXES)
-                   and os.path.isfile(os.path.join(folder, name)))
+    names = sorted(name for name in os.listdir(folder) if is_image_name(name)
+                   and not os.path.isdir(os.path.join(folder, name)))  # a broken link is named, not skipped
     if not names:
         raise ConfigError(field, f"{folder!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return names
@@ -189,11 +196,7 @@ def read_real_image(path: str, size: int, field: str = "--coco-images") -> torch
 
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ConfigError("size", f"is an image side in pixels >= 1, got {size!r}")
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-    except (OSError, ValueError) as err:
-        raise ConfigError(field, f"cannot read image {path!r}: {describe(err)}") from None
+    image = read_rgb(path, field)
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)

@@ -15,7 +15,7 @@ from sfd_lightning.data.finite import check_count, finite_rows
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.faces import FaceEmbedder
-from sfd_lightning.metrics.image_sets import open_image_set
+from sfd_lightning.metrics.image_sets import ImageSet, open_image_set
 
 SAME_PERSON = 0.6  # dlib's threshold for its face descriptor
 
@@ -29,10 +29,15 @@ def prompts_naming(name: str, prompts: List[str], field: str, what: str) -> List
     return chosen
 
 
-def reference_embeddings(source: Source, embedder: FaceEmbedder) -> torch.Tensor:
-    """The descriptors (R, 128) of the largest face in each photo (png/jpg...) under the folder ``source``; a folder
-    with no image, or with no face in any, is a one-line ConfigError naming the option."""
-    photos = open_image_set(source.path, source.field)
+def reference_photos(source: Source) -> ImageSet:
+    """The photos (png/jpg...) under the folder ``source``, of any size (each is embedded alone); every file is opened
+    here, so an unreadable one is a one-line ConfigError naming the option before dlib's models are loaded."""
+    return open_image_set(source.path, source.field, one_size=False)
+
+
+def reference_embeddings(photos: ImageSet, source: Source, embedder: FaceEmbedder) -> torch.Tensor:
+    """The descriptors (R, 128) of the largest face in each of ``photos`` (:func:`reference_photos` of ``source``); no
+    face in any is a one-line ConfigError naming the option."""
     descriptors = [embedder.embed_uint8(photos.read(np.array([i])))[0] for i in range(len(photos))]
     found = torch.cat(descriptors)
     if not len(found):
@@ -76,8 +81,10 @@ class IdentityJudge:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < float("inf"):
             raise ConfigError(f"{prefix}.threshold" if prefix else "threshold", f"must be a number > 0, got {threshold!r}")
         self.threshold = float(threshold)
+        source = Source(reference_folder, field)
+        photos = reference_photos(source)
         self.embedder = FaceEmbedder(detector, upsample, prefix)
-        self.reference = reference_embeddings(Source(reference_folder, field), self.embedder)  # (R, 128)
+        self.reference = reference_embeddings(photos, source, self.embedder)  # (R, 128)
 
     def counts(self, field: str = "images") -> "IdentityCounts":
         """A fresh metric of this judge's verdicts; ``field`` names the images in errors."""

@@ -12,11 +12,11 @@ import torch
 
 from sfd_lightning.data.finite import require_finite
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.images import IMAGE_SUFFIXES, image_sizes, is_image_name, read_uint8, require_one_size
 from sfd_lightning.io.npz import npz_keys, read_npz
 from sfd_lightning.io.source import Source
 from sfd_lightning.metrics.features import to_uint8_rgb
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]  # uint8 (B, 3, H, W), labels (B,) or None
 
 
@@ -81,25 +81,26 @@ def _from_npz(source: Source) -> ImageSet:
     return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
 
 
-def _from_folder(source: Source) -> ImageSet:
-    """PNG/JPEG files; a folder of numeric class subfolders (``3/x.png``) gives labels."""
+def _from_folder(source: Source, one_size: bool) -> ImageSet:
+    """PNG/JPEG files; a folder of numeric class subfolders (``3/x.png``) gives labels. Every file is opened (its
+    header) here, so an unreadable one stops the command before any work; with ``one_size`` so do several sizes."""
     path = source.path
-    from PIL import Image
-
     files, labels = [], []
     for root, _, names in sorted(os.walk(path)):
         for name in sorted(names):
-            if name.lower().endswith(IMAGE_SUFFIXES):
+            if is_image_name(name):
                 files.append(os.path.join(root, name))
                 parent = os.path.relpath(root, path)
                 labels.append(int(parent) if parent.isdigit() else -1)
     if not files:
         raise source.error(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path!r}")
+    sizes = image_sizes(files, source.field)
+    if one_size:
+        require_one_size(files, sizes, source.field, repr(path))
     label_array = np.array(labels, dtype=np.int64) if all(c >= 0 for c in labels) else None
 
     def read(idx):
-        arrays = [np.asarray(Image.open(files[i]).convert("RGB")) for i in idx]
-        return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+        return torch.from_numpy(read_uint8([files[i] for i in idx], source.field)).permute(0, 3, 1, 2).contiguous()
     return ImageSet(f"{path} ({len(files)} images)", label_array, read, len(files))
 
 
@@ -148,14 +149,16 @@ def load_stats(path: str, field: str = "--reference") -> dict:
     return {name: data[name].astype(np.float64) for name in ("mu", "sigma")}
 
 
-def open_image_set(spec: str, field: str) -> ImageSet:
+def open_image_set(spec: str, field: str, one_size: bool = True) -> ImageSet:
+    """The image set ``spec`` names (``field``: the option that named it). A folder's files are all opened here; unless
+    ``one_size`` is False (a set read one image at a time, as reference photos are), they must share one size."""
     kind = spec.split(":")[0]
     if kind in ("cifar10", "stl10"):
         return _from_torchvision(spec, field)
     if kind == "digits":
         return _from_digits(spec, field)
     if os.path.isdir(spec):
-        return _from_folder(Source(spec, field))
+        return _from_folder(Source(spec, field), one_size)
     if os.path.isfile(spec) and spec.endswith(".npz"):
         return _from_npz(Source(spec, field))
     raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, cifar10:ROOT / stl10:ROOT or digits[:split]")

@@ -105,3 +105,14 @@ def test_real_images_are_center_cropped_and_resized(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     with pytest.raises(ConfigError, match="^--coco-images: cannot read image .*broken.jpg"):
         read_real_image(str(tmp_path / "broken.jpg"), 4)
+
+
+def test_an_unreadable_real_image_is_refused_when_matched(tmp_path):
+    """Every matched image is opened (its header) with the captions, before anything is drawn."""
+    from bad_images import write_bad_image
+
+    image(tmp_path / "000000000042.png", np.zeros((4, 4, 3)))
+    bad = write_bad_image(tmp_path, "bomb")
+    with pytest.raises(ConfigError, match=f"^--coco-images: cannot read image .*{bad.name}.*DecompressionBomb"):
+        match_real_images([Caption("a"), Caption("b")], str(tmp_path), "--coco-images")
+    assert match_real_images([Caption("a", 42)], str(tmp_path), "--coco-images") == [str(tmp_path / "000000000042.png")]

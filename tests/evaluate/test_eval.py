@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from bad_images import BAD_KINDS, write_bad_image
 from project import ROOT
 from sfd_lightning.data import DigitsDataset
 
@@ -241,3 +242,41 @@ def test_wandb_run_paths():
     assert vars(find_run("me/sfd-lightning/abc123")) == dict(id="abc123", project="sfd-lightning", entity="me", save_dir=None)
     assert find_run("https://wandb.ai/me/proj/runs/xyz9?nw=1").id == "xyz9"
     assert find_run("proj/xyz9").project == "proj" and find_run("proj/xyz9").entity is None
+
+
+def digit_folder(folder, n=20):
+    """``n`` digits as 8x8 PNG files in class subfolders ``0/``..``9/``."""
+    data = DigitsDataset("all")
+    for i in range(n):
+        label = int(data.labels[i])
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        pixels = ((data.images[i, 0].numpy() + 1) * 127.5).round().astype(np.uint8)
+        Image.fromarray(pixels).save(folder / str(label) / f"{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_an_unreadable_file_in_a_samples_or_reference_folder_is_one_line(run_cli, tmp_path, capsys, kind):
+    """A text file named ``bad.png``, an empty PNG, a broken link or a decompression bomb in a class folder: one line
+    naming the option and the file, before any feature is computed (not PIL's traceback)."""
+    folder = digit_folder(tmp_path / "s")
+    bad = write_bad_image(folder / "3", kind)
+    forget = ["--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER]
+    for args, field in ((["eval", str(folder), *forget], "samples"),
+                        (["eval", "digits", "--metrics", "fid", "--reference", str(folder)], "--reference")):
+        assert run_cli([*args, "--out", str(tmp_path / "m.json"), "--device", "cpu"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"sfd: error: {field}: ") and bad.name in err[0], err
+        assert not (tmp_path / "m.json").exists()
+
+
+def test_a_folder_of_mixed_image_sizes_names_the_sizes(run_cli, tmp_path, capsys):
+    """Samples of two sizes (two runs' images in one folder): refused naming each size and a file of it, rather than
+    resized one way the metrics do not define."""
+    folder = digit_folder(tmp_path / "s")
+    Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(folder / "3" / "big.png")
+    assert run_cli(["eval", str(folder), "--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER,
+                    "--out", str(tmp_path / "m.json"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "samples: " in err[0] and "holds images of 2 sizes: 8x8 (20 files" in err[0] \
+        and "16x16 (1 files, e.g. 'big.png')" in err[0], err

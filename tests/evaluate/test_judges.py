@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from bad_images import BAD_KINDS, write_bad_image
 from photos import as_images, grace_hopper, photo_folder
 from PIL import Image
 
@@ -77,3 +78,28 @@ def test_the_judges_are_opt_in():
     from sfd_lightning.evaluate.main import parser
 
     assert parser().parse_args(["s.npz"]).metrics == "fid,is,kid,prc,forget"
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_an_unreadable_reference_photo_is_one_line(tmp_path, astronaut_folder, kind):
+    """A real photo beside a text file named ``b.jpg``, an empty PNG, a broken link or a decompression bomb: one line
+    naming --reference-folder and the file, before any sample is judged."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    shutil.copytree(astronaut_folder, folder)
+    bad = write_bad_image(folder, kind)
+    samples = write_samples(tmp_path / "s.npz", skimage_data.astronaut(), size=32)
+    with pytest.raises(ConfigError, match=f"^--reference-folder: .*{bad.name}") as err:
+        main([samples, "--metrics", "identity", "--reference-folder", str(folder), "--out", str(tmp_path / "m.json")])
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_reference_photos_of_several_sizes_are_read(tmp_path):
+    """Photos of a person come in any size: each is embedded alone, so a folder of several sizes is fine."""
+    face = Image.fromarray(skimage_data.astronaut()).crop((100, 0, 300, 200))  # her face, 200 pixels across
+    folder = photo_folder(tmp_path / "photos", np.asarray(face.resize((160, 160))), "big.png")
+    face.resize((120, 120)).save(folder / "small.png")
+    result = eval_json(tmp_path, write_samples(tmp_path / "a.npz", np.asarray(face), size=160), "--metrics",
+                       "identity", "--reference-folder", str(folder), "--face-upsample", "0")
+    assert result["identity/matched"] == 1.0
