@@ -29,7 +29,7 @@ from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
-from sfd_lightning.loggers.wandb_run import add_to_run, find_run
+from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 
 
 def floats(text: str, field: str) -> List[float]:
@@ -153,4 +153,4 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f.read())
     print("wrote " + ", ".join(paths.values()) + f" ({result['seconds']:.0f} s)")
     if run is not None:
-        print(f"added to {add_to_run(run, flat(result), '')}")
+        report_to_run(run, flat(result), '', paths["json"])

@@ -28,7 +28,7 @@ from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.evaluate.judges import JUDGES, add_judge_arguments, judge_results, make_judges
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
-from sfd_lightning.loggers.wandb_run import add_to_run, find_run
+from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics import make_extractor
 from sfd_lightning.metrics.image_sets import ImageSet, is_stats_file, load_stats, open_image_set
@@ -180,4 +180,4 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(f"wrote {args.out}")
     if run is not None:
         stem = os.path.splitext(os.path.basename(os.path.normpath(args.samples)))[0]
-        print(f"added to {add_to_run(run, results, args.wandb_prefix or f'eval/{stem}/')}")
+        report_to_run(run, results, args.wandb_prefix or f'eval/{stem}/', args.out)

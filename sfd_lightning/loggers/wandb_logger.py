@@ -55,11 +55,25 @@ def init_or_offline(start: Callable[[Dict[str, Any]], Any], timeout: float) -> A
         return start({})
     except CommError as err:
         reason = describe(err, limit=160)
+        release_failed_start()
         run = start({"mode": "offline"})
         folder = os.path.dirname(run.dir)  # run.dir is <run folder>/files
         print(f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "
               f"logging offline to {folder} (upload it later with `wandb sync {folder}`)", file=sys.stderr, flush=True)
         return run
+
+
+def release_failed_start() -> None:
+    """Free the run ID of a ``wandb.init`` that could not reach the server, so that the offline start can take it.
+
+    wandb-core registers a run's stream under its ID before it contacts the server and keeps it when the start fails;
+    a second start with that ID in the same service (the offline copy of a resumed run: ``sfd eval --wandb-run``,
+    ``sfd fit --ckpt_path``) is then refused with "run ID ... is in use". Shutting the service down drops the stream
+    (the next start launches a fresh one); it is left alone while another run of this process uses it."""
+    import wandb
+
+    if wandb.run is None:
+        wandb.teardown()
 
 
 # Metric families whose dashboards want the best and worst value as well as the last in the run summary.

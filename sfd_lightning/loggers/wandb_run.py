@@ -1,11 +1,12 @@
 """``sfd eval --wandb-run``: an evaluation's results added to the training run's W&B page (its summary),
 whether that run is online or an offline run synced later."""
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
-from sfd_lightning.errors import ConfigError
+from sfd_lightning.errors import ConfigError, describe
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.source import Source
 from sfd_lightning.loggers.wandb_logger import INIT_TIMEOUT, init_or_offline, wandb_offline, with_init_timeout
@@ -43,12 +44,28 @@ def add_to_run(ref: RunRef, results: Dict[str, object], prefix: str) -> str:
     """Numbers of ``results`` into the run's summary as ``<prefix><key>``; returns where it went."""
     import wandb
 
-    numbers = {f"{prefix}{k}": v for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     init = dict(id=ref.id, project=ref.project, entity=ref.entity, dir=ref.save_dir, resume="allow", job_type="eval",
                 mode="offline" if wandb_offline() else "online", settings=with_init_timeout(None, INIT_TIMEOUT))
     run = init_or_offline(lambda extra: wandb.init(**{**init, **extra}), INIT_TIMEOUT)
     offline = run.settings.mode == "offline"
-    run.summary.update(numbers)
+    run.summary.update(numbers_of(results, prefix))
     where = f"W&B run {ref.id}" + (f" (offline, under {run.dir}: `wandb sync` uploads it into the run)" if offline else "")
     run.finish()
     return where
+
+
+def numbers_of(results: Dict[str, object], prefix: str) -> Dict[str, float]:
+    """The numbers among ``results`` (not flags, not text), keyed ``<prefix><key>``."""
+    return {f"{prefix}{k}": v for k, v in results.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def report_to_run(ref: RunRef, results: Dict[str, object], prefix: str, saved: str) -> None:
+    """:func:`add_to_run`, then one line saying where the numbers went. They are already saved in ``saved``, so a W&B
+    failure is one line saying what the run did not receive, not an error: the command still succeeds."""
+    try:
+        where = add_to_run(ref, results, prefix)
+    except Exception as err:  # noqa: BLE001  (any W&B failure: the results are safe on disk)
+        print(f"W&B: run {ref.id} did not receive the {len(numbers_of(results, prefix))} numbers ({describe(err)}); "
+              f"they are in {saved}", file=sys.stderr, flush=True)
+        return
+    print(f"added to {where}")
