@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check sweep rescore attack compare compare-text tune-baselines fixtures clean
+.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check gpu-wheels gpu-rehearsal sweep rescore attack compare compare-text tune-baselines fixtures clean
 
 install: $(VENV)/.installed
 
@@ -86,9 +86,14 @@ bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and i
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
 	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)
 
-gpu-check: install  ## CUDA smoke test of every backbone, SFD-iteration speed/memory vs the reference's way, then bench-memory on the GPU with SDXL, SD3 and FLUX.1 (one GPU, ~20 min)
-	$(BIN)/python -m sfd_lightning.tools.gpu_check --out gpu_check.json $(ARGS)
-	$(BIN)/python -m sfd_lightning.tools.bench_memory --device cuda --timeout 600 --out bench_memory_cuda.json
+gpu-check:  ## the GPU check on this machine, as a GPU node runs it (benchmarks/gpu/run.sh: no install, steps capped, ~9 min): runs/gpu_check/gpu_check.md
+	$(if $(wildcard $(BIN)/python),PYTHON=$(BIN)/python GPU_CHECK_WHEELS=,PYTHON=$(PYTHON)) bash benchmarks/gpu/run.sh --out runs/gpu_check $(ARGS)
+
+gpu-wheels:  ## the wheels a GPU node lacks (benchmarks/gpu/wheels.txt), CPython 3.12 manylinux x86_64, no dependencies, into .whl/; prints their size
+	PYTHON=$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) bash benchmarks/gpu/wheels.sh
+
+gpu-rehearsal: gpu-wheels  ## the node mimicked here: a Python 3.12 venv of benchmarks/gpu/node.txt (torch 2.11), the offline install from .whl/, run.sh --device cpu --tiny
+	bash benchmarks/gpu/rehearsal.sh $(ARGS)
 
 rescore: install  ## FID of a digits run's generator and of the teacher (50-step DDIM), N a class, each of SEEDS: CKPT=... [FORGET=0]
 	@test -n "$(CKPT)" || { echo "make rescore: give CKPT=<run>/checkpoints/last.ckpt (and FORGET=<its forget label>)"; exit 2; }

@@ -24,6 +24,7 @@ from lightning.pytorch import Callback, Trainer
 
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.metrics.throughput import timed_calls
+from sfd_lightning.models.sfd_networks import trainable_parameters
 from sfd_lightning.runtime.quiet import silence_known_noise
 from sfd_lightning.tools.command_line import tool_parser
 from sfd_lightning.tools.reference_loop import ReferenceSetupError, check_reference
@@ -37,12 +38,19 @@ class IterationTimer(Callback):
         self.warmup, self.times, self.starts, self._start = warmup, [], [], 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        synchronize()
         self._start = time.perf_counter()
         self.starts.append(self._start)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        synchronize()  # CUDA runs behind the host: the iteration ends when its kernels do
         if batch_idx >= self.warmup:
             self.times.append(time.perf_counter() - self._start)
+
+
+def synchronize() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def median_seconds(fn: Callable[[], None], repeats: int) -> float:
@@ -50,17 +58,22 @@ def median_seconds(fn: Callable[[], None], repeats: int) -> float:
 
 
 def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> Dict[str, float]:
-    """Median seconds of each network pass one SFD iteration makes, on the iteration's 2B batch."""
+    """Median seconds of each network pass one SFD iteration makes, on the iteration's 2B batch (``labels``: its
+    condition, class labels or prompts). Gradients go to what the optimisers train (the adapters with LoRA)."""
     sigma = module.draw("generator", z).sigma
     generator = module.one_step()
     x = (generator.sigma_init * z).detach()
+
+    def trained(net, on: bool):
+        for p in trainable_parameters(net, module.lora):
+            p.requires_grad_(on)
 
     def gen_forward_no_grad():
         with torch.no_grad():
             generator(z, labels)
 
     def weights_pass(net):
-        net.requires_grad_(True)
+        trained(net, True)
         return lambda: net(x, sigma, labels).sum().backward()
 
     def input_pass(net):
@@ -74,10 +87,10 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
         "fake score forward+backward (weights)": median_seconds(weights_pass(module.fake_score), repeats),
         "generator forward+backward (weights)": median_seconds(weights_pass(module.generator), repeats),
     }
-    module.fake_score.requires_grad_(False)
+    trained(module.fake_score, False)
     costs["teacher forward+backward (input)"] = median_seconds(input_pass(module.teacher), repeats)
     costs["fake score forward+backward (input)"] = median_seconds(input_pass(module.fake_score), repeats)
-    module.fake_score.requires_grad_(True)
+    trained(module.fake_score, True)
     module.zero_grad(set_to_none=True)
     return costs
 

@@ -200,30 +200,39 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
     """One warm-up and one timed SFD iteration of ``key`` in ``mode`` (run in a process of its own)."""
     from lightning.pytorch import Trainer
 
-    from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
-    from sfd_lightning.diffusion import FlowDenoiser, FlowSchedule, VPDenoiser
-    from sfd_lightning.models import SFDModule
     from sfd_lightning.tools.bench import IterationTimer
-    from sfd_lightning.tools.gpu_check import RETAINED
 
-    precision, lora, checkpointing = MODES[mode]
-    case = cases(tiny)[key]
-    net = case.network(checkpointing, folder)
-    teacher = FlowDenoiser(net, FlowSchedule(shift=3.0)) if case.flow else VPDenoiser(net)
-    module = SFDModule(teacher=teacher, num_classes=case.num_classes or 10, forget_label=0, override_label=1, ema_decay=0.999,
-                       lora=LoRA(rank=RANK, base_dtype="bfloat16") if lora else None)
-    if case.num_classes is None:
-        data = PromptDataModule(shape=case.shape, batch_size=case.batch, iterations=2, retained_prompts=RETAINED,
-                                forget_prompts=["a photo of brad pitt"], concept="brad pitt", replacement="a middle aged man")
-    else:
-        data = NoiseLabelDataModule(shape=case.shape, batch_size=case.batch, iterations=2, num_classes=case.num_classes,
-                                    forget_label=0)
+    module, data, precision, built = build_iteration(key, mode, device, tiny, folder, iterations=2)
     timer = IterationTimer(warmup=1)
-    built = peak_gib(device)
     reset_peak(device)  # what follows is the iteration's own peak (building reads float32 weights first)
     Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False, enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
     return {"s_per_iteration": timer.times[0], "peak_GiB": peak_gib(device), "built_GiB": built}
+
+
+def build_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional[str], iterations: int, **options):
+    """The SFD module of row (``key``, ``mode``), its data of ``iterations`` batches, the trainer's precision and the
+    peak GiB while building. The network is built straight on ``device``: a 12B-parameter network initialised on the
+    host takes minutes. ``options`` go to ``SFDModule`` (``robust``, ``compile``)."""
+    from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
+    from sfd_lightning.diffusion import FlowDenoiser, FlowSchedule, VPDenoiser
+    from sfd_lightning.models import SFDModule
+    from sfd_lightning.tools.gpu_check import RETAINED
+
+    precision, lora, checkpointing = MODES[mode]
+    case = cases(tiny)[key]
+    with torch.device(device):
+        net = case.network(checkpointing, folder)
+    teacher = FlowDenoiser(net, FlowSchedule(shift=3.0)) if case.flow else VPDenoiser(net)
+    module = SFDModule(teacher=teacher, num_classes=case.num_classes or 10, forget_label=0, override_label=1, ema_decay=0.999,
+                       lora=LoRA(rank=RANK, base_dtype="bfloat16") if lora else None, **options)
+    if case.num_classes is None:
+        data = PromptDataModule(shape=case.shape, batch_size=case.batch, iterations=iterations, retained_prompts=RETAINED,
+                                forget_prompts=["a photo of brad pitt"], concept="brad pitt", replacement="a middle aged man")
+    else:
+        data = NoiseLabelDataModule(shape=case.shape, batch_size=case.batch, iterations=iterations, num_classes=case.num_classes,
+                                    forget_label=0)
+    return module, data, precision, peak_gib(device)
 
 
 def peak_gib(device: str) -> float:

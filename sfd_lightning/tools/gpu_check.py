@@ -237,6 +237,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--tiny", action="store_true", help="tiny backbones and a few iterations (self-test of this script)")
     p.add_argument("--compile", action="store_true", help="also time torch.compile (adds minutes of compilation)")
     p.add_argument("--skip-smoke", action="store_true", help="only the SFD iteration timings")
+    p.add_argument("--smoke-only", action="store_true", help="only the backbones' smoke test")
     p.add_argument("--out", default=None, help="also write the figures as JSON here")
     args = p.parse_args(argv)
     device = torch.device(args.device)
@@ -245,13 +246,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 rows measure true fp32, as the reference runs
     start = time.time()
     smoke_rows = [] if args.skip_smoke else smoke(device, args.tiny, batch=2 if args.tiny else 16)
-    with tempfile.TemporaryDirectory() as folder:
-        cases = sfd_cases(device, args.tiny, args.compile, Path(folder))
+    cases = {}
+    if not args.smoke_only:
+        with tempfile.TemporaryDirectory() as folder:
+            cases = sfd_cases(device, args.tiny, args.compile, Path(folder))
     report(smoke_rows, cases, device, args.tiny)
     print(f"\ngpu-check done in {time.time() - start:.0f} s; all backbones finite: {all(r['ok'] for r in smoke_rows)}")
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"device": str(device), "smoke": smoke_rows, "sfd_iteration": cases}, f, indent=2)
+    if not all(r["ok"] for r in smoke_rows):
+        raise SystemExit("gpu-check: a backbone's output or gradients are not finite")
 
 
 if __name__ == "__main__":
