@@ -11,6 +11,7 @@ from tiny_sd import make_tiny_clip, make_tiny_sd, stock_pipeline, tiny_sd_config
 from project import ROOT
 from sfd_lightning import load_generator
 from sfd_lightning.cli import main
+from sfd_lightning.models.lora import merged_state_dict
 
 PROMPTS = ["a photo of a cat", "a red car"]
 
@@ -62,6 +63,23 @@ def test_the_exported_lora_on_the_base_unet_draws_the_generators_images(lora_run
     _, stock = ours_and_stock(folder, pipe)
     torch.testing.assert_close(stock, ours, rtol=0, atol=1e-4)
     assert json.loads((folder / "sfd_generator.json").read_text())["t_init"] == recipe(folder)[1]
+
+
+def test_the_exported_lora_merged_on_the_base_unet_is_the_exported_unet(lora_run):
+    """Every adapter and its alpha reach diffusers: base + (alpha / r) up @ down is the generator's UNet, to the bit
+    (the same float32 product and sum the export's merge computes)."""
+    from diffusers import UNet2DConditionModel
+
+    base, folder = lora_run
+    pipe = stock_pipeline(base)
+    pipe.load_lora_weights(str(folder))  # the file name diffusers looks for by default
+    merged = merged_state_dict(pipe.unet)
+    exported = UNet2DConditionModel.from_pretrained(folder, subfolder="unet").state_dict()
+    assert set(merged) == set(exported)
+    start = UNet2DConditionModel.from_pretrained(base, subfolder="unet").state_dict()
+    assert any(not torch.equal(exported[k], start[k]) for k in exported)  # the run moved it: the check below could fail
+    for key in exported:
+        assert torch.equal(merged[key], exported[key]), key
 
 
 def test_the_exported_unet_in_a_stock_pipeline_draws_the_generators_images(lora_run):
