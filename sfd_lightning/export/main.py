@@ -7,11 +7,12 @@ The folder holds ``model.safetensors`` (weights only), ``sfd_generator.json`` (w
 this package's classes only), for Stable Diffusion and DiT the UNet or transformer in diffusers' layout
 (``unet/``, ``transformer/``), for a Stable Diffusion 1.x run also one checkpoint file in the original Stable
 Diffusion layout that ComfyUI and AUTOMATIC1111 load (``sfd_generator_single_file.safetensors``: the generator's
-UNet with the run's VAE and text encoder; ``single_file.py``), for a Stable Diffusion run trained with LoRA also its
-generator as a diffusers LoRA (``pytorch_lora_weights.safetensors``), and ``README.md`` (the model card, with the
-run's final metrics when its ``report.json`` is beside ``checkpoints/``). ``sfd_lightning.load_generator(DIR)``,
-``sfd sample --ckpt DIR`` and ``model.init_ckpt=DIR`` read it. ``--out`` must be new or empty; ``--overwrite``
-replaces a folder whole.
+UNet with the run's VAE and text encoder; ``single_file.py``) with the ComfyUI graph that samples it in one step
+(``comfyui_workflow.json``), for a Stable Diffusion run trained with LoRA also its generator as a LoRA file for the
+base UNet that diffusers and ComfyUI load (``pytorch_lora_weights.safetensors``, kohya's layout), and
+``README.md`` (the model card, with the run's final metrics when its ``report.json`` is beside ``checkpoints/``).
+``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR`` and ``model.init_ckpt=DIR`` read it. ``--out`` must
+be new or empty; ``--overwrite`` replaces a folder whole.
 """
 import argparse
 import os
@@ -19,6 +20,7 @@ from typing import List, Optional
 
 from sfd_lightning.export.model_card import diffusers_usage, find_attacks, find_benchmark, find_report, render, reproduce
 from sfd_lightning.export.staged import check_out, staged_folder
+from sfd_lightning.export.comfyui_workflow import write_comfyui_workflow
 from sfd_lightning.export.diffusers_lora import write_diffusers_lora
 from sfd_lightning.export.single_file import write_single_file
 from sfd_lightning.io.checkpoint import read_checkpoint
@@ -61,6 +63,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)
         single_file = write_single_file(denoiser, autoencoder, folder)
+        write_comfyui_workflow(folder, single_file, meta["sigma_init"], denoiser.net.resolution)
         lora = write_diffusers_lora(ckpt, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
             shape = (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution)
