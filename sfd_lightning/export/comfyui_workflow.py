@@ -6,22 +6,26 @@ Euler step from sigma_init to 0 at CFG 1, which is the generator's ``x0_hat = D(
     (KSamplerSelect euler, EmptyLatentImage, noise seed, CFG 1) -> VAEDecode -> SaveImage
 
 It is ComfyUI's API format (node id -> ``class_type`` and ``inputs``; a link is ``[node id, output index]``), the
-graph ComfyUI's ``/prompt`` endpoint runs (``{"prompt": <this graph>}``). VAEDecode reads SamplerCustom's second output,
-the step's x0 prediction itself (its first, ``x + (0 - sigma) (x - x0) / sigma``, is the same up to rounding). ComfyUI
-draws its noise with its own seeding, so an image equals ``sfd sample``'s for the same latent noise, not the same
-seed number. Written beside the single file (Stable Diffusion 1.x exports) and naming it: put that file in ComfyUI's
-``models/checkpoints`` under its own name, or change ``ckpt_name``.
+graph ComfyUI's ``/prompt`` endpoint runs (``{"prompt": <this graph>}``). VAEDecode reads SamplerCustom's second
+output, the step's x0 prediction itself (its first, ``x + (0 - sigma) (x - x0) / sigma``, is the same up to rounding).
+ComfyUI draws the noise with ``torch.randn`` after ``torch.manual_seed(noise_seed)``; the graph's seed is the one
+``sfd sample --seed 0`` derives for its first block, so the image is that command's first image when the prompt is the
+first in its file. Written beside the single file (Stable Diffusion 1.x exports) and naming it: put that file in
+ComfyUI's ``models/checkpoints`` under its own name, or change ``ckpt_name``.
 """
 import json
 import os
 from typing import Any, Dict, Optional
 
+from sfd_lightning.data.seeding import derive_seed
+
 WORKFLOW = "comfyui_workflow.json"
 PROMPT = "a photo of a person"  # the model card's recipe prompt
+SEED = derive_seed(0, 0)  # SampleBlocks' seed for block 0 of `sfd sample --seed 0`
 
 
 def one_step_graph(checkpoint: str, sigma_init: float, width: int, height: int,
-                   prompt: str = PROMPT, seed: int = 0) -> Dict[str, Dict[str, Any]]:
+                   prompt: str = PROMPT, seed: int = SEED) -> Dict[str, Dict[str, Any]]:
     """The graph in ComfyUI's API format: one image of ``prompt`` at ``width`` x ``height`` pixels."""
     def node(class_type: str, title: str, **inputs: Any) -> Dict[str, Any]:
         return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}

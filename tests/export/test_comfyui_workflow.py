@@ -3,9 +3,11 @@ output type to input type, one Euler step from the export's sigma_init at CFG 1 
 import json
 
 import pytest
+import torch
 
 from project import ROOT
 from sfd_lightning.cli import main
+from sfd_lightning.data.sample_blocks import SampleBlocks
 from sfd_lightning.export.comfyui_workflow import WORKFLOW, one_step_graph, write_comfyui_workflow
 
 # ComfyUI 0.3.64's declarations of these nodes (nodes.py, comfy_extras/nodes_custom_sampler.py, comfy/samplers.py):
@@ -66,6 +68,14 @@ def test_the_graph_is_one_euler_step_from_sigma_init_at_cfg_1():
     assert first["sigma"] == 2.4933 and sampler["cfg"] == 1.0 and sampler["add_noise"] is True
     assert nodes_of(graph, "KSamplerSelect") == [{"sampler_name": "euler"}]
     assert nodes_of(graph, "VAEDecode")[0]["samples"] == [next(k for k, n in graph.items() if n["class_type"] == "SamplerCustom"), 1]
+
+
+def test_the_graphs_noise_is_sfd_samples_first_image_at_seed_0():
+    """ComfyUI's noise for a seed (comfy.sample.prepare_noise): torch.manual_seed(seed), then torch.randn on the CPU."""
+    (sampler,) = nodes_of(one_step_graph("sfd.safetensors", 2.5, 64, 64), "SamplerCustom")
+    ours = SampleBlocks(["a prompt", "another"], (4, 8, 8), batch_size=500, seed=0)[0]["noise"][:1]
+    torch.manual_seed(sampler["noise_seed"])
+    assert torch.equal(torch.randn((1, 4, 8, 8)), ours)
 
 
 def test_no_workflow_without_a_single_file(tmp_path):
