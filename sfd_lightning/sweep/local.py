@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from sfd_lightning.runtime.children import children
 from sfd_lightning.runtime.openmp import prefer_passive_wait
 from sfd_lightning.sweep.search import Proposal, Search
 from sfd_lightning.sweep.spec import SweepSpec
@@ -109,6 +110,7 @@ class Run:
     started: float = 0.0
     seconds: float = 0.0
     returncode: Optional[int] = None
+    interrupted: bool = False  # running when the sweep was stopped by a signal
 
     @property
     def params(self) -> Dict[str, Any]:
@@ -116,9 +118,8 @@ class Run:
 
     def row(self) -> Dict[str, Any]:
         """Parameters, status, wall time and the run's report.json metrics."""
-        row: Dict[str, Any] = {"run": self.name, **self.params,
-                               "status": "ok" if self.returncode == 0 else f"failed ({self.returncode})",
-                               "seconds": round(self.seconds, 1)}
+        status = "ok" if self.returncode == 0 else "interrupted" if self.interrupted else f"failed ({self.returncode})"
+        row: Dict[str, Any] = {"run": self.name, **self.params, "status": status, "seconds": round(self.seconds, 1)}
         reports = sorted(self.folder.rglob("report.json"))
         if reports:
             row.update(json.loads(reports[-1].read_text()))
@@ -133,15 +134,17 @@ def run_environment(parallel: int) -> Dict[str, str]:
     return env
 
 
-def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print) -> List[Run]:
-    """Run the search's proposals (``parallel`` at a time, CPU threads and GPUs shared between them); a failed run
-    does not stop the rest, and each finished run's metric goes back to the search."""
+def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print,
+              runs: Optional[List[Run]] = None) -> List[Run]:
+    """Run the search's proposals (``parallel`` at a time, CPU threads and GPUs shared between them, each an owned
+    child process: ``runtime.children``); a failed run does not stop the rest, and each finished run's metric goes
+    back to the search. ``runs`` (filled as they start) holds them when a signal stops the sweep."""
     import torch
 
     search = Search(spec, seed)
     env = run_environment(parallel)
     slots = gpu_slots(parallel, os.environ.get("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count())
-    runs: List[Run] = []
+    runs = [] if runs is None else runs
     active: List[Run] = []
     while True:
         while len(active) < parallel:
@@ -155,7 +158,7 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
             (run.folder / "command.txt").write_text(shlex.join(run.argv) + "\n")  # pasted into a shell: this argv
             run_env = dict(env, **({"CUDA_VISIBLE_DEVICES": slots[run.slot]} if slots[run.slot] is not None else {}))
             with open(run.folder / "output.log", "w") as log:
-                run.process = subprocess.Popen(run.argv, stdout=log, stderr=subprocess.STDOUT, env=run_env)
+                run.process = children.start(run.argv, stdout=log, stderr=subprocess.STDOUT, env=run_env)
             run.started = time.time()
             echo(f"[{spec.name}] {run.name} started: {shlex.join(format_arg(k, v) for k, v in run.params.items())}")
             runs.append(run)
@@ -172,3 +175,11 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
             echo(f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s{shown} "
                  f"(log: {run.folder / 'output.log'})")
 
+
+def end_interrupted(runs: List[Run]) -> None:
+    """After a signal stopped the sweep (and its runs: ``runtime.children``): the runs that were still going are
+    marked interrupted, with their exit status and time."""
+    for run in runs:
+        if run.returncode is None and run.process is not None:
+            run.returncode, run.seconds = run.process.wait(), time.time() - run.started
+            run.interrupted = run.returncode != 0

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import List, Optional
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.loggers.wandb_logger import wandb_offline
 from sfd_lightning.sweep.constraint import Constraint, best_run, meets, parse_constraint
-from sfd_lightning.sweep.local import build_command, format_arg, metric_value, run_local
+from sfd_lightning.runtime.children import Interrupted, children
+from sfd_lightning.sweep.local import Run, build_command, end_interrupted, format_arg, metric_value, run_local
 from sfd_lightning.sweep.search import Search
 from sfd_lightning.sweep.spec import SweepSpec, load_spec
 from sfd_lightning.sweep.summary import plot_metrics, read_rows, write_tables
@@ -59,8 +59,13 @@ def run_with_wandb(spec: SweepSpec, parallel: int, count: Optional[int]) -> int:
     agent = [sys.executable, "-m", "wandb", "agent", "--project", spec.project]
     agent += ["--entity", spec.entity] if spec.entity else []
     agent += ["--count", str(count)] if count else []
-    agents = [subprocess.Popen(agent + [sweep_id], env=env) for _ in range(parallel)]
-    return max(p.wait() for p in agents)
+    try:
+        with children.stopped_on_signal():
+            agents = [children.start(agent + [sweep_id], env=env) for _ in range(parallel)]
+            return max(p.wait() for p in agents)
+    except Interrupted as stop:  # the agents were stopped with their runs; W&B marks the runs as it sees them end
+        print(f"[{spec.name}] {stop}: the W&B agents were stopped", file=sys.stderr)
+        return stop.status
 
 
 def fresh_folder(out: Path, name: str) -> Path:
@@ -101,35 +106,58 @@ def main(argv: List[str]) -> None:
         sys.exit(run_with_wandb(spec, args.parallel, args.count))
     out = fresh_folder(Path(args.out), spec.name)
     print(f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}")
-    runs = run_local(spec, out, args.parallel, args.seed)
+    runs: List[Run] = []
+    try:
+        with children.stopped_on_signal():
+            run_local(spec, out, args.parallel, args.seed, runs=runs)
+    except Interrupted as stop:
+        end_interrupted(runs)
+        headline = stopped_headline(runs, Search(spec, args.seed).run_cap, stop)
+        summarize(spec, [r.row() for r in runs], out, args.constraint, headline)
+        print(f"[{spec.name}] {headline}", file=sys.stderr)
+        sys.exit(stop.status)
     summarize(spec, [r.row() for r in runs], out, args.constraint)
     if any(r.returncode != 0 for r in runs):
         sys.exit(1)
 
 
-def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint]) -> None:
-    """summary.csv/.md (with a ``meets`` column under constraints), plots.png and best.json, printed and named."""
+def stopped_headline(runs: List[Run], planned: int, stop: Interrupted) -> str:
+    """What a signal left: the runs that finished, those it interrupted, and how many never started."""
+    def names(chosen: List[Run]) -> str:
+        return ", ".join(r.name for r in chosen) or "none"
+
+    finished = [r for r in runs if not r.interrupted]
+    return (f"Stopped by {stop.name}: finished {names(finished)}; interrupted "
+            f"{names([r for r in runs if r.interrupted])}; {planned - len(runs)} of {planned} runs not started")
+
+
+def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint], headline: str = "") -> None:
+    """summary.csv/.md (with a ``meets`` column under constraints), plots.png and best.json, printed and named;
+    ``headline`` (a sweep stopped early) heads summary.md and goes into best.json."""
     params = list(spec.parameters)
     objective = spec.metric.get("name")
     if constraints:
         rows = [dict(r, meets="yes" if meets(r, constraints) else "no") for r in rows]
-    metrics = write_tables(rows, params + (["meets"] if constraints else []), out, objective)
+    metrics = write_tables(rows, params + (["meets"] if constraints else []), out, objective, headline)
     written = [out / "summary.csv", out / "summary.md"]
     if plot_metrics(rows, params, metrics, out / "plots.png"):
         written.append(out / "plots.png")
     print((out / "summary.md").read_text())
     if objective:
-        written += report_best(spec, rows, params, constraints, out)
+        written += report_best(spec, rows, params, constraints, out, headline)
     print(f"[{spec.name}] wrote " + ", ".join(str(p) for p in written))
 
 
-def report_best(spec: SweepSpec, rows: List[dict], params: List[str], constraints: List[Constraint], out: Path) -> List[Path]:
-    """Print the best run (among those meeting the constraints) and write it to ``best.json``."""
+def report_best(spec: SweepSpec, rows: List[dict], params: List[str], constraints: List[Constraint], out: Path,
+                headline: str = "") -> List[Path]:
+    """Print the best run (among those meeting the constraints) and write it to ``best.json`` (with the
+    ``headline`` of a sweep stopped early: the best of the runs that finished)."""
     objective, goal = spec.metric["name"], spec.metric["goal"]
     best = best_run(rows, objective, goal, constraints)
     under = f" with {' and '.join(str(c) for c in constraints)}" if constraints else ""
     record = {"sweep": spec.name, "spec": spec.path, "metric": objective, "goal": goal, "value": None,
-              "constraints": [str(c) for c in constraints], "run": None, "params": None}
+              "constraints": [str(c) for c in constraints], "run": None, "params": None,
+              **({"stopped": headline} if headline else {})}
     if best is None:
         record["reason"] = no_best_reason(rows, objective, under)
         print(f"[{spec.name}] no best run: {record['reason']}")

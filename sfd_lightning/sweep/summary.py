@@ -22,9 +22,10 @@ def _cell(value: Any) -> str:
 
 
 def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path,
-                 objective: Optional[str] = None) -> List[str]:
+                 objective: Optional[str] = None, headline: str = "") -> List[str]:
     """summary.csv and summary.md: one row per run; columns run, swept values, status, seconds, the spec's metric,
-    the report's metrics. Returns the metric columns."""
+    the report's metrics (``headline``, e.g. what a signal stopped, above the Markdown table). Returns the metric
+    columns."""
     metrics = metric_columns(rows, objective)
     if objective:
         values = [metric_value(r, objective) for r in rows]
@@ -34,7 +35,8 @@ def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines = [headline, ""] if headline else []
+    lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     return metrics

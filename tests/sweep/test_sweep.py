@@ -268,5 +268,67 @@ def test_a_long_dry_run_prints_as_it_draws(tmp_path, capsys):
     assert time.perf_counter() - start < 30
     grid = dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}, run_cap=3)
     sweep_main([write_spec(tmp_path, **grid), "--dry-run"])
-    assert [line.split()[-4:-2] for line in capsys.readouterr().out.splitlines()[1:]] == [
+    assert [[w for w in line.split() if w.startswith(("--a=", "--b="))] for line in capsys.readouterr().out.splitlines()[1:]] == [
         ["--a=0", "--b=0"], ["--a=0", "--b=1"], ["--a=0", "--b=2"]]
+
+
+FAKE_FIT = """
+import json, os, pathlib, signal, sys, time
+folder, a = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+if a == 1:  # finishes at once with its report
+    (folder / "report.json").write_text(json.dumps({"forget/accuracy": 0.25}))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, lambda *_: ((folder / "stopped").write_text("yes"), sys.exit(143)))
+(folder / "pid").write_text(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def signal_once_running(pid_files, count: int, signum: int):
+    """A thread that sends this process ``signum`` once ``count`` pid files exist, if a handler is in place to take
+    it (else it ends the children, and the test fails instead of the test run)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    def send():
+        deadline = time.monotonic() + 30
+        while len(pid_files()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            for path in pid_files():
+                os.kill(int(path.read_text()), signal.SIGKILL)
+        else:
+            os.kill(os.getpid(), signum)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_signal_stops_the_sweeps_runs_and_writes_what_finished(tmp_path, monkeypatch, capsys):
+    """SIGTERM to ``sfd sweep --parallel 2`` (this process, with stand-ins for ``sfd fit``): the runs get the signal
+    and are waited for; the summary holds the finished run and the interrupted ones and says so; exit 143."""
+    import os
+    import signal
+
+    from sfd_lightning.sweep import local
+
+    (tmp_path / "fit.py").write_text(FAKE_FIT)
+    monkeypatch.setattr(local, "build_command", lambda spec, params, run_dir, name: [
+        sys.executable, str(tmp_path / "fit.py"), str(run_dir), str(params["a"])])
+    spec = write_spec(tmp_path, name="term", parameters={"a": {"values": [1, 2, 3]}},
+                      metric={"name": "forget/accuracy", "goal": "minimize"})
+    pid_files = lambda: list((tmp_path / "out").glob("term/*/r00[12]/pid"))  # noqa: E731
+    signal_once_running(pid_files, 2, signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        sweep_main([spec, "--local", "--parallel", "2", "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 143
+    (folder,) = (tmp_path / "out" / "term").iterdir()
+    assert [r["status"] for r in csv.DictReader(open(folder / "summary.csv"))] == ["ok", "interrupted", "interrupted"]
+    headline = "Stopped by SIGTERM: finished r000; interrupted r001, r002; 0 of 3 runs not started"
+    assert (folder / "summary.md").read_text().startswith(headline) and headline in capsys.readouterr().err
+    assert all((folder / r / "stopped").exists() for r in ("r001", "r002"))  # each run was told, and ended
+    assert not any(os.path.exists(f"/proc/{p.read_text()}") for p in pid_files())
+    assert '"stopped": "Stopped by SIGTERM' in (folder / "best.json").read_text()
