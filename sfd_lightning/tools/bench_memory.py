@@ -221,7 +221,12 @@ def build_iteration(key: str, mode: str, device: str, tiny: bool, folder: Option
 
     precision, lora, checkpointing = MODES[mode]
     case = cases(tiny)[key]
-    with torch.device(device):
+    try:
+        with torch.device(device):
+            net = case.network(checkpointing, folder)
+    except Exception as err:  # a loader that insists on the host: build there (slower), and say so
+        print(f"bench-memory: building {key} on {device} failed ({type(err).__name__}: {err}); building on the host",
+              file=sys.stderr, flush=True)
         net = case.network(checkpointing, folder)
     teacher = FlowDenoiser(net, FlowSchedule(shift=3.0)) if case.flow else VPDenoiser(net)
     module = SFDModule(teacher=teacher, num_classes=case.num_classes or 10, forget_label=0, override_label=1, ema_decay=0.999,

@@ -61,7 +61,7 @@ def steps(device: str, tiny: bool) -> List[Step]:
         iteration("sd3-lora", "SD3-medium 1024 px, LoRA bf16", 60, "sd3", "LoRA bf16", *size),
         iteration("flux-lora", "FLUX.1-dev 1024 px, LoRA bf16", 90, "flux", "LoRA bf16", *size),
         Step("pytest-gpu", "the tests marked gpu (device-parametrised ones on CUDA)", 60,
-             [*PY, "pytest", "-q", "-m", "gpu and not slow", "-p", "no:cacheprovider", "tests/tools/test_gpu_device.py",
+             [*PY, "pytest", "-q", "-m", "gpu and not slow", "tests/tools/test_gpu_device.py",
               "--junitxml", "{dir}/junit.xml"]),
         iteration("sd15-lora-compile", "torch.compile on/off on the SD 1.5 LoRA iteration", 100, "sd15", "LoRA bf16",
                   "--variant", "compile", *size),

@@ -51,10 +51,11 @@ def pins(name):
     return dict(line.split("==") for line in lines if line and not line.startswith("#"))
 
 
-def test_the_wheel_lists_pin_every_package_and_carry_nothing_the_node_has():
+def test_the_wheel_lists_pin_every_package_and_carry_nothing_the_node_has_but_a_newer_hub():
     carried, node = pins("wheels.txt"), pins("node.txt")
     assert all(re.fullmatch(r"\d+(\.\d+)+", v) for v in {**carried, **node}.values())
-    assert not set(carried) & set(node)
+    assert set(carried) & set(node) == {"huggingface-hub"}  # newer than the node's: diffusers needs it
+    assert tuple(map(int, carried["huggingface-hub"].split("."))) >= (1, 32) > tuple(map(int, node["huggingface-hub"].split(".")))
     assert {"diffusers", "jsonargparse", "torchvision"} <= set(carried) and node["torch"] == "2.11.0"
     assert carried["torchvision"] == "0.26.0"  # the torchvision release built against torch 2.11
     constraints = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line)
@@ -90,3 +91,21 @@ def test_the_entry_point_installs_offline_and_writes_its_results_where_told(tmp_
     assert [s["status"] for s in report["steps"]] == ["ok"]
     assert report["steps"][0]["result"]["sfd_cli"] == "imports"
     assert (tmp_path / "out" / "gpu_check.md").read_text().startswith("# GPU check")
+
+
+def test_the_readable_report_has_a_row_per_measured_iteration_and_the_variants_ratio(tmp_path):
+    row = {"key": "sd15", "mode": "LoRA bf16", "case": "SD 1.5", "peak_GiB": 5.0, "s_per_iteration": 0.2,
+           "ratio_to_passes": 1.1, "tflop_per_iteration": 80.0, "mfu": 0.4, "device_name": "NVIDIA H100 80GB HBM3"}
+    robust = dict(row, s_per_iteration=0.35)
+    report = {"tiny": False, "steps": [
+        {"name": "env", "status": "ok", "result": {"python": "3.12.1", "device": {"name": "NVIDIA H100 80GB HBM3"},
+                                                    "packages": {"torch": {"version": "2.11.0"}}}},
+        {"name": "sd15-lora", "title": "SD 1.5 LoRA", "status": "ok", "wall_s": 30, "cap_s": 75, "result": row},
+        {"name": "sd15-lora-robust", "title": "robust SFD", "status": "ok", "result": {"plain": row, "robust": robust, "ratio": 1.75}},
+        {"name": "flux-lora", "title": "FLUX", "status": "timeout: killed after 90 s", "last_lines": ["CUDA out of memory"]}]}
+    gpu_report.write_markdown(report, tmp_path / "gpu_check.md")
+    text = (tmp_path / "gpu_check.md").read_text()
+    assert text.startswith("# GPU check: NVIDIA H100 80GB HBM3") and "torch 2.11.0" in text
+    assert "| SD 1.5 | LoRA bf16 | 5.00 | 0.200 | 1.10 | 80.0 | 40.0% |" in text
+    assert "| SD 1.5 | LoRA bf16, robust | 5.00 | 0.350 |" in text and "robust SFD: x1.75" in text
+    assert "## flux-lora: timeout: killed after 90 s" in text and "CUDA out of memory" in text
