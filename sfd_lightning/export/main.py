@@ -18,13 +18,16 @@ import argparse
 import os
 from typing import List, Optional
 
-from sfd_lightning.export.model_card import diffusers_usage, find_attacks, find_benchmark, find_report, render, reproduce
+from sfd_lightning.errors import ConfigError, describe
+from sfd_lightning.export.model_card import (diffusers_usage, find_attacks, find_benchmark, find_report, prompt_forgetting,
+                                             render, reproduce, run_inputs)
 from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.export.comfyui_workflow import write_comfyui_workflow
 from sfd_lightning.export.diffusers_lora import write_diffusers_lora
 from sfd_lightning.export.single_file import write_single_file
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.folder import generator_of, rebuild, write_diffusers_parts, write_folder
+from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.io.source import Source
 
 
@@ -40,24 +43,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_repo_id(repo: Optional[str]) -> None:
+    """Refuse, before the export, a ``--push-to-hub`` that is no Hub repository id (``user/name``)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        if repo is not None:
+            validate_repo_id(repo)
+    except HFValidationError as err:
+        raise ConfigError("--push-to-hub", f"{repo!r} is not a Hub repository id ({describe(err)})") from None
+
+
 def push_to_hub(folder: str, repo: str, private: bool) -> str:
-    """Upload ``folder`` to the Hub model repository ``repo``; returns its URL."""
+    """Upload ``folder`` to the Hub model repository ``repo``; returns its URL. A failed upload (no network, no
+    token, no permission) is one line naming ``--push-to-hub``; the folder is kept."""
     from huggingface_hub import HfApi
 
-    api = HfApi()
-    api.create_repo(repo, private=private, exist_ok=True)
-    api.upload_folder(folder_path=folder, repo_id=repo, commit_message="sfd export")
+    try:
+        api = HfApi()
+        api.create_repo(repo, private=private, exist_ok=True)
+        api.upload_folder(folder_path=folder, repo_id=repo, commit_message="sfd export")
+    except Exception as err:  # the Hub client raises many types (httpx, HfHubHTTPError, token errors)
+        raise ConfigError("--push-to-hub", f"cannot upload to {repo!r} ({describe(err)}); the export in {folder!r} is "
+                                           f"kept: upload it with `hf upload {repo} {folder}`") from None
     return f"https://huggingface.co/{repo}"
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
+    check_out_spares_inputs(args.out, [args.ckpt, *run_inputs(args.ckpt)])
     check_out(args.out, args.overwrite)
+    check_repo_id(args.push_to_hub)
     source = Source(args.ckpt, "--ckpt")
     ckpt = read_checkpoint(source)
     meta, state = generator_of(ckpt, source)  # before anything is written
     denoiser, autoencoder = rebuild(meta, state, source)
     meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
+    if getattr(denoiser.net, "num_classes", None) is None:  # a prompt run: its class settings are unused defaults
+        meta.update(num_classes=None, forget_label=None, override_label=None, forget=prompt_forgetting(args.ckpt))
     command = reproduce(args.ckpt, args.out)
     with staged_folder(args.out) as folder:
         write_folder(meta, state, folder)

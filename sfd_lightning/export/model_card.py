@@ -21,10 +21,57 @@ def find_report(ckpt_path: str) -> Optional[Dict[str, float]]:
         return json.load(f)
 
 
+CARD_INPUTS = ("report.json", "config.yaml", os.path.join("attack", "attack.md"), os.path.join("benchmark", "benchmark.md"))
+
+
+def run_inputs(ckpt_path: str) -> List[str]:
+    """The files of the checkpoint's run folder the card is made from (those there)."""
+    return [path for path in (run_file(ckpt_path, name) for name in CARD_INPUTS) if os.path.isfile(path)]
+
+
+def prompt_forgetting(ckpt_path: str) -> Dict[str, Any]:
+    """A prompt run's ``mode``, ``concept`` and ``replacement`` (or ``override_prompts``: true), from its resolved
+    ``config.yaml`` (``data.init_args``); empty when the run folder has no readable one."""
+    import yaml
+
+    try:
+        with open(run_file(ckpt_path, "config.yaml"), encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+        data = config["data"]["init_args"]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+        return {}
+    found = {k: data.get(k) for k in ("mode", "concept", "replacement") if isinstance(data.get(k), str)}
+    return {**found, **({"override_prompts": True} if data.get("override_prompts") else {})}
+
+
 def _forgotten(meta: Dict[str, Any]) -> str:
-    if meta.get("num_classes") is None:
-        return "the concept of its forget prompts (a prompt-conditioned run)"
-    return f"class {meta.get('forget_label')} (shown the teacher's class {meta.get('override_label')} instead)"
+    """What the generator forgets, and what it shows instead, for the card's title."""
+    if meta.get("num_classes") is not None:
+        return f"class {meta.get('forget_label')} (shown the teacher's class {meta.get('override_label')} instead)"
+    forget = meta.get("forget") or {}
+    concept, replacement = forget.get("concept"), forget.get("replacement")
+    if forget.get("mode") == "nudity":
+        return "nudity (its forget prompts are subjects with a nudity keyword; it shows the bare subject instead)"
+    if concept and forget.get("override_prompts"):
+        return f"the prompt concept \"{concept}\" (it shows what the run's override prompts describe instead)"
+    if concept and replacement is not None:
+        return f"the prompt concept \"{concept}\" (prompts naming it show \"{replacement}\" instead)"
+    return "the concept of its forget prompts (a prompt-conditioned run whose config.yaml was not beside its checkpoint)"
+
+
+def usage_prompts(meta: Dict[str, Any]) -> str:
+    """The card's ``pipe.sample`` call: labels for a class model, the forgotten concept and what it shows instead
+    (or a plain prompt) for a prompt model."""
+    if meta.get("num_classes") is not None:
+        labels = [meta.get("forget_label"), meta.get("override_label")]
+        labels = [c for c in labels if isinstance(c, int)] or [0]
+        return f"pipe.sample({labels}, n=8, seed=0)  # in [-1, 1]: the forgotten class, then the class it shows instead"
+    forget = meta.get("forget") or {}
+    concept, replacement = forget.get("concept"), forget.get("replacement")
+    if concept and replacement and forget.get("mode") != "nudity":
+        return f"pipe.sample({json.dumps([concept, replacement])}, n=8, seed=0)  # in [-1, 1]: the forgotten concept, " \
+               "then what it shows instead"
+    return "pipe.sample([\"a photo of a person\"], n=8, seed=0)  # in [-1, 1]; a list of prompts"
 
 
 def portable(value: Any) -> Any:
@@ -112,9 +159,21 @@ def diffusers_usage(meta: Dict[str, Any], latent_shape: tuple, lora_file: Option
         f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))",
         f"image = pipe(\"a prompt\", latents={scale:.8f} * z, timesteps=[{meta['t_init']}], guidance_scale=1.0).images[0]",
         "```", "",
-        *([f"ComfyUI and AUTOMATIC1111 load `{single_file}` (this UNet with the base model's VAE and text encoder, in the "
-           f"original Stable Diffusion layout) as a checkpoint: sample one Euler step from sigma {sigma:.4f} "
-           f"(timestep {meta['t_init']}) to 0, CFG 1.", ""] if single_file else [])]
+        *(comfyui_usage(single_file, sigma, meta["t_init"]) if single_file else [])]
+
+
+def comfyui_usage(single_file: str, sigma: float, t_init: int) -> List[str]:
+    """The card's lines for ComfyUI (the nodes of ``comfyui_workflow.json``, written beside the single file) and
+    AUTOMATIC1111: one Euler step from sigma_init to 0 at CFG 1 is the generator's x0 prediction."""
+    return [
+        "## Use in ComfyUI and AUTOMATIC1111", "",
+        f"`{single_file}` is this UNet with the base model's VAE and text encoder in the original Stable Diffusion "
+        "layout: put it in ComfyUI's `models/checkpoints` or AUTOMATIC1111's `models/Stable-diffusion`.", "",
+        f"ComfyUI: `comfyui_workflow.json` is the one-step graph (ComfyUI's API format, what its `/prompt` endpoint "
+        f"runs): **Load Checkpoint** (`{single_file}`) → **CLIP Text Encode** (the prompt; an empty negative) → "
+        f"**BasicScheduler** (1 step) → **SetFirstSigma** (sigma {sigma:.4f}) → **SamplerCustom** (sampler `euler` "
+        f"from KSamplerSelect, cfg 1, an Empty Latent Image) → **VAE Decode** of its denoised output.", "",
+        f"AUTOMATIC1111: sample one Euler step from sigma {sigma:.4f} (timestep {t_init}) to 0, CFG 1.", ""]
 
 
 def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: str, attacks: Optional[str] = None,
@@ -136,7 +195,7 @@ def render(meta: Dict[str, Any], report: Optional[Dict[str, float]], command: st
         "## SFD settings", "", *_settings(meta), "",
         "## Use", "", "```python", "from sfd_lightning import load_generator",
         "pipe = load_generator(\"PATH_OR_HUB_ID\")",
-        "images = pipe.sample(" + ("[1, 2, 3]" if meta.get("num_classes") else "[\"a prompt\"]") + ", n=8, seed=0)  # in [-1, 1]",
+        "images = " + usage_prompts(meta),
         "```", "", *(usage or []),
         "## Intended use and limits", "",
         "For research on machine unlearning and for safer deployment of the base model. Forgetting is measured on",

@@ -19,6 +19,7 @@ from torch import nn
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.ldm_layout import Table, rename, unet_table, vae_attention_as_conv, vae_table
+from sfd_lightning.io.atomic import save_safetensors
 
 SINGLE_FILE = "sfd_generator_single_file.safetensors"
 UNET, VAE, TEXT = "model.diffusion_model.", "first_stage_model.", "cond_stage_model.transformer."
@@ -63,7 +64,5 @@ def write_single_file(denoiser: nn.Module, autoencoder: Optional[nn.Module], fol
     vae = getattr(autoencoder, "vae", None)
     if unet is None or vae is None or not is_sd1_text_encoder(getattr(text, "encoder", None)):  # SDXL: no single file
         return None
-    from safetensors.torch import save_file
-
-    save_file(single_file_state(unet, vae, text.encoder), os.path.join(folder, SINGLE_FILE))
+    save_safetensors(single_file_state(unet, vae, text.encoder), os.path.join(folder, SINGLE_FILE), "--out")
     return SINGLE_FILE

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import describe
+from sfd_lightning.io.atomic import atomic_write, save_safetensors
 from sfd_lightning.io.build import build, build_loaded
 from sfd_lightning.io.checkpoint import extract_state_dict, is_adapter_key, read_checkpoint
 from sfd_lightning.io.source import Source
@@ -57,12 +58,8 @@ def generator_of(ckpt: Dict[str, Any], source: Source) -> Tuple[Dict[str, Any], 
 
 def write_folder(meta: Dict[str, Any], state: Dict[str, torch.Tensor], out: str) -> None:
     """The folder's weights and config (the model card is written beside them by the caller)."""
-    from safetensors.torch import save_file
-
-    os.makedirs(out, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, os.path.join(out, WEIGHTS))
-    with open(os.path.join(out, CONFIG), "w") as f:
-        json.dump(meta, f, indent=1)
+    save_safetensors(state, os.path.join(out, WEIGHTS), "--out")
+    atomic_write(os.path.join(out, CONFIG), lambda f: f.write(json.dumps(meta, indent=1).encode()), "--out")
 
 
 DIFFUSERS_PARTS = {"unet": "unet", "transformer": "transformer"}  # the network's attribute: its subfolder

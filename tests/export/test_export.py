@@ -1,10 +1,13 @@
 """``sfd export`` and ``load_generator``: an SFD run's generator as a folder, read back to the same images."""
 import json
+import os
 import shutil
+import stat
 
 import numpy as np
 import pytest
 import torch
+from process_limits import file_size_limit, umask
 
 from project import ROOT
 from sfd_lightning import ConfigError, load_generator
@@ -126,8 +129,10 @@ def test_a_non_empty_out_is_refused_unless_overwrite_replaces_it_whole(run, tmp_
 
     with monkeypatch.context() as m:
         m.setattr(export_main, "write_diffusers_parts", broken)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(SystemExit):
             main(["export", "--ckpt", str(ckpt), "--out", str(out), "--overwrite"])
+    err = capsys.readouterr().err.strip()
+    assert err == f"sfd: error: --out: cannot write '{out}' (OSError: disk full); the previous mine there is intact"
     assert (out / "README.md").read_text() == "my notes" and (out / "unet" / "stale.bin").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no half-written folder left beside it
 
@@ -150,3 +155,94 @@ def test_bad_input_is_one_line(args, message, monkeypatch, capsys, tmp_path):
     assert exit_.value.code == 2 and err.startswith(f"sfd: error: {message}") and "\n" not in err
     with pytest.raises(ConfigError, match="is not an exported SFD generator"):
         load_generator(str(tmp_path))
+
+
+def refused(args, capsys):
+    """``sfd export ARGS`` exits 2 with one line; returns it."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", *args])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "\n" not in err, err
+    return err
+
+
+def listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_an_out_holding_the_checkpoint_or_the_run_files_is_refused_and_nothing_is_deleted(run, tmp_path, monkeypatch, capsys):
+    """``--out`` the run folder (``--overwrite`` replaced it whole: checkpoint, config and report gone), or a folder
+    holding the checkpoint, with or without ``--overwrite``, is one line naming --out; every file stays."""
+    ckpt, _, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(ckpt.parent.parent, copy)
+    before = listing(copy)
+    last = copy / "checkpoints" / ckpt.name
+    monkeypatch.chdir(ROOT)
+    for out, extra in ((copy, ["--overwrite"]), (copy, []), (copy / "checkpoints", ["--overwrite"]), (last, [])):
+        err = refused(["--ckpt", str(last), "--out", str(out), *extra], capsys)
+        assert err == f"sfd: error: --out: '{out}' holds '{last}', an input of this command, which replacing the " \
+                      "folder would delete; give another folder"
+    assert "report.json" in before and "config.yaml" in before and listing(copy) == before
+    (copy / "attack").mkdir()
+    (copy / "attack" / "attack.md").write_text("| attack |")  # read into the card
+    err = refused(["--ckpt", str(last), "--out", str(copy / "attack"), "--overwrite"], capsys)
+    assert f"holds '{copy / 'attack' / 'attack.md'}', an input of this command" in err
+    assert (copy / "attack" / "attack.md").is_file()
+
+
+def test_the_working_directory_or_a_folder_above_it_is_refused(run, tmp_path, monkeypatch, capsys):
+    ckpt, _, _ = run
+    sub = tmp_path / "scratch" / "sub"
+    sub.mkdir(parents=True)
+    (sub / "notes.txt").write_text("mine")
+    shutil.copy(ckpt, sub / "my.ckpt")
+    monkeypatch.chdir(sub)
+    for out in (".", "..", str(sub), "./"):
+        err = refused(["--ckpt", "my.ckpt", "--out", out, "--overwrite"], capsys)
+        assert err.startswith(f"sfd: error: --out: '{out}' is the working directory or a folder above it"), err
+    assert sorted(p.name for p in sub.iterdir()) == ["my.ckpt", "notes.txt"]
+    main(["export", "--ckpt", "my.ckpt", "--out", "exported"])  # a new folder inside it is fine
+    assert (sub / "exported" / "model.safetensors").is_file() and (sub / "notes.txt").read_text() == "mine"
+
+
+def test_a_full_disk_is_one_line_and_the_old_folder_stays(run, tmp_path, monkeypatch, capsys):
+    """``ulimit -f`` below the weights' size: one line naming --out, the earlier export intact, nothing left beside."""
+    ckpt, exported, _ = run
+    out = tmp_path / "old"
+    shutil.copytree(exported, out)
+    before = {name: (out / name).read_bytes() for name in listing(out)}
+    monkeypatch.chdir(ROOT)
+    with file_size_limit((exported / "model.safetensors").stat().st_size // 2):
+        err = refused(["--ckpt", str(ckpt), "--out", str(out), "--overwrite"], capsys)
+    assert err == f"sfd: error: --out: cannot write '{out}' (SafetensorError: Error while serializing: I/O error: File " \
+                  "too large (os error 27)); the previous old there is intact"
+    assert {name: (out / name).read_bytes() for name in listing(out)} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["old"]
+
+
+def test_exported_files_and_folders_get_the_umasks_modes(run, tmp_path, monkeypatch):
+    """Not the 0600 safetensors gives its files: a server running as another user reads the export."""
+    ckpt, _, _ = run
+    monkeypatch.chdir(ROOT)
+    with umask(0o027):
+        main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "e")])
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(os.stat(p).st_mode) for p in [tmp_path / "e", *(tmp_path / "e").rglob("*")]}
+    assert modes == {"e": 0o750, "e/README.md": 0o640, "e/model.safetensors": 0o640, "e/sfd_generator.json": 0o640}
+
+
+def test_a_failed_upload_is_one_line_naming_push_to_hub_and_the_folder_stays(run, tmp_path, monkeypatch, capsys):
+    """No network (here: a Hub endpoint that refuses connections): one line, and the export is kept."""
+    import huggingface_hub
+
+    ckpt, _, _ = run
+    real = huggingface_hub.HfApi
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda: real(endpoint="http://127.0.0.1:9", token="hf_none"))
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "push"
+    err = refused(["--ckpt", str(ckpt), "--out", str(out), "--push-to-hub", "rt-test/none-such"], capsys)
+    assert err.startswith("sfd: error: --push-to-hub: cannot upload to 'rt-test/none-such' (ConnectError: "), err
+    assert err.endswith(f"the export in '{out}' is kept: upload it with `hf upload rt-test/none-such {out}`")
+    assert (out / "model.safetensors").is_file()
+    err = refused(["--ckpt", str(ckpt), "--out", str(tmp_path / "p2"), "--push-to-hub", "not a repo"], capsys)
+    assert err.startswith("sfd: error: --push-to-hub: 'not a repo' is not a Hub repository id") and not (tmp_path / "p2").exists()

@@ -2,9 +2,12 @@
 diffusers' own single-file loaders read back exactly the tensors written, the names are the original checkpoint's
 at SD 1.5's size, and only Stable Diffusion runs get one."""
 import json
+import os
+import stat
 
 import pytest
 import torch
+from process_limits import umask
 from tiny_sd import make_tiny_sd
 
 from project import ROOT
@@ -132,7 +135,10 @@ def test_sfd_export_of_a_stable_diffusion_run_writes_the_generators_unet_with_th
     ckpt = tiny_sd_run[0]
     base = next(p for p in ckpt.parents if (p / "logs").is_dir()) / "sd"  # the tiny SD the run used
     out = tmp_path / "exported"
-    main(["export", "--ckpt", str(ckpt), "--out", str(out)])
+    with umask(0o022):
+        main(["export", "--ckpt", str(ckpt), "--out", str(out)])
+    modes = {stat.S_IMODE(os.stat(p).st_mode) for p in out.rglob("*") if p.is_file()}
+    assert modes == {0o644} and {stat.S_IMODE(os.stat(p).st_mode) for p in [out, out / "unet"]} == {0o755}
     path = out / SINGLE_FILE
     unet = UNet2DConditionModel.from_single_file(str(path), config=str(out), subfolder="unet", local_files_only=True)
     assert_same_weights(unet, UNet2DConditionModel.from_pretrained(out, subfolder="unet"))
