@@ -25,9 +25,10 @@ from sfd_lightning.io.allow_list import check_stored_hyperparameters
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.resume import check_model_settings, check_unfinished
 from sfd_lightning.io.run_dir import run_dir
-from sfd_lightning.io.run_lock import check_run_folder
+from sfd_lightning.io.run_lock import check_run_folder, claim_run_folder, is_rank_zero
 from sfd_lightning.io.source import Source
 from sfd_lightning.io.yaml_file import read_yaml_mapping
+from sfd_lightning.models.lora import check_base_precision
 from sfd_lightning.models.nonfinite import NonFiniteError
 from sfd_lightning.models.sfd_settings import LossWeights
 from sfd_lightning.runtime.quiet import silence_known_noise
@@ -116,9 +117,14 @@ class SFDLightningCLI(LightningCLI):
     def __init__(self, args: Optional[List[str]] = None, run: bool = True, **kwargs):
         kwargs.setdefault("save_config_callback", LoggedConfig)
         kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback(), ProgressLines()]})  # in every run
-        super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                         args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
-                                                         "description": DESCRIPTION}, **kwargs)
+        self.run_claim = None  # a logger-less run's hold on its folder (run_lock), from parsing to the run's end
+        try:
+            super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
+                             args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
+                                                             "description": DESCRIPTION}, **kwargs)
+        finally:
+            if self.run_claim is not None:
+                self.run_claim.release()
 
     def add_arguments_to_parser(self, parser) -> None:
         """What the noise and prompt data modules need of the model, linked from its arguments (where both
@@ -158,10 +164,17 @@ class SFDLightningCLI(LightningCLI):
                 check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
                                  config.get("trainer.max_steps"), str(path))
         if "model" in config:  # a flow network in VPDenoiser (or the reverse): refused before any weight is read
-            check_adapter_config(config.model.as_dict() if hasattr(config.model, "as_dict") else config.model, "model")
+            model = config.model.as_dict() if hasattr(config.model, "as_dict") else config.model
+            check_adapter_config(model, "model")
+            check_base_precision(model, config.get("trainer.precision"))  # a half-precision LoRA base needs autocast
         if subcommand in ("fit", "validate", "predict") and config.get("trainer.logger") in (False, []):
-            # no logger: the run writes straight into default_root_dir, so one run a folder (run_lock)
-            check_run_folder(config.get("trainer.default_root_dir") or os.getcwd(), path)
+            # no logger: the run writes straight into default_root_dir, so one run a folder (run_lock), claimed by
+            # the rank that writes there
+            folder = config.get("trainer.default_root_dir") or os.getcwd()
+            if is_rank_zero():
+                self.run_claim = claim_run_folder(folder, path)
+            else:
+                check_run_folder(folder, path)
 
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses

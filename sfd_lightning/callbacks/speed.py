@@ -31,9 +31,10 @@ class SamplerSpeedCallback(PeriodicEvalCallback):
         g = torch.Generator().manual_seed(0)
         noise = torch.randn((self.batch_size, *sample_shape(trainer)), generator=g).to(pl_module.device)
         labels = torch.arange(self.batch_size, device=pl_module.device) % pl_module.num_classes
-        one_step = images_per_second(lambda: pl_module.one_step(ema=True)(noise, labels), self.batch_size, self.repeats)
-        teacher = images_per_second(
-            lambda: sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale),
-            self.batch_size, self.repeats)
+        with pl_module.precision_context():  # as the run computes (a LoRA run's bfloat16 base: under bf16-mixed)
+            one_step = images_per_second(lambda: pl_module.one_step(ema=True)(noise, labels), self.batch_size, self.repeats)
+            teacher = images_per_second(
+                lambda: sample_ddim(pl_module.teacher, noise, labels, self.teacher_steps, self.teacher_cfg_scale),
+                self.batch_size, self.repeats)
         return {"speed/generator_images_per_s": one_step, "speed/teacher_images_per_s": teacher,
                 "speed/speedup": one_step / teacher}

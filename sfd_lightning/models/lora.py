@@ -6,7 +6,7 @@ shared with the teacher) and the relearning attack's ``lora`` mode (:func:`lora_
 run on released diffusion models)."""
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import torch
 from torch import nn
@@ -87,6 +87,21 @@ class LoRA:
         config = LoraConfig(r=self.rank, lora_alpha=self.alpha if self.alpha is not None else self.rank,
                             target_modules=self.targets(net, field), lora_dropout=0.0)
         return inject_adapter_in_model(config, net)
+
+
+FULL_PRECISION = ("None", "32", "32-true", "64", "64-true")  # trainer.precision values that compute in float32/64
+
+
+def check_base_precision(model_config: Mapping[str, Any], precision: Any) -> None:
+    """Refuse a half-precision LoRA base (``model.lora.base_dtype``) under a full ``trainer.precision``, before anything
+    is built: without autocast the float32 activations meet the base's bfloat16/float16 weights in the first layer."""
+    lora = (model_config.get("init_args") or {}).get("lora")
+    base_dtype = lora.get("base_dtype") if isinstance(lora, Mapping) else None
+    if base_dtype in ("bfloat16", "float16") and str(precision) in FULL_PRECISION:
+        raise ConfigError("model.lora.base_dtype", f"{base_dtype} computes only under trainer.precision bf16-mixed or "
+                                                   f"16-mixed, got trainer.precision={precision}: add "
+                                                   "--trainer.precision=bf16-mixed, or keep the base in float32 "
+                                                   "(base_dtype null)")
 
 
 def merged_state_dict(net: nn.Module) -> Dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ from typing import Dict, Optional, Sequence
 
 import torch
 from lightning.pytorch import LightningModule
+from lightning.pytorch.plugins.precision import MixedPrecision
 
 from sfd_lightning.models.nonfinite import NonFiniteGuard
 
@@ -55,8 +56,18 @@ class ManualIterations(LightningModule):
         if not self.guard.gradients_usable(opt, loss, agree, f"SFD iteration {self.iteration}: the {name}", name):
             opt.zero_grad(set_to_none=True)  # the step below then changes no weight and no optimiser state
         elif clip and self.grad_clip_value is not None:
-            self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
+            self.clip_by_value(opt)
         opt.step()
+
+    def clip_by_value(self, opt) -> None:
+        """Clip each gradient element of ``opt``'s parameters to ``grad_clip_value``. Under ``bf16-mixed`` (no gradient
+        scaler) directly: Lightning's mixed-precision plugin refuses a fused optimiser (the digits configs' Adam),
+        though only a scaler's unscaling conflicts with one."""
+        plugin = self.trainer.precision_plugin
+        if isinstance(plugin, MixedPrecision) and plugin.scaler is None:
+            plugin.clip_grad_by_value(opt, self.grad_clip_value)
+        else:
+            self.clip_gradients(opt, gradient_clip_val=self.grad_clip_value, gradient_clip_algorithm="value")
 
     def step_schedules(self, names: Sequence[str]) -> Dict[str, float]:
         """One schedule step per iteration; each optimiser's learning rate then in use, as ``lr/<name>``."""

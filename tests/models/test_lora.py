@@ -1,8 +1,10 @@
 """LoRA adapters through peft: zero at the start, trained alone, removed without a trace."""
+import pytest
 import torch
 from torch import nn
 
-from sfd_lightning.models.lora import lora_adapted, lora_targets
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.lora import check_base_precision, lora_adapted, lora_targets
 
 
 class Net(nn.Module):
@@ -38,3 +40,17 @@ def test_lora_adapts_the_called_layers_trains_only_its_adapters_and_leaves_no_tr
     assert type(net.conv) is nn.Conv2d and type(net.head) is nn.Linear and not hasattr(net, "peft_config")
     assert set(net.state_dict()) == set(before) and all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
     assert all(p.requires_grad for p in net.parameters()) and torch.equal(net(x), y0)
+
+
+def test_a_half_precision_base_needs_a_mixed_or_half_trainer_precision():
+    def model(base_dtype):
+        return {"class_path": "sfd_lightning.models.SFDModule", "init_args": {"lora": {"rank": 4, "base_dtype": base_dtype}}}
+
+    for precision in ("bf16-mixed", "16-mixed", "bf16-true", "bf16"):
+        check_base_precision(model("bfloat16"), precision)
+    for base_dtype in (None, "float32"):
+        check_base_precision(model(base_dtype), None)
+    check_base_precision({"init_args": {"lora": None}}, "32-true")
+    for precision in (None, "32-true", 32, "64-true"):
+        with pytest.raises(ConfigError, match=rf"^model.lora.base_dtype: float16 .* got trainer.precision={precision}: "):
+            check_base_precision(model("float16"), precision)

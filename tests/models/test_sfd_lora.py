@@ -152,3 +152,29 @@ def test_a_generator_folder_as_stage_one_leaves_the_fake_scores_base_the_teacher
     assert not any(id(p) in teacher for n, p in m.generator.named_parameters() if "lora_" not in n)
     x, sigma, labels = torch.randn(2, 1, 8, 8), torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
     torch.testing.assert_close(m.generator(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
+
+
+def digits_lora_args(tmp_path, *args):
+    """``sfd fit`` of the digits config cut to one iteration, with the LoRA overlay."""
+    from project import ROOT, short_forget_config
+
+    config = short_forget_config(tmp_path, iterations=1, every_n_iterations=0, n_per_label=2, teacher_steps=2)
+    return ["fit", "--config", str(config), "--config", str(ROOT / "configs" / "overlays" / "digits_lora.yaml"), *args]
+
+
+@pytest.mark.parametrize("base_dtype", ["bfloat16", "float16"])
+def test_a_half_precision_base_without_mixed_precision_is_refused_in_one_line(run_cli, capsys, tmp_path, base_dtype):
+    assert run_cli(digits_lora_args(tmp_path, f"--model.init_args.lora.base_dtype={base_dtype}")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"sfd: error: model.lora.base_dtype: {base_dtype} computes only under trainer.precision "
+                          "bf16-mixed or 16-mixed, got trainer.precision=None") and "\n" not in err, err
+    assert not (tmp_path / "run").exists()  # refused before anything was built or written
+
+
+def test_a_bfloat16_base_trains_under_bf16_mixed_with_the_digits_fused_adam(run_cli, tmp_path):
+    """What the error above asks for works: value clipping beside fused Adam, and the callbacks' sampling."""
+    args = digits_lora_args(tmp_path, "--model.init_args.lora.base_dtype=bfloat16", "--trainer.precision=bf16-mixed",
+                            "--trainer.logger=false")
+    assert run_cli(args) == 0
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert last["sfd_iteration"] == 1
