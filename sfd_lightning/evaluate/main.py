@@ -28,6 +28,7 @@ from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.evaluate.judges import JUDGES, add_judge_arguments, judge_results, make_judges
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics import make_extractor
@@ -155,12 +156,16 @@ def evaluate(args: argparse.Namespace) -> Dict:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Before any feature is computed: no file already there is replaced unless --overwrite, and the statistics go to
-    the file named (numpy would add ``.npz`` to another name)."""
+    """Before any feature is computed: no file already there is replaced unless --overwrite, none is an input (the
+    samples, the reference, a weights file) even with it, and the statistics go to the file named (numpy would add
+    ``.npz`` to another name)."""
     stats = args.save_reference_stats
     if stats and not stats.endswith(".npz"):
         raise ConfigError("--save-reference-stats", f"must end in .npz (numpy would write {stats + '.npz'!r}), got {stats!r}")
+    inputs = [args.samples, args.reference, args.classifier, args.inception_weights, args.vgg16_weights]
     for field, path in (("--out", args.out), ("--save-reference-stats", stats)):
+        if path:
+            check_out_spares_inputs(path, inputs, field, whole=False)
         if path and os.path.exists(path) and not args.overwrite:
             raise ConfigError(field, f"{path!r} exists; give a new name, or --overwrite to replace it")
 

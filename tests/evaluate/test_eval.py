@@ -54,6 +54,21 @@ def test_reference_stats_are_kept_and_written_where_named(run_cli, capsys, tmp_p
     assert stats.read_bytes() == b"earlier statistics" and not (tmp_path / "m.json").exists()
 
 
+@pytest.mark.parametrize("field", ["--out", "--save-reference-stats"])
+def test_an_output_that_is_an_input_is_refused_even_with_overwrite(run_cli, capsys, tmp_path, real_npz, field):
+    """Statistics written over the reference images (or metrics over the samples) would destroy them."""
+    before = real_npz.read_bytes()
+    link = tmp_path / "same.npz"
+    link.symlink_to(real_npz)  # another name of the same file
+    outputs = {"--out": str(tmp_path / "m.json"), "--save-reference-stats": None, field: str(link)}
+    args = ["eval", str(real_npz), "--reference", str(real_npz), "--metrics", "fid", "--features", f"classifier:{CLASSIFIER}",
+            "--device", "cpu", "--overwrite", *[a for k, v in outputs.items() if v for a in (k, v)]]
+    assert run_cli(args) == 2
+    assert capsys.readouterr().err.strip() == f"sfd: error: {field}: '{link}' is the input '{real_npz}' of this command; " \
+                                              "writing it would destroy it: give another name"
+    assert real_npz.read_bytes() == before
+
+
 def test_real_against_itself_and_against_a_generator(run_cli, tmp_path, real_npz):
     same = eval_json(run_cli, tmp_path, real_npz, "--reference", real_npz, "--forget-label", "0", "--override-label", "1",
                      "--classifier", CLASSIFIER)
