@@ -10,26 +10,28 @@ Each method is trained by ``sfd fit`` (in a child process; its wall time is the 
 ``sfd sample`` with the spec's noise seeds and samples per class, ``sfd eval`` (forget, override and retained
 accuracy; FID of the retained classes; ``evaluation: false`` leaves it out), its sampler's images/s here, ``sfd
 attack`` when the spec has attacks, and ``sfd benchmark`` (its nudity, identity and COCO suites, one column per
-headline number) when the spec has ``benchmark:`` options. Writes ``compare.md``, ``compare.csv``, ``compare.png`` and ``compare.json`` into the spec's ``out``;
-a rerun reuses what is already there.
+headline number) when the spec has ``benchmark:`` options. Each method's row is recorded in its folder; then
+``compare.md``, ``compare.csv``, ``compare.png`` and ``compare.json`` are written into the spec's ``out`` from every
+method's recorded row (those of an earlier run into the same ``out`` too), a method that failed, was interrupted
+or never started marked so; a rerun reuses what is already there. SIGTERM or Ctrl+C stops the methods' processes
+too, writes the table of what finished, and exits 143/130.
 """
 import argparse
-import json
-import os
 import sys
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.parallel import run_children
 from sfd_lightning.compare.record import check_record, write_record
-from sfd_lightning.compare.report import write
 from sfd_lightning.compare.runner import attack, benchmark, evaluate, sampler_speed, speed_conditions, train
-from sfd_lightning.compare.spec import CompareSpec, Method, check_pair, folder_name, read_spec
+from sfd_lightning.compare.spec import CompareSpec, Method, check_pair, read_spec
+from sfd_lightning.compare.table import save_row, write_table
 from sfd_lightning.compare.tuning import tuning_note
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.runtime.children import Interrupted, children
 
 
 def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
-    folder = os.path.join(spec.out, folder_name(method.name))
+    folder = spec.folder_of(method)
     write_record(method, spec, folder)
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
@@ -50,17 +52,42 @@ def check_records(spec: CompareSpec, only: Optional[List[str]]) -> None:
     """Before anything runs: no folder's results from another definition are reused."""
     for i, method in enumerate(spec.methods):
         if not only or method.name in only:
-            check_record(method, spec, os.path.join(spec.out, folder_name(method.name)), f"methods[{i}]")
+            check_record(method, spec, spec.folder_of(method), f"methods[{i}]")
 
 
-def run(spec: CompareSpec, only: Optional[List[str]] = None, log=print) -> List[Dict[str, Any]]:
-    check_records(spec, only)
-    rows = [method_row(m, spec, log) for m in spec.methods if not only or m.name in only]
-    reference = next((r for r in rows if r["method"] == spec.reference_method), None)
-    for r in rows:
-        if reference and "fid" in r and reference.get("fid"):
-            r["fid_ratio"] = r["fid"] / reference["fid"]
-    return rows
+def run(spec: CompareSpec, methods: List[Method], status: Dict[str, str], log=print) -> None:
+    """Compute the methods in turn in this process, each row recorded in its folder; ``status`` gets ``ok`` for each
+    one finished (``running`` while it runs)."""
+    for method in methods:
+        status[method.name] = "running"
+        save_row(method_row(method, spec, log), spec.folder_of(method))
+        status[method.name] = "ok"
+
+
+def compute(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: int, pair: List[str],
+            status: Dict[str, str], log=print) -> None:
+    """Every method's row, in this process or in ``parallel`` child processes; with children, the finished methods'
+    rows are then made again here from their folders (nothing is trained or scored again) with the sampler's speed
+    measured alone."""
+    if parallel > 1:
+        run_children(spec_path, spec, methods, parallel, pair, status, log)
+        methods = [m for m in methods if status.get(m.name) == "ok"]
+    run(spec, methods, status, log)
+
+
+def finish(spec: CompareSpec, methods: List[Method], status: Dict[str, str], stopped_by: Optional[str] = None,
+           failure: Optional[str] = None, log=print) -> None:
+    """Mark the method that was running (interrupted by the signal ``stopped_by``, or failed with ``failure``) and
+    those never started, then write the table."""
+    for method in methods:
+        state = status.get(method.name)
+        if state is None:
+            status[method.name] = "not started"
+        elif state == "running":
+            status[method.name] = f"interrupted ({stopped_by})" if stopped_by else f"failed ({failure})"
+    paths = write_table(spec, status, stopped_by, log)
+    print(open(paths["md"]).read())
+    print("wrote " + ", ".join(paths.values()))
 
 
 def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int]) -> List[str]:
@@ -84,6 +111,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                    "its share of the CPU threads (and GPUs); training times are then measured beside each other")
     p.add_argument("--forget-label", type=int, default=None, help="class runs: forget this class instead of the spec's")
     p.add_argument("--override-label", type=int, default=None, help="class runs: show this class instead of the spec's")
+    p.add_argument("--record-only", action="store_true", help="record each method's row in its folder and write no "
+                   "table (what --parallel's child processes run; the parent writes the table)")
     args = p.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
@@ -96,15 +125,26 @@ def main(argv: Optional[List[str]] = None) -> None:
     if unknown:
         raise ConfigError("--only", f"no method named {unknown[0]!r} in {args.spec}")
     log = lambda m: print(m, flush=True)  # noqa: E731
-    if args.parallel > 1:
-        chosen = [m for m in spec.methods if not only or m.name in only]
-        check_records(spec, only)  # before any child starts
-        failed = run_children(args.spec, spec, chosen, args.parallel, pair, log)
-        if failed:
-            sys.exit(f"sfd compare: {', '.join(failed)} failed; see their logs in {os.path.join(spec.out, 'compare_logs')}")
-    rows = run(spec, only, log)
-    paths = write(rows, spec.out)
-    with open(os.path.join(spec.out, "compare.json"), "w") as f:
-        json.dump(rows, f, indent=1)
-    print(open(paths["md"]).read())
-    print("wrote " + ", ".join(paths.values()))
+    chosen = [m for m in spec.methods if not only or m.name in only]
+    check_records(spec, only)  # before anything starts
+    status: Dict[str, str] = {}
+    stop: Optional[Interrupted] = None
+    failure: Optional[ConfigError] = None
+    try:
+        with children.stopped_on_signal(log=log):
+            compute(args.spec, spec, chosen, args.parallel, pair, status, log)
+    except Interrupted as err:
+        stop = err
+    except ConfigError as err:  # a method's fit or scoring failed: the table says so, then the error's line
+        failure = err
+    if not args.record_only:
+        finish(spec, chosen, status, stop.name if stop else None, str(failure) if failure else None, log)
+    if stop is not None:
+        print(f"sfd compare: {stop}; finished: {', '.join(n for n, s in status.items() if s == 'ok') or 'none'}",
+              file=sys.stderr)
+        sys.exit(stop.status)
+    if failure is not None:
+        raise failure
+    failed = [n for n, s in status.items() if s != "ok"]
+    if failed:
+        sys.exit(f"sfd compare: {', '.join(failed)} failed; see their logs in {spec.out}/compare_logs")

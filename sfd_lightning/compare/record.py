@@ -8,7 +8,7 @@ definition is refused before anything runs, naming what differs; it is never reu
 import hashlib
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.errors import ConfigError
@@ -49,11 +49,25 @@ def check_record(method: Method, spec: CompareSpec, folder: str, field: str) -> 
     except (OSError, ValueError):
         raise ConfigError(field, f"{folder!r} holds results with no readable {RECORD} (an earlier version or another "
                                  f"comparison made them); {remedy}") from None
-    wanted = definition(method, spec)
-    changed = sorted(k for k in set(wanted) | set(stored) if wanted.get(k) != stored.get(k))
+    changed = differences(method, spec, stored)
     if changed:
         raise ConfigError(field, f"{folder!r} holds results of {method.name!r} computed with other settings "
                                  f"({', '.join(changed)} differ); {remedy}")
+
+
+def differences(method: Method, spec: CompareSpec, stored: Any) -> List[str]:
+    """The keys of the method's definition that ``stored`` (a folder's record) gives otherwise."""
+    wanted, stored = definition(method, spec), stored if isinstance(stored, dict) else {}
+    return sorted(k for k in set(wanted) | set(stored) if wanted.get(k) != stored.get(k))
+
+
+def same_definition(method: Method, spec: CompareSpec, folder: str) -> bool:
+    """Whether ``folder`` records the method's definition (its results belong to this comparison)."""
+    try:
+        with open(os.path.join(folder, RECORD)) as f:
+            return not differences(method, spec, json.load(f))
+    except (OSError, ValueError):
+        return False
 
 
 def write_record(method: Method, spec: CompareSpec, folder: str) -> None:

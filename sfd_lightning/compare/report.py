@@ -1,4 +1,6 @@
-"""The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``."""
+"""The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``. A row whose ``status`` is not
+``ok`` (a method that failed, was interrupted or never started) keeps its place with its status in a column of
+its own, and the figure leaves it out."""
 import csv
 import os
 import re
@@ -33,13 +35,18 @@ def extra_format(group: str, key: str) -> str:
     return "{:.2f}" if group == "benchmark" and ("FID" in key or "CLIP" in key) else "{:.1%}"
 
 
-def markdown(rows: List[Dict[str, Any]]) -> str:
+def finished(row: Dict[str, Any]) -> bool:
+    return row.get("status", "ok") == "ok"
+
+
+def markdown(rows: List[Dict[str, Any]], headline: str = "") -> str:
     extra = extra_columns(rows)
-    head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    status = not all(finished(r) for r in rows)
+    head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra] + (["status"] if status else [])
+    lines = ([headline, ""] if headline else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells + ([r.get("status", "ok")] if status else [])) + " |")
     notes = [f"- {r['method']}: {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
@@ -48,9 +55,10 @@ def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
     extra = extra_columns(rows)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra])
+        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra] + ["status"])
         for r in rows:
-            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get(g, {}).get(k) for g, k in extra])
+            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get(g, {}).get(k) for g, k in extra]
+                            + [r.get("status", "ok")])
 
 
 def plot(rows: List[Dict[str, Any]], path: str) -> None:
@@ -108,14 +116,16 @@ def plot_relearning(rows: List[Dict[str, Any]], path: str) -> bool:
     return True
 
 
-def write(rows: List[Dict[str, Any]], out: str) -> Dict[str, str]:
+def write(rows: List[Dict[str, Any]], out: str, headline: str = "") -> Dict[str, str]:
+    """compare.md (``headline`` above the table), compare.csv and the figures of the finished rows."""
     os.makedirs(out, exist_ok=True)
     paths = {kind: os.path.join(out, f"compare.{kind}") for kind in ("md", "csv", "png")}
     with open(paths["md"], "w") as f:
-        f.write(markdown(rows))
+        f.write(markdown(rows, headline))
     write_csv(rows, paths["csv"])
-    plot(rows, paths["png"])
+    done = [r for r in rows if finished(r)]
+    plot(done, paths["png"])
     relearning = os.path.join(out, "compare_relearning.png")
-    if plot_relearning(rows, relearning):
+    if plot_relearning(done, relearning):
         paths["relearning"] = relearning
     return paths

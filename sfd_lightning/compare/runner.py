@@ -19,6 +19,7 @@ from sfd_lightning.data.prompts import class_of
 from sfd_lightning.diffusion.conditions import Condition, cycled
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.spread import with_spread
+from sfd_lightning.runtime.children import children
 
 CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}]
 
@@ -57,11 +58,12 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     log(f"{method.name}: sfd fit --config {method.config}")
     start = time.perf_counter()
     with open(os.path.join(folder, "fit.log"), "w") as out:
-        proc = subprocess.run([sys.executable, "-m", "sfd_lightning", *fit_args(method, spec, folder)], stdout=out, stderr=subprocess.STDOUT)
+        returncode = children.run([sys.executable, "-m", "sfd_lightning", *fit_args(method, spec, folder)], stdout=out,
+                                  stderr=subprocess.STDOUT)  # owned: a signal to this process stops the fit too
     seconds = round(time.perf_counter() - start, 1)
     ckpt = last_checkpoint(folder)
-    if proc.returncode != 0 or ckpt is None:
-        raise ConfigError(f"methods.{method.name}", f"sfd fit failed (exit {proc.returncode}); see {folder}/fit.log")
+    if returncode != 0 or ckpt is None:
+        raise ConfigError(f"methods.{method.name}", f"sfd fit failed (exit {returncode}); see {folder}/fit.log")
     with open(record, "w") as f:
         json.dump({"train_seconds": seconds}, f)
     return {"ckpt": ckpt, "train_seconds": seconds}

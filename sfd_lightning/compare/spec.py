@@ -4,6 +4,7 @@
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
 ``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
 prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
+import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -47,6 +48,10 @@ class CompareSpec:
 
     def prompt_list(self) -> List[str]:
         return read_prompt_file(self.prompts["file"], "prompts.file")
+
+    def folder_of(self, method: Method) -> str:
+        """The method's folder under ``out``: its definition, checkpoint, scores and row."""
+        return os.path.join(self.out, folder_name(method.name))
 
 
 def _check_names(methods: List[Method]) -> None:

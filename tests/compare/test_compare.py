@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import sys
 
 import pytest
 import yaml
@@ -119,7 +120,7 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     assert "| SFD | none | 0.0% | – | – | 0.070 | 0.88 | 1 | 4,200 | 230 | 30.0% |" in table
     assert table.rstrip().endswith("- teacher: nothing forgotten")
     paths = write(rows, str(tmp_path))
-    assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5")
+    assert open(paths["csv"]).read().splitlines()[0].endswith("attack noise eps 0.5,status")
     assert "relearning" not in paths  # no relearning results, no curve
 
 
@@ -154,8 +155,6 @@ def test_fine_tuning_columns_keep_the_worst_case_over_the_learning_rate_grid(tmp
 
 def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
     """No train.json: the fit stopped, so its checkpoint, config and whatever was scored of it go, and a new fit runs."""
-    import subprocess
-
     from sfd_lightning.compare import runner
     from sfd_lightning.compare.spec import CompareSpec, Method
 
@@ -170,9 +169,9 @@ def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monke
         fits.append(argv)
         (folder / "checkpoints").mkdir()
         (folder / "checkpoints" / "last.ckpt").write_text("new")
-        return subprocess.CompletedProcess(argv, 0)
+        return 0
 
-    monkeypatch.setattr(runner.subprocess, "run", fake_fit)
+    monkeypatch.setattr(runner.children, "run", fake_fit)
     spec = CompareSpec(str(tmp_path), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={})
     trained = runner.train(Method("ESD", 2, "none", config="c.yaml"), spec, str(folder))
     assert len(fits) == 1 and trained["ckpt"] == str(folder / "checkpoints" / "last.ckpt")
@@ -251,7 +250,7 @@ def test_a_folder_computed_from_another_definition_is_refused_before_anything_ru
     from sfd_lightning.compare.spec import read_spec
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(runner.subprocess, "run", lambda *a, **k: pytest.fail("a method was trained"))
+    monkeypatch.setattr(runner.children, "run", lambda *a, **k: pytest.fail("a method was trained"))
     spec = read_spec(str(write_spec(tmp_path)))
     esd = tmp_path / "out" / "esd"
     write_record(spec.methods[1], spec, str(esd))
@@ -292,3 +291,127 @@ def test_a_stable_diffusion_comparison_runs_the_benchmark_for_each_method(tiny_s
     table = (out / "compare.md").read_text()
     assert "| nudity rate (0.6) | nudity rate (0.45) |" in table.splitlines()[0] + " |"
     assert table.splitlines()[2].startswith("| SFD | none | – |")
+
+
+FAKE_METHOD = """
+import json, os, pathlib, signal, sys, time
+name, folder = sys.argv[1], pathlib.Path(sys.argv[2])
+if sys.argv[3] == "fail" or name == "teacher":  # one failure among finished methods; or the others sleep
+    if name == "Broken":
+        sys.exit(1)
+    mine = folder / "out" / name.lower()  # what a child records: the method's definition and row
+    mine.mkdir(parents=True, exist_ok=True)
+    (mine / "method.json").write_text((folder / f"{name}.definition.json").read_text())
+    (mine / "row.json").write_text(json.dumps({"method": name, "nfe": 0}))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, lambda *_: ((folder / f"{name}.stopped").write_text("yes"), sys.exit(143)))
+(folder / f"{name}.pid").write_text(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+@pytest.fixture
+def fake_children(tmp_path, monkeypatch):
+    """``--parallel``'s children replaced by a stand-in (mode "fail": Broken fails, the others finish at once; mode
+    "sleep": teacher finishes, the others sleep until SIGTERM); the parent makes each finished row from its folder (checkpoints as they are,
+    no evaluation: nothing heavy runs)."""
+    from sfd_lightning.compare import parallel
+    from sfd_lightning.compare.record import definition
+    from sfd_lightning.compare.spec import read_spec
+
+    (tmp_path / "method.py").write_text(FAKE_METHOD)
+    mode = {"broken": "fail"}
+    monkeypatch.setattr(parallel, "child_argv", lambda spec_path, method, out, options: [
+        sys.executable, str(tmp_path / "method.py"), method.name, str(tmp_path), mode["broken"]])
+    spec = dict(SPEC, out=str(tmp_path / "out"), evaluation=False, attack=None, methods=[
+        {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
+        {"name": "SFD", "ckpt": "assets/digits_teacher.pt", "steps": 1, "data": "none"},
+        {"name": "Broken", "ckpt": "assets/digits_teacher.pt", "steps": 3, "data": "none"}])
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    for method in read_spec(str(path)).methods:
+        (tmp_path / f"{method.name}.definition.json").write_text(json.dumps(definition(method, read_spec(str(path)))))
+    return path, spec, mode
+
+
+def statuses(out) -> dict:
+    return {r["method"]: r["status"] for r in json.loads((out / "compare.json").read_text())}
+
+
+def test_a_failed_method_is_marked_in_the_table_beside_the_finished_and_earlier_rows(tmp_path, monkeypatch, fake_children):
+    """The children write no table; the parent writes one from every method's recorded row: an earlier run's rows
+    stay, the failed method's row says it failed (in the files, not only on the terminal)."""
+    monkeypatch.chdir(ROOT)
+    path, spec, _ = fake_children
+    out = tmp_path / "out"
+    main(["compare", str(path), "--only", "teacher,SFD"])  # the complete two-row table
+    assert statuses(out) == {"teacher": "ok", "SFD": "ok"}
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", str(path), "--parallel", "2"])
+    assert "Broken failed" in str(exit_.value.code)
+    log = out / "compare_logs" / "broken.log"
+    assert statuses(out) == {"teacher": "ok", "SFD": "ok", "Broken": f"failed (exit 1; log: {log})"}
+    table = (out / "compare.md").read_text()
+    assert table.startswith(f"Incomplete: Broken failed (exit 1; log: {log}).") and "| status |" in table
+    assert [r["status"] for r in csv.DictReader(open(out / "compare.csv"))] == ["ok", "ok", f"failed (exit 1; log: {log})"]
+    main(["compare", str(path), "--only", "Broken"])  # computed now: a complete table of all three, no status column
+    assert statuses(out) == {"teacher": "ok", "SFD": "ok", "Broken": "ok"} and "status" not in (out / "compare.md").read_text()
+
+
+def test_an_earlier_table_with_rows_the_new_one_lacks_is_kept(tmp_path, monkeypatch, capsys, fake_children):
+    monkeypatch.chdir(ROOT)
+    path, spec, _ = fake_children
+    out = tmp_path / "out"
+    main(["compare", str(path)])
+    spec["methods"][1]["steps"] = 4  # SFD's results no longer belong to the spec: its row cannot be reused
+    path.write_text(yaml.safe_dump(spec))
+    main(["compare", str(path), "--only", "teacher"])
+    assert statuses(out) == {"teacher": "ok", "Broken": "ok"}
+    (earlier,) = out.glob("compare_earlier_*.json")
+    assert [r["method"] for r in json.loads(earlier.read_text())] == ["teacher", "SFD", "Broken"]
+    assert "the earlier table has finished rows this one lacks (SFD): kept as" in capsys.readouterr().out
+
+
+def test_a_signal_stops_the_methods_children_and_writes_what_finished(tmp_path, monkeypatch, capsys, fake_children):
+    """SIGTERM to ``sfd compare --parallel 2`` (this process): its children get it and are waited for, the table holds
+    the finished method and marks the interrupted ones, and the comparison exits 143."""
+    import signal
+
+    from signals import running, signal_once_running
+
+    monkeypatch.chdir(ROOT)
+    path, spec, mode = fake_children
+    mode["broken"] = "sleep"
+    pid_files = lambda: [tmp_path / f"{n}.pid" for n in ("SFD", "Broken") if (tmp_path / f"{n}.pid").exists()]  # noqa: E731
+    signal_once_running(pid_files, 2, signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", str(path), "--parallel", "3"])
+    assert exit_.value.code == 143
+    out = tmp_path / "out"
+    assert statuses(out) == {"teacher": "ok", "SFD": "interrupted (SIGTERM)", "Broken": "interrupted (SIGTERM)"}
+    assert (out / "compare.md").read_text().startswith("Stopped by SIGTERM: SFD interrupted (SIGTERM); Broken interrupted")
+    assert "sfd compare: stopped by SIGTERM; finished: teacher" in capsys.readouterr().err
+    assert all((tmp_path / f"{n}.stopped").exists() for n in ("SFD", "Broken"))
+    assert not any(running(int(p.read_text())) for p in pid_files())
+
+
+def test_a_method_folder_holding_an_input_is_not_emptied(tmp_path, monkeypatch):
+    """An unfinished fit's folder is emptied before the method is trained again: not when it holds the method's
+    config (or the working directory); one line naming --out, nothing deleted, nothing trained."""
+    from sfd_lightning.compare import runner
+    from sfd_lightning.compare.spec import CompareSpec, Method
+    from sfd_lightning.errors import ConfigError
+
+    folder = tmp_path / "out" / "esd"
+    folder.mkdir(parents=True)
+    config = folder / "my_esd.yaml"
+    config.write_text("model: {}")
+    spec = CompareSpec(str(tmp_path / "out"), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={})
+    with pytest.raises(ConfigError) as err:
+        runner.train(Method("ESD", 2, "none", config=str(config)), spec, str(folder))
+    assert str(err.value) == f"--out: '{folder}' holds '{config}', an input of this command, which replacing the " \
+                             "folder would delete; give another folder"
+    monkeypatch.chdir(folder)
+    with pytest.raises(ConfigError, match="is the working directory or a folder above it"):
+        runner.train(Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder))
+    assert [p.name for p in folder.iterdir()] == ["my_esd.yaml"]

@@ -284,35 +284,12 @@ time.sleep(60)
 """
 
 
-def signal_once_running(pid_files, count: int, signum: int):
-    """A thread that sends this process ``signum`` once ``count`` pid files exist, if a handler is in place to take
-    it (else it ends the children, and the test fails instead of the test run)."""
-    import os
-    import signal
-    import threading
-    import time
-
-    def send():
-        deadline = time.monotonic() + 30
-        while len(pid_files()) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
-            for path in pid_files():
-                os.kill(int(path.read_text()), signal.SIGKILL)
-        else:
-            os.kill(os.getpid(), signum)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_a_signal_stops_the_sweeps_runs_and_writes_what_finished(tmp_path, monkeypatch, capsys):
     """SIGTERM to ``sfd sweep --parallel 2`` (this process, with stand-ins for ``sfd fit``): the runs get the signal
     and are waited for; the summary holds the finished run and the interrupted ones and says so; exit 143."""
-    import os
     import signal
 
+    from signals import running, signal_once_running
     from sfd_lightning.sweep import local
 
     (tmp_path / "fit.py").write_text(FAKE_FIT)
@@ -330,5 +307,5 @@ def test_a_signal_stops_the_sweeps_runs_and_writes_what_finished(tmp_path, monke
     headline = "Stopped by SIGTERM: finished r000; interrupted r001, r002; 0 of 3 runs not started"
     assert (folder / "summary.md").read_text().startswith(headline) and headline in capsys.readouterr().err
     assert all((folder / r / "stopped").exists() for r in ("r001", "r002"))  # each run was told, and ended
-    assert not any(os.path.exists(f"/proc/{p.read_text()}") for p in pid_files())
+    assert not any(running(int(p.read_text())) for p in pid_files())
     assert '"stopped": "Stopped by SIGTERM' in (folder / "best.json").read_text()
