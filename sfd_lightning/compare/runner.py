@@ -18,6 +18,7 @@ from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.diffusion.conditions import Condition, cycled
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.metrics.spread import with_spread
 from sfd_lightning.runtime.children import children
 
@@ -54,6 +55,8 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     if os.path.isfile(record) and last_checkpoint(folder):
         with open(record) as f:
             return {"ckpt": last_checkpoint(folder), **json.load(f)}
+    inputs = [method.config, *method.args, (spec.prompts or {}).get("file")]  # args: a --config overlay's path
+    check_out_spares_inputs(folder, inputs, "--out")  # emptied next: it must hold no input
     empty_folder(folder)  # what was scored of an unfinished fit goes with it
     log(f"{method.name}: sfd fit --config {method.config}")
     start = time.perf_counter()
