@@ -415,25 +415,3 @@ def test_a_method_folder_holding_an_input_is_not_emptied(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="is the working directory or a folder above it"):
         runner.train(Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder))
     assert [p.name for p in folder.iterdir()] == ["my_esd.yaml"]
-
-
-def test_a_method_folder_holding_an_input_is_not_emptied(tmp_path, monkeypatch):
-    """An unfinished fit's folder is emptied before the method is trained again: not when it holds the method's
-    config (or the working directory); one line naming --out, nothing deleted, nothing trained."""
-    from sfd_lightning.compare import runner
-    from sfd_lightning.compare.spec import CompareSpec, Method
-    from sfd_lightning.errors import ConfigError
-
-    folder = tmp_path / "out" / "esd"
-    folder.mkdir(parents=True)
-    config = folder / "my_esd.yaml"
-    config.write_text("model: {}")
-    spec = CompareSpec(str(tmp_path / "out"), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={})
-    with pytest.raises(ConfigError) as err:
-        runner.train(Method("ESD", 2, "none", config=str(config)), spec, str(folder))
-    assert str(err.value) == f"--out: '{folder}' holds '{config}', an input of this command, which replacing the " \
-                             "folder would delete; give another folder"
-    monkeypatch.chdir(folder)
-    with pytest.raises(ConfigError, match="is the working directory or a folder above it"):
-        runner.train(Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder))
-    assert [p.name for p in folder.iterdir()] == ["my_esd.yaml"]
