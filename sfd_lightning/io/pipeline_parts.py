@@ -1,6 +1,7 @@
 """What a diffusers pipeline folder or hub id holds, read from its ``model_index.json`` and network config only,
 so a folder of the wrong family or without a text encoder is refused before any weight is read."""
-from typing import Any, Dict, Optional, Sequence
+import os
+from typing import Any, Dict, List, Optional, Sequence
 
 from sfd_lightning.errors import ConfigError, describe
 
@@ -42,9 +43,22 @@ def check_pipeline(pretrained: str, field: str, component: str, network: Optiona
     return index
 
 
-def check_text_parts(index: Dict[str, Any], pretrained: str, field: str, component: str, text_parts: Sequence[str]) -> None:
-    """Every one of ``text_parts`` (text encoders, tokenizers) is in the pipeline ``index`` of ``pretrained``."""
-    missing = [part for part in text_parts if not (index.get(part) or [None, None])[1]]
+def empty_folders(pretrained: str, parts: Sequence[str]) -> List[str]:
+    """The ``parts`` that a local folder ``pretrained`` holds no files for (none of a hub id's): a removed
+    ``tokenizer_2/`` that the index still lists would give diffusers a broken tokenizer, not an error."""
+    if not os.path.isdir(pretrained):
+        return []
+    folders = [os.path.join(pretrained, part) for part in parts]
+    return [part for part, folder in zip(parts, folders) if not (os.path.isdir(folder) and os.listdir(folder))]
+
+
+def check_text_parts(index: Optional[Dict[str, Any]], pretrained: str, field: str, component: str,
+                     text_parts: Sequence[str]) -> None:
+    """Every one of ``text_parts`` (text encoders, tokenizers) is in the pipeline ``index`` of ``pretrained`` (None: a
+    folder without one, as Stable Diffusion's may be) and, in a local folder, in a folder of its own."""
+    unlisted = [part for part in text_parts if index is not None and not (index.get(part) or [None, None])[1]]
+    empty = empty_folders(pretrained, text_parts)
+    missing = [part for part in text_parts if part in unlisted or part in empty]
     if missing:
         raise ConfigError(field, f"{pretrained!r} has no {', '.join(missing)}: {component} needs the pipeline's "
                                  f"text encoders and tokenizers {', '.join(text_parts)}")

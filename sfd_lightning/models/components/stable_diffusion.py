@@ -14,7 +14,7 @@ from torch import nn
 
 from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.io.pipeline_parts import read_network_config
+from sfd_lightning.io.pipeline_parts import check_text_parts, read_network_config
 from sfd_lightning.io.pretrained import load_pretrained
 from sfd_lightning.models.components.prompt_cache import PromptCache
 
@@ -121,6 +121,7 @@ class SDUNet(nn.Module):
         from transformers import CLIPTextModel, CLIPTokenizer
 
         field = "net.init_args.pretrained"
+        check_text_parts(None, pretrained, field, "SDUNet", (text_encoder_subfolder, tokenizer_subfolder))
         if unet_config is not None:
             self.unet = UNet2DConditionModel(**unet_config)
         else:

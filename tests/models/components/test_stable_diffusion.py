@@ -139,6 +139,25 @@ def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
                   init_ckpt=str(tmp_path))
 
 
+def test_a_removed_tokenizer_folder_is_refused_before_any_weight_is_read(tiny, tmp_path, monkeypatch):
+    """A pipeline folder without ``tokenizer/`` would load a tokenizer of no vocabulary and fail in the first step."""
+    import shutil
+
+    import diffusers
+    import transformers
+
+    from sfd_lightning.errors import ConfigError
+    from sfd_lightning.models.components import SDUNet
+
+    folder = shutil.copytree(tiny[0], tmp_path / "sd")
+    shutil.rmtree(folder / "tokenizer")
+    refuse = classmethod(lambda *args, **kwargs: pytest.fail("weights were read before the check"))
+    monkeypatch.setattr(diffusers.ModelMixin, "from_pretrained", refuse)
+    monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", refuse)
+    with pytest.raises(ConfigError, match="^net.init_args.pretrained: .* has no tokenizer: SDUNet needs the pipeline's"):
+        SDUNet(pretrained=str(folder))
+
+
 def test_a_learned_word_after_a_context_prompt_is_the_embedding_attack_s_condition(tiny):
     """ConditionTokens: the CLIP input embedding of a one-token word put after the context is that prompt's encoding;
     another vector changes the UNet's output, and gradients reach the vector through the frozen encoder."""
