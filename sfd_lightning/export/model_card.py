@@ -3,6 +3,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
+from sfd_lightning.errors import ConfigError, describe
 from sfd_lightning.export.family_recipes import family_usage
 from sfd_lightning.metrics.table import format_report
 
@@ -12,13 +13,34 @@ def run_file(ckpt_path: str, name: str) -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ckpt_path))), name)
 
 
-def find_report(ckpt_path: str) -> Optional[Dict[str, float]]:
-    """The run's ``report.json`` (written by ReportCallback into the run folder)."""
-    path = run_file(ckpt_path, "report.json")
+def run_text(ckpt_path: str, relative: str) -> Optional[str]:
+    """A text file of the checkpoint's run folder, None when it is not there; an unreadable one is a one-line
+    ConfigError naming ``--ckpt`` (the card would misreport the run without it)."""
+    path = run_file(ckpt_path, relative)
     if not os.path.isfile(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError("--ckpt", f"the run's {path!r} is not readable text ({describe(err)}); fix or remove it") from None
+
+
+def find_report(ckpt_path: str) -> Optional[Dict[str, float]]:
+    """The run's ``report.json`` (written by ReportCallback into the run folder): an object of numbers."""
+    text = run_text(ckpt_path, "report.json")
+    if text is None:
+        return None
+    path = run_file(ckpt_path, "report.json")
+    try:
+        report = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ConfigError("--ckpt", f"the run's {path!r} is not readable JSON ({describe(err)}); fix or remove it") from None
+    numbers = isinstance(report, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in report.values())
+    if not numbers:
+        raise ConfigError("--ckpt", f"the run's {path!r} is not an object of numbers (ReportCallback writes one); fix or "
+                                    "remove it")
+    return report
 
 
 CARD_INPUTS = ("report.json", "config.yaml", os.path.join("attack", "attack.md"), os.path.join("benchmark", "benchmark.md"))
@@ -107,11 +129,8 @@ def reproduce(ckpt_path: str, out: str) -> str:
 
 
 def _run_markdown(ckpt_path: str, relative: str) -> Optional[str]:
-    path = run_file(ckpt_path, relative)
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return f.read().strip()
+    text = run_text(ckpt_path, relative)
+    return None if text is None else text.strip()
 
 
 def find_attacks(ckpt_path: str) -> Optional[str]:

@@ -92,3 +92,26 @@ def test_a_single_file_export_names_the_comfyui_nodes_of_its_workflow():
     for node in ("Load Checkpoint", "CLIP Text Encode", "BasicScheduler** (1 step)", "SetFirstSigma** (sigma 14.6146)",
                  "SamplerCustom** (sampler `euler`", "cfg 1", "VAE Decode", "`comfyui_workflow.json`"):
         assert node in text, node
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("report.json", "{not json", "is not readable JSON (JSONDecodeError: "),
+    ("report.json", "[" * 100_000, "is not readable JSON (RecursionError: "),
+    ("report.json", '{"forget/accuracy": "high"}', "is not an object of numbers"),
+    ("report.json", b"\xff\xfe{}", "is not readable text (UnicodeDecodeError: "),
+    ("attack/attack.md", b"\xff\xfe| attack |", "is not readable text (UnicodeDecodeError: "),
+])
+def test_a_damaged_run_file_the_card_reads_is_one_line_and_nothing_is_written(tmp_path, monkeypatch, capsys, name, text,
+                                                                            message):
+    from sfd_lightning.cli import main
+
+    ckpt = one_step_run(tmp_path, "digits_teacher.pt")
+    path = ckpt.parent.parent / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "\n" not in err and err.startswith(f"sfd: error: --ckpt: the run's '{path}' {message}")
+    assert not (tmp_path / "exported").exists()
