@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-import yaml
-
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.yaml_file import read_yaml_mapping
 from sfd_lightning.sweep.constraint import parse_constraint
@@ -22,7 +20,7 @@ class Tuning:
     grid: Dict[str, List[Any]]  # swept option -> its values
     metric: str                 # the spec's metric and goal
     goal: str
-    chosen: Dict[str, Any]      # the config's (and args') value of each swept option
+    chosen: Dict[str, Any]      # the value of each swept option the method trains with (config, overlays, args)
 
 
 def _short(key: str) -> str:
@@ -33,17 +31,26 @@ def _text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def config_value(config: Dict[str, Any], args: List[str], key: str, where: str) -> Any:
-    """The value ``sfd fit --config CONFIG ARGS`` gives the dotted option ``key`` (an ``--key=value`` in args wins)."""
-    for arg in reversed(args):
-        if arg.startswith(f"--{key}="):
-            return yaml.safe_load(arg.split("=", 1)[1])
-    node: Any = config
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(where, f"the config sets no {key!r}, which the tuning grid sweeps")
-        node = node[part]
-    return node
+def fit_settings(config: str, args: List[str], where: str) -> Dict[str, Any]:
+    """The dotted options ``sfd fit --config CONFIG ARGS`` trains with, read by ``sfd fit``'s own parser: its
+    ``--config`` overlays, ``--key value`` and ``--key=value`` in order, and the defaults; nothing is built."""
+    from sfd_lightning.cli import SFDLightningCLI, dotted
+
+    class ParsedOnly(SFDLightningCLI):
+        def _set_seed(self) -> None:  # no global seeding, no classes built
+            pass
+
+        def before_instantiate_classes(self) -> None:
+            pass
+
+        def instantiate_classes(self) -> None:
+            pass
+
+    try:
+        cli = ParsedOnly(args=["--config", config, *args], run=False)
+    except ConfigError as err:
+        raise ConfigError(where, f"sfd fit does not read the method's config and args: {err}") from None
+    return dotted(cli.config.as_dict())
 
 
 def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) -> Tuning:
@@ -59,12 +66,17 @@ def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) ->
     if spec.method != "grid" or not spec.metric:
         raise ConfigError(f"{where}.sweep", f"{raw['sweep']!r} must be a grid search with a metric, got {spec.method!r}")
     grid = {k: grid_values(k, p) for k, p in spec.parameters.items()}
-    settings = read_yaml_mapping(config, f"{where}.config", "an sfd fit config")
-    chosen = {k: config_value(settings, args, k, where) for k in grid}
+    read_yaml_mapping(config, f"{where}.config", "an sfd fit config")
+    settings = fit_settings(config, args, where)
+    missing = [k for k in grid if k not in settings]
+    if missing:
+        raise ConfigError(where, f"sfd fit has no option {missing[0]!r}, which the tuning grid sweeps")
+    chosen = {k: settings[k] for k in grid}
     for key, value in chosen.items():
         if value not in grid[key]:
-            raise ConfigError(where, f"the config's {key} = {value!r} is not a setting of the grid {grid[key]}; put the "
-                                     f"best setting of `sfd sweep {raw['sweep']} --constraint ...` in the config")
+            raise ConfigError(where, f"the method trains with {key} = {value!r} (its config, overlays and args), which is "
+                                     f"not a setting of the grid {grid[key]}; put the best setting of "
+                                     f"`sfd sweep {raw['sweep']} --constraint ...` in the config")
     return Tuning(raw["sweep"], str(raw["constraint"]), grid, spec.metric["name"], spec.metric["goal"], chosen)
 
 
