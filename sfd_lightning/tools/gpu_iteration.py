@@ -81,7 +81,8 @@ def fit_row(key: str, mode: str, device: str, tiny: bool, folder: str, iteration
             **options) -> Dict:
     """Build and fit one row (``options`` to ``SFDModule``); its figures."""
     module, data, precision, built = bench_memory.build_iteration(key, mode, device, tiny, folder, iterations + 2, **options)
-    timer, flops, passes = IterationTimer(warmup=2), FlopCounter(index=1), PassTimer(device, repeats)
+    # repeats 0 (a variant's row): no flop counting either, which a compiled network would not survive
+    timer, flops, passes = IterationTimer(warmup=2), FlopCounter(index=1 if repeats else -1), PassTimer(device, repeats)
     bench_memory.reset_peak(device)
     Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False, enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, callbacks=[timer, flops, passes]).fit(module, datamodule=data)

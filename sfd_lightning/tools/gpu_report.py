@@ -36,7 +36,7 @@ def iteration_table(rows: Iterable[Dict]) -> List[str]:
     for r in rows:
         mfu = "unknown peak" if r.get("mfu") is None else f"{100 * r['mfu']:.1f}%"
         out.append(f"| {r['case']} | {r['mode']} | {fmt(r.get('peak_GiB'))} | {fmt(r['s_per_iteration'], '.3f')} | "
-                   f"{fmt(r.get('ratio_to_passes'))} | {fmt(r.get('tflop_per_iteration'), '.1f')} | {mfu} |")
+                   f"{fmt(r.get('ratio_to_passes'))} | {fmt(r.get('tflop_per_iteration'), '.3g')} | {mfu} |")
     return out
 
 
@@ -77,7 +77,7 @@ def write_markdown(report: Dict, path: Path) -> None:
     dev = env.get("device", {})
     title = dev.get("name", "no CUDA device") + (" (TINY networks: a rehearsal)" if report.get("tiny") else "")
     lines = [f"# GPU check: {title}", "",
-             f"Started {report.get('started')}, budget {report.get('budget_s')} s, wall {report.get('wall_s', 'running')} s; "
+             f"Started {report.get('started')}, budget {report.get('budget_s')} s, wall {report.get('wall_s', '(running)')} s; "
              f"python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', {}).get('version', '?')}.", "",
              "| step | status | wall s | cap s |", "|---|---|---|---|"]
     lines += [f"| {s['name']} | {s['status']} | {s.get('wall_s', '–')} | {s.get('cap_s', '–')} |" for s in report["steps"]]

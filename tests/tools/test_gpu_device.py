@@ -6,7 +6,13 @@ import torch
 from sfd_lightning.tools import gpu_check, gpu_iteration
 
 pytestmark = pytest.mark.gpu
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+# On the CPU these take minutes with bf16 (and the GPU check's rehearsal runs the same code): slow there
+DEVICES = [pytest.param("cpu", marks=pytest.mark.slow),
+           pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+
+
+def test_cuda_is_among_the_devices_exactly_when_torch_sees_one():
+    assert any(p.values == ("cuda",) and not p.marks[0].args[0] for p in DEVICES) == torch.cuda.is_available()
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -29,11 +29,12 @@ def test_a_step_past_its_cap_is_killed_and_recorded_and_the_next_one_runs(tmp_pa
     assert "timeout: killed after 1 s" in (tmp_path / "gpu_check.md").read_text()
 
 
-def test_a_step_gets_what_is_left_of_the_budget_and_none_is_started_under_the_minimum(tmp_path):
+def test_a_step_gets_what_is_left_of_the_budget_and_none_is_started_under_the_minimum(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_steps, "MIN_STEP_S", 1)
     slow = gpu_steps.Step("slow", "", 100, [sys.executable, "-c", "import time; time.sleep(60)"])
     never = gpu_steps.Step("never", "", 100, [sys.executable, "-c", WRITE, "{out}"])
-    report = gpu_steps.run_all([slow, never], tmp_path, budget_s=gpu_steps.MIN_STEP_S + 1, header={})
-    assert report["steps"][0]["cap_s"] == gpu_steps.MIN_STEP_S + 1 and report["steps"][0]["status"].startswith("timeout")
+    report = gpu_steps.run_all([slow, never], tmp_path, budget_s=2, header={})
+    assert report["steps"][0]["cap_s"] == 2 and report["steps"][0]["status"].startswith("timeout")
     assert report["steps"][1]["status"].startswith("skipped")
 
 
@@ -79,6 +80,37 @@ def test_peaks_are_known_for_the_gpus_we_expect_and_unknown_otherwise():
     assert peak_bf16_flops("Some GPU") is None
 
 
+def wheel(folder, name, version, code):
+    """A minimal pure-Python wheel: one module and its dist-info."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}.py", code)
+        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def test_the_entry_point_installs_the_carried_wheels_offline_and_keeps_the_node_s_newer_ones(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel(wheels, "sfd_carried_probe", "1.0", "VALUE = 1\n")
+    wheel(wheels, "pytest", "1.0", "")  # older than this Python's own: kept
+    env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_SITE": str(tmp_path / "site"), "GPU_CHECK_WHEELS": str(wheels),
+           "PIP_FIND_LINKS": "", "PIP_INDEX_URL": "http://127.0.0.1:9/unreachable"}  # nothing from an index
+    proc = subprocess.run(["bash", "benchmarks/gpu/run.sh", "--out", str(tmp_path / "out"), "--list"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "digits-demo" in proc.stdout and "flux-lora" in proc.stdout
+    assert (tmp_path / "site" / "sfd_carried_probe.py").exists() and not (tmp_path / "site" / "pytest.py").exists()
+    install = (tmp_path / "out" / "install.txt").read_text()
+    assert "keeps its own pytest" in install and "1 carried wheels" in install
+
+
+@pytest.mark.slow  # imports every package in a fresh process (the GPU check's rehearsal runs it too)
 def test_the_entry_point_installs_offline_and_writes_its_results_where_told(tmp_path):
     wheels = tmp_path / "wheels"
     wheels.mkdir()  # none carried: this environment has them
@@ -106,6 +138,6 @@ def test_the_readable_report_has_a_row_per_measured_iteration_and_the_variants_r
     gpu_report.write_markdown(report, tmp_path / "gpu_check.md")
     text = (tmp_path / "gpu_check.md").read_text()
     assert text.startswith("# GPU check: NVIDIA H100 80GB HBM3") and "torch 2.11.0" in text
-    assert "| SD 1.5 | LoRA bf16 | 5.00 | 0.200 | 1.10 | 80.0 | 40.0% |" in text
+    assert "| SD 1.5 | LoRA bf16 | 5.00 | 0.200 | 1.10 | 80 | 40.0% |" in text
     assert "| SD 1.5 | LoRA bf16, robust | 5.00 | 0.350 |" in text and "robust SFD: x1.75" in text
     assert "## flux-lora: timeout: killed after 90 s" in text and "CUDA out of memory" in text
