@@ -15,6 +15,7 @@ import tempfile
 import time
 from typing import Dict, List
 
+from sfd_lightning.runtime.children import children
 from sfd_lightning.tools.command_line import tool_parser
 
 POLICIES: Dict[str, Dict[str, str]] = {
@@ -44,10 +45,10 @@ def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
 def beside_a_fit(config: str, iterations: int, env: Dict[str, str], settle_s: float) -> float:
     """:func:`iteration_ms` while ``sfd fit --config config`` trains in another process."""
     with tempfile.TemporaryDirectory() as folder:
-        load = subprocess.Popen([sys.executable, "-m", "sfd_lightning", "fit", "--config", config, "--trainer.logger=false",
-                                 "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={folder}",
-                                 "--data.init_args.iterations=1000000"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        load = children.start([sys.executable, "-m", "sfd_lightning", "fit", "--config", config, "--trainer.logger=false",
+                               "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={folder}",
+                               "--data.init_args.iterations=1000000"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # dies with this process
         try:
             time.sleep(settle_s)  # past its start-up, into training
             if load.poll() is not None:
