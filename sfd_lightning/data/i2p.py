@@ -11,6 +11,7 @@ from typing import Callable, List, Optional, Sequence, Set, Tuple, Union
 
 from sfd_lightning.data.csv_table import Row, Table, float_cell, int_cell, read_table
 from sfd_lightning.data.prompt_files import check_lengths
+from sfd_lightning.data.seeding import seed_problem
 from sfd_lightning.errors import ConfigError
 
 SEED_COLUMNS = ("sd_seed", "evaluation_seed")
@@ -48,10 +49,26 @@ def read_i2p(path: str, field: str, categories: Optional[Union[str, Sequence[str
         prompt = row.cells[prompt_column].strip()
         if not prompt:
             raise ConfigError(field, f"{row.where()} of {path!r} has an empty prompt; every row needs one")
-        rows.append(PromptRow(prompt, int_cell(table, row, seed) if seed else None,
-                              float_cell(table, row, guidance) if guidance else None))
+        rows.append(PromptRow(prompt, _seed(table, row, seed) if seed else None,
+                              _guidance(table, row, guidance) if guidance else None))
     check_lengths([r.prompt for r in rows], field, f"{path!r}")
     return _apply(table, rows, filters)
+
+
+def _seed(table: Table, row: Row, column: str) -> Optional[int]:
+    """A row's seed: blank, or an integer torch's generators take (0 <= seed < 2^64)."""
+    value = int_cell(table, row, column)
+    if value is not None and seed_problem(value):
+        raise table.fail(row, column, "it should be an integer seed in [0, 2^64) or blank")
+    return value
+
+
+def _guidance(table: Table, row: Row, column: str) -> Optional[float]:
+    """A row's guidance scale: blank, or a finite number > 0, as ``--cfg-scale`` must be."""
+    value = float_cell(table, row, column)
+    if value is not None and not value > 0:
+        raise table.fail(row, column, "it should be a guidance scale > 0 (as --cfg-scale is) or blank")
+    return value
 
 
 def _prompt_column(table: Table) -> str:

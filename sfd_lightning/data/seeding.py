@@ -8,6 +8,28 @@ import hashlib
 
 import torch
 
+from sfd_lightning.errors import ConfigError
+
+SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 <= seed < 2**64 (a negative seed wraps around)
+
+
+def seed_problem(value: int, limit: int = SEED_LIMIT) -> str:
+    """What is wrong with ``value`` as a seed ('' if nothing): seeds are integers in [0, ``limit``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"a seed is an integer, got {value!r}"
+    if not 0 <= value < limit:
+        return f"a seed is an integer in [0, 2^{limit.bit_length() - 1}), got {value}"
+    return ""
+
+
+def check_seed(value: int, field: str, limit: int = SEED_LIMIT) -> int:
+    """``value`` if it is a seed below ``limit`` (default: those torch's generators take), else a ConfigError on
+    ``field``; every verb's ``--seed`` is checked here before anything is drawn or written."""
+    problem = seed_problem(value, limit)
+    if problem:
+        raise ConfigError(field, problem)
+    return value
+
 
 def derive_seed(*parts: int, stream: str = "") -> int:
     """A 63-bit seed from integers; distinct tuples or streams give unrelated streams."""

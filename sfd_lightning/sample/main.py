@@ -24,6 +24,7 @@ from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.diffusion.samplers import sample_ddim
+from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
@@ -113,6 +114,7 @@ def check_options(args: argparse.Namespace) -> None:
             raise ConfigError(name, f"must be >= 1, got {value}")
     if not math.isfinite(args.cfg_scale):
         raise ConfigError("--cfg-scale", f"must be a finite number, got {args.cfg_scale}")
+    check_seed(args.seed, "--seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
     p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
     p.add_argument("--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call")
-    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--seed", type=int, default=0, help="noise seed, in [0, 2^64) (default 0)")
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.loggers.wandb_logger import wandb_offline
 from sfd_lightning.sweep.constraint import Constraint, best_run, meets, parse_constraint
@@ -28,6 +29,9 @@ from sfd_lightning.sweep.spec import SweepSpec, load_spec
 from sfd_lightning.sweep.summary import plot_metrics, read_rows, write_tables
 
 
+OPTUNA_SEED_LIMIT = 2**32  # optuna's samplers seed numpy's RandomState, which takes seeds below 2^32
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sfd sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", help="W&B sweep spec (YAML): method, parameters, metric, command with ${args}")
@@ -36,7 +40,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--dry-run", "--dry_run", action="store_true", dest="dry_run",
                         help="print the runs (a Bayesian search: its first, random, runs) and start nothing")
     parser.add_argument("--out", default="runs/sweeps", help="folder for local sweeps (<out>/<sweep name>/<date-time>)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the local random/bayes proposals")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the local random/bayes proposals, in [0, 2^32)")
     parser.add_argument("--count", type=int, default=None, help="W&B agents: runs per agent (default: until the sweep ends)")
     parser.add_argument("--constraint", action="append", default=[], type=parse_constraint,
                         help="local sweeps: METRIC<=VALUE (or >=, <, >) a run must meet to be the best, e.g. "
@@ -47,6 +51,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
+    check_seed(args.seed, "--seed", limit=OPTUNA_SEED_LIMIT)
     return args
 
 
