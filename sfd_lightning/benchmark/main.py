@@ -30,19 +30,22 @@ from sfd_lightning.benchmark.coco import CocoSuite
 from sfd_lightning.benchmark.draw import draw
 from sfd_lightning.benchmark.figure import draw_figure
 from sfd_lightning.benchmark.identity import IdentitySuite
-from sfd_lightning.benchmark.image_folder import prepare
+from sfd_lightning.benchmark.image_folder import check_folder, prepare
 from sfd_lightning.benchmark.items import items_digest
 from sfd_lightning.benchmark.models import BenchModel, load_models
 from sfd_lightning.benchmark.nudity import NuditySuite
 from sfd_lightning.benchmark.ranks import Ranks, join_ranks
 from sfd_lightning.benchmark.report import as_json, flat_numbers, render
 from sfd_lightning.benchmark.suite import Suite
+from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.judges import check_identity_options
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.atomic import atomic_write
 from sfd_lightning.loggers.wandb_run import add_to_run, find_run
 
 SUITES = ("nudity", "identity", "coco")
+MODELS = ("model", "teacher")
 NEEDS = {"nudity": ("nudity_prompts",), "identity": ("identity_prompts", "reference_folder"),
          "coco": ("coco_captions", "coco_images")}
 
@@ -53,12 +56,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="all", help=f"comma-separated subset of {','.join(SUITES)}, or all (default)")
     p.add_argument("--out", default=None, help="output folder (default: <run>/benchmark beside the checkpoint's run)")
     p.add_argument("--overwrite", action="store_true", help="replace the results there; images drawn with other settings are drawn again")
-    p.add_argument("--models", default="model,teacher", help="model, teacher or both (default): the teacher is the reference row")
+    p.add_argument("--models", default="model,teacher", help="model, teacher, or model,teacher (default): the teacher is the reference row")
     p.add_argument("--teacher", default=None, help="the teacher's weights (default: those the run recorded, or its pretrained model)")
     p.add_argument("--steps", type=int, default=50, help="DDIM steps of the teacher and of multi-step models (default 50)")
     p.add_argument("--cfg-scale", type=float, default=7.5, help="guidance scale of the teacher and multi-step models (default 7.5)")
     p.add_argument("--n-per-prompt", type=int, default=1, help="images per prompt (nudity, identity; default 1)")
-    p.add_argument("--seed", type=int, default=0, help="image i of a suite has noise seed SEED + i (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="image i of a suite has noise seed SEED + i (default 0; seeds are in [0, 2^64))")
     p.add_argument("--batch-size", type=int, default=8, help="images per sampler call (default 8)")
     nudity = p.add_argument_group("nudity suite")
     nudity.add_argument("--nudity-prompts", default=None, help="I2P-format CSV (prompt, categories, nudity_percentage, "
@@ -119,16 +122,18 @@ def chosen_suites(args: argparse.Namespace) -> List[str]:
 
 
 def check_options(args: argparse.Namespace) -> List[str]:
-    """The models wanted; every number in range. Before anything is read."""
+    """The models wanted (``model``, ``teacher``, in that order); every number in range. Before anything is read."""
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    if not models or set(models) - {"model", "teacher"} or "model" not in models:
-        raise ConfigError("--models", f"model or model,teacher, got {args.models!r}")
+    if not models or set(models) - set(MODELS) or len(set(models)) != len(models):
+        raise ConfigError("--models", f"model, teacher, or model,teacher, got {args.models!r}")
     for name in ("steps", "n_per_prompt", "batch_size"):
         if getattr(args, name) < 1:
             raise ConfigError("--" + name.replace("_", "-"), f"must be >= 1, got {getattr(args, name)}")
     if not 0 < args.cfg_scale < float("inf"):
         raise ConfigError("--cfg-scale", f"must be a finite number > 0, got {args.cfg_scale}")
-    return models
+    check_seed(args.seed, "--seed")
+    check_identity_options(args)
+    return [m for m in MODELS if m in models]
 
 
 def out_folder(args: argparse.Namespace) -> str:
@@ -156,11 +161,26 @@ def build_suites(names: List[str], args: argparse.Namespace) -> List[Suite]:
     return [built[name]() for name in names]
 
 
-def checkpoint_stamp(path: str) -> Dict[str, Any]:
-    """What identifies the weights drawn from without reading them: the path, sizes and modification times."""
-    files = [path] if os.path.isfile(path) else sorted(os.path.join(r, n) for r, _, ns in os.walk(path) for n in ns)
-    return {"ckpt": os.path.abspath(path), "files": {os.path.relpath(f, os.path.dirname(path)): [os.path.getsize(f),
-            os.stat(f).st_mtime_ns] for f in files}}
+def image_folder(out: str, suite: Suite, model: BenchModel) -> str:
+    return os.path.join(out, "images", suite.name, model.name)
+
+
+def prepare_folders(suites: List[Suite], models: List[BenchModel], args: argparse.Namespace, out: str,
+                    ranks: Ranks) -> None:
+    """Every suite's folder of every model checked against what would draw it (the items, the model, its weights by
+    content, the guidance), then made ready, on rank 0: a folder drawn with other settings stops the benchmark before
+    anything is written or drawn."""
+    if ranks.is_main:
+        weights = {model.name: model.fingerprint() for model in models}
+        manifests = {(suite.name, model.name): {
+            "model": model.description, "items": items_digest(suite.items), "shape": list(model.shape),
+            "cfg_scale": args.cfg_scale if model.guided else None, "weights": weights[model.name]}
+            for suite in suites for model in models}
+        for check in (check_folder, prepare):
+            for suite in suites:
+                for model in models:
+                    check(image_folder(out, suite, model), manifests[suite.name, model.name], args.overwrite)
+    ranks.barrier()
 
 
 def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str,
@@ -168,14 +188,9 @@ def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, 
     """Each model's images drawn (those missing, shared among the ranks) and judged (on rank 0)."""
     results = {}
     for model in models:
-        folder = os.path.join(out, "images", suite.name, model.name)
-        manifest = {"model": model.description, "items": items_digest(suite.items), "shape": list(model.shape),
-                    "cfg_scale": args.cfg_scale if model.guided else None,
-                    "weights": checkpoint_stamp(args.ckpt) if model.name != "teacher" else args.teacher}
-        if ranks.is_main:
-            prepare(folder, manifest, args.overwrite)
-        ranks.barrier()
-        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, ranks, f"{suite.name}: {model.name}")
+        folder = image_folder(out, suite, model)
+        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, ranks, f"{suite.name}: {model.name}",
+             suite.guidance_option)
         ranks.barrier()
         if ranks.is_main:
             print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
@@ -203,7 +218,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     run = find_run(args.wandb_run) if args.wandb_run else None
     suites = build_suites(names, args)
     ranks = join_ranks(torch.device(args.device))
-    models = load_models(args.ckpt, args.teacher, args.steps, "teacher" in wanted, ranks.device)
+    models = load_models(args.ckpt, args.teacher, args.steps, wanted, ranks.device)
+    prepare_folders(suites, models, args, out, ranks)
     results = {suite.name: run_suite(suite, models, args, out, ranks) for suite in suites}
     if not ranks.is_main:
         return

@@ -41,7 +41,9 @@ class NuditySuite(Suite):
         for option, values, column in (("--file-seeds", seeds, "seed"), ("--file-guidance", guidance, "guidance")):
             if values is not None and any(v is None for v in values):
                 raise ConfigError(option, f"row {[v is None for v in values].index(True) + 1} of {prompts!r} has no {column}")
-        self.items = repeated([r.prompt for r in rows], n_per_prompt, seed, seeds, guidance, "forget")
+        self.items = repeated([r.prompt for r in rows], n_per_prompt, seed, seeds, guidance, "forget",
+                              "--nudity-prompts" if file_seeds else "--seed")
+        self.guidance_option = "--nudity-prompts"
         self.inputs = {"prompts": os.path.basename(prompts), "sha256": suite_hash(prompts), "rows": len(rows),
                        "n_per_prompt": n_per_prompt, "categories": list(categories or []), "min_nudity": min_nudity,
                        "hard_only": hard_only, "seeds": "the file's" if file_seeds else f"{seed} + image index",

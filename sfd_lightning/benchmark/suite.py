@@ -14,6 +14,7 @@ class Suite:
 
     name: str = ""
     items: List[Item]
+    guidance_option: str = ""  # the option of the file that gives items their own guidance scale, if any
 
     def header(self) -> Dict[str, Any]:
         """The suite's inputs (files and their SHA-256, filters, seeds, counts) and its judges' versions."""

@@ -27,6 +27,17 @@ def add_judge_arguments(p: argparse.ArgumentParser) -> None:
                    help="identity: image doublings before face detection (default 1)")
 
 
+def check_identity_options(args: argparse.Namespace) -> None:
+    """``--identity-threshold``, ``--face-detector`` and ``--face-upsample`` (``sfd eval``'s and ``sfd benchmark``'s),
+    each error naming the option the user typed."""
+    if not 0 < args.identity_threshold < float("inf"):
+        raise ConfigError("--identity-threshold", f"must be a number > 0, got {args.identity_threshold}")
+    if args.face_detector not in DETECTORS:
+        raise ConfigError("--face-detector", f"must be one of {', '.join(DETECTORS)}, got {args.face_detector!r}")
+    if args.face_upsample < 0:
+        raise ConfigError("--face-upsample", f"must be an integer >= 0, got {args.face_upsample}")
+
+
 def make_judges(args: argparse.Namespace, wanted: List[str]) -> Dict[str, object]:
     """The wanted judges, built after every other check: the identity options are checked and the reference photos
     embedded here, so a folder without faces is refused before any sample is judged."""
@@ -34,10 +45,7 @@ def make_judges(args: argparse.Namespace, wanted: List[str]) -> Dict[str, object
     if "identity" in wanted:
         if not args.reference_folder:
             raise ConfigError("--reference-folder", "needed for identity: a folder of photos of the person")
-        if not 0 < args.identity_threshold < float("inf"):
-            raise ConfigError("--identity-threshold", f"must be a number > 0, got {args.identity_threshold}")
-        if args.face_upsample < 0:
-            raise ConfigError("--face-upsample", f"must be an integer >= 0, got {args.face_upsample}")
+        check_identity_options(args)
         judges["identity"] = IdentityJudge(args.reference_folder, "--reference-folder", args.identity_threshold,
                                            args.face_detector, args.face_upsample)
     if "nudity" in wanted:

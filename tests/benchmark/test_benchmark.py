@@ -10,6 +10,7 @@ import shutil
 from project import ROOT
 import pytest
 import torch
+from bad_images import write_bad_image
 from photos import grace_hopper, photo_folder
 from PIL import Image
 
@@ -109,6 +110,16 @@ def no_models(monkeypatch):
     ("no faces", "--reference-folder: no face found"),
     ("mismatched ids", "--coco-images: .*"),
     ("unknown suite", "--suite: choose from nudity,identity,coco or all"),
+    ("file seed past torch's range", r"--nudity-prompts: row 1 \(line 2\) of .* has sd_seed='1180591620717411303424'; it "
+     r"should be an integer seed in \[0, 2\^64\) or blank"),
+    ("--seed past torch's range", r"--seed: a seed is an integer in \[0, 2\^64\), got 99999999999999999999999"),
+    ("negative --seed", r"--seed: a seed is an integer in \[0, 2\^64\), got -1"),
+    ("negative file guidance", r"--nudity-prompts: row 1 .* has sd_guidance_scale='-20'; it should be a guidance scale > 0"),
+    ("identity threshold nan", "--identity-threshold: must be a number > 0, got nan"),
+    ("unknown face detector", "--face-detector: must be one of hog, cnn, got 'dnn'"),
+    ("--models twice", "--models: model, teacher, or model,teacher, got 'model,model'"),
+    *[(f"reference folder: {kind}", f"--reference-folder: .*{name}") for kind, name in
+      (("text", "b.jpg"), ("empty", "c.png"), ("broken link", "e.jpg"), ("bomb", "f.png"), ("bomb warning", "g.png"))],
 ])
 def test_bad_input_is_one_line_before_any_model_is_loaded(case, error, inputs, tmp_path, run_cli, capsys, no_models):
     args = ["benchmark", "--ckpt", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "out")]
@@ -128,6 +139,23 @@ def test_bad_input_is_one_line_before_any_model_is_loaded(case, error, inputs, t
         shutil.copytree(inputs / "val2014", tmp_path / "val")
         os.remove(tmp_path / "val" / "COCO_val2014_000000000007.jpg")
         args += ["--suite", "coco", "--coco-captions", str(inputs / "captions.json"), "--coco-images", str(tmp_path / "val")]
+    elif case.startswith("reference folder: "):
+        photos = shutil.copytree(inputs / "collins", tmp_path / "photos")
+        write_bad_image(photos, case.partition(": ")[2])
+        args += ["--suite", "identity", "--identity-prompts", str(inputs / "person.txt"), "--reference-folder", str(photos)]
+    elif case in ("file seed past torch's range", "negative file guidance"):
+        cells = "1180591620717411303424,7" if case.startswith("file seed") else "5,-20"
+        csv.write_text(I2P_HEADER + f"a lighthouse,sexual,1,60.0,60.0,https://lexica.art/a,{cells},512,512,1.4\n")
+        args += ["--suite", "nudity", "--nudity-prompts", str(csv), "--file-seeds", "--file-guidance"]
+    elif "--seed" in case:
+        args += ["--suite", "nudity", "--nudity-prompts", str(inputs / "i2p.csv"), "--seed",
+                 "-1" if case.startswith("negative") else "99999999999999999999999"]
+    elif case in ("identity threshold nan", "unknown face detector"):
+        option = ["--identity-threshold", "nan"] if case.startswith("identity") else ["--face-detector", "dnn"]
+        args += ["--suite", "identity", "--identity-prompts", str(inputs / "person.txt"), "--reference-folder",
+                 str(inputs / "collins"), *option]
+    elif case == "--models twice":
+        args += ["--suite", "nudity", "--nudity-prompts", str(inputs / "i2p.csv"), "--models", "model,model"]
     else:
         args += ["--suite", "nudity,people"]
     assert run_cli(args) == 2
@@ -136,6 +164,7 @@ def test_bad_input_is_one_line_before_any_model_is_loaded(case, error, inputs, t
     import re
 
     assert re.search(error, err), err
+    assert not (tmp_path / "out").exists()  # nothing drawn or written, not even an empty folder
 
 
 def test_results_join_the_training_runs_wandb_page(tiny_sd_run, inputs, tmp_path, run_cli, monkeypatch):
@@ -187,3 +216,74 @@ def test_two_processes_draw_the_images_one_process_draws(tiny_sd_run, inputs, tm
             assert png.read_bytes() == (tmp_path / "two" / "images" / "nudity" / model / png.name).read_bytes()
     results = [json.loads((tmp_path / name / "benchmark.json").read_text()) for name in ("one", "two")]
     assert results[0]["suites"] == results[1]["suites"] and results[1]["settings"]["processes"] == 2
+
+
+def on_base(ckpt, old, base, path):
+    """A copy of the checkpoint ``ckpt`` whose teacher and autoencoder name the pretrained folder ``base`` where they
+    named ``old``: the same run on another Stable Diffusion folder."""
+    old = str(old)
+    data = torch.load(ckpt, map_location="cpu", weights_only=False)
+
+    def moved(value):
+        if isinstance(value, dict):
+            return {k: moved(v) for k, v in value.items()}
+        return str(base) if value == old else value
+
+    data["hyper_parameters"] = moved(data["hyper_parameters"])
+    torch.save(data, path)
+    return path
+
+
+def test_a_teacher_whose_base_changed_is_refused_not_mixed(tiny_sd_run, inputs, tmp_path, run_cli, capsys):
+    """Rows 63, 64: the teacher's images are kept only while its pretrained base is the same by content. A base whose
+    UNet was replaced in place (same sizes, file times kept), or another run on another base into the same --out,
+    stops with one line instead of drawing the missing image with the new base. --models teacher draws the teacher
+    alone."""
+    from tiny_sd import TINY_TEXT, TINY_UNET, TINY_VAE
+
+    from sfd_lightning.tools.random_pipelines import write_random_sd
+
+    ckpt, sd = tiny_sd_run[0], tiny_sd_run[1].parent / "sd"
+    base = shutil.copytree(sd, tmp_path / "sdX")
+    torch.manual_seed(5)
+    other = write_random_sd(tmp_path / "sd2", TINY_UNET, TINY_TEXT, TINY_VAE)
+    out = tmp_path / "out"
+    args = ["benchmark", "--models", "teacher", "--suite", "nudity", "--nudity-prompts", str(inputs / "i2p.csv"),
+            "--steps", "2", "--batch-size", "3", "--device", "cpu", "--out", str(out)]
+    assert run_cli(["benchmark", "--ckpt", str(on_base(ckpt, sd, base, tmp_path / "x.ckpt")), *args[1:]]) == 0
+    data = json.loads((out / "benchmark.json").read_text())
+    assert list(data["models"]) == ["teacher"] and list(data["suites"]["nudity"]["results"]) == ["teacher"]
+    teacher = out / "images" / "nudity" / "teacher"
+    assert not (out / "images" / "nudity" / "sfd").exists()
+    weights = json.loads((teacher / "manifest.json").read_text())["weights"]
+    assert "sha256:" in json.dumps(weights["configs"]["teacher"])
+    kept = {name: (teacher / name).read_bytes() for name in ("00000.png", "00001.png")}
+    for name in ("benchmark.json", "benchmark.md", "benchmark.png"):
+        os.remove(out / name)
+    os.remove(teacher / "00002.png")
+
+    shutil.rmtree(base / "unet")
+    shutil.copytree(other / "unet", base / "unet")  # copy2: the sizes and the files' times are the old ones'
+    for run in ("x.ckpt", "y.ckpt"):
+        target = base if run == "x.ckpt" else other
+        capsys.readouterr()
+        assert run_cli(["benchmark", "--ckpt", str(on_base(ckpt, sd, target, tmp_path / run)), *args[1:]]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # after transformers' loading bars
+        assert err == (f"sfd: error: --out: '{teacher}' holds images drawn with other settings (weights); give a new "
+                       "--out, or --overwrite to draw them again"), err
+        assert not (teacher / "00002.png").exists() and not (out / "benchmark.json").exists()
+        assert {name: (teacher / name).read_bytes() for name in kept} == kept
+
+
+def test_non_finite_teacher_images_name_the_file_s_guidance_not_the_checkpoint(tiny_sd_run, inputs, tmp_path, run_cli, capsys):
+    """Row 48: a row's guidance scale of 1e30 makes the teacher's images infinite; the error names --nudity-prompts
+    (unguided, the same noise and prompt are finite), and nothing is written."""
+    csv = tmp_path / "huge.csv"
+    csv.write_text(I2P_HEADER + "a lighthouse,sexual,1,60.0,60.0,https://lexica.art/a,5,1e30,512,512,1.4\n")
+    assert run_cli(["benchmark", "--ckpt", str(tiny_sd_run[0]), "--models", "teacher", "--suite", "nudity",
+                    "--nudity-prompts", str(csv), "--file-guidance", "--steps", "2", "--device", "cpu",
+                    "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("sfd: error: --nudity-prompts: 1 of 1 teacher images drawn at guidance scale 1e+30 are not "
+                          "finite (NaN or inf), while unguided they are finite"), err
+    assert not list((tmp_path / "out" / "images" / "nudity" / "teacher").glob("*.png"))

@@ -54,3 +54,41 @@ def test_a_folder_keeps_images_drawn_with_the_same_settings_and_refuses_others(t
     prepare(folder, other, overwrite=True)
     assert missing(folder, 3) == [0, 1, 2]
     assert json.loads((tmp_path / "sfd" / "manifest.json").read_text()) == other
+
+
+def test_seeds_past_torch_s_range_are_refused_naming_where_they_came_from():
+    """torch's generators take seeds in [0, 2^64): the last image's seed must be one, whether the base seed or a
+    file's seed plus the image index put it there."""
+    assert repeated(["a"], 2, seed=2**64 - 2)[-1].seed == 2**64 - 1
+    with pytest.raises(ConfigError, match=r"^--seed: image 3 \(prompt 'b'\) would have seed 18446744073709551616, past"):
+        repeated(["a", "b"], 2, seed=2**64 - 3)
+    with pytest.raises(ConfigError, match=r"^--nudity-prompts: image 1 .* lower the seeds or --n-per-prompt"):
+        repeated(["a"], 2, seed=0, seeds=[2**64 - 1], field="--nudity-prompts")
+
+
+@pytest.mark.parametrize("case", ["no manifest", "not json", "not an object"])
+def test_a_folder_whose_manifest_cannot_say_what_drew_it_is_refused_unless_overwrite(tmp_path, case):
+    folder = tmp_path / "sfd"
+    manifest = {"model": "one-step EMA generator", "items": items_digest(repeated(["a"], 2, 0))}
+    prepare(str(folder), manifest, overwrite=False)
+    write_png(str(folder), 0, torch.zeros(3, 4, 4))
+    text = {"no manifest": None, "not json": "{", "not an object": "[1, 2]"}[case]
+    (folder / "manifest.json").unlink()
+    if text is not None:
+        (folder / "manifest.json").write_text(text)
+    with pytest.raises(ConfigError, match="^--out: .*sfd' holds (images but no manifest|a manifest.json that)"):
+        prepare(str(folder), manifest, overwrite=False)
+    assert missing(str(folder), 2) == [1]  # nothing removed
+    prepare(str(folder), manifest, overwrite=True)
+    assert missing(str(folder), 2) == [0, 1]
+
+
+def test_a_png_replaced_by_something_else_is_one_line_naming_out(tmp_path):
+    folder = str(tmp_path / "sfd")
+    write_png(folder, 0, torch.zeros(3, 4, 4))
+    (tmp_path / "sfd" / "00001.png").write_text("not a png")
+    with pytest.raises(ConfigError, match="^--out: cannot read image .*00001.png"):
+        read_pngs(folder, [0, 1])
+    write_png(folder, 1, torch.zeros(3, 8, 8))
+    with pytest.raises(ConfigError, match="^--out: the batch read holds images of 2 sizes"):
+        read_pngs(folder, [0, 1])
