@@ -45,6 +45,7 @@ def steps(device: str, tiny: bool) -> List[Step]:
     ``TINY_CAP_FACTOR`` times longer: a few cores, maybe shared, import and build more slowly than a GPU node runs)."""
     size = ["--device", device] + (["--tiny", "--iterations", "2", "--repeats", "1"] if tiny else [])
     demo = ["--data.init_args.iterations=4"] if tiny else []
+    big = ["--iterations", "2", "--repeats", "1"]  # seconds an iteration at 1024 px: fewer, to fit their caps
     every = [
         Step("env", "versions, device and the carried packages' imports", 40, [*PY, "sfd_lightning.tools.gpu_env", "--out", "{out}"]),
         Step("smoke", "every backbone at real size: forward + backward, fp32 and bf16, finite", 75,
@@ -57,12 +58,12 @@ def steps(device: str, tiny: bool) -> List[Step]:
         iteration("sd15-full", "SD 1.5, full bf16", 45, "sd15", "full bf16", *size),
         iteration("cifar10-full", "CIFAR-10 DDPM UNet, batch 128+128, full fp32", 40, "cifar10", "full fp32", *size),
         iteration("dit-full", "DiT-XL/2-256, full bf16", 45, "dit", "full bf16", *size),
-        iteration("sdxl-lora", "SDXL 1024 px, LoRA bf16", 60, "sdxl", "LoRA bf16", *size),
-        iteration("sd3-lora", "SD3-medium 1024 px, LoRA bf16", 60, "sd3", "LoRA bf16", *size),
-        iteration("flux-lora", "FLUX.1-dev 1024 px, LoRA bf16", 90, "flux", "LoRA bf16", *size),
-        Step("pytest-gpu", "the tests marked gpu (device-parametrised ones on CUDA)", 60,
+        Step("pytest-gpu", "the tests marked gpu (device-parametrised ones on CUDA)", 45,
              [*PY, "pytest", "-q", "-m", "gpu and not slow", "tests/tools/test_gpu_device.py",
               "--junitxml", "{dir}/junit.xml"]),
+        iteration("sdxl-lora", "SDXL 1024 px, LoRA bf16", 60, "sdxl", "LoRA bf16", *big, *size),
+        iteration("sd3-lora", "SD3-medium 1024 px, LoRA bf16", 60, "sd3", "LoRA bf16", *big, *size),
+        iteration("flux-lora", "FLUX.1-dev 1024 px, LoRA bf16", 90, "flux", "LoRA bf16", *big, *size),
         iteration("sd15-lora-compile", "torch.compile on/off on the SD 1.5 LoRA iteration", 100, "sd15", "LoRA bf16",
                   "--variant", "compile", *size),
     ]
