@@ -10,7 +10,7 @@
 through its diffusers-to-original UNet table and reads each ``.alpha``; diffusers' ``load_lora_weights(DIR)``
 converts them to its own and reads the alphas too. The layout diffusers itself writes (peft's ``lora_A``/``lora_B``,
 alpha in the file's metadata) loses the attention projections and the alpha in ComfyUI, which expects those under
-``.processor.`` names and reads no metadata.
+``.processor.`` names and reads no metadata. docs/export.md says how ComfyUI's own loader was run on this file.
 
 Written for Stable Diffusion runs trained with ``model.lora`` from the pretrained UNet. A two-stage run
 (``model.init_ckpt``) has adapters on its stage-1 generator, which no stock model holds: its full UNet (``unet/``,
