@@ -124,6 +124,13 @@ def variant_options(variant: str) -> Dict:
             "compile": {"compile": True}}[variant]
 
 
+def use_compile_backend(backend: str) -> None:
+    """``model.compile`` with ``backend`` from now on in this process (the rehearsal's ``aot_eager``: dynamo's capture
+    and autograd's graphs of our networks, without inductor's code generation, which takes many minutes on a CPU)."""
+    original = torch.nn.Module.compile
+    torch.nn.Module.compile = lambda self, *args, **kwargs: original(self, *args, **{"backend": backend, **kwargs})
+
+
 def measure(args) -> Dict:
     with tempfile.TemporaryDirectory() as folder:
         bench_memory.write_folders(Path(folder), args.tiny, [args.case])
@@ -145,8 +152,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--tiny", action="store_true", help="the tiny networks (a self-test, seconds)")
     p.add_argument("--iterations", type=int, default=5, help="timed iterations (after a warm-up and a counted one)")
     p.add_argument("--repeats", type=int, default=3, help="timings of each network pass (0: no pass timing)")
+    p.add_argument("--compile-backend", default=None, help="torch.compile's backend for --variant compile (default: inductor)")
     p.add_argument("--out", default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
+    if args.compile_backend:
+        use_compile_backend(args.compile_backend)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("gpu_iteration: no CUDA device visible (use --tiny --device cpu for a self-test)")
     row = measure(args)
