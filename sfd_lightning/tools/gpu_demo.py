@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         result["report"] = json.loads((run / "report.json").read_text())
     beside = Path(args.beside)
     if beside.is_dir():
-        result["cpu_figures"] = collect(beside, folder, "cpu_")
+        result["cpu_figures"] = collect(beside, folder, "shipped_cpu_")
         if (beside / "report.json").exists():
             result["cpu_report"] = json.loads((beside / "report.json").read_text())
     shutil.rmtree(run / "checkpoints", ignore_errors=True)  # what comes back from the node stays small
