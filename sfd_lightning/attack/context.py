@@ -1,7 +1,7 @@
 """The settings and shared inputs of an attack run."""
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -14,6 +14,19 @@ ATTACKS = ("noise", "embedding", "paraphrase", "prompt", "relearn", "benign")
 SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")
 WEIGHTS = ("full", "lora")  # what relearning fine-tunes
 PROMPT_ONLY = ("paraphrase", "prompt")  # attacks on prompt-conditional runs only  # AttackCallback's default: no fine-tuning
+MAX_STEPS = 100_000  # every step budget: 100 times the papers' largest (1,000 relearning steps); past it, a typo
+MAX_RESTARTS = 100
+# Adam moves every weight by about the learning rate a step: past 1,000 nothing is learned, and the step no longer
+# fits half-precision (or, past 3.4e38, single-precision) weights
+MAX_LR = 1_000.0
+LEARNING_RATE = (0.0, MAX_LR, True)  # > 0
+# option: (low, high, low excluded): the allowed values of every numeric setting
+RANGES = {"n": (1, math.inf, False), "eps": (0.0, math.inf, False), "pgd_steps": (0, MAX_STEPS, False),
+          "restarts": (1, MAX_RESTARTS, False), "embedding_steps": (0, MAX_STEPS, False), "k_examples": (1, 16, False),
+          "embedding_lr": LEARNING_RATE, "embedding_batch": (1, math.inf, False), "pinpoint_k": (0, math.inf, False),
+          "prompt_words": (1, math.inf, False), "prompt_steps": (0, MAX_STEPS, False), "prompt_lr": LEARNING_RATE,
+          "relearn_steps": (0, MAX_STEPS, False), "relearn_lr": LEARNING_RATE, "lora_rank": (1, math.inf, False),
+          "seed": (0, 10 ** 15, False)}  # the noise seeds are seed * 1000 + k: within 64 bits
 
 
 @dataclass
@@ -40,21 +53,27 @@ class AttackSettings:
     seed: int = 0
 
     def check(self) -> None:
+        """Every option in range, before any work: one ConfigError naming the first one out of it."""
         bad = [a for a in self.attacks if a not in ATTACKS]
         if bad or not self.attacks:
             raise ConfigError("--attack", f"must be among {ATTACKS} or all, got {list(self.attacks)}")
         if not self.relearn_weights or not set(self.relearn_weights) <= set(WEIGHTS):
             raise ConfigError("--relearn-weights", f"must be among {', '.join(WEIGHTS)}, got {list(self.relearn_weights)}")
-        checks = {"--n": self.n >= 1, "--eps": all(0 <= e < math.inf for e in self.eps), "--pgd-steps": self.pgd_steps >= 0,
-                  "--restarts": self.restarts >= 1, "--embedding-steps": all(s >= 0 for s in self.embedding_steps),
-                  "--k-examples": 1 <= self.k_examples <= 16, "--pinpoint-k": self.pinpoint_k >= 0,
-                  "--relearn-steps": all(s >= 0 for s in self.relearn_steps), "--prompt-words": self.prompt_words >= 1,
-                  "--prompt-steps": all(s >= 0 for s in self.prompt_steps),
-                  "--relearn-lr": len(self.relearn_lr) > 0 and all(0 < lr < math.inf for lr in self.relearn_lr),
-                  "--lora-rank": self.lora_rank >= 1}
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(name, f"out of range: {asdict(self)[name[2:].replace('-', '_')]!r}")
+        for name, (low, high, low_open) in RANGES.items():
+            check_range("--" + name.replace("_", "-"), getattr(self, name), low, high, low_open)
+
+
+def check_range(field: str, values: Union[float, Sequence[float]], low: float, high: float = math.inf,
+                low_open: bool = False) -> None:
+    """``values`` (a number, or a sequence of at least one) finite, above ``low`` (or at it unless ``low_open``) and
+    at most ``high``; else a ConfigError naming ``field`` with the first value out of range and what is allowed."""
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    inside = [math.isfinite(v) and (v > low if low_open else v >= low) and v <= high for v in values]
+    if values and all(inside):
+        return
+    got = values[inside.index(False)] if values else "nothing"
+    allowed = f"finite numbers {'>' if low_open else '>='} {low:g}" + ("" if high == math.inf else f" and <= {high:,g}")
+    raise ConfigError(field, f"out of range: {got!r} (allowed: {allowed})")
 
 
 @dataclass

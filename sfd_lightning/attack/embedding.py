@@ -8,9 +8,11 @@ denoising loss at its own input, so the fit is distribution matching instead: th
 discrepancy (Gretton et al., 2012) between the surrogate's features of generated samples and of the
 examples, the same objective for the one-step generator and the teacher's DDIM sampler.
 """
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
+
+from sfd_lightning.attack.search_steps import check_finite, search_steps
 
 Render = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (z (B, ...), token (D,)) -> images (B, ...)
 
@@ -33,20 +35,23 @@ def bandwidths_of(features: torch.Tensor) -> Sequence[float]:
 
 def invert_token(render: Render, init: torch.Tensor, example_features: torch.Tensor,
                  features: Callable[[torch.Tensor], torch.Tensor], shape: Sequence[int], milestones: Sequence[int],
-                 batch: int = 64, lr: float = 0.05, generator: torch.Generator = None) -> Dict[int, torch.Tensor]:
+                 batch: int = 64, lr: float = 0.05, generator: torch.Generator = None,
+                 desc: Optional[str] = None) -> Dict[int, torch.Tensor]:
     """The token after each of ``milestones`` Adam steps on MMD^2(features(render(z, token)), examples);
-    fresh noise each step. Step 0 is ``init`` itself."""
+    fresh noise each step. Step 0 is ``init`` itself. Raises ``Diverged`` (with the milestones reached) when the
+    token goes non-finite; ``desc`` names the progress lines."""
     generator = generator or torch.Generator().manual_seed(0)
     bandwidths = bandwidths_of(example_features)
     token = init.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([token], lr=lr)
     out = {0: init.detach().clone()} if 0 in milestones else {}
-    for step in range(1, max(milestones, default=0) + 1):
+    for step in search_steps(milestones, desc):
         z = torch.randn((batch, *shape), generator=generator).to(init)
         loss = mmd2(features(render(z, token)), example_features, bandwidths)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        check_finite([token], step, out)
         if step in milestones:
             out[step] = token.detach().clone()
     return out

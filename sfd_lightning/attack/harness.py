@@ -3,8 +3,10 @@
 A row is ``{"attack", "budget", "target", "success": {judge: rate}, "retained": {judge: accuracy} | None,
 "n"}``: the share of attacked samples each judge calls the forgotten class, and for the noise attack
 the retained conditions' accuracy under the same attack (PGD towards the forgotten class at the same
-budget: if retained samples flip too, the budget is large enough to draw anything).
+budget: if retained samples flip too, the budget is large enough to draw anything). A search that went non-finite
+gives its later budgets rows marked ``"diverged": step`` with no rates (attack.search_steps).
 """
+import sys
 import time
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional, Sequence
@@ -12,20 +14,42 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 
 from sfd_lightning.attack.context import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings  # noqa: F401  (re-exported)
-from sfd_lightning.attack.adversarial_prompt import pez_search
+from sfd_lightning.attack.adversarial_prompt import pez_search, prompt_room
 from sfd_lightning.attack.embedding import invert_token
-from sfd_lightning.attack.forget_spec import repeated
+from sfd_lightning.attack.forget_spec import ForgetSpec, repeated
 from sfd_lightning.attack.judges import rates
 from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.attack.pinpoint import pinpoint
+from sfd_lightning.attack.report import tuning
 from sfd_lightning.attack.relearn import denoising_objective, matching_objective, relearn_curve
+from sfd_lightning.attack.search_steps import until_diverged
 from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.diffusion.conditions import Condition, ConditionTokens
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.metrics.eval_progress import eval_progress
+
 
 def row(attack: str, budget: float, target: AttackTarget, success: Dict[str, float],
         retained: Optional[Dict[str, float]], n: int) -> Dict[str, Any]:
     return {"attack": attack, "budget": budget, "target": target.name, "success": success, "retained": retained, "n": n}
+
+
+def diverged_rows(attack: str, target: AttackTarget, ctx: AttackContext, milestones: Sequence[int], step: Optional[int],
+                  option: str, n: int, **extra: Any) -> List[Dict[str, Any]]:
+    """Rows marked diverged, with no rates, for the budgets of ``milestones`` from ``step`` on (none when ``step`` is
+    None: the search finished), and one line on stderr naming the option to lower."""
+    if step is None:
+        return []
+    print(f"attack {attack} on the {target.description}: the search went non-finite (NaN or infinite) at step {step}; "
+          f"its budgets from {step} steps on are marked diverged, not scored (lower {option})", file=sys.stderr,
+          flush=True)
+    return [dict(row(attack, budget, target, dict.fromkeys(ctx.judges), None, n), diverged=step, **extra)
+            for budget in sorted(milestones) if budget >= step]
+
+
+def progress(attack: str, target: AttackTarget, detail: str = "") -> str:
+    """The name of an attack's progress lines."""
+    return f"attack {attack} on the {target.description}{detail}"
 
 
 def noise_attack(target: AttackTarget, c: Condition, z0: torch.Tensor, ctx: AttackContext, eps: float) -> torch.Tensor:
@@ -43,7 +67,7 @@ def noise_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]
     forget = ctx.on_device(ctx.spec.forget_conditions(s.n))
     retained, classes = ctx.spec.retained_conditions(s.n)
     rows = []
-    for eps in s.eps:
+    for eps in eval_progress(s.eps, len(s.eps), progress("noise", target), unit="budget"):
         attacked = noise_attack(target, forget, z0, ctx, eps)
         kept = noise_attack(target, ctx.on_device(retained), z0, ctx, eps)
         rows.append(row("noise", eps, target, rates(ctx.judges, attacked, forget_class), rates(ctx.judges, kept, classes), s.n))
@@ -69,8 +93,9 @@ def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, A
         raise ConfigError("--examples", "the embedding attack needs examples of the forgotten concept")
     render, init = token_renderer(target, ctx)
     examples = ctx.surrogate.features(ctx.examples[:s.k_examples].to(ctx.device)).detach()
-    tokens = invert_token(render, init, examples, ctx.surrogate.features, target.shape, s.embedding_steps,
-                          s.embedding_batch, s.embedding_lr, torch.Generator().manual_seed(s.seed + 2))
+    tokens, stop = until_diverged(lambda: invert_token(
+        render, init, examples, ctx.surrogate.features, target.shape, s.embedding_steps, s.embedding_batch,
+        s.embedding_lr, torch.Generator().manual_seed(s.seed + 2), progress("embedding", target)))
     z = ctx.noise(s.n, target.shape, offset=1)
     forget_class = torch.tensor(ctx.spec.forget_class)
     rows = []
@@ -78,7 +103,7 @@ def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, A
         with torch.no_grad():
             images = render(z, tokens[step])
         rows.append(row("embedding", step, target, rates(ctx.judges, images, forget_class), None, s.n))
-    return rows
+    return rows + diverged_rows("embedding", target, ctx, s.embedding_steps, stop, "--embedding-lr", s.n)
 
 
 def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
@@ -111,9 +136,10 @@ def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Di
         b = z.shape[0]
         return target.generate(z, ConditionTokens(words.expand(b, -1, -1), repeated(forget, b)))
 
-    found = pez_search(render, net.vocabulary_table().to(ctx.device), lambda x: -ctx.surrogate.log_prob(x, cls).mean(),
-                       s.prompt_words, s.prompt_steps, target.shape, s.embedding_batch, s.prompt_lr,
-                       torch.Generator().manual_seed(s.seed + 4))
+    found, stop = until_diverged(lambda: pez_search(
+        render, net.vocabulary_table().to(ctx.device), lambda x: -ctx.surrogate.log_prob(x, cls).mean(), s.prompt_words,
+        s.prompt_steps, target.shape, s.embedding_batch, s.prompt_lr, torch.Generator().manual_seed(s.seed + 4),
+        progress("prompt", target)))
     z, rows = ctx.noise(s.n, target.shape, offset=4), []
     for step in sorted(found):
         words = net.token_text(found[step].tolist())
@@ -121,7 +147,21 @@ def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Di
         with torch.no_grad():
             images = target.generate(z, prompts)
         rows.append(dict(row("prompt", step, target, rates(ctx.judges, images, torch.tensor(cls)), None, s.n), prompt=words))
-    return rows
+    return rows + diverged_rows("prompt", target, ctx, s.prompt_steps, stop, "--prompt-lr", s.n, prompt=None)
+
+
+def check_prompt_words(targets: Sequence[AttackTarget], settings: AttackSettings, spec: ForgetSpec) -> None:
+    """``--prompt-words`` within what each target's text encoder reads after the longest forget prompt, before any
+    attack runs (a prompt attack on a network without a vocabulary is refused by the attack itself)."""
+    if "prompt" not in settings.attacks or spec.context is None:
+        return
+    for target in targets:
+        if not hasattr(target.net, "vocabulary_table"):
+            continue
+        room = prompt_room(target.net, spec.forget)
+        if settings.prompt_words > room:
+            raise ConfigError("--prompt-words", f"the {target.description}'s text encoder reads at most {room} words "
+                              f"after its longest forget prompt, got {settings.prompt_words}")
 
 
 def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
@@ -151,9 +191,12 @@ def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, exam
     for weights in s.relearn_weights:
         rank = s.lora_rank if weights == "lora" else 0
         for lr in s.relearn_lr:
-            curve = {**released, **relearn_curve(target.net, loss, judged, later, lr, s.seed + 3, rank)}
-            rows += [dict(row(attack, step, target, curve[step], None, s.n), loss=name, lr=lr,
-                          weights=f"lora r{rank}" if rank else "full") for step in sorted(curve)]
+            tuned = dict(loss=name, lr=lr, weights=f"lora r{rank}" if rank else "full")
+            curve, stop = until_diverged(lambda: relearn_curve(target.net, loss, judged, later, lr, s.seed + 3, rank,
+                                                               progress(attack, target, f" ({tuning(tuned)})")))
+            curve = {**released, **curve}
+            rows += [dict(row(attack, step, target, curve[step], None, s.n), **tuned) for step in sorted(curve)]
+            rows += diverged_rows(attack, target, ctx, later, stop, "--relearn-lr", s.n, **tuned)
     return rows
 
 
@@ -180,6 +223,7 @@ RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": parap
 def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:
     """Every configured attack on every target, the pinpoint collateral, and the settings: ``sfd attack``'s JSON."""
     ctx.settings.check()
+    check_prompt_words(targets, ctx.settings, ctx.spec)
     rows: List[Dict[str, Any]] = []
     start = time.perf_counter()
     for attack in ctx.settings.attacks:

@@ -15,12 +15,15 @@ The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Wri
 attack.md (the table) and attack.png (success rate against budget) into ``--out``.
 """
 import argparse
+import math
 import os
 from typing import List, Optional
 
 import torch
 
-from sfd_lightning.attack.harness import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings, run_attacks
+from sfd_lightning.attack.harness import (ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings, check_prompt_words,
+                                          run_attacks)
+from sfd_lightning.attack.context import MAX_LR, MAX_RESTARTS, MAX_STEPS, check_range
 from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
 from sfd_lightning.attack.forget_spec import ForgetSpec
 from sfd_lightning.attack.judges import (ClipSurrogate, DetectorJudge, Judge, Surrogate, identity_detector, load_classifier,
@@ -31,12 +34,23 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 
+MAX_TEACHER_STEPS = 1_000  # a DDPM schedule's timesteps: DDIM with more steps than it has is no finer
+
 
 def floats(text: str, field: str) -> List[float]:
+    """Comma-separated numbers (their range is :meth:`AttackSettings.check`'s)."""
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ConfigError(field, f"expected comma-separated numbers, got {text!r}") from None
+
+
+def whole_numbers(text: str, field: str) -> List[int]:
+    """Comma-separated whole numbers: step budgets."""
+    values = floats(text, field)
+    if not all(math.isfinite(v) and v == int(v) for v in values):
+        raise ConfigError(field, f"expected comma-separated whole numbers, got {text!r}")
+    return [int(v) for v in values]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +61,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attack", action="append", default=None, help=f"one of {', '.join(ATTACKS)}, all (default; repeatable)")
     p.add_argument("--teacher", default=None, help="the teacher's weights (default: the run's model.teacher_ckpt)")
     p.add_argument("--skip-teacher", action="store_true", help="attack only the model, not its teacher beside it")
-    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher (and multi-step model) sampler")
+    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher (and multi-step model) sampler, "
+                   f"1 to {MAX_TEACHER_STEPS:,}")
     p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise "
                    "against, or clip:MODEL (CLIP as a zero-shot classifier of the prompt run's class words)")
     p.add_argument("--judge", default="assets/digits_judge.pt", help="independent judge that also scores them: a classifier "
@@ -56,16 +71,22 @@ def parser() -> argparse.ArgumentParser:
                    "samples), digits[:split], cifar10:ROOT, an .npz or an image folder (the forgotten class's images)")
     p.add_argument("--reference", default=None, help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)")
     p.add_argument("--eps", default="0,0.25,0.5,1", help="noise budgets eps (radius eps*sqrt(d))")
-    p.add_argument("--pgd-steps", type=int, default=10, help="PGD steps per restart")
-    p.add_argument("--restarts", type=int, default=2, help="PGD restarts (the first from z0)")
-    p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps")
+    p.add_argument("--pgd-steps", type=int, default=10, help=f"PGD steps per restart (at most {MAX_STEPS:,})")
+    p.add_argument("--restarts", type=int, default=2, help=f"PGD restarts (the first from z0), 1 to {MAX_RESTARTS}")
+    p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps "
+                   f"(each at most {MAX_STEPS:,})")
     p.add_argument("--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)")
-    p.add_argument("--prompt-words", type=int, default=3, help="adversarial prompt: words appended to each forget prompt")
-    p.add_argument("--prompt-steps", default="0,25,100", help="adversarial prompt budgets: PEZ search steps")
-    p.add_argument("--prompt-lr", type=float, default=0.1, help="adversarial prompt: Adam learning rate of the search")
-    p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the examples")
+    p.add_argument("--prompt-words", type=int, default=3, help="adversarial prompt: words appended to each forget "
+                   "prompt (at most what the text encoder reads after the longest forget prompt)")
+    p.add_argument("--prompt-steps", default="0,25,100", help="adversarial prompt budgets: PEZ search steps (each at "
+                   f"most {MAX_STEPS:,})")
+    p.add_argument("--prompt-lr", type=float, default=0.1, help="adversarial prompt: Adam learning rate of the "
+                   f"search (> 0, at most {MAX_LR:g})")
+    p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the "
+                   f"examples (each at most {MAX_STEPS:,})")
     p.add_argument("--relearn-lr", default="1e-4", help="the relearning fine-tuning's Adam learning rates, comma-separated "
-                   "(a grid: each runs from the released model; tables give each, compare the worst case)")
+                   "(a grid: each runs from the released model; tables give each, compare the worst case), each > 0, "
+                   f"at most {MAX_LR:g}")
     p.add_argument("--relearn-weights", default="full", help="what relearning fine-tunes, comma-separated: full (every "
                    "weight), lora (LoRA adapters on every Linear and Conv2d layer)")
     p.add_argument("--lora-rank", type=int, default=4, help="rank of the LoRA adapters of --relearn-weights lora")
@@ -111,9 +132,9 @@ def load_judge(text: str, spec: ForgetSpec, device: torch.device):
 def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     chosen = args.attack or ["all"]
     attacks = [a for a in ATTACKS if a not in PROMPT_ONLY or prompt_run] if "all" in chosen else chosen
-    steps = [int(s) for s in floats(args.embedding_steps, "--embedding-steps")]
-    relearn = [int(s) for s in floats(args.relearn_steps, "--relearn-steps")]
-    prompt_steps = [int(s) for s in floats(args.prompt_steps, "--prompt-steps")]
+    steps = whole_numbers(args.embedding_steps, "--embedding-steps")
+    relearn = whole_numbers(args.relearn_steps, "--relearn-steps")
+    prompt_steps = whole_numbers(args.prompt_steps, "--prompt-steps")
     settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
                               restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
                               pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=floats(args.relearn_lr, "--relearn-lr"),
@@ -121,8 +142,7 @@ def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
                               lora_rank=args.lora_rank,
                               prompt_words=args.prompt_words, prompt_steps=prompt_steps, prompt_lr=args.prompt_lr, seed=args.seed)
     settings.check()
-    if args.teacher_steps < 1:
-        raise ConfigError("--teacher-steps", f"must be >= 1, got {args.teacher_steps}")
+    check_range("--teacher-steps", args.teacher_steps, 1, MAX_TEACHER_STEPS)
     return settings
 
 
@@ -136,6 +156,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         meta["forget_label"] = args.forget_label
     spec = spec_of(meta, target, args)
     settings = settings_of(args, spec.context is not None)
+    check_prompt_words([target] if args.skip_teacher else [teacher, target], settings, spec)
     out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
     if os.path.exists(os.path.join(out, "attack.json")) and not args.overwrite:
         raise ConfigError("--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite "

@@ -17,12 +17,13 @@ Retraining without the class (a DiffusionModule trained on the retained data, ``
 checkpoint) is the control: how fast does a model that never knew the concept learn it?
 """
 from contextlib import contextmanager, nullcontext
-from typing import Callable, Dict, Iterator, Sequence
+from typing import Callable, Dict, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
 
 from sfd_lightning.attack.embedding import bandwidths_of, mmd2
+from sfd_lightning.attack.search_steps import check_finite, search_steps
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.schedule import training_noise
 from sfd_lightning.losses import denoising_loss
@@ -65,20 +66,24 @@ def matching_objective(generate: Callable[[torch.Tensor, Condition], torch.Tenso
 
 
 def relearn_curve(net: nn.Module, loss: Loss, evaluate: Callable[[], Dict[str, float]], milestones: Sequence[int],
-                  lr: float, seed: int, lora_rank: int = 0) -> Dict[int, Dict[str, float]]:
+                  lr: float, seed: int, lora_rank: int = 0, desc: Optional[str] = None) -> Dict[int, Dict[str, float]]:
     """``evaluate()`` after each of ``milestones`` Adam steps on ``loss`` (0: the released model), over ``net``'s
-    weights, or over rank-``lora_rank`` LoRA adapters when it is positive; ``net`` is restored afterwards."""
+    weights, or over rank-``lora_rank`` LoRA adapters when it is positive; ``net`` is restored afterwards. Raises
+    ``Diverged`` (with the milestones reached) when the loss or, at a milestone, the weights go non-finite; ``desc``
+    names the progress lines."""
     g = torch.Generator().manual_seed(seed)
     out = {}
     with trainable(net), (lora_adapted(net, lora_rank) if lora_rank else nullcontext(list(net.parameters()))) as params:
         optimizer = torch.optim.Adam(params, lr=lr)
         if 0 in milestones:
             out[0] = evaluate()
-        for step in range(1, max(milestones, default=0) + 1):
+        for step in search_steps(milestones, desc):
             value = loss(g)
+            check_finite([value.detach()], step, out)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
             if step in milestones:
+                check_finite(params, step, out)
                 out[step] = evaluate()
     return out

@@ -11,6 +11,8 @@ BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embeddi
                "prompt": "adversarial prompt: search steps",
                "relearn": "relearning: fine-tuning steps on the concept's examples",
                "benign": "benign fine-tuning: steps on retained examples"}
+DIVERGED = ("diverged: the attack's search went non-finite (NaN or infinite) by that budget, so it was not scored; its "
+            "learning rate is too large. Not a failed attack: nothing is known about the forgetting there.")
 LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
 
 
@@ -35,6 +37,11 @@ def percent(value: Any) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def rate_cell(row: Dict[str, Any], judge: str) -> str:
+    """A judge's success rate in the table; ``diverged`` where the search went non-finite before this budget."""
+    return "diverged" if row.get("diverged") is not None else percent(row["success"][judge])
+
+
 def grouped(result: Dict[str, Any]) -> List[Tuple[str, str, Dict[str, Dict[str, Any]]]]:
     """(attack, budget label, {target: row}) in run order."""
     groups: Dict[Tuple[str, str], Dict[str, Dict[str, Any]]] = {}
@@ -49,7 +56,7 @@ def markdown(result: Dict[str, Any]) -> str:
     head = ["attack", "budget"] + [f"{t}: {j}" for t in targets for j in judges] + [f"{t}: retained acc. under attack ({judges[-1]})" for t in targets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for attack, label, rows in grouped(result):
-        cells = [percent(rows[t]["success"][j]) if t in rows else "–" for t in targets for j in judges]
+        cells = [rate_cell(rows[t], j) if t in rows else "–" for t in targets for j in judges]
         cells += [percent((rows[t].get("retained") or {}).get(judges[-1])) if t in rows else "–" for t in targets]
         lines.append("| " + " | ".join([attack, label] + cells) + " |")
     described = ", ".join(f"{t} = {v['description']} ({v['nfe']} NFE)" for t, v in result["targets"].items())
@@ -57,9 +64,11 @@ def markdown(result: Dict[str, Any]) -> str:
     tuned = ("; fine-tuned by " + ", ".join(f"{t}: {loss}" for t, loss in losses.items())) if losses else ""
     text = ["Success rate: the share of attacked samples each judge assigns to the forgotten class "
             f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.", "", *lines]
-    found = [f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}" for r in result["rows"] if r["attack"] == "prompt"]
+    found = [f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}" for r in result["rows"]
+             if r["attack"] == "prompt" and r.get("diverged") is None]
     words = ["", "Adversarial prompt words found (appended to every forget prompt):", *found] if found else []
-    return "\n".join(text + words + pinpoint_markdown(result, judges)) + "\n"
+    broken = ["", DIVERGED] if any(r.get("diverged") is not None for r in result["rows"]) else []
+    return "\n".join(text + broken + words + pinpoint_markdown(result, judges)) + "\n"
 
 
 def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
@@ -89,8 +98,8 @@ def plot(result: Dict[str, Any], path: str) -> bool:
     for ax, attack in zip(axes[0], attacks):
         lines = dict.fromkeys((r["target"], tuning(r)) for r in result["rows"] if r["attack"] == attack)
         for target, variant in lines:
-            rows = sorted((r for r in result["rows"] if r["attack"] == attack and (r["target"], tuning(r)) == (target, variant)),
-                          key=lambda r: r["budget"])
+            rows = sorted((r for r in result["rows"] if r["attack"] == attack and (r["target"], tuning(r)) == (target, variant)
+                           and r.get("diverged") is None), key=lambda r: r["budget"])
             name = f"{target}, {variant}" if variant else target
             for judge, style in ((judges[-1], "-"), (judges[0], "--")):
                 ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{name} ({judge})")

@@ -139,12 +139,13 @@ ATTACK_KEYS = {"noise": "noise eps {budget:g}", "embedding": "embedding {budget}
 
 def attack_columns(rows: List[Dict[str, Any]]) -> Dict[str, float]:
     """The judge's success rate by column; a fine-tuning column (``relearn 50 steps``, ``relearn LoRA 50 steps``) holds
-    the worst case over the learning-rate grid, as an attacker keeps the rate that brings the concept back."""
+    the worst case over the learning-rate grid, as an attacker keeps the rate that brings the concept back (a rate
+    whose search diverged has no rate to keep: None unless another rate has one)."""
     out: Dict[str, float] = {}
     for r in rows:
         lora = " LoRA" if str(r.get("weights", "full")).startswith("lora") else ""
         key, value = ATTACK_KEYS[r["attack"]].format(budget=r["budget"], lora=lora), r["success"]["judge"]
-        out[key] = value if key not in out or value is None else max(out[key], value)
+        out[key] = value if out.get(key) is None else out[key] if value is None else max(out[key], value)
     return out
 
 

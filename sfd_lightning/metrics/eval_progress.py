@@ -7,9 +7,10 @@ from typing import Iterable, Iterator, Optional, TypeVar
 T = TypeVar("T")
 
 
-def eval_progress(items: Iterable[T], total: int, desc: Optional[str], enabled: bool = True, stream=None) -> Iterator[T]:
+def eval_progress(items: Iterable[T], total: int, desc: Optional[str], enabled: bool = True, stream=None,
+                  unit: str = "block") -> Iterator[T]:
     """``items`` unchanged; on ``stream`` (stderr) a tqdm bar when it is a terminal, else ``desc: k/total
-    blocks (elapsed)`` lines at 25, 50, 75 and 100%. Nothing when ``desc`` is None or not ``enabled``."""
+    <unit>s (elapsed)`` lines at 25, 50, 75 and 100%. Nothing when ``desc`` is None or not ``enabled``."""
     if desc is None or not enabled or total < 1:
         yield from items
         return
@@ -17,11 +18,11 @@ def eval_progress(items: Iterable[T], total: int, desc: Optional[str], enabled: 
     if hasattr(stream, "isatty") and stream.isatty():
         from tqdm import tqdm
 
-        yield from tqdm(items, total=total, desc=desc, leave=False, file=stream, unit="block")
+        yield from tqdm(items, total=total, desc=desc, leave=False, file=stream, unit=unit)
         return
     start, shown = time.monotonic(), 0
     for k, item in enumerate(items, 1):
         yield item
         if 4 * k // total > shown:
             shown = 4 * k // total
-            print(f"{desc}: {k}/{total} blocks ({time.monotonic() - start:.0f} s)", file=stream, flush=True)
+            print(f"{desc}: {k}/{total} {unit}s ({time.monotonic() - start:.0f} s)", file=stream, flush=True)

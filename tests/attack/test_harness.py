@@ -62,3 +62,40 @@ def test_noise_rates_at_zero_budget_are_the_unattacked_samples(targets, context)
         pred = ctx.judges["judge"].classes(sfd.generate(z0, torch.zeros(16, dtype=torch.long)))
     row = next(r for r in result["rows"] if r["target"] == "sfd")
     assert row["success"]["judge"] == (pred == 0).float().mean().item()
+
+
+def test_a_prompt_search_that_diverges_is_marked_diverged_not_scored(tmp_path, capsys):
+    """``sfd attack --prompt-lr inf`` on the digits text model used to report 0% after 2 steps with the words 'a a a'
+    (every NaN embedding projects onto word 0): a destroyed search read as robust forgetting. The options now refuse
+    inf; a search that still goes non-finite stops, and its later budgets are rows marked diverged."""
+    from project import ROOT
+    from sfd_lightning.attack.context import AttackContext, AttackSettings
+    from sfd_lightning.attack.forget_spec import prompt_spec
+    from sfd_lightning.attack.harness import adversarial_prompt_rows
+    from sfd_lightning.attack.inputs import DIGIT_WORDS
+    from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
+    from sfd_lightning.attack.targets import load_targets
+    from sfd_lightning.data.prompt_files import read_prompt_file
+
+    teacher = str(ROOT / "assets" / "digits_text_teacher.pt")
+    _, target, _ = load_targets(teacher, teacher, 2, torch.device("cpu"))
+    spec = prompt_spec(read_prompt_file(str(ROOT / "configs" / "prompts" / "digits_captions.txt"), "--prompts"), "seven",
+                       DIGIT_WORDS)
+    classifier = load_classifier(str(ROOT / "assets" / "digits_classifier.pt"), "--surrogate", torch.device("cpu"))
+    settings = AttackSettings(attacks=("prompt",), n=8, prompt_steps=(0, 2, 4), prompt_lr=float("inf"), embedding_batch=4,
+                              pinpoint_k=0)
+    ctx = AttackContext(spec, Surrogate(classifier), {"surrogate": Judge("surrogate", classifier)}, settings,
+                        torch.device("cpu"))
+    rows = adversarial_prompt_rows(target, ctx)
+    assert [(r["budget"], r.get("diverged")) for r in rows] == [(0, None), (2, 1), (4, 1)]
+    assert rows[0]["success"]["surrogate"] is not None and rows[1]["success"] == {"surrogate": None}
+    err = capsys.readouterr().err
+    assert ("attack prompt on the teacher, 2-step DDIM: the search went non-finite (NaN or infinite) at step 1; its "
+            "budgets from 1 steps on are marked diverged, not scored (lower --prompt-lr)") in err.splitlines()
+    result = {"forget_class": 7, "forget": spec.forget, "judges": ["surrogate"], "rows": rows,
+              "targets": {"model": {"description": target.description, "nfe": 2}}}
+    table = write(result, str(tmp_path))
+    text = (tmp_path / "attack.md").read_text()
+    assert "| prompt | 2 steps | diverged | – |" in text and "| prompt | 4 steps | diverged | – |" in text
+    assert "diverged: the attack's search went non-finite" in text and "'a a a'" not in text
+    assert "png" in table and flat(result) == {"attack/prompt/0/model/surrogate": rows[0]["success"]["surrogate"]}

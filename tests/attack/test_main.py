@@ -51,13 +51,28 @@ def test_sfd_attack_writes_the_table_json_and_plot_and_joins_the_runs_wandb(ckpt
     (["--relearn-lr", "1e-4,x"], "--relearn-lr: expected comma-separated numbers"),
     (["--relearn-weights", "full,adapter"], "--relearn-weights: must be among full, lora"),
     (["--lora-rank", "0"], "--lora-rank: out of range"),
+    # every learning rate finite and > 0 (nan, -5 and 1e39 were tracebacks inside Adam; inf ran and scored garbage)
+    (["--prompt-lr", "nan"], "--prompt-lr: out of range: nan (allowed: finite numbers > 0 and <= 1,000)"),
+    (["--prompt-lr=-5"], "--prompt-lr: out of range: -5.0 (allowed: finite numbers > 0 and <= 1,000)"),
+    (["--relearn-lr", "1e-4,1e39"], "--relearn-lr: out of range: 1e+39 (allowed: finite numbers > 0 and <= 1,000)"),
+    # every step budget bounded: 10^12 relearning steps ran silently for minutes
+    (["--relearn-steps", "0,1000000000000"], "--relearn-steps: out of range: 1000000000000 (allowed: finite numbers >= 0 "
+                                              "and <= 100,000)"),
+    (["--relearn-steps", "0,inf"], "--relearn-steps: expected comma-separated whole numbers, got '0,inf'"),
+    (["--embedding-steps", "0,2.5"], "--embedding-steps: expected comma-separated whole numbers"),
+    (["--prompt-steps", "200000"], "--prompt-steps: out of range: 200000"),
+    (["--pgd-steps", "200000"], "--pgd-steps: out of range: 200000"),
+    (["--restarts", "101"], "--restarts: out of range: 101"),
+    (["--teacher-steps", "0"], "--teacher-steps: out of range: 0 (allowed: finite numbers >= 1 and <= 1,000)"),
+    (["--seed", "-1"], "--seed: out of range: -1"),
 ])
 def test_bad_input_is_one_line(ckpt, args, message, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
         main(["attack", "--ckpt", str(ckpt), *args])
     assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_earlier_attack_is_kept_unless_overwrite(ckpt, tmp_path, monkeypatch, capsys):
@@ -72,3 +87,26 @@ def test_an_earlier_attack_is_kept_unless_overwrite(ckpt, tmp_path, monkeypatch,
     main(["attack", "--ckpt", str(ckpt), *SMALL, "--attack", "noise", "--pinpoint-k", "0", "--skip-teacher", "--out", str(out),
           "--overwrite"])
     assert "rows" in json.loads((out / "attack.json").read_text())
+
+
+TEXT = ["--ckpt", "assets/digits_text_teacher.pt", "--teacher", "assets/digits_text_teacher.pt", "--skip-teacher",
+        "--attack", "prompt", "--concept", "seven", "--prompts", "configs/prompts/digits_captions.txt", "--n", "8",
+        "--prompt-steps", "0,2", "--teacher-steps", "2", "--pinpoint-k", "0"]
+
+
+@pytest.mark.parametrize("args, message", [
+    # an infinite step destroyed the searched words, and the attack was scored as failed: 0%, robust forgetting
+    (["--prompt-lr", "inf"], "--prompt-lr: out of range: inf (allowed: finite numbers > 0 and <= 1,000)"),
+    # the words appended outweighed the forget prompt itself, and the table listed ~100,000 of them
+    (["--prompt-words", "100000"], "--prompt-words: the teacher, 2-step DDIM's text encoder reads at most {room} words "
+                                   "after its longest forget prompt, got 100000"),
+])
+def test_prompt_attack_settings_on_the_digits_text_model_are_one_line(args, message, tmp_path, run_cli, capsys):
+    from sfd_lightning.attack.adversarial_prompt import MAX_PROMPT_TOKENS
+
+    captions = (ROOT / "configs" / "prompts" / "digits_captions.txt").read_text().splitlines()
+    room = MAX_PROMPT_TOKENS - max(len(c.split()) for c in captions if "seven" in c)
+    assert run_cli(["attack", *TEXT, *args, "--out", str(tmp_path / "attack")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"sfd: error: {message.format(room=room)}"
+    assert not (tmp_path / "attack").exists()

@@ -7,6 +7,7 @@ from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.inputs import attack_examples
 from sfd_lightning.attack.judges import Judge, load_classifier, rates
 from sfd_lightning.attack.relearn import denoising_objective, relearn_curve, trainable
+from sfd_lightning.attack.search_steps import Diverged
 from sfd_lightning.attack.targets import teacher_target
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.checkpoint_models import load_multistep
@@ -84,3 +85,18 @@ def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_lo
     loss = denoising_objective(denoiser, examples, torch.full((16,), 3))
     curve = relearn_curve(target.net, loss, rate, (0, 60), lr=lr, seed=0, lora_rank=lora_rank)
     assert curve[0]["judge"] < 0.1 and curve[60]["judge"] > curve[0]["judge"] + 0.4
+
+
+def test_fine_tuning_stops_where_the_loss_goes_non_finite_and_shows_its_progress(capsys):
+    net = torch.nn.Linear(2, 1).requires_grad_(False)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    losses = iter([1.0, 1.0, float("nan")])
+
+    def loss(g):
+        return net.bias.sum() * 0 + next(losses)
+
+    with pytest.raises(Diverged) as stop:
+        relearn_curve(net, loss, lambda: {"bias": float(net.bias.detach())}, (2, 4), lr=0.1, seed=0, desc="relearn x")
+    assert stop.value.step == 3 and sorted(stop.value.done) == [2]  # step 2 was judged; 4 never happens
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())  # handed back unchanged all the same
+    assert capsys.readouterr().err.splitlines()[0].startswith("relearn x: 1/4 steps (")

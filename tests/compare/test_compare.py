@@ -146,7 +146,8 @@ def test_fine_tuning_columns_keep_the_worst_case_over_the_learning_rate_grid(tmp
 
     rows = [r("noise", 0.5, 0.3), r("relearn", 50, 0.2, lr=1e-5, weights="full"), r("relearn", 50, 0.7, lr=1e-4, weights="full"),
             r("relearn", 50, 0.4, lr=1e-5, weights="lora r4"), r("relearn", 50, 0.1, lr=1e-4, weights="lora r4"),
-            r("benign", 50, 0.05, lr=1e-4, weights="lora r4")]
+            r("benign", 50, 0.05, lr=1e-4, weights="lora r4"),
+            r("relearn", 50, None, lr=1e-1, weights="full", diverged=3)]  # a rate whose search went NaN: no number
     columns = attack_columns(rows)
     assert columns == {"noise eps 0.5": 0.3, "relearn 50 steps": 0.7, "relearn LoRA 50 steps": 0.4, "benign LoRA 50 steps": 0.05}
     assert relearning_curves([{"method": "SFD", "attacks": columns}]) == {
