@@ -42,7 +42,7 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.evaluate.judges import check_identity_options
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.atomic import atomic_write
-from sfd_lightning.loggers.wandb_run import add_to_run, find_run
+from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 
 SUITES = ("nudity", "identity", "coco")
 MODELS = ("model", "teacher")
@@ -232,4 +232,4 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(text)
     print(f"wrote {os.path.join(out, 'benchmark.md')}, benchmark.json and benchmark.png")
     if run is not None:
-        print(f"added to {add_to_run(run, flat_numbers(results), 'benchmark/')}")
+        report_to_run(run, flat_numbers(results), 'benchmark/', os.path.join(out, 'benchmark.json'))
