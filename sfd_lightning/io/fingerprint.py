@@ -2,7 +2,7 @@
 diffusers folder, or a hub id's files in the local hub cache), so images drawn before a base model was replaced in
 place, or by another base, are never mixed with images drawn after.
 
-File digests are kept in the user cache (``file_digests.json`` beside :func:`result_cache.user_cache_dir`'s results),
+File digests are kept in the user cache (``file_digests.json`` beside :func:`cache_dir.user_cache_dir`'s results),
 keyed by the file's real path, size, modification and change times and inode, so a rerun reads gigabytes of weights
 only when a file changed (a file copied over another with its old time kept still gets a new change time). SHA-256
 reads about 0.75 GB/s on one core of the 2-core CI machine: Stable Diffusion 1.5's 4.3 GB of fp32 weights take
@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.errors import ConfigError, describe
 from sfd_lightning.io.atomic import atomic_write
-from sfd_lightning.metrics.result_cache import user_cache_dir
+from sfd_lightning.io.cache_dir import user_cache_dir
 
 CACHE_FILE = "file_digests.json"
 BLOCK = 2**22

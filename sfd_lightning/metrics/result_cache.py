@@ -22,18 +22,9 @@ import torch
 
 from sfd_lightning.errors import describe
 from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.io.cache_dir import user_cache_dir
 
-CACHE_ENV = "SFD_CACHE_DIR"
 _reported = set()  # unreadable cache files already said, once a process
-
-
-def user_cache_dir() -> str:
-    """Where this user's computed results go (``$SFD_CACHE_DIR``, ``$XDG_CACHE_HOME/sfd-lightning``, ``~/.cache/...``)."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "sfd-lightning")
 
 
 class StreamDigest:

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 import torch
 from lightning.pytorch import Callback, Trainer
 
-from sfd_lightning.tools import bench_memory
+import sfd_lightning.tools.bench_memory as bench_memory
 from sfd_lightning.tools.bench import IterationTimer, pass_costs
 from sfd_lightning.tools.gpu_peaks import peak_bf16_flops
 

@@ -184,7 +184,7 @@ def test_an_out_holding_the_checkpoint_or_the_run_files_is_refused_and_nothing_i
         assert err == f"sfd: error: --out: '{out}' holds '{last}', an input of this command, which replacing the " \
                       "folder would delete; give another folder"
     assert "report.json" in before and "config.yaml" in before and listing(copy) == before
-    (copy / "attack").mkdir()
+    (copy / "attack").mkdir(exist_ok=True)
     (copy / "attack" / "attack.md").write_text("| attack |")  # read into the card
     err = refused(["--ckpt", str(last), "--out", str(copy / "attack"), "--overwrite"], capsys)
     assert f"holds '{copy / 'attack' / 'attack.md'}', an input of this command" in err
