@@ -134,6 +134,7 @@ def closed_loopback_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # ~18 s: it waits out the 15 s reachability check against a closed port
 def test_logged_in_without_a_reachable_server_goes_offline_in_one_line(tmp_path):
     url = f"http://127.0.0.1:{closed_loopback_port()}"
     env = subprocess_env(WANDB_API_KEY="0123456789abcdef0123456789abcdef01234567", WANDB_BASE_URL=url,

@@ -1,4 +1,5 @@
 """make bench-memory: its arithmetic, its LoRA count against peft's adapters, and one measured row."""
+import pytest
 import torch
 
 from sfd_lightning.diffusion import FlowDenoiser, VPDenoiser
@@ -26,6 +27,7 @@ def test_counted_adapters_equal_the_ones_peft_adds(tmp_path):
         assert counted["network"] == sum(p.numel() for n, p in net.named_parameters() if "lora_" not in n)
 
 
+@pytest.mark.slow  # ~28 s: three LoRA SFD iterations, each in a process of its own
 def test_a_row_that_cannot_fit_is_skipped_and_one_that_fits_is_measured(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(bench_memory, "available_gib", lambda device: 0.0)
     bench_memory.main(["--tiny", "--cases", "cifar10", "--modes", "full fp32"])
