@@ -5,13 +5,13 @@ definition: the method's config (and its file's contents), checkpoint (path, siz
 the comparison's pair or prompts, and its evaluation and attack settings. A folder computed from another
 definition is refused before anything runs, naming what differs; it is never reused or deleted silently.
 """
-import hashlib
 import json
 import os
 from typing import Any, Dict, List, Optional
 
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.fingerprint import file_sha256
 
 RECORD = "method.json"
 
@@ -20,8 +20,7 @@ def _file_identity(path: Optional[str], contents: bool) -> Any:
     if not path or not os.path.isfile(path):
         return None
     if contents:  # a config: small, and edited in place
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
+        return file_sha256(path)
     stat = os.stat(path)  # a checkpoint: too large to hash at every rerun
     return [stat.st_size, stat.st_mtime_ns]
 

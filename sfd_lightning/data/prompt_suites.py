@@ -1,10 +1,10 @@
 """One entry point for the prompt suites of forgetting benchmarks: an I2P-format CSV, or a plain prompt list."""
-import hashlib
 from typing import List, Optional, Sequence, Union
 
 from sfd_lightning.data.i2p import PromptRow, read_i2p
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.fingerprint import file_sha256
 
 
 def read_prompt_suite(path: str, field: str, categories: Optional[Union[str, Sequence[str]]] = None,
@@ -32,8 +32,4 @@ def read_prompt_suite(path: str, field: str, categories: Optional[Union[str, Seq
 def suite_hash(path: str) -> str:
     """SHA-256 (hex) of a suite file's bytes, for the headers of result tables; read it first with
     :func:`read_prompt_suite`, which checks that it exists and names the option if not."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)

@@ -40,7 +40,8 @@ def _key(path: str) -> List[int]:
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(BLOCK), b""):
@@ -58,7 +59,7 @@ def file_digests(paths: List[str], field: str) -> Dict[str, str]:
             key = _key(real)
             entry = cache.get(real)
             if not (isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("sha256"), str)):
-                entry, changed = {"key": key, "sha256": _sha256(real)}, True
+                entry, changed = {"key": key, "sha256": file_sha256(real)}, True
                 cache[real] = entry
         except OSError as err:
             raise ConfigError(field, f"cannot read {path!r} to fingerprint it: {describe(err)}") from None

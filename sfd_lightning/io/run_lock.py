@@ -17,6 +17,7 @@ from typing import List, Optional
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
 from sfd_lightning.errors import ConfigError, describe
+from sfd_lightning.io.out_guard import holds, real
 
 CLAIM = ".sfd-run.lock"
 
@@ -37,8 +38,7 @@ def continues(folder: str, ckpt_path: Optional[str]) -> bool:
         return SLURMEnvironment.detect() and bool(glob.glob(os.path.join(folder, "hpc_ckpt_*.ckpt")))
     if str(ckpt_path) in ("last", "best", "hpc"):
         return True
-    folder, ckpt = os.path.realpath(folder), os.path.realpath(str(ckpt_path))
-    return os.path.commonpath([folder, ckpt]) == folder
+    return holds(real(folder), real(str(ckpt_path)))
 
 
 def check_run_folder(folder: str, ckpt_path: Optional[str], field: str = "trainer.default_root_dir") -> None:

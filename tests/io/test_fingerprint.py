@@ -16,8 +16,8 @@ def hashed(monkeypatch, tmp_path):
     """The files hashed (not read from the cache), with the user cache under tmp_path."""
     monkeypatch.setenv("SFD_CACHE_DIR", str(tmp_path / "cache"))
     calls = []
-    real = fingerprint._sha256
-    monkeypatch.setattr(fingerprint, "_sha256", lambda path: calls.append(os.path.basename(path)) or real(path))
+    real = fingerprint.file_sha256
+    monkeypatch.setattr(fingerprint, "file_sha256", lambda path: calls.append(os.path.basename(path)) or real(path))
     return calls
 
 
