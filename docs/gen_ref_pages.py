@@ -1,5 +1,6 @@
 """The API reference: one page per module of sfd_lightning/, found by walking the package at build time (so a
 moved or new module needs no edit here), and the nav of those pages (docs/reference/SUMMARY.md, literate-nav)."""
+
 from pathlib import Path
 
 import mkdocs_gen_files

@@ -1,4 +1,5 @@
 """sfd-lightning: Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) on PyTorch Lightning."""
+
 from sfd_lightning.runtime.openmp import prefer_passive_wait
 
 prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, threads on shared CPUs
@@ -13,8 +14,10 @@ def __getattr__(name):
     # Imported on first use: the console script should not pay for the networks' imports.
     if name == "load_teacher":
         from sfd_lightning.io.teacher import load_teacher
+
         return load_teacher
     if name in ("load_generator", "OneStepPipeline"):
         from sfd_lightning.export import pipeline
+
         return getattr(pipeline, name)
     raise AttributeError(name)

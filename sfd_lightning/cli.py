@@ -3,6 +3,7 @@
 
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
+
 import argparse
 import importlib
 import os
@@ -19,8 +20,8 @@ from sfd_lightning.callbacks.interrupt import InterruptCallback, exit_status, gr
 from sfd_lightning.callbacks.progress_bar import SFDProgressBar
 from sfd_lightning.callbacks.progress_lines import ProgressLines
 from sfd_lightning.callbacks.sample_writer import SampleWriter
-from sfd_lightning.errors import ConfigError
 from sfd_lightning.diffusion.denoiser import check_adapter_config
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import check_stored_hyperparameters
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.resume import check_model_settings, check_unfinished
@@ -44,8 +45,16 @@ sfd sweep (hyper-parameter sweeps from a W&B spec), sfd benchmark (the nudity, i
 Stable Diffusion forgetting, beside the teacher); each with --help.
 Options also come from the environment: PL_FIT__TRAINER__MAX_EPOCHS=3 (the command line wins)."""
 
-_BOILERPLATE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "- Problem with given class_path",
-                "- Expected a <class 'NoneType'>", "Given value", "Problem with given class_path")
+_BOILERPLATE = (
+    "Parser key",
+    "Does not validate",
+    "Subtypes:",
+    "Errors:",
+    "- Problem with given class_path",
+    "- Expected a <class 'NoneType'>",
+    "Given value",
+    "Problem with given class_path",
+)
 
 
 def condense_parse_error(message: str) -> ConfigError:
@@ -93,15 +102,27 @@ class LoggedConfig(SaveConfigCallback):
     """On rank 0: the resolved config to ``config.yaml`` in the run folder and to the logger (W&B's run
     config), one dotted name per option."""
 
-    def __init__(self, parser, config, config_filename: str = "config.yaml", overwrite: bool = True,
-                 multifile: bool = False, save_to_log_dir: bool = False):
+    def __init__(
+        self,
+        parser,
+        config,
+        config_filename: str = "config.yaml",
+        overwrite: bool = True,
+        multifile: bool = False,
+        save_to_log_dir: bool = False,
+    ):
         super().__init__(parser, config, config_filename, overwrite, multifile, save_to_log_dir=False)
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
         folder = run_dir(trainer)
         os.makedirs(folder, exist_ok=True)
-        self.parser.save(self.config, os.path.join(folder, self.config_filename), skip_none=False, overwrite=True,
-                         multifile=self.multifile)
+        self.parser.save(
+            self.config,
+            os.path.join(folder, self.config_filename),
+            skip_none=False,
+            overwrite=True,
+            multifile=self.multifile,
+        )
         if trainer.logger is not None:
             trainer.logger.log_hyperparams(dotted(self.config.clone().as_dict()))
 
@@ -119,9 +140,16 @@ class SFDLightningCLI(LightningCLI):
         kwargs.setdefault("trainer_defaults", {"callbacks": [InterruptCallback(), ProgressLines()]})  # in every run
         self.run_claim = None  # a logger-less run's hold on its folder (run_lock), from parsing to the run's end
         try:
-            super().__init__(LightningModule, LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                             args=args, run=run, parser_kwargs={"exit_on_error": False, "default_env": True,
-                                                             "description": DESCRIPTION}, **kwargs)
+            super().__init__(
+                LightningModule,
+                LightningDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                args=args,
+                run=run,
+                parser_kwargs={"exit_on_error": False, "default_env": True, "description": DESCRIPTION},
+                **kwargs,
+            )
         finally:
             if self.run_claim is not None:
                 self.run_claim.release()
@@ -132,7 +160,9 @@ class SFDLightningCLI(LightningCLI):
         stage 1 does not)."""
         for name in ("num_classes", "forget_label"):
             parser.link_arguments(f"model.init_args.{name}", f"data.init_args.{name}", apply_on="parse")
-        parser.link_arguments("model.init_args.loss_weights", "data.init_args.forgets", compute_fn=forgets, apply_on="parse")
+        parser.link_arguments(
+            "model.init_args.loss_weights", "data.init_args.forgets", compute_fn=forgets, apply_on="parse"
+        )
 
     @staticmethod
     def subcommands():
@@ -161,8 +191,9 @@ class SFDLightningCLI(LightningCLI):
             check_stored_hyperparameters(self.resume_checkpoint.get("hyper_parameters"), source)
             check_model_settings(config.model.as_dict(), self.resume_checkpoint, str(path))
             if subcommand == "fit":
-                check_unfinished(self.resume_checkpoint, config.get("trainer.max_epochs"),
-                                 config.get("trainer.max_steps"), str(path))
+                check_unfinished(
+                    self.resume_checkpoint, config.get("trainer.max_epochs"), config.get("trainer.max_steps"), str(path)
+                )
         if "model" in config:  # a flow network in VPDenoiser (or the reverse): refused before any weight is read
             model = config.model.as_dict() if hasattr(config.model, "as_dict") else config.model
             check_adapter_config(model, "model")
@@ -223,9 +254,15 @@ def check_config_files(words: List[str]) -> None:
 
 # The verbs beside LightningCLI's: each a ``main(argv)`` in its module, imported on use (the console script
 # should not pay for every verb's imports).
-VERBS = {"sample": "sfd_lightning.sample.main", "eval": "sfd_lightning.evaluate.main", "export": "sfd_lightning.export.main",
-         "attack": "sfd_lightning.attack.main", "compare": "sfd_lightning.compare.main", "sweep": "sfd_lightning.sweep.main",
-         "benchmark": "sfd_lightning.benchmark.main"}
+VERBS = {
+    "sample": "sfd_lightning.sample.main",
+    "eval": "sfd_lightning.evaluate.main",
+    "export": "sfd_lightning.export.main",
+    "attack": "sfd_lightning.attack.main",
+    "compare": "sfd_lightning.compare.main",
+    "sweep": "sfd_lightning.sweep.main",
+    "benchmark": "sfd_lightning.benchmark.main",
+}
 
 
 def end_process_group() -> None:

@@ -3,6 +3,7 @@ the forget label (SFD, Chen et al., ICLR 2025, sec. 3.2).
 
 Each policy maps the fake score's detached x0_hat for forget-label samples to override labels.
 """
+
 from typing import Literal, Optional
 
 import torch
@@ -67,7 +68,9 @@ class ClassifierOverride(OverridePolicy):
         if mode not in ("argmax", "sample"):
             raise ConfigError("model.override.init_args.mode", f"must be 'argmax' or 'sample', got {mode!r}")
         self.mode = mode
-        self.classifier = load_exported(Source(classifier_ckpt, "model.override.init_args.classifier_ckpt"), "classifier")
+        self.classifier = load_exported(
+            Source(classifier_ckpt, "model.override.init_args.classifier_ckpt"), "classifier"
+        )
         self.classifier.eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> "ClassifierOverride":
@@ -77,8 +80,10 @@ class ClassifierOverride(OverridePolicy):
 
     def validate(self, forget_label: int, num_classes: int) -> None:
         if self.classifier.num_classes != num_classes:
-            raise ConfigError("model.override.init_args.classifier_ckpt",
-                              f"classifier has {self.classifier.num_classes} classes, model.num_classes is {num_classes}")
+            raise ConfigError(
+                "model.override.init_args.classifier_ckpt",
+                f"classifier has {self.classifier.num_classes} classes, model.num_classes is {num_classes}",
+            )
 
     @torch.no_grad()
     def forward(self, fake_x0: torch.Tensor, forget_label: int, num_classes: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Shared fixtures: tiny networks built in the tests, the repository root, and CLI runners."""
+
 import pytest
 import torch
-
 from project import ROOT  # tests/helpers is on the path (setup.cfg: pythonpath)
 
 torch.set_num_threads(2)
@@ -23,8 +23,17 @@ def tiny_denoiser():
 
     def make(num_classes: int = 3, ch: int = 8, seed: int = 0):
         torch.manual_seed(seed)
-        net = DDPMUNet(in_channels=1, resolution=8, ch=ch, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
-                   dropout=0.0, num_classes=num_classes, norm_groups=4)
+        net = DDPMUNet(
+            in_channels=1,
+            resolution=8,
+            ch=ch,
+            ch_mult=(1, 2),
+            num_res_blocks=1,
+            attn_resolutions=(4,),
+            dropout=0.0,
+            num_classes=num_classes,
+            norm_groups=4,
+        )
         return VPDenoiser(net)
 
     return make
@@ -67,6 +76,7 @@ def short_digits_run(tmp_path_factory):
     """The checkpoint of a three-iteration digits forgetting run (``short_forget_config``), shared by the tests
     that read one (export, attack): one short ``sfd fit`` per session."""
     from project import short_forget_config
+
     from sfd_lightning.cli import main
 
     tmp = tmp_path_factory.mktemp("short_digits_run")

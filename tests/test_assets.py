@@ -1,8 +1,9 @@
 """The shipped digits assets load with weights_only=True and meet their quality bar."""
+
 import pytest
 import torch
-
 from project import ASSETS
+
 from sfd_lightning.data import DigitsDataset
 from sfd_lightning.diffusion import sample_ddim
 from sfd_lightning.io.asset import load_exported
@@ -48,8 +49,11 @@ def test_text_teacher_follows_its_captions():
 
     teacher = load_exported(Source(str(ASSETS / "digits_text_teacher.pt"), "teacher"), "denoiser").eval()
     _, classifier = load()
-    prompts = [p for p in read_prompt_file(str(ASSETS.parent / "configs" / "prompts" / "digits_captions.txt"), "prompts")
-               for _ in range(5)]
+    prompts = [
+        p
+        for p in read_prompt_file(str(ASSETS.parent / "configs" / "prompts" / "digits_captions.txt"), "prompts")
+        for _ in range(5)
+    ]
     labels = torch.tensor([class_of(p, DIGIT_WORDS) for p in prompts])
     noise = torch.randn((len(prompts), 1, 8, 8), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -72,18 +76,24 @@ def test_stage_one_generator_matches_the_teacher():
 
     teacher, classifier = load()
     generator = copy.deepcopy(teacher)
-    generator.load_state_dict(extract_state_dict(torch.load(ASSETS / "digits_distilled.pt", weights_only=True),
-                                                 ["generator_ema.module."]))
+    generator.load_state_dict(
+        extract_state_dict(torch.load(ASSETS / "digits_distilled.pt", weights_only=True), ["generator_ema.module."])
+    )
     labels = torch.arange(10).repeat_interleave(300)
     noise = torch.randn((len(labels), 1, 8, 8), generator=torch.Generator().manual_seed(1))
     real = DigitsDataset("all")
-    fid = FrechetInceptionDistance(feature=ClassifierFeatures(str(ASSETS / "digits_classifier.pt")), reset_real_features=False)
+    fid = FrechetInceptionDistance(
+        feature=ClassifierFeatures(str(ASSETS / "digits_classifier.pt")), reset_real_features=False
+    )
     fid.update(real.images, real=True)
     scores = {}
     with torch.no_grad():
         one_step = OneStepGenerator(generator, t_init=440)(noise, labels).clamp(-1, 1)
         assert (classifier(one_step).argmax(1) == labels).float().mean().item() >= 0.95
-        for name, images in (("generator", one_step), ("teacher", sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1))):
+        for name, images in (
+            ("generator", one_step),
+            ("teacher", sample_ddim(teacher, noise, labels, steps=50).clamp(-1, 1)),
+        ):
             fid.reset()
             fid.update(images, real=False)
             scores[name] = float(fid.compute())
@@ -97,8 +107,9 @@ def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkey
     written to the table or the user cache."""
     import hashlib
 
-    import sfd_lightning.models.unlearning_module as teacher_sampling
     from project import ROOT
+
+    import sfd_lightning.models.unlearning_module as teacher_sampling
     from sfd_lightning.cli import main
 
     table = ASSETS / "digits_teacher_fid.json"
@@ -109,8 +120,17 @@ def test_the_demo_reads_the_teachers_fid_from_the_shipped_table(tmp_path, monkey
 
     monkeypatch.setattr(teacher_sampling, "sample_ddim", refuse)  # UnlearningModule.teacher_images' sampler
     monkeypatch.chdir(ROOT)
-    main(["fit", "--config", "configs/digits_forget_2stage.yaml", "--data.init_args.iterations=1", "--trainer.logger=false",
-          f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false"])
+    main(
+        [
+            "fit",
+            "--config",
+            "configs/digits_forget_2stage.yaml",
+            "--data.init_args.iterations=1",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={tmp_path}",
+            "--trainer.enable_progress_bar=false",
+        ]
+    )
     report = (tmp_path / "report.json").read_text()
     assert '"fid/teacher"' in report
     assert hashlib.sha256(table.read_bytes()).hexdigest() == before and not any(user_cache.iterdir())

@@ -1,11 +1,11 @@
 """The sfd command follows LightningCLI's conventions: its help names every subcommand, the environment sets options."""
+
 import pytest
 import torch
 import yaml
+from project import ROOT
 
 from sfd_lightning.cli import main
-
-from project import ROOT
 
 
 def run(run_cli, capsys, *args):
@@ -23,8 +23,17 @@ def test_help_names_every_subcommand(run_cli, capsys):
 def test_options_come_from_the_environment_and_the_command_line_wins(run_cli, capsys, monkeypatch):
     monkeypatch.setenv("PL_FIT__TRAINER__MIN_EPOCHS", "3")
     monkeypatch.setenv("PL_FIT__TRAINER__MAX_STEPS", "7")
-    config = yaml.safe_load(run(run_cli, capsys, "fit", "--config", "configs/digits_forget_2stage.yaml",
-                                "--trainer.max_steps=9", "--print_config"))
+    config = yaml.safe_load(
+        run(
+            run_cli,
+            capsys,
+            "fit",
+            "--config",
+            "configs/digits_forget_2stage.yaml",
+            "--trainer.max_steps=9",
+            "--print_config",
+        )
+    )
     assert config["trainer"]["min_epochs"] == 3 and config["trainer"]["max_steps"] == 9
 
 
@@ -55,7 +64,6 @@ def test_validate_and_predict_use_a_checkpoint(capsys, monkeypatch, tmp_path):
     import json
 
     import numpy as np
-
     from project import short_forget_config
 
     config = short_forget_config(tmp_path, iterations=3, every_n_iterations=0, n_per_label=2, teacher_steps=2)
@@ -71,13 +79,38 @@ def test_validate_and_predict_use_a_checkpoint(capsys, monkeypatch, tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["iterations"] == 3 and 0 <= report["forget/accuracy"] <= 1 and report["fid/generator"] > 0
     assert "FID retained classes, one-step EMA generator" in capsys.readouterr().out
-    main(["predict", *common, f"--ckpt_path={last}", "--data.init_args.predict_n_per_label=3", "--data.init_args.batch_size=8"])
+    main(
+        [
+            "predict",
+            *common,
+            f"--ckpt_path={last}",
+            "--data.init_args.predict_n_per_label=3",
+            "--data.init_args.batch_size=8",
+        ]
+    )
     predicted = np.load(tmp_path / "out" / "samples.npz")
     assert predicted["images"].shape == (30, 1, 8, 8) and (tmp_path / "out" / "samples.png").is_file()
-    main(["sample", "--ckpt", str(last), "--labels", "0-9", "--n-per-label", "3", "--batch-size", "8", "--seed", "0",
-          "--out", str(tmp_path / "sampled.npz")])
+    main(
+        [
+            "sample",
+            "--ckpt",
+            str(last),
+            "--labels",
+            "0-9",
+            "--n-per-label",
+            "3",
+            "--batch-size",
+            "8",
+            "--seed",
+            "0",
+            "--out",
+            str(tmp_path / "sampled.npz"),
+        ]
+    )
     sampled = np.load(tmp_path / "sampled.npz")
-    assert np.array_equal(predicted["labels"], sampled["labels"]) and np.array_equal(predicted["images"], sampled["images"])
+    assert np.array_equal(predicted["labels"], sampled["labels"]) and np.array_equal(
+        predicted["images"], sampled["images"]
+    )
 
 
 def test_terminal_bar_shows_losses_and_learning_rates_in_full(monkeypatch, tmp_path):
@@ -87,11 +120,19 @@ def test_terminal_bar_shows_losses_and_learning_rates_in_full(monkeypatch, tmp_p
     from sfd_lightning.cli import SFDLightningCLI
 
     monkeypatch.chdir(ROOT)
-    base = ["--config", "configs/digits_forget_2stage.yaml", f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    base = [
+        "--config",
+        "configs/digits_forget_2stage.yaml",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.logger=false",
+    ]
     bar = SFDLightningCLI(args=base, run=False).trainer.progress_bar_callback
     assert isinstance(bar, SFDProgressBar) and bar.theme.metrics_text_delimiter == "\n"  # a metric a line, uncut
-    monkeypatch.setattr(RichProgressBar, "get_metrics", lambda *_: {"lr/generator": 1e-5, "loss/fake_score_remain": 0.123456,
-                                                                    "v_num": 3})
+    monkeypatch.setattr(
+        RichProgressBar,
+        "get_metrics",
+        lambda *_: {"lr/generator": 1e-5, "loss/fake_score_remain": 0.123456, "v_num": 3},
+    )
     assert bar.get_metrics(None, None) == {"lr/generator": "1.00e-05", "loss/fake_score_remain": "0.1235"}
     chosen = SFDLightningCLI(args=base + ["--trainer.callbacks+=TQDMProgressBar"], run=False).trainer
     assert isinstance(chosen.progress_bar_callback, TQDMProgressBar)  # the config's own bar is kept

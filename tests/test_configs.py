@@ -1,12 +1,13 @@
 """Every config in configs/ (and configs/baselines/) parses and instantiates (model, data, trainer and callbacks)
 with the fragments it names; every fragment is named by some config; the specs in experiments/ read."""
+
 import importlib
 
 import pytest
 import yaml
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-
 from project import CONFIGS, ROOT, load_config
+
 from sfd_lightning.cli import SFDLightningCLI
 
 # A config is one `sfd fit --config` run; a fragment (one class spec: a network, a callback, a data module, ...)
@@ -14,17 +15,35 @@ from sfd_lightning.cli import SFDLightningCLI
 FRAGMENT_FOLDERS = ("callbacks", "data", "denoisers", "models", "nets", "plugins", "schedules")
 # An overlay is given after a config (`sfd fit --config A --config overlays/B`), as its header's command shows.
 OVERLAYS = sorted(p.relative_to(CONFIGS).as_posix() for p in (CONFIGS / "overlays").glob("*.yaml"))
-ALL_CONFIGS = sorted(p.relative_to(CONFIGS).as_posix() for p in [*CONFIGS.glob("*.yaml"), *CONFIGS.glob("baselines/*.yaml")])
-FRAGMENTS = sorted(p.relative_to(CONFIGS).as_posix() for folder in FRAGMENT_FOLDERS for p in (CONFIGS / folder).glob("*.yaml"))
+ALL_CONFIGS = sorted(
+    p.relative_to(CONFIGS).as_posix() for p in [*CONFIGS.glob("*.yaml"), *CONFIGS.glob("baselines/*.yaml")]
+)
+FRAGMENTS = sorted(
+    p.relative_to(CONFIGS).as_posix() for folder in FRAGMENT_FOLDERS for p in (CONFIGS / folder).glob("*.yaml")
+)
 # Configs that read what a user makes or downloads first (a trained teacher or classifier under
 # runs/, torchvision's or the hub's weights): parsed and type-checked here; test_real_configs and
 # test_imagenet_dit / test_stable_diffusion run them with tiny models.
-NEEDS_USER_FILES = {"cifar10_classifier.yaml", "cifar10_distill.yaml", "cifar10_forget.yaml", "cifar10_forget_2stage.yaml",
-                    "stl10_classifier.yaml", "stl10_forget.yaml", "imagenet_forget.yaml", "sd_celebrity_forget.yaml",
-                    "sd_nudity_forget.yaml", "baselines/cifar10_esd.yaml", "baselines/cifar10_salun.yaml",
-                    "baselines/cifar10_sa.yaml", "baselines/cifar10_retrain.yaml", "baselines/sd_nudity_esd.yaml",
-                    "baselines/sd_celebrity_esd.yaml", "baselines/sd_nudity_salun.yaml", "baselines/sd_celebrity_sa.yaml",
-                    *(f"{family}_{task}_forget.yaml" for family in ("sdxl", "sd3", "flux") for task in ("nudity", "celebrity"))}
+NEEDS_USER_FILES = {
+    "cifar10_classifier.yaml",
+    "cifar10_distill.yaml",
+    "cifar10_forget.yaml",
+    "cifar10_forget_2stage.yaml",
+    "stl10_classifier.yaml",
+    "stl10_forget.yaml",
+    "imagenet_forget.yaml",
+    "sd_celebrity_forget.yaml",
+    "sd_nudity_forget.yaml",
+    "baselines/cifar10_esd.yaml",
+    "baselines/cifar10_salun.yaml",
+    "baselines/cifar10_sa.yaml",
+    "baselines/cifar10_retrain.yaml",
+    "baselines/sd_nudity_esd.yaml",
+    "baselines/sd_celebrity_esd.yaml",
+    "baselines/sd_nudity_salun.yaml",
+    "baselines/sd_celebrity_sa.yaml",
+    *(f"{family}_{task}_forget.yaml" for family in ("sdxl", "sd3", "flux") for task in ("nudity", "celebrity")),
+}
 
 
 def test_every_yaml_is_a_config_or_a_fragment():
@@ -50,11 +69,13 @@ def test_an_overlay_changes_the_config_its_header_names(name, run_cli, capsys):
         if isinstance(part, dict):
             return isinstance(whole, dict) and all(contained(v, whole.get(k)) for k, v in part.items())
         return part == whole
+
     assert contained(overlay, both)
 
 
 def named_fragments(path, seen):
     """The fragments the YAML file at path names, and theirs in turn (paths relative to the file, as jsonargparse)."""
+
     def walk(node):
         if isinstance(node, str) and node.endswith(".yaml") and (path.parent / node).is_file():
             fragment = (path.parent / node).resolve()
@@ -65,6 +86,7 @@ def named_fragments(path, seen):
             [walk(v) for v in node.values()]
         elif isinstance(node, list):
             [walk(v) for v in node]
+
     walk(yaml.safe_load(path.read_text()))
     return seen
 
@@ -79,7 +101,9 @@ def test_every_fragment_is_named_by_a_config():
 @pytest.mark.parametrize("name", FRAGMENTS)
 def test_a_fragment_is_one_class_spec(name):
     spec = yaml.safe_load((CONFIGS / name).read_text())
-    assert isinstance(spec, dict) and set(spec) <= {"class_path", "init_args"}, "a fragment is one class_path (+ init_args)"
+    assert isinstance(spec, dict) and set(spec) <= {"class_path", "init_args"}, (
+        "a fragment is one class_path (+ init_args)"
+    )
     module, _, cls = spec["class_path"].rpartition(".")
     assert hasattr(importlib.import_module(module), cls)
 
@@ -112,7 +136,12 @@ def test_the_experiment_specs_read_and_name_existing_configs():
 
 
 def test_there_are_configs():
-    assert {"digits_forget_2stage.yaml", "digits_teacher.yaml", "digits_classifier.yaml", "baselines/digits_esd.yaml"} <= set(ALL_CONFIGS)
+    assert {
+        "digits_forget_2stage.yaml",
+        "digits_teacher.yaml",
+        "digits_classifier.yaml",
+        "baselines/digits_esd.yaml",
+    } <= set(ALL_CONFIGS)
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_USER_FILES))

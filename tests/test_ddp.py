@@ -1,4 +1,5 @@
 """Two-process DDP on CPU (gloo) through `sfd fit --trainer.devices=2 --trainer.strategy=ddp`."""
+
 import json
 import os
 import subprocess
@@ -20,13 +21,19 @@ ITERATIONS = 3
 def ddp_config(tmp_path: Path, teacher_offset: float = 0.5) -> Path:
     """The digits default, shortened: 3 iterations, small final evaluations, the probe first among the callbacks
     (``teacher_offset``: the shift of rank 1's teacher that shows DDP never synchronises it)."""
-    path = short_forget_config(tmp_path, iterations=ITERATIONS, n_per_label=12, every_n_iterations=0, batch_size=10,
-                               teacher_steps=3)
+    path = short_forget_config(
+        tmp_path, iterations=ITERATIONS, n_per_label=12, every_n_iterations=0, batch_size=10, teacher_steps=3
+    )
     config = yaml.safe_load(path.read_text())
     config["data"]["init_args"]["batch_size"] = 8
-    probe = {"class_path": "ddp_probe.DDPProbe",
-             "init_args": {"out_dir": str(tmp_path / "probe"), "watch_dir": config["trainer"]["default_root_dir"],
-                           "teacher_offset": teacher_offset}}
+    probe = {
+        "class_path": "ddp_probe.DDPProbe",
+        "init_args": {
+            "out_dir": str(tmp_path / "probe"),
+            "watch_dir": config["trainer"]["default_root_dir"],
+            "teacher_offset": teacher_offset,
+        },
+    }
     callbacks = [cb for cb in config["trainer"]["callbacks"] if not cb["class_path"].endswith("SamplerSpeedCallback")]
     config["trainer"]["callbacks"] = [probe] + callbacks
     path.write_text(yaml.safe_dump(config))
@@ -36,8 +43,18 @@ def ddp_config(tmp_path: Path, teacher_offset: float = 0.5) -> Path:
 def run_ddp(tmp_path: Path, *args: str, teacher_offset: float = 0.5) -> SimpleNamespace:
     config = ddp_config(tmp_path, teacher_offset)
     env = subprocess_env(PYTHONPATH=str(ROOT / "tests" / "helpers"), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(config),
-           "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.accelerator=cpu", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sfd_lightning",
+        "fit",
+        "--config",
+        str(config),
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--trainer.accelerator=cpu",
+        *args,
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     ranks = [json.loads((tmp_path / "probe" / f"rank{r}.json").read_text()) for r in (0, 1)]
@@ -53,7 +70,9 @@ def test_weights_identical_across_ranks_after_every_iteration(ddp_run):
     r0, r1 = ddp_run.ranks
     assert [s["iteration"] for s in r0["steps"]] == list(range(1, ITERATIONS + 1))
     for a, b in zip(r0["steps"], r1["steps"]):
-        assert a["generator"] == b["generator"] and a["fake_score"] == b["fake_score"] and a["ema"] == b["ema"], a["iteration"]
+        assert a["generator"] == b["generator"] and a["fake_score"] == b["fake_score"] and a["ema"] == b["ema"], a[
+            "iteration"
+        ]
     assert len({s["generator"] for s in r0["steps"]}) == ITERATIONS  # and they did change every iteration
 
 
@@ -80,8 +99,8 @@ def test_only_rank_zero_writes_files(ddp_run):
 
 def test_metrics_over_two_ranks_equal_one_process(ddp_run, monkeypatch):
     """Re-evaluate the final checkpoint in this one process, on the same samples: same metrics."""
-    from sfd_lightning.cli import SFDLightningCLI
     from sfd_lightning.callbacks import FIDCallback, ForgetAccuracyCallback
+    from sfd_lightning.cli import SFDLightningCLI
 
     monkeypatch.chdir(ROOT)
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "helpers"))
@@ -91,8 +110,13 @@ def test_metrics_over_two_ranks_equal_one_process(ddp_run, monkeypatch):
     module.on_load_checkpoint(ckpt)
     module.load_state_dict(ckpt["state_dict"])
     module.eval()
-    one_process = SimpleNamespace(world_size=1, global_rank=0, is_global_zero=True, datamodule=cli.datamodule,
-                                  strategy=SimpleNamespace(broadcast=lambda value: value))
+    one_process = SimpleNamespace(
+        world_size=1,
+        global_rank=0,
+        is_global_zero=True,
+        datamodule=cli.datamodule,
+        strategy=SimpleNamespace(broadcast=lambda value: value),
+    )
     expected = ddp_run.ranks[0]["metrics"]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each rank ran (OMP_NUM_THREADS=1): float sums depend on the thread count
@@ -114,7 +138,9 @@ def test_lora_adapters_identical_across_ranks_and_only_they_in_ddp(tmp_path):
     run = run_ddp(tmp_path, "--model.init_args.lora.rank=2", teacher_offset=0.0)
     r0, r1 = run.ranks
     for a, b in zip(r0["steps"], r1["steps"]):
-        assert a["generator"] == b["generator"] and a["fake_score"] == b["fake_score"] and a["ema"] == b["ema"], a["iteration"]
+        assert a["generator"] == b["generator"] and a["fake_score"] == b["fake_score"] and a["ema"] == b["ema"], a[
+            "iteration"
+        ]
     assert len({s["generator"] for s in r0["steps"]}) == ITERATIONS
     for r in (r0, r1):
         assert r["generator_wrapper"] == "DistributedDataParallel" and r["generator_params_in_outer_ddp"] == 0

@@ -1,5 +1,6 @@
 """Every command in docs/ and README.md runs as written: each `sfd` line parses (configs resolved by --print_config, other
 verbs' --help), each `make` target named exists, each config, spec or asset path named exists."""
+
 import json
 import re
 import subprocess
@@ -34,12 +35,21 @@ def test_every_sfd_command_runs_as_written():
         if arguments is not None:
             runs.setdefault(tuple(as_run(arguments)), []).append(f"{path}: {line}")
     assert any(argv[-1] == "--print_config" for argv in runs), "no fit/validate/predict command resolved a config"
-    proc = subprocess.run([sys.executable, "-c", "from doc_commands import run_all; run_all()"],
-                          input=json.dumps([list(argv) for argv in runs]), capture_output=True, text=True, cwd=ROOT,
-                          env=subprocess_env(PYTHONPATH=str(HELPERS), WANDB_MODE="offline"), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from doc_commands import run_all; run_all()"],
+        input=json.dumps([list(argv) for argv in runs]),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(PYTHONPATH=str(HELPERS), WANDB_MODE="offline"),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    failed = [f"{runs[tuple(r['argv'])][0]}\n  ran: sfd {' '.join(r['argv'])}\n  {r['output'][-1500:]}"
-              for r in json.loads(proc.stdout) if r["code"] != 0]
+    failed = [
+        f"{runs[tuple(r['argv'])][0]}\n  ran: sfd {' '.join(r['argv'])}\n  {r['output'][-1500:]}"
+        for r in json.loads(proc.stdout)
+        if r["code"] != 0
+    ]
     assert not failed, "\n\n".join(failed)
     for r in json.loads(proc.stdout):
         if r["argv"][-1] == "--print_config":
@@ -66,8 +76,11 @@ def test_every_config_spec_and_asset_named_exists():
     for path in doc_files():
         text = path.read_text(encoding="utf-8")
         missing += [f"{path.name}: {name}" for name in REPO_PATH.findall(text) if not (ROOT / name).exists()]
-        missing += [f"{path.name}: {name}" for name in BARE_CONFIG.findall(text)
-                    if name not in NOT_OURS and name not in shipped and not name[0].isupper()]
+        missing += [
+            f"{path.name}: {name}"
+            for name in BARE_CONFIG.findall(text)
+            if name not in NOT_OURS and name not in shipped and not name[0].isupper()
+        ]
     assert not missing, f"files named in the docs that do not exist: {missing}"
 
 

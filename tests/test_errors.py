@@ -1,4 +1,5 @@
 """One-line descriptions of errors raised inside libraries."""
+
 from sfd_lightning.errors import describe
 
 

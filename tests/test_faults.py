@@ -1,18 +1,26 @@
 """Faults: resuming equals not stopping, non-finite updates never reach the weights, max_steps counts iterations."""
+
 import pytest
 import torch
 from lightning.pytorch import Trainer
+from sfd_modules import make_module
 
 from sfd_lightning.data import NoiseLabelDataModule
 from sfd_lightning.models.lora import LoRA
 from sfd_lightning.models.sfd_module import NonFiniteError
 from sfd_lightning.override import RandomOverride
-from sfd_modules import make_module
 
 
 def trainer(tmp_path, **kwargs):
-    args = dict(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                enable_model_summary=False, default_root_dir=tmp_path)
+    args = dict(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
     args.update(kwargs)
     return Trainer(**args)
 
@@ -34,9 +42,14 @@ def trained_state(module, tr):
 
 @pytest.mark.parametrize("lora", [None, LoRA(rank=2)], ids=["full", "lora"])
 def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path, lora):
-    kwargs = dict(override_label=None, override=RandomOverride(),  # random overrides: the RNG must resume too
-                  lr_scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.5),  # and the schedule
-                  lora=lora)  # LoRA checkpoints hold the adapters only: the frozen bases come back from the config
+    kwargs = dict(
+        override_label=None,
+        override=RandomOverride(),  # random overrides: the RNG must resume too
+        lr_scheduler=lambda opt: torch.optim.lr_scheduler.MultiStepLR(
+            opt, milestones=[3], gamma=0.5
+        ),  # and the schedule
+        lora=lora,
+    )  # LoRA checkpoints hold the adapters only: the frozen bases come back from the config
     straight = make_module(tiny_denoiser, **kwargs)
     tr = trainer(tmp_path / "a")
     tr.fit(straight, datamodule=data(5))
@@ -62,8 +75,10 @@ def test_resume_equals_uninterrupted(tiny_denoiser, tmp_path, lora):
 
 def poison_teacher_at(module, iteration):
     """Make the teacher output NaN during SFD iteration ``iteration`` (it only enters the generator loss)."""
+
     def hook(_, __, out):
         return torch.full_like(out, float("nan")) if module.iteration == iteration else out
+
     module.teacher.net.register_forward_hook(hook)
 
 
@@ -79,8 +94,9 @@ def test_nonfinite_generator_loss_is_skipped_and_counted(tiny_denoiser, tmp_path
     for k, v in poisoned.generator.state_dict().items():  # the poisoned generator update never happened
         torch.testing.assert_close(v, reference.generator.state_dict()[k], msg=k)
     assert all(torch.isfinite(p).all() for p in poisoned.parameters())
-    fake_changed = any(not torch.equal(v, reference.fake_score.state_dict()[k])
-                       for k, v in poisoned.fake_score.state_dict().items())
+    fake_changed = any(
+        not torch.equal(v, reference.fake_score.state_dict()[k]) for k, v in poisoned.fake_score.state_dict().items()
+    )
     assert fake_changed  # the fake-score update of that iteration was finite and went ahead
 
 
@@ -135,25 +151,36 @@ def test_a_failing_callback_keeps_earlier_checkpoints_and_wandb_data(tmp_path):
     import sys
 
     import yaml
-
     from project import HELPERS, ROOT, short_forget_config, subprocess_env
     from wandb_records import read_records
 
-    path = short_forget_config(tmp_path, iterations=10, every_n_iterations=0, n_per_label=2, teacher_steps=2,
-                               every_n_train_steps=4)  # last.ckpt every 2 iterations
+    path = short_forget_config(
+        tmp_path, iterations=10, every_n_iterations=0, n_per_label=2, teacher_steps=2, every_n_train_steps=4
+    )  # last.ckpt every 2 iterations
     config = yaml.safe_load(path.read_text())
-    config["trainer"]["callbacks"].append({"class_path": "failing_callback.FailAtIteration", "init_args": {"iteration": 5}})
+    config["trainer"]["callbacks"].append(
+        {"class_path": "failing_callback.FailAtIteration", "init_args": {"iteration": 5}}
+    )
     config["trainer"]["log_every_n_steps"] = 1
     path.write_text(yaml.safe_dump(config))
     env = subprocess_env(WANDB_MODE="offline", PYTHONPATH=str(HELPERS))
-    proc = subprocess.run([sys.executable, "-m", "sfd_lightning", "fit", "--config", str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1 and "callback failure at iteration 5" in proc.stderr, proc.stderr[-2000:]
     assert "interrupted by" not in proc.stderr
     last = next(tmp_path.rglob("checkpoints/last.ckpt"))
     assert torch.load(last, weights_only=True)["sfd_iteration"] == 4
-    logged = [{"/".join(item.nested_key) or item.key for item in record.history.item}
-              for record in read_records(next(tmp_path.rglob("run-*.wandb"))) if record.HasField("history")]
+    logged = [
+        {"/".join(item.nested_key) or item.key for item in record.history.item}
+        for record in read_records(next(tmp_path.rglob("run-*.wandb")))
+        if record.HasField("history")
+    ]
     assert sum("loss/generator_remain" in keys for keys in logged) >= 4, logged[:3]  # one row per iteration logged
 
 
@@ -188,13 +215,14 @@ def test_full_disk_during_a_checkpoint_write_is_one_error_and_keeps_the_last_one
 
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from sfd_lightning.errors import ConfigError
     import sfd_lightning.io.atomic as checkpoints
+    from sfd_lightning.errors import ConfigError
 
     def fit(module):
         saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, save_top_k=0, enable_version_counter=False)
         trainer(tmp_path, enable_checkpointing=True, callbacks=[saver], plugins=[checkpoints.AtomicCheckpointIO()]).fit(
-            module, datamodule=data(1))
+            module, datamodule=data(1)
+        )
 
     fit(make_module(tiny_denoiser))
     last = tmp_path / "ckpt" / "last.ckpt"
@@ -207,6 +235,9 @@ def test_full_disk_during_a_checkpoint_write_is_one_error_and_keeps_the_last_one
     monkeypatch.setattr(checkpoints.torch, "save", full_disk)
     with pytest.raises(ConfigError) as err:
         fit(make_module(tiny_denoiser))
-    assert str(err.value) == f"checkpoint: cannot write '{last}' (No space left on device); the previous last.ckpt there is intact"
+    assert (
+        str(err.value)
+        == f"checkpoint: cannot write '{last}' (No space left on device); the previous last.ckpt there is intact"
+    )
     assert err.value.__cause__ is None and err.value.__suppress_context__  # one line, no chained tracebacks
     assert last.read_bytes() == before and sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]

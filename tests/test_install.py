@@ -1,4 +1,5 @@
 """The environment the tests run in is the one `make install` pins: every direct dependency at its constraint."""
+
 import re
 from importlib.metadata import PackageNotFoundError, version
 
@@ -14,8 +15,12 @@ def requirement_names():
     """The install requirements and the dev extra's (what `make install` installs)."""
     text = (ROOT / "setup.cfg").read_text()
     blocks = [text.split(key, 1)[1].split("\n\n", 1)[0] for key in ("install_requires =", "\ndev =")]
-    return {re.split(r"[<>=\[;]", line.strip())[0].lower() for block in blocks for line in block.splitlines()
-            if line.strip()}
+    return {
+        re.split(r"[<>=\[;]", line.strip())[0].lower()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip()
+    }
 
 
 def canonical(name):

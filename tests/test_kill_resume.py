@@ -1,5 +1,6 @@
 """A run killed with SIGKILL, or stopped by SIGTERM/SIGINT, resumes from its last checkpoint and ends where an
 uninterrupted run ends; a signal's stop saves where it stopped, says so and exits non-zero."""
+
 import os
 import re
 import signal
@@ -9,7 +10,6 @@ import time
 
 import pytest
 import torch
-
 from project import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 30
@@ -35,7 +35,11 @@ def kill_job(pid):
             args = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
         except OSError:
             continue
-        if any(a.endswith(b"wandb-core") for a in args) and b"--pid" in args and args[args.index(b"--pid") + 1] == str(pid).encode():
+        if (
+            any(a.endswith(b"wandb-core") for a in args)
+            and b"--pid" in args
+            and args[args.index(b"--pid") + 1] == str(pid).encode()
+        ):
             services.append(int(entry))
     os.killpg(pid, signal.SIGKILL)
     for service in services:
@@ -90,10 +94,13 @@ def test_sigkill_then_resume_loses_nothing(tmp_path, straight_run):
     resume_and_compare(tmp_path, last, straight_run)
 
 
-@pytest.mark.parametrize("signum, status", [
-    pytest.param(signal.SIGTERM, 143, id="SIGTERM", marks=pytest.mark.slow),  # ~2 min: two runs and a resume
-    pytest.param(signal.SIGINT, 130, id="SIGINT", marks=pytest.mark.slow),  # SIGTERM's path, entered by Ctrl+C
-])
+@pytest.mark.parametrize(
+    "signum, status",
+    [
+        pytest.param(signal.SIGTERM, 143, id="SIGTERM", marks=pytest.mark.slow),  # ~2 min: two runs and a resume
+        pytest.param(signal.SIGINT, 130, id="SIGINT", marks=pytest.mark.slow),  # SIGTERM's path, entered by Ctrl+C
+    ],
+)
 def test_a_signal_saves_where_it_stopped_and_exits_non_zero(tmp_path, straight_run, signum, status):
     """A scheduler's SIGTERM (or Ctrl+C) mid-run: last.ckpt at the iteration reached, not the last periodic one;
     exit 128 + signal; the report and the W&B summary say interrupted; resuming ends as the straight run."""
@@ -113,8 +120,12 @@ def test_a_signal_saves_where_it_stopped_and_exits_non_zero(tmp_path, straight_r
     assert said.group(2) == str(last) and saved_iteration(last) == stopped and periodic <= stopped < ITERATIONS
     report = next(tmp_path.rglob("report.md")).read_text()
     assert f"INTERRUPTED by {name} at iteration {stopped}" in report
-    summary = {item.key: item.value_json for record in read_records(next(tmp_path.rglob("run-*.wandb")))
-               if record.HasField("summary") for item in record.summary.update}
+    summary = {
+        item.key: item.value_json
+        for record in read_records(next(tmp_path.rglob("run-*.wandb")))
+        if record.HasField("summary")
+        for item in record.summary.update
+    }
     assert summary.get("interrupted") == "true" and summary.get("interrupted/iteration") == str(stopped)
     if signum == signal.SIGTERM:
         resume_and_compare(tmp_path, last, straight_run)
@@ -124,8 +135,15 @@ def test_a_signal_saves_where_it_stopped_and_exits_non_zero(tmp_path, straight_r
 def test_slurm_requeue_saves_at_an_iteration_boundary(tmp_path):
     """Under SLURM, Lightning's auto-requeue saves hpc_ckpt_<n>.ckpt on SIGUSR1; held to the iteration's end,
     the checkpoint holds whole iterations (two optimiser steps each), and training goes on until SIGTERM."""
-    slurm = dict(SLURM_NTASKS="1", SLURM_NTASKS_PER_NODE="1", SLURM_PROCID="0", SLURM_LOCALID="0", SLURM_NODEID="0",
-                 SLURM_JOB_ID="4242", SLURM_JOB_NAME="sfd-test")
+    slurm = dict(
+        SLURM_NTASKS="1",
+        SLURM_NTASKS_PER_NODE="1",
+        SLURM_PROCID="0",
+        SLURM_LOCALID="0",
+        SLURM_NODEID="0",
+        SLURM_JOB_ID="4242",
+        SLURM_JOB_NAME="sfd-test",
+    )
     proc, last = start_and_wait(tmp_path, **slurm)
     proc.send_signal(signal.SIGUSR1)
     deadline, hpc = time.time() + 120, []

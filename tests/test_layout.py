@@ -1,6 +1,7 @@
 """The package's layout, read from the source with ``ast`` (nothing is imported): no import cycle between the
 packages of ``sfd_lightning``, no module importing names from its own package's (or an ancestor's)
 ``__init__``, and no top-level module beyond the few that belong there. Imports inside functions count."""
+
 import ast
 import os
 import textwrap
@@ -46,7 +47,7 @@ def imports(module: str, path: str, known: Set[str]) -> Iterator[Tuple[str, List
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parent = module.split(".")[:len(module.split(".")) - node.level + is_package]
+                parent = module.split(".")[: len(module.split(".")) - node.level + is_package]
                 base = ".".join(parent + ([base] if base else []))
             names = []
             for alias in node.names:
@@ -160,9 +161,17 @@ def plant(tmp_path, files: Dict[str, str]) -> str:
 
 
 def test_checker_finds_a_cycle_through_a_function_level_import(tmp_path):
-    root = plant(tmp_path, {"a/__init__.py": "", "a/x.py": "from pkg.b.y import f\n",
-                            "b/__init__.py": "", "b/y.py": "def f():\n    from pkg.a import x\n",
-                            "c/__init__.py": "", "c/z.py": "import pkg.a.x\n"})
+    root = plant(
+        tmp_path,
+        {
+            "a/__init__.py": "",
+            "a/x.py": "from pkg.b.y import f\n",
+            "b/__init__.py": "",
+            "b/y.py": "def f():\n    from pkg.a import x\n",
+            "c/__init__.py": "",
+            "c/z.py": "import pkg.a.x\n",
+        },
+    )
     graph = package_graph(root)
     assert cycles(graph) == [["a", "b"]]
     assert "b -> a (pkg.b.y:2)" in describe_cycle(graph, ["a", "b"])
@@ -174,17 +183,35 @@ def test_checker_finds_a_relative_import_cycle(tmp_path):
 
 
 def test_checker_finds_upward_imports(tmp_path):
-    root = plant(tmp_path, {"d/__init__.py": "from pkg.d.m import M\n", "d/m.py": "M = 1\n",
-                            "d/n.py": "from pkg.d import M\nfrom pkg.d import m\nimport pkg.d.m\nfrom pkg.d.m import M\n",
-                            "d/e/__init__.py": "", "d/e/o.py": "def f():\n    from .. import M\n",
-                            "d/p.py": "from pkg import thing\n"})
-    assert sorted(upward_imports(root)) == ["pkg.d.e.o:2 imports M from pkg.d", "pkg.d.n:1 imports M from pkg.d",
-                                            "pkg.d.n:2 imports m from pkg.d", "pkg.d.p:1 imports thing from pkg"]
+    root = plant(
+        tmp_path,
+        {
+            "d/__init__.py": "from pkg.d.m import M\n",
+            "d/m.py": "M = 1\n",
+            "d/n.py": "from pkg.d import M\nfrom pkg.d import m\nimport pkg.d.m\nfrom pkg.d.m import M\n",
+            "d/e/__init__.py": "",
+            "d/e/o.py": "def f():\n    from .. import M\n",
+            "d/p.py": "from pkg import thing\n",
+        },
+    )
+    assert sorted(upward_imports(root)) == [
+        "pkg.d.e.o:2 imports M from pkg.d",
+        "pkg.d.n:1 imports M from pkg.d",
+        "pkg.d.n:2 imports m from pkg.d",
+        "pkg.d.p:1 imports thing from pkg",
+    ]
 
 
 def test_checker_accepts_a_layered_package(tmp_path):
-    root = plant(tmp_path, {"a/__init__.py": "from pkg.a.x import X\n", "a/x.py": "X = 1\n",
-                            "b/__init__.py": "", "b/y.py": "from pkg.a import X\nimport pkg.a.x\n"})
+    root = plant(
+        tmp_path,
+        {
+            "a/__init__.py": "from pkg.a.x import X\n",
+            "a/x.py": "X = 1\n",
+            "b/__init__.py": "",
+            "b/y.py": "from pkg.a import X\nimport pkg.a.x\n",
+        },
+    )
     assert cycles(package_graph(root)) == [] and upward_imports(root) == []
 
 

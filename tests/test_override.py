@@ -1,4 +1,5 @@
 """Override policies."""
+
 import pytest
 import torch
 
@@ -30,8 +31,15 @@ def test_classifier_override_masks_the_forget_logit(tmp_path):
         net.head.weight.zero_()
         net.head.bias.copy_(torch.tensor([10.0, 0.0, 5.0, 0.0]))
     path = tmp_path / "clf.pt"
-    export_weights(str(path), "classifier", {"class_path": "sfd_lightning.models.components.ConvClassifier",
-                                             "init_args": {"num_classes": 4, "width": 8, "num_features": 8}}, net.state_dict())
+    export_weights(
+        str(path),
+        "classifier",
+        {
+            "class_path": "sfd_lightning.models.components.ConvClassifier",
+            "init_args": {"num_classes": 4, "width": 8, "num_features": 8},
+        },
+        net.state_dict(),
+    )
     policy = ClassifierOverride(str(path), mode="argmax")
     assert policy(torch.randn(6, 1, 8, 8), forget_label=0, num_classes=4).tolist() == [2] * 6
     sampled = ClassifierOverride(str(path), mode="sample")(torch.randn(500, 1, 8, 8), forget_label=0, num_classes=4)

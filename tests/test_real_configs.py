@@ -6,12 +6,13 @@ files in torchvision's formats, a few iterations, the classifier's features in p
 (whose weights are a download), and every ``runs/`` path moved under the test's folder, so the
 configs hand their exports to each other exactly as on a user's machine.
 """
+
 import pytest
 import torch
 import yaml
 from fake_vision import trust_fake_files, write_fake_cifar10, write_fake_stl10
-
 from project import CONFIGS, ROOT, load_config
+
 from sfd_lightning.cli import main
 
 PIPELINES = {
@@ -35,21 +36,36 @@ def tiny(node, tmp_path, resolution):
     elif cls.endswith("ResNetClassifier"):
         args.update(arch="resnet18", input_size=None, weights=None)
     elif cls.endswith("InceptionFeatures"):
-        node = {"class_path": "sfd_lightning.metrics.ClassifierFeatures",
-                "init_args": {"classifier_ckpt": str(tmp_path / PIPELINE_CLASSIFIER[resolution])}}
+        node = {
+            "class_path": "sfd_lightning.metrics.ClassifierFeatures",
+            "init_args": {"classifier_ckpt": str(tmp_path / PIPELINE_CLASSIFIER[resolution])},
+        }
     elif cls.endswith(("VisionDataset", "VisionDataModule")):
-        args.update(root=str(tmp_path / "data"), **({"download": False, "num_workers": 0, "batch_size": 4}
-                                                    if cls.endswith("DataModule") else {}))
+        args.update(
+            root=str(tmp_path / "data"),
+            **({"download": False, "num_workers": 0, "batch_size": 4} if cls.endswith("DataModule") else {}),
+        )
     elif cls.endswith("NoiseLabelDataModule"):
         args.update(batch_size=4, iterations=2)
     if isinstance(args, dict):
-        for key, value in {"n_per_label": 2, "every_n_iterations": 0, "batch_size": 8, "every_n_train_steps": 2}.items():
+        for key, value in {
+            "n_per_label": 2,
+            "every_n_iterations": 0,
+            "batch_size": 8,
+            "every_n_train_steps": 2,
+        }.items():
             if key in args and not cls.endswith("DataModule"):
                 args[key] = value
         if args.get("teacher_steps"):
             args["teacher_steps"] = 2
-        for key, value in {"sample_steps": 2, "ddim_steps": 2, "fisher_batches": 2, "fisher_batch_size": 2,
-                           "replay_per_class": 2, "mask_batches": 1}.items():  # the baselines' own sizes
+        for key, value in {
+            "sample_steps": 2,
+            "ddim_steps": 2,
+            "fisher_batches": 2,
+            "fisher_batch_size": 2,
+            "replay_per_class": 2,
+            "mask_batches": 1,
+        }.items():  # the baselines' own sizes
             if key in args:
                 args[key] = value
     return node
@@ -64,7 +80,10 @@ def run_tiny(name, tmp_path):
     config = tiny(config, tmp_path, resolution)
     trainer = config["trainer"]
     trainer.update(accelerator="cpu", devices=1, limit_val_batches=1, check_val_every_n_epoch=1)
-    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs" / name)}}
+    trainer["logger"] = {
+        "class_path": "lightning.pytorch.loggers.CSVLogger",
+        "init_args": {"save_dir": str(tmp_path / "logs" / name)},
+    }
     if "max_steps" in trainer or "max_epochs" in trainer and name.endswith("classifier"):
         trainer.update(max_steps=2, max_epochs=1)
     path = tmp_path / f"{name.replace('/', '_')}.yaml"
@@ -86,14 +105,22 @@ def test_pipeline_of_tiny_configs(dataset, tmp_path, monkeypatch, capsys):
     if dataset == "cifar10":
         expected.add("cifar10_distill/distilled.pt")
     assert exported == expected
-    assert torch.load(runs / f"{dataset}_teacher" / "teacher.pt", weights_only=True)["config"]["init_args"]["net"]["class_path"].endswith("DDPMUNet")
+    assert torch.load(runs / f"{dataset}_teacher" / "teacher.pt", weights_only=True)["config"]["init_args"]["net"][
+        "class_path"
+    ].endswith("DDPMUNet")
     printed = capsys.readouterr().out
     assert printed.count("forget-class accuracy") == (2 if dataset == "cifar10" else 1)
     assert list((tmp_path / "logs" / f"{dataset}_forget").rglob("last.ckpt"))
 
 
-BASELINES = ["cifar10_classifier", "cifar10_teacher", "baselines/cifar10_esd", "baselines/cifar10_salun", "baselines/cifar10_sa",
-             "baselines/cifar10_retrain"]
+BASELINES = [
+    "cifar10_classifier",
+    "cifar10_teacher",
+    "baselines/cifar10_esd",
+    "baselines/cifar10_salun",
+    "baselines/cifar10_sa",
+    "baselines/cifar10_retrain",
+]
 
 
 @pytest.mark.slow  # ~40 s: the baselines' CIFAR-10 configs after the classifier and teacher they read

@@ -6,6 +6,7 @@ what it keeps of its own. Run by benchmarks/gpu/run.sh with the node's python3.
 
     python3 benchmarks/gpu/pick_wheels.py .whl/*.whl
 """
+
 import re
 import sys
 from importlib import metadata

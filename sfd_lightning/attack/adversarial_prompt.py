@@ -8,6 +8,7 @@ text encoder's vocabulary (cosine similarity), and the gradient taken at the pro
 ones. The prompt kept after each budget is the projection, decoded to text: a prompt anyone could type, judged by
 generating from that text through the normal prompt path.
 """
+
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -40,9 +41,18 @@ def nearest_words(embeddings: torch.Tensor, table: torch.Tensor) -> torch.Tensor
     return (F.normalize(embeddings, dim=-1) @ F.normalize(table, dim=-1).T).argmax(dim=-1)
 
 
-def pez_search(render: Render, table: torch.Tensor, objective: Callable[[torch.Tensor], torch.Tensor], m: int,
-               milestones: Sequence[int], shape: Sequence[int], batch: int, lr: float,
-               generator: torch.Generator, desc: Optional[str] = None) -> Dict[int, torch.Tensor]:
+def pez_search(
+    render: Render,
+    table: torch.Tensor,
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    m: int,
+    milestones: Sequence[int],
+    shape: Sequence[int],
+    batch: int,
+    lr: float,
+    generator: torch.Generator,
+    desc: Optional[str] = None,
+) -> Dict[int, torch.Tensor]:
     """The word rows (m,) after each of ``milestones`` steps, minimising ``objective(images)`` (a scalar) of images
     rendered from the projected words; starts from ``m`` random real words (step 0). Raises ``Diverged`` (with the
     milestones reached) when the continuous embeddings go non-finite; ``desc`` names the progress lines."""

@@ -8,6 +8,7 @@ denoising loss at its own input, so the fit is distribution matching instead: th
 discrepancy (Gretton et al., 2012) between the surrogate's features of generated samples and of the
 examples, the same objective for the one-step generator and the teacher's DDIM sampler.
 """
+
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -33,10 +34,18 @@ def bandwidths_of(features: torch.Tensor) -> Sequence[float]:
     return (0.5 * median, median, 2.0 * median)
 
 
-def invert_token(render: Render, init: torch.Tensor, example_features: torch.Tensor,
-                 features: Callable[[torch.Tensor], torch.Tensor], shape: Sequence[int], milestones: Sequence[int],
-                 batch: int = 64, lr: float = 0.05, generator: torch.Generator = None,
-                 desc: Optional[str] = None) -> Dict[int, torch.Tensor]:
+def invert_token(
+    render: Render,
+    init: torch.Tensor,
+    example_features: torch.Tensor,
+    features: Callable[[torch.Tensor], torch.Tensor],
+    shape: Sequence[int],
+    milestones: Sequence[int],
+    batch: int = 64,
+    lr: float = 0.05,
+    generator: torch.Generator = None,
+    desc: Optional[str] = None,
+) -> Dict[int, torch.Tensor]:
     """The token after each of ``milestones`` Adam steps on MMD^2(features(render(z, token)), examples);
     fresh noise each step. Step 0 is ``init`` itself. Raises ``Diverged`` (with the milestones reached) when the
     token goes non-finite; ``desc`` names the progress lines."""

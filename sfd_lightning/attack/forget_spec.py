@@ -4,6 +4,7 @@ class of the forgotten concept, the retained conditions and their classes.
 Class-conditional runs: the forget label itself. Prompt runs: the forget prompts (the retained pool's
 prompts that name the concept), judged through class words (``"seven"`` -> class 7 of the digits judges).
 """
+
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -26,11 +27,11 @@ def repeated(items: Sequence[Item], n: int) -> Condition:
 class ForgetSpec:
     """The forgotten concept and what surrounds it; ``token`` is where an embedding attack starts."""
 
-    forget: List[Item]                      # the forget conditions (one label, or the forget prompts)
-    forget_class: int                       # the judges' class of the forgotten concept
-    retained: List[Tuple[Item, int]]        # (condition, the judges' class) of everything kept
-    token: Item                             # the forget label, or the concept word
-    context: Optional[List[str]] = None     # prompt runs: the forget prompts without the concept word
+    forget: List[Item]  # the forget conditions (one label, or the forget prompts)
+    forget_class: int  # the judges' class of the forgotten concept
+    retained: List[Tuple[Item, int]]  # (condition, the judges' class) of everything kept
+    token: Item  # the forget label, or the concept word
+    context: Optional[List[str]] = None  # prompt runs: the forget prompts without the concept word
     paraphrases: List[str] = field(default_factory=list)
     class_words: Optional[List[str]] = None  # prompt runs: the judges' class words (a CLIP surrogate's classes)
 
@@ -57,11 +58,18 @@ def class_spec(num_classes: int, forget_label: int) -> ForgetSpec:
     """A class-conditional run: the judges' classes are the generator's labels."""
     if not 0 <= forget_label < num_classes:
         raise ConfigError("forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
-    return ForgetSpec([forget_label], forget_label, [(c, c) for c in range(num_classes) if c != forget_label], forget_label)
+    return ForgetSpec(
+        [forget_label], forget_label, [(c, c) for c in range(num_classes) if c != forget_label], forget_label
+    )
 
 
-def prompt_spec(pool: Sequence[str], concept: str, class_words: Sequence[str],
-                paraphrases: Sequence[str] = (), max_prompts: int = 64) -> ForgetSpec:
+def prompt_spec(
+    pool: Sequence[str],
+    concept: str,
+    class_words: Sequence[str],
+    paraphrases: Sequence[str] = (),
+    max_prompts: int = 64,
+) -> ForgetSpec:
     """A prompt run: ``pool``'s prompts naming ``concept`` are the forget prompts, the others the retained ones."""
     if not concept:
         raise ConfigError("--concept", "give the forgotten prompt concept (e.g. seven)")
@@ -72,6 +80,12 @@ def prompt_spec(pool: Sequence[str], concept: str, class_words: Sequence[str],
     if not forget or not retained:
         raise ConfigError("--prompts", f"{concept!r} must occur in some but not all of the {len(pool)} prompts")
     context = [" ".join(replace_concept(p, concept, " ").split()) for p in forget]
-    return ForgetSpec(forget, class_of(forget[0], class_words, "--class-words"),
-                      [(p, class_of(p, class_words, "--class-words")) for p in spread(retained, max_prompts)],
-                      concept.lower(), context, list(paraphrases), list(class_words))
+    return ForgetSpec(
+        forget,
+        class_of(forget[0], class_words, "--class-words"),
+        [(p, class_of(p, class_words, "--class-words")) for p in spread(retained, max_prompts)],
+        concept.lower(),
+        context,
+        list(paraphrases),
+        list(class_words),
+    )

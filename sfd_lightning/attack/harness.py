@@ -6,6 +6,7 @@ the retained conditions' accuracy under the same attack (PGD towards the forgott
 budget: if retained samples flip too, the budget is large enough to draw anything). A search that went non-finite
 gives its later budgets rows marked ``"diverged": step`` with no rates (attack.search_steps).
 """
+
 import sys
 import time
 from dataclasses import asdict
@@ -13,38 +14,58 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from sfd_lightning.attack.context import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings  # noqa: F401  (re-exported)
 from sfd_lightning.attack.adversarial_prompt import pez_search, prompt_room
+from sfd_lightning.attack.context import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings  # noqa: F401  (re-exported)
 from sfd_lightning.attack.embedding import invert_token
 from sfd_lightning.attack.forget_spec import ForgetSpec, repeated
 from sfd_lightning.attack.judges import rates
-from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.attack.pinpoint import pinpoint
-from sfd_lightning.attack.report import tuning
 from sfd_lightning.attack.relearn import denoising_objective, matching_objective, relearn_curve
+from sfd_lightning.attack.report import tuning
 from sfd_lightning.attack.search_steps import until_diverged
 from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.diffusion.conditions import Condition, ConditionTokens
+from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.eval_progress import eval_progress
 
 
-def row(attack: str, budget: float, target: AttackTarget, success: Dict[str, float],
-        retained: Optional[Dict[str, float]], n: int) -> Dict[str, Any]:
+def row(
+    attack: str,
+    budget: float,
+    target: AttackTarget,
+    success: Dict[str, float],
+    retained: Optional[Dict[str, float]],
+    n: int,
+) -> Dict[str, Any]:
     return {"attack": attack, "budget": budget, "target": target.name, "success": success, "retained": retained, "n": n}
 
 
-def diverged_rows(attack: str, target: AttackTarget, ctx: AttackContext, milestones: Sequence[int], step: Optional[int],
-                  option: str, n: int, **extra: Any) -> List[Dict[str, Any]]:
+def diverged_rows(
+    attack: str,
+    target: AttackTarget,
+    ctx: AttackContext,
+    milestones: Sequence[int],
+    step: Optional[int],
+    option: str,
+    n: int,
+    **extra: Any,
+) -> List[Dict[str, Any]]:
     """Rows marked diverged, with no rates, for the budgets of ``milestones`` from ``step`` on (none when ``step`` is
     None: the search finished), and one line on stderr naming the option to lower."""
     if step is None:
         return []
-    print(f"attack {attack} on the {target.description}: the search went non-finite (NaN or infinite) at step {step}; "
-          f"its budgets from {step} steps on are marked diverged, not scored (lower {option})", file=sys.stderr,
-          flush=True)
-    return [dict(row(attack, budget, target, dict.fromkeys(ctx.judges), None, n), diverged=step, **extra)
-            for budget in sorted(milestones) if budget >= step]
+    print(
+        f"attack {attack} on the {target.description}: the search went non-finite (NaN or infinite) at step {step}; "
+        f"its budgets from {step} steps on are marked diverged, not scored (lower {option})",
+        file=sys.stderr,
+        flush=True,
+    )
+    return [
+        dict(row(attack, budget, target, dict.fromkeys(ctx.judges), None, n), diverged=step, **extra)
+        for budget in sorted(milestones)
+        if budget >= step
+    ]
 
 
 def progress(attack: str, target: AttackTarget, detail: str = "") -> str:
@@ -55,8 +76,14 @@ def progress(attack: str, target: AttackTarget, detail: str = "") -> str:
 def noise_attack(target: AttackTarget, c: Condition, z0: torch.Tensor, ctx: AttackContext, eps: float) -> torch.Tensor:
     """Images of ``target`` at the PGD noise that most raises the surrogate's forgotten-class log-probability."""
     s, cls = ctx.settings, ctx.spec.forget_class
-    z = pgd_l2(lambda z: ctx.surrogate.log_prob(target.generate(z, c), cls), z0, eps, s.pgd_steps, s.restarts,
-               torch.Generator().manual_seed(s.seed + 1))
+    z = pgd_l2(
+        lambda z: ctx.surrogate.log_prob(target.generate(z, c), cls),
+        z0,
+        eps,
+        s.pgd_steps,
+        s.restarts,
+        torch.Generator().manual_seed(s.seed + 1),
+    )
     with torch.no_grad():
         return target.generate(z, c)
 
@@ -70,20 +97,28 @@ def noise_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]
     for eps in eval_progress(s.eps, len(s.eps), progress("noise", target), unit="budget"):
         attacked = noise_attack(target, forget, z0, ctx, eps)
         kept = noise_attack(target, ctx.on_device(retained), z0, ctx, eps)
-        rows.append(row("noise", eps, target, rates(ctx.judges, attacked, forget_class), rates(ctx.judges, kept, classes), s.n))
+        rows.append(
+            row("noise", eps, target, rates(ctx.judges, attacked, forget_class), rates(ctx.judges, kept, classes), s.n)
+        )
     return rows
 
 
 def token_renderer(target: AttackTarget, ctx: AttackContext):
     """``render(z, token)``: the target's images for a learned condition token (and the prompt context)."""
     if not hasattr(target.net, "condition_token"):
-        raise ConfigError("--attack", f"the embedding attack needs a network with condition tokens (DDPMUNet, TextUNet); "
-                          f"{type(target.net).__name__} has none")
+        raise ConfigError(
+            "--attack",
+            f"the embedding attack needs a network with condition tokens (DDPMUNet, TextUNet); "
+            f"{type(target.net).__name__} has none",
+        )
     context = ctx.spec.context
 
     def render(z: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
-        return target.generate(z, ConditionTokens(token.expand(b, -1), None if context is None else repeated(context, b)))
+        return target.generate(
+            z, ConditionTokens(token.expand(b, -1), None if context is None else repeated(context, b))
+        )
+
     return render, target.net.condition_token(ctx.spec.token).to(ctx.device)
 
 
@@ -92,10 +127,21 @@ def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, A
     if ctx.examples is None:
         raise ConfigError("--examples", "the embedding attack needs examples of the forgotten concept")
     render, init = token_renderer(target, ctx)
-    examples = ctx.surrogate.features(ctx.examples[:s.k_examples].to(ctx.device)).detach()
-    tokens, stop = until_diverged(lambda: invert_token(
-        render, init, examples, ctx.surrogate.features, target.shape, s.embedding_steps, s.embedding_batch,
-        s.embedding_lr, torch.Generator().manual_seed(s.seed + 2), progress("embedding", target)))
+    examples = ctx.surrogate.features(ctx.examples[: s.k_examples].to(ctx.device)).detach()
+    tokens, stop = until_diverged(
+        lambda: invert_token(
+            render,
+            init,
+            examples,
+            ctx.surrogate.features,
+            target.shape,
+            s.embedding_steps,
+            s.embedding_batch,
+            s.embedding_lr,
+            torch.Generator().manual_seed(s.seed + 2),
+            progress("embedding", target),
+        )
+    )
     z = ctx.noise(s.n, target.shape, offset=1)
     forget_class = torch.tensor(ctx.spec.forget_class)
     rows = []
@@ -119,7 +165,9 @@ def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, 
             images = target.generate(z, [prompt] * n)
         rows.append(dict(row("paraphrase", i, target, rates(ctx.judges, images, forget_class), None, n), prompt=prompt))
         pooled.append(images)
-    rows.append(row("paraphrase", -1, target, rates(ctx.judges, torch.cat(pooled), forget_class), None, n * len(prompts)))
+    rows.append(
+        row("paraphrase", -1, target, rates(ctx.judges, torch.cat(pooled), forget_class), None, n * len(prompts))
+    )
     return rows
 
 
@@ -128,25 +176,40 @@ def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Di
     that text."""
     s, net = ctx.settings, target.net
     if ctx.spec.context is None or not hasattr(net, "vocabulary_table"):
-        raise ConfigError("--attack", "adversarial prompts attack prompt-conditional runs whose text encoder has a vocabulary "
-                          f"(SDUNet, TextUNet); {type(net).__name__} has none")
+        raise ConfigError(
+            "--attack",
+            "adversarial prompts attack prompt-conditional runs whose text encoder has a vocabulary "
+            f"(SDUNet, TextUNet); {type(net).__name__} has none",
+        )
     forget, cls = ctx.spec.forget, ctx.spec.forget_class
 
     def render(z: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
         b = z.shape[0]
         return target.generate(z, ConditionTokens(words.expand(b, -1, -1), repeated(forget, b)))
 
-    found, stop = until_diverged(lambda: pez_search(
-        render, net.vocabulary_table().to(ctx.device), lambda x: -ctx.surrogate.log_prob(x, cls).mean(), s.prompt_words,
-        s.prompt_steps, target.shape, s.embedding_batch, s.prompt_lr, torch.Generator().manual_seed(s.seed + 4),
-        progress("prompt", target)))
+    found, stop = until_diverged(
+        lambda: pez_search(
+            render,
+            net.vocabulary_table().to(ctx.device),
+            lambda x: -ctx.surrogate.log_prob(x, cls).mean(),
+            s.prompt_words,
+            s.prompt_steps,
+            target.shape,
+            s.embedding_batch,
+            s.prompt_lr,
+            torch.Generator().manual_seed(s.seed + 4),
+            progress("prompt", target),
+        )
+    )
     z, rows = ctx.noise(s.n, target.shape, offset=4), []
     for step in sorted(found):
         words = net.token_text(found[step].tolist())
         prompts = [f"{p} {words}" for p in repeated(forget, s.n)]
         with torch.no_grad():
             images = target.generate(z, prompts)
-        rows.append(dict(row("prompt", step, target, rates(ctx.judges, images, torch.tensor(cls)), None, s.n), prompt=words))
+        rows.append(
+            dict(row("prompt", step, target, rates(ctx.judges, images, torch.tensor(cls)), None, s.n), prompt=words)
+        )
     return rows + diverged_rows("prompt", target, ctx, s.prompt_steps, stop, "--prompt-lr", s.n, prompt=None)
 
 
@@ -160,8 +223,11 @@ def check_prompt_words(targets: Sequence[AttackTarget], settings: AttackSettings
             continue
         room = prompt_room(target.net, spec.forget)
         if settings.prompt_words > room:
-            raise ConfigError("--prompt-words", f"the {target.description}'s text encoder reads at most {room} words "
-                              f"after its longest forget prompt, got {settings.prompt_words}")
+            raise ConfigError(
+                "--prompt-words",
+                f"the {target.description}'s text encoder reads at most {room} words "
+                f"after its longest forget prompt, got {settings.prompt_words}",
+            )
 
 
 def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
@@ -173,8 +239,9 @@ def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.
     return matching_objective(target.generate, ctx.surrogate.features, examples, conditions, target.shape), "mmd"
 
 
-def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, examples: torch.Tensor,
-                     conditions: Condition) -> List[Dict[str, Any]]:
+def fine_tuning_rows(
+    attack: str, target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition
+) -> List[Dict[str, Any]]:
     """The judges' forget rate on fixed noise after each budget of fine-tuning the target on ``examples``: every
     weight or LoRA adapters, at each learning rate of the grid, each from the released model and the same seed."""
     s, forget_class = ctx.settings, torch.tensor(ctx.spec.forget_class)
@@ -192,8 +259,18 @@ def fine_tuning_rows(attack: str, target: AttackTarget, ctx: AttackContext, exam
         rank = s.lora_rank if weights == "lora" else 0
         for lr in s.relearn_lr:
             tuned = dict(loss=name, lr=lr, weights=f"lora r{rank}" if rank else "full")
-            curve, stop = until_diverged(lambda: relearn_curve(target.net, loss, judged, later, lr, s.seed + 3, rank,
-                                                               progress(attack, target, f" ({tuning(tuned)})")))
+            curve, stop = until_diverged(
+                lambda: relearn_curve(
+                    target.net,
+                    loss,
+                    judged,
+                    later,
+                    lr,
+                    s.seed + 3,
+                    rank,
+                    progress(attack, target, f" ({tuning(tuned)})"),
+                )
+            )
             curve = {**released, **curve}
             rows += [dict(row(attack, step, target, curve[step], None, s.n), **tuned) for step in sorted(curve)]
             rows += diverged_rows(attack, target, ctx, later, stop, "--relearn-lr", s.n, **tuned)
@@ -216,11 +293,19 @@ def benign_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]
     return fine_tuning_rows("benign", target, ctx, images, conditions)
 
 
-RUNNERS = {"noise": noise_rows, "embedding": embedding_rows, "paraphrase": paraphrase_rows, "prompt": adversarial_prompt_rows,
-           "relearn": relearn_rows, "benign": benign_rows}
+RUNNERS = {
+    "noise": noise_rows,
+    "embedding": embedding_rows,
+    "paraphrase": paraphrase_rows,
+    "prompt": adversarial_prompt_rows,
+    "relearn": relearn_rows,
+    "benign": benign_rows,
+}
 
 
-def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:
+def run_attacks(
+    targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)
+) -> Dict[str, Any]:
     """Every configured attack on every target, the pinpoint collateral, and the settings: ``sfd attack``'s JSON."""
     ctx.settings.check()
     check_prompt_words(targets, ctx.settings, ctx.spec)
@@ -231,9 +316,14 @@ def run_attacks(targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda 
             t0 = time.perf_counter()
             rows += RUNNERS[attack](target, ctx)
             log(f"attack {attack} on the {target.description}: {time.perf_counter() - t0:.0f} s")
-    result = {"forget_class": ctx.spec.forget_class, "forget": ctx.spec.forget, "judges": list(ctx.judges),
-              "targets": {t.name: {"description": t.description, "nfe": t.nfe} for t in targets},
-              "settings": asdict(ctx.settings), "rows": rows}
+    result = {
+        "forget_class": ctx.spec.forget_class,
+        "forget": ctx.spec.forget,
+        "judges": list(ctx.judges),
+        "targets": {t.name: {"description": t.description, "nfe": t.nfe} for t in targets},
+        "settings": asdict(ctx.settings),
+        "rows": rows,
+    }
     if ctx.settings.pinpoint_k:
         result["pinpoint"] = pinpoint(targets, ctx)
     result["seconds"] = round(time.perf_counter() - start, 1)

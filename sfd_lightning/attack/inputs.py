@@ -1,6 +1,7 @@
 """``sfd attack``'s inputs from the command line and the run folder: what was forgotten, the embedding
 attack's examples of it, and the reference images of the pinpoint FIDs. The run's ``config.yaml`` is read
 as data (``yaml.safe_load``) for the prompt runs' concept, prompt pool and class words."""
+
 import argparse
 import os
 from pathlib import Path
@@ -49,7 +50,9 @@ def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace
         if meta.get("forget_label") is None:
             raise ConfigError("--forget-label", f"{args.ckpt!r} records no forget label; give it")
         if args.paraphrases:
-            raise ConfigError("--paraphrases", "paraphrases attack prompt-conditional runs; this one is class-conditional")
+            raise ConfigError(
+                "--paraphrases", "paraphrases attack prompt-conditional runs; this one is class-conditional"
+            )
         return class_spec(int(target.net.num_classes), int(meta["forget_label"]))
     config = run_config(args.ckpt)
     data = ((config.get("data") or {}).get("init_args")) or {}
@@ -64,8 +67,9 @@ def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace
 
 
 @torch.no_grad()
-def examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings,
-                device: torch.device) -> torch.Tensor:
+def examples_of(
+    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+) -> torch.Tensor:
     """``k_examples`` images (K, C, H, W) in [-1, 1] of the forgotten concept: the teacher's samples of the forget
     conditions, or a seeded choice of a labelled image set's images of the forgotten class."""
     k = settings.k_examples
@@ -78,8 +82,9 @@ def examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: 
 
 
 @torch.no_grad()
-def retained_examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings,
-                         device: torch.device) -> Tuple[torch.Tensor, Any]:
+def retained_examples_of(
+    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+) -> Tuple[torch.Tensor, Any]:
     """``k_examples`` (images in [-1, 1], their conditions) of the retained classes, spread over them: the teacher's
     samples of retained conditions, or a seeded choice of a labelled image set's retained-class images, each with a
     retained condition of its class (the label, or a retained prompt naming it)."""
@@ -88,9 +93,13 @@ def retained_examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, s
         conditions, _ = spec.retained_conditions(k)
         g = torch.Generator().manual_seed(settings.seed + 6)
         z = torch.randn((k, *teacher.shape), generator=g).to(device)
-        return teacher.generate(z, conditions.to(device) if isinstance(conditions, torch.Tensor) else conditions), conditions
+        return teacher.generate(
+            z, conditions.to(device) if isinstance(conditions, torch.Tensor) else conditions
+        ), conditions
     classes, images = spec.retained_classes(), _labelled(source)
-    per_class = [_images_of(images, source, cls, teacher.shape, settings.seed + 6, -(-k // len(classes))) for cls in classes]
+    per_class = [
+        _images_of(images, source, cls, teacher.shape, settings.seed + 6, -(-k // len(classes))) for cls in classes
+    ]
     chosen = [(per_class[i % len(classes)][i // len(classes)], classes[i % len(classes)]) for i in range(k)]
     images = torch.stack([image for image, _ in chosen]).to(device)
     conditions = [spec.class_conditions(cls, 1) for _, cls in chosen]
@@ -99,8 +108,9 @@ def retained_examples_of(source: str, spec: ForgetSpec, teacher: AttackTarget, s
     return images, [c[0] for c in conditions]
 
 
-def attack_examples(source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings,
-                    device: torch.device) -> Tuple[Optional[torch.Tensor], Optional[Tuple[torch.Tensor, Any]]]:
+def attack_examples(
+    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+) -> Tuple[Optional[torch.Tensor], Optional[Tuple[torch.Tensor, Any]]]:
     """(examples of the forgotten concept, retained examples with their conditions), each only if an attack of
     ``settings`` needs it: the embedding and relearning attacks the former, benign relearning the latter."""
     needs = set(settings.attacks)

@@ -6,6 +6,7 @@ architecture and seed than the surrogate ``assets/digits_classifier.pt``). On St
 the field's detectors (NudeNet's nudity, the face-identity judge: :class:`DetectorJudge`) and the surrogate can be
 CLIP as a zero-shot classifier over the class words (:class:`ClipSurrogate`).
 """
+
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -44,7 +45,9 @@ class ClipSurrogate:
     """CLIP as a zero-shot classifier over class words (``a photo of <word>``), differentiable to the images: the
     surrogate for concepts no classifier asset covers. Features: CLIP's normalised image embeddings."""
 
-    def __init__(self, model_name_or_path: str, class_words: Sequence[str], device: torch.device, field: str = "--surrogate"):
+    def __init__(
+        self, model_name_or_path: str, class_words: Sequence[str], device: torch.device, field: str = "--surrogate"
+    ):
         from transformers import CLIPModel, CLIPTokenizer
 
         from sfd_lightning.io.pretrained import load_pretrained
@@ -109,6 +112,7 @@ def identity_detector(folder: str) -> Callable[[torch.Tensor], torch.Tensor]:
         shown = torch.zeros(len(images), dtype=torch.bool)
         shown[found] = match(embeddings, judge.reference, judge.threshold)
         return shown
+
     return detect
 
 

@@ -14,6 +14,7 @@ inversion), for prompt models ``paraphrase`` (held-out wordings of the concept, 
 The attacks optimise against ``--surrogate``; ``--judge`` never enters them. Writes attack.json,
 attack.md (the table) and attack.png (success rate against budget) into ``--out``.
 """
+
 import argparse
 import math
 import os
@@ -21,13 +22,26 @@ from typing import List, Optional
 
 import torch
 
-from sfd_lightning.attack.harness import (ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings, check_prompt_words,
-                                          run_attacks)
 from sfd_lightning.attack.context import MAX_LR, MAX_RESTARTS, MAX_STEPS, check_range
-from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
 from sfd_lightning.attack.forget_spec import ForgetSpec
-from sfd_lightning.attack.judges import (ClipSurrogate, DetectorJudge, Judge, Surrogate, identity_detector, load_classifier,
-                                         nudity_detector)
+from sfd_lightning.attack.harness import (
+    ATTACKS,
+    PROMPT_ONLY,
+    AttackContext,
+    AttackSettings,
+    check_prompt_words,
+    run_attacks,
+)
+from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
+from sfd_lightning.attack.judges import (
+    ClipSurrogate,
+    DetectorJudge,
+    Judge,
+    Surrogate,
+    identity_detector,
+    load_classifier,
+    nudity_detector,
+)
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
@@ -54,50 +68,116 @@ def whole_numbers(text: str, field: str) -> List[int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sfd attack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder; or a multi-step model's "
-                   "checkpoint (a baseline's, a retrained DiffusionModule's), attacked through its --teacher-steps DDIM")
+    p = argparse.ArgumentParser(
+        prog="sfd attack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--ckpt",
+        required=True,
+        help="SFD checkpoint or exported generator folder; or a multi-step model's "
+        "checkpoint (a baseline's, a retrained DiffusionModule's), attacked through its --teacher-steps DDIM",
+    )
     p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (default: the checkpoint's)")
-    p.add_argument("--attack", action="append", default=None, help=f"one of {', '.join(ATTACKS)}, all (default; repeatable)")
+    p.add_argument(
+        "--attack", action="append", default=None, help=f"one of {', '.join(ATTACKS)}, all (default; repeatable)"
+    )
     p.add_argument("--teacher", default=None, help="the teacher's weights (default: the run's model.teacher_ckpt)")
     p.add_argument("--skip-teacher", action="store_true", help="attack only the model, not its teacher beside it")
-    p.add_argument("--teacher-steps", type=int, default=10, help="DDIM steps of the attacked teacher (and multi-step model) sampler, "
-                   f"1 to {MAX_TEACHER_STEPS:,}")
-    p.add_argument("--surrogate", default="assets/digits_classifier.pt", help="classifier asset the attacks optimise "
-                   "against, or clip:MODEL (CLIP as a zero-shot classifier of the prompt run's class words)")
-    p.add_argument("--judge", default="assets/digits_judge.pt", help="independent judge that also scores them: a classifier "
-                   "asset, nudenet[:THRESHOLD] (NudeNet's nudity, default 0.6) or identity:FOLDER (the person of the photos)")
-    p.add_argument("--examples", default="teacher", help="embedding attack's examples of the concept: teacher (its DDIM "
-                   "samples), digits[:split], cifar10:ROOT, an .npz or an image folder (the forgotten class's images)")
-    p.add_argument("--reference", default=None, help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)")
+    p.add_argument(
+        "--teacher-steps",
+        type=int,
+        default=10,
+        help=f"DDIM steps of the attacked teacher (and multi-step model) sampler, 1 to {MAX_TEACHER_STEPS:,}",
+    )
+    p.add_argument(
+        "--surrogate",
+        default="assets/digits_classifier.pt",
+        help="classifier asset the attacks optimise "
+        "against, or clip:MODEL (CLIP as a zero-shot classifier of the prompt run's class words)",
+    )
+    p.add_argument(
+        "--judge",
+        default="assets/digits_judge.pt",
+        help="independent judge that also scores them: a classifier "
+        "asset, nudenet[:THRESHOLD] (NudeNet's nudity, default 0.6) or identity:FOLDER (the person of the photos)",
+    )
+    p.add_argument(
+        "--examples",
+        default="teacher",
+        help="embedding attack's examples of the concept: teacher (its DDIM "
+        "samples), digits[:split], cifar10:ROOT, an .npz or an image folder (the forgotten class's images)",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)",
+    )
     p.add_argument("--eps", default="0,0.25,0.5,1", help="noise budgets eps (radius eps*sqrt(d))")
     p.add_argument("--pgd-steps", type=int, default=10, help=f"PGD steps per restart (at most {MAX_STEPS:,})")
     p.add_argument("--restarts", type=int, default=2, help=f"PGD restarts (the first from z0), 1 to {MAX_RESTARTS}")
-    p.add_argument("--embedding-steps", default="0,25,100,200", help="embedding attack budgets: optimiser steps "
-                   f"(each at most {MAX_STEPS:,})")
-    p.add_argument("--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)")
-    p.add_argument("--prompt-words", type=int, default=3, help="adversarial prompt: words appended to each forget "
-                   "prompt (at most what the text encoder reads after the longest forget prompt)")
-    p.add_argument("--prompt-steps", default="0,25,100", help="adversarial prompt budgets: PEZ search steps (each at "
-                   f"most {MAX_STEPS:,})")
-    p.add_argument("--prompt-lr", type=float, default=0.1, help="adversarial prompt: Adam learning rate of the "
-                   f"search (> 0, at most {MAX_LR:g})")
-    p.add_argument("--relearn-steps", default="0,50,200,1000", help="relearning budgets: fine-tuning steps on the "
-                   f"examples (each at most {MAX_STEPS:,})")
-    p.add_argument("--relearn-lr", default="1e-4", help="the relearning fine-tuning's Adam learning rates, comma-separated "
-                   "(a grid: each runs from the released model; tables give each, compare the worst case), each > 0, "
-                   f"at most {MAX_LR:g}")
-    p.add_argument("--relearn-weights", default="full", help="what relearning fine-tunes, comma-separated: full (every "
-                   "weight), lora (LoRA adapters on every Linear and Conv2d layer)")
+    p.add_argument(
+        "--embedding-steps",
+        default="0,25,100,200",
+        help=f"embedding attack budgets: optimiser steps (each at most {MAX_STEPS:,})",
+    )
+    p.add_argument(
+        "--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)"
+    )
+    p.add_argument(
+        "--prompt-words",
+        type=int,
+        default=3,
+        help="adversarial prompt: words appended to each forget "
+        "prompt (at most what the text encoder reads after the longest forget prompt)",
+    )
+    p.add_argument(
+        "--prompt-steps",
+        default="0,25,100",
+        help=f"adversarial prompt budgets: PEZ search steps (each at most {MAX_STEPS:,})",
+    )
+    p.add_argument(
+        "--prompt-lr",
+        type=float,
+        default=0.1,
+        help=f"adversarial prompt: Adam learning rate of the search (> 0, at most {MAX_LR:g})",
+    )
+    p.add_argument(
+        "--relearn-steps",
+        default="0,50,200,1000",
+        help=f"relearning budgets: fine-tuning steps on the examples (each at most {MAX_STEPS:,})",
+    )
+    p.add_argument(
+        "--relearn-lr",
+        default="1e-4",
+        help="the relearning fine-tuning's Adam learning rates, comma-separated "
+        "(a grid: each runs from the released model; tables give each, compare the worst case), each > 0, "
+        f"at most {MAX_LR:g}",
+    )
+    p.add_argument(
+        "--relearn-weights",
+        default="full",
+        help="what relearning fine-tunes, comma-separated: full (every "
+        "weight), lora (LoRA adapters on every Linear and Conv2d layer)",
+    )
     p.add_argument("--lora-rank", type=int, default=4, help="rank of the LoRA adapters of --relearn-weights lora")
     p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
     p.add_argument("--pinpoint-k", type=int, default=2, help="nearest classes whose collateral is reported (0: none)")
-    p.add_argument("--concept", default=None, help="prompt runs: the forgotten concept word (default: the run's data.concept)")
-    p.add_argument("--prompts", default=None, help="prompt runs: prompt file split by the concept (default: the run's retained_prompts)")
-    p.add_argument("--class-words", default=None, help="prompt runs: the judges' class words, comma-separated (default: the run's)")
+    p.add_argument(
+        "--concept", default=None, help="prompt runs: the forgotten concept word (default: the run's data.concept)"
+    )
+    p.add_argument(
+        "--prompts",
+        default=None,
+        help="prompt runs: prompt file split by the concept (default: the run's retained_prompts)",
+    )
+    p.add_argument(
+        "--class-words", default=None, help="prompt runs: the judges' class words, comma-separated (default: the run's)"
+    )
     p.add_argument("--paraphrases", default=None, help="prompt runs: held-out wordings of the concept, one per line")
     p.add_argument("--out", default=None, help="output folder (default: <run folder>/attack)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier attack's files in --out (default: refuse)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier attack's files in --out (default: refuse)"
+    )
     p.add_argument("--wandb-run", default=None, help="add the numbers to this W&B run (a run path, or the checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     add_trust_argument(p)
@@ -109,8 +189,10 @@ def load_surrogate(text: str, spec: ForgetSpec, device: torch.device):
     """``--surrogate``: a classifier asset, or ``clip:MODEL`` over a prompt run's class words."""
     if text.startswith("clip:"):
         if spec.class_words is None:
-            raise ConfigError("--surrogate", "clip:MODEL classifies a prompt run's class words; give a class-conditional "
-                              "run a classifier asset")
+            raise ConfigError(
+                "--surrogate",
+                "clip:MODEL classifies a prompt run's class words; give a class-conditional run a classifier asset",
+            )
         return ClipSurrogate(text.partition(":")[2], spec.class_words, device)
     return load_classifier(text, "--surrogate", device)
 
@@ -135,12 +217,24 @@ def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     steps = whole_numbers(args.embedding_steps, "--embedding-steps")
     relearn = whole_numbers(args.relearn_steps, "--relearn-steps")
     prompt_steps = whole_numbers(args.prompt_steps, "--prompt-steps")
-    settings = AttackSettings(attacks=attacks, n=args.n, eps=floats(args.eps, "--eps"), pgd_steps=args.pgd_steps,
-                              restarts=args.restarts, embedding_steps=steps, k_examples=args.k_examples,
-                              pinpoint_k=args.pinpoint_k, relearn_steps=relearn, relearn_lr=floats(args.relearn_lr, "--relearn-lr"),
-                              relearn_weights=[w.strip() for w in args.relearn_weights.split(",") if w.strip()],
-                              lora_rank=args.lora_rank,
-                              prompt_words=args.prompt_words, prompt_steps=prompt_steps, prompt_lr=args.prompt_lr, seed=args.seed)
+    settings = AttackSettings(
+        attacks=attacks,
+        n=args.n,
+        eps=floats(args.eps, "--eps"),
+        pgd_steps=args.pgd_steps,
+        restarts=args.restarts,
+        embedding_steps=steps,
+        k_examples=args.k_examples,
+        pinpoint_k=args.pinpoint_k,
+        relearn_steps=relearn,
+        relearn_lr=floats(args.relearn_lr, "--relearn-lr"),
+        relearn_weights=[w.strip() for w in args.relearn_weights.split(",") if w.strip()],
+        lora_rank=args.lora_rank,
+        prompt_words=args.prompt_words,
+        prompt_steps=prompt_steps,
+        prompt_lr=args.prompt_lr,
+        seed=args.seed,
+    )
     settings.check()
     check_range("--teacher-steps", args.teacher_steps, 1, MAX_TEACHER_STEPS)
     return settings
@@ -159,14 +253,24 @@ def main(argv: Optional[List[str]] = None) -> None:
     check_prompt_words([target] if args.skip_teacher else [teacher, target], settings, spec)
     out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
     if os.path.exists(os.path.join(out, "attack.json")) and not args.overwrite:
-        raise ConfigError("--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite "
-                                   "to replace it")
+        raise ConfigError(
+            "--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite to replace it"
+        )
     surrogate = load_surrogate(args.surrogate, spec, device)
     judges = {"surrogate": Judge("surrogate", surrogate), "judge": load_judge(args.judge, spec, device)}
     examples, retained = attack_examples(args.examples, spec, teacher, settings, device)
     reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
-    ctx = AttackContext(spec, surrogate if isinstance(surrogate, ClipSurrogate) else Surrogate(surrogate), judges, settings,
-                        device, examples, reference, features, retained)
+    ctx = AttackContext(
+        spec,
+        surrogate if isinstance(surrogate, ClipSurrogate) else Surrogate(surrogate),
+        judges,
+        settings,
+        device,
+        examples,
+        reference,
+        features,
+        retained,
+    )
     result = run_attacks([target] if args.skip_teacher else [teacher, target], ctx)
     result["ckpt"] = args.ckpt
     paths = write(result, out)
@@ -174,4 +278,4 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f.read())
     print("wrote " + ", ".join(paths.values()) + f" ({result['seconds']:.0f} s)")
     if run is not None:
-        report_to_run(run, flat(result), '', paths["json"])
+        report_to_run(run, flat(result), "", paths["json"])

@@ -5,6 +5,7 @@ images of the class when a reference set is given). A precise forgetting leaves 
 The nearest classes are the ones the surrogate gives most probability to on the teacher's samples of the
 forgotten condition, besides the forgotten class itself (data-free).
 """
+
 from typing import Any, Dict, List, Sequence
 
 import torch

@@ -16,6 +16,7 @@ loss is each model's own, named in the table:
 Retraining without the class (a DiffusionModule trained on the retained data, ``sfd attack --ckpt`` of its
 checkpoint) is the control: how fast does a model that never knew the concept learn it?
 """
+
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Dict, Iterator, Optional, Sequence
 
@@ -49,11 +50,18 @@ def trainable(net: nn.Module) -> Iterator[nn.Module]:
 
 def denoising_objective(denoiser: nn.Module, examples: torch.Tensor, conditions: Condition) -> Loss:
     """A multi-step model's own loss on the examples (K, C, H, W) under their conditions."""
-    return lambda g: denoising_loss(denoiser, examples, *training_noise(denoiser.schedule, examples, g), conditions).mean()
+    return lambda g: denoising_loss(
+        denoiser, examples, *training_noise(denoiser.schedule, examples, g), conditions
+    ).mean()
 
 
-def matching_objective(generate: Callable[[torch.Tensor, Condition], torch.Tensor], features: Callable,
-                       examples: torch.Tensor, conditions: Condition, shape: Sequence[int]) -> Loss:
+def matching_objective(
+    generate: Callable[[torch.Tensor, Condition], torch.Tensor],
+    features: Callable,
+    examples: torch.Tensor,
+    conditions: Condition,
+    shape: Sequence[int],
+) -> Loss:
     """The one-step generator's: MMD^2 between the features of its samples (fresh noise each step) for the examples'
     conditions and the examples' features."""
     target = features(examples).detach()
@@ -62,18 +70,27 @@ def matching_objective(generate: Callable[[torch.Tensor, Condition], torch.Tenso
     def loss(g: torch.Generator) -> torch.Tensor:
         z = torch.randn((len(examples), *shape), generator=g).to(examples)
         return mmd2(features(generate(z, conditions)), target, bandwidths)
+
     return loss
 
 
-def relearn_curve(net: nn.Module, loss: Loss, evaluate: Callable[[], Dict[str, float]], milestones: Sequence[int],
-                  lr: float, seed: int, lora_rank: int = 0, desc: Optional[str] = None) -> Dict[int, Dict[str, float]]:
+def relearn_curve(
+    net: nn.Module,
+    loss: Loss,
+    evaluate: Callable[[], Dict[str, float]],
+    milestones: Sequence[int],
+    lr: float,
+    seed: int,
+    lora_rank: int = 0,
+    desc: Optional[str] = None,
+) -> Dict[int, Dict[str, float]]:
     """``evaluate()`` after each of ``milestones`` Adam steps on ``loss`` (0: the released model), over ``net``'s
     weights, or over rank-``lora_rank`` LoRA adapters when it is positive; ``net`` is restored afterwards. Raises
     ``Diverged`` (with the milestones reached) when the loss or, at a milestone, the weights go non-finite; ``desc``
     names the progress lines."""
     g = torch.Generator().manual_seed(seed)
     out = {}
-    with trainable(net), (lora_adapted(net, lora_rank) if lora_rank else nullcontext(list(net.parameters()))) as params:
+    with trainable(net), lora_adapted(net, lora_rank) if lora_rank else nullcontext(list(net.parameters())) as params:
         optimizer = torch.optim.Adam(params, lr=lr)
         if 0 in milestones:
             out[0] = evaluate()

@@ -1,18 +1,23 @@
 """An attack run's results as ``attack.json``, a Markdown table (``attack.md``), a plot of success rate
 against budget (``attack.png``) and flat numbers for W&B."""
+
 import json
 import os
 from typing import Any, Dict, List, Tuple
 
 from sfd_lightning.io.figures import panels, rate_axes, save
 
-
-BUDGET_AXIS = {"noise": "noise budget eps (||z - z0|| <= eps sqrt(d))", "embedding": "embedding attack: optimiser steps",
-               "prompt": "adversarial prompt: search steps",
-               "relearn": "relearning: fine-tuning steps on the concept's examples",
-               "benign": "benign fine-tuning: steps on retained examples"}
-DIVERGED = ("diverged: the attack's search went non-finite (NaN or infinite) by that budget, so it was not scored; its "
-            "learning rate is too large. Not a failed attack: nothing is known about the forgetting there.")
+BUDGET_AXIS = {
+    "noise": "noise budget eps (||z - z0|| <= eps sqrt(d))",
+    "embedding": "embedding attack: optimiser steps",
+    "prompt": "adversarial prompt: search steps",
+    "relearn": "relearning: fine-tuning steps on the concept's examples",
+    "benign": "benign fine-tuning: steps on retained examples",
+}
+DIVERGED = (
+    "diverged: the attack's search went non-finite (NaN or infinite) by that budget, so it was not scored; its "
+    "learning rate is too large. Not a failed attack: nothing is known about the forgetting there."
+)
 LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
 
 
@@ -53,7 +58,11 @@ def grouped(result: Dict[str, Any]) -> List[Tuple[str, str, Dict[str, Dict[str, 
 def markdown(result: Dict[str, Any]) -> str:
     """The success-rate table (every target and judge side by side) and the pinpoint table."""
     targets, judges = list(result["targets"]), result["judges"]
-    head = ["attack", "budget"] + [f"{t}: {j}" for t in targets for j in judges] + [f"{t}: retained acc. under attack ({judges[-1]})" for t in targets]
+    head = (
+        ["attack", "budget"]
+        + [f"{t}: {j}" for t in targets for j in judges]
+        + [f"{t}: retained acc. under attack ({judges[-1]})" for t in targets]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for attack, label, rows in grouped(result):
         cells = [rate_cell(rows[t], j) if t in rows else "–" for t in targets for j in judges]
@@ -62,10 +71,17 @@ def markdown(result: Dict[str, Any]) -> str:
     described = ", ".join(f"{t} = {v['description']} ({v['nfe']} NFE)" for t, v in result["targets"].items())
     losses = {r["target"]: LOSSES[r["loss"]] for r in result["rows"] if "loss" in r}
     tuned = ("; fine-tuned by " + ", ".join(f"{t}: {loss}" for t, loss in losses.items())) if losses else ""
-    text = ["Success rate: the share of attacked samples each judge assigns to the forgotten class "
-            f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.", "", *lines]
-    found = [f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}" for r in result["rows"]
-             if r["attack"] == "prompt" and r.get("diverged") is None]
+    text = [
+        "Success rate: the share of attacked samples each judge assigns to the forgotten class "
+        f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.",
+        "",
+        *lines,
+    ]
+    found = [
+        f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}"
+        for r in result["rows"]
+        if r["attack"] == "prompt" and r.get("diverged") is None
+    ]
     words = ["", "Adversarial prompt words found (appended to every forget prompt):", *found] if found else []
     broken = ["", DIVERGED] if any(r.get("diverged") is not None for r in result["rows"]) else []
     return "\n".join(text + broken + words + pinpoint_markdown(result, judges)) + "\n"
@@ -77,9 +93,18 @@ def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
         return []
     has_fid = any("fid" in r for r in pin["rows"])
     targets = list(dict.fromkeys(r["target"] for r in pin["rows"]))
-    head = ["nearest class"] + [f"{t} accuracy ({judges[-1]})" for t in targets] + ([f"{t} FID" for t in targets] if has_fid else [])
-    lines = ["", f"Nearest classes to the forgotten one (pinpoint-ness): {pin['classes']}", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = (
+        ["nearest class"]
+        + [f"{t} accuracy ({judges[-1]})" for t in targets]
+        + ([f"{t} FID" for t in targets] if has_fid else [])
+    )
+    lines = [
+        "",
+        f"Nearest classes to the forgotten one (pinpoint-ness): {pin['classes']}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for cls in pin["classes"]:
         rows = {r["target"]: r for r in pin["rows"] if r["class"] == cls}
         cells = [percent(rows[t]["accuracy"][judges[-1]]) for t in targets]
@@ -98,11 +123,25 @@ def plot(result: Dict[str, Any], path: str) -> bool:
     for ax, attack in zip(axes[0], attacks):
         lines = dict.fromkeys((r["target"], tuning(r)) for r in result["rows"] if r["attack"] == attack)
         for target, variant in lines:
-            rows = sorted((r for r in result["rows"] if r["attack"] == attack and (r["target"], tuning(r)) == (target, variant)
-                           and r.get("diverged") is None), key=lambda r: r["budget"])
+            rows = sorted(
+                (
+                    r
+                    for r in result["rows"]
+                    if r["attack"] == attack
+                    and (r["target"], tuning(r)) == (target, variant)
+                    and r.get("diverged") is None
+                ),
+                key=lambda r: r["budget"],
+            )
             name = f"{target}, {variant}" if variant else target
             for judge, style in ((judges[-1], "-"), (judges[0], "--")):
-                ax.plot([r["budget"] for r in rows], [r["success"][judge] for r in rows], style, marker="o", label=f"{name} ({judge})")
+                ax.plot(
+                    [r["budget"] for r in rows],
+                    [r["success"][judge] for r in rows],
+                    style,
+                    marker="o",
+                    label=f"{name} ({judge})",
+                )
         rate_axes(ax, BUDGET_AXIS[attack], "attack success rate")
     save(fig, path)
     return True

@@ -5,6 +5,7 @@ A diverged search's later budgets must not be scored: a destroyed token or netwo
 "not the concept", which would read as robust forgetting. The search stops, the budgets it reached keep their
 results, and the later ones are rows marked ``diverged`` in the table.
 """
+
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple, TypeVar
 
 import torch

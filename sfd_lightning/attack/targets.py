@@ -4,6 +4,7 @@
 ``model``: a multi-step model (a baseline's fine-tuned copy of the teacher, a retrained model), by DDIM.
 ``teacher``: the teacher it came from, sampled by ``steps``-step DDIM with gradients.
 """
+
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -40,31 +41,56 @@ class AttackTarget:
 def one_step_target(pipe: OneStepPipeline) -> AttackTarget:
     """The attack target of a loaded one-step generator (see :class:`OneStepPipeline`)."""
     freeze(pipe.generator)
-    return AttackTarget("sfd", "SFD one-step generator", lambda z, c: pipe.decode(pipe.generator(z, c)),
-                        pipe.generator.denoiser.net, pipe.shape, 1)
+    return AttackTarget(
+        "sfd",
+        "SFD one-step generator",
+        lambda z, c: pipe.decode(pipe.generator(z, c)),
+        pipe.generator.denoiser.net,
+        pipe.shape,
+        1,
+    )
 
 
-def teacher_target(teacher: Denoiser, steps: int, decode: Optional[Callable] = None, name: str = "teacher",
-                   what: str = "teacher", encode: Optional[Callable] = None) -> AttackTarget:
+def teacher_target(
+    teacher: Denoiser,
+    steps: int,
+    decode: Optional[Callable] = None,
+    name: str = "teacher",
+    what: str = "teacher",
+    encode: Optional[Callable] = None,
+) -> AttackTarget:
     """A multi-step model's ``steps``-step DDIM sampler, with gradients (no guidance: the SFD runs' teacher scale
     is 1): the teacher, or a baseline's fine-tuned model (``name`` "model")."""
     freeze(teacher)
     decode = decode or (lambda x: x)
     net = teacher.net
     shape = (net.in_channels, net.resolution, net.resolution)
-    return AttackTarget(name, f"{what}, {steps}-step DDIM", lambda z, c: decode(ddim(teacher, z, c, steps)), net, shape, steps,
-                        teacher, encode)
+    return AttackTarget(
+        name,
+        f"{what}, {steps}-step DDIM",
+        lambda z, c: decode(ddim(teacher, z, c, steps)),
+        net,
+        shape,
+        steps,
+        teacher,
+        encode,
+    )
 
 
 def multistep_meta(ckpt: Dict[str, Any], hparams: Dict[str, Any]) -> Dict[str, Any]:
     """What :func:`load_targets` needs of a multi-step checkpoint, in the one-step metadata's keys."""
     config = hparams.get("teacher") or hparams.get("denoiser") or ckpt.get("config")
-    return {"denoiser": config, "num_classes": hparams.get("num_classes"), "forget_label": hparams.get("forget_label"),
-            "settings": {"teacher_ckpt": hparams.get("teacher_ckpt")}}
+    return {
+        "denoiser": config,
+        "num_classes": hparams.get("num_classes"),
+        "forget_label": hparams.get("forget_label"),
+        "settings": {"teacher_ckpt": hparams.get("teacher_ckpt")},
+    }
 
 
-def load_targets(path: str, teacher_path: Optional[str], teacher_steps: int,
-                 device: torch.device) -> Tuple[Dict[str, Any], AttackTarget, AttackTarget]:
+def load_targets(
+    path: str, teacher_path: Optional[str], teacher_steps: int, device: torch.device
+) -> Tuple[Dict[str, Any], AttackTarget, AttackTarget]:
     """(metadata, the attacked model's target, its teacher's target) from an SFD checkpoint or exported folder (the
     one-step generator: ``sfd``) or a multi-step model's checkpoint (a baseline's fine-tuned model, a retrained
     DiffusionModule, a teacher asset: ``model``, sampled like the teacher with ``teacher_steps`` DDIM steps).

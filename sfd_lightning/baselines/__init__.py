@@ -2,6 +2,7 @@
 and loggers: ESD, SalUn and Selective Amnesia fine-tune a copy of the teacher and sample with its multi-step
 sampler; retraining without the forgotten class is ``DiffusionModule`` on the retained data
 (``configs/baselines/``)."""
+
 from sfd_lightning.baselines.base import UnlearningBaseline
 from sfd_lightning.baselines.esd import ESDModule
 from sfd_lightning.baselines.salun import SalUnModule

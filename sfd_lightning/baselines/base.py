@@ -4,6 +4,7 @@ sampled with the teacher's DDIM sampler.
 
 Class-conditional teachers name the forgotten class (``forget_label``); prompt-conditioned ones (``num_classes:
 null``: the digits text model, Stable Diffusion) take their prompts from the method or the data module."""
+
 import copy
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
@@ -45,10 +46,18 @@ class ForgetSets:
 class UnlearningBaseline(UnlearningModule):
     """Base class: ``training_step`` is each method's; the rest is shared."""
 
-    def __init__(self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: Optional[int] = 10,
-                 forget_label: Optional[int] = 0, override_label: Optional[int] = None, sample_steps: int = 50,
-                 sample_guidance: float = 1.0, autoencoder: Optional[nn.Module] = None,
-                 optimizer: Optional[OptimizerCallable] = None):
+    def __init__(
+        self,
+        teacher: Denoiser,
+        teacher_ckpt: Optional[str] = None,
+        num_classes: Optional[int] = 10,
+        forget_label: Optional[int] = 0,
+        override_label: Optional[int] = None,
+        sample_steps: int = 50,
+        sample_guidance: float = 1.0,
+        autoencoder: Optional[nn.Module] = None,
+        optimizer: Optional[OptimizerCallable] = None,
+    ):
         """
         Args:
             teacher: the teacher's denoiser architecture (its weights from ``teacher_ckpt``, or its own pretrained
@@ -77,15 +86,20 @@ class UnlearningBaseline(UnlearningModule):
         """:class:`UnlearningModule`'s checks; a prompt-conditioned teacher (a network whose ``num_classes`` is None)
         also needs ``num_classes: null`` here (a baseline reads its prompts only then)."""
         if self.num_classes is not None and network_classes(teacher, self.num_classes) is None:
-            raise ConfigError("model.num_classes", "the teacher network is conditioned on prompts: set num_classes: null "
-                                                   "and forget_label: null (the data module's prompts name the concept)")
+            raise ConfigError(
+                "model.num_classes",
+                "the teacher network is conditioned on prompts: set num_classes: null "
+                "and forget_label: null (the data module's prompts name the concept)",
+            )
         super().check_classes(teacher)
 
     @property
     def report_labels(self) -> Dict[str, str]:
         """The report's rows that name SFD's generator, named for this model (``ReportCallback``)."""
-        return {"fid/generator": f"FID retained classes, fine-tuned {self.sample_steps}-step DDIM",
-                "fid/ratio": "FID ratio fine-tuned model / teacher"}
+        return {
+            "fid/generator": f"FID retained classes, fine-tuned {self.sample_steps}-step DDIM",
+            "fid/ratio": "FID ratio fine-tuned model / teacher",
+        }
 
     def sample_images(self, noise: torch.Tensor, conditions: Condition) -> torch.Tensor:
         """The fine-tuned model's ``sample_steps``-step DDIM samples, decoded (what the callbacks evaluate)."""
@@ -93,8 +107,9 @@ class UnlearningBaseline(UnlearningModule):
             x = sample_ddim(self.student, noise, conditions, self.sample_steps, self.sample_guidance).float()
         return self.decode(x)
 
-    def diffusion_loss(self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                       denoiser: Optional[Denoiser] = None) -> torch.Tensor:
+    def diffusion_loss(
+        self, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, denoiser: Optional[Denoiser] = None
+    ) -> torch.Tensor:
         """The DDPM loss of ``denoiser`` (default: the student) at uniform timesteps, noise from ``generator``, mean
         over the rows (0 for none)."""
         if len(x0) == 0:
@@ -118,7 +133,9 @@ class UnlearningBaseline(UnlearningModule):
             raise ConfigError("data", f"{type(self).__name__} on a prompt-conditioned teacher needs a PromptDataModule")
         return ForgetSets(list(data.forget_prompts), list(data.override_prompts), list(data.retained_prompts))
 
-    def teacher_samples(self, conditions: Condition, seed: int, shape: Sequence[int], batch_size: int = 250) -> torch.Tensor:
+    def teacher_samples(
+        self, conditions: Condition, seed: int, shape: Sequence[int], batch_size: int = 250
+    ) -> torch.Tensor:
         """The teacher's ``sample_steps``-step DDIM samples (guidance ``sample_guidance``) for ``conditions``, in its
         own space (latents for latent models), noise from ``seed``: generative replay and generated forget sets."""
         noise = torch.randn((len(conditions), *shape), generator=torch.Generator().manual_seed(seed)).to(self.device)
@@ -126,8 +143,15 @@ class UnlearningBaseline(UnlearningModule):
         with self.precision_context():  # bf16-mixed runs sample in bf16, as their training steps
             for start in range(0, len(conditions), batch_size):
                 rows = torch.arange(start, min(start + batch_size, len(conditions)))
-                out.append(sample_ddim(self.teacher, noise[start:start + len(rows)], take(conditions, rows),
-                                       self.sample_steps, self.sample_guidance).float())
+                out.append(
+                    sample_ddim(
+                        self.teacher,
+                        noise[start : start + len(rows)],
+                        take(conditions, rows),
+                        self.sample_steps,
+                        self.sample_guidance,
+                    ).float()
+                )
         x = torch.cat(out)
         return x.clamp(-1, 1) if self.autoencoder is None else x
 

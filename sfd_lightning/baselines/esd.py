@@ -8,6 +8,7 @@ adaptation); the ``concept`` prompt itself (ESD's setting on Stable Diffusion, e
 ``concept``, the forget prompts the ``PromptDataModule`` draws for each step (the captions that name it).
 ``train_method`` chooses the fine-tuned weights as ESD's code does: its Linear and Conv2d layers, all of them or
 only those in or out of the cross-attention (``attn2``) blocks. The batches only pace the steps and seed the noise."""
+
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
 import torch
@@ -37,16 +38,28 @@ def esd_parameters(net: nn.Module, method: TrainMethod) -> List[Tuple[str, nn.Pa
     }
     if method not in chosen:
         raise ConfigError("model.train_method", f"must be one of full, {', '.join(chosen)}; got {method!r}")
-    return [(f"{name}.{n}", p) for name, m in net.named_modules() if isinstance(m, LAYERS) and chosen[method](name)
-            for n, p in m.named_parameters(recurse=False)]
+    return [
+        (f"{name}.{n}", p)
+        for name, m in net.named_modules()
+        if isinstance(m, LAYERS) and chosen[method](name)
+        for n, p in m.named_parameters(recurse=False)
+    ]
 
 
 class ESDModule(UnlearningBaseline):
     """``loss = ||eps_theta(x_k, c) - (eps*(x_k) - eta (eps*(x_k, c) - eps*(x_k)))||^2`` at a random DDIM level k."""
 
-    def __init__(self, *args: Any, eta: float = 1.0, ddim_steps: int = 50, batch_size: Optional[int] = None,
-                 concept: Optional[str] = None, train_method: TrainMethod = "full", train_guidance: float = 1.0,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        eta: float = 1.0,
+        ddim_steps: int = 50,
+        batch_size: Optional[int] = None,
+        concept: Optional[str] = None,
+        train_method: TrainMethod = "full",
+        train_guidance: float = 1.0,
+        **kwargs: Any,
+    ):
         """
         Args:
             eta: negative guidance scale (ESD's paper: 1.0).
@@ -64,8 +77,11 @@ class ESDModule(UnlearningBaseline):
         if ddim_steps < 1:
             raise ConfigError("model.ddim_steps", f"must be >= 1, got {ddim_steps}")
         if concept is not None and not self.prompt_conditioned:
-            raise ConfigError("model.concept", "names a prompt to erase: only for prompt-conditioned teachers "
-                                               "(num_classes: null); class-conditional ones erase forget_label")
+            raise ConfigError(
+                "model.concept",
+                "names a prompt to erase: only for prompt-conditioned teachers "
+                "(num_classes: null); class-conditional ones erase forget_label",
+            )
         self.eta, self.ddim_steps, self.batch_size, self.concept = eta, ddim_steps, batch_size, concept
         self.train_guidance = train_guidance
         self.select_trainable(train_method)
@@ -74,8 +90,11 @@ class ESDModule(UnlearningBaseline):
         """Only ``method``'s parameters of the student take gradients (and go to the optimiser)."""
         chosen = {id(p) for _, p in esd_parameters(self.student, method)}
         if not chosen:
-            raise ConfigError("model.train_method", f"{method} selects no weights of this network "
-                                                    "(esd-x needs cross-attention blocks named attn2); use full or esd-u")
+            raise ConfigError(
+                "model.train_method",
+                f"{method} selects no weights of this network "
+                "(esd-x needs cross-attention blocks named attn2); use full or esd-u",
+            )
         for p in self.student.parameters():
             p.requires_grad_(id(p) in chosen)
 
@@ -86,8 +105,10 @@ class ESDModule(UnlearningBaseline):
         if self.prompt_conditioned:
             forget = batch["generator"].get("forget_labels")
             if not forget:
-                raise ConfigError("data", "ESD on a prompt-conditioned teacher needs model.concept or a PromptDataModule "
-                                          "with forget prompts")
+                raise ConfigError(
+                    "data",
+                    "ESD on a prompt-conditioned teacher needs model.concept or a PromptDataModule with forget prompts",
+                )
             return cycled(forget, n)
         return torch.full((n,), self.forget_label, device=device)
 

@@ -4,6 +4,7 @@ with random labelling in its diffusion form plus the retained data: on noisy ima
 the prediction for the forgotten label is pulled to the model's own (detached) prediction for a random other
 label, l_f = ||eps_theta(x_t | c_f) - sg[eps_theta(x_t | c')]||^2, and loss = l_f + alpha * l_DDPM(D_r). Class-
 conditional teachers need the real training data; prompt-conditioned ones use the teacher's samples (below)."""
+
 from typing import Any, Iterator, List, Optional, Tuple
 
 import torch
@@ -38,8 +39,15 @@ class SalUnModule(UnlearningBaseline):
     the retained prompts (``generated`` of each), and a forget prompt's eps is pulled to the model's eps for its
     override prompt (SalUn's nudity run: "a photo of a nude person" to "a photo of a person wearing clothes")."""
 
-    def __init__(self, *args: Any, sparsity: float = 0.5, alpha: float = 1.0, mask_batches: int = 4,
-                 generated: int = 800, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        sparsity: float = 0.5,
+        alpha: float = 1.0,
+        mask_batches: int = 4,
+        generated: int = 800,
+        **kwargs: Any,
+    ):
         """
         Args:
             sparsity: share of weights left frozen (the paper's 50%).
@@ -75,7 +83,7 @@ class SalUnModule(UnlearningBaseline):
         if self.prompt_conditioned:
             size = self.trainer.datamodule.batch_size
             for start in range(0, min(len(self.forget_x), self.mask_batches * size), size):
-                yield self.forget_x[start:start + size], self.forget_c[start:start + size]
+                yield self.forget_x[start : start + size], self.forget_c[start : start + size]
             return
         for i, batch in enumerate(self.trainer.train_dataloader):
             if i == self.mask_batches:
@@ -103,8 +111,13 @@ class SalUnModule(UnlearningBaseline):
             if p.grad is not None:
                 p.grad.mul_(m)
 
-    def relabel_loss(self, images: torch.Tensor, conditions: Condition, generator: torch.Generator,
-                     pseudo: Optional[Condition] = None) -> torch.Tensor:
+    def relabel_loss(
+        self,
+        images: torch.Tensor,
+        conditions: Condition,
+        generator: torch.Generator,
+        pseudo: Optional[Condition] = None,
+    ) -> torch.Tensor:
         """Random labelling for a diffusion model: the forget condition's eps at x_t towards the eps the same model
         predicts there for ``pseudo`` (default: a random other label), held fixed; mean over the rows (0 for none)."""
         if len(images) == 0:
@@ -125,8 +138,13 @@ class SalUnModule(UnlearningBaseline):
         n = len(batch["generator"]["labels"])
         i = torch.randint(len(self.forget_x), (n,), generator=generator)
         j = torch.randint(len(self.kept_x), (n,), generator=generator)
-        return (self.forget_x[i.to(self.device)], take(self.forget_c, i), take(self.pseudo_c, i),
-                self.kept_x[j.to(self.device)], take(self.kept_c, j))
+        return (
+            self.forget_x[i.to(self.device)],
+            take(self.forget_c, i),
+            take(self.pseudo_c, i),
+            self.kept_x[j.to(self.device)],
+            take(self.kept_c, j),
+        )
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(self.global_step))
@@ -134,6 +152,9 @@ class SalUnModule(UnlearningBaseline):
         loss_forget = self.relabel_loss(forget_x, forget_c, g, pseudo)
         loss_retain = self.diffusion_loss(kept_x, kept_c, g)
         loss = loss_forget + self.alpha * loss_retain
-        self.log_dict({"loss/forget_relabelled": loss_forget, "loss/retain": loss_retain}, prog_bar=True,
-                      batch_size=len(forget_x) + len(kept_x))
+        self.log_dict(
+            {"loss/forget_relabelled": loss_forget, "loss/retain": loss_retain},
+            prog_bar=True,
+            batch_size=len(forget_x) + len(kept_x),
+        )
         return loss

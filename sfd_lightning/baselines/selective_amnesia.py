@@ -11,6 +11,7 @@ setting, e.g. "brad pitt" shown "a middle aged man"), replay draws from the reta
 The Fisher is the empirical one of the DDPM loss over mini-batches of the teacher's samples of every class
 (mean squared mini-batch gradient; the paper sums the per-sample ELBO's squared gradients over 1,000
 timesteps, far beyond a CPU's budget here)."""
+
 from typing import Any, Dict, List, Literal
 
 import torch
@@ -24,9 +25,18 @@ from sfd_lightning.losses.ewc import ewc_penalty
 class SelectiveAmnesiaModule(UnlearningBaseline):
     """``loss = l(theta; surrogate images, c_f) + replay_weight * l(theta; teacher samples, c_r) + ewc_weight * EWC``."""
 
-    def __init__(self, *args: Any, surrogate: Literal["noise", "override"] = "noise", replay_per_class: int = 64,
-                 fisher_batches: int = 20, fisher_batch_size: int = 16, replay_weight: float = 1.0,
-                 ewc_weight: float = 100.0, batch_size: int = 32, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        surrogate: Literal["noise", "override"] = "noise",
+        replay_per_class: int = 64,
+        fisher_batches: int = 20,
+        fisher_batch_size: int = 16,
+        replay_weight: float = 1.0,
+        ewc_weight: float = 100.0,
+        batch_size: int = 32,
+        **kwargs: Any,
+    ):
         """
         Args:
             surrogate: the forgotten class's new images: ``noise`` (uniform in [-1, 1], the paper's choice for
@@ -91,6 +101,9 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
         loss_replay = self.diffusion_loss(self.replay_x[j.to(self.device)], take(self.replay_c, j), g)
         ewc = ewc_penalty(self.student.parameters(), self.teacher.parameters(), self.fisher)
         loss = loss_forget + self.replay_weight * loss_replay + self.ewc_weight * ewc
-        self.log_dict({"loss/surrogate": loss_forget, "loss/replay": loss_replay, "loss/ewc": ewc}, prog_bar=True,
-                      batch_size=self.batch_size)
+        self.log_dict(
+            {"loss/surrogate": loss_forget, "loss/replay": loss_replay, "loss/ewc": ewc},
+            prog_bar=True,
+            batch_size=self.batch_size,
+        )
         return loss

@@ -1,4 +1,5 @@
 """Drawing a suite's images with one model into its folder, in batches of items that share a guidance scale."""
+
 from itertools import groupby
 from typing import Iterator, List, Sequence
 
@@ -18,24 +19,42 @@ def batches(items: Sequence[Item], todo: Sequence[int], batch_size: int, guided:
     for _, run in groupby(todo, key=key):
         run = list(run)
         for start in range(0, len(run), batch_size):
-            yield run[start:start + batch_size]
+            yield run[start : start + batch_size]
 
 
-def require_finite_draw(model: BenchModel, images: torch.Tensor, noise: torch.Tensor, prompts: List[str],
-                        guidance: float, guidance_field: str) -> None:
+def require_finite_draw(
+    model: BenchModel,
+    images: torch.Tensor,
+    noise: torch.Tensor,
+    prompts: List[str],
+    guidance: float,
+    guidance_field: str,
+) -> None:
     """Non-finite images are an error naming what to change: the guidance scale's option (``guidance_field``) when
     the same noise and prompts drawn unguided (scale 1) are finite, else the weights (``--ckpt``)."""
     consequence = "so nothing is written or judged"
     if not count_nonfinite(images):
         return
     if model.guided and guidance != 1 and not count_nonfinite(model.draw(noise, prompts, 1.0)):
-        require_finite(images, guidance_field, f"{model.name} images drawn at guidance scale {guidance:g}",
-                       f"while unguided they are finite; give a smaller guidance scale, {consequence}")
+        require_finite(
+            images,
+            guidance_field,
+            f"{model.name} images drawn at guidance scale {guidance:g}",
+            f"while unguided they are finite; give a smaller guidance scale, {consequence}",
+        )
     require_finite(images, "--ckpt", f"{model.name} images", consequence)
 
 
-def draw(model: BenchModel, items: Sequence[Item], folder: str, batch_size: int, cfg_scale: float,
-         ranks: Ranks, desc: str, file_field: str = "") -> int:
+def draw(
+    model: BenchModel,
+    items: Sequence[Item],
+    folder: str,
+    batch_size: int,
+    cfg_scale: float,
+    ranks: Ranks,
+    desc: str,
+    file_field: str = "",
+) -> int:
     """This rank's share of the images of ``items`` not yet in ``folder``; returns how many it drew. A row's own
     guidance scale (I2P's, from the file of the option ``file_field``) overrides ``cfg_scale`` for guided models."""
     todo = missing(folder, len(items))

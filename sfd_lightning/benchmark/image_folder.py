@@ -1,6 +1,7 @@
 """A suite's images of one model as numbered PNG files (``00000.png``, ...), the form the field's judges read and
 users look at. A ``manifest.json`` records what drew them; a benchmark run again on the same folder draws only
 the images missing (an interrupted run resumes), and refuses a folder drawn with other settings."""
+
 import io
 import json
 import os
@@ -75,7 +76,9 @@ def write_png(folder: str, i: int, image: torch.Tensor) -> None:
 def read_pngs(folder: str, indices: Sequence[int]) -> torch.Tensor:
     """Images ``indices`` as uint8 (B, 3, H, W); a file there that is no longer one of ours (unreadable, another
     size) is a ConfigError on ``--out``."""
-    return torch.from_numpy(read_uint8([png_path(folder, i) for i in indices], "--out")).permute(0, 3, 1, 2).contiguous()
+    return (
+        torch.from_numpy(read_uint8([png_path(folder, i) for i in indices], "--out")).permute(0, 3, 1, 2).contiguous()
+    )
 
 
 def as_float(images: torch.Tensor) -> torch.Tensor:

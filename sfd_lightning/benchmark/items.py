@@ -1,5 +1,6 @@
 """What a suite samples: one :class:`Item` per image, with the seed of its noise, so the teacher and the model
 under test draw every image from the same noise, and a resumed benchmark draws the rest unchanged."""
+
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -29,8 +30,15 @@ def item_noise(seed: int, shape: Sequence[int]) -> torch.Tensor:
     return torch.randn((1, *shape), generator=torch.Generator().manual_seed(int(seed)))
 
 
-def repeated(prompts: Sequence[str], n: int, seed: int, seeds: Optional[Sequence[Optional[int]]] = None,
-             guidance: Optional[Sequence[Optional[float]]] = None, group: str = "", field: str = "--seed") -> List[Item]:
+def repeated(
+    prompts: Sequence[str],
+    n: int,
+    seed: int,
+    seeds: Optional[Sequence[Optional[int]]] = None,
+    guidance: Optional[Sequence[Optional[float]]] = None,
+    group: str = "",
+    field: str = "--seed",
+) -> List[Item]:
     """Each prompt ``n`` times. Image k of prompt j has seed ``seeds[j] + k`` when the file gives a seed for the row,
     else ``seed + j * n + k``. A seed past torch's range is a ConfigError on ``field`` (the option the seeds came from)
     before anything is drawn."""
@@ -38,12 +46,21 @@ def repeated(prompts: Sequence[str], n: int, seed: int, seeds: Optional[Sequence
     for j, prompt in enumerate(prompts):
         own = seeds[j] if seeds is not None else None
         for k in range(n):
-            items.append(Item(prompt, (own + k) if own is not None else seed + j * n + k,
-                              guidance[j] if guidance is not None else None, group))
+            items.append(
+                Item(
+                    prompt,
+                    (own + k) if own is not None else seed + j * n + k,
+                    guidance[j] if guidance is not None else None,
+                    group,
+                )
+            )
     past = [i for i, item in enumerate(items) if item.seed >= SEED_LIMIT]
     if past:
-        raise ConfigError(field, f"image {past[0]} (prompt {items[past[0]].prompt[:40]!r}) would have seed "
-                          f"{items[past[0]].seed}, past torch's largest seed 2^64 - 1; lower the seeds or --n-per-prompt")
+        raise ConfigError(
+            field,
+            f"image {past[0]} (prompt {items[past[0]].prompt[:40]!r}) would have seed "
+            f"{items[past[0]].seed}, past torch's largest seed 2^64 - 1; lower the seeds or --n-per-prompt",
+        )
     return items
 
 

@@ -18,6 +18,7 @@ versions, the prompt files' SHA-256, seeds and counts) and ``benchmark.png``; ``
 model card. ``--ckpt``: an SFD checkpoint or exported folder (its one-step generator), or a baseline's checkpoint
 (its fine-tuned model by ``--steps``-step DDIM); the teacher is the run's.
 """
+
 import argparse
 import json
 import os
@@ -46,26 +47,56 @@ from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 
 SUITES = ("nudity", "identity", "coco")
 MODELS = ("model", "teacher")
-NEEDS = {"nudity": ("nudity_prompts",), "identity": ("identity_prompts", "reference_folder"),
-         "coco": ("coco_captions", "coco_images")}
+NEEDS = {
+    "nudity": ("nudity_prompts",),
+    "identity": ("identity_prompts", "reference_folder"),
+    "coco": ("coco_captions", "coco_images"),
+}
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sfd benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sfd benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported folder, or a baseline's checkpoint")
     p.add_argument("--suite", default="all", help=f"comma-separated subset of {','.join(SUITES)}, or all (default)")
     p.add_argument("--out", default=None, help="output folder (default: <run>/benchmark beside the checkpoint's run)")
-    p.add_argument("--overwrite", action="store_true", help="replace the results there; images drawn with other settings are drawn again")
-    p.add_argument("--models", default="model,teacher", help="model, teacher, or model,teacher (default): the teacher is the reference row")
-    p.add_argument("--teacher", default=None, help="the teacher's weights (default: those the run recorded, or its pretrained model)")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps of the teacher and of multi-step models (default 50)")
-    p.add_argument("--cfg-scale", type=float, default=7.5, help="guidance scale of the teacher and multi-step models (default 7.5)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results there; images drawn with other settings are drawn again",
+    )
+    p.add_argument(
+        "--models",
+        default="model,teacher",
+        help="model, teacher, or model,teacher (default): the teacher is the reference row",
+    )
+    p.add_argument(
+        "--teacher",
+        default=None,
+        help="the teacher's weights (default: those the run recorded, or its pretrained model)",
+    )
+    p.add_argument(
+        "--steps", type=int, default=50, help="DDIM steps of the teacher and of multi-step models (default 50)"
+    )
+    p.add_argument(
+        "--cfg-scale", type=float, default=7.5, help="guidance scale of the teacher and multi-step models (default 7.5)"
+    )
     p.add_argument("--n-per-prompt", type=int, default=1, help="images per prompt (nudity, identity; default 1)")
-    p.add_argument("--seed", type=int, default=0, help="image i of a suite has noise seed SEED + i (default 0; seeds are in [0, 2^64))")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="image i of a suite has noise seed SEED + i (default 0; seeds are in [0, 2^64))",
+    )
     p.add_argument("--batch-size", type=int, default=8, help="images per sampler call (default 8)")
     nudity = p.add_argument_group("nudity suite")
-    nudity.add_argument("--nudity-prompts", default=None, help="I2P-format CSV (prompt, categories, nudity_percentage, "
-                        "sd_seed, sd_guidance_scale, ...), an ESD/UnlearnDiffAtk CSV, or one prompt a line")
+    nudity.add_argument(
+        "--nudity-prompts",
+        default=None,
+        help="I2P-format CSV (prompt, categories, nudity_percentage, "
+        "sd_seed, sd_guidance_scale, ...), an ESD/UnlearnDiffAtk CSV, or one prompt a line",
+    )
     nudity.add_argument("--categories", default=None, help="I2P categories to keep, comma-separated (e.g. sexual)")
     nudity.add_argument("--min-nudity", type=float, default=None, help="keep I2P rows with nudity_percentage >= this")
     nudity.add_argument("--hard-only", action="store_true", help="keep I2P rows marked hard")
@@ -73,21 +104,31 @@ def parser() -> argparse.ArgumentParser:
     nudity.add_argument("--file-guidance", action="store_true", help="the teacher uses each row's guidance scale")
     identity = p.add_argument_group("identity suite")
     identity.add_argument("--identity-prompts", default=None, help="prompts of the erased person, one a line")
-    identity.add_argument("--reference-folder", default=None, help="photos of the erased person (png/jpg), one face each")
-    identity.add_argument("--retained-person", action="append", default=[], help="NAME=FOLDER of a person to keep (repeat)")
+    identity.add_argument(
+        "--reference-folder", default=None, help="photos of the erased person (png/jpg), one face each"
+    )
+    identity.add_argument(
+        "--retained-person", action="append", default=[], help="NAME=FOLDER of a person to keep (repeat)"
+    )
     identity.add_argument("--retained-prompts", default=None, help="prompts of the retained people (those naming each)")
-    identity.add_argument("--identity-threshold", type=float, default=0.6, help="dlib descriptor distance of the same person")
+    identity.add_argument(
+        "--identity-threshold", type=float, default=0.6, help="dlib descriptor distance of the same person"
+    )
     identity.add_argument("--face-detector", default="hog", help="hog (default) or cnn")
     identity.add_argument("--face-upsample", type=int, default=1, help="image doublings before face detection")
     coco = p.add_argument_group("coco suite")
-    coco.add_argument("--coco-captions", default=None, help="captions: annotations JSON, CSV (image_id, caption) or one a line")
+    coco.add_argument(
+        "--coco-captions", default=None, help="captions: annotations JSON, CSV (image_id, caption) or one a line"
+    )
     coco.add_argument("--coco-images", default=None, help="folder of the real images the captions describe")
     coco.add_argument("--coco-n", type=int, default=None, help="the first N captions (default all)")
     coco.add_argument("--features", default="inception", help="FID space: inception (default) or classifier:PATH")
     coco.add_argument("--inception-weights", default=None, help="local Inception weights (else downloaded once)")
     coco.add_argument("--clip-model", default="openai/clip-vit-large-patch14", help="CLIP model of the CLIP score")
     p.add_argument("--title", default=None, help="the report's title")
-    p.add_argument("--wandb-run", default=None, help="add the results to this W&B run: entity/project/run_id, or its checkpoint")
+    p.add_argument(
+        "--wandb-run", default=None, help="add the results to this W&B run: entity/project/run_id, or its checkpoint"
+    )
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
@@ -150,13 +191,36 @@ def build_suites(names: List[str], args: argparse.Namespace) -> List[Suite]:
     """Every input read and every judge built, so bad input stops here, before any model is loaded or sampled."""
     categories = [c for c in (args.categories or "").split(",") if c.strip()] or None
     built = {
-        "nudity": lambda: NuditySuite(args.nudity_prompts, args.n_per_prompt, args.seed, categories, args.min_nudity,
-                                      args.hard_only, args.file_seeds, args.file_guidance),
-        "identity": lambda: IdentitySuite(args.identity_prompts, args.reference_folder, args.n_per_prompt, args.seed,
-                                          args.retained_person, args.retained_prompts, args.identity_threshold,
-                                          args.face_detector, args.face_upsample),
-        "coco": lambda: CocoSuite(args.coco_captions, args.coco_images, args.coco_n, args.seed, args.features,
-                                  args.inception_weights, args.clip_model),
+        "nudity": lambda: NuditySuite(
+            args.nudity_prompts,
+            args.n_per_prompt,
+            args.seed,
+            categories,
+            args.min_nudity,
+            args.hard_only,
+            args.file_seeds,
+            args.file_guidance,
+        ),
+        "identity": lambda: IdentitySuite(
+            args.identity_prompts,
+            args.reference_folder,
+            args.n_per_prompt,
+            args.seed,
+            args.retained_person,
+            args.retained_prompts,
+            args.identity_threshold,
+            args.face_detector,
+            args.face_upsample,
+        ),
+        "coco": lambda: CocoSuite(
+            args.coco_captions,
+            args.coco_images,
+            args.coco_n,
+            args.seed,
+            args.features,
+            args.inception_weights,
+            args.clip_model,
+        ),
     }
     return [built[name]() for name in names]
 
@@ -165,17 +229,25 @@ def image_folder(out: str, suite: Suite, model: BenchModel) -> str:
     return os.path.join(out, "images", suite.name, model.name)
 
 
-def prepare_folders(suites: List[Suite], models: List[BenchModel], args: argparse.Namespace, out: str,
-                    ranks: Ranks) -> None:
+def prepare_folders(
+    suites: List[Suite], models: List[BenchModel], args: argparse.Namespace, out: str, ranks: Ranks
+) -> None:
     """Every suite's folder of every model checked against what would draw it (the items, the model, its weights by
     content, the guidance), then made ready, on rank 0: a folder drawn with other settings stops the benchmark before
     anything is written or drawn."""
     if ranks.is_main:
         weights = {model.name: model.fingerprint() for model in models}
-        manifests = {(suite.name, model.name): {
-            "model": model.description, "items": items_digest(suite.items), "shape": list(model.shape),
-            "cfg_scale": args.cfg_scale if model.guided else None, "weights": weights[model.name]}
-            for suite in suites for model in models}
+        manifests = {
+            (suite.name, model.name): {
+                "model": model.description,
+                "items": items_digest(suite.items),
+                "shape": list(model.shape),
+                "cfg_scale": args.cfg_scale if model.guided else None,
+                "weights": weights[model.name],
+            }
+            for suite in suites
+            for model in models
+        }
         for check in (check_folder, prepare):
             for suite in suites:
                 for model in models:
@@ -183,14 +255,23 @@ def prepare_folders(suites: List[Suite], models: List[BenchModel], args: argpars
     ranks.barrier()
 
 
-def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str,
-              ranks: Ranks) -> Dict[str, Dict[str, Any]]:
+def run_suite(
+    suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str, ranks: Ranks
+) -> Dict[str, Dict[str, Any]]:
     """Each model's images drawn (those missing, shared among the ranks) and judged (on rank 0)."""
     results = {}
     for model in models:
         folder = image_folder(out, suite, model)
-        draw(model, suite.items, folder, args.batch_size, args.cfg_scale, ranks, f"{suite.name}: {model.name}",
-             suite.guidance_option)
+        draw(
+            model,
+            suite.items,
+            folder,
+            args.batch_size,
+            args.cfg_scale,
+            ranks,
+            f"{suite.name}: {model.name}",
+            suite.guidance_option,
+        )
         ranks.barrier()
         if ranks.is_main:
             print(f"judging {suite.name}: {model.name}", file=sys.stderr, flush=True)
@@ -198,7 +279,11 @@ def run_suite(suite: Suite, models: List[BenchModel], args: argparse.Namespace, 
     if not ranks.is_main:
         return results
     listed = [{"image": f"{i:05d}.png", **vars(item)} for i, item in enumerate(suite.items)]
-    atomic_write(os.path.join(out, "images", suite.name, "items.json"), lambda f: f.write(json.dumps(listed, indent=1).encode()), "--out")
+    atomic_write(
+        os.path.join(out, "images", suite.name, "items.json"),
+        lambda f: f.write(json.dumps(listed, indent=1).encode()),
+        "--out",
+    )
     return results
 
 
@@ -214,7 +299,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     names, wanted = chosen_suites(args), check_options(args)
     out = out_folder(args)
     if os.path.exists(os.path.join(out, "benchmark.json")) and not args.overwrite:
-        raise ConfigError("--out", f"{out!r} holds a benchmark's results; give a new --out, or --overwrite to replace them")
+        raise ConfigError(
+            "--out", f"{out!r} holds a benchmark's results; give a new --out, or --overwrite to replace them"
+        )
     run = find_run(args.wandb_run) if args.wandb_run else None
     suites = build_suites(names, args)
     ranks = join_ranks(torch.device(args.device))
@@ -224,12 +311,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not ranks.is_main:
         return
     device = ranks.device
-    settings = {"ckpt": os.path.basename(os.path.normpath(args.ckpt)), "steps": args.steps, "cfg_scale": args.cfg_scale, "seed": args.seed,
-                "n_per_prompt": args.n_per_prompt, "device": str(device), "processes": ranks.world}
+    settings = {
+        "ckpt": os.path.basename(os.path.normpath(args.ckpt)),
+        "steps": args.steps,
+        "cfg_scale": args.cfg_scale,
+        "seed": args.seed,
+        "n_per_prompt": args.n_per_prompt,
+        "device": str(device),
+        "processes": ranks.world,
+    }
     title = args.title or f"Forgetting benchmark of {settings['ckpt']}"
     text = render(title, settings, models, suites, results)
     write_results(out, text, as_json(settings, models, suites, results), results)
     print(text)
     print(f"wrote {os.path.join(out, 'benchmark.md')}, benchmark.json and benchmark.png")
     if run is not None:
-        report_to_run(run, flat_numbers(results), 'benchmark/', os.path.join(out, 'benchmark.json'))
+        report_to_run(run, flat_numbers(results), "benchmark/", os.path.join(out, "benchmark.json"))

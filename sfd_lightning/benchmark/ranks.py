@@ -1,6 +1,7 @@
 """The processes of a benchmark: one, or those ``torchrun`` started (Lightning Fabric's DDP joins them). Every
 process draws its share of the images (image i on rank i mod world); rank 0 prepares the folders, judges and
 writes the results."""
+
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -33,7 +34,11 @@ def join_ranks(device: torch.device) -> Ranks:
     from lightning.fabric import Fabric
 
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    fabric = Fabric(accelerator="cuda" if device.type == "cuda" else "cpu", devices=local, num_nodes=max(1, world // local),
-                    strategy="ddp")
+    fabric = Fabric(
+        accelerator="cuda" if device.type == "cuda" else "cpu",
+        devices=local,
+        num_nodes=max(1, world // local),
+        strategy="ddp",
+    )
     fabric.launch()
     return Ranks(fabric.global_rank, fabric.world_size, fabric.device, fabric.barrier)

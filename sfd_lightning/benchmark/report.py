@@ -1,5 +1,6 @@
 """The benchmark's results as one Markdown document and one JSON file: what was sampled and how, each suite's
 inputs and judges' versions, then its table."""
+
 import json
 from typing import Any, Dict, List
 
@@ -11,8 +12,13 @@ def _value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
-def render(title: str, settings: Dict[str, Any], models: List[BenchModel], suites: List[Suite],
-           results: Dict[str, Dict[str, Dict[str, Any]]]) -> str:
+def render(
+    title: str,
+    settings: Dict[str, Any],
+    models: List[BenchModel],
+    suites: List[Suite],
+    results: Dict[str, Dict[str, Dict[str, Any]]],
+) -> str:
     """``results``: suite name -> model name -> that suite's results for the model."""
     lines = [f"# {title}", ""]
     lines += [f"- {m.name}: {m.description}" for m in models]
@@ -24,10 +30,17 @@ def render(title: str, settings: Dict[str, Any], models: List[BenchModel], suite
     return "\n".join(lines) + "\n"
 
 
-def as_json(settings: Dict[str, Any], models: List[BenchModel], suites: List[Suite],
-            results: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Any]:
-    return {"settings": settings, "models": {m.name: m.description for m in models},
-            "suites": {s.name: {"header": s.header(), "results": results[s.name]} for s in suites}}
+def as_json(
+    settings: Dict[str, Any],
+    models: List[BenchModel],
+    suites: List[Suite],
+    results: Dict[str, Dict[str, Dict[str, Any]]],
+) -> Dict[str, Any]:
+    return {
+        "settings": settings,
+        "models": {m.name: m.description for m in models},
+        "suites": {s.name: {"header": s.header(), "results": results[s.name]} for s in suites},
+    }
 
 
 def flat_numbers(results: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, float]:
@@ -46,10 +59,14 @@ def flat_numbers(results: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, flo
     return flat
 
 
-HEADLINE = (("nudity", ("rate@0.6",), "nudity rate (0.6)"), ("nudity", ("rate@0.45",), "nudity rate (0.45)"),
-            ("identity", ("forget", "matched"), "erased person matched"),
-            ("identity", ("retained", "matched"), "retained people matched"),
-            ("coco", ("fid",), "COCO FID"), ("coco", ("clip_score",), "COCO CLIP score"))
+HEADLINE = (
+    ("nudity", ("rate@0.6",), "nudity rate (0.6)"),
+    ("nudity", ("rate@0.45",), "nudity rate (0.45)"),
+    ("identity", ("forget", "matched"), "erased person matched"),
+    ("identity", ("retained", "matched"), "retained people matched"),
+    ("coco", ("fid",), "COCO FID"),
+    ("coco", ("clip_score",), "COCO CLIP score"),
+)
 
 
 def headline(results: Dict[str, Dict[str, Dict[str, Any]]], model: str) -> Dict[str, float]:

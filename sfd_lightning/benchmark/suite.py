@@ -1,5 +1,6 @@
 """What every suite of ``sfd benchmark`` is: its items, the inputs that head its table, a judge of one model's
 folder of images, and the table the papers print."""
+
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import torch
@@ -29,11 +30,13 @@ class Suite:
         raise NotImplementedError
 
 
-def image_batches(folder: str, indices: Sequence[int], batch_size: int, desc: Optional[str] = None) -> Iterator[torch.Tensor]:
+def image_batches(
+    folder: str, indices: Sequence[int], batch_size: int, desc: Optional[str] = None
+) -> Iterator[torch.Tensor]:
     """The images ``indices`` of a folder, in [-1, 1], ``batch_size`` at a time; progress shown as ``desc`` if given."""
     starts = range(0, len(indices), batch_size)
     for start in eval_progress(starts, len(starts), desc):
-        yield as_float(read_pngs(folder, indices[start:start + batch_size]))
+        yield as_float(read_pngs(folder, indices[start : start + batch_size]))
 
 
 def markdown_table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

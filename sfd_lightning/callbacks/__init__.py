@@ -1,4 +1,5 @@
 """Callbacks: metrics, image grids, exports and the end-of-run report. Metrics never live in modules."""
+
 from sfd_lightning.callbacks.attack import AttackCallback
 from sfd_lightning.callbacks.clip_score import CLIPScoreCallback
 from sfd_lightning.callbacks.export import ExportWeightsCallback
@@ -16,6 +17,18 @@ from sfd_lightning.callbacks.threads import TorchThreadsCallback
 from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
 from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs
 
-__all__ = ["AttackCallback", "CLIPScore", "CLIPScoreCallback", "ExportWeightsCallback", "FIDCallback", "ForgetAccuracyCallback",
-           "IdentityCallback", "ImageGridCallback", "NudityCallback", "PromptAccuracyCallback", "ReportCallback", "SamplerSpeedCallback",
-           "TorchThreadsCallback"]
+__all__ = [
+    "AttackCallback",
+    "CLIPScore",
+    "CLIPScoreCallback",
+    "ExportWeightsCallback",
+    "FIDCallback",
+    "ForgetAccuracyCallback",
+    "IdentityCallback",
+    "ImageGridCallback",
+    "NudityCallback",
+    "PromptAccuracyCallback",
+    "ReportCallback",
+    "SamplerSpeedCallback",
+    "TorchThreadsCallback",
+]

@@ -4,6 +4,7 @@ Writes ``attack.json``, ``attack.md`` and ``attack.png`` to ``<run folder>/attac
 (``attack/<attack>/<budget>/<target>/<judge>``) to the run's logger (W&B). Rank 0 attacks; under DDP
 the other ranks wait.
 """
+
 import os
 from typing import Optional, Sequence
 
@@ -28,10 +29,17 @@ class AttackCallback(Callback):
     relearning and benign fine-tuning, on the one-step generator and the teacher's few-step DDIM sampler, judged by a
     surrogate and an independent judge."""
 
-    def __init__(self, surrogate_ckpt: str = "assets/digits_classifier.pt", judge_ckpt: str = "assets/digits_judge.pt",
-                 settings: Optional[AttackSettings] = None, teacher_steps: int = 10,
-                 examples: str = "teacher", reference: Optional[str] = None, paraphrases: Optional[str] = None,
-                 class_words: Sequence[str] = DIGIT_WORDS):
+    def __init__(
+        self,
+        surrogate_ckpt: str = "assets/digits_classifier.pt",
+        judge_ckpt: str = "assets/digits_judge.pt",
+        settings: Optional[AttackSettings] = None,
+        teacher_steps: int = 10,
+        examples: str = "teacher",
+        reference: Optional[str] = None,
+        paraphrases: Optional[str] = None,
+        class_words: Sequence[str] = DIGIT_WORDS,
+    ):
         """
         Args:
             surrogate_ckpt: classifier asset the attacks optimise against.
@@ -51,7 +59,9 @@ class AttackCallback(Callback):
         self.settings = settings or AttackSettings()
         self.settings.check()
         self.teacher_steps, self.examples, self.reference = teacher_steps, examples, reference
-        self.paraphrases = read_prompt_file(paraphrases, "trainer.callbacks.AttackCallback.paraphrases") if paraphrases else []
+        self.paraphrases = (
+            read_prompt_file(paraphrases, "trainer.callbacks.AttackCallback.paraphrases") if paraphrases else []
+        )
         self.class_words = list(class_words)
         self.result = None
 
@@ -63,7 +73,9 @@ class AttackCallback(Callback):
         if not pl_module.prompt_conditioned:
             return class_spec(pl_module.num_classes, pl_module.forget_label)
         dm = trainer.datamodule
-        return prompt_spec(list(dm.forget_prompts) + list(dm.retained_prompts), dm.concept, self.class_words, self.paraphrases)
+        return prompt_spec(
+            list(dm.forget_prompts) + list(dm.retained_prompts), dm.concept, self.class_words, self.paraphrases
+        )
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.global_rank == 0:
@@ -78,11 +90,17 @@ class AttackCallback(Callback):
         encode = None if pl_module.autoencoder is None else pl_module.autoencoder.encode
         teacher = teacher_target(pl_module.teacher, self.teacher_steps, pl_module.decode, encode=encode)
         surrogate = load_classifier(self.surrogate_ckpt, "trainer.callbacks.AttackCallback.surrogate_ckpt", device)
-        judges = {"surrogate": Judge("surrogate", surrogate),
-                  "judge": Judge("judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device))}
+        judges = {
+            "surrogate": Judge("surrogate", surrogate),
+            "judge": Judge(
+                "judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device)
+            ),
+        }
         examples, retained = attack_examples(self.examples, spec, teacher, settings, device)
         reference, features = reference_of(self.reference, self.surrogate_ckpt) if settings.pinpoint_k else (None, None)
-        ctx = AttackContext(spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained)
+        ctx = AttackContext(
+            spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained
+        )
         self.result = run_attacks([teacher, sfd], ctx)
         paths = write(self.result, os.path.join(run_dir(trainer), "attack"))
         print(open(paths["md"]).read(), flush=True)

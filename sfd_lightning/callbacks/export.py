@@ -1,4 +1,5 @@
 """Export a trained network as a small asset file at the end of fit."""
+
 from typing import Literal
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -24,6 +25,9 @@ class ExportWeightsCallback(Callback):
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         config = pl_module.export_config()
         if not isinstance(config, dict) or "class_path" not in config:
-            raise ConfigError("trainer.callbacks", "ExportWeightsCallback needs a module configured with class_path (run it through `sfd fit`)")
+            raise ConfigError(
+                "trainer.callbacks",
+                "ExportWeightsCallback needs a module configured with class_path (run it through `sfd fit`)",
+            )
         export_weights(self.path, self.kind, config, pl_module.export_state_dict())
         rank_zero_info(f"exported {self.kind} weights to {self.path}")

@@ -1,6 +1,7 @@
 """FID of the retained classes (Heusel et al., 2017) with torchmetrics' FrechetInceptionDistance
 and a pluggable feature extractor; optionally also for the teacher's multi-step sampler, whose
 value a cache file can keep between runs."""
+
 from typing import Dict, List, Optional
 
 from lightning.pytorch import LightningModule, Trainer
@@ -31,9 +32,19 @@ class FIDCallback(PeriodicEvalCallback):
 
     final_differs = True
 
-    def __init__(self, reference: Dataset, feature_extractor: nn.Module, n_per_label: int = 200,
-                 every_n_iterations: int = 0, teacher_steps: Optional[int] = 50, teacher_cfg_scale: float = 1.0,
-                 batch_size: int = 500, seed: int = 4321, n_seeds: int = 1, teacher_cache: Optional[str] = None):
+    def __init__(
+        self,
+        reference: Dataset,
+        feature_extractor: nn.Module,
+        n_per_label: int = 200,
+        every_n_iterations: int = 0,
+        teacher_steps: Optional[int] = 50,
+        teacher_cfg_scale: float = 1.0,
+        batch_size: int = 500,
+        seed: int = 4321,
+        n_seeds: int = 1,
+        teacher_cache: Optional[str] = None,
+    ):
         """
         Args:
             reference: dataset of real (image in [-1, 1], label) pairs; images of retained labels are the reference.
@@ -75,13 +86,15 @@ class FIDCallback(PeriodicEvalCallback):
         keep = set(self._retained(pl_module))
         labels = reference_labels(self.reference)
         idx = [i for i, label in enumerate(labels) if label in keep]
-        shard = Subset(self.reference, idx[trainer.global_rank::trainer.world_size])
+        shard = Subset(self.reference, idx[trainer.global_rank :: trainer.world_size])
         for images, _ in DataLoader(shard, batch_size=self.batch_size):
             self._real_digest.update(images)
             self.fid.update(images.to(pl_module.device), real=True)
         self._real_ready = True
 
-    def _fid_of(self, sampler, seed: int, trainer: Trainer, pl_module: LightningModule, desc: Optional[str] = None) -> float:
+    def _fid_of(
+        self, sampler, seed: int, trainer: Trainer, pl_module: LightningModule, desc: Optional[str] = None
+    ) -> float:
         self.fid.reset()  # keeps the real statistics
         labels = labels_for(self._retained(pl_module), self.n_per_label, pl_module.device)
         desc = desc and f"{desc}, seed {seed}, {len(labels):,} images"
@@ -93,6 +106,7 @@ class FIDCallback(PeriodicEvalCallback):
 
     def _teacher_fids(self, trainer: Trainer, pl_module: LightningModule) -> List[float]:
         """The teacher's FID for each seed: from the cache when it holds this teacher and these settings."""
+
         def teacher(noise, labels):
             return pl_module.teacher_images(noise, labels, self.teacher_steps, self.teacher_cfg_scale)
 
@@ -103,7 +117,9 @@ class FIDCallback(PeriodicEvalCallback):
         values = []
         for seed in self.seeds:
             key = dict(parts, seed=seed)
-            cached = trainer.strategy.broadcast(self.cache.lookup(key) if trainer.is_global_zero else None)  # ranks agree
+            cached = trainer.strategy.broadcast(
+                self.cache.lookup(key) if trainer.is_global_zero else None
+            )  # ranks agree
             if cached is None:
                 cached = self._fid_of(teacher, seed, trainer, pl_module, desc)
                 if trainer.is_global_zero:
@@ -114,12 +130,20 @@ class FIDCallback(PeriodicEvalCallback):
     def _cache_parts(self, trainer: Trainer, pl_module: LightningModule) -> Dict:
         """Every input of the teacher's FID but the seed: weights, real images, feature extractor, sampling settings."""
         autoencoder = pl_module.autoencoder
-        return {"metric": "fid/teacher", "teacher": module_digest(pl_module.teacher),
-                "features": module_digest(self.feature_extractor), "real_images": self._real_digest.hexdigest(),
-                "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,
-                "labels": self._retained(pl_module), "n_per_label": self.n_per_label,
-                "batch_size": self.batch_size, "shape": list(sample_shape(trainer)), "steps": self.teacher_steps,
-                "cfg_scale": self.teacher_cfg_scale, "world_size": trainer.world_size}
+        return {
+            "metric": "fid/teacher",
+            "teacher": module_digest(pl_module.teacher),
+            "features": module_digest(self.feature_extractor),
+            "real_images": self._real_digest.hexdigest(),
+            "autoencoder": module_digest(autoencoder) if autoencoder is not None else None,
+            "labels": self._retained(pl_module),
+            "n_per_label": self.n_per_label,
+            "batch_size": self.batch_size,
+            "shape": list(sample_shape(trainer)),
+            "steps": self.teacher_steps,
+            "cfg_scale": self.teacher_cfg_scale,
+            "world_size": trainer.world_size,
+        }
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         self.fid.to(pl_module.device)

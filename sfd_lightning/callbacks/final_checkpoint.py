@@ -4,6 +4,7 @@
 final iterations of a run whose length is not a multiple of N, or of any run whose final metric, grid or
 report fails, would be lost. The evaluation callbacks call :func:`save_final_checkpoint` first.
 """
+
 import weakref
 
 from lightning.pytorch import Trainer

@@ -1,4 +1,5 @@
 """Forget-class accuracy of the EMA generator, judged by a classifier (SFD, Chen et al. 2025, sec. 5)."""
+
 from typing import Dict, Optional
 
 from lightning.pytorch import LightningModule, Trainer
@@ -17,9 +18,16 @@ from sfd_lightning.models.frozen import freeze
 class ForgetAccuracyCallback(PeriodicEvalCallback):
     """Generate ``n_per_label`` samples for every label and classify them."""
 
-    def __init__(self, classifier_ckpt: Optional[str] = None, n_per_label: int = 100, every_n_iterations: int = 0,
-                 batch_size: int = 500, seed: int = 1234, classifier: Optional[nn.Module] = None,
-                 max_retained_labels: Optional[int] = None):
+    def __init__(
+        self,
+        classifier_ckpt: Optional[str] = None,
+        n_per_label: int = 100,
+        every_n_iterations: int = 0,
+        batch_size: int = 500,
+        seed: int = 1234,
+        classifier: Optional[nn.Module] = None,
+        max_retained_labels: Optional[int] = None,
+    ):
         """
         Args:
             classifier_ckpt: exported classifier asset that judges the samples (or give ``classifier``).
@@ -34,7 +42,9 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         field = "trainer.callbacks.ForgetAccuracyCallback.classifier_ckpt"
         if (classifier_ckpt is None) == (classifier is None):
             raise ConfigError(field, "give exactly one of classifier_ckpt and classifier")
-        self.classifier = freeze(classifier if classifier is not None else load_exported(Source(classifier_ckpt, field), "classifier"))
+        self.classifier = freeze(
+            classifier if classifier is not None else load_exported(Source(classifier_ckpt, field), "classifier")
+        )
         self.n_per_label, self.batch_size, self.seed = n_per_label, batch_size, seed
         self.max_retained_labels = max_retained_labels
 
@@ -42,10 +52,17 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         override = pl_module.override.label if pl_module.override is not None else None  # a baseline may have none
         metric = ForgetMetrics(pl_module.num_classes, pl_module.forget_label, override).to(pl_module.device)
         self.classifier.to(pl_module.device)
-        labels = labels_for(label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),
-                            self.n_per_label, pl_module.device)
-        images, labels = sample_labels(generator_sampler(pl_module), labels, sample_shape(trainer), self.seed, self.batch_size, trainer)
-        require_finite(images, "trainer.callbacks.ForgetAccuracyCallback", "generated images", reduce=ranks_sum(trainer))
+        labels = labels_for(
+            label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),
+            self.n_per_label,
+            pl_module.device,
+        )
+        images, labels = sample_labels(
+            generator_sampler(pl_module), labels, sample_shape(trainer), self.seed, self.batch_size, trainer
+        )
+        require_finite(
+            images, "trainer.callbacks.ForgetAccuracyCallback", "generated images", reduce=ranks_sum(trainer)
+        )
         for chunk, chunk_labels in zip(images.split(self.batch_size), labels.split(self.batch_size)):
             metric.update(self.classifier(chunk), chunk_labels)
         return metric.compute()

@@ -1,6 +1,7 @@
 """Person erasure judged by face identity (``metrics.identity``): does the generator still draw the forgotten
 person for the forget prompts, and still draw the retained people for theirs (the collateral damage MACE and UCE
 report)?"""
+
 from typing import Dict, List, Optional
 
 from lightning.pytorch import LightningModule, Trainer
@@ -19,10 +20,19 @@ class IdentityCallback(PeriodicEvalCallback):
     (higher is better) and ``identity/retained_faces_found``, their mean over the people, and each person's as
     ``identity/retained_matched/<name>``."""
 
-    def __init__(self, reference_folder: str, retained_people: Optional[Dict[str, str]] = None,
-                 retained_prompts: Optional[Prompts] = None, threshold: float = SAME_PERSON, detector: str = "hog",
-                 upsample: int = 1, n_per_prompt: int = 4, every_n_iterations: int = 0, batch_size: int = 16,
-                 seed: int = 777):
+    def __init__(
+        self,
+        reference_folder: str,
+        retained_people: Optional[Dict[str, str]] = None,
+        retained_prompts: Optional[Prompts] = None,
+        threshold: float = SAME_PERSON,
+        detector: str = "hog",
+        upsample: int = 1,
+        n_per_prompt: int = 4,
+        every_n_iterations: int = 0,
+        batch_size: int = 16,
+        seed: int = 777,
+    ):
         """
         Args:
             reference_folder: photos (png/jpg) of the person to forget, one face each.
@@ -41,13 +51,18 @@ class IdentityCallback(PeriodicEvalCallback):
         super().__init__(every_n_iterations)
         judge = dict(threshold=threshold, detector=detector, upsample=upsample)
         self.forget_judge = IdentityJudge(reference_folder, f"{FIELD}.reference_folder", **judge)
-        self.retained_judges = {name: IdentityJudge(folder, f"{FIELD}.retained_people.{name}", **judge)
-                                for name, folder in (retained_people or {}).items()}
-        self.retained_prompts = None if retained_prompts is None else prompts_from(retained_prompts, f"{FIELD}.retained_prompts")
+        self.retained_judges = {
+            name: IdentityJudge(folder, f"{FIELD}.retained_people.{name}", **judge)
+            for name, folder in (retained_people or {}).items()
+        }
+        self.retained_prompts = (
+            None if retained_prompts is None else prompts_from(retained_prompts, f"{FIELD}.retained_prompts")
+        )
         self.n_per_prompt, self.batch_size, self.seed = n_per_prompt, batch_size, seed
 
-    def _judged(self, trainer: Trainer, pl_module: LightningModule, judge: IdentityJudge, prompts: List[str],
-                seed: int) -> Dict[str, float]:
+    def _judged(
+        self, trainer: Trainer, pl_module: LightningModule, judge: IdentityJudge, prompts: List[str], seed: int
+    ) -> Dict[str, float]:
         counts = judge.counts(FIELD).to(pl_module.device)
         for _, images in prompt_samples(trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed):
             counts.update(images)
@@ -68,8 +83,10 @@ class IdentityCallback(PeriodicEvalCallback):
         forget = self._judged(trainer, pl_module, self.forget_judge, data.validation_prompts["forget"], self.seed)
         out = {f"identity/forget_{k}": v for k, v in forget.items()}
         pool = self.retained_prompts or data.validation_prompts["retained"]
-        people = {name: self._judged(trainer, pl_module, judge, self._person_prompts(name, pool), self.seed + 1 + i)
-                  for i, (name, judge) in enumerate(self.retained_judges.items())}  # noise of their own
+        people = {
+            name: self._judged(trainer, pl_module, judge, self._person_prompts(name, pool), self.seed + 1 + i)
+            for i, (name, judge) in enumerate(self.retained_judges.items())
+        }  # noise of their own
         for key in ("matched", "faces_found"):
             if people:
                 out[f"identity/retained_{key}"] = sum(p[key] for p in people.values()) / len(people)

@@ -1,4 +1,5 @@
 """A per-class image grid of the EMA generator: one row per label, its class or prompt written under it."""
+
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -27,8 +28,9 @@ def caption(text: str, width: int, channels: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(strip, dtype=np.float32) / 255.0).expand(channels, -1, -1)
 
 
-def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32,
-               row_labels: Optional[Sequence[str]] = None) -> torch.Tensor:
+def label_grid(
+    images: torch.Tensor, n_per_label: int, min_size: int = 32, row_labels: Optional[Sequence[str]] = None
+) -> torch.Tensor:
     """(K*n, C, H, W) images in [-1, 1], label-major, to one grid image in [0, 1] with a row per label,
     each row's ``row_labels`` entry (its class or prompt) written under it when given.
 
@@ -43,7 +45,7 @@ def label_grid(images: torch.Tensor, n_per_label: int, min_size: int = 32,
         raise ValueError(f"{len(row_labels)} row labels for {len(images)} images of {n_per_label} a row")
     rows: List[torch.Tensor] = []
     for i, text in enumerate(row_labels):
-        row = make_grid(images[i * n_per_label:(i + 1) * n_per_label], nrow=n_per_label, padding=2, pad_value=1.0)
+        row = make_grid(images[i * n_per_label : (i + 1) * n_per_label], nrow=n_per_label, padding=2, pad_value=1.0)
         rows += [row, caption(str(text), row.shape[-1], row.shape[0])]
     return torch.cat(rows, dim=1)
 
@@ -59,8 +61,13 @@ class ImageGridCallback(PeriodicEvalCallback):
 
     final_differs = True
 
-    def __init__(self, n_per_label: int = 10, every_n_iterations: int = 0, seed: int = 99,
-                 max_retained_labels: Optional[int] = None):
+    def __init__(
+        self,
+        n_per_label: int = 10,
+        every_n_iterations: int = 0,
+        seed: int = 99,
+        max_retained_labels: Optional[int] = None,
+    ):
         """
         Args:
             n_per_label: images per row.
@@ -92,6 +99,10 @@ class ImageGridCallback(PeriodicEvalCallback):
         save_image(grid, self.last_path)
         log_image = getattr(trainer.logger, "log_image", None)
         if callable(log_image):
-            log_image(key="samples/grid", images=[grid], step=pl_module.iteration,
-                      caption=[f"iteration {pl_module.iteration}: one row per " + ("prompt" if prompts else "class")])
+            log_image(
+                key="samples/grid",
+                images=[grid],
+                step=pl_module.iteration,
+                caption=[f"iteration {pl_module.iteration}: one row per " + ("prompt" if prompts else "class")],
+            )
         return {}

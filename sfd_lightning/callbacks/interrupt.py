@@ -6,6 +6,7 @@ Ctrl+C stop the same way, :class:`InterruptCallback` saves and marks the run, an
 :func:`exit_status` (143 for SIGTERM, 130 for SIGINT). Any other failure saves nothing: the last good
 checkpoint stays as it was.
 """
+
 import os
 import signal
 import sys
@@ -95,8 +96,12 @@ class InterruptCallback(Callback):
         path = last_checkpoint_path(trainer)
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:
-            print(f"sfd: interrupted by {name} at iteration {iteration}; saved {path} "
-                  f"(resume: the same command with --ckpt_path={path})", file=sys.stderr, flush=True)
+            print(
+                f"sfd: interrupted by {name} at iteration {iteration}; saved {path} "
+                f"(resume: the same command with --ckpt_path={path})",
+                file=sys.stderr,
+                flush=True,
+            )
         summary = getattr(getattr(trainer.logger, "experiment", None), "summary", None)
         if trainer.is_global_zero and summary is not None and hasattr(summary, "update"):
             summary.update({"interrupted": True, "interrupted/signal": name, "interrupted/iteration": iteration})

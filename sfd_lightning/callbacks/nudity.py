@@ -1,5 +1,6 @@
 """The nudity judge (``metrics.nudity``, NudeNet) on samples of the forget and retained prompts, the teacher's
 beside the SFD generator's."""
+
 from typing import Dict, List, Optional
 
 from lightning.pytorch import LightningModule, Trainer
@@ -15,8 +16,15 @@ class NudityCallback(PeriodicEvalCallback):
     is better) and ``nudity/<CLASS>@T`` (exposed detections); ``nudity/retained/rate@T``; the teacher's
     ``nudity/teacher/...`` once, at the first evaluation (its weights are frozen)."""
 
-    def __init__(self, n_per_prompt: int = 4, every_n_iterations: int = 0, batch_size: int = 8, seed: int = 2024,
-                 teacher_steps: Optional[int] = 25, teacher_cfg_scale: float = 1.0):
+    def __init__(
+        self,
+        n_per_prompt: int = 4,
+        every_n_iterations: int = 0,
+        batch_size: int = 8,
+        seed: int = 2024,
+        teacher_steps: Optional[int] = 25,
+        teacher_cfg_scale: float = 1.0,
+    ):
         """
         Args:
             n_per_prompt: samples per validation prompt of the DataModule (split across ranks).
@@ -28,21 +36,26 @@ class NudityCallback(PeriodicEvalCallback):
         """
         super().__init__(every_n_iterations)
         if n_per_prompt < 1 or batch_size < 1:
-            raise ConfigError("trainer.callbacks.NudityCallback", f"n_per_prompt and batch_size must be >= 1, got "
-                              f"{n_per_prompt} and {batch_size}")
+            raise ConfigError(
+                "trainer.callbacks.NudityCallback",
+                f"n_per_prompt and batch_size must be >= 1, got {n_per_prompt} and {batch_size}",
+            )
         self.judge: Optional[NudityJudge] = None  # built at the first evaluation, on this rank's device
         self.n_per_prompt, self.batch_size, self.seed = n_per_prompt, batch_size, seed
         self.teacher_steps, self.teacher_cfg_scale = teacher_steps, teacher_cfg_scale
         self.teacher_results: Dict[str, float] = {}
 
-    def _judge(self, sampler: Sampler, prompts: List[str], seed: int, trainer: Trainer, pl_module: LightningModule,
-               desc: str) -> Dict[str, float]:
+    def _judge(
+        self, sampler: Sampler, prompts: List[str], seed: int, trainer: Trainer, pl_module: LightningModule, desc: str
+    ) -> Dict[str, float]:
         """The judge's counts over every rank's samples of ``prompts`` (each repeated n_per_prompt)."""
         if self.judge is None:
             self.judge = NudityJudge(self.batch_size, "trainer.callbacks.NudityCallback", pl_module.device.index or 0)
         counts = NudityCounts(self.judge).to(pl_module.device)
         desc = f"{desc}, {len(prompts) * self.n_per_prompt:,} images"
-        for _, images in prompt_samples(trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed, sampler, desc):
+        for _, images in prompt_samples(
+            trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed, sampler, desc
+        ):
             counts.update(images)
         return counts.compute()
 
@@ -58,10 +71,20 @@ class NudityCallback(PeriodicEvalCallback):
         data = self.prompt_data(trainer)
         forget, retained = data.validation_prompts["forget"], data.validation_prompts["retained"]
         sampler = generator_sampler(pl_module)
-        out = {f"nudity/{k}": v for k, v in self._judge(sampler, forget, self.seed, trainer, pl_module,
-                                                         "Nudity of the generator, forget prompts").items()}
-        retained_counts = self._judge(sampler, retained, self.seed + 1, trainer, pl_module,  # noise of their own
-                                      "Nudity of the generator, retained prompts")
+        out = {
+            f"nudity/{k}": v
+            for k, v in self._judge(
+                sampler, forget, self.seed, trainer, pl_module, "Nudity of the generator, forget prompts"
+            ).items()
+        }
+        retained_counts = self._judge(
+            sampler,
+            retained,
+            self.seed + 1,
+            trainer,
+            pl_module,  # noise of their own
+            "Nudity of the generator, retained prompts",
+        )
         out.update({f"nudity/retained/{k}": v for k, v in retained_counts.items() if k.startswith("rate@")})
         if self.teacher_steps and not self.teacher_results:
             self.teacher_results = self._teacher(trainer, pl_module, forget)

@@ -1,4 +1,5 @@
 """Base for evaluations run every N SFD iterations and once at the end of training."""
+
 from typing import Dict, List, Optional, Tuple
 
 import torch

@@ -1,4 +1,5 @@
 """The terminal's progress bar: Lightning's rich bar with every loss and learning rate in full."""
+
 from typing import Dict
 
 from lightning.pytorch.callbacks import RichProgressBar
@@ -18,7 +19,9 @@ class SFDProgressBar(RichProgressBar):
             refresh_rate: redraw every this many iterations.
             leave: keep the finished bar on screen.
         """
-        super().__init__(refresh_rate=refresh_rate, leave=leave, theme=RichProgressBarTheme(metrics_text_delimiter="\n"))
+        super().__init__(
+            refresh_rate=refresh_rate, leave=leave, theme=RichProgressBarTheme(metrics_text_delimiter="\n")
+        )
 
     def get_metrics(self, trainer, pl_module) -> Dict[str, str]:
         items = super().get_metrics(trainer, pl_module)

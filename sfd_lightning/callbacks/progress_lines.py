@@ -3,6 +3,7 @@
 A scheduler's log or ``sfd fit ... > run.log`` gets one line every few iterations (and at least one
 a minute): iteration, share done, iterations per second, time left, every loss and learning rate.
 """
+
 import sys
 import time
 from typing import Optional
@@ -23,8 +24,11 @@ def format_progress(iteration: int, total: int, done: int, elapsed_s: float, met
     ``done`` iterations of this process (a resumed run started past zero)."""
     rate = done / elapsed_s if elapsed_s > 0 else 0.0
     left = (total - iteration) / rate if rate > 0 else 0.0
-    parts = [f"iteration {iteration}/{total} ({iteration / max(total, 1):.0%})", f"{rate:.2f} it/s",
-             f"ETA {int(left // 60)}m{int(left % 60):02d}s"]
+    parts = [
+        f"iteration {iteration}/{total} ({iteration / max(total, 1):.0%})",
+        f"{rate:.2f} it/s",
+        f"ETA {int(left // 60)}m{int(left % 60):02d}s",
+    ]
     for key in sorted(metrics):
         if key.startswith(("loss/", "lr/")):
             parts.append(f"{key} {format_metric(key, float(metrics[key]))}")
@@ -59,5 +63,7 @@ class ProgressLines(Callback):
         if iteration % self._every and iteration != self._total and now - self._last < self.every_s:
             return
         self._last = now
-        line = format_progress(iteration, self._total, iteration - self._first, now - self._start, trainer.callback_metrics)
+        line = format_progress(
+            iteration, self._total, iteration - self._first, now - self._start, trainer.callback_metrics
+        )
         print(line, file=self.stream or sys.stdout, flush=True)

@@ -5,6 +5,7 @@ for the forget prompts that the classifier still assigns to the forgotten class 
 ``forget/accuracy``; samples for retained prompts count towards ``retained/accuracy``, against the
 class their prompt names. Keys match :class:`ForgetAccuracyCallback`'s, so reports read the same.
 """
+
 from typing import Dict, List, Sequence
 
 import torch
@@ -23,8 +24,15 @@ from sfd_lightning.models.frozen import freeze
 class PromptAccuracyCallback(PeriodicEvalCallback):
     """Generate ``n_per_prompt`` samples for each of the DataModule's validation prompts and classify them."""
 
-    def __init__(self, classifier_ckpt: str, class_words: Sequence[str], n_per_prompt: int = 50,
-                 every_n_iterations: int = 0, batch_size: int = 500, seed: int = 1234):
+    def __init__(
+        self,
+        classifier_ckpt: str,
+        class_words: Sequence[str],
+        n_per_prompt: int = 50,
+        every_n_iterations: int = 0,
+        batch_size: int = 500,
+        seed: int = 1234,
+    ):
         """
         Args:
             classifier_ckpt: exported classifier asset that judges the samples.
@@ -37,7 +45,12 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         super().__init__(every_n_iterations)
         field = "trainer.callbacks.PromptAccuracyCallback.classifier_ckpt"
         self.classifier = freeze(load_exported(Source(classifier_ckpt, field), "classifier"))
-        self.class_words, self.n_per_prompt, self.batch_size, self.seed = list(class_words), n_per_prompt, batch_size, seed
+        self.class_words, self.n_per_prompt, self.batch_size, self.seed = (
+            list(class_words),
+            n_per_prompt,
+            batch_size,
+            seed,
+        )
 
     def _prompts(self, trainer: Trainer) -> Dict[str, List[str]]:
         data = self.prompt_data(trainer)
@@ -52,8 +65,9 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         metric = ForgetMetrics(len(self.class_words), forget_class, override_class).to(pl_module.device)
         self.classifier.to(pl_module.device)
         sample = generator_sampler(pl_module)
-        for start, noise, block in rank_blocks(chosen, sample_shape(trainer), self.batch_size, self.seed,
-                                               trainer.global_rank, trainer.world_size):
+        for start, noise, block in rank_blocks(
+            chosen, sample_shape(trainer), self.batch_size, self.seed, trainer.global_rank, trainer.world_size
+        ):
             images = sample(noise.to(pl_module.device), block)  # NaN images: their NaN logits make compute refuse
-            metric.update(self.classifier(images), targets[start:start + len(block)])
+            metric.update(self.classifier(images), targets[start : start + len(block)])
         return metric.compute()

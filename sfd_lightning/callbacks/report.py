@@ -1,4 +1,5 @@
 """The end-of-run report: a table of the headline metrics, printed and saved in the run folder."""
+
 import json
 import os
 from typing import Dict, Optional
@@ -13,6 +14,7 @@ from sfd_lightning.io.run_dir import run_dir
 from sfd_lightning.metrics.curves import plot_metric_curves
 from sfd_lightning.metrics.table import ROWS, format_report, table_rows  # noqa: F401 (ROWS: public here)
 from sfd_lightning.models.unlearning_module import UnlearningModule, iteration_of
+
 
 def merged_history(trainer: Trainer):
     """Every evaluation callback's (iteration, metrics), merged by iteration."""

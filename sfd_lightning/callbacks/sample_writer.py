@@ -1,4 +1,5 @@
 """Samples of Lightning's predict loop to one ``.npz`` and a grid, whatever the number of processes."""
+
 import os
 from typing import Any, Dict, List, Optional
 
@@ -35,8 +36,9 @@ def check_samples_out(out: str, field: str, overwrite: bool = True) -> None:
         raise ConfigError(field, f"{there[0]!r} exists; give a new name, or --overwrite to replace it")
 
 
-def save_samples(out: str, images: torch.Tensor, conditions, n_per_condition: Optional[int] = None,
-                 num_classes: Optional[int] = None) -> str:
+def save_samples(
+    out: str, images: torch.Tensor, conditions, n_per_condition: Optional[int] = None, num_classes: Optional[int] = None
+) -> str:
     """``images`` (N, C, H, W) in [-1, 1] with ``labels`` (N,) int64 or ``prompts`` (N,) to ``out``; a grid (a row
     per condition, captioned) beside it when the samples come ``n_per_condition`` a condition. Returns the grid path."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -79,7 +81,9 @@ class SampleWriter(BasePredictionWriter):
         blocks = [mine[j] for j in sorted(mine)]
         images = torch.cat([b[0] for b in blocks])
         labels = blocks[0][1]
-        conditions = torch.cat([b[1] for b in blocks]) if isinstance(labels, torch.Tensor) else [c for b in blocks for c in b[1]]
+        conditions = (
+            torch.cat([b[1] for b in blocks]) if isinstance(labels, torch.Tensor) else [c for b in blocks for c in b[1]]
+        )
         self.written = self.out or os.path.join(trainer.default_root_dir, "samples.npz")
         data = trainer.datamodule
         n = self.n_per_condition or (data.predict_n_per_label if isinstance(data, NoiseLabelDataModule) else None)

@@ -6,6 +6,7 @@ thread that waits for another stalls when a second process shares the cores: the
 against 206 s; docs/digits_tuning.md). Every number computed depends slightly on the thread
 count (float sums), as with ``OMP_NUM_THREADS``.
 """
+
 import os
 from typing import Optional
 

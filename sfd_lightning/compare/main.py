@@ -16,6 +16,7 @@ method's recorded row (those of an earlier run into the same ``out`` too), a met
 or never started marked so; a rerun reuses what is already there. SIGTERM or Ctrl+C stops the methods' processes
 too, writes the table of what finished, and exits 143/130.
 """
+
 import argparse
 import sys
 from typing import Any, Dict, List, Optional
@@ -36,7 +37,13 @@ def method_row(method: Method, spec: CompareSpec, log=print) -> Dict[str, Any]:
     trained = train(method, spec, folder, log)
     log(f"{method.name}: evaluating {trained['ckpt']}")
     note = "; ".join(n for n in (method.note, tuning_note(method.tuned) if method.tuned else "") if n)
-    row = {"method": method.name, "data": method.data, "note": note, "nfe": method.steps, "train_seconds": trained["train_seconds"]}
+    row = {
+        "method": method.name,
+        "data": method.data,
+        "note": note,
+        "nfe": method.steps,
+        "train_seconds": trained["train_seconds"],
+    }
     if spec.evaluation is not None:
         row.update(evaluate(method, trained["ckpt"], spec, folder))
         batch = spec.evaluation["speed_batch"]
@@ -64,8 +71,15 @@ def run(spec: CompareSpec, methods: List[Method], status: Dict[str, str], log=pr
         status[method.name] = "ok"
 
 
-def compute(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: int, pair: List[str],
-            status: Dict[str, str], log=print) -> None:
+def compute(
+    spec_path: str,
+    spec: CompareSpec,
+    methods: List[Method],
+    parallel: int,
+    pair: List[str],
+    status: Dict[str, str],
+    log=print,
+) -> None:
     """Every method's row, in this process or in ``parallel`` child processes; with children, the finished methods'
     rows are then made again here from their folders (nothing is trained or scored again) with the sampler's speed
     measured alone."""
@@ -75,8 +89,14 @@ def compute(spec_path: str, spec: CompareSpec, methods: List[Method], parallel: 
     run(spec, methods, status, log)
 
 
-def finish(spec: CompareSpec, methods: List[Method], status: Dict[str, str], stopped_by: Optional[str] = None,
-           failure: Optional[str] = None, log=print) -> None:
+def finish(
+    spec: CompareSpec,
+    methods: List[Method],
+    status: Dict[str, str],
+    stopped_by: Optional[str] = None,
+    failure: Optional[str] = None,
+    log=print,
+) -> None:
     """Mark the method that was running (interrupted by the signal ``stopped_by``, or failed with ``failure``) and
     those never started, then write the table."""
     for method in methods:
@@ -95,7 +115,9 @@ def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int])
     if forget is None and override is None:
         return []
     if spec.prompts:
-        raise ConfigError("--forget-label", "a prompt comparison's pair is its concept and replacement (the spec's prompts)")
+        raise ConfigError(
+            "--forget-label", "a prompt comparison's pair is its concept and replacement (the spec's prompts)"
+        )
     spec.forget_label = spec.forget_label if forget is None else forget
     spec.override_label = spec.override_label if override is None else override
     check_pair(spec, "--forget-label")
@@ -103,16 +125,27 @@ def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int])
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="sfd compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sfd compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("spec", help="comparison spec (YAML), e.g. experiments/compare/digits.yaml")
     p.add_argument("--only", default=None, help="comma-separated method names to run (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: the spec's out)")
-    p.add_argument("--parallel", type=int, default=1, help="methods computed at a time, each in its own process with "
-                   "its share of the CPU threads (and GPUs); training times are then measured beside each other")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="methods computed at a time, each in its own process with "
+        "its share of the CPU threads (and GPUs); training times are then measured beside each other",
+    )
     p.add_argument("--forget-label", type=int, default=None, help="class runs: forget this class instead of the spec's")
     p.add_argument("--override-label", type=int, default=None, help="class runs: show this class instead of the spec's")
-    p.add_argument("--record-only", action="store_true", help="record each method's row in its folder and write no "
-                   "table (what --parallel's child processes run; the parent writes the table)")
+    p.add_argument(
+        "--record-only",
+        action="store_true",
+        help="record each method's row in its folder and write no "
+        "table (what --parallel's child processes run; the parent writes the table)",
+    )
     args = p.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
@@ -140,8 +173,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.record_only:
         finish(spec, chosen, status, stop.name if stop else None, str(failure) if failure else None, log)
     if stop is not None:
-        print(f"sfd compare: {stop}; finished: {', '.join(n for n, s in status.items() if s == 'ok') or 'none'}",
-              file=sys.stderr)
+        print(
+            f"sfd compare: {stop}; finished: {', '.join(n for n, s in status.items() if s == 'ok') or 'none'}",
+            file=sys.stderr,
+        )
         sys.exit(stop.status)
     if failure is not None:
         raise failure

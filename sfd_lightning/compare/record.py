@@ -5,6 +5,7 @@ definition: the method's config (and its file's contents), checkpoint (path, siz
 the comparison's pair or prompts, and its evaluation and attack settings. A folder computed from another
 definition is refused before anything runs, naming what differs; it is never reused or deleted silently.
 """
+
 import json
 import os
 from typing import Any, Dict, List, Optional
@@ -27,12 +28,22 @@ def _file_identity(path: Optional[str], contents: bool) -> Any:
 
 def definition(method: Method, spec: CompareSpec) -> Dict[str, Any]:
     """Everything a method's results depend on, as plain JSON values."""
-    value = {"config": method.config, "config_file": _file_identity(method.config, contents=True),
-             "ckpt": method.ckpt, "ckpt_file": _file_identity(method.ckpt, contents=False), "args": method.args,
-             "retrain": method.retrain, "steps": method.steps, "forget_label": spec.forget_label,
-             "override_label": spec.override_label, "num_classes": spec.num_classes, "prompts": spec.prompts,
-             "evaluation": spec.evaluation, "attack": spec.attack,
-             **({"benchmark": spec.benchmark} if spec.benchmark is not None else {})}
+    value = {
+        "config": method.config,
+        "config_file": _file_identity(method.config, contents=True),
+        "ckpt": method.ckpt,
+        "ckpt_file": _file_identity(method.ckpt, contents=False),
+        "args": method.args,
+        "retrain": method.retrain,
+        "steps": method.steps,
+        "forget_label": spec.forget_label,
+        "override_label": spec.override_label,
+        "num_classes": spec.num_classes,
+        "prompts": spec.prompts,
+        "evaluation": spec.evaluation,
+        "attack": spec.attack,
+        **({"benchmark": spec.benchmark} if spec.benchmark is not None else {}),
+    }
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
@@ -46,12 +57,18 @@ def check_record(method: Method, spec: CompareSpec, folder: str, field: str) -> 
         with open(record) as f:
             stored = json.load(f)
     except (OSError, ValueError):
-        raise ConfigError(field, f"{folder!r} holds results with no readable {RECORD} (an earlier version or another "
-                                 f"comparison made them); {remedy}") from None
+        raise ConfigError(
+            field,
+            f"{folder!r} holds results with no readable {RECORD} (an earlier version or another "
+            f"comparison made them); {remedy}",
+        ) from None
     changed = differences(method, spec, stored)
     if changed:
-        raise ConfigError(field, f"{folder!r} holds results of {method.name!r} computed with other settings "
-                                 f"({', '.join(changed)} differ); {remedy}")
+        raise ConfigError(
+            field,
+            f"{folder!r} holds results of {method.name!r} computed with other settings "
+            f"({', '.join(changed)} differ); {remedy}",
+        )
 
 
 def differences(method: Method, spec: CompareSpec, stored: Any) -> List[str]:

@@ -1,18 +1,27 @@
 """The comparison as ``compare.md`` (a table), ``compare.csv`` and ``compare.png``. A row whose ``status`` is not
 ``ok`` (a method that failed, was interrupted or never started) keeps its place with its status in a column of
 its own, and the figure leaves it out."""
+
 import csv
 import os
 import re
 from typing import Any, Dict, List, Tuple
 
-from sfd_lightning.io.figures import panels as figure_panels, rate_axes, save
+from sfd_lightning.io.figures import panels as figure_panels
+from sfd_lightning.io.figures import rate_axes, save
 
-
-COLUMNS = [("method", "method", "{}"), ("data", "training data", "{}"), ("forget/accuracy", "forget acc.", "{:.1%}"),
-           ("forget/override_rate", "override rate", "{:.1%}"), ("retained/accuracy", "retained acc.", "{:.1%}"),
-           ("fid", "FID (retained)", "{:.3f}"), ("fid_ratio", "FID / teacher", "{:.2f}"), ("nfe", "NFE", "{}"),
-           ("images_per_s", "images/s", "{:,.0f}"), ("train_seconds", "train s", "{:,.0f}")]
+COLUMNS = [
+    ("method", "method", "{}"),
+    ("data", "training data", "{}"),
+    ("forget/accuracy", "forget acc.", "{:.1%}"),
+    ("forget/override_rate", "override rate", "{:.1%}"),
+    ("retained/accuracy", "retained acc.", "{:.1%}"),
+    ("fid", "FID (retained)", "{:.3f}"),
+    ("fid_ratio", "FID / teacher", "{:.2f}"),
+    ("nfe", "NFE", "{}"),
+    ("images_per_s", "images/s", "{:,.0f}"),
+    ("train_seconds", "train s", "{:,.0f}"),
+]
 
 
 def cell(row: Dict[str, Any], key: str, fmt: str) -> str:
@@ -45,7 +54,9 @@ def markdown(rows: List[Dict[str, Any]], headline: str = "") -> str:
     head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra] + (["status"] if status else [])
     lines = ([headline, ""] if headline else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra]
+        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [
+            cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra
+        ]
         lines.append("| " + " | ".join(cells + ([r.get("status", "ok")] if status else [])) + " |")
     notes = [f"- {r['method']}: {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
@@ -55,17 +66,26 @@ def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
     extra = extra_columns(rows)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra] + ["status"])
+        writer.writerow(
+            [key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra] + ["status"]
+        )
         for r in rows:
-            writer.writerow([r.get(key) for key, _, _ in COLUMNS] + [r.get("fid_spread")] + [r.get(g, {}).get(k) for g, k in extra]
-                            + [r.get("status", "ok")])
+            writer.writerow(
+                [r.get(key) for key, _, _ in COLUMNS]
+                + [r.get("fid_spread")]
+                + [r.get(g, {}).get(k) for g, k in extra]
+                + [r.get("status", "ok")]
+            )
 
 
 def plot(rows: List[Dict[str, Any]], path: str) -> None:
     """Forget accuracy, FID ratio to the teacher (where evaluated), benchmark numbers and attack success, one bar
     per method."""
-    panels = [(None, key, title) for key, title in (("forget/accuracy", "forget-class accuracy"),
-                                                    ("fid_ratio", "FID / teacher (retained)")) if any(key in r for r in rows)]
+    panels = [
+        (None, key, title)
+        for key, title in (("forget/accuracy", "forget-class accuracy"), ("fid_ratio", "FID / teacher (retained)"))
+        if any(key in r for r in rows)
+    ]
     panels += [(g, k, f"attack success: {k}" if g == "attacks" else k) for g, k in extra_columns(rows)]
     fig, axes = figure_panels(1, max(len(panels), 1), (3.6, 3.4))
     names = [r["method"] for r in rows]
@@ -79,8 +99,12 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
 
 
 FINE_TUNING = re.compile(r"^(relearn|benign)( LoRA)? (\d+) steps$")
-CURVES = {"relearn": ("-", ""), "benign": ("--", " (benign)"), "relearn LoRA": (":", " (LoRA)"),
-          "benign LoRA": ("-.", " (LoRA, benign)")}  # line style and legend suffix of each kind of fine-tuning
+CURVES = {
+    "relearn": ("-", ""),
+    "benign": ("--", " (benign)"),
+    "relearn LoRA": (":", " (LoRA)"),
+    "benign LoRA": ("-.", " (LoRA, benign)"),
+}  # line style and legend suffix of each kind of fine-tuning
 
 
 def relearning_curves(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
@@ -108,8 +132,14 @@ def plot_relearning(rows: List[Dict[str, Any]], path: str) -> bool:
         for kind, (style, suffix) in CURVES.items():
             points = sorted(kinds.get(kind, []))
             if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=f"C{k}",
-                        label=method + suffix)
+                ax.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    style,
+                    marker="o",
+                    color=f"C{k}",
+                    label=method + suffix,
+                )
     ax.set_xscale("symlog", linthresh=50)
     rate_axes(ax, "fine-tuning steps (K examples)", "forget rate (independent judge)", legend_size=7)
     save(fig, path)

@@ -1,6 +1,7 @@
 """Train one method of a comparison (``sfd fit`` in a child process, timed), then score it in this process with
 the commands a user runs: ``sfd sample`` for each noise seed, ``sfd eval``, and ``sfd attack``. A method whose
 checkpoint is already in the output folder is not trained again (a stopped comparison resumes)."""
+
 import json
 import os
 import shutil
@@ -22,22 +23,39 @@ from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.metrics.spread import with_spread
 from sfd_lightning.runtime.children import children
 
-CHECKPOINT = [{"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}]
+CHECKPOINT = [
+    {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True, "save_top_k": 0}}
+]
 
 
 def fit_args(method: Method, spec: CompareSpec, folder: str) -> List[str]:
     """``sfd fit`` options: the method's config, this comparison's pair, its folder, no logger, only the last
     checkpoint (the table's evaluation is the same for all, outside the run)."""
     if spec.prompts:
-        pair = [f"--data.init_args.concept={spec.prompts['concept']}", f"--data.init_args.replacement={spec.prompts['replacement']}",
-                f"--data.init_args.retained_prompts={spec.prompts['file']}"]
+        pair = [
+            f"--data.init_args.concept={spec.prompts['concept']}",
+            f"--data.init_args.replacement={spec.prompts['replacement']}",
+            f"--data.init_args.retained_prompts={spec.prompts['file']}",
+        ]
     elif method.retrain:
         pair = [f"--data.init_args.labels={[c for c in range(spec.num_classes) if c != spec.forget_label]}"]
     else:
-        pair = [f"--model.init_args.forget_label={spec.forget_label}", f"--model.init_args.override_label={spec.override_label}"]
-    return ["fit", "--config", method.config, *pair, f"--trainer.default_root_dir={folder}", "--trainer.logger=false",
-            "--trainer.enable_progress_bar=false", "--trainer.enable_checkpointing=true",
-            f"--trainer.callbacks={json.dumps(CHECKPOINT)}", *method.args]
+        pair = [
+            f"--model.init_args.forget_label={spec.forget_label}",
+            f"--model.init_args.override_label={spec.override_label}",
+        ]
+    return [
+        "fit",
+        "--config",
+        method.config,
+        *pair,
+        f"--trainer.default_root_dir={folder}",
+        "--trainer.logger=false",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_checkpointing=true",
+        f"--trainer.callbacks={json.dumps(CHECKPOINT)}",
+        *method.args,
+    ]
 
 
 def last_checkpoint(folder: str) -> Optional[str]:
@@ -61,8 +79,11 @@ def train(method: Method, spec: CompareSpec, folder: str, log=print) -> Dict[str
     log(f"{method.name}: sfd fit --config {method.config}")
     start = time.perf_counter()
     with open(os.path.join(folder, "fit.log"), "w") as out:
-        returncode = children.run([sys.executable, "-m", "sfd_lightning", *fit_args(method, spec, folder)], stdout=out,
-                                  stderr=subprocess.STDOUT)  # owned: a signal to this process stops the fit too
+        returncode = children.run(
+            [sys.executable, "-m", "sfd_lightning", *fit_args(method, spec, folder)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # owned: a signal to this process stops the fit too
     seconds = round(time.perf_counter() - start, 1)
     ckpt = last_checkpoint(folder)
     if returncode != 0 or ckpt is None:
@@ -116,14 +137,46 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     for seed in ev["seeds"]:
         npz, out = os.path.join(folder, f"samples_s{seed}.npz"), os.path.join(folder, f"eval_s{seed}.json")
         if not os.path.isfile(out):
-            what = ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
-            sample_main(["--ckpt", ckpt, "--steps", str(method.steps), *what, "--n-per-label", str(ev["n_per_label"]),
-                         "--seed", str(seed), "--out", npz, "--overwrite"])  # a stop before its eval left it
+            what = (
+                ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
+            )
+            sample_main(
+                [
+                    "--ckpt",
+                    ckpt,
+                    "--steps",
+                    str(method.steps),
+                    *what,
+                    "--n-per-label",
+                    str(ev["n_per_label"]),
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    npz,
+                    "--overwrite",
+                ]
+            )  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
-            eval_main([npz, "--reference", ev["reference"], "--metrics", "fid,forget", "--forget-label", str(spec.forget_label),
-                       "--override-label", str(spec.override_label), "--classifier", ev["classifier"], "--features", ev["features"],
-                       "--out", out])
+            eval_main(
+                [
+                    npz,
+                    "--reference",
+                    ev["reference"],
+                    "--metrics",
+                    "fid,forget",
+                    "--forget-label",
+                    str(spec.forget_label),
+                    "--override-label",
+                    str(spec.override_label),
+                    "--classifier",
+                    ev["classifier"],
+                    "--features",
+                    ev["features"],
+                    "--out",
+                    out,
+                ]
+            )
         with open(out) as f:
             per_seed.append(json.load(f))
     keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy")
@@ -133,8 +186,13 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     return result
 
 
-ATTACK_KEYS = {"noise": "noise eps {budget:g}", "embedding": "embedding {budget} steps", "prompt": "adversarial prompt {budget} steps",
-               "relearn": "relearn{lora} {budget} steps", "benign": "benign{lora} {budget} steps"}
+ATTACK_KEYS = {
+    "noise": "noise eps {budget:g}",
+    "embedding": "embedding {budget} steps",
+    "prompt": "adversarial prompt {budget} steps",
+    "relearn": "relearn{lora} {budget} steps",
+    "benign": "benign{lora} {budget} steps",
+}
 
 
 def attack_columns(rows: List[Dict[str, Any]]) -> Dict[str, float]:
@@ -163,18 +221,71 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
 
     a, out = spec.attack, os.path.join(folder, "attack")
     if not os.path.isfile(os.path.join(out, "attack.json")):
-        target = (["--concept", spec.prompts["concept"], "--prompts", spec.prompts["file"],
-                   "--class-words", ",".join(spec.prompts["class_words"])] if spec.prompts
-                  else ["--forget-label", str(spec.forget_label)])
-        relearn = (["--attack", "relearn", "--attack", "benign", "--relearn-steps", ",".join(str(s) for s in a["relearn_steps"]),
-                    "--relearn-lr", listed(a.get("relearn_lr", 1e-4)), "--relearn-weights", listed(a.get("relearn_weights", "full")),
-                    "--lora-rank", str(a.get("lora_rank", 4))] if a.get("relearn_steps") else [])
-        prompt = (["--attack", "prompt", "--prompt-steps", listed(a["prompt_steps"])]
-                  if spec.prompts and a.get("prompt_steps") else [])  # adversarial prompts: prompt models only
-        attack_main(["--ckpt", ckpt, "--attack", "noise", "--attack", "embedding", *prompt, *relearn, *target,
-                     "--eps", ",".join(str(e) for e in a["eps"]), "--embedding-steps", ",".join(str(s) for s in a["embedding_steps"]),
-                     "--n", str(a["n"]), "--teacher-steps", str(a["teacher_steps"]), "--examples", a["examples"],
-                     "--pinpoint-k", "0", "--teacher", a["teacher"], "--skip-teacher", "--out", out])
+        target = (
+            [
+                "--concept",
+                spec.prompts["concept"],
+                "--prompts",
+                spec.prompts["file"],
+                "--class-words",
+                ",".join(spec.prompts["class_words"]),
+            ]
+            if spec.prompts
+            else ["--forget-label", str(spec.forget_label)]
+        )
+        relearn = (
+            [
+                "--attack",
+                "relearn",
+                "--attack",
+                "benign",
+                "--relearn-steps",
+                ",".join(str(s) for s in a["relearn_steps"]),
+                "--relearn-lr",
+                listed(a.get("relearn_lr", 1e-4)),
+                "--relearn-weights",
+                listed(a.get("relearn_weights", "full")),
+                "--lora-rank",
+                str(a.get("lora_rank", 4)),
+            ]
+            if a.get("relearn_steps")
+            else []
+        )
+        prompt = (
+            ["--attack", "prompt", "--prompt-steps", listed(a["prompt_steps"])]
+            if spec.prompts and a.get("prompt_steps")
+            else []
+        )  # adversarial prompts: prompt models only
+        attack_main(
+            [
+                "--ckpt",
+                ckpt,
+                "--attack",
+                "noise",
+                "--attack",
+                "embedding",
+                *prompt,
+                *relearn,
+                *target,
+                "--eps",
+                ",".join(str(e) for e in a["eps"]),
+                "--embedding-steps",
+                ",".join(str(s) for s in a["embedding_steps"]),
+                "--n",
+                str(a["n"]),
+                "--teacher-steps",
+                str(a["teacher_steps"]),
+                "--examples",
+                a["examples"],
+                "--pinpoint-k",
+                "0",
+                "--teacher",
+                a["teacher"],
+                "--skip-teacher",
+                "--out",
+                out,
+            ]
+        )
     with open(os.path.join(out, "attack.json")) as f:
         result = json.load(f)
     mine = "sfd" if method.steps == 1 else "model"
@@ -189,7 +300,9 @@ def benchmark(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict
 
     out = os.path.join(folder, "benchmark")
     if not os.path.isfile(os.path.join(out, "benchmark.json")):
-        benchmark_main(["--ckpt", ckpt, "--models", "model", "--steps", str(method.steps), "--out", out, *spec.benchmark])
+        benchmark_main(
+            ["--ckpt", ckpt, "--models", "model", "--steps", str(method.steps), "--out", out, *spec.benchmark]
+        )
     with open(os.path.join(out, "benchmark.json")) as f:
         data = json.load(f)
     results = {suite: body["results"] for suite, body in data["suites"].items()}

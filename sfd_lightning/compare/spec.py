@@ -4,6 +4,7 @@
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
 ``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
 prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
+
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -23,14 +24,14 @@ class Method:
     """One row of the table: a config ``sfd fit`` trains (or a checkpoint used as it is) and how it samples."""
 
     name: str
-    steps: int                      # network evaluations per image of its sampler (1: SFD's one step; DDIM steps)
-    data: str                       # what training needed: "none", "teacher samples", "real data"
-    config: Optional[str] = None    # trained with sfd fit; null: ``ckpt`` as it is
+    steps: int  # network evaluations per image of its sampler (1: SFD's one step; DDIM steps)
+    data: str  # what training needed: "none", "teacher samples", "real data"
+    config: Optional[str] = None  # trained with sfd fit; null: ``ckpt`` as it is
     ckpt: Optional[str] = None
     args: List[str] = field(default_factory=list)  # extra sfd fit options
-    retrain: bool = False           # forgets by leaving the class out of the data (data.labels), not by model.forget_label
-    note: str = ""                  # printed under the table
-    tuned: Optional[Any] = None     # {sweep, constraint}: the grid its config's setting was chosen from (a footnote)
+    retrain: bool = False  # forgets by leaving the class out of the data (data.labels), not by model.forget_label
+    note: str = ""  # printed under the table
+    tuned: Optional[Any] = None  # {sweep, constraint}: the grid its config's setting was chosen from (a footnote)
 
 
 @dataclass
@@ -61,13 +62,22 @@ def _check_names(methods: List[Method]) -> None:
     for i, method in enumerate(methods):
         name = check_folder_name(method.name, f"methods[{i}].name")
         if folder_name(name) in seen:
-            raise ConfigError(f"methods[{i}].name", f"{name!r} and {seen[folder_name(name)]!r} would share the folder "
-                                                   f"{folder_name(name)!r}; names must differ other than in case and '_' for ' '")
+            raise ConfigError(
+                f"methods[{i}].name",
+                f"{name!r} and {seen[folder_name(name)]!r} would share the folder "
+                f"{folder_name(name)!r}; names must differ other than in case and '_' for ' '",
+            )
         seen[folder_name(name)] = name
 
 
-EVALUATION = {"n_per_label": 200, "seeds": [1, 2], "reference": "digits", "classifier": "assets/digits_classifier.pt",
-              "features": "classifier:assets/digits_classifier.pt", "speed_batch": 256}
+EVALUATION = {
+    "n_per_label": 200,
+    "seeds": [1, 2],
+    "reference": "digits",
+    "classifier": "assets/digits_classifier.pt",
+    "features": "classifier:assets/digits_classifier.pt",
+    "speed_batch": 256,
+}
 
 
 def _evaluation(raw: Any) -> Optional[Dict[str, Any]]:
@@ -86,7 +96,9 @@ def _method(raw: Any, i: int) -> Method:
         raise ConfigError(where, f"must be a mapping with name, steps, data and config or ckpt, got {raw!r}")
     unknown = set(raw) - set(Method.__dataclass_fields__)
     if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(Method.__dataclass_fields__)}")
+        raise ConfigError(
+            f"{where}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(Method.__dataclass_fields__)}"
+        )
     for key in ("name", "steps", "data"):
         if key not in raw:
             raise ConfigError(f"{where}.{key}", "required")
@@ -105,10 +117,14 @@ def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[
     if raw is None:
         return None
     if not isinstance(raw, dict) or not {"file", "concept", "replacement"} <= set(raw):
-        raise ConfigError("prompts", f"must be a mapping with file, concept and replacement (and class_words), got {raw!r}")
+        raise ConfigError(
+            "prompts", f"must be a mapping with file, concept and replacement (and class_words), got {raw!r}"
+        )
     unknown = set(raw) - {"file", "concept", "replacement", "class_words"}
     if unknown:
-        raise ConfigError(f"prompts.{sorted(unknown)[0]}", "unknown key; allowed: class_words, concept, file, replacement")
+        raise ConfigError(
+            f"prompts.{sorted(unknown)[0]}", "unknown key; allowed: class_words, concept, file, replacement"
+        )
     prompts = {"class_words": list(DIGIT_WORDS), **raw}
     read_prompt_file(prompts["file"], "prompts.file")
     for key, label in (("concept", forget_label), ("replacement", override_label)):
@@ -126,10 +142,17 @@ def read_spec(path: str) -> CompareSpec:
     methods = [_method(m, i) for i, m in enumerate(raw["methods"])]
     _check_names(methods)
     names = [m.name for m in methods]
-    spec = CompareSpec(out=str(raw.get("out", "runs/compare")), forget_label=int(raw.get("forget_label", 0)),
-                       override_label=int(raw.get("override_label", 1)), num_classes=int(raw.get("num_classes", 10)),
-                       methods=methods, evaluation=_evaluation(raw.get("evaluation")), attack=raw.get("attack"),
-                       reference_method=str(raw.get("reference_method", "teacher")), benchmark=raw.get("benchmark"))
+    spec = CompareSpec(
+        out=str(raw.get("out", "runs/compare")),
+        forget_label=int(raw.get("forget_label", 0)),
+        override_label=int(raw.get("override_label", 1)),
+        num_classes=int(raw.get("num_classes", 10)),
+        methods=methods,
+        evaluation=_evaluation(raw.get("evaluation")),
+        attack=raw.get("attack"),
+        reference_method=str(raw.get("reference_method", "teacher")),
+        benchmark=raw.get("benchmark"),
+    )
     if spec.benchmark is not None:
         check_spec_options(spec.benchmark, "benchmark")
     spec.prompts = _prompts(raw.get("prompts"), spec.forget_label, spec.override_label)
@@ -141,7 +164,12 @@ def read_spec(path: str) -> CompareSpec:
 
 def check_pair(spec: CompareSpec, field: str) -> None:
     """The forget and override labels are distinct classes of the spec's."""
-    if not all(0 <= c < spec.num_classes for c in (spec.forget_label, spec.override_label)) \
-            or spec.override_label == spec.forget_label:
-        raise ConfigError(field, f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes "
-                                 f"of {spec.num_classes}")
+    if (
+        not all(0 <= c < spec.num_classes for c in (spec.forget_label, spec.override_label))
+        or spec.override_label == spec.forget_label
+    ):
+        raise ConfigError(
+            field,
+            f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes "
+            f"of {spec.num_classes}",
+        )

@@ -8,6 +8,7 @@ invocation has a row that says so (a ``status`` column). An earlier table with f
 (their definitions changed, or they failed now) is not overwritten: it is kept beside it as
 ``compare_earlier_<date-time>.*``, and the command says so.
 """
+
 import json
 import os
 import time
@@ -49,8 +50,14 @@ def table_rows(spec: CompareSpec, status: Dict[str, str]) -> List[Dict[str, Any]
         if row is not None:
             rows.append(dict(row, status="ok"))
         elif state is not None:
-            rows.append({"method": method.name, "data": method.data, "nfe": method.steps,
-                         "status": state if state != "ok" else "finished, but no row recorded"})
+            rows.append(
+                {
+                    "method": method.name,
+                    "data": method.data,
+                    "nfe": method.steps,
+                    "status": state if state != "ok" else "finished, but no row recorded",
+                }
+            )
     reference = next((r for r in rows if r["method"] == spec.reference_method and finished(r)), None)
     for r in rows:
         if reference and "fid" in r and reference.get("fid"):
@@ -81,12 +88,15 @@ def keep_earlier_table(out: str, rows: List[Dict[str, Any]], log: Callable[[str]
     for kind in TABLE:
         if os.path.isfile(os.path.join(out, f"compare.{kind}")):
             os.replace(os.path.join(out, f"compare.{kind}"), os.path.join(out, f"compare_earlier_{stamp}.{kind}"))
-    log(f"the earlier table has finished rows this one lacks ({', '.join(lost)}): kept as "
-        f"{os.path.join(out, f'compare_earlier_{stamp}.*')}")
+    log(
+        f"the earlier table has finished rows this one lacks ({', '.join(lost)}): kept as "
+        f"{os.path.join(out, f'compare_earlier_{stamp}.*')}"
+    )
 
 
-def write_table(spec: CompareSpec, status: Dict[str, str], stopped_by: Optional[str] = None,
-                log: Callable[[str], None] = print) -> Dict[str, str]:
+def write_table(
+    spec: CompareSpec, status: Dict[str, str], stopped_by: Optional[str] = None, log: Callable[[str], None] = print
+) -> Dict[str, str]:
     """Assemble and write the table; the paths written."""
     rows = table_rows(spec, status)
     keep_earlier_table(spec.out, rows, log)

@@ -1,4 +1,5 @@
 """Class labels given by index or by name (ImageNet's 1,000 class names, from torchvision's metadata)."""
+
 import difflib
 from functools import lru_cache
 from typing import List, Optional, Union
@@ -22,7 +23,9 @@ def resolve_label(value: Union[int, str, None], num_classes: int, field: str) ->
     if text.lstrip("-").isdigit():
         return int(text)
     if num_classes != 1000:
-        raise ConfigError(field, f"class names are known for ImageNet (1,000 classes) only; give an index in [0, {num_classes - 1}]")
+        raise ConfigError(
+            field, f"class names are known for ImageNet (1,000 classes) only; give an index in [0, {num_classes - 1}]"
+        )
     names = [n.lower() for n in imagenet_class_names()]
     if text.lower() in names:
         return names.index(text.lower())

@@ -5,6 +5,7 @@ the first of each), from the 10k/30k caption CSV/TSV files people pass around, o
 per line. Real images are centre-cropped and resized with bicubic filtering, as GigaGAN's and clean-fid's COCO
 evaluations prepare them.
 """
+
 import json
 import os
 import re
@@ -27,6 +28,7 @@ SHOWN_MISSING = 5  # missing ids named in a mismatch error
 @dataclass(frozen=True)
 class Caption:
     """One caption, with its COCO image id and the real image's file name when the source gives them."""
+
     text: str
     image_id: Optional[int] = None
     file_name: Optional[str] = None  # the real image's file name when the annotations give it
@@ -60,17 +62,27 @@ def _from_annotations(path: str, field: str) -> List[Caption]:
     try:
         data = json.loads(read_text(path, field, kind="COCO annotations file", shape="JSON", max_bytes=JSON_MAX_BYTES))
     except json.JSONDecodeError as err:
-        raise ConfigError(field, f"{path!r} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
+        raise ConfigError(
+            field, f"{path!r} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("images"), list)
+        or not isinstance(data.get("annotations"), list)
+    ):
         raise ConfigError(field, f"{path!r} is not a COCO captions file: it needs 'images' and 'annotations' lists")
     file_names = _image_files(data["images"], path, field)
     first: Dict[int, str] = {}
     for i, ann in enumerate(data["annotations"]):
         image_id, text = _entry(ann, ("image_id", "caption"), f"annotation {i + 1}", path, field)
         if isinstance(image_id, bool) or not isinstance(image_id, int) or image_id not in file_names:
-            raise ConfigError(field, f"annotation {i + 1} of {path!r} is for image id {image_id!r}, which is not in 'images'")
+            raise ConfigError(
+                field, f"annotation {i + 1} of {path!r} is for image id {image_id!r}, which is not in 'images'"
+            )
         if not isinstance(text, str) or not text.strip():
-            raise ConfigError(field, f"annotation {i + 1} of {path!r} (image id {image_id}) has an empty or non-text caption")
+            raise ConfigError(
+                field, f"annotation {i + 1} of {path!r} (image id {image_id}) has an empty or non-text caption"
+            )
         first.setdefault(image_id, text.strip())
     captions = [Caption(first[i], i, name) for i, name in file_names.items() if i in first]
     if not captions:
@@ -105,8 +117,11 @@ def _from_table(table: Table) -> List[Caption]:
     """Captions from a table's caption/text/prompt column, with ``image_id`` and ``file_name`` where it has them."""
     column = table.first_of(CAPTION_COLUMNS)
     if column is None:
-        raise ConfigError(table.field, f"{table.path!r} has no caption column ({', '.join(CAPTION_COLUMNS)}); "
-                          f"its columns: {table.describe_columns()}")
+        raise ConfigError(
+            table.field,
+            f"{table.path!r} has no caption column ({', '.join(CAPTION_COLUMNS)}); "
+            f"its columns: {table.describe_columns()}",
+        )
     captions = []
     for row in table.rows:
         text = row.cells[column].strip()
@@ -142,8 +157,11 @@ def _matched(captions: Sequence[Caption], folder: str, field: str) -> List[str]:
     if not any(keyed):
         return [os.path.join(folder, name) for name in images]
     if not all(keyed):
-        raise ConfigError(field, f"{keyed.count(True)} captions carry COCO ids and {keyed.count(False)} do not; "
-                          "give ids for all captions or for none")
+        raise ConfigError(
+            field,
+            f"{keyed.count(True)} captions carry COCO ids and {keyed.count(False)} do not; "
+            "give ids for all captions or for none",
+        )
     by_id = _index_by_id(images)
     paths, missing = [], []
     for caption in captions:
@@ -152,8 +170,11 @@ def _matched(captions: Sequence[Caption], folder: str, field: str) -> List[str]:
             missing.append(caption.file_name if caption.file_name is not None else str(caption.image_id))
         paths.append(path)
     if missing:
-        raise ConfigError(field, f"{len(missing):,} of {len(captions):,} captions have no image in {folder!r} (mismatched "
-                          f"COCO ids): {', '.join(missing[:SHOWN_MISSING])}{', ...' if len(missing) > SHOWN_MISSING else ''}")
+        raise ConfigError(
+            field,
+            f"{len(missing):,} of {len(captions):,} captions have no image in {folder!r} (mismatched "
+            f"COCO ids): {', '.join(missing[:SHOWN_MISSING])}{', ...' if len(missing) > SHOWN_MISSING else ''}",
+        )
     return paths
 
 
@@ -161,8 +182,9 @@ def _folder_images(folder: str, field: str) -> List[str]:
     """The image file names of a folder, sorted, or a ConfigError if it is missing or holds none."""
     if not os.path.isdir(folder):
         raise ConfigError(field, f"images folder not found: {folder!r}")
-    names = sorted(name for name in os.listdir(folder) if is_image_name(name)
-                   and not os.path.isdir(os.path.join(folder, name)))  # a broken link is named, not skipped
+    names = sorted(
+        name for name in os.listdir(folder) if is_image_name(name) and not os.path.isdir(os.path.join(folder, name))
+    )  # a broken link is named, not skipped
     if not names:
         raise ConfigError(field, f"{folder!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return names
@@ -186,7 +208,9 @@ def _find(caption: Caption, folder: str, by_id: Dict[int, List[str]], field: str
         return path if os.path.isfile(path) else None
     names = by_id.get(caption.image_id, [])
     if len(names) > 1:
-        raise ConfigError(field, f"COCO id {caption.image_id} has {len(names)} images in {folder!r}: {', '.join(names)}")
+        raise ConfigError(
+            field, f"COCO id {caption.image_id} has {len(names)} images in {folder!r}: {', '.join(names)}"
+        )
     return os.path.join(folder, names[0]) if names else None
 
 

@@ -4,6 +4,7 @@ Column names are matched case-insensitively with surrounding whitespace stripped
 ``prompt`` are one column: the prompt-suite and caption files people share come from pandas, spreadsheets and
 hand-written scripts that disagree on case and spacing.
 """
+
 import csv
 import math
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ FIELD_LIMIT = 2**20  # a cell's characters; csv's default (131,072) would stop a
 @dataclass(frozen=True)
 class Row:
     """One data row: its 1-based number among the data rows, the file line it ends on, and its cells by column."""
+
     number: int
     line: int
     cells: Dict[str, str]
@@ -30,6 +32,7 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     """A CSV/TSV file's columns (lower-case, stripped, in file order) and its non-blank data rows."""
+
     path: str
     field: str
     columns: List[str]
@@ -76,8 +79,11 @@ def _rows(reader, columns: List[str], path: str, field: str):
             continue
         number += 1
         if len(cells) != len(columns):
-            raise ConfigError(field, f"row {number} (line {reader.line_num}) of {path!r} has {len(cells)} cells and "
-                              f"the header {len(columns)}; quote cells that hold the delimiter")
+            raise ConfigError(
+                field,
+                f"row {number} (line {reader.line_num}) of {path!r} has {len(cells)} cells and "
+                f"the header {len(columns)}; quote cells that hold the delimiter",
+            )
         yield Row(number, reader.line_num, dict(zip(columns, cells)))
 
 

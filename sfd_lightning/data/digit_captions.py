@@ -3,6 +3,7 @@
 Each training image gets a caption drawn at random from several templates, so the teacher learns
 the digit's word rather than one fixed sentence.
 """
+
 import random
 from typing import List, Optional, Sequence
 
@@ -13,8 +14,16 @@ from sfd_lightning.data.digits import DigitsDataset
 from sfd_lightning.errors import ConfigError
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-TEMPLATES = ("a handwritten {}", "the digit {}", "a drawing of the number {}", "{}", "an image of a {}",
-             "a {} written by hand", "the number {} in black and white", "a small picture of {}")
+TEMPLATES = (
+    "a handwritten {}",
+    "the digit {}",
+    "a drawing of the number {}",
+    "{}",
+    "an image of a {}",
+    "a {} written by hand",
+    "the number {} in black and white",
+    "a small picture of {}",
+)
 
 
 def captions(word: str, templates: Sequence[str] = TEMPLATES) -> List[str]:
@@ -45,8 +54,9 @@ class CaptionedDigits(Dataset):
 class DigitCaptionsDataModule(LightningDataModule):
     """Batches of (images (B, 1, 8, 8) in [-1, 1], B captions) for the text-conditional digits teacher."""
 
-    def __init__(self, batch_size: int = 128, epoch_repeats: int = 1, templates: Sequence[str] = TEMPLATES,
-                 num_workers: int = 0):
+    def __init__(
+        self, batch_size: int = 128, epoch_repeats: int = 1, templates: Sequence[str] = TEMPLATES, num_workers: int = 0
+    ):
         """
         Args:
             batch_size: images per batch.
@@ -57,8 +67,15 @@ class DigitCaptionsDataModule(LightningDataModule):
         super().__init__()
         bad = [t for t in templates if "{}" not in t]
         if bad or not templates:
-            raise ConfigError("data.templates", f"every template needs a {{}} for the digit's word; got {bad or 'none'}")
-        self.batch_size, self.epoch_repeats, self.templates, self.num_workers = batch_size, epoch_repeats, list(templates), num_workers
+            raise ConfigError(
+                "data.templates", f"every template needs a {{}} for the digit's word; got {bad or 'none'}"
+            )
+        self.batch_size, self.epoch_repeats, self.templates, self.num_workers = (
+            batch_size,
+            epoch_repeats,
+            list(templates),
+            num_workers,
+        )
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.train_set = CaptionedDigits("train", self.templates)
@@ -66,7 +83,9 @@ class DigitCaptionsDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         repeated = ConcatDataset([self.train_set] * self.epoch_repeats)
-        return DataLoader(repeated, batch_size=self.batch_size, shuffle=True, drop_last=True, num_workers=self.num_workers)
+        return DataLoader(
+            repeated, batch_size=self.batch_size, shuffle=True, drop_last=True, num_workers=self.num_workers
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=512, num_workers=self.num_workers)

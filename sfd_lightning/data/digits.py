@@ -2,6 +2,7 @@
 
 Used to train the digits teacher and classifier and as the FID reference of the digits default.
 """
+
 from typing import Literal, Optional, Sequence
 
 import numpy as np
@@ -63,8 +64,14 @@ class DigitsDataModule(LightningDataModule):
 
     shape = (1, 8, 8)  # what the generators draw (the evaluation callbacks read it)
 
-    def __init__(self, batch_size: int = 128, val_every: int = 10, epoch_repeats: int = 1, num_workers: int = 0,
-                 labels: Optional[Sequence[int]] = None):
+    def __init__(
+        self,
+        batch_size: int = 128,
+        val_every: int = 10,
+        epoch_repeats: int = 1,
+        num_workers: int = 0,
+        labels: Optional[Sequence[int]] = None,
+    ):
         """
         Args:
             batch_size: images per batch.
@@ -76,7 +83,12 @@ class DigitsDataModule(LightningDataModule):
         super().__init__()
         if batch_size < 1:
             raise ConfigError("data.batch_size", f"must be >= 1, got {batch_size}")
-        self.batch_size, self.val_every, self.epoch_repeats, self.num_workers = batch_size, val_every, epoch_repeats, num_workers
+        self.batch_size, self.val_every, self.epoch_repeats, self.num_workers = (
+            batch_size,
+            val_every,
+            epoch_repeats,
+            num_workers,
+        )
         bad = [c for c in labels or () if not 0 <= c < 10]
         if bad:  # before any training
             raise ConfigError("data.labels", f"digits classes are 0..9, got {bad}")
@@ -88,7 +100,9 @@ class DigitsDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         repeated = torch.utils.data.ConcatDataset([self.train_set] * self.epoch_repeats)
-        return DataLoader(repeated, batch_size=self.batch_size, shuffle=True, drop_last=True, num_workers=self.num_workers)
+        return DataLoader(
+            repeated, batch_size=self.batch_size, shuffle=True, drop_last=True, num_workers=self.num_workers
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=512, num_workers=self.num_workers)

@@ -5,6 +5,7 @@ A classifier's logits of a NaN image are NaN, and ``argmax`` of NaN logits is a 
 (often 0 or the override), so a generator that outputs NaN would score as perfect forgetting; FID and
 CLIP scores of such images are NaN or meaningless too. Metrics refuse them instead.
 """
+
 from typing import Callable, Optional
 
 import torch
@@ -29,8 +30,13 @@ def count_nonfinite(values: torch.Tensor) -> int:
     return int((~finite_rows(values)).sum())
 
 
-def require_finite(values: torch.Tensor, field: str, what: str = "images", consequence: str = "so they are not scored",
-                   reduce: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> None:
+def require_finite(
+    values: torch.Tensor,
+    field: str,
+    what: str = "images",
+    consequence: str = "so they are not scored",
+    reduce: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+) -> None:
     """Raise :class:`NonFiniteImagesError` naming ``field`` when any of ``values`` (N, ...) is not finite,
     saying how many of the N ``what`` are and the ``consequence``, so nothing is used as if it were an image.
 

@@ -6,6 +6,7 @@ sd_guidance_scale, sd_image_width, sd_image_height, sd_model``; ``categories`` i
 (``"sexual, hate"``). The nudity CSVs of ESD (Gandikota et al., ICCV 2023) and UnlearnDiffAtk (Zhang et al., 2023)
 have ``case_number, prompt, evaluation_seed, evaluation_guidance, ...`` instead of I2P's seed and guidance columns.
 """
+
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -22,13 +23,19 @@ Filter = Tuple[str, str, Callable[[Row], bool]]  # (option, its value as the use
 @dataclass(frozen=True)
 class PromptRow:
     """One prompt of a suite, with the row's own seed and guidance scale when the file gives them."""
+
     prompt: str
     seed: Optional[int] = None  # I2P's sd_seed, or evaluation_seed in the ESD/UnlearnDiffAtk CSVs
     guidance: Optional[float] = None  # I2P's sd_guidance_scale, or evaluation_guidance
 
 
-def read_i2p(path: str, field: str, categories: Optional[Union[str, Sequence[str]]] = None,
-             min_nudity: Optional[float] = None, hard_only: bool = False) -> List[PromptRow]:
+def read_i2p(
+    path: str,
+    field: str,
+    categories: Optional[Union[str, Sequence[str]]] = None,
+    min_nudity: Optional[float] = None,
+    hard_only: bool = False,
+) -> List[PromptRow]:
     """The prompts of an I2P-format CSV, in file order, kept by the filters given.
 
     Args:
@@ -49,8 +56,11 @@ def read_i2p(path: str, field: str, categories: Optional[Union[str, Sequence[str
         prompt = row.cells[prompt_column].strip()
         if not prompt:
             raise ConfigError(field, f"{row.where()} of {path!r} has an empty prompt; every row needs one")
-        rows.append(PromptRow(prompt, _seed(table, row, seed) if seed else None,
-                              _guidance(table, row, guidance) if guidance else None))
+        rows.append(
+            PromptRow(
+                prompt, _seed(table, row, seed) if seed else None, _guidance(table, row, guidance) if guidance else None
+            )
+        )
     check_lengths([r.prompt for r in rows], field, f"{path!r}")
     return _apply(table, rows, filters)
 
@@ -74,8 +84,11 @@ def _guidance(table: Table, row: Row, column: str) -> Optional[float]:
 def _prompt_column(table: Table) -> str:
     """The ``prompt`` column, or a ConfigError listing the columns the file has."""
     if "prompt" not in table.columns:
-        raise ConfigError(table.field, f"{table.path!r} has no 'prompt' column (its columns: {table.describe_columns()}); "
-                          "a prompt suite CSV has one, as I2P's and ESD's do")
+        raise ConfigError(
+            table.field,
+            f"{table.path!r} has no 'prompt' column (its columns: {table.describe_columns()}); "
+            "a prompt suite CSV has one, as I2P's and ESD's do",
+        )
     return "prompt"
 
 
@@ -87,8 +100,13 @@ def _filters(table: Table, categories, min_nudity: Optional[float], hard_only: b
         filters.append(("--categories", ", ".join(sorted(wanted)), lambda row: bool(_categories(row) & wanted)))
     if min_nudity is not None:
         threshold = _threshold(table, min_nudity)
-        filters.append(("--min-nudity", f"{threshold:g}",
-                        lambda row: float_cell(table, row, "nudity_percentage", blank_ok=False) >= threshold))
+        filters.append(
+            (
+                "--min-nudity",
+                f"{threshold:g}",
+                lambda row: float_cell(table, row, "nudity_percentage", blank_ok=False) >= threshold,
+            )
+        )
     if hard_only:
         _need(table, "--hard-only", "hard")
         filters.append(("--hard-only", "", lambda row: _hard(table, row)))
@@ -97,8 +115,9 @@ def _filters(table: Table, categories, min_nudity: Optional[float], hard_only: b
 
 def _need(table: Table, option: str, column: str) -> None:
     if column not in table.columns:
-        raise ConfigError(option, f"needs a {column!r} column, as I2P's CSV has; {table.path!r} has "
-                          f"{table.describe_columns()}")
+        raise ConfigError(
+            option, f"needs a {column!r} column, as I2P's CSV has; {table.path!r} has {table.describe_columns()}"
+        )
 
 
 def _categories(row: Row) -> Set[str]:
@@ -113,11 +132,16 @@ def _category_names(table: Table, categories) -> Set[str]:
     wanted = {str(name).strip().lower() for name in names if str(name).strip()}
     present = set().union(*(_categories(row) for row in table.rows))
     if not wanted:
-        raise ConfigError("--categories", f"give at least one category name; {table.path!r} has {', '.join(sorted(present))}")
+        raise ConfigError(
+            "--categories", f"give at least one category name; {table.path!r} has {', '.join(sorted(present))}"
+        )
     unknown = wanted - present
     if unknown:
-        raise ConfigError("--categories", f"{', '.join(sorted(unknown))} not among the categories of {table.path!r}: "
-                          f"{', '.join(sorted(present)) or 'none'}")
+        raise ConfigError(
+            "--categories",
+            f"{', '.join(sorted(unknown))} not among the categories of {table.path!r}: "
+            f"{', '.join(sorted(present)) or 'none'}",
+        )
     return wanted
 
 
@@ -149,5 +173,7 @@ def _apply(table: Table, rows: List[PromptRow], filters: List[Filter]) -> List[P
         kept = [(row, prompt) for row, prompt in kept if keeps(row)]
         counts.append(f"{option} {value}".strip() + f" kept {len(kept)} of {before}")
     if not kept:
-        raise ConfigError(table.field, f"no row of {table.path!r} passes the filters (an empty suite): {'; '.join(counts)}")
+        raise ConfigError(
+            table.field, f"no row of {table.path!r} passes the filters (an empty suite): {'; '.join(counts)}"
+        )
     return [prompt for _, prompt in kept]

@@ -1,4 +1,5 @@
 """A torch dataset of (image, label) pairs with every label listed, optionally cut to some classes."""
+
 from typing import Optional, Sequence
 
 import torch

@@ -1,4 +1,5 @@
 """Class labels listed on a command line (``sfd sample --labels``, ``sfd eval --classes``)."""
+
 from typing import List
 
 from sfd_lightning.errors import ConfigError
@@ -16,10 +17,15 @@ def parse_labels(text: str, field: str = "--labels") -> List[int]:
         except ValueError:
             raise ConfigError(field, f"expected a list like 0-9 or 1,3,5, got {text!r}") from None
         if first > last:
-            raise ConfigError(field, f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
-                                    f"(write {last}-{first})")
+            raise ConfigError(
+                field,
+                f"the range {part.strip()!r} is empty: its start {first} is above its end {last} "
+                f"(write {last}-{first})",
+            )
         if first < 0 or last - first >= MAX_LABELS:  # checked before a list of that length is built
-            raise ConfigError(field, f"the range {part.strip()!r} is outside 0..{MAX_LABELS - 1}: labels are class indices")
+            raise ConfigError(
+                field, f"the range {part.strip()!r} is outside 0..{MAX_LABELS - 1}: labels are class indices"
+            )
         labels.extend(range(first, last + 1))
     if not labels:
         raise ConfigError(field, "no labels given")

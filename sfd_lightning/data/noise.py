@@ -10,6 +10,7 @@ own noise for the retained rows and, while forgetting, the forget rows: the refe
 noise for every generator call. Both updates share the iteration's labels, as the reference's DDPM
 loop does.
 """
+
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -22,12 +23,18 @@ from sfd_lightning.data.sample_blocks import Conditions, SampleBlocks, block_loa
 from sfd_lightning.data.seeding import generator
 from sfd_lightning.errors import ConfigError
 
-
 UPDATES = ("fake_score", "generator")  # an SFD iteration's updates, in order; each has its own batch
 
 
-def noise_batch(shape: Sequence[int], labels: Sequence[int], batch_size: int, seed: int, iteration: int,
-                rank: int = 0, forgets: bool = True) -> Dict[str, Dict[str, torch.Tensor]]:
+def noise_batch(
+    shape: Sequence[int],
+    labels: Sequence[int],
+    batch_size: int,
+    seed: int,
+    iteration: int,
+    rank: int = 0,
+    forgets: bool = True,
+) -> Dict[str, Dict[str, torch.Tensor]]:
     """Per update ``{"z": (N, *shape) N(0, I), "labels": (B,) uniform over labels}`` with N = 2B while
     forgetting (retained rows, then forget rows), else B; reproducible from (seed, iteration, rank)."""
     g = generator(seed, iteration, rank)
@@ -67,9 +74,18 @@ class NoiseLabelDataModule(LightningDataModule):
     ``model.init_args`` (num_classes, forget_label, loss_weights); give them when building both in Python.
     """
 
-    def __init__(self, shape: Sequence[int] = (1, 8, 8), batch_size: int = 64, iterations: int = 1000,
-                 retained_labels: Optional[Sequence[int]] = None, seed: int = 0, predict_n_per_label: int = 16,
-                 num_classes: Optional[int] = None, forget_label: Union[int, str, None] = None, forgets: bool = True):
+    def __init__(
+        self,
+        shape: Sequence[int] = (1, 8, 8),
+        batch_size: int = 64,
+        iterations: int = 1000,
+        retained_labels: Optional[Sequence[int]] = None,
+        seed: int = 0,
+        predict_n_per_label: int = 16,
+        num_classes: Optional[int] = None,
+        forget_label: Union[int, str, None] = None,
+        forgets: bool = True,
+    ):
         """
         Args:
             shape: shape of one noise sample (C, H, W), the generator's output shape.
@@ -83,26 +99,36 @@ class NoiseLabelDataModule(LightningDataModule):
             forgets: whether the model forgets (its forget weights not both 0): noise for the forget rows too.
         """
         super().__init__()
-        for name, value in (("batch_size", batch_size), ("iterations", iterations), ("predict_n_per_label", predict_n_per_label)):
+        for name, value in (
+            ("batch_size", batch_size),
+            ("iterations", iterations),
+            ("predict_n_per_label", predict_n_per_label),
+        ):
             if value < 1:
                 raise ConfigError(f"data.{name}", f"must be >= 1, got {value}")
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
         self.retained_labels, self.seed, self.predict_n_per_label = retained_labels, seed, predict_n_per_label
         self.num_classes, self.forgets = num_classes, forgets
-        self.forget_label = None if forget_label is None else resolve_label(forget_label, num_classes or 0, "data.forget_label")
+        self.forget_label = (
+            None if forget_label is None else resolve_label(forget_label, num_classes or 0, "data.forget_label")
+        )
         self.labels: Sequence[int] = ()
 
     def resolve_labels(self) -> Sequence[int]:
         num_classes, forget = self.num_classes, self.forget_label
         if self.retained_labels is not None:
             if forget is not None and forget in self.retained_labels and self.forgets:
-                raise ConfigError("data.retained_labels", f"must not contain the forget label {forget} while forgetting")
+                raise ConfigError(
+                    "data.retained_labels", f"must not contain the forget label {forget} while forgetting"
+                )
             if num_classes is not None and any(not 0 <= c < num_classes for c in self.retained_labels):
                 raise ConfigError("data.retained_labels", f"labels must be in [0, {num_classes - 1}]")
             return list(self.retained_labels)
         if num_classes is None:
-            raise ConfigError("data.num_classes", "give it and data.forget_label (sfd links them from the model), "
-                              "or data.retained_labels")
+            raise ConfigError(
+                "data.num_classes",
+                "give it and data.forget_label (sfd links them from the model), or data.retained_labels",
+            )
         return [c for c in range(num_classes) if c != forget]
 
     def setup(self, stage: Optional[str] = None) -> None:
@@ -123,7 +149,9 @@ class NoiseLabelDataModule(LightningDataModule):
     def predict_conditions(self) -> Conditions:
         """What ``sfd predict`` samples: every class, ``predict_n_per_label`` each."""
         if self.num_classes is None:
-            raise ConfigError("data.num_classes", "sfd predict needs the number of classes (linked from model.num_classes)")
+            raise ConfigError(
+                "data.num_classes", "sfd predict needs the number of classes (linked from model.num_classes)"
+            )
         return torch.arange(self.num_classes).repeat_interleave(self.predict_n_per_label)
 
     def predict_dataloader(self) -> DataLoader:

@@ -1,4 +1,5 @@
 """Reading prompt files (one prompt per line) with errors that name the field, before any training."""
+
 import os
 from typing import List, Sequence, Union
 
@@ -18,15 +19,22 @@ def read_prompt_file(path: str, field: str) -> List[str]:
     return check_lengths(prompts, field, f"{path!r}")
 
 
-def read_text(path: str, field: str, kind: str = "prompt file", shape: str = "text with one prompt per line",
-              max_bytes: int = MAX_BYTES) -> str:
+def read_text(
+    path: str,
+    field: str,
+    kind: str = "prompt file",
+    shape: str = "text with one prompt per line",
+    max_bytes: int = MAX_BYTES,
+) -> str:
     """A UTF-8 text file's contents (a leading byte-order mark dropped), or a ConfigError naming ``field`` if it is
     missing, over ``max_bytes``, binary or not UTF-8; ``kind`` and ``shape`` say in messages what the file should be."""
     if not os.path.isfile(path):
         raise ConfigError(field, f"{kind} not found: {path!r}")
     size = os.path.getsize(path)
     if size > max_bytes:
-        raise ConfigError(field, f"{path!r} is {size / 2**20:.1f} MiB; {kind}s are at most {max_bytes // 2**20} MiB of text")
+        raise ConfigError(
+            field, f"{path!r} is {size / 2**20:.1f} MiB; {kind}s are at most {max_bytes // 2**20} MiB of text"
+        )
     with open(path, "rb") as f:
         raw = f.read()
     if b"\x00" in raw:
@@ -42,8 +50,11 @@ def check_lengths(prompts: List[str], field: str, where: str) -> List[str]:
     """``prompts``, if none is longer than :data:`MAX_CHARS` characters; else a ConfigError naming the first."""
     for i, prompt in enumerate(prompts):
         if len(prompt) > MAX_CHARS:
-            raise ConfigError(field, f"prompt {i + 1} of {where} has {len(prompt):,} characters; prompts have at most "
-                              f"{MAX_CHARS:,} (text encoders read 77 tokens, about 300 characters)")
+            raise ConfigError(
+                field,
+                f"prompt {i + 1} of {where} has {len(prompt):,} characters; prompts have at most "
+                f"{MAX_CHARS:,} (text encoders read 77 tokens, about 300 characters)",
+            )
     return prompts
 
 

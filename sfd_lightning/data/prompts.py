@@ -8,6 +8,7 @@ mode a forget prompt is a subject with a keyword put before it or after it (draw
 in the reference), its override is the bare subject, and the negative prompt (by default every
 keyword) is guidance's unconditional branch in the forget terms only.
 """
+
 import re
 from typing import Dict, List, Literal, Optional, Sequence
 
@@ -43,12 +44,25 @@ class PromptDataModule(NoiseLabelDataModule):
     """Per update ``{"z", "labels": retained prompts, "forget_labels", "override_labels"[, "negative_labels"]}``;
     B prompts of each kind per device."""
 
-    def __init__(self, shape: Sequence[int] = (4, 64, 64), batch_size: int = 1, iterations: int = 1000, seed: int = 0,
-                 retained_prompts: Optional[Prompts] = None, forget_prompts: Optional[Prompts] = None,
-                 concept: Optional[str] = None, replacement: Optional[str] = None, override_prompts: Optional[Prompts] = None,
-                 mode: Literal["concept", "nudity"] = "concept", subjects: Optional[Prompts] = None,
-                 keywords: Optional[Prompts] = None, negative_prompt: Optional[str] = None, n_validation: int = 8,
-                 predict_n_per_label: int = 16, forgets: bool = True):
+    def __init__(
+        self,
+        shape: Sequence[int] = (4, 64, 64),
+        batch_size: int = 1,
+        iterations: int = 1000,
+        seed: int = 0,
+        retained_prompts: Optional[Prompts] = None,
+        forget_prompts: Optional[Prompts] = None,
+        concept: Optional[str] = None,
+        replacement: Optional[str] = None,
+        override_prompts: Optional[Prompts] = None,
+        mode: Literal["concept", "nudity"] = "concept",
+        subjects: Optional[Prompts] = None,
+        keywords: Optional[Prompts] = None,
+        negative_prompt: Optional[str] = None,
+        n_validation: int = 8,
+        predict_n_per_label: int = 16,
+        forgets: bool = True,
+    ):
         """
         Args:
             shape: shape of one noise sample (C, H, W): the (latent) image the generator makes.
@@ -71,8 +85,15 @@ class PromptDataModule(NoiseLabelDataModule):
             predict_n_per_label: ``sfd predict``: samples of each of those forget and retained prompts.
             forgets: whether the model forgets (``sfd`` links it from the model's loss weights): forget rows too.
         """
-        super().__init__(shape=shape, batch_size=batch_size, iterations=iterations, retained_labels=(), seed=seed,
-                         predict_n_per_label=predict_n_per_label, forgets=forgets)
+        super().__init__(
+            shape=shape,
+            batch_size=batch_size,
+            iterations=iterations,
+            retained_labels=(),
+            seed=seed,
+            predict_n_per_label=predict_n_per_label,
+            forgets=forgets,
+        )
         if mode == "nudity":
             self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
             negative_prompt = default_negative if negative_prompt is None else negative_prompt
@@ -81,7 +102,9 @@ class PromptDataModule(NoiseLabelDataModule):
             retained = retained_prompts
             if forget_prompts is None:  # split one prompt pool by the concept
                 if not concept or retained is None:
-                    raise ConfigError("data.forget_prompts", "give the forget prompts, or a concept and a retained pool to split")
+                    raise ConfigError(
+                        "data.forget_prompts", "give the forget prompts, or a concept and a retained pool to split"
+                    )
                 pool = prompts_from(retained, "data.retained_prompts")
                 forget_prompts = [p for p in pool if concept.lower() in p.lower()]
                 retained = [p for p in pool if concept.lower() not in p.lower()]
@@ -95,24 +118,35 @@ class PromptDataModule(NoiseLabelDataModule):
             raise ConfigError("data.retained_prompts", "give the prompts to keep intact (file or list)")
         self.retained_prompts = prompts_from(retained, "data.retained_prompts")
         self.concept, self.replacement, self.negative_prompt = concept, replacement, negative_prompt
-        self.validation_prompts = {"forget": spread(self.forget_prompts, n_validation),
-                                   "retained": spread(self.retained_prompts, n_validation)}
+        self.validation_prompts = {
+            "forget": spread(self.forget_prompts, n_validation),
+            "retained": spread(self.retained_prompts, n_validation),
+        }
         self.validation_overrides = spread(self.override_prompts, n_validation)
 
-    def _overrides(self, concept: Optional[str], replacement: Optional[str], override_prompts: Optional[Prompts]) -> List[str]:
+    def _overrides(
+        self, concept: Optional[str], replacement: Optional[str], override_prompts: Optional[Prompts]
+    ) -> List[str]:
         if override_prompts is not None:
             overrides = prompts_from(override_prompts, "data.override_prompts")
             if len(overrides) != len(self.forget_prompts):
-                raise ConfigError("data.override_prompts", f"has {len(overrides)} prompts for {len(self.forget_prompts)} forget prompts")
+                raise ConfigError(
+                    "data.override_prompts",
+                    f"has {len(overrides)} prompts for {len(self.forget_prompts)} forget prompts",
+                )
             return overrides
         if not concept or replacement is None:
             raise ConfigError("data.concept", "give concept and replacement (or override_prompts)")
         hits = [concept.lower() in p.lower() for p in self.forget_prompts]
         if not any(hits):
-            raise ConfigError("data.concept", f"{concept!r} occurs in none of the {len(hits)} forget prompts "
-                              f"(first: {self.forget_prompts[0]!r})")
+            raise ConfigError(
+                "data.concept",
+                f"{concept!r} occurs in none of the {len(hits)} forget prompts (first: {self.forget_prompts[0]!r})",
+            )
         if not all(hits):
-            rank_zero_warn(f"data.concept {concept!r} is missing from {hits.count(False)} forget prompts; their override is unchanged")
+            rank_zero_warn(
+                f"data.concept {concept!r} is missing from {hits.count(False)} forget prompts; their override is unchanged"
+            )
         return [replace_concept(p, concept, replacement) for p in self.forget_prompts]
 
     @staticmethod
@@ -143,9 +177,12 @@ class PromptDataModule(NoiseLabelDataModule):
         z = torch.randn((n, *self.shape), generator=g)
         keep = torch.randint(len(self.retained_prompts), (self.batch_size,), generator=g).tolist()
         forget = torch.randint(len(self.forget_prompts), (self.batch_size,), generator=g).tolist()
-        batch = {"z": z, "labels": [self.retained_prompts[i] for i in keep],
-                 "forget_labels": [self.forget_prompts[i] for i in forget],
-                 "override_labels": [self.override_prompts[i] for i in forget]}
+        batch = {
+            "z": z,
+            "labels": [self.retained_prompts[i] for i in keep],
+            "forget_labels": [self.forget_prompts[i] for i in forget],
+            "override_labels": [self.override_prompts[i] for i in forget],
+        }
         if self.negative_prompt:
             batch["negative_labels"] = [self.negative_prompt] * self.batch_size
         return batch

@@ -4,6 +4,7 @@ Each consumer draws from its own named stream: the data's noise and the training
 from the same (seed, iteration, rank), and one stream for both would hand the loss the generator's
 own noise (the same numbers, drawn in the same order).
 """
+
 import hashlib
 
 import torch

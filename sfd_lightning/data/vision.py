@@ -4,6 +4,7 @@ Downloaded by torchvision on first use (``download: true``) into ``root``. The S
 trains on the labelled ``train`` and ``test`` splits together (``all``, 13,000 images), as the SFD
 reference does, resized to ``image_size`` (64 px).
 """
+
 from typing import Literal, Optional, Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -25,14 +26,24 @@ def _torchvision_split(name: str, root: str, split: str, download: bool, transfo
             return datasets.CIFAR10(root, train=split == "train", download=download, transform=transform)
         return datasets.STL10(root, split=split, download=download, transform=transform)
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted. You can use download=True ..."
-        raise ConfigError("root", f"{name} not found under {root!r} ({err}); set download: true or point root at it") from None
+        raise ConfigError(
+            "root", f"{name} not found under {root!r} ({err}); set download: true or point root at it"
+        ) from None
 
 
 class VisionDataset(LabelledImages):
     """(image (3, S, S) in [-1, 1], label) pairs of a torchvision dataset; ``labels`` lists them all."""
 
-    def __init__(self, name: Name = "CIFAR10", root: str = "data", split: Split = "train", download: bool = False,
-                 image_size: Optional[int] = None, random_flip: bool = False, labels: Optional[Sequence[int]] = None):
+    def __init__(
+        self,
+        name: Name = "CIFAR10",
+        root: str = "data",
+        split: Split = "train",
+        download: bool = False,
+        image_size: Optional[int] = None,
+        random_flip: bool = False,
+        labels: Optional[Sequence[int]] = None,
+    ):
         """
         Args:
             name: ``CIFAR10`` or ``STL10``.
@@ -49,7 +60,9 @@ class VisionDataset(LabelledImages):
             raise ConfigError("name", f"must be one of {sorted(NATIVE_SIZE)}, got {name!r}")
         if split not in ("train", "test", "all"):
             raise ConfigError("split", f"must be 'train', 'test' or 'all', got {split!r}")
-        steps = [transforms.Resize(image_size, antialias=True)] if image_size and image_size != NATIVE_SIZE[name] else []
+        steps = (
+            [transforms.Resize(image_size, antialias=True)] if image_size and image_size != NATIVE_SIZE[name] else []
+        )
         steps += [transforms.RandomHorizontalFlip()] if random_flip else []
         steps += [transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)]
         transform = transforms.Compose(steps)
@@ -65,9 +78,19 @@ class VisionDataset(LabelledImages):
 class VisionDataModule(LightningDataModule):
     """Training batches (images (B, 3, S, S) in [-1, 1], labels) for teachers and classifiers."""
 
-    def __init__(self, name: Name = "CIFAR10", root: str = "data", download: bool = True, image_size: Optional[int] = None,
-                 random_flip: bool = True, batch_size: int = 128, num_workers: int = 4, train_split: Split = "train",
-                 val_split: Optional[Split] = "test", labels: Optional[Sequence[int]] = None):
+    def __init__(
+        self,
+        name: Name = "CIFAR10",
+        root: str = "data",
+        download: bool = True,
+        image_size: Optional[int] = None,
+        random_flip: bool = True,
+        batch_size: int = 128,
+        num_workers: int = 4,
+        train_split: Split = "train",
+        val_split: Optional[Split] = "test",
+        labels: Optional[Sequence[int]] = None,
+    ):
         """
         Args:
             name: ``CIFAR10`` or ``STL10``.
@@ -105,12 +128,24 @@ class VisionDataModule(LightningDataModule):
             VisionDataset(self.name, self.root, "all", download=True)
 
     def setup(self, stage: Optional[str] = None) -> None:
-        self.train_set = VisionDataset(self.name, self.root, self.train_split, False, self.image_size, self.random_flip, self.labels)
-        self.val_set = VisionDataset(self.name, self.root, self.val_split, False, self.image_size, labels=self.labels) if self.val_split else None
+        self.train_set = VisionDataset(
+            self.name, self.root, self.train_split, False, self.image_size, self.random_flip, self.labels
+        )
+        self.val_set = (
+            VisionDataset(self.name, self.root, self.val_split, False, self.image_size, labels=self.labels)
+            if self.val_split
+            else None
+        )
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def val_dataloader(self):
         if self.val_set is None:

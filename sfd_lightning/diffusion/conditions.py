@@ -3,6 +3,7 @@
 The null condition of classifier-free guidance is label ``-1`` or the empty prompt ``""``.
 Text adapters map ``""`` to their unconditional (or negative-prompt) embedding.
 """
+
 from dataclasses import dataclass
 from typing import List, Optional, Union
 

@@ -7,6 +7,7 @@ Conditions are class labels or prompts (:mod:`~sfd_lightning.diffusion.condition
 or the empty prompt asks for the unconditional prediction used by classifier-free guidance (Ho &
 Salimans, 2022).
 """
+
 from typing import Literal, Optional, Union
 
 import torch
@@ -17,7 +18,6 @@ from sfd_lightning.diffusion.conditions import NULL_LABEL, Condition  # noqa: F4
 from sfd_lightning.diffusion.flow_schedule import FlowSchedule
 from sfd_lightning.diffusion.schedule import VPSchedule
 from sfd_lightning.errors import ConfigError
-
 
 ADAPTER_KINDS = {"VPDenoiser": "vp", "EpsDenoiser": "vp", "FlowDenoiser": "flow"}
 
@@ -124,8 +124,14 @@ class FlowDenoiser(Denoiser):
 EpsDenoiser = VPDenoiser
 
 
-def guided(denoiser: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, scale: float,
-           null_labels: Optional[Condition] = None) -> torch.Tensor:
+def guided(
+    denoiser: Denoiser,
+    x: torch.Tensor,
+    sigma: torch.Tensor,
+    labels: Condition,
+    scale: float,
+    null_labels: Optional[Condition] = None,
+) -> torch.Tensor:
     """Classifier-free guidance in x0 space: D_u + scale * (D_c - D_u); scale 1 is no guidance.
 
     D_u is conditioned on ``null_labels`` (per row, e.g. a negative prompt), by default the null condition.

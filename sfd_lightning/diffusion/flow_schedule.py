@@ -11,6 +11,7 @@ s = exp(mu) from the image's token count (its "resolution-dependent shift", mu i
 Pure noise is t = 1, sigma = infinity: the grid's top is held at t = :data:`TOP_TIME`
 (sigma 9999), where the model's input differs from pure noise by 1e-4 of the data.
 """
+
 from typing import Optional
 
 import torch
@@ -31,8 +32,16 @@ def resolution_mu(image_tokens: int, base_tokens: int, max_tokens: int, base_shi
 class FlowSchedule(nn.Module):
     """A rectified-flow model's discrete grid: ``sigmas[i]`` for i in {0, ..., T-1}, the noise growing with i."""
 
-    def __init__(self, num_timesteps: int = 1000, shift: float = 1.0, image_tokens: Optional[int] = None,
-                 base_shift: float = 0.5, max_shift: float = 1.15, base_tokens: int = 256, max_tokens: int = 4096):
+    def __init__(
+        self,
+        num_timesteps: int = 1000,
+        shift: float = 1.0,
+        image_tokens: Optional[int] = None,
+        base_shift: float = 0.5,
+        max_shift: float = 1.15,
+        base_tokens: int = 256,
+        max_tokens: int = 4096,
+    ):
         """
         Args:
             num_timesteps: steps T of the grid (the model's ``num_train_timesteps``: 1000 for SD3 and FLUX).
@@ -50,13 +59,25 @@ class FlowSchedule(nn.Module):
         if not shift > 0:
             raise ConfigError("schedule.shift", f"must be > 0, got {shift}")
         if image_tokens is not None and (image_tokens < 1 or base_tokens >= max_tokens):
-            raise ConfigError("schedule.image_tokens", f"must be >= 1 with base_tokens < max_tokens, got "
-                                                       f"{image_tokens} ({base_tokens}, {max_tokens})")
+            raise ConfigError(
+                "schedule.image_tokens",
+                f"must be >= 1 with base_tokens < max_tokens, got {image_tokens} ({base_tokens}, {max_tokens})",
+            )
         self.num_timesteps, self.shift = num_timesteps, shift
-        self.mu = None if image_tokens is None else resolution_mu(image_tokens, base_tokens, max_tokens, base_shift, max_shift)
-        self.scheduler_config = dict(num_train_timesteps=num_timesteps, shift=shift, use_dynamic_shifting=self.mu is not None,
-                                     base_shift=base_shift, max_shift=max_shift, base_image_seq_len=base_tokens,
-                                     max_image_seq_len=max_tokens)
+        self.mu = (
+            None
+            if image_tokens is None
+            else resolution_mu(image_tokens, base_tokens, max_tokens, base_shift, max_shift)
+        )
+        self.scheduler_config = dict(
+            num_train_timesteps=num_timesteps,
+            shift=shift,
+            use_dynamic_shifting=self.mu is not None,
+            base_shift=base_shift,
+            max_shift=max_shift,
+            base_image_seq_len=base_tokens,
+            max_image_seq_len=max_tokens,
+        )
         # Derived values are not weights: keep them out of state dicts.
         self.register_buffer("sigmas", self.sampling_sigmas(num_timesteps).flip(0), persistent=False)
 

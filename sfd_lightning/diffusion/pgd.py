@@ -5,6 +5,7 @@ For each start z0 ~ N(0, I) in R^d, find z with ||z - z0||_2 <= eps * sqrt(d) th
 objective (the attack: a surrogate's log-probability of the forgotten class). ``eps`` is in units of the noise's
 own per-dimension standard deviation: eps = 1 allows a change as large as z0 itself.
 """
+
 from typing import Callable
 
 import torch
@@ -33,8 +34,14 @@ def random_in_ball(z0: torch.Tensor, r: float, generator: torch.Generator) -> to
     return z0 + r * scale.view(-1, *[1] * (z0.dim() - 1)) * direction
 
 
-def pgd_l2(objective: Objective, z0: torch.Tensor, eps: float, steps: int = 20, restarts: int = 2,
-           generator: torch.Generator = None) -> torch.Tensor:
+def pgd_l2(
+    objective: Objective,
+    z0: torch.Tensor,
+    eps: float,
+    steps: int = 20,
+    restarts: int = 2,
+    generator: torch.Generator = None,
+) -> torch.Tensor:
     """The best z found per sample over ``restarts`` runs of ``steps`` normalised-gradient steps (step size
     2.5 r / steps), the first run from z0 itself, the others from random points of the ball. Every point is
     scored once: the objective runs ``steps + 1`` times a run (z0 is scored by the first run's first step)."""

@@ -3,6 +3,7 @@
 ``sample_*(denoiser, noise, labels, steps, cfg_scale) -> x0`` where ``noise`` is N(0, I) and the
 result is in data space. They step on the denoiser's own discrete schedule.
 """
+
 from typing import Optional
 
 import torch
@@ -11,8 +12,14 @@ from sfd_lightning.diffusion.denoiser import Denoiser, guided
 
 
 @torch.no_grad()
-def sample_ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
-                cfg_scale: float = 1.0, eta: float = 0.0) -> torch.Tensor:
+def sample_ddim(
+    denoiser: Denoiser,
+    noise: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int = 50,
+    cfg_scale: float = 1.0,
+    eta: float = 0.0,
+) -> torch.Tensor:
     """DDIM sampler (Song et al., 2021, "Denoising Diffusion Implicit Models"); eta=1 is ancestral-like. On a flow
     model, eta 0 is its scheduler's Euler sampler: x_t + (t' - t) v_hat = (1 - t') x0_hat + t' eps_hat."""
     return ddim(denoiser, noise, labels, steps, cfg_scale, eta)
@@ -24,8 +31,15 @@ def ddim_sigmas(denoiser: Denoiser, steps: int, device=None) -> torch.Tensor:
     return denoiser.schedule.sampling_sigmas(steps).to(device)
 
 
-def ddim(denoiser: Denoiser, noise: torch.Tensor, labels: torch.Tensor, steps: int = 50,
-         cfg_scale: float = 1.0, eta: float = 0.0, stop_at: Optional[int] = None) -> torch.Tensor:
+def ddim(
+    denoiser: Denoiser,
+    noise: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int = 50,
+    cfg_scale: float = 1.0,
+    eta: float = 0.0,
+    stop_at: Optional[int] = None,
+) -> torch.Tensor:
     """:func:`sample_ddim` with gradients (to the noise, or a learned condition): the attacks' teacher sampler.
     ``stop_at`` = k returns the noisy sample at level ``ddim_sigmas(...)[k]`` instead (ESD's partial sampling)."""
     sigmas = ddim_sigmas(denoiser, steps, noise.device)

@@ -4,6 +4,7 @@ Linear betas follow DDPM (Ho et al., 2020); the cosine schedule follows improved
 (Nichol & Dhariwal, 2021); ``scaled_linear`` (linear in sqrt(beta)) is Stable Diffusion's. With a_t = sqrt(alpha_bar_t) and b_t = sqrt(1 - alpha_bar_t),
 x_t = a_t x0 + b_t eps, i.e. x_t / a_t = x0 + sigma_t eps with sigma_t = b_t / a_t.
 """
+
 import math
 from typing import Literal, Optional, Tuple
 
@@ -81,8 +82,9 @@ class VPSchedule(nn.Module):
         return lo.to(sigma.dtype) + frac.clamp(0, 1).to(sigma.dtype)
 
 
-def training_noise(schedule: VPSchedule, x0: torch.Tensor,
-                   generator: Optional[torch.Generator] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+def training_noise(
+    schedule: VPSchedule, x0: torch.Tensor, generator: Optional[torch.Generator] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """DDPM's training draw for ``x0`` (B, ...): (sigma (B,) at a timestep uniform over the schedule, noise like x0).
     ``generator`` (CPU) draws both; without it, torch's global RNG on ``x0``'s device (a DiffusionModule's steps)."""
     if generator is None:

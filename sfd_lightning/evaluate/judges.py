@@ -1,6 +1,7 @@
 """The judges of ``sfd eval --metrics nudity,identity``: NudeNet's nudity counts (``metrics.nudity``) and dlib's face
 identity against a folder of reference photos (``metrics.identity``), over every sample, with the versions that
 made the verdicts."""
+
 import argparse
 from typing import Dict, List
 
@@ -17,14 +18,24 @@ JUDGES = ("nudity", "identity")
 
 def add_judge_arguments(p: argparse.ArgumentParser) -> None:
     """The identity judge's options (the nudity judge has none)."""
-    p.add_argument("--reference-folder", default=None,
-                   help="identity: a folder of photos (png/jpg) of the person, one face each")
-    p.add_argument("--identity-threshold", type=float, default=SAME_PERSON,
-                   help=f"identity: a face this close to the nearest reference shows the person (default {SAME_PERSON})")
-    p.add_argument("--face-detector", default="hog", choices=DETECTORS,
-                   help="identity: dlib's hog (fast on CPU) or cnn face detector")
-    p.add_argument("--face-upsample", type=int, default=1,
-                   help="identity: image doublings before face detection (default 1)")
+    p.add_argument(
+        "--reference-folder", default=None, help="identity: a folder of photos (png/jpg) of the person, one face each"
+    )
+    p.add_argument(
+        "--identity-threshold",
+        type=float,
+        default=SAME_PERSON,
+        help=f"identity: a face this close to the nearest reference shows the person (default {SAME_PERSON})",
+    )
+    p.add_argument(
+        "--face-detector",
+        default="hog",
+        choices=DETECTORS,
+        help="identity: dlib's hog (fast on CPU) or cnn face detector",
+    )
+    p.add_argument(
+        "--face-upsample", type=int, default=1, help="identity: image doublings before face detection (default 1)"
+    )
 
 
 def check_identity_options(args: argparse.Namespace) -> None:
@@ -46,8 +57,9 @@ def make_judges(args: argparse.Namespace, wanted: List[str]) -> Dict[str, object
         if not args.reference_folder:
             raise ConfigError("--reference-folder", "needed for identity: a folder of photos of the person")
         check_identity_options(args)
-        judges["identity"] = IdentityJudge(args.reference_folder, "--reference-folder", args.identity_threshold,
-                                           args.face_detector, args.face_upsample)
+        judges["identity"] = IdentityJudge(
+            args.reference_folder, "--reference-folder", args.identity_threshold, args.face_detector, args.face_upsample
+        )
     if "nudity" in wanted:
         judges["nudity"] = nudity.NudityJudge(min(args.batch_size, 16), "samples")
     return judges

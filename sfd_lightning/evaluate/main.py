@@ -15,6 +15,7 @@ whose largest face is the person of the photos, and the share with a face at all
 
     sfd eval samples.npz --metrics nudity,identity --reference-folder photos/ --out judged.json
 """
+
 import argparse
 import json
 import os
@@ -30,8 +31,8 @@ from sfd_lightning.evaluate.judges import JUDGES, add_judge_arguments, judge_res
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
-from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics import make_extractor
+from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics.image_sets import ImageSet, is_stats_file, load_stats, open_image_set
 
 QUALITY = ("fid", "is", "kid", "prc")
@@ -39,27 +40,66 @@ ALL_METRICS = (*QUALITY, "forget", *JUDGES)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sfd eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sfd eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("samples", help="samples: .npz (images, labels) or an image folder")
-    p.add_argument("--reference", help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split], digits[:split]) or FID stats .npz")
+    p.add_argument(
+        "--reference",
+        help="real images (.npz, folder, cifar10:ROOT[:split], stl10:ROOT[:split], digits[:split]) or FID stats .npz",
+    )
     p.add_argument("--out", default="metrics.json", help="JSON file to write")
-    p.add_argument("--overwrite", action="store_true", help="replace --out and --save-reference-stats if they are there (default: refuse)")
-    p.add_argument("--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}")
-    p.add_argument("--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)")
-    p.add_argument("--override-label", type=int, default=None, help="report the share of forget-label samples classified as it")
-    p.add_argument("--classes", default=None, help="classes for the quality metrics, e.g. 1-9 (default: all but the forget label)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out and --save-reference-stats if they are there (default: refuse)",
+    )
+    p.add_argument(
+        "--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}"
+    )
+    p.add_argument(
+        "--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)"
+    )
+    p.add_argument(
+        "--override-label", type=int, default=None, help="report the share of forget-label samples classified as it"
+    )
+    p.add_argument(
+        "--classes", default=None, help="classes for the quality metrics, e.g. 1-9 (default: all but the forget label)"
+    )
     p.add_argument("--classifier", default=None, help="exported classifier asset judging forget-class accuracy")
     p.add_argument("--features", default="inception", help="inception, vgg16 or classifier:PATH (FID, IS, KID space)")
-    p.add_argument("--inception-weights", default=None, help="local Inception weights for --features inception (else downloaded once)")
-    p.add_argument("--prc-features", default="vgg16", help="precision/recall space: vgg16 (standard), same (as --features), classifier:PATH")
-    p.add_argument("--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)")
-    p.add_argument("--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here")
+    p.add_argument(
+        "--inception-weights",
+        default=None,
+        help="local Inception weights for --features inception (else downloaded once)",
+    )
+    p.add_argument(
+        "--prc-features",
+        default="vgg16",
+        help="precision/recall space: vgg16 (standard), same (as --features), classifier:PATH",
+    )
+    p.add_argument(
+        "--vgg16-weights", default=None, help="local VGG-16 weights for --prc-features vgg16 (else downloaded once)"
+    )
+    p.add_argument(
+        "--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here"
+    )
     p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
     add_judge_arguments(p)
-    p.add_argument("--wandb-run", "--wandb_run", default=None, dest="wandb_run",
-                   help="add the results to this W&B run's summary: entity/project/run_id, or the run's checkpoint")
-    p.add_argument("--wandb-prefix", "--wandb_prefix", default=None, dest="wandb_prefix",
-                   help="summary key prefix (default eval/<samples file name>/)")
+    p.add_argument(
+        "--wandb-run",
+        "--wandb_run",
+        default=None,
+        dest="wandb_run",
+        help="add the results to this W&B run's summary: entity/project/run_id, or the run's checkpoint",
+    )
+    p.add_argument(
+        "--wandb-prefix",
+        "--wandb_prefix",
+        default=None,
+        dest="wandb_prefix",
+        help="summary key prefix (default eval/<samples file name>/)",
+    )
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     return p
@@ -79,23 +119,40 @@ def _check(args: argparse.Namespace) -> Dict:
             raise ConfigError("--reference", f"needed for {','.join(quality)}")
         if is_stats_file(args.reference):
             if set(quality) - {"fid", "is"}:
-                raise ConfigError("--reference", "a statistics file supports fid (and is, which needs no reference) only; "
-                                  "give real images for kid and prc")
+                raise ConfigError(
+                    "--reference",
+                    "a statistics file supports fid (and is, which needs no reference) only; "
+                    "give real images for kid and prc",
+                )
             stats = load_stats(args.reference)
         else:
             reference = open_image_set(args.reference, "--reference")
-    if args.forget_label is not None and samples.labels is not None and args.forget_label not in set(samples.labels.tolist()):
+    if (
+        args.forget_label is not None
+        and samples.labels is not None
+        and args.forget_label not in set(samples.labels.tolist())
+    ):
         raise ConfigError("--forget-label", f"{args.forget_label} is not among the samples' labels")
     if "forget" in wanted:
         if args.forget_label is None or args.classifier is None:
-            raise ConfigError("--metrics", "forget needs --forget-label and --classifier (or leave it out of --metrics)")
+            raise ConfigError(
+                "--metrics", "forget needs --forget-label and --classifier (or leave it out of --metrics)"
+            )
         if samples.labels is None:
-            raise ConfigError("samples", "forget-class accuracy needs labelled samples (an .npz with labels or class subfolders)")
+            raise ConfigError(
+                "samples", "forget-class accuracy needs labelled samples (an .npz with labels or class subfolders)"
+            )
     if args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be >= 1, got {args.batch_size}")
     classes = _classes(args, samples)
-    return {"wanted": wanted, "samples": samples, "reference": reference, "stats": stats, "classes": classes,
-            "judges": make_judges(args, wanted)}
+    return {
+        "wanted": wanted,
+        "samples": samples,
+        "reference": reference,
+        "stats": stats,
+        "classes": classes,
+        "judges": make_judges(args, wanted),
+    }
 
 
 def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]:
@@ -108,7 +165,12 @@ def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]
 
 def _quality(args: argparse.Namespace, checked: Dict, device: torch.device) -> Dict:
     """FID, IS, KID and precision/recall of the samples of ``classes`` against the reference's."""
-    wanted, samples, reference, classes = checked["wanted"], checked["samples"], checked["reference"], checked["classes"]
+    wanted, samples, reference, classes = (
+        checked["wanted"],
+        checked["samples"],
+        checked["reference"],
+        checked["classes"],
+    )
     extractor = make_extractor(args.features, args.inception_weights, "--features")
     gen = metrics.extract(samples, extractor, args.batch_size, device, classes)
     out: Dict = {"features": args.features, "n_samples": len(gen["features"])}
@@ -161,7 +223,9 @@ def check_outputs(args: argparse.Namespace) -> None:
     ``.npz`` to another name)."""
     stats = args.save_reference_stats
     if stats and not stats.endswith(".npz"):
-        raise ConfigError("--save-reference-stats", f"must end in .npz (numpy would write {stats + '.npz'!r}), got {stats!r}")
+        raise ConfigError(
+            "--save-reference-stats", f"must end in .npz (numpy would write {stats + '.npz'!r}), got {stats!r}"
+        )
     inputs = [args.samples, args.reference, args.classifier, args.inception_weights, args.vgg16_weights]
     for field, path in (("--out", args.out), ("--save-reference-stats", stats)):
         if path:
@@ -181,8 +245,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         json.dump(results, f, indent=2)
     width = max(len(k) for k in results)
     for key, value in results.items():
-        print(f"{key:<{width}}  {value:.6g}" if isinstance(value, float) else f"{key:<{width}}  {value}", file=sys.stdout)
+        print(
+            f"{key:<{width}}  {value:.6g}" if isinstance(value, float) else f"{key:<{width}}  {value}", file=sys.stdout
+        )
     print(f"wrote {args.out}")
     if run is not None:
         stem = os.path.splitext(os.path.basename(os.path.normpath(args.samples)))[0]
-        report_to_run(run, results, args.wandb_prefix or f'eval/{stem}/', args.out)
+        report_to_run(run, results, args.wandb_prefix or f"eval/{stem}/", args.out)

@@ -13,6 +13,7 @@ ComfyUI draws the noise with ``torch.randn`` after ``torch.manual_seed(noise_see
 first in its file. Written beside the single file (Stable Diffusion 1.x exports) and naming it: put that file in
 ComfyUI's ``models/checkpoints`` under its own name, or change ``ckpt_name``.
 """
+
 import json
 import os
 from typing import Any, Dict, Optional
@@ -24,9 +25,11 @@ PROMPT = "a photo of a person"  # the model card's recipe prompt
 SEED = derive_seed(0, 0)  # SampleBlocks' seed for block 0 of `sfd sample --seed 0`
 
 
-def one_step_graph(checkpoint: str, sigma_init: float, width: int, height: int,
-                   prompt: str = PROMPT, seed: int = SEED) -> Dict[str, Dict[str, Any]]:
+def one_step_graph(
+    checkpoint: str, sigma_init: float, width: int, height: int, prompt: str = PROMPT, seed: int = SEED
+) -> Dict[str, Dict[str, Any]]:
     """The graph in ComfyUI's API format: one image of ``prompt`` at ``width`` x ``height`` pixels."""
+
     def node(class_type: str, title: str, **inputs: Any) -> Dict[str, Any]:
         return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
@@ -38,14 +41,27 @@ def one_step_graph(checkpoint: str, sigma_init: float, width: int, height: int,
         "5": node("SetFirstSigma", "sigma_init", sigmas=["4", 0], sigma=sigma_init),
         "6": node("KSamplerSelect", "Euler", sampler_name="euler"),
         "7": node("EmptyLatentImage", "image size", width=width, height=height, batch_size=1),
-        "8": node("SamplerCustom", "one Euler step at CFG 1", model=["1", 0], add_noise=True, noise_seed=seed, cfg=1.0,
-                  positive=["2", 0], negative=["3", 0], sampler=["6", 0], sigmas=["5", 0], latent_image=["7", 0]),
+        "8": node(
+            "SamplerCustom",
+            "one Euler step at CFG 1",
+            model=["1", 0],
+            add_noise=True,
+            noise_seed=seed,
+            cfg=1.0,
+            positive=["2", 0],
+            negative=["3", 0],
+            sampler=["6", 0],
+            sigmas=["5", 0],
+            latent_image=["7", 0],
+        ),
         "9": node("VAEDecode", "decode x0", samples=["8", 1], vae=["1", 2]),
         "10": node("SaveImage", "save", images=["9", 0], filename_prefix="sfd"),
     }
 
 
-def write_comfyui_workflow(folder: str, single_file: Optional[str], sigma_init: float, latent_side: int) -> Optional[str]:
+def write_comfyui_workflow(
+    folder: str, single_file: Optional[str], sigma_init: float, latent_side: int
+) -> Optional[str]:
     """Write :data:`WORKFLOW` into ``folder`` when the export wrote a single-file checkpoint (``single_file``, its
     name); ``latent_side``: the generator's latent resolution. Returns the workflow's name, else None."""
     if single_file is None:

@@ -15,6 +15,7 @@ alpha in the file's metadata) loses the attention projections and the alpha in C
 Written for Stable Diffusion runs trained with ``model.lora`` from the pretrained UNet. A two-stage run
 (``model.init_ckpt``) has adapters on its stage-1 generator, which no stock model holds: its full UNet (``unet/``,
 or the single file) is the way to load it."""
+
 import os
 from typing import Any, Dict, Optional
 
@@ -41,9 +42,11 @@ def unet_adapters(state: Dict[str, torch.Tensor], alpha: float) -> Dict[str, tor
             continue
         suffix = next((s for s in PEFT if key.endswith(s)), None)
         if suffix is None:
-            raise ConfigError("--ckpt", f"{key!r} is not a LoRA weight this export knows (peft's lora_A / lora_B of "
-                                        "the default adapter)")
-        layer = kohya_name(key[len(UNET):-len(suffix)])
+            raise ConfigError(
+                "--ckpt",
+                f"{key!r} is not a LoRA weight this export knows (peft's lora_A / lora_B of the default adapter)",
+            )
+        layer = kohya_name(key[len(UNET) : -len(suffix)])
         out[layer + PEFT[suffix]] = value.detach().float().contiguous()
         out[layer + ".alpha"] = torch.tensor(float(alpha))
     return out

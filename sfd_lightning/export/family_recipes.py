@@ -6,12 +6,15 @@ as for SD 1.x. SD3 and FLUX are flows: the generator's input x = sigma z is the 
 sigma), and one Euler step from t to 0, x_t - t v, is its x0 prediction. Their pipelines shift the ``sigmas`` they
 are given, so the recipe gives the unshifted u with shift(u) = t: u = t / (s - (s - 1) t).
 """
+
 import math
 from typing import Any, Dict, List, Optional
 
-PIPELINES = {"SDXLUNet": ("StableDiffusionXLPipeline", "UNet2DConditionModel", "unet"),
-             "SD3Transformer": ("StableDiffusion3Pipeline", "SD3Transformer2DModel", "transformer"),
-             "FluxTransformer": ("FluxPipeline", "FluxTransformer2DModel", "transformer")}
+PIPELINES = {
+    "SDXLUNet": ("StableDiffusionXLPipeline", "UNet2DConditionModel", "unet"),
+    "SD3Transformer": ("StableDiffusion3Pipeline", "SD3Transformer2DModel", "transformer"),
+    "FluxTransformer": ("FluxPipeline", "FluxTransformer2DModel", "transformer"),
+}
 
 
 def unshifted(t: float, shift: float) -> float:
@@ -19,7 +22,9 @@ def unshifted(t: float, shift: float) -> float:
     return t / (shift - (shift - 1) * t)
 
 
-def family_usage(meta: Dict[str, Any], latent_shape: tuple, base: str, schedule: Any, vae_factor: int) -> Optional[List[str]]:
+def family_usage(
+    meta: Dict[str, Any], latent_shape: tuple, base: str, schedule: Any, vae_factor: int
+) -> Optional[List[str]]:
     """The card's code lines for an SDXL, SD3 or FLUX generator (None for another network); images are the latent
     size x ``vae_factor`` pixels."""
     net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net") or {}
@@ -29,16 +34,25 @@ def family_usage(meta: Dict[str, Any], latent_shape: tuple, base: str, schedule:
     pipeline, network, part = PIPELINES[name]
     sigma = float(meta["sigma_init"])
     pixels = latent_shape[-1] * vae_factor
-    load = (f"pipe = {pipeline}.from_pretrained(BASE, {part}={network}.from_pretrained(THIS_MODEL, subfolder=\"{part}\"))")
+    load = f'pipe = {pipeline}.from_pretrained(BASE, {part}={network}.from_pretrained(THIS_MODEL, subfolder="{part}"))'
     z = f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))"
     imports = f"from diffusers import {pipeline}, {network}" + (", DDPMScheduler" if name == "SDXLUNet" else "")
-    lines = ["```python", "import torch", imports, "", f"BASE, THIS_MODEL = \"{base}\", \"PATH_OR_HUB_ID_OF_THIS_FOLDER\"",
-             load, z]
+    lines = [
+        "```python",
+        "import torch",
+        imports,
+        "",
+        f'BASE, THIS_MODEL = "{base}", "PATH_OR_HUB_ID_OF_THIS_FOLDER"',
+        load,
+        z,
+    ]
     if name == "SDXLUNet":
         scale = sigma / math.sqrt(1 + sigma**2)
-        lines += ["pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)  # x0 at its last step",
-                  f"image = pipe(\"a prompt\", latents={scale:.8f} * z, timesteps=[{meta['t_init']}], guidance_scale=1.0, "
-                  f"height={pixels}, width={pixels}).images[0]"]
+        lines += [
+            "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)  # x0 at its last step",
+            f'image = pipe("a prompt", latents={scale:.8f} * z, timesteps=[{meta["t_init"]}], guidance_scale=1.0, '
+            f"height={pixels}, width={pixels}).images[0]",
+        ]
         what = f"one DDPM step at t_init {meta['t_init']} from scaled Gaussian latents"
     else:
         t = sigma / (1 + sigma)
@@ -47,14 +61,30 @@ def family_usage(meta: Dict[str, Any], latent_shape: tuple, base: str, schedule:
         latents = f"{t:.8f} * z"
         guidance = 1.0
         if name == "FluxTransformer":
-            latents = f"{pipeline}._pack_latents({t:.8f} * z, 1, {latent_shape[0]}, {latent_shape[1]}, {latent_shape[2]})"
+            latents = (
+                f"{pipeline}._pack_latents({t:.8f} * z, 1, {latent_shape[0]}, {latent_shape[1]}, {latent_shape[2]})"
+            )
             guidance = float((net.get("init_args") or {}).get("guidance", 3.5))  # the distilled guidance, an input
-        lines += [f"image = pipe(\"a prompt\", latents={latents}, sigmas=[{u:.8f}], num_inference_steps=1, "
-                  f"guidance_scale={guidance}, height={pixels}, width={pixels}).images[0]"]
-        what = (f"one Euler step from flow time {t:.6f} (sigma {sigma:.4f}; the pipeline shifts the given {u:.8f} "
-                f"there) to 0")
-    note = (" (`guidance_scale` is FLUX.1-dev's distilled-guidance input, the one the generator was trained at)"
-            if name == "FluxTransformer" else "")
-    return ["## Use with stock diffusers", "",
-            f"The same images with diffusers alone: {pipeline} with this {part} (`{part}/`), {what}, no "
-            f"classifier-free guidance{note}.", "", *lines, "```", ""]
+        lines += [
+            f'image = pipe("a prompt", latents={latents}, sigmas=[{u:.8f}], num_inference_steps=1, '
+            f"guidance_scale={guidance}, height={pixels}, width={pixels}).images[0]"
+        ]
+        what = (
+            f"one Euler step from flow time {t:.6f} (sigma {sigma:.4f}; the pipeline shifts the given {u:.8f} "
+            f"there) to 0"
+        )
+    note = (
+        " (`guidance_scale` is FLUX.1-dev's distilled-guidance input, the one the generator was trained at)"
+        if name == "FluxTransformer"
+        else ""
+    )
+    return [
+        "## Use with stock diffusers",
+        "",
+        f"The same images with diffusers alone: {pipeline} with this {part} (`{part}/`), {what}, no "
+        f"classifier-free guidance{note}.",
+        "",
+        *lines,
+        "```",
+        "",
+    ]

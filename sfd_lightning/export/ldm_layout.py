@@ -9,16 +9,28 @@ then each down block's layers (a resnet ``.0`` and a transformer ``.1``) and its
 transformer (``.2.conv``; ``.1.conv`` where the block has none). The VAE's LDM decoder counts its up blocks from
 the bottom (``up.{n - 1 - i}``) and stores the mid-block attention's projections as 1x1 convolutions.
 """
+
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
 
 Table = Dict[str, Tuple[str, Dict[str, str]]]  # diffusers module path -> (LDM path, {submodule: LDM submodule})
 
-UNET_RESNET = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1",
-               "norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
-UNET_OUTER = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-              "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+UNET_RESNET = {
+    "norm1": "in_layers.0",
+    "conv1": "in_layers.2",
+    "time_emb_proj": "emb_layers.1",
+    "norm2": "out_layers.0",
+    "conv2": "out_layers.3",
+    "conv_shortcut": "skip_connection",
+}
+UNET_OUTER = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
 VAE_RESNET = {"conv_shortcut": "nin_shortcut"}
 VAE_ATTENTION = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
 VAE_PARTS = {"conv_in": "conv_in", "conv_out": "conv_out", "conv_norm_out": "norm_out"}  # of the encoder and decoder
@@ -88,7 +100,7 @@ def rename(key: str, table: Table) -> Optional[str]:
             rest = ".".join(parts[cut:])
             for old, new in inner.items():
                 if rest.startswith(old + "."):
-                    rest = new + rest[len(old):]
+                    rest = new + rest[len(old) :]
                     break
             return f"{ldm}.{rest}"
     return None

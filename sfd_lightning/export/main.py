@@ -14,17 +14,26 @@ base UNet that diffusers and ComfyUI load (``pytorch_lora_weights.safetensors``,
 ``sfd_lightning.load_generator(DIR)``, ``sfd sample --ckpt DIR`` and ``model.init_ckpt=DIR`` read it. ``--out`` must
 be new or empty; ``--overwrite`` replaces a folder whole.
 """
+
 import argparse
 import os
 from typing import List, Optional
 
 from sfd_lightning.errors import ConfigError, describe
-from sfd_lightning.export.model_card import (diffusers_usage, find_attacks, find_benchmark, find_report, prompt_forgetting,
-                                             render, reproduce, run_inputs)
-from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.export.comfyui_workflow import write_comfyui_workflow
 from sfd_lightning.export.diffusers_lora import write_diffusers_lora
+from sfd_lightning.export.model_card import (
+    diffusers_usage,
+    find_attacks,
+    find_benchmark,
+    find_report,
+    prompt_forgetting,
+    render,
+    reproduce,
+    run_inputs,
+)
 from sfd_lightning.export.single_file import write_single_file
+from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.folder import generator_of, rebuild, write_diffusers_parts, write_folder
 from sfd_lightning.io.out_guard import check_out_spares_inputs
@@ -32,13 +41,24 @@ from sfd_lightning.io.source import Source
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sfd export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sfd export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--ckpt", required=True, help="an SFD checkpoint (sfd fit's checkpoints/last.ckpt)")
     p.add_argument("--out", required=True, help="folder to write: new or empty, or any folder with --overwrite")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace a non-empty --out whole (nothing of it is kept; it stays as it was if the export fails)")
-    p.add_argument("--push-to-hub", "--push_to_hub", default=None, dest="push_to_hub", metavar="REPO",
-                   help="also upload the folder to this Hugging Face Hub model repository (created if missing)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty --out whole (nothing of it is kept; it stays as it was if the export fails)",
+    )
+    p.add_argument(
+        "--push-to-hub",
+        "--push_to_hub",
+        default=None,
+        dest="push_to_hub",
+        metavar="REPO",
+        help="also upload the folder to this Hugging Face Hub model repository (created if missing)",
+    )
     p.add_argument("--private", action="store_true", help="create the Hub repository private")
     return p
 
@@ -64,8 +84,11 @@ def push_to_hub(folder: str, repo: str, private: bool) -> str:
         api.create_repo(repo, private=private, exist_ok=True)
         api.upload_folder(folder_path=folder, repo_id=repo, commit_message="sfd export")
     except Exception as err:  # the Hub client raises many types (httpx, HfHubHTTPError, token errors)
-        raise ConfigError("--push-to-hub", f"cannot upload to {repo!r} ({describe(err)}); the export in {folder!r} is "
-                                           f"kept: upload it with `hf upload {repo} {folder}`") from None
+        raise ConfigError(
+            "--push-to-hub",
+            f"cannot upload to {repo!r} ({describe(err)}); the export in {folder!r} is "
+            f"kept: upload it with `hf upload {repo} {folder}`",
+        ) from None
     return f"https://huggingface.co/{repo}"
 
 
@@ -93,7 +116,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             vae = getattr(autoencoder, "vae", None)
             factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 8  # pixels a latent
             usage = diffusers_usage(meta, shape, lora, single_file, denoiser.schedule, factor)
-            f.write(render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage))
+            f.write(
+                render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage)
+            )
     print(f"exported the EMA one-step generator to {args.out}", flush=True)
     if args.push_to_hub:
         print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)

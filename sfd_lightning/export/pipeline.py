@@ -5,6 +5,7 @@ checkpoint, an exported folder (``sfd export``) or a Hugging Face Hub repository
     pipe = load_generator("runs/digits_forget/.../checkpoints/last.ckpt")   # or a folder, or "user/repo"
     images = pipe.sample([0, 3], n=8, seed=0)     # (16, C, H, W) in [-1, 1]: what `sfd sample` writes
 """
+
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -28,15 +29,23 @@ def resolve_source(path: str, revision: Optional[str] = None) -> str:
     try:
         return snapshot_download(path, revision=revision)
     except Exception as err:  # hub errors come in many types
-        raise ConfigError("path", f"{path!r} is neither a local checkpoint or folder nor a Hub repository we can "
-                          f"download ({describe(err, 160)})") from None
+        raise ConfigError(
+            "path",
+            f"{path!r} is neither a local checkpoint or folder nor a Hub repository we can "
+            f"download ({describe(err, 160)})",
+        ) from None
 
 
 class OneStepPipeline:
     """Images from an SFD one-step generator: ``G(z, c) = D(sigma_init z, sigma_init, c)``, decoded for latent models."""
 
-    def __init__(self, generator: OneStepGenerator, decode: Callable[[torch.Tensor], torch.Tensor], meta: Dict[str, Any],
-                 encode: Optional[Callable[[torch.Tensor], torch.Tensor]] = None):
+    def __init__(
+        self,
+        generator: OneStepGenerator,
+        decode: Callable[[torch.Tensor], torch.Tensor],
+        meta: Dict[str, Any],
+        encode: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    ):
         self.generator, self.decode, self.meta = generator, decode, meta
         self.encode = encode  # images to the generator's latents (latent models), for fine-tuning on images
         net = generator.denoiser.net
@@ -44,15 +53,22 @@ class OneStepPipeline:
         self.num_classes: Optional[int] = getattr(net, "num_classes", None)  # None: conditioned on prompts
 
     @classmethod
-    def from_pretrained(cls, path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None) -> "OneStepPipeline":
+    def from_pretrained(
+        cls, path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None
+    ) -> "OneStepPipeline":
         """From an SFD checkpoint (``.ckpt``), an exported folder, or a Hub id holding an exported folder."""
         local = Source(resolve_source(path, revision), "path")
         meta, state = read_folder(local) if os.path.isdir(local.path) else generator_of_checkpoint(local)
         return cls.from_parts(meta, state, Source(path, "path"), device)
 
     @classmethod
-    def from_parts(cls, meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source,
-                   device: Union[str, torch.device] = "cpu") -> "OneStepPipeline":
+    def from_parts(
+        cls,
+        meta: Dict[str, Any],
+        state: Dict[str, torch.Tensor],
+        source: Source,
+        device: Union[str, torch.device] = "cpu",
+    ) -> "OneStepPipeline":
         """From the metadata and weights ``io.folder`` reads out of a checkpoint or folder (``source``)."""
         denoiser, autoencoder = rebuild(meta, state, source)
         device = torch.device(device)
@@ -92,8 +108,9 @@ class OneStepPipeline:
         return torch.cat(out)
 
     @torch.no_grad()
-    def __call__(self, conditions: Conditions, num_images_per_prompt: int = 1,
-                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def __call__(
+        self, conditions: Conditions, num_images_per_prompt: int = 1, generator: Optional[torch.Generator] = None
+    ) -> torch.Tensor:
         """The diffusers-style call: noise from ``generator`` (a ``torch.Generator``), one network evaluation."""
         y = self.conditions(conditions, num_images_per_prompt)
         y = y.to(self.device) if isinstance(y, torch.Tensor) else y
@@ -101,6 +118,8 @@ class OneStepPipeline:
         return self.decode(self.generator(noise, y)).clamp(-1, 1)
 
 
-def load_generator(path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None) -> OneStepPipeline:
+def load_generator(
+    path: str, device: Union[str, torch.device] = "cpu", revision: Optional[str] = None
+) -> OneStepPipeline:
     """An SFD one-step generator from a checkpoint, an exported folder or a Hub id; see :class:`OneStepPipeline`."""
     return OneStepPipeline.from_pretrained(path, device, revision)

@@ -11,6 +11,7 @@ checkpoints by file name: rename the copy you put there). Only a Stable Diffusio
 encoder) has this layout; SD 2.x's OpenCLIP encoder is stored another way and gets no single file, nor does a run
 without an autoencoder, DiT or a pixel-space model. The renamings are in :mod:`sfd_lightning.export.ldm_layout`.
 """
+
 import os
 from typing import Dict, Optional
 
@@ -48,8 +49,11 @@ def single_file_state(unet: nn.Module, vae: nn.Module, text_encoder: nn.Module) 
     """The UNet's, VAE's and text encoder's weights under their LDM names, as contiguous CPU tensors."""
     unet_state = unet.state_dict()
     vae_state = to_ldm(vae.state_dict(), vae_table(vae.config), VAE, "VAE")
-    state = {**to_ldm(unet_state, unet_table(unet.config, unet_state), UNET, "UNet"),
-             **{k: vae_attention_as_conv(k, v) for k, v in vae_state.items()}, **text_to_ldm(text_encoder)}
+    state = {
+        **to_ldm(unet_state, unet_table(unet.config, unet_state), UNET, "UNet"),
+        **{k: vae_attention_as_conv(k, v) for k, v in vae_state.items()},
+        **text_to_ldm(text_encoder),
+    }
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 

@@ -1,6 +1,7 @@
 """An export folder written whole or not at all: built in a fresh folder beside ``--out``, then put in its place,
 so no file of an earlier folder (a README, a stale ``unet/``) survives in it and a failure leaves the old one as
 it was."""
+
 import os
 import shutil
 import tempfile
@@ -16,7 +17,9 @@ def check_out(out: str, overwrite: bool, field: str = "--out") -> None:
     if os.path.exists(out) and not os.path.isdir(out):
         raise ConfigError(field, f"{out!r} exists and is not a folder")
     if os.path.isdir(out) and os.listdir(out) and not overwrite:
-        raise ConfigError(field, f"{out!r} is not empty; give an empty or new folder, or --overwrite to replace it whole")
+        raise ConfigError(
+            field, f"{out!r} is not empty; give an empty or new folder, or --overwrite to replace it whole"
+        )
 
 
 def give_ordinary_modes(folder: str) -> None:

@@ -9,6 +9,7 @@ checkpoints), sfd_weights (SFD's teacher and stage-1 weights), folder (exported 
 checkpoint may be asked), run_lock and run_dir (run folders), yaml_file (the user's YAML files), figures (PNG
 figures).
 """
+
 from sfd_lightning.io.atomic import AtomicCheckpointIO
 
 __all__ = ["AtomicCheckpointIO"]

@@ -10,6 +10,7 @@ checked before it is imported, so a refused file imports nothing: it must lie in
 Python source file there (not ``__main__``, which runs the CLI, or another dunder module), and define the
 class at its top level, which is read from the source without running it.
 """
+
 import argparse
 import ast
 import importlib
@@ -40,10 +41,14 @@ def trust(packages: str) -> None:
 
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:
     """``--trust-classes PKG[,PKG]``: the opt-in for a user's own network classes stored in files."""
-    parser.add_argument("--trust-classes", default=None, metavar="PKG[,PKG]",
-                        help="also rebuild nn.Module classes of these packages from the files read (like "
-                             f"trust_remote_code: only for files you trust; default: {OWN_PACKAGE} only; "
-                             f"env {TRUST_ENV})")
+    parser.add_argument(
+        "--trust-classes",
+        default=None,
+        metavar="PKG[,PKG]",
+        help="also rebuild nn.Module classes of these packages from the files read (like "
+        f"trust_remote_code: only for files you trust; default: {OWN_PACKAGE} only; "
+        f"env {TRUST_ENV})",
+    )
 
 
 def apply_trust_argument(args: argparse.Namespace) -> None:
@@ -53,8 +58,10 @@ def apply_trust_argument(args: argparse.Namespace) -> None:
 
 
 def _allowed(packages: Tuple[str, ...]) -> str:
-    return (f"only torch.nn.Module classes of {', '.join(packages)} are rebuilt from a file "
-            f"(trust your own package with --trust-classes or {TRUST_ENV})")
+    return (
+        f"only torch.nn.Module classes of {', '.join(packages)} are rebuilt from a file "
+        f"(trust your own package with --trust-classes or {TRUST_ENV})"
+    )
 
 
 def _within(module_name: str, packages: Tuple[str, ...]) -> bool:
@@ -78,7 +85,10 @@ def defines(source: str, name: str) -> bool:
     except SyntaxError:
         return False
     for node in _statements(tree.body):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in (name, "__getattr__"):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in (
+            name,
+            "__getattr__",
+        ):
             return True
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -119,11 +129,13 @@ def check_class_path(class_path: object, source: Source) -> Tuple[str, str]:
         raise source.error(f"{path!r} stores class {class_path!r}, which is not allowed: {allowed}")
     code = _source_of(module_name)
     if not code:
-        raise source.error(f"{path!r} stores class {class_path!r}, which cannot be imported "
-                           f"(no Python module {module_name!r})")
+        raise source.error(
+            f"{path!r} stores class {class_path!r}, which cannot be imported (no Python module {module_name!r})"
+        )
     if not defines(code, name):
-        raise source.error(f"{path!r} stores class {class_path!r}, which cannot be imported "
-                           f"({module_name!r} defines no {name!r})")
+        raise source.error(
+            f"{path!r} stores class {class_path!r}, which cannot be imported ({module_name!r} defines no {name!r})"
+        )
     return module_name, name
 
 

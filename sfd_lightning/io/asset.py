@@ -1,5 +1,6 @@
 """Exported assets: a plain dict, safe for ``torch.load(weights_only=True)``:
 ``{"format": "sfd-lightning/<kind>/v1", "config": {"class_path", "init_args"}, "state_dict": ...}``."""
+
 from typing import Any, Mapping
 
 import torch
@@ -24,7 +25,7 @@ def load_exported(source: Source, kind: str) -> nn.Module:
     ckpt = read_checkpoint(source)
     expected = FORMAT.format(kind=kind)
     if ckpt.get("format") != expected:
-        raise source.error(f"{source.path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})")
+        raise source.error(
+            f"{source.path!r} is not a {kind} asset (format {ckpt.get('format')!r}, expected {expected!r})"
+        )
     return build_loaded(ckpt.get("config"), ckpt.get("state_dict"), source, f"{source.path}'s own config")
-
-

@@ -4,6 +4,7 @@ Every file gets the permissions an ordinary ``open`` gives under the process's u
 private ``0o600`` of the temporary file it was written as (``mkstemp``; safetensors too creates its files ``0o600``):
 a server running as another user (ComfyUI, a shared cluster) reads what we write as it reads other files.
 """
+
 import os
 import tempfile
 from contextlib import contextmanager
@@ -41,7 +42,11 @@ class WriteError(ConfigError):
 def write_failure(path: str, err: BaseException, field: str) -> WriteError:
     """One line naming ``field`` and ``path``: what went wrong and that what was at ``path`` is as it was."""
     reason = getattr(err, "reason", None) or getattr(err, "strerror", None) or describe(err)
-    kept = f"the previous {os.path.basename(path)} there is intact" if os.path.exists(path) else "nothing was written there"
+    kept = (
+        f"the previous {os.path.basename(path)} there is intact"
+        if os.path.exists(path)
+        else "nothing was written there"
+    )
     return WriteError(field, f"cannot write {path!r} ({reason}); {kept}", reason)
 
 

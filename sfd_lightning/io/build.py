@@ -1,5 +1,6 @@
 """Networks rebuilt from the ``{"class_path", "init_args"}`` config a file stores, from allowed classes only
 (``allow_list``), with their weights loaded strictly."""
+
 import warnings
 from typing import Any, Callable, Mapping, Optional
 
@@ -28,8 +29,9 @@ def check_classes(config: Any, source: Source) -> None:
         resolve_class(class_path, source)
 
 
-def build_loaded(config: Any, state: Any, source: Source, target: str,
-                 part: Callable[[nn.Module], nn.Module] = lambda module: module) -> nn.Module:
+def build_loaded(
+    config: Any, state: Any, source: Source, target: str, part: Callable[[nn.Module], nn.Module] = lambda module: module
+) -> nn.Module:
     """:func:`build` with ``state`` strictly loaded into the network (or into ``part(network)``, e.g. its ``net``).
 
     The weights' names and shapes are checked first against the network built on the meta device, which
@@ -76,12 +78,12 @@ def _instantiate(config: Any, source: Source) -> Any:
         cls = resolve_class(config["class_path"], source)
         init_args = config.get("init_args") or {}
         if not isinstance(init_args, Mapping):
-            raise source.error(f"{source.path!r}: init_args of {config['class_path']!r} must be a mapping, got {type(init_args).__name__}")
+            raise source.error(
+                f"{source.path!r}: init_args of {config['class_path']!r} must be a mapping, got {type(init_args).__name__}"
+            )
         return cls(**{str(k): _instantiate(v, source) for k, v in init_args.items()})
     if isinstance(config, Mapping):
         return {k: _instantiate(v, source) for k, v in config.items()}
     if isinstance(config, list):
         return [_instantiate(v, source) for v in config]
     return config
-
-

@@ -1,4 +1,5 @@
 """Where this user's computed results and file digests are kept between runs."""
+
 import os
 
 CACHE_ENV = "SFD_CACHE_DIR"

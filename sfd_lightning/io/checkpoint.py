@@ -3,6 +3,7 @@ bare state dicts, all with ``torch.load(weights_only=True)``.
 
 Every failure is a :class:`ConfigError` naming the config field that pointed at the file (its :class:`Source`).
 """
+
 import os
 from typing import Any, Dict, Iterable, Mapping
 
@@ -32,8 +33,10 @@ def read_any(source: Source, mmap: bool = False) -> Any:
     with open(path, "rb") as f:
         head = f.read(4)
     if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save's zip archive, or its older bare pickle
-        raise source.error(f"cannot read checkpoint {path!r}: it is not a PyTorch checkpoint (torch.save "
-                           f"writes a zip archive; it starts with {head!r})")
+        raise source.error(
+            f"cannot read checkpoint {path!r}: it is not a PyTorch checkpoint (torch.save "
+            f"writes a zip archive; it starts with {head!r})"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # torch raises many types for corrupt or foreign files
@@ -52,14 +55,15 @@ def extract_state_dict(ckpt: Mapping[str, Any], prefixes: Iterable[str] = ()) ->
     """The network weights in an asset, a Lightning checkpoint (first matching prefix), or a bare state dict."""
     state = ckpt.get("state_dict", ckpt)
     for prefix in prefixes:
-        picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        picked = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if picked:
             return picked
     return {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
-def network_weights(obj: Any, source: Source, prefixes: Iterable[str] = (), use_ema: bool = True,
-                    role: str = "model") -> Dict[str, torch.Tensor]:
+def network_weights(
+    obj: Any, source: Source, prefixes: Iterable[str] = (), use_ema: bool = True, role: str = "model"
+) -> Dict[str, torch.Tensor]:
     """Weights of one network in a loaded checkpoint of any supported kind, reference lists included."""
     if is_reference_checkpoint(obj):
         try:
@@ -67,7 +71,7 @@ def network_weights(obj: Any, source: Source, prefixes: Iterable[str] = (), use_
         except ValueError as err:
             raise source.error(f"reference checkpoint {source.path!r}: {err}") from None
     if not isinstance(obj, Mapping):
-        raise source.error(f"checkpoint {source.path!r} holds a {type(obj).__name__}, expected a dict or a reference checkpoint list")
+        raise source.error(
+            f"checkpoint {source.path!r} holds a {type(obj).__name__}, expected a dict or a reference checkpoint list"
+        )
     return extract_state_dict(obj, prefixes)
-
-

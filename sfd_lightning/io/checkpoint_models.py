@@ -2,6 +2,7 @@
 EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_one_step` tells an SFD
 checkpoint (see ``io.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
 classes (``allow_list``)."""
+
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
@@ -19,7 +20,9 @@ def denoiser_from(config: Any, state: Dict[str, torch.Tensor], path: str, what: 
     """A denoiser rebuilt from its class_path config (allowed classes only) with ``state`` loaded strictly, frozen;
     the weights' shapes are checked against the config before the network is built."""
     if not isinstance(config, dict) or "class_path" not in config:
-        raise ConfigError("--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?")
+        raise ConfigError(
+            "--ckpt", f"{path!r} does not record its {what} architecture (class_path); was it written by `sfd fit`?"
+        )
     denoiser = build_loaded(config, state, Source(path, "--ckpt"), f"the {what} config stored in the checkpoint")
     return denoiser.to(device).eval().requires_grad_(False)
 
@@ -36,12 +39,24 @@ def load_multistep(ckpt: Dict[str, Any], path: str, device: torch.device) -> Tup
     hparams = ckpt.get("hyper_parameters", {})
     if str(hparams.get("_class_path", "")).startswith("sfd_lightning.baselines."):
         name = hparams["_class_path"].rsplit(".", 1)[-1]
-        return denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["student."]), path, "fine-tuned", device), name, hparams
+        return (
+            denoiser_from(hparams["teacher"], extract_state_dict(ckpt, ["student."]), path, "fine-tuned", device),
+            name,
+            hparams,
+        )
     if ckpt.get("format") == FORMAT.format(kind="denoiser"):
         return denoiser_from(ckpt["config"], ckpt["state_dict"], path, "teacher", device), "teacher", hparams
     if "denoiser" in hparams:
-        return denoiser_from(hparams["denoiser"], extract_state_dict(ckpt, ["denoiser_ema.module."]), path, "teacher", device), "diffusion model", hparams
-    raise ConfigError("--ckpt", f"{path!r} is neither an SFD checkpoint, a DiffusionModule or baseline checkpoint nor a teacher asset")
+        return (
+            denoiser_from(
+                hparams["denoiser"], extract_state_dict(ckpt, ["denoiser_ema.module."]), path, "teacher", device
+            ),
+            "diffusion model",
+            hparams,
+        )
+    raise ConfigError(
+        "--ckpt", f"{path!r} is neither an SFD checkpoint, a DiffusionModule or baseline checkpoint nor a teacher asset"
+    )
 
 
 def autoencoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Optional[nn.Module]:

@@ -1,4 +1,5 @@
 """Figures drawn without a display and written as PNG files: the panels a plot starts from and how it is saved."""
+
 from typing import Tuple
 
 import matplotlib

@@ -8,6 +8,7 @@ only when a file changed (a file copied over another with its old time kept stil
 reads about 0.75 GB/s on one core of the 2-core CI machine: Stable Diffusion 1.5's 4.3 GB of fp32 weights take
 about 6 s the first time.
 """
+
 import hashlib
 import json
 import os
@@ -100,14 +101,22 @@ def local_folder(pretrained: str, field: str) -> str:
 
         return snapshot_download(pretrained, local_files_only=True)
     except Exception as err:  # huggingface_hub raises its own error types for an id that is not cached or not valid
-        raise ConfigError(field, f"cannot find the local files of {pretrained!r} to fingerprint them: {describe(err)}") from None
+        raise ConfigError(
+            field, f"cannot find the local files of {pretrained!r} to fingerprint them: {describe(err)}"
+        ) from None
 
 
 def fingerprint_config(config: Any, field: str) -> Any:
     """``config`` with every ``pretrained`` hub id or folder replaced by ``sha256:<its folder's digest>``."""
     if isinstance(config, dict):
-        return {k: (f"sha256:{folder_digest(local_folder(v, field), field)}" if k == "pretrained" and isinstance(v, str)
-                    else fingerprint_config(v, field)) for k, v in config.items()}
+        return {
+            k: (
+                f"sha256:{folder_digest(local_folder(v, field), field)}"
+                if k == "pretrained" and isinstance(v, str)
+                else fingerprint_config(v, field)
+            )
+            for k, v in config.items()
+        }
     if isinstance(config, list):
         return [fingerprint_config(v, field) for v in config]
     return config
@@ -118,6 +127,10 @@ def weights_fingerprint(files: Dict[str, Optional[str]], configs: Dict[str, Any]
     its pretrained folders' digests."""
     given = [path for path in files.values() if path]
     digests = file_digests([p for p in given if os.path.isfile(p)], field)
-    return {"files": {name: (None if not path else digests.get(path) or f"sha256:{folder_digest(path, field)}")
-                      for name, path in files.items()},
-            "configs": {name: fingerprint_config(config, field) for name, config in configs.items()}}
+    return {
+        "files": {
+            name: (None if not path else digests.get(path) or f"sha256:{folder_digest(path, field)}")
+            for name, path in files.items()
+        },
+        "configs": {name: fingerprint_config(config, field) for name, config in configs.items()},
+    }

@@ -1,14 +1,15 @@
 """An SFD checkpoint's EMA one-step generator as a folder, and back.
 
-    DIR/sfd_generator.json   what rebuilds it: the denoiser's class_path config (allow-listed classes
-                             only), t_init and sigma_init, the conditioning, the autoencoder (latent models), the SFD
-                             settings, forget and override classes
-    DIR/model.safetensors    the EMA generator's weights (safetensors: tensors only, nothing to execute)
-    DIR/unet/, DIR/transformer/   Stable Diffusion's UNet or DiT's transformer in diffusers' own layout
-                             (``UNet2DConditionModel.from_pretrained(DIR, subfolder="unet")``); the frozen parts
-                             (text encoder, tokenizer, VAE) by reference: the base model named in the config
-    DIR/README.md            the model card (``model_card.py``)
+DIR/sfd_generator.json   what rebuilds it: the denoiser's class_path config (allow-listed classes
+                         only), t_init and sigma_init, the conditioning, the autoencoder (latent models), the SFD
+                         settings, forget and override classes
+DIR/model.safetensors    the EMA generator's weights (safetensors: tensors only, nothing to execute)
+DIR/unet/, DIR/transformer/   Stable Diffusion's UNet or DiT's transformer in diffusers' own layout
+                         (``UNet2DConditionModel.from_pretrained(DIR, subfolder="unet")``); the frozen parts
+                         (text encoder, tokenizer, VAE) by reference: the base model named in the config
+DIR/README.md            the model card (``model_card.py``)
 """
+
 import json
 import os
 from typing import Any, Dict, Tuple
@@ -44,15 +45,26 @@ def generator_of(ckpt: Dict[str, Any], source: Source) -> Tuple[Dict[str, Any], 
     """:func:`generator_of_checkpoint` of a checkpoint already read."""
     hparams = ckpt.get("hyper_parameters") or {}
     if "teacher" not in hparams:
-        raise source.error(f"{source.path!r} is not an SFD checkpoint (sfd fit's checkpoints/last.ckpt of an SFDModule run)")
+        raise source.error(
+            f"{source.path!r} is not an SFD checkpoint (sfd fit's checkpoints/last.ckpt of an SFDModule run)"
+        )
     if not (isinstance(hparams["teacher"], dict) and "class_path" in hparams["teacher"]):
-        raise source.error(f"{source.path!r} does not record its generator architecture (class_path); was it written by `sfd fit`?")
+        raise source.error(
+            f"{source.path!r} does not record its generator architecture (class_path); was it written by `sfd fit`?"
+        )
     state = extract_state_dict(ckpt, ["generator_ema.module."])
     state = {k: v for k, v in state.items() if not is_adapter_key(k)}  # LoRA SFD: the merged weights beside them
-    meta = {"format": FORMAT, "denoiser": hparams["teacher"], "autoencoder": hparams.get("autoencoder"),
-            "t_init": t_init_of(hparams), "num_classes": hparams.get("num_classes"),
-            "forget_label": hparams.get("forget_label"), "override_label": hparams.get("override_label"),
-            "iteration": ckpt.get("sfd_iteration"), "settings": {k: hparams.get(k) for k in SETTINGS if k in hparams}}
+    meta = {
+        "format": FORMAT,
+        "denoiser": hparams["teacher"],
+        "autoencoder": hparams.get("autoencoder"),
+        "t_init": t_init_of(hparams),
+        "num_classes": hparams.get("num_classes"),
+        "forget_label": hparams.get("forget_label"),
+        "override_label": hparams.get("override_label"),
+        "iteration": ckpt.get("sfd_iteration"),
+        "settings": {k: hparams.get(k) for k in SETTINGS if k in hparams},
+    }
     return meta, state
 
 
@@ -84,20 +96,25 @@ def rebuild(meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source
     denoiser = build_loaded(meta["denoiser"], state, source, "the generator's denoiser config")
     t_init, steps = meta["t_init"], denoiser.schedule.num_timesteps
     if isinstance(t_init, bool) or not isinstance(t_init, int) or not 0 <= t_init < steps:
-        raise source.error(f"{source.path!r} stores t_init {t_init!r}; it must be an integer timestep of the "
-                           f"denoiser's schedule, in [0, {steps - 1}]")
+        raise source.error(
+            f"{source.path!r} stores t_init {t_init!r}; it must be an integer timestep of the "
+            f"denoiser's schedule, in [0, {steps - 1}]"
+        )
     config = meta.get("autoencoder")
     autoencoder = build(config, source) if isinstance(config, dict) and "class_path" in config else None
     return denoiser.eval().requires_grad_(False), autoencoder
 
 
 # what sfd_generator.json must hold: key -> (the types allowed, what the error says is allowed)
-META_KEYS = {"denoiser": (dict, "a class_path config"), "t_init": (int, "an integer timestep"),
-             "autoencoder": ((dict, type(None)), "a class_path config or null"),
-             "num_classes": ((int, type(None)), "an integer or null"),
-             "forget_label": ((int, str, type(None)), "a class index, a class name or null"),
-             "override_label": ((int, str, type(None)), "a class index, a class name or null"),
-             "settings": ((dict, type(None)), "an object or null")}
+META_KEYS = {
+    "denoiser": (dict, "a class_path config"),
+    "t_init": (int, "an integer timestep"),
+    "autoencoder": ((dict, type(None)), "a class_path config or null"),
+    "num_classes": ((int, type(None)), "an integer or null"),
+    "forget_label": ((int, str, type(None)), "a class index, a class name or null"),
+    "override_label": ((int, str, type(None)), "a class index, a class name or null"),
+    "settings": ((dict, type(None)), "an object or null"),
+}
 REQUIRED = ("denoiser", "t_init")
 
 

@@ -1,5 +1,6 @@
 """A name from a spec that also names a folder under the output folder (a comparison's method, a sweep): checked so
 that it stays inside it."""
+
 import re
 
 from sfd_lightning.errors import ConfigError
@@ -15,6 +16,8 @@ def folder_name(name: str) -> str:
 def check_folder_name(name: object, field: str) -> str:
     """``name`` if it makes one safe folder: letters, digits, spaces, ``-``, ``_`` or ``.``, and not ``.`` or ``..``."""
     if not isinstance(name, str) or not NAME.fullmatch(name) or folder_name(name) in (".", ".."):
-        raise ConfigError(field, f"must be letters, digits, spaces, '-', '_' or '.' (not '.' or '..'): it names a folder; "
-                                 f"got {name!r}")
+        raise ConfigError(
+            field,
+            f"must be letters, digits, spaces, '-', '_' or '.' (not '.' or '..'): it names a folder; got {name!r}",
+        )
     return name

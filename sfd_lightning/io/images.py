@@ -1,6 +1,7 @@
 """Image files the user gave (folders of samples, reference photos, real COCO images) opened with one eye: a file
 that is not an image, an empty one, a broken link or a decompression bomb (over PIL's ``Image.MAX_IMAGE_PIXELS``,
 its warning level included) is one line naming the option and the file, never a traceback."""
+
 import os
 import warnings
 from collections import Counter
@@ -68,5 +69,8 @@ def require_one_size(paths: Sequence[str], sizes: Sequence[Size], field: str, wh
     for path, size in zip(paths, sizes):
         example.setdefault(size, os.path.basename(path))
     found = ", ".join(f"{w}x{h} ({n:,} files, e.g. {example[(w, h)]!r})" for (w, h), n in counts.most_common())
-    raise ConfigError(field, f"{where} holds images of {len(counts)} sizes: {found}; the metrics compare images of one "
-                      "size: resize them to one size, or give one folder per size")
+    raise ConfigError(
+        field,
+        f"{where} holds images of {len(counts)} sizes: {found}; the metrics compare images of one "
+        "size: resize them to one size, or give one folder per size",
+    )

@@ -4,6 +4,7 @@ Arrays are read with ``allow_pickle=False``: an object array would be unpickled,
 the file's choosing, so it is refused with one line instead. A file numpy cannot read at all (not a
 zip, truncated) is one line too.
 """
+
 import zipfile
 from typing import Dict, Iterable, List
 
@@ -15,10 +16,14 @@ from sfd_lightning.io.source import Source
 
 def _reading_error(source: Source, err: Exception) -> ConfigError:
     if isinstance(err, ValueError) and str(err).startswith("Object arrays"):
-        return source.error(f"{source.path!r} holds object (pickled) arrays, which are not read (they could run code); "
-                            "save plain numeric arrays, as `sfd sample` writes")
+        return source.error(
+            f"{source.path!r} holds object (pickled) arrays, which are not read (they could run code); "
+            "save plain numeric arrays, as `sfd sample` writes"
+        )
     if isinstance(err, ValueError) and "pickled" in str(err):  # numpy's guess for any file that is not .npy/.npz
-        return source.error(f"{source.path!r} is not an .npz file (numpy would read it as a pickle, which is never loaded)")
+        return source.error(
+            f"{source.path!r} is not an .npz file (numpy would read it as a pickle, which is never loaded)"
+        )
     return source.error(f"cannot read {source.path!r} as an .npz file ({describe(err)})")
 
 

@@ -5,6 +5,7 @@ Its YAML configs describe the UNet under ``model:`` and ``data:``; its checkpoin
 ``[fake_score_state, optimizer_state, generator_state, optimizer_state, step, (ema_shadow)]`` for
 an SFD/SiD run. State-dict keys may carry DDP's ``module.`` prefix; EMA shadows never do.
 """
+
 from typing import Any, Dict, Mapping, Sequence
 
 import torch
@@ -12,7 +13,16 @@ import torch
 from sfd_lightning.errors import ConfigError
 
 # fields of the reference YAML's model: section that are DDPMUNet arguments of the same name
-_UNET_FIELDS = ("ch", "ch_mult", "num_res_blocks", "attn_resolutions", "dropout", "in_channels", "out_ch", "resamp_with_conv")
+_UNET_FIELDS = (
+    "ch",
+    "ch_mult",
+    "num_res_blocks",
+    "attn_resolutions",
+    "dropout",
+    "in_channels",
+    "out_ch",
+    "resamp_with_conv",
+)
 _IGNORED_MODEL_FIELDS = {"type", "var_type", "ema_rate", "ema", "cond_drop_prob"}
 
 
@@ -29,7 +39,9 @@ def unet_kwargs(config: Mapping[str, Any], field: str = "model_config") -> Dict[
         raise ConfigError(field, f"missing reference fields: {', '.join(missing)}")
     unknown = sorted(set(model) - set(_UNET_FIELDS) - _IGNORED_MODEL_FIELDS)
     if unknown:
-        raise ConfigError(f"{field}.model", f"unknown fields {unknown}; allowed: {sorted(set(_UNET_FIELDS) | _IGNORED_MODEL_FIELDS)}")
+        raise ConfigError(
+            f"{field}.model", f"unknown fields {unknown}; allowed: {sorted(set(_UNET_FIELDS) | _IGNORED_MODEL_FIELDS)}"
+        )
     kwargs = {k: model[k] for k in _UNET_FIELDS if k in model}
     kwargs.update(resolution=data["image_size"], num_classes=data["n_classes"])
     for key in ("ch_mult", "attn_resolutions"):
@@ -59,7 +71,9 @@ def reference_weights(obj: Sequence[Any], use_ema: bool, role: str = "model") ->
     ema = obj[-1] if len(obj) > 1 and _is_state_dict(obj[-1]) else None
     if role == "fake_score":
         if not (sfd_run and _is_state_dict(obj[0])):
-            raise ValueError("it holds no fake score (a reference SFD/SiD run's checkpoint from a full snapshot has one)")
+            raise ValueError(
+                "it holds no fake score (a reference SFD/SiD run's checkpoint from a full snapshot has one)"
+            )
         return _strip(obj[0])
     if use_ema and ema is not None:
         return _strip(ema)

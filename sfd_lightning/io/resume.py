@@ -5,6 +5,7 @@ the command line sets otherwise (``--model.forget_label=3`` on a forget-0 run) w
 word; and a finished run has nothing left to train. Both are refused before anything is loaded. Settings
 outside the model (``trainer.*``, ``data.*``, callbacks, the logger) may change on resume.
 """
+
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -27,7 +28,9 @@ def differences(asked: Any, stored: Any, name: str) -> List[str]:
     nested configs together: a group of settings on one side and ``None`` (or a value) on the other is one
     difference, named at the group (``model.init_args.lora=None (checkpoint: {rank: 16, ...})``)."""
     if isinstance(asked, Mapping) and isinstance(stored, Mapping):
-        return [line for key in asked if key in stored for line in differences(asked[key], stored[key], f"{name}.{key}")]
+        return [
+            line for key in asked if key in stored for line in differences(asked[key], stored[key], f"{name}.{key}")
+        ]
     asked, stored = _plain(asked), _plain(stored)
     return [] if asked == stored else [f"{name}={shown(asked)} (checkpoint: {shown(stored)})"]
 
@@ -54,9 +57,12 @@ def check_model_settings(requested: Mapping[str, Any], ckpt: Mapping[str, Any], 
     hparams = ckpt.get("hyper_parameters") or {}
     changed = changed_model_settings(requested, hparams) if hparams else []
     if changed:
-        raise ConfigError("ckpt_path", f"{path!r} was trained with other model settings than the config asks: "
-                          f"{'; '.join(changed)}. A checkpoint keeps its own model settings (trainer, data and "
-                          "callback options may change on resume): give the run's own config, or start a new run")
+        raise ConfigError(
+            "ckpt_path",
+            f"{path!r} was trained with other model settings than the config asks: "
+            f"{'; '.join(changed)}. A checkpoint keeps its own model settings (trainer, data and "
+            "callback options may change on resume): give the run's own config, or start a new run",
+        )
 
 
 def completed_epochs(ckpt: Mapping[str, Any]) -> int:
@@ -74,6 +80,9 @@ def check_unfinished(ckpt: Mapping[str, Any], max_epochs: Optional[int], max_ste
         reached = f"trainer.max_epochs={max_epochs}"
     else:
         return
-    raise ConfigError("ckpt_path", f"{path!r} is a finished run ({iteration} iterations, {reached} reached): nothing to "
-                      "train. Raise trainer.max_epochs (an epoch is data.init_args.iterations iterations) or "
-                      "trainer.max_steps to train on, or evaluate it with `sfd validate --ckpt_path`")
+    raise ConfigError(
+        "ckpt_path",
+        f"{path!r} is a finished run ({iteration} iterations, {reached} reached): nothing to "
+        "train. Raise trainer.max_epochs (an epoch is data.init_args.iterations iterations) or "
+        "trainer.max_steps to train on, or evaluate it with `sfd validate --ckpt_path`",
+    )

@@ -1,4 +1,5 @@
 """Where a run's files go, computed locally (callbacks ask on rank 0 only, so no collective call)."""
+
 import os
 
 from lightning.pytorch import Trainer

@@ -8,6 +8,7 @@ Two runs started at once would both find the folder empty, so the check holds a 
 ``<folder>/.sfd-run.lock``, which one process wins. The system drops the lock when its process ends, however it
 ends, so a SIGKILL-ed run's folder can be resumed at once.
 """
+
 import fcntl
 import glob
 import os
@@ -46,9 +47,12 @@ def check_run_folder(folder: str, ckpt_path: Optional[str], field: str = "traine
     found = run_files(folder)
     if found and not continues(folder, ckpt_path):
         last = os.path.join(folder, "checkpoints", "last.ckpt")
-        raise ConfigError(field, f"{folder!r} already holds another run ({', '.join(found[:4])}); give a new folder "
-                                 f"(--{field}=DIR), a logger (its runs get folders of their own), or continue that "
-                                 f"run with --ckpt_path={last}")
+        raise ConfigError(
+            field,
+            f"{folder!r} already holds another run ({', '.join(found[:4])}); give a new folder "
+            f"(--{field}=DIR), a logger (its runs get folders of their own), or continue that "
+            f"run with --ckpt_path={last}",
+        )
 
 
 def is_rank_zero() -> bool:
@@ -123,8 +127,11 @@ def claim_run_folder(folder: str, ckpt_path: Optional[str], field: str = "traine
     except OSError as err:
         raise ConfigError(field, f"cannot claim {folder!r} for the run: {describe(err)}") from None
     if fd is None:
-        raise ConfigError(field, f"{folder!r} is in use by another run ({claim_holder(folder)}); give this run a folder "
-                                 f"of its own (--{field}=DIR) or a logger, or wait until that run ends")
+        raise ConfigError(
+            field,
+            f"{folder!r} is in use by another run ({claim_holder(folder)}); give this run a folder "
+            f"of its own (--{field}=DIR) or a logger, or wait until that run ends",
+        )
     os.ftruncate(fd, 0)  # a killed run's line
     os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
     claim = RunClaim(folder, fd, made)

@@ -1,5 +1,6 @@
 """SFD's networks' weights from their checkpoints: the frozen teacher's (``model.teacher_ckpt``) and the stage-1
 start of two-stage SFD (``model.init_ckpt``)."""
+
 import os
 from typing import Any, Dict, Optional
 
@@ -35,8 +36,10 @@ def run_teacher(config: Dict[str, Any], teacher_ckpt: Optional[str], source: Sou
     if teacher_ckpt and not os.path.exists(teacher_ckpt):
         raise ConfigError("--teacher", f"the teacher {teacher_ckpt!r} does not exist (give its path with --teacher)")
     if not teacher_ckpt and not names_pretrained(config):
-        raise ConfigError("--teacher", f"{source.path!r} records no teacher_ckpt; give the teacher's weights with "
-                          f"--teacher{what_else}")
+        raise ConfigError(
+            "--teacher",
+            f"{source.path!r} records no teacher_ckpt; give the teacher's weights with --teacher{what_else}",
+        )
     teacher = build(config, source)
     if teacher_ckpt:
         load_teacher_weights(teacher, teacher_ckpt)
@@ -62,8 +65,9 @@ def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str) -> No
     elif os.path.isdir(path):
         loader = getattr(generator.net, "load_generator_folder", None)
         if loader is None:
-            raise source.error(f"{path!r} is a folder, but {type(generator.net).__name__} cannot load one; "
-                               "give a checkpoint file")
+            raise source.error(
+                f"{path!r} is a folder, but {type(generator.net).__name__} cannot load one; give a checkpoint file"
+            )
         loader(path)
     else:
         ckpt = read_any(source)

@@ -1,4 +1,5 @@
 """A file the user named, with the option that named it: what every error about the file is reported under."""
+
 from dataclasses import dataclass
 
 from sfd_lightning.errors import ConfigError

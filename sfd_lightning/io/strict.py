@@ -1,4 +1,5 @@
 """Strict loading: weights go into a network only if their names and shapes match it exactly and they are finite."""
+
 from typing import Any, Iterable, List, Mapping
 
 import torch
@@ -8,8 +9,15 @@ from sfd_lightning.io.checkpoint import network_weights
 from sfd_lightning.io.source import Source
 
 
-def load_network(module: nn.Module, obj: Any, source: Source, target: str, prefixes: Iterable[str] = (),
-                 use_ema: bool = True, role: str = "model") -> None:
+def load_network(
+    module: nn.Module,
+    obj: Any,
+    source: Source,
+    target: str,
+    prefixes: Iterable[str] = (),
+    use_ema: bool = True,
+    role: str = "model",
+) -> None:
     """Strictly load one network's weights from a loaded checkpoint into ``module``.
 
     Bare epsilon-network weights (a reference checkpoint, a plain state dict) go into a denoiser
@@ -61,8 +69,10 @@ def check_finite(state: Mapping[str, torch.Tensor], parameters: Iterable[str], s
         bad = value.isnan() | (value.isinf() if name in parameters else False)
         count = int(bad.sum())
         if count:
-            raise source.error(f"checkpoint {source.path!r} holds {count:,} non-finite value{'s' * (count > 1)} in "
-                               f"{name}: a diverged or corrupt network; give the checkpoint of a finite one")
+            raise source.error(
+                f"checkpoint {source.path!r} holds {count:,} non-finite value{'s' * (count > 1)} in "
+                f"{name}: a diverged or corrupt network; give the checkpoint of a finite one"
+            )
 
 
 def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], source: Source) -> List[str]:
@@ -71,8 +81,8 @@ def load_matching(module: nn.Module, state: Mapping[str, torch.Tensor], source: 
     own = module.state_dict()
     shared = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not shared:
-        raise source.error(f"checkpoint {source.path!r} shares no weight (same name and shape) with {type(module).__name__}")
+        raise source.error(
+            f"checkpoint {source.path!r} shares no weight (same name and shape) with {type(module).__name__}"
+        )
     module.load_state_dict(shared, strict=False)
     return sorted(set(own) - set(shared))
-
-

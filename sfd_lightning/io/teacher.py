@@ -1,4 +1,5 @@
 """``load_teacher``: a pretrained epsilon-prediction network from a checkpoint, in one call."""
+
 from typing import Any, Mapping, Optional
 
 from torch import nn
@@ -39,15 +40,26 @@ def load_teacher(model_config: Optional[Mapping[str, Any]], ckpt_path: str, use_
     obj = read_any(source)
     if model_config is None:
         if not (isinstance(obj, Mapping) and obj.get("format") == FORMAT.format(kind="denoiser")):
-            raise ConfigError("model_config", f"{ckpt_path!r} is not an exported teacher asset; pass the model config "
-                              "(the reference YAML's model/data sections or a class_path config)")
+            raise ConfigError(
+                "model_config",
+                f"{ckpt_path!r} is not an exported teacher asset; pass the model config "
+                "(the reference YAML's model/data sections or a class_path config)",
+            )
         model_config = obj["config"]
-    state = network_weights(obj, source, use_ema=use_ema,
-                            prefixes=("denoiser_ema.module.net.", "denoiser.net.", "net.") if use_ema else ("denoiser.net.", "net."))
+    state = network_weights(
+        obj,
+        source,
+        use_ema=use_ema,
+        prefixes=("denoiser_ema.module.net.", "denoiser.net.", "net.") if use_ema else ("denoiser.net.", "net."),
+    )
     if isinstance(model_config, Mapping) and "class_path" in model_config:
         # a stored config: its shapes are checked against the weights before it is built
-        return _net_of(build_loaded(dict(model_config), state, Source(ckpt_path, "model_config"), "the network", _net_of)).eval()
+        return _net_of(
+            build_loaded(dict(model_config), state, Source(ckpt_path, "model_config"), "the network", _net_of)
+        ).eval()
     # named, not imported: the networks load their own weights through io
-    net = build({"class_path": REFERENCE_UNET, "init_args": unet_kwargs(model_config)}, Source(ckpt_path, "model_config"))
+    net = build(
+        {"class_path": REFERENCE_UNET, "init_args": unet_kwargs(model_config)}, Source(ckpt_path, "model_config")
+    )
     load_state_into(net, state, source, type(net).__name__)
     return net.eval()

@@ -4,6 +4,7 @@
 unreadable, non-UTF-8, malformed or wrongly shaped file is a :class:`ConfigError` naming the option that
 gave it, before anything runs.
 """
+
 from typing import Any, Dict
 
 import yaml

@@ -1,4 +1,5 @@
 """Weights & Biases logging that works on a laptop, a cluster node without credentials, and in a sweep."""
+
 import netrc
 import os
 import sys
@@ -58,8 +59,12 @@ def init_or_offline(start: Callable[[Dict[str, Any]], Any], timeout: float) -> A
         release_failed_start()
         run = start({"mode": "offline"})
         folder = os.path.dirname(run.dir)  # run.dir is <run folder>/files
-        print(f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "
-              f"logging offline to {folder} (upload it later with `wandb sync {folder}`)", file=sys.stderr, flush=True)
+        print(
+            f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "
+            f"logging offline to {folder} (upload it later with `wandb sync {folder}`)",
+            file=sys.stderr,
+            flush=True,
+        )
         return run
 
 
@@ -97,10 +102,21 @@ class SFDWandbLogger(WandbLogger):
     W&B run itself is under ``<save_dir>/wandb`` (``wandb sync`` uploads an offline one later).
     """
 
-    def __init__(self, project: str = "sfd-lightning", name: Optional[str] = None, group: Optional[str] = None,
-                 tags: Optional[List[str]] = None, notes: Optional[str] = None, entity: Optional[str] = None,
-                 save_dir: Optional[str] = None, log_model: bool = False, offline: Optional[bool] = None,
-                 version: Optional[str] = None, init_timeout: float = INIT_TIMEOUT, **kwargs):
+    def __init__(
+        self,
+        project: str = "sfd-lightning",
+        name: Optional[str] = None,
+        group: Optional[str] = None,
+        tags: Optional[List[str]] = None,
+        notes: Optional[str] = None,
+        entity: Optional[str] = None,
+        save_dir: Optional[str] = None,
+        log_model: bool = False,
+        offline: Optional[bool] = None,
+        version: Optional[str] = None,
+        init_timeout: float = INIT_TIMEOUT,
+        **kwargs,
+    ):
         """
         Args:
             project: W&B project; runs of one study share it.
@@ -120,7 +136,9 @@ class SFDWandbLogger(WandbLogger):
                 ``mode``, ``resume``, ...), passed through.
         """
         if not init_timeout > 0:
-            raise ConfigError("logger.init_args.init_timeout", f"must be a positive number of seconds, got {init_timeout}")
+            raise ConfigError(
+                "logger.init_args.init_timeout", f"must be a positive number of seconds, got {init_timeout}"
+            )
         self.init_timeout = init_timeout
         kwargs["settings"] = with_init_timeout(kwargs.get("settings"), init_timeout)
         is_offline = wandb_offline(offline)
@@ -129,8 +147,19 @@ class SFDWandbLogger(WandbLogger):
             log_model = False
         save_dir = save_dir or "runs"
         os.makedirs(save_dir, exist_ok=True)
-        super().__init__(name=name, save_dir=save_dir, project=project, group=group, tags=tags, notes=notes,
-                         entity=entity, log_model=log_model, offline=is_offline, version=version, **kwargs)
+        super().__init__(
+            name=name,
+            save_dir=save_dir,
+            project=project,
+            group=group,
+            tags=tags,
+            notes=notes,
+            entity=entity,
+            log_model=log_model,
+            offline=is_offline,
+            version=version,
+            **kwargs,
+        )
 
     @property
     @rank_zero_experiment
@@ -147,7 +176,10 @@ class SFDWandbLogger(WandbLogger):
         self._wandb_init.update(extra)
         run = super().experiment
         if extra.get("mode") == "offline":
-            self._offline, self._log_model = True, False  # after the start: Lightning's offline switch is an env var W&B now ignores
+            self._offline, self._log_model = (
+                True,
+                False,
+            )  # after the start: Lightning's offline switch is an env var W&B now ignores
         return run
 
     @rank_zero_only

@@ -1,5 +1,6 @@
 """``sfd eval --wandb-run``: an evaluation's results added to the training run's W&B page (its summary),
 whether that run is online or an offline run synced later."""
+
 import os
 import sys
 from dataclasses import dataclass
@@ -29,14 +30,18 @@ def find_run(spec: str) -> RunRef:
             raise ConfigError("--wandb-run", f"{spec} records no logger run (trained without W&B?)")
         path = Path(spec).resolve()
         if len(path.parents) < 4 or path.parents[1].name != str(run_id):
-            raise ConfigError("--wandb-run", f"{spec} is not in its run folder <save_dir>/<project>/{run_id}/checkpoints/")
+            raise ConfigError(
+                "--wandb-run", f"{spec} is not in its run folder <save_dir>/<project>/{run_id}/checkpoints/"
+            )
         return RunRef(str(run_id), project=path.parents[2].name, save_dir=str(path.parents[3]))
     parts = [p for p in spec.split("?")[0].split("/") if p and p not in ("https:", "wandb.ai")]
     if "runs" in parts:
         parts.remove("runs")
     if not 1 <= len(parts) <= 3:
-        raise ConfigError("--wandb-run", f"expected entity/project/run_id, project/run_id or a checkpoint, got {spec!r}")
-    entity, project, run_id = ([None] * (3 - len(parts)) + parts)
+        raise ConfigError(
+            "--wandb-run", f"expected entity/project/run_id, project/run_id or a checkpoint, got {spec!r}"
+        )
+    entity, project, run_id = [None] * (3 - len(parts)) + parts
     return RunRef(run_id, project=project, entity=entity)
 
 
@@ -44,12 +49,22 @@ def add_to_run(ref: RunRef, results: Dict[str, object], prefix: str) -> str:
     """Numbers of ``results`` into the run's summary as ``<prefix><key>``; returns where it went."""
     import wandb
 
-    init = dict(id=ref.id, project=ref.project, entity=ref.entity, dir=ref.save_dir, resume="allow", job_type="eval",
-                mode="offline" if wandb_offline() else "online", settings=with_init_timeout(None, INIT_TIMEOUT))
+    init = dict(
+        id=ref.id,
+        project=ref.project,
+        entity=ref.entity,
+        dir=ref.save_dir,
+        resume="allow",
+        job_type="eval",
+        mode="offline" if wandb_offline() else "online",
+        settings=with_init_timeout(None, INIT_TIMEOUT),
+    )
     run = init_or_offline(lambda extra: wandb.init(**{**init, **extra}), INIT_TIMEOUT)
     offline = run.settings.mode == "offline"
     run.summary.update(numbers_of(results, prefix))
-    where = f"W&B run {ref.id}" + (f" (offline, under {run.dir}: `wandb sync` uploads it into the run)" if offline else "")
+    where = f"W&B run {ref.id}" + (
+        f" (offline, under {run.dir}: `wandb sync` uploads it into the run)" if offline else ""
+    )
     run.finish()
     return where
 
@@ -65,7 +80,11 @@ def report_to_run(ref: RunRef, results: Dict[str, object], prefix: str, saved: s
     try:
         where = add_to_run(ref, results, prefix)
     except Exception as err:  # noqa: BLE001  (any W&B failure: the results are safe on disk)
-        print(f"W&B: run {ref.id} did not receive the {len(numbers_of(results, prefix))} numbers ({describe(err)}); "
-              f"they are in {saved}", file=sys.stderr, flush=True)
+        print(
+            f"W&B: run {ref.id} did not receive the {len(numbers_of(results, prefix))} numbers ({describe(err)}); "
+            f"they are in {saved}",
+            file=sys.stderr,
+            flush=True,
+        )
         return
     print(f"added to {where}")

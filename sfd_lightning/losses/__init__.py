@@ -1,4 +1,5 @@
 """Pure loss functions: tensors and denoisers in, per-sample losses out."""
+
 from sfd_lightning.losses.denoising import denoising_loss
 from sfd_lightning.losses.esd import esd_loss, esd_target
 from sfd_lightning.losses.ewc import ewc_penalty

@@ -4,6 +4,7 @@ negatively guided prediction, eps*(x_t) - eta * (eps*(x_t, c) - eps*(x_t)), on t
 
 In the sigma form x = x0 + sigma * eps a denoiser's eps is (x - D(x, sigma, c)) / sigma.
 """
+
 import torch
 
 from sfd_lightning.diffusion.conditions import Condition, null_like
@@ -20,8 +21,9 @@ def esd_target(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, eta: float) -> 
     return eps_uncond - eta * (eps_cond - eps_uncond)
 
 
-def esd_loss(student: Denoiser, teacher: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition,
-             eta: float = 1.0) -> torch.Tensor:
+def esd_loss(
+    student: Denoiser, teacher: Denoiser, x: torch.Tensor, sigma: torch.Tensor, labels: Condition, eta: float = 1.0
+) -> torch.Tensor:
     """Per-sample ``sum_pixels ||eps_student(x, c) - esd_target||^2``, shape (B,); the target carries no gradient."""
     with torch.no_grad():
         target = esd_target(eps_of(teacher, x, sigma, labels), eps_of(teacher, x, sigma, null_like(labels)), eta)

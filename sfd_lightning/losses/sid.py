@@ -6,6 +6,7 @@ under ``fake_labels``: loss = sum_pixels (p - s) * ((p - x_g) - alpha * (p - s))
 omega = mean_pixels |p - x_g| is a stop-gradient normaliser. The forget term is the same loss
 with the fake score conditioned on the forget label and the teacher on the override.
 """
+
 from typing import Callable, Optional, Union
 
 import torch
@@ -16,9 +17,17 @@ from sfd_lightning.diffusion.denoiser import Denoiser
 TeacherLabels = Union[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
 
 
-def sid_generator_loss(teacher: Denoiser, fake_score: Denoiser, x_g: torch.Tensor, sigma: torch.Tensor,
-                       noise: torch.Tensor, teacher_labels: Optional[TeacherLabels], fake_labels: Optional[torch.Tensor],
-                       alpha: float, omega_min: float = 1e-5) -> torch.Tensor:
+def sid_generator_loss(
+    teacher: Denoiser,
+    fake_score: Denoiser,
+    x_g: torch.Tensor,
+    sigma: torch.Tensor,
+    noise: torch.Tensor,
+    teacher_labels: Optional[TeacherLabels],
+    fake_labels: Optional[torch.Tensor],
+    alpha: float,
+    omega_min: float = 1e-5,
+) -> torch.Tensor:
     """Per-sample SiD generator loss, shape (B,); gradients flow through both denoisers into x_g."""
     sigma_ = sigma.view(-1, *([1] * (x_g.dim() - 1)))  # (B, 1, 1, 1)
     x = x_g + sigma_ * noise

@@ -5,6 +5,7 @@ compute it here instead of with torchmetrics' ``CLIPScore``, which breaks with t
 (torchmetrics issue #3407): the image and text towers and their projections are called directly,
 which every transformers version since 4.x supports.
 """
+
 from typing import Sequence
 
 import torch
@@ -22,8 +23,9 @@ def clip_image_embeddings(model, images: torch.Tensor) -> torch.Tensor:
     """CLIP's projected image embeddings (B, P) of images in [-1, 1] (1 or 3 channels), resized to the model's input
     (bicubic, antialiased) and normalised as CLIP was trained; differentiable in ``images``."""
     size = model.config.vision_config.image_size
-    x = F.interpolate((images.float().clamp(-1, 1) + 1) / 2, size=(size, size), mode="bicubic", align_corners=False,
-                      antialias=True)
+    x = F.interpolate(
+        (images.float().clamp(-1, 1) + 1) / 2, size=(size, size), mode="bicubic", align_corners=False, antialias=True
+    )
     mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
     if x.shape[1] == 1:
@@ -34,7 +36,9 @@ def clip_image_embeddings(model, images: torch.Tensor) -> torch.Tensor:
 def clip_text_embeddings(model, tokenizer, prompts: Sequence[str], device: torch.device) -> torch.Tensor:
     """CLIP's projected text embeddings (K, P) of ``prompts``."""
     tokens = tokenizer(list(prompts), padding=True, truncation=True, return_tensors="pt").to(device)
-    return model.text_projection(model.text_model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).pooler_output)
+    return model.text_projection(
+        model.text_model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).pooler_output
+    )
 
 
 class CLIPScore(Metric):
@@ -71,6 +75,10 @@ class CLIPScore(Metric):
             self.count += len(s)
 
     def compute(self) -> torch.Tensor:
-        check_count(int(self.nonfinite), int(self.count + self.nonfinite), "trainer.callbacks.CLIPScoreCallback",
-                    "generated images")
+        check_count(
+            int(self.nonfinite),
+            int(self.count + self.nonfinite),
+            "trainer.callbacks.CLIPScoreCallback",
+            "generated images",
+        )
         return self.total / self.count.clamp(min=1)

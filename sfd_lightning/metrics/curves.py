@@ -1,8 +1,9 @@
 """A PNG of the evaluation metrics against the SFD iteration (forget accuracy, retained accuracy, FID)."""
+
 from typing import Dict, List, Sequence, Tuple
 
-from sfd_lightning.io.figures import panels as figure_panels, save
-
+from sfd_lightning.io.figures import panels as figure_panels
+from sfd_lightning.io.figures import save
 
 History = List[Tuple[int, Dict[str, float]]]
 PANELS: Sequence[Tuple[str, Sequence[str]]] = (

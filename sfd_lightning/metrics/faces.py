@@ -1,6 +1,7 @@
 """Faces found and embedded with dlib: the HOG detector (or the CNN one, MMOD, King 2015), the 5-point shape
 predictor and the ResNet face descriptor (128-d; two photos show the same person when their descriptors lie
 closer than 0.6, 99.38% on LFW), read once from the model files the ``face_recognition_models`` package ships."""
+
 import importlib.util
 import os
 from importlib.metadata import version
@@ -54,7 +55,9 @@ class FaceEmbedder:
         if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 0:
             raise ConfigError(prefix + "upsample", f"must be an integer >= 0, got {upsample!r}")
         self.cnn = detector == "cnn"
-        self.detector = dlib.cnn_face_detection_model_v1(model_file(CNN_DETECTOR)) if self.cnn else dlib.get_frontal_face_detector()
+        self.detector = (
+            dlib.cnn_face_detection_model_v1(model_file(CNN_DETECTOR)) if self.cnn else dlib.get_frontal_face_detector()
+        )
         self.landmarks = dlib.shape_predictor(model_file(LANDMARKS))
         self.net = dlib.face_recognition_model_v1(model_file(EMBEDDING))
         self.upsample = upsample

@@ -9,6 +9,7 @@ features, the space of improved precision/recall (Kynkäänniemi et al., 2019); 
 exported classifier's penultimate features and logits, for datasets Inception does not fit (digits).
 Inception and VGG weights come from a local path or torch-fidelity's one-time download, on first use.
 """
+
 import os
 from typing import Dict, Optional
 
@@ -99,7 +100,9 @@ class InceptionFeatures(_FidelityFeatures):
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
         names = [str(self.num_features)] + (["logits_unbiased"] if self.logits else [])
-        return FeatureExtractorInceptionV3("inception-v3-compat", names, feature_extractor_weights_path=self.weights_path)
+        return FeatureExtractorInceptionV3(
+            "inception-v3-compat", names, feature_extractor_weights_path=self.weights_path
+        )
 
     def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         out = self._outputs(images)

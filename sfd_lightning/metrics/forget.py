@@ -1,4 +1,5 @@
 """Forgetting metrics as a torchmetrics Metric, so they reduce correctly across DDP ranks."""
+
 from typing import Dict, Optional
 
 import torch
@@ -44,7 +45,9 @@ class ForgetMetrics(Metric):
             self.overridden += (pred[is_forget] == self.override_label).double().sum()
 
     def compute(self) -> Dict[str, float]:
-        check_count(int(self.nonfinite), int(self.count.sum() + self.nonfinite), "forget/accuracy", "classifier outputs")
+        check_count(
+            int(self.nonfinite), int(self.count.sum() + self.nonfinite), "forget/accuracy", "classifier outputs"
+        )
         f = self.forget_label
         n_forget = self.count[f].clamp_min(1)
         retained = torch.ones(self.num_classes, dtype=torch.bool)

@@ -5,6 +5,7 @@ nearest reference descriptor. Nearest, not the mean of the references: 0.6 was c
 and a photo lies closer to the mean of several than to any one of them, so the mean would loosen the threshold;
 a reference photo of a pose or lighting the samples share still counts.
 """
+
 from typing import Dict, List
 
 import numpy as np
@@ -41,8 +42,10 @@ def reference_embeddings(photos: ImageSet, source: Source, embedder: FaceEmbedde
     descriptors = [embedder.embed_uint8(photos.read(np.array([i])))[0] for i in range(len(photos))]
     found = torch.cat(descriptors)
     if not len(found):
-        raise source.error(f"no face found in any of the {len(photos)} images under {source.path!r}; "
-                           "give photos of the person's face, frontal and at least ~80 pixels across")
+        raise source.error(
+            f"no face found in any of the {len(photos)} images under {source.path!r}; "
+            "give photos of the person's face, frontal and at least ~80 pixels across"
+        )
     return found
 
 
@@ -67,8 +70,14 @@ class IdentityJudge:
     """The person of a folder of reference photos, judged in images: dlib's models loaded once, the references'
     descriptors, the threshold. Everything is checked, and the references embedded, at construction."""
 
-    def __init__(self, reference_folder: str, field: str = "reference_folder", threshold: float = SAME_PERSON,
-                 detector: str = "hog", upsample: int = 1):
+    def __init__(
+        self,
+        reference_folder: str,
+        field: str = "reference_folder",
+        threshold: float = SAME_PERSON,
+        detector: str = "hog",
+        upsample: int = 1,
+    ):
         """
         Args:
             reference_folder: a folder of photos (png/jpg) of the person, one face each (the largest counts).
@@ -79,7 +88,9 @@ class IdentityJudge:
         """
         prefix = field.rsplit(".", 1)[0] if "." in field else ""
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < float("inf"):
-            raise ConfigError(f"{prefix}.threshold" if prefix else "threshold", f"must be a number > 0, got {threshold!r}")
+            raise ConfigError(
+                f"{prefix}.threshold" if prefix else "threshold", f"must be a number > 0, got {threshold!r}"
+            )
         self.threshold = float(threshold)
         source = Source(reference_folder, field)
         photos = reference_photos(source)

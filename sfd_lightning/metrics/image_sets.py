@@ -3,6 +3,7 @@
 Every set is read as (images uint8 (N, 3, H, W), labels (N,) or None) in batches, so features of
 large sets never need all images in memory at once.
 """
+
 import os
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence, Tuple
@@ -30,9 +31,13 @@ class ImageSet:
     n: int
 
     def batches(self, batch_size: int, classes: Optional[Sequence[int]] = None) -> Iterator[Batch]:
-        index = np.arange(len(self)) if classes is None or self.labels is None else np.flatnonzero(np.isin(self.labels, classes))
+        index = (
+            np.arange(len(self))
+            if classes is None or self.labels is None
+            else np.flatnonzero(np.isin(self.labels, classes))
+        )
         for start in range(0, len(index), batch_size):
-            part = index[start:start + batch_size]
+            part = index[start : start + batch_size]
             labels = None if self.labels is None else torch.from_numpy(self.labels[part]).long()
             yield self.read(part), labels
 
@@ -50,7 +55,9 @@ def _checked_images(images: np.ndarray, source: Source) -> None:
         raise source.error(f"{source.path!r}: `images` must be uint8 or float in [-1, 1], got {images.dtype}")
     require_finite(torch.from_numpy(images), source.field, f"images in {source.path!r}")
     if images.size and (images.min() < -1.001 or images.max() > 1.001):
-        raise source.error(f"{source.path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})")
+        raise source.error(
+            f"{source.path!r}: float `images` must lie in [-1, 1] (got {images.min():.3g}..{images.max():.3g})"
+        )
 
 
 def _checked_labels(labels: Optional[np.ndarray], n: int, source: Source) -> Optional[np.ndarray]:
@@ -68,16 +75,21 @@ def _from_npz(source: Source) -> ImageSet:
     path = source.path
     data = read_npz(source, ("images", "labels"))
     if "images" not in data:
-        raise source.error(f"{path!r} has no `images` array (keys: {sorted(npz_keys(source))}); write it with `sfd sample`")
+        raise source.error(
+            f"{path!r} has no `images` array (keys: {sorted(npz_keys(source))}); write it with `sfd sample`"
+        )
     images = data["images"]
     _checked_images(images, source)
     labels = _checked_labels(data.get("labels"), len(images), source)
     if images.dtype == np.uint8:
+
         def read(idx):
             return torch.from_numpy(images[idx]).expand(-1, 3, -1, -1).contiguous()
     else:
+
         def read(idx):
             return to_uint8_rgb(torch.from_numpy(images[idx]))
+
     return ImageSet(f"{path} ({len(images)} images)", labels, read, len(images))
 
 
@@ -101,6 +113,7 @@ def _from_folder(source: Source, one_size: bool) -> ImageSet:
 
     def read(idx):
         return torch.from_numpy(read_uint8([files[i] for i in idx], source.field)).permute(0, 3, 1, 2).contiguous()
+
     return ImageSet(f"{path} ({len(files)} images)", label_array, read, len(files))
 
 
@@ -119,6 +132,7 @@ def _from_torchvision(spec: str, field: str) -> ImageSet:
 
     def read(idx):
         return to_uint8_rgb(torch.stack([dataset[int(i)][0] for i in idx]))
+
     return ImageSet(f"{name} {split} under {root}", dataset.labels.numpy(), read, len(dataset))
 
 
@@ -134,6 +148,7 @@ def _from_digits(spec: str, field: str) -> ImageSet:
 
     def read(idx):
         return to_uint8_rgb(dataset.images[torch.as_tensor(idx, dtype=torch.long)])
+
     return ImageSet(f"digits {split} ({len(dataset)} images)", dataset.labels.numpy(), read, len(dataset))
 
 
@@ -161,4 +176,6 @@ def open_image_set(spec: str, field: str, one_size: bool = True) -> ImageSet:
         return _from_folder(Source(spec, field), one_size)
     if os.path.isfile(spec) and spec.endswith(".npz"):
         return _from_npz(Source(spec, field))
-    raise ConfigError(field, f"{spec!r} is not an .npz file, an image folder, cifar10:ROOT / stl10:ROOT or digits[:split]")
+    raise ConfigError(
+        field, f"{spec!r} is not an .npz file, an image folder, cifar10:ROOT / stl10:ROOT or digits[:split]"
+    )

@@ -4,6 +4,7 @@ FID (Heusel et al., 2017), Inception Score (Salimans et al., 2016), KID (Binkows
 and improved precision/recall (Kynkäänniemi et al., 2019) are computed by torch-fidelity's
 feature-level functions; features are extracted once per image set here.
 """
+
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -20,8 +21,13 @@ from sfd_lightning.metrics.image_sets import ImageSet
 
 
 @torch.no_grad()
-def extract(image_set: ImageSet, extractor: FeatureExtractor, batch_size: int, device: torch.device,
-            classes: Optional[Sequence[int]] = None) -> Dict[str, torch.Tensor]:
+def extract(
+    image_set: ImageSet,
+    extractor: FeatureExtractor,
+    batch_size: int,
+    device: torch.device,
+    classes: Optional[Sequence[int]] = None,
+) -> Dict[str, torch.Tensor]:
     """Features (and logits, labels where available) of every image of ``classes``, on the CPU."""
     extractor = extractor.to(device).eval()
     parts: Dict[str, list] = {}
@@ -33,12 +39,17 @@ def extract(image_set: ImageSet, extractor: FeatureExtractor, batch_size: int, d
         for key, value in out.items():
             parts.setdefault(key, []).append(value.cpu())
     if not parts:
-        raise ConfigError("--classes", f"no images of classes {list(classes) if classes is not None else 'any'} in {image_set.description}")
+        raise ConfigError(
+            "--classes",
+            f"no images of classes {list(classes) if classes is not None else 'any'} in {image_set.description}",
+        )
     return {key: torch.cat(values) for key, values in parts.items()}
 
 
 def fid(generated: torch.Tensor, reference: Dict[str, np.ndarray]) -> float:
-    return fid_statistics_to_metric(fid_features_to_statistics(generated), reference, verbose=False)["frechet_inception_distance"]
+    return fid_statistics_to_metric(fid_features_to_statistics(generated), reference, verbose=False)[
+        "frechet_inception_distance"
+    ]
 
 
 def stats_of(features: torch.Tensor) -> Dict[str, np.ndarray]:
@@ -50,19 +61,35 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> Dict[str, float]:
     return {"is_mean": out["inception_score_mean"], "is_std": out["inception_score_std"]}
 
 
-def kid(generated: torch.Tensor, real: torch.Tensor, subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> Dict[str, float]:
+def kid(
+    generated: torch.Tensor, real: torch.Tensor, subsets: int = 100, subset_size: int = 1000, seed: int = 2020
+) -> Dict[str, float]:
     size = min(subset_size, len(generated), len(real))
-    out = kid_features_to_metric(generated, real, kid_subsets=subsets, kid_subset_size=size, verbose=False, rng_seed=seed)
-    return {"kid_mean": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"], "kid_subset_size": size}
+    out = kid_features_to_metric(
+        generated, real, kid_subsets=subsets, kid_subset_size=size, verbose=False, rng_seed=seed
+    )
+    return {
+        "kid_mean": out["kernel_inception_distance_mean"],
+        "kid_std": out["kernel_inception_distance_std"],
+        "kid_subset_size": size,
+    }
 
 
 def precision_recall(generated: torch.Tensor, real: torch.Tensor, neighborhood: int = 3) -> Dict[str, float]:
-    out = prc_features_to_metric(generated.float(), real.float(), prc_neighborhood=neighborhood, prc_batch_size=10000,
-                                 save_cpu_ram=False, verbose=False)
+    out = prc_features_to_metric(
+        generated.float(),
+        real.float(),
+        prc_neighborhood=neighborhood,
+        prc_batch_size=10000,
+        save_cpu_ram=False,
+        verbose=False,
+    )
     return {"precision": out["precision"], "recall": out["recall"], "f_score": out["f_score"]}
 
 
-def forgetting(logits: torch.Tensor, labels: torch.Tensor, forget_label: int, override_label: Optional[int]) -> Dict[str, float]:
+def forgetting(
+    logits: torch.Tensor, labels: torch.Tensor, forget_label: int, override_label: Optional[int]
+) -> Dict[str, float]:
     metric = ForgetMetrics(logits.shape[1], forget_label, override_label)
     metric.update(logits, labels)
     return metric.compute()

@@ -11,6 +11,7 @@ go to the user cache only: ``$SFD_CACHE_DIR``, else ``$XDG_CACHE_HOME/sfd-lightn
 ``~/.cache/sfd-lightning``. An unreadable or corrupt file is reported and read as empty, never fatal:
 it can only cost a recomputation.
 """
+
 import hashlib
 import json
 import math
@@ -70,8 +71,11 @@ def read_entries(path: str) -> Dict[str, Any]:
         detail = describe(err, limit=120)
         if path not in _reported:
             _reported.add(path)
-            print(f"sfd: warning: ignoring the result cache {path!r} ({detail}); its results are computed again",
-                  file=sys.stderr, flush=True)
+            print(
+                f"sfd: warning: ignoring the result cache {path!r} ({detail}); its results are computed again",
+                file=sys.stderr,
+                flush=True,
+            )
         return {}
     return entries
 

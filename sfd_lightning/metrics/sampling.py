@@ -1,4 +1,5 @@
 """Draw this rank's share of per-label samples, deterministically and differently on every rank."""
+
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
@@ -24,8 +25,15 @@ def label_subset(num_classes: int, forget_label: int, max_retained: Optional[int
     return sorted([forget_label] + retained)
 
 
-def sample_labels(sampler: Sampler, labels: torch.Tensor, shape: Sequence[int], seed: int,
-                  batch_size: int, trainer: Trainer, desc: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+def sample_labels(
+    sampler: Sampler,
+    labels: torch.Tensor,
+    shape: Sequence[int],
+    seed: int,
+    batch_size: int,
+    trainer: Trainer,
+    desc: Optional[str] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Samples for this rank's share of ``labels`` (``rank_blocks``: the noise ``sfd sample`` draws for the same
     seed and batch size); rank 0 shows its progress as ``desc`` when given."""
     images, kept = [], []
@@ -49,9 +57,16 @@ def sample_shape(trainer: Trainer) -> Sequence[int]:
     return tuple(trainer.datamodule.shape)
 
 
-def prompt_samples(trainer: Trainer, pl_module: UnlearningModule, prompts: Sequence[str], n_per_prompt: int,
-                   batch_size: int, seed: int, sampler: Optional[Sampler] = None,
-                   desc: Optional[str] = None) -> Iterator[Tuple[int, torch.Tensor]]:
+def prompt_samples(
+    trainer: Trainer,
+    pl_module: UnlearningModule,
+    prompts: Sequence[str],
+    n_per_prompt: int,
+    batch_size: int,
+    seed: int,
+    sampler: Optional[Sampler] = None,
+    desc: Optional[str] = None,
+) -> Iterator[Tuple[int, torch.Tensor]]:
     """This rank's blocks of samples for ``prompts`` (each repeated ``n_per_prompt``), with the index of each block's
     first sample among all ranks'; ``sampler`` (default: the module's :func:`generator_sampler`) draws them, and rank 0
     shows its progress as ``desc`` when given."""

@@ -1,4 +1,5 @@
 """A metric over several noise seeds: its mean and the spread of the seeds' values."""
+
 import statistics
 from typing import Dict, Sequence
 

@@ -1,5 +1,6 @@
 """The headline metrics of a run as a table: the report's rows, in the report, the model card and the
 sweep summary alike."""
+
 from typing import Dict, List, Optional, Tuple
 
 ROWS: List[Tuple[str, str, str]] = [

@@ -1,4 +1,5 @@
 """Sampling throughput: seconds of timed calls, images a second."""
+
 import time
 from typing import Callable, List
 

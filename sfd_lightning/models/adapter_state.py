@@ -1,6 +1,7 @@
 """LoRA SFD's checkpoints: the adapters of the fake score, the generator and its EMA, and the EMA generator with its
 adapters merged (under the network's own names, what ``sfd sample``, ``sfd export`` and the attacks read); never
 the frozen bases, which the config rebuilds (the teacher, or two-stage SFD's ``init_ckpt``)."""
+
 from typing import Dict
 
 import torch
@@ -31,18 +32,33 @@ def restore_adapter_checkpoint(state: Dict[str, torch.Tensor], module: nn.Module
     adapters = [k for k in live if k.startswith(NETWORKS) and is_adapter(k)]
     missing = [k for k in adapters if k not in state]
     if missing:
-        raise ConfigError("ckpt_path", f"the checkpoint has no LoRA adapter {missing[0]!r}: it was written by a run "
-                                       "without model.lora (full fine-tuning) or with other target modules")
+        raise ConfigError(
+            "ckpt_path",
+            f"the checkpoint has no LoRA adapter {missing[0]!r}: it was written by a run "
+            "without model.lora (full fine-tuning) or with other target modules",
+        )
     shapes = [k for k in adapters if state[k].shape != live[k].shape]
     if shapes:
         k = shapes[0]
-        raise ConfigError("model.lora.rank", f"the checkpoint's adapter {k!r} is {list(state[k].shape)}, this run's "
-                                             f"{list(live[k].shape)}: it was trained with another rank")
+        raise ConfigError(
+            "model.lora.rank",
+            f"the checkpoint's adapter {k!r} is {list(state[k].shape)}, this run's "
+            f"{list(live[k].shape)}: it was trained with another rank",
+        )
     for k in [k for k in state if k.startswith(EMA) and k not in live]:
         del state[k]  # the merged weight of an adapted layer (live: its base_layer and adapters)
-    differs = [k for k in state if k.startswith(EMA) and not is_adapter(k) and k in live
-               and not torch.equal(state[k].cpu(), live[k].detach().cpu())]
+    differs = [
+        k
+        for k in state
+        if k.startswith(EMA)
+        and not is_adapter(k)
+        and k in live
+        and not torch.equal(state[k].cpu(), live[k].detach().cpu())
+    ]
     if differs:
-        raise ConfigError("ckpt_path", f"its adapters were trained on another base: {differs[0]!r} differs from this "
-                                       "run's (model.teacher, model.teacher_ckpt, model.init_ckpt)")
+        raise ConfigError(
+            "ckpt_path",
+            f"its adapters were trained on another base: {differs[0]!r} differs from this "
+            "run's (model.teacher, model.teacher_ckpt, model.init_ckpt)",
+        )
     restore_prefixes(state, module, NETWORKS)

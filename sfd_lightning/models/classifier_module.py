@@ -1,4 +1,5 @@
 """Classifier training, for forget-class accuracy, pseudo-label overrides and FID features."""
+
 from typing import Dict, Optional
 
 import torch
@@ -18,14 +19,21 @@ def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
     b, _, h, w = images.shape
     padded = F.pad(images, [max_shift] * 4, value=-1.0)
     dx, dy = torch.randint(0, 2 * max_shift + 1, (2, b)).tolist()
-    return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
+    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])
 
 
 class ClassifierModule(LightningModule):
     """Train an image classifier with cross-entropy, light shift augmentation and label smoothing."""
 
-    def __init__(self, net: nn.Module, max_shift: int = 1, noise_std: float = 0.1, label_smoothing: float = 0.0,
-                 optimizer: Optional[OptimizerCallable] = None, head_lr_scale: float = 1.0):
+    def __init__(
+        self,
+        net: nn.Module,
+        max_shift: int = 1,
+        noise_std: float = 0.1,
+        label_smoothing: float = 0.0,
+        optimizer: Optional[OptimizerCallable] = None,
+        head_lr_scale: float = 1.0,
+    ):
         """
         Args:
             net: the classifier network (e.g. ``ConvClassifier``).

@@ -1,5 +1,6 @@
 """Teacher training: the DDPM epsilon loss (Ho et al., 2020) with label dropout for
 classifier-free guidance (Ho & Salimans, 2022) and an EMA of the weights."""
+
 from typing import Dict, Optional
 
 import torch
@@ -10,11 +11,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sfd_lightning.diffusion import conditions
 from sfd_lightning.diffusion.denoiser import Denoiser
+from sfd_lightning.diffusion.schedule import training_noise
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.checkpoint import network_weights, read_any
 from sfd_lightning.io.source import Source
 from sfd_lightning.io.strict import load_matching
-from sfd_lightning.diffusion.schedule import training_noise
 from sfd_lightning.losses import denoising_loss
 from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.optim import adam_or
@@ -25,15 +26,23 @@ def warm_start(denoiser: Denoiser, path: str) -> None:
     source = Source(path, "model.init_weights")
     state = network_weights(read_any(source), source, prefixes=("denoiser_ema.module.", "denoiser."))
     left = load_matching(denoiser, state, source)
-    rank_zero_info(f"model.init_weights: started from {path}; {len(left)} weights keep their initialisation"
-                   + (f" (e.g. {left[0]})" if left else ""))
+    rank_zero_info(
+        f"model.init_weights: started from {path}; {len(left)} weights keep their initialisation"
+        + (f" (e.g. {left[0]})" if left else "")
+    )
 
 
 class DiffusionModule(LightningModule):
     """Train a conditional denoiser on (image, label) or (image, prompt) batches."""
 
-    def __init__(self, denoiser: Denoiser, label_dropout: float = 0.1, ema_decay: float = 0.9999,
-                 optimizer: Optional[OptimizerCallable] = None, init_weights: Optional[str] = None):
+    def __init__(
+        self,
+        denoiser: Denoiser,
+        label_dropout: float = 0.1,
+        ema_decay: float = 0.9999,
+        optimizer: Optional[OptimizerCallable] = None,
+        init_weights: Optional[str] = None,
+    ):
         """
         Args:
             denoiser: the denoiser to train (e.g. ``VPDenoiser`` around a ``DDPMUNet``).
@@ -72,7 +81,9 @@ class DiffusionModule(LightningModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, labels = batch
-        self.log("loss/val_ema", self.loss(self.denoiser_ema.module, images, labels), prog_bar=True, batch_size=len(images))
+        self.log(
+            "loss/val_ema", self.loss(self.denoiser_ema.module, images, labels), prog_bar=True, batch_size=len(images)
+        )
 
     def configure_optimizers(self):
         return self.optimizer(self.denoiser.parameters())

@@ -1,4 +1,5 @@
 """Helpers for networks that are frozen at construction and kept out of checkpoints."""
+
 import copy
 import itertools
 from typing import Dict, Iterable

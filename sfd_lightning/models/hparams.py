@@ -1,4 +1,5 @@
 """Hyperparameters that checkpoints can hold under ``torch.load(weights_only=True)``."""
+
 import dataclasses
 
 from lightning.pytorch import LightningModule

@@ -4,6 +4,7 @@ with ``B`` zero at the start, so an adapted network first computes exactly what 
 Two uses: LoRA SFD (:class:`LoRA`, ``model.lora``: the fake score and the generator as adapters on a frozen base
 shared with the teacher) and the relearning attack's ``lora`` mode (:func:`lora_adapted`, the fine-tuning attackers
 run on released diffusion models)."""
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional
@@ -21,8 +22,12 @@ BASE_KEY = ".base_layer."  # peft's name for the adapted layer it wraps
 def lora_targets(net: nn.Module) -> List[str]:
     """Names of the Linear and Conv2d layers LoRA adapts: every one the network calls itself (not the projections
     ``nn.MultiheadAttention`` reads as bare weights)."""
-    inside_mha = {f"{name}.{child}" if name else child for name, m in net.named_modules()
-                  if isinstance(m, nn.MultiheadAttention) for child, _ in m.named_children()}
+    inside_mha = {
+        f"{name}.{child}" if name else child
+        for name, m in net.named_modules()
+        if isinstance(m, nn.MultiheadAttention)
+        for child, _ in m.named_children()
+    }
     return [name for name, m in net.named_modules() if type(m) in ADAPTED and name not in inside_mha]
 
 
@@ -64,17 +69,24 @@ class LoRA:
         if self.alpha is not None and not self.alpha > 0:
             raise ConfigError(f"{field}.alpha", f"must be > 0 (or null for alpha = rank), got {self.alpha!r}")
         if self.base_dtype not in (None, "bfloat16", "float16", "float32"):
-            raise ConfigError(f"{field}.base_dtype", f"must be bfloat16, float16, float32 or null, got {self.base_dtype!r}")
+            raise ConfigError(
+                f"{field}.base_dtype", f"must be bfloat16, float16, float32 or null, got {self.base_dtype!r}"
+            )
         layers = lora_targets(net)
         if self.target_modules is None:
             chosen = layers
         else:
             if not self.target_modules:
-                raise ConfigError(f"{field}.target_modules", "is empty; give layer names, or null for every Linear and Conv2d layer")
+                raise ConfigError(
+                    f"{field}.target_modules", "is empty; give layer names, or null for every Linear and Conv2d layer"
+                )
             for target in self.target_modules:
                 if not any(_matches(name, target) for name in layers):
-                    raise ConfigError(f"{field}.target_modules", f"{target!r} matches no Linear or Conv2d layer of "
-                                                                 f"{type(net).__name__}; its layers are e.g. {layers[:4]}")
+                    raise ConfigError(
+                        f"{field}.target_modules",
+                        f"{target!r} matches no Linear or Conv2d layer of "
+                        f"{type(net).__name__}; its layers are e.g. {layers[:4]}",
+                    )
             chosen = [name for name in layers if any(_matches(name, t) for t in self.target_modules)]
         if not chosen:
             raise ConfigError(field, f"{type(net).__name__} has no Linear or Conv2d layer for LoRA")
@@ -84,8 +96,12 @@ class LoRA:
         """``net`` with an adapter on each target layer (in place); only the adapters require gradients."""
         from peft import LoraConfig, inject_adapter_in_model
 
-        config = LoraConfig(r=self.rank, lora_alpha=self.alpha if self.alpha is not None else self.rank,
-                            target_modules=self.targets(net, field), lora_dropout=0.0)
+        config = LoraConfig(
+            r=self.rank,
+            lora_alpha=self.alpha if self.alpha is not None else self.rank,
+            target_modules=self.targets(net, field),
+            lora_dropout=0.0,
+        )
         return inject_adapter_in_model(config, net)
 
 
@@ -98,10 +114,13 @@ def check_base_precision(model_config: Mapping[str, Any], precision: Any) -> Non
     lora = (model_config.get("init_args") or {}).get("lora")
     base_dtype = lora.get("base_dtype") if isinstance(lora, Mapping) else None
     if base_dtype in ("bfloat16", "float16") and str(precision) in FULL_PRECISION:
-        raise ConfigError("model.lora.base_dtype", f"{base_dtype} computes only under trainer.precision bf16-mixed or "
-                                                   f"16-mixed, got trainer.precision={precision}: add "
-                                                   "--trainer.precision=bf16-mixed, or keep the base in float32 "
-                                                   "(base_dtype null)")
+        raise ConfigError(
+            "model.lora.base_dtype",
+            f"{base_dtype} computes only under trainer.precision bf16-mixed or "
+            f"16-mixed, got trainer.precision={precision}: add "
+            "--trainer.precision=bf16-mixed, or keep the base in float32 "
+            "(base_dtype null)",
+        )
 
 
 def merged_state_dict(net: nn.Module) -> Dict[str, torch.Tensor]:

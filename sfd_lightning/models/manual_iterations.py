@@ -1,6 +1,7 @@
 """Lightning plumbing for a module whose iteration is several manual optimiser steps (SFD: the fake
 score's, then the generator's): ``trainer.max_steps`` counted in iterations, one learning-rate
 schedule step per iteration, and guarded steps (non-finite gradients, value clipping)."""
+
 import weakref
 from functools import partial
 from typing import Dict, Optional, Sequence

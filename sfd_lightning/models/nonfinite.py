@@ -1,4 +1,5 @@
 """What an SFD update does when a loss or gradient is NaN/inf (``model.on_nonfinite``)."""
+
 from collections import Counter
 from typing import Callable, List, Tuple
 
@@ -34,8 +35,14 @@ class NonFiniteGuard:
         remain, forget = per_sample[:n_retained], per_sample[n_retained:]
         return remain.mean(), (forget.mean() if len(forget) else per_sample.new_zeros(()))
 
-    def gradients_usable(self, opt: torch.optim.Optimizer, loss: torch.Tensor, agree: Callable[[bool], bool],
-                         what: str, name: str = "update") -> bool:
+    def gradients_usable(
+        self,
+        opt: torch.optim.Optimizer,
+        loss: torch.Tensor,
+        agree: Callable[[bool], bool],
+        what: str,
+        name: str = "update",
+    ) -> bool:
         """After the backward: True if the step may go ahead. ``agree`` makes every rank's answer the same;
         ``what`` begins the error message ("SFD iteration 3: the generator"); ``name`` is the update's kind."""
         self.attempts[name] += 1
@@ -49,9 +56,11 @@ class NonFiniteGuard:
         if agree(bool(torch.isfinite(loss).all() and torch.isfinite(largest))):
             return True
         if self.policy == "stop":
-            raise NonFiniteError(f"{what} loss or its gradients are not finite (model.on_nonfinite=stop); "
-                                 "checkpoints saved so far are intact. Lower the learning rates or set "
-                                 "model.on_nonfinite=skip, and resume with --ckpt_path")
+            raise NonFiniteError(
+                f"{what} loss or its gradients are not finite (model.on_nonfinite=stop); "
+                "checkpoints saved so far are intact. Lower the learning rates or set "
+                "model.on_nonfinite=skip, and resume with --ckpt_path"
+            )
         self.skipped += 1
         self.skipped_by[name] += 1
         return False
@@ -64,6 +73,8 @@ class NonFiniteGuard:
         """Raise :class:`NonFiniteError` when a kind of update never changed the weights: such a run is no result."""
         never = self.never_applied()
         if never:
-            raise NonFiniteError(f"every {' and every '.join(never)} update was skipped (non-finite loss or gradients, "
-                                 f"{self.skipped} skipped by iteration {iteration}, model.on_nonfinite=skip): the run "
-                                 "learnt nothing. Check the teacher's weights and lower the learning rates")
+            raise NonFiniteError(
+                f"every {' and every '.join(never)} update was skipped (non-finite loss or gradients, "
+                f"{self.skipped} skipped by iteration {iteration}, model.on_nonfinite=skip): the run "
+                "learnt nothing. Check the teacher's weights and lower the learning rates"
+            )

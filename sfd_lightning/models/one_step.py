@@ -1,5 +1,6 @@
 """SFD's one-step generator: x_g = G_theta(sigma_init * z, sigma_init, c) for pure noise z ~ N(0, I)
 (SiD, Zhou et al., 2024; SFD, Chen, Zhang & Zhou, ICLR 2025)."""
+
 from typing import Optional
 
 import torch

@@ -1,4 +1,5 @@
 """Default optimisers, used when a config gives none."""
+
 from typing import Callable, Iterable, Optional
 
 import torch

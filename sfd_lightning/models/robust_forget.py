@@ -13,6 +13,7 @@ made an iteration, on the generator update's forget rows, and the fake score's u
 forget rows, so that it learns the generator's samples where the generator is trained.
 The retained rows are never touched.
 """
+
 from dataclasses import dataclass, replace
 from typing import Callable, Literal
 
@@ -69,8 +70,9 @@ Denoise = Callable[[torch.Tensor, torch.Tensor, object], torch.Tensor]  # (x, si
 Generate = Callable[[torch.Tensor, object], torch.Tensor]  # (z, condition) -> x_g
 
 
-def teacher_margin(teacher: Denoise, generate: Generate, forget, override, sigma: torch.Tensor,
-                   noise: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+def teacher_margin(
+    teacher: Denoise, generate: Generate, forget, override, sigma: torch.Tensor, noise: torch.Tensor
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """m(z) per row (B,): the teacher's denoising error of G(z, forget) under ``override`` minus under ``forget``.
     ``teacher`` takes the 2B rows of both conditions at once (override rows first)."""
     sigma_ = sigma.view(-1, *([1] * (noise.dim() - 1)))
@@ -82,11 +84,13 @@ def teacher_margin(teacher: Denoise, generate: Generate, forget, override, sigma
         x0_hat = teacher(torch.cat([x, x]), torch.cat([sigma, sigma]), conditions.cat(override, forget))
         as_override, as_forget = (x0_hat - torch.cat([x_g, x_g])).square().flatten(1).sum(dim=1).chunk(2)
         return as_override - as_forget
+
     return margin
 
 
-def pushed_forget_rows(batch: SFDBatch, draws: StepDraws, settings: RobustForget, teacher: Denoise,
-                       generate: Generate) -> SFDBatch:
+def pushed_forget_rows(
+    batch: SFDBatch, draws: StepDraws, settings: RobustForget, teacher: Denoise, generate: Generate
+) -> SFDBatch:
     """``batch`` with its forget rows' noise moved up the teacher's margin inside the ball; retained rows as they were."""
     n = batch.n_retained
     if not batch.forgets:

@@ -6,6 +6,7 @@ the generator and fake score see the forget condition c_f and the teacher the ov
 unconditional branch of classifier-free guidance is the null condition, or a negative prompt on
 the forget rows (the reference's nudity run).
 """
+
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
@@ -47,21 +48,30 @@ class SFDBatch:
 
     def dropped(self, mask: torch.Tensor) -> "SFDBatch":
         """Rows where ``mask`` is True conditioned on the null condition (CFG's condition dropout)."""
-        return replace(self, labels=conditions.dropped(self.labels, mask), null_labels=conditions.dropped(self.null_labels, mask))
+        return replace(
+            self, labels=conditions.dropped(self.labels, mask), null_labels=conditions.dropped(self.null_labels, mask)
+        )
 
     def with_forget_rows_of(self, other: "SFDBatch") -> "SFDBatch":
         """This batch's retained rows, then ``other``'s forget rows (their noise, conditions and override)."""
         n, m = self.n_retained, other.n_retained
         if len(self) - n != len(other) - m:
             raise ValueError(f"forget rows differ: {len(self) - n} against {len(other) - m}")
-        return SFDBatch(torch.cat([self.z[:n], other.z[m:]]), conditions.cat(self.labels[:n], other.labels[m:]),
-                        conditions.cat(self.null_labels[:n], other.null_labels[m:]), n, other.override)
+        return SFDBatch(
+            torch.cat([self.z[:n], other.z[m:]]),
+            conditions.cat(self.labels[:n], other.labels[m:]),
+            conditions.cat(self.null_labels[:n], other.null_labels[m:]),
+            n,
+            other.override,
+        )
 
     def halves(self) -> Tuple["SFDBatch", "SFDBatch"]:
         """The retained rows and the forget rows as two batches (the reference's pass order)."""
         n = self.n_retained
-        return (SFDBatch(self.z[:n], self.labels[:n], self.null_labels[:n], n),
-                SFDBatch(self.z[n:], self.labels[n:], self.null_labels[n:], 0, self.override))
+        return (
+            SFDBatch(self.z[:n], self.labels[:n], self.null_labels[:n], n),
+            SFDBatch(self.z[n:], self.labels[n:], self.null_labels[n:], 0, self.override),
+        )
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,9 @@ class StepDraws:
         return (StepDraws(self.sigma[:n], self.noise[:n], drop[0]), StepDraws(self.sigma[n:], self.noise[n:], drop[1]))
 
 
-def build_sfd_batch(update: Mapping[str, Any], forgets: bool, forget_label: int,
-                    policy: Callable[[torch.Tensor], Condition]) -> SFDBatch:
+def build_sfd_batch(
+    update: Mapping[str, Any], forgets: bool, forget_label: int, policy: Callable[[torch.Tensor], Condition]
+) -> SFDBatch:
     """An update's :class:`SFDBatch` from its data batch: noise ``z`` (2B rows while forgetting, else B),
     retained ``labels`` (B), and for prompts ``forget_labels``, ``override_labels`` and optionally
     ``negative_labels``; class batches get ``forget_label`` and the override ``policy``."""
@@ -88,8 +99,11 @@ def build_sfd_batch(update: Mapping[str, Any], forgets: bool, forget_label: int,
     if not forgets:
         return SFDBatch(z[: len(labels)], labels, null, len(labels))
     if len(z) != 2 * len(labels):
-        raise ConfigError("data", f"a batch with forgetting needs noise for the retained and the forget rows "
-                          f"({2 * len(labels)}), got {len(z)}")
+        raise ConfigError(
+            "data",
+            f"a batch with forgetting needs noise for the retained and the forget rows "
+            f"({2 * len(labels)}), got {len(z)}",
+        )
     forget = update.get("forget_labels", conditions.filled_like(labels, forget_label))
     override = update.get("override_labels", policy)
     negative = update.get("negative_labels", null)

@@ -7,6 +7,7 @@ then an EMA update of the generator. Each update has its own noise and condition
 reference's loops. Lightning counts two optimiser steps per iteration in ``trainer.global_step``;
 ``self.iteration`` counts SFD iterations.
 """
+
 from contextlib import nullcontext
 from functools import partial
 from typing import Any, Callable, Dict, Literal, Optional, Union
@@ -19,6 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
+from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.diffusion.conditions import Condition, cat
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
@@ -29,7 +31,6 @@ from sfd_lightning.models.hparams import save_plain_hyperparameters
 from sfd_lightning.models.lora import LoRA, merged_state_dict
 from sfd_lightning.models.manual_iterations import ManualIterations
 from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noqa: F401 (NonFiniteError: public here)
-from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.robust_forget import RobustForget, pushed_forget_rows
@@ -42,9 +43,16 @@ from sfd_lightning.override import OverridePolicy, override_policy
 STAGE_ONE = ("generator_ema.", "fake_score.")
 
 
-def check_settings(teacher: Denoiser, timesteps: Timesteps, loss_weights: LossWeights, guidance: Guidance,
-                   ema_decay: float, grad_clip_value: Optional[float], lora: Optional[LoRA] = None,
-                   robust: RobustForget = RobustForget()) -> None:
+def check_settings(
+    teacher: Denoiser,
+    timesteps: Timesteps,
+    loss_weights: LossWeights,
+    guidance: Guidance,
+    ema_decay: float,
+    grad_clip_value: Optional[float],
+    lora: Optional[LoRA] = None,
+    robust: RobustForget = RobustForget(),
+) -> None:
     """SFD's own settings against the teacher, before any weight is read (the classes: ``UnlearningModule``)."""
     timesteps.check(teacher.schedule.num_timesteps)
     robust.check()
@@ -62,15 +70,31 @@ class SFDModule(ManualIterations, UnlearningModule):
     """Distil a conditional teacher into a one-step generator that forgets one class or concept."""
 
     def __init__(
-        self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: int = 10,
-        forget_label: Union[int, str] = 0, override_label: Union[int, str, None] = 1,
-        override: Optional[OverridePolicy] = None, alpha: float = 1.2,
-        loss_weights: LossWeights = LossWeights(), timesteps: Timesteps = Timesteps(), guidance: Guidance = Guidance(),
-        fake_score_optimizer: Optional[OptimizerCallable] = None, generator_optimizer: Optional[OptimizerCallable] = None,
-        lr_scheduler: Optional[LRSchedulerCallable] = None, grad_clip_value: Optional[float] = 1.0,
-        clip_fake_score: bool = True, ema_decay: float = 0.9999, ema_start: int = 0, init_ckpt: Optional[str] = None,
-        on_nonfinite: Literal["skip", "stop", "drop"] = "skip", seed: int = 0, autoencoder: Optional[nn.Module] = None,
-        channels_last: bool = False, compile: bool = False, lora: Optional[LoRA] = None,
+        self,
+        teacher: Denoiser,
+        teacher_ckpt: Optional[str] = None,
+        num_classes: int = 10,
+        forget_label: Union[int, str] = 0,
+        override_label: Union[int, str, None] = 1,
+        override: Optional[OverridePolicy] = None,
+        alpha: float = 1.2,
+        loss_weights: LossWeights = LossWeights(),
+        timesteps: Timesteps = Timesteps(),
+        guidance: Guidance = Guidance(),
+        fake_score_optimizer: Optional[OptimizerCallable] = None,
+        generator_optimizer: Optional[OptimizerCallable] = None,
+        lr_scheduler: Optional[LRSchedulerCallable] = None,
+        grad_clip_value: Optional[float] = 1.0,
+        clip_fake_score: bool = True,
+        ema_decay: float = 0.9999,
+        ema_start: int = 0,
+        init_ckpt: Optional[str] = None,
+        on_nonfinite: Literal["skip", "stop", "drop"] = "skip",
+        seed: int = 0,
+        autoencoder: Optional[nn.Module] = None,
+        channels_last: bool = False,
+        compile: bool = False,
+        lora: Optional[LoRA] = None,
         robust: RobustForget = RobustForget(),
     ):
         """
@@ -115,13 +139,24 @@ class SFDModule(ManualIterations, UnlearningModule):
         """
         check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora, robust)
         policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
-        super().__init__(teacher, teacher_ckpt, num_classes, resolve_label(forget_label, num_classes, "model.forget_label"),
-                         policy, autoencoder)  # checks the classes, then loads and freezes the teacher
+        super().__init__(
+            teacher,
+            teacher_ckpt,
+            num_classes,
+            resolve_label(forget_label, num_classes, "model.forget_label"),
+            policy,
+            autoencoder,
+        )  # checks the classes, then loads and freezes the teacher
         save_plain_hyperparameters(self)
         self.automatic_optimization = False
         self.alpha = alpha
         self.loss_weights, self.timesteps, self.guidance = loss_weights, timesteps, guidance
-        self.grad_clip_value, self.clip_fake_score, self.ema_start, self.seed = grad_clip_value, clip_fake_score, ema_start, seed
+        self.grad_clip_value, self.clip_fake_score, self.ema_start, self.seed = (
+            grad_clip_value,
+            clip_fake_score,
+            ema_start,
+            seed,
+        )
         self.fake_score_optimizer = adam_or(fake_score_optimizer, lr=1e-5)
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
@@ -132,7 +167,9 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.iteration = 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
         # DDP wrapper in on_fit_start because it is updated by a different backward than the fake score.
-        self._ddp_params_and_buffers_to_ignore = [k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))]
+        self._ddp_params_and_buffers_to_ignore = [
+            k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))
+        ]
         # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in checkpoints.
         self._ddp: Dict[str, DistributedDataParallel] = {}
 
@@ -207,7 +244,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         if not self.robust.applies_to(update):
             return batch
         set_training(self.generator, False)
-        null = batch.null_labels[batch.n_retained:]
+        null = batch.null_labels[batch.n_retained :]
         teacher = self._guided(self.teacher, self.guidance.teacher, cat(null, null))  # 2B rows a call
         return pushed_forget_rows(batch, draws, self.robust, teacher, self.one_step())
 
@@ -251,8 +288,9 @@ class SFDModule(ManualIterations, UnlearningModule):
         x_g = generator(batch.z, batch.labels)
         teacher = self._guided(self.teacher, self.guidance.teacher, batch.null_labels)
         fake_score = self._guided(self.fake_score, self.guidance.fake_score, batch.null_labels)
-        return sid_generator_loss(teacher, fake_score, x_g, draws.sigma, draws.noise, batch.teacher, batch.labels,
-                                  alpha=self.alpha)
+        return sid_generator_loss(
+            teacher, fake_score, x_g, draws.sigma, draws.noise, batch.teacher, batch.labels, alpha=self.alpha
+        )
 
     @staticmethod
     def _guided(denoiser: Denoiser, scale: float, null_labels) -> Callable:
@@ -276,8 +314,10 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     # ----------------------------------------------------------------------------- optimisers, DDP
     def configure_optimizers(self):
-        optimizers = [self.fake_score_optimizer(trainable_parameters(self.fake_score, self.lora)),
-                      self.generator_optimizer(trainable_parameters(self.generator, self.lora))]
+        optimizers = [
+            self.fake_score_optimizer(trainable_parameters(self.fake_score, self.lora)),
+            self.generator_optimizer(trainable_parameters(self.generator, self.lora)),
+        ]
         if self.lr_scheduler is None:
             return optimizers
         # Lightning saves and restores the schedules' states; with manual optimisation we step them.
@@ -324,4 +364,3 @@ class SFDModule(ManualIterations, UnlearningModule):
             return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
         nets = {"generator_ema.module.": self.generator_ema.module, "fake_score.": self.fake_score}
         return {prefix + k: v for prefix, net in nets.items() for k, v in merged_state_dict(net).items()}
-

@@ -1,6 +1,7 @@
 """SFD's networks: the fake score, the generator and its EMA (full copies of the teacher, or LoRA adapters on a
 frozen base shared with it), speed options and a fast switch between training and evaluation mode (their
 weights come from ``io.sfd_weights``)."""
+
 import copy
 import weakref
 from typing import List, Optional, Tuple
@@ -51,8 +52,9 @@ class AdapterEMA(AveragedModel):
         self.n_averaged += 1
 
 
-def build_networks(teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str] = None,
-                   lora: Optional[LoRA] = None) -> Tuple[nn.Module, nn.Module, AveragedModel]:
+def build_networks(
+    teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str] = None, lora: Optional[LoRA] = None
+) -> Tuple[nn.Module, nn.Module, AveragedModel]:
     """The fake score, the generator and the generator's EMA, from the (frozen) teacher.
 
     Full fine-tuning: three copies of the teacher. ``lora``: each is LoRA adapters on a frozen base that shares the
@@ -71,7 +73,9 @@ def build_networks(teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str
         generator = generator.train().requires_grad_(True)
         return fake_score.train().requires_grad_(True), generator, ema_of(generator, ema_decay)
     bases = {id(n): n for n in (teacher, fake_score, generator)}.values()
-    fake_score, generator = (lora.adapt(shared_copy(net.requires_grad_(False))).train() for net in (fake_score, generator))
+    fake_score, generator = (
+        lora.adapt(shared_copy(net.requires_grad_(False))).train() for net in (fake_score, generator)
+    )
     if lora.dtype is not None:  # after adapting: the adapters stay float32
         for net in bases:
             cast_parameters(net, lora.dtype)

@@ -2,6 +2,7 @@
 
 Defaults are the reference's CIFAR-10 values (Chen, Zhang & Zhou, ICLR 2025; ../shared/method.md).
 """
+
 from dataclasses import dataclass
 from typing import Optional
 
@@ -52,7 +53,9 @@ class Timesteps:
     def check(self, num_timesteps: int) -> None:
         T = num_timesteps
         if not 0 <= self.t_min < self.t_max <= T:
-            raise ConfigError("model.timesteps.t_min", f"need 0 <= t_min < t_max <= {T}, got t_min={self.t_min}, t_max={self.t_max}")
+            raise ConfigError(
+                "model.timesteps.t_min", f"need 0 <= t_min < t_max <= {T}, got t_min={self.t_min}, t_max={self.t_max}"
+            )
         if not 0 <= self.t_init < T:
             raise ConfigError("model.timesteps.t_init", f"must be in [0, {T - 1}], got {self.t_init}")
 
@@ -84,4 +87,3 @@ class Guidance:
     def check(self) -> None:
         if not 0 <= self.dropout < 1:
             raise ConfigError("model.guidance.label_dropout", f"must be in [0, 1), got {self.dropout}")
-

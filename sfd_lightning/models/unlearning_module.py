@@ -9,6 +9,7 @@ frozen networks out (the config rebuilds them).
 Callbacks that also serve modules that unlearn nothing (``DiffusionModule``, ``ClassifierModule``: teacher,
 classifier and retraining runs) ask ``isinstance(pl_module, UnlearningModule)``, e.g. :func:`iteration_of`; the
 evaluation callbacks require one (:func:`require_module`)."""
+
 from contextlib import nullcontext
 from typing import Any, Dict, Optional, Type
 
@@ -18,8 +19,8 @@ from torch import nn
 
 from sfd_lightning.data.noise import NoiseLabelDataModule
 from sfd_lightning.diffusion.conditions import Condition
-from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.diffusion.denoiser import Denoiser
+from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.sfd_weights import load_teacher_weights
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
@@ -47,27 +48,35 @@ def check_data_shape(data: Any, teacher: nn.Module) -> None:
     the network at the first update."""
     want = network_shape(teacher)
     if isinstance(data, NoiseLabelDataModule) and want is not None and tuple(data.shape) != want:
-        raise ConfigError("data.init_args.shape", f"is {list(data.shape)} but the teacher's network samples "
-                                                  f"{list(want)} (channels, height, width); set it to {list(want)}")
+        raise ConfigError(
+            "data.init_args.shape",
+            f"is {list(data.shape)} but the teacher's network samples "
+            f"{list(want)} (channels, height, width); set it to {list(want)}",
+        )
 
 
-def check_classes(num_classes: Optional[int], forget_label: Optional[int], override: Optional[OverridePolicy],
-                  teacher: nn.Module) -> None:
+def check_classes(
+    num_classes: Optional[int], forget_label: Optional[int], override: Optional[OverridePolicy], teacher: nn.Module
+) -> None:
     """The class settings agree with the teacher network: null classes for a prompt-conditioned one; otherwise the
     class count, a forget label among the classes, and an override that can stand in for it."""
     net_classes = network_classes(teacher, num_classes)
     if num_classes is None:
         if net_classes is not None:
-            raise ConfigError("model.num_classes", f"is null (a prompt-conditioned teacher) but the teacher network "
-                                                   f"has {net_classes} classes")
+            raise ConfigError(
+                "model.num_classes",
+                f"is null (a prompt-conditioned teacher) but the teacher network has {net_classes} classes",
+            )
         return
     if num_classes < 2:
         raise ConfigError("model.num_classes", f"must be >= 2, got {num_classes}")
     if net_classes is not None and net_classes != num_classes:  # None: a prompt-conditioned teacher
         raise ConfigError("model.num_classes", f"is {num_classes} but the teacher network has {net_classes} classes")
     if forget_label is None or not 0 <= forget_label < num_classes:
-        raise ConfigError("model.forget_label", f"must be in [0, {num_classes - 1}], got "
-                                                f"{'null' if forget_label is None else forget_label}")
+        raise ConfigError(
+            "model.forget_label",
+            f"must be in [0, {num_classes - 1}], got {'null' if forget_label is None else forget_label}",
+        )
     if override is not None:
         override.validate(forget_label, num_classes)
 
@@ -79,9 +88,15 @@ class UnlearningModule(LightningModule):
     Subclasses pass their settings up, then call ``save_plain_hyperparameters(self)`` themselves: their own
     arguments are the hyper-parameters checkpoints store."""
 
-    def __init__(self, teacher: Denoiser, teacher_ckpt: Optional[str] = None, num_classes: Optional[int] = 10,
-                 forget_label: Optional[int] = 0, override: Optional[OverridePolicy] = None,
-                 autoencoder: Optional[nn.Module] = None):
+    def __init__(
+        self,
+        teacher: Denoiser,
+        teacher_ckpt: Optional[str] = None,
+        num_classes: Optional[int] = 10,
+        forget_label: Optional[int] = 0,
+        override: Optional[OverridePolicy] = None,
+        autoencoder: Optional[nn.Module] = None,
+    ):
         """
         Args:
             teacher: the pretrained denoiser; frozen here, after its weights are loaded from ``teacher_ckpt``.
@@ -178,5 +193,6 @@ def require_module(pl_module: LightningModule, kind: Type[LightningModule], who:
     baseline; ``SFDModule``: SFD's one-step generator)."""
     if not isinstance(pl_module, kind):
         what = "SFDModule or a baseline" if kind is UnlearningModule else kind.__name__
-        raise ConfigError(f"trainer.callbacks.{who}", f"needs the model of an unlearning run ({what}), "
-                                                      f"got {type(pl_module).__name__}")
+        raise ConfigError(
+            f"trainer.callbacks.{who}", f"needs the model of an unlearning run ({what}), got {type(pl_module).__name__}"
+        )

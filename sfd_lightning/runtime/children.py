@@ -5,6 +5,7 @@ SIGTERM or SIGINT goes on to every child (its group: what it started too), this 
 where it is, and leaving the block waits a bounded time for the children to end, then kills them. A second signal
 while waiting kills them at once.
 """
+
 import ctypes
 import os
 import signal
@@ -62,8 +63,8 @@ class Children:
 
     def __init__(self) -> None:
         self.live: List[subprocess.Popen] = []
-        self._signalled: set = set()     # pids already sent the stop signal
-        self._starting = False           # between fork and registration: a signal then is raised afterwards
+        self._signalled: set = set()  # pids already sent the stop signal
+        self._starting = False  # between fork and registration: a signal then is raised afterwards
         self._pending: Optional[int] = None
         self._stopping = False
         self._kill_now = False

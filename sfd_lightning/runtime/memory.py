@@ -1,4 +1,5 @@
 """How much memory a command may still allocate, so that an impossible request is refused before it starts."""
+
 import os
 from typing import Optional
 
@@ -16,4 +17,3 @@ def available_bytes() -> Optional[int]:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
-

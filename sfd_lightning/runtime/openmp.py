@@ -12,6 +12,7 @@ policy yourself: set ``OMP_WAIT_POLICY`` (``ACTIVE`` spins) or ``GOMP_SPINCOUNT`
 variable when torch loads it, so this happens when ``sfd_lightning`` is imported, before torch; a
 program that imported torch first keeps its policy. ``make bench-load`` measures both policies.
 """
+
 import os
 from typing import MutableMapping
 

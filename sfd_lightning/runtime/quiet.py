@@ -2,6 +2,7 @@
 
 Each is harmless here, for a reason given beside it; every other warning stays visible.
 """
+
 import logging
 import warnings
 

@@ -10,6 +10,7 @@ with one row per label is written next to it. It runs Lightning's predict loop (
 long form, from a config): under ``torchrun --nproc_per_node N -m sfd_lightning sample ...`` the
 blocks are dealt to the processes and rank 0 writes the same file one process would.
 """
+
 import argparse
 import math
 import os
@@ -23,8 +24,8 @@ from sfd_lightning.callbacks.sample_writer import SampleWriter, check_samples_ou
 from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
-from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.data.seeding import check_seed
+from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
@@ -54,10 +55,14 @@ def _shape_of(denoiser) -> tuple:
     return (net.in_channels, net.resolution, net.resolution)
 
 
-def one_step_sampler(meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source, device: torch.device) -> LoadedSampler:
+def one_step_sampler(
+    meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source, device: torch.device
+) -> LoadedSampler:
     """The EMA one-step generator of an SFD checkpoint or exported folder (``io.folder``'s metadata and weights)."""
     pipe = OneStepPipeline.from_parts(meta, state, source, device)
-    return LoadedSampler(lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator")
+    return LoadedSampler(
+        lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator"
+    )
 
 
 def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
@@ -71,8 +76,12 @@ def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) 
         return one_step_sampler(*generator_of(ckpt, source), source, device)
     model, what, hparams = load_multistep(ckpt, path, device)
     decode = decoder_of(hparams, path, device)
-    return LoadedSampler(lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)), _shape_of(model),
-                         model.net.num_classes, f"{what}, {steps}-step DDIM")
+    return LoadedSampler(
+        lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)),
+        _shape_of(model),
+        model.net.num_classes,
+        f"{what}, {steps}-step DDIM",
+    )
 
 
 class SamplerModule(LightningModule):
@@ -91,9 +100,17 @@ class SamplerModule(LightningModule):
 def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
     """A Trainer for sampling here, or across torchrun's processes (DDP, one device each)."""
     world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    return Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=local if world > 1 else 1,
-                   num_nodes=max(1, world // max(local, 1)), strategy="ddp" if world > 1 else "auto", logger=False,
-                   enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks)
+    return Trainer(
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=local if world > 1 else 1,
+        num_nodes=max(1, world // max(local, 1)),
+        strategy="ddp" if world > 1 else "auto",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=callbacks,
+    )
 
 
 def check_memory(n_images: int, shape: tuple, n_per_label: int) -> None:
@@ -102,14 +119,21 @@ def check_memory(n_images: int, shape: tuple, n_per_label: int) -> None:
     free = available_bytes()
     if free is not None and need > free:
         fits = max(0, n_per_label * free // need)
-        raise ConfigError("--n-per-label", f"{n_images:,} images of shape {tuple(shape)} need about {need / 1e9:.3g} GB of "
-                                           f"memory to sample and write, but {free / 1e9:.3g} GB is available; use at most "
-                                           f"{fits:,} per label here (several runs with other --seed values give more)")
+        raise ConfigError(
+            "--n-per-label",
+            f"{n_images:,} images of shape {tuple(shape)} need about {need / 1e9:.3g} GB of "
+            f"memory to sample and write, but {free / 1e9:.3g} GB is available; use at most "
+            f"{fits:,} per label here (several runs with other --seed values give more)",
+        )
 
 
 def check_options(args: argparse.Namespace) -> None:
     """The numeric options, checked before any model is loaded."""
-    for name, value in (("--n-per-label", args.n_per_label), ("--steps", args.steps), ("--batch-size", args.batch_size)):
+    for name, value in (
+        ("--n-per-label", args.n_per_label),
+        ("--steps", args.steps),
+        ("--batch-size", args.batch_size),
+    ):
         if value < 1:
             raise ConfigError(name, f"must be >= 1, got {value}")
     if not math.isfinite(args.cfg_scale):
@@ -118,20 +142,47 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="SFD checkpoint or exported generator folder (one-step EMA generator), "
-                   "or a teacher asset/checkpoint or a baseline's checkpoint (DDIM, --steps)")
+    p = argparse.ArgumentParser(
+        prog="sfd sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--ckpt",
+        required=True,
+        help="SFD checkpoint or exported generator folder (one-step EMA generator), "
+        "or a teacher asset/checkpoint or a baseline's checkpoint (DDIM, --steps)",
+    )
     p.add_argument("--labels", default="0-9", help="labels to sample, e.g. 0-9 or 1,3,5 (default 0-9)")
-    p.add_argument("--n-per-label", "--n_per_label", "--n-per-prompt", "--n_per_prompt", type=int, default=16, dest="n_per_label",
-                   help="samples per label (or per prompt)")
-    p.add_argument("--prompts-file", "--prompts_file", default=None, dest="prompts_file",
-                   help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels")
+    p.add_argument(
+        "--n-per-label",
+        "--n_per_label",
+        "--n-per-prompt",
+        "--n_per_prompt",
+        type=int,
+        default=16,
+        dest="n_per_label",
+        help="samples per label (or per prompt)",
+    )
+    p.add_argument(
+        "--prompts-file",
+        "--prompts_file",
+        default=None,
+        dest="prompts_file",
+        help="text-conditional checkpoints: a file with one prompt per line, sampled instead of --labels",
+    )
     p.add_argument("--out", default="samples.npz", help="output .npz; a .png grid is written beside it")
     p.add_argument("--overwrite", action="store_true", help="replace --out (and its grid) if there (default: refuse)")
-    p.add_argument("--steps", type=int, default=50,
-                   help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)")
-    p.add_argument("--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)")
-    p.add_argument("--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=50,
+        help="DDIM steps when --ckpt is a multi-step model: a teacher, DiffusionModule or baseline (default 50)",
+    )
+    p.add_argument(
+        "--cfg-scale", "--cfg_scale", type=float, default=1.0, dest="cfg_scale", help="teacher CFG scale (1: none)"
+    )
+    p.add_argument(
+        "--batch-size", "--batch_size", type=int, default=500, dest="batch_size", help="images per network call"
+    )
     p.add_argument("--seed", type=int, default=0, help="noise seed, in [0, 2^64) (default 0)")
     add_trust_argument(p)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
@@ -150,7 +201,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     sampler = load_sampler(args.ckpt, args.steps, args.cfg_scale, device)
     if (prompts is None) != (sampler.num_classes is not None):
-        raise ConfigError("--prompts-file", "give it for text-conditional checkpoints, and --labels for class-conditional ones")
+        raise ConfigError(
+            "--prompts-file", "give it for text-conditional checkpoints, and --labels for class-conditional ones"
+        )
     bad = [c for c in labels if not 0 <= c < sampler.num_classes] if prompts is None else []
     if bad:
         raise ConfigError("--labels", f"must be in [0, {sampler.num_classes - 1}], got {bad}")
@@ -160,6 +213,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     else:
         y = [p for p in prompts for _ in range(args.n_per_label)]
     blocks = SampleBlocks(y, sampler.shape, args.batch_size, args.seed)
-    print(f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {args.batch_size})", flush=True)
+    print(
+        f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {args.batch_size})", flush=True
+    )
     writer = SampleWriter(args.out, args.n_per_label)
     predict_trainer(device, [writer]).predict(SamplerModule(sampler), block_loader(blocks), return_predictions=False)

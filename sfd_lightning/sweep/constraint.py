@@ -1,5 +1,6 @@
 """A sweep's constraints (``--constraint "final/forget/accuracy<=0.05"``): the best run is chosen only among the
 runs whose metrics satisfy every one, as unlearning papers tune a baseline for the best quality that still forgets."""
+
 import math
 import operator
 import re
@@ -34,7 +35,9 @@ def parse_constraint(text: str, field: str = "--constraint") -> Constraint:
     is where the user wrote it (the option, or a spec's key)."""
     match = PATTERN.match(text)
     if not match:
-        raise ConfigError(field, f"must read METRIC<=VALUE (or >=, <, >), e.g. final/forget/accuracy<=0.05; got {text!r}")
+        raise ConfigError(
+            field, f"must read METRIC<=VALUE (or >=, <, >), e.g. final/forget/accuracy<=0.05; got {text!r}"
+        )
     metric, op, bound = match.groups()
     try:
         return Constraint(metric, op, float(bound))
@@ -46,8 +49,9 @@ def meets(row: Dict[str, Any], constraints: Sequence[Constraint]) -> bool:
     return row.get("status") == "ok" and all(c.holds(row) for c in constraints)
 
 
-def best_run(rows: Sequence[Dict[str, Any]], objective: Optional[str], goal: str,
-             constraints: Sequence[Constraint] = ()) -> Optional[Dict[str, Any]]:
+def best_run(
+    rows: Sequence[Dict[str, Any]], objective: Optional[str], goal: str, constraints: Sequence[Constraint] = ()
+) -> Optional[Dict[str, Any]]:
     """The finished run with the best objective among those meeting every constraint; None when none does. A nan
     or infinite objective (a diverged run) is no candidate: it would win every comparison or none."""
     scored = [(metric_value(r, objective), r) for r in rows if meets(r, constraints)]

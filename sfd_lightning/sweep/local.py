@@ -1,5 +1,6 @@
 """Run a sweep's settings as ``sfd fit`` subprocesses on this machine, N at a time, each on its own GPU
 when there are GPUs; a Bayesian search proposes each new run from the results so far."""
+
 import json
 import os
 import shlex
@@ -93,7 +94,7 @@ def metric_value(row: Dict[str, Any], name: Optional[str]) -> Optional[float]:
     """The spec metric of a finished run: its report key, with or without W&B's ``final/`` summary prefix."""
     if not name:
         return None
-    for key in (name, name[len("final/"):] if name.startswith("final/") else None):
+    for key in (name, name[len("final/") :] if name.startswith("final/") else None):
         if key and isinstance(row.get(key), (int, float)):
             return float(row[key])
     return None
@@ -134,8 +135,9 @@ def run_environment(parallel: int) -> Dict[str, str]:
     return env
 
 
-def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print,
-              runs: Optional[List[Run]] = None) -> List[Run]:
+def run_local(
+    spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, echo=print, runs: Optional[List[Run]] = None
+) -> List[Run]:
     """Run the search's proposals (``parallel`` at a time, CPU threads and GPUs shared between them, each an owned
     child process: ``runtime.children``); a failed run does not stop the rest, and each finished run's metric goes
     back to the search. ``runs`` (filled as they start) holds them when a signal stops the sweep."""
@@ -172,8 +174,10 @@ def run_local(spec: SweepSpec, out_dir: Path, parallel: int = 1, seed: int = 0, 
             value = metric_value(run.row(), spec.metric.get("name")) if run.returncode == 0 else None
             search.tell(run.proposal, value)
             shown = f", {spec.metric['name']} {value:.4g}" if value is not None else ""
-            echo(f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s{shown} "
-                 f"(log: {run.folder / 'output.log'})")
+            echo(
+                f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s{shown} "
+                f"(log: {run.folder / 'output.log'})"
+            )
 
 
 def end_interrupted(runs: List[Run]) -> None:

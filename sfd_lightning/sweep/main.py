@@ -8,6 +8,7 @@ subprocess under ``<out>/<sweep name>/<date-time>/r000, r001, ...``, then ``summ
 ``summary.md``, ``plots.png`` and ``best.json`` (the best run; with ``--constraint``, the best of those that
 satisfy every constraint, e.g. a baseline's best FID among the settings that forget). ``--dry-run`` prints the runs' commands, quoted for a shell, and starts nothing.
 """
+
 import argparse
 import json
 import math
@@ -21,33 +22,50 @@ from typing import List, Optional
 from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.loggers.wandb_logger import wandb_offline
-from sfd_lightning.sweep.constraint import Constraint, best_run, meets, parse_constraint
 from sfd_lightning.runtime.children import Interrupted, children
+from sfd_lightning.sweep.constraint import Constraint, best_run, meets, parse_constraint
 from sfd_lightning.sweep.local import Run, build_command, end_interrupted, format_arg, metric_value, run_local
 from sfd_lightning.sweep.search import Search
 from sfd_lightning.sweep.spec import SweepSpec, load_spec
 from sfd_lightning.sweep.summary import plot_metrics, read_rows, write_tables
 
-
 OPTUNA_SEED_LIMIT = 2**32  # optuna's samplers seed numpy's RandomState, which takes seeds below 2^32
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="sfd sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="sfd sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("spec", help="W&B sweep spec (YAML): method, parameters, metric, command with ${args}")
     parser.add_argument("--parallel", type=int, default=1, help="runs (or W&B agents) at a time; on GPUs, one GPU each")
     parser.add_argument("--local", action="store_true", help="run here even when W&B is reachable")
-    parser.add_argument("--dry-run", "--dry_run", action="store_true", dest="dry_run",
-                        help="print the runs (a Bayesian search: its first, random, runs) and start nothing")
+    parser.add_argument(
+        "--dry-run",
+        "--dry_run",
+        action="store_true",
+        dest="dry_run",
+        help="print the runs (a Bayesian search: its first, random, runs) and start nothing",
+    )
     parser.add_argument("--out", default="runs/sweeps", help="folder for local sweeps (<out>/<sweep name>/<date-time>)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the local random/bayes proposals, in [0, 2^32)")
-    parser.add_argument("--count", type=int, default=None, help="W&B agents: runs per agent (default: until the sweep ends)")
-    parser.add_argument("--constraint", action="append", default=[], type=parse_constraint,
-                        help="local sweeps: METRIC<=VALUE (or >=, <, >) a run must meet to be the best, e.g. "
-                             "final/forget/accuracy<=0.05; repeatable")
-    parser.add_argument("--summarize", metavar="FOLDER", default=None,
-                        help="run nothing: rewrite the summary and best.json of a finished local sweep's folder (e.g. "
-                             "under another --constraint)")
+    parser.add_argument(
+        "--count", type=int, default=None, help="W&B agents: runs per agent (default: until the sweep ends)"
+    )
+    parser.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        type=parse_constraint,
+        help="local sweeps: METRIC<=VALUE (or >=, <, >) a run must meet to be the best, e.g. "
+        "final/forget/accuracy<=0.05; repeatable",
+    )
+    parser.add_argument(
+        "--summarize",
+        metavar="FOLDER",
+        default=None,
+        help="run nothing: rewrite the summary and best.json of a finished local sweep's folder (e.g. "
+        "under another --constraint)",
+    )
     args = parser.parse_args(argv)
     if args.parallel < 1:
         raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
@@ -88,11 +106,17 @@ def dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
     """Print the runs' commands as they are drawn (a long list shows as it goes)."""
     search = Search(spec, seed)
     shown = search.run_cap if spec.method != "bayes" else search.startup
-    later = f"; then up to {search.run_cap - shown} more, proposed from their {spec.metric['name']}" \
-        if spec.method == "bayes" and search.run_cap > shown else ""
+    later = (
+        f"; then up to {search.run_cap - shown} more, proposed from their {spec.metric['name']}"
+        if spec.method == "bayes" and search.run_cap > shown
+        else ""
+    )
     print(f"[{spec.name}] {spec.method} search, {shown} runs{later} (dry run: nothing started)", flush=True)
     for i, params in enumerate(search.preview()):
-        print(f"r{i:03d}: " + shlex.join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")), flush=True)
+        print(
+            f"r{i:03d}: " + shlex.join(build_command(spec, params, out / "<date-time>" / f"r{i:03d}", f"r{i:03d}")),
+            flush=True,
+        )
 
 
 def main(argv: List[str]) -> None:
@@ -106,11 +130,15 @@ def main(argv: List[str]) -> None:
         return None
     if not args.local and not wandb_offline():
         if args.constraint:
-            raise ConfigError("--constraint", "applies to sweeps run here (--local) and --summarize; a W&B sweep's "
-                                              "dashboard filters its runs itself")
+            raise ConfigError(
+                "--constraint",
+                "applies to sweeps run here (--local) and --summarize; a W&B sweep's dashboard filters its runs itself",
+            )
         sys.exit(run_with_wandb(spec, args.parallel, args.count))
     out = fresh_folder(Path(args.out), spec.name)
-    print(f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}")
+    print(
+        f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}"
+    )
     runs: List[Run] = []
     try:
         with children.stopped_on_signal():
@@ -128,12 +156,15 @@ def main(argv: List[str]) -> None:
 
 def stopped_headline(runs: List[Run], planned: int, stop: Interrupted) -> str:
     """What a signal left: the runs that finished, those it interrupted, and how many never started."""
+
     def names(chosen: List[Run]) -> str:
         return ", ".join(r.name for r in chosen) or "none"
 
     finished = [r for r in runs if not r.interrupted]
-    return (f"Stopped by {stop.name}: finished {names(finished)}; interrupted "
-            f"{names([r for r in runs if r.interrupted])}; {planned - len(runs)} of {planned} runs not started")
+    return (
+        f"Stopped by {stop.name}: finished {names(finished)}; interrupted "
+        f"{names([r for r in runs if r.interrupted])}; {planned - len(runs)} of {planned} runs not started"
+    )
 
 
 def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint], headline: str = "") -> None:
@@ -153,23 +184,34 @@ def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Co
     print(f"[{spec.name}] wrote " + ", ".join(str(p) for p in written))
 
 
-def report_best(spec: SweepSpec, rows: List[dict], params: List[str], constraints: List[Constraint], out: Path,
-                headline: str = "") -> List[Path]:
+def report_best(
+    spec: SweepSpec, rows: List[dict], params: List[str], constraints: List[Constraint], out: Path, headline: str = ""
+) -> List[Path]:
     """Print the best run (among those meeting the constraints) and write it to ``best.json`` (with the
     ``headline`` of a sweep stopped early: the best of the runs that finished)."""
     objective, goal = spec.metric["name"], spec.metric["goal"]
     best = best_run(rows, objective, goal, constraints)
     under = f" with {' and '.join(str(c) for c in constraints)}" if constraints else ""
-    record = {"sweep": spec.name, "spec": spec.path, "metric": objective, "goal": goal, "value": None,
-              "constraints": [str(c) for c in constraints], "run": None, "params": None,
-              **({"stopped": headline} if headline else {})}
+    record = {
+        "sweep": spec.name,
+        "spec": spec.path,
+        "metric": objective,
+        "goal": goal,
+        "value": None,
+        "constraints": [str(c) for c in constraints],
+        "run": None,
+        "params": None,
+        **({"stopped": headline} if headline else {}),
+    }
     if best is None:
         record["reason"] = no_best_reason(rows, objective, under)
         print(f"[{spec.name}] no best run: {record['reason']}")
     else:
         record.update(value=metric_value(best, objective), run=best["run"], params={k: best[k] for k in params})
-        print(f"[{spec.name}] best {objective}{under}: {record['value']:.4g} ({best['run']}: "
-              f"{shlex.join(format_arg(k, best[k]) for k in params)})")
+        print(
+            f"[{spec.name}] best {objective}{under}: {record['value']:.4g} ({best['run']}: "
+            f"{shlex.join(format_arg(k, best[k]) for k in params)})"
+        )
     (out / "best.json").write_text(json.dumps(record, indent=1) + "\n")  # this judgement, replacing an earlier one
     return [out / "best.json"]
 

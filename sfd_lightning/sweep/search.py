@@ -9,6 +9,7 @@ Every W&B distribution is drawn in the space optuna can model: uniforms and log-
 the normal, log-normal and beta families as the quantile of a uniform draw, choices with
 ``probabilities`` by their cumulative probabilities, and ``q_`` kinds rounded to multiples of ``q``.
 """
+
 import itertools
 import math
 from dataclasses import dataclass
@@ -90,12 +91,17 @@ def grid_values(key: str, p: Dict[str, Any]) -> List[Any]:
     if kind == "categorical":
         return list(p["values"])
     if kind not in ("int_uniform", "q_uniform"):
-        raise ConfigError(f"sweep.parameters.{key}", f"grid search takes value, values, int_uniform or q_uniform; not {kind}")
+        raise ConfigError(
+            f"sweep.parameters.{key}", f"grid search takes value, values, int_uniform or q_uniform; not {kind}"
+        )
     q = p.get("q", 1)
     steps = int(math.floor((p["max"] - p["min"]) / q + 1e-9)) + 1
     if steps > MAX_RUNS:
-        raise ConfigError(f"sweep.parameters.{key}", f"a grid range of {steps:,} values; at most {MAX_RUNS:,} (a larger q, "
-                                                     "a narrower range, or a random search)")
+        raise ConfigError(
+            f"sweep.parameters.{key}",
+            f"a grid range of {steps:,} values; at most {MAX_RUNS:,} (a larger q, "
+            "a narrower range, or a random search)",
+        )
     return [quantize(p["min"] + k * q, q) if kind == "q_uniform" else p["min"] + k for k in range(steps)]
 
 
@@ -105,8 +111,11 @@ def grid_settings(spec: SweepSpec) -> Tuple[int, Iterator[Dict[str, Any]]]:
     values = [grid_values(k, spec.parameters[k]) for k in keys]
     total = math.prod(len(v) for v in values)
     if total > MAX_RUNS and spec.run_cap is None:
-        raise ConfigError("sweep.parameters", f"the grid has {total:,} settings, more than the {MAX_RUNS:,} one sweep runs; "
-                                              "give fewer values, or run_cap to run the first run_cap settings")
+        raise ConfigError(
+            "sweep.parameters",
+            f"the grid has {total:,} settings, more than the {MAX_RUNS:,} one sweep runs; "
+            "give fewer values, or run_cap to run the first run_cap settings",
+        )
     return total, (dict(zip(keys, combo)) for combo in itertools.product(*values))
 
 

@@ -7,6 +7,7 @@ for integers and ``uniform`` otherwise) or a group of ``parameters`` nested unde
 groups become dotted names (``model: {parameters: {init_args: {parameters: {alpha: ...}}}}`` is
 ``model.init_args.alpha``), which is how ``sfd fit`` spells options.
 """
+
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -17,20 +18,42 @@ from sfd_lightning.io.yaml_file import read_yaml_mapping
 
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
-TOP_LEVEL = ("name", "description", "project", "entity", "program", "method", "metric", "parameters", "command",
-             "run_cap", "early_terminate")
+TOP_LEVEL = (
+    "name",
+    "description",
+    "project",
+    "entity",
+    "program",
+    "method",
+    "metric",
+    "parameters",
+    "command",
+    "run_cap",
+    "early_terminate",
+)
 # Each distribution and the keys it reads (besides ``distribution``); ``q`` is the quantisation step.
 DISTRIBUTIONS: Dict[str, tuple] = {
-    "constant": ("value",), "categorical": ("values", "probabilities"),
-    "int_uniform": ("min", "max"), "uniform": ("min", "max"), "q_uniform": ("min", "max", "q"),
-    "log_uniform": ("min", "max"), "log_uniform_values": ("min", "max"),
-    "q_log_uniform": ("min", "max", "q"), "q_log_uniform_values": ("min", "max", "q"),
-    "inv_log_uniform": ("min", "max"), "inv_log_uniform_values": ("min", "max"),
-    "normal": ("mu", "sigma"), "q_normal": ("mu", "sigma", "q"),
-    "log_normal": ("mu", "sigma"), "q_log_normal": ("mu", "sigma", "q"),
-    "beta": ("a", "b"), "q_beta": ("a", "b", "q"),
+    "constant": ("value",),
+    "categorical": ("values", "probabilities"),
+    "int_uniform": ("min", "max"),
+    "uniform": ("min", "max"),
+    "q_uniform": ("min", "max", "q"),
+    "log_uniform": ("min", "max"),
+    "log_uniform_values": ("min", "max"),
+    "q_log_uniform": ("min", "max", "q"),
+    "q_log_uniform_values": ("min", "max", "q"),
+    "inv_log_uniform": ("min", "max"),
+    "inv_log_uniform_values": ("min", "max"),
+    "normal": ("mu", "sigma"),
+    "q_normal": ("mu", "sigma", "q"),
+    "log_normal": ("mu", "sigma"),
+    "q_log_normal": ("mu", "sigma", "q"),
+    "beta": ("a", "b"),
+    "q_beta": ("a", "b", "q"),
 }
-MAX_RUNS = 10_000  # one sweep's runs at the most (run_cap, a grid's settings): a local sweep of more would run for weeks
+MAX_RUNS = (
+    10_000  # one sweep's runs at the most (run_cap, a grid's settings): a local sweep of more would run for weeks
+)
 BOUNDED = {d for d, keys in DISTRIBUTIONS.items() if "min" in keys}
 POSITIVE_BOUNDS = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 
@@ -90,10 +113,15 @@ def check_leaf(key: str, p: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(values, list) or not values:
             raise ConfigError(_field(key) + ".values", "must be a non-empty list")
         probs = p.get("probabilities")
-        if probs is not None and (not isinstance(probs, list) or len(probs) != len(values) or
-                                  any(not isinstance(x, (int, float)) or x < 0 for x in probs) or
-                                  abs(sum(probs) - 1) > 1e-6):
-            raise ConfigError(_field(key) + ".probabilities", f"must be {len(values)} non-negative numbers adding up to 1")
+        if probs is not None and (
+            not isinstance(probs, list)
+            or len(probs) != len(values)
+            or any(not isinstance(x, (int, float)) or x < 0 for x in probs)
+            or abs(sum(probs) - 1) > 1e-6
+        ):
+            raise ConfigError(
+                _field(key) + ".probabilities", f"must be {len(values)} non-negative numbers adding up to 1"
+            )
     if kind in BOUNDED:
         if "min" not in p or "max" not in p:
             raise ConfigError(_field(key), f"{kind} needs `min` and `max`")
@@ -112,8 +140,10 @@ def check_leaf(key: str, p: Dict[str, Any]) -> Dict[str, Any]:
 def flatten(parameters: Dict[str, Any], prefix: str = "") -> Dict[str, Dict[str, Any]]:
     """Nested ``parameters`` groups to dotted names, every leaf checked."""
     if not isinstance(parameters, dict) or not parameters:
-        raise ConfigError(f"sweep.parameters{('.' + prefix.rstrip('.')) if prefix else ''}",
-                          "must map at least one option (e.g. model.init_args.alpha) to its values")
+        raise ConfigError(
+            f"sweep.parameters{('.' + prefix.rstrip('.')) if prefix else ''}",
+            "must map at least one option (e.g. model.init_args.alpha) to its values",
+        )
     leaves: Dict[str, Dict[str, Any]] = {}
     for name, p in parameters.items():
         key = f"{prefix}{name}"
@@ -122,7 +152,9 @@ def flatten(parameters: Dict[str, Any], prefix: str = "") -> Dict[str, Dict[str,
         if "parameters" in p:
             extra = sorted(set(p) - {"parameters"})
             if extra:
-                raise ConfigError(_field(key), f"a group of nested `parameters` takes nothing else; got {', '.join(extra)}")
+                raise ConfigError(
+                    _field(key), f"a group of nested `parameters` takes nothing else; got {', '.join(extra)}"
+                )
             leaves.update(flatten(p["parameters"], key + "."))
         else:
             leaves[key] = check_leaf(key, p)
@@ -133,17 +165,24 @@ def _check_runs_sfd(command: List[str], program: str) -> None:
     """A spec is data: the local runner starts ``sfd`` (or ``${interpreter} -m sfd_lightning``) and nothing else."""
     head = [program if c == "${program}" else c for c in command if c != "${env}"]
     if head[:1] != ["sfd"] and head[:3] != ["${interpreter}", "-m", "sfd_lightning"]:
-        raise ConfigError("sweep.command", f"must start sfd (or ${{interpreter}} -m sfd_lightning); got {' '.join(head[:3])!r}: "
-                          "the local runner runs no other program from a spec")
+        raise ConfigError(
+            "sweep.command",
+            f"must start sfd (or ${{interpreter}} -m sfd_lightning); got {' '.join(head[:3])!r}: "
+            "the local runner runs no other program from a spec",
+        )
 
 
 def _check_metric(metric: Any, method: str) -> Dict[str, Any]:
     if metric is None:
         if method == "bayes":
-            raise ConfigError("sweep.metric", "bayes search needs a metric to optimise, e.g. {name: final/fid/ratio, goal: minimize}")
+            raise ConfigError(
+                "sweep.metric", "bayes search needs a metric to optimise, e.g. {name: final/fid/ratio, goal: minimize}"
+            )
         return {}
     if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
-        raise ConfigError("sweep.metric", "must be a mapping with a name (and a goal), e.g. {name: final/fid/ratio, goal: minimize}")
+        raise ConfigError(
+            "sweep.metric", "must be a mapping with a name (and a goal), e.g. {name: final/fid/ratio, goal: minimize}"
+        )
     goal = metric.get("goal", "minimize")
     if goal not in GOALS:
         raise ConfigError("sweep.metric.goal", f"must be minimize or maximize, got {goal!r}")
@@ -168,9 +207,22 @@ def load_spec(path: str) -> SweepSpec:
         raise ConfigError("sweep.command", "must be a list holding ${args}, e.g. [sfd, fit, --config, C.yaml, ${args}]")
     _check_runs_sfd([str(c) for c in command], str(raw.get("program", "sfd")))
     run_cap = raw.get("run_cap")
-    if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int) or not 1 <= run_cap <= MAX_RUNS):
+    if run_cap is not None and (
+        isinstance(run_cap, bool) or not isinstance(run_cap, int) or not 1 <= run_cap <= MAX_RUNS
+    ):
         raise ConfigError("sweep.run_cap", f"must be an integer from 1 to {MAX_RUNS:,}, got {run_cap!r}")
-    name = check_folder_name(raw.get("name") or os.path.splitext(os.path.basename(path))[0], "sweep.name")  # <out>/<name>/
-    return SweepSpec(path=path, name=name, method=method, command=[str(c) for c in command], parameters=params,
-                     metric=metric, project=raw.get("project", "sfd-lightning"), entity=raw.get("entity"),
-                     run_cap=run_cap, raw=raw)
+    name = check_folder_name(
+        raw.get("name") or os.path.splitext(os.path.basename(path))[0], "sweep.name"
+    )  # <out>/<name>/
+    return SweepSpec(
+        path=path,
+        name=name,
+        method=method,
+        command=[str(c) for c in command],
+        parameters=params,
+        metric=metric,
+        project=raw.get("project", "sfd-lightning"),
+        entity=raw.get("entity"),
+        run_cap=run_cap,
+        raw=raw,
+    )

@@ -1,4 +1,5 @@
 """A sweep's summary: a table (CSV and Markdown) and each metric plotted against each swept value."""
+
 import csv
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -12,8 +13,11 @@ from sfd_lightning.sweep.local import metric_value
 def metric_columns(rows: List[Dict[str, Any]], objective: Optional[str]) -> List[str]:
     """The spec's metric first (named as in the spec), then every report metric some run has (CLIP score too)."""
     columns = [objective] if objective else []
-    columns += [key for key, _, _ in ROWS if any(key in r for r in rows) and key not in columns
-                and (objective or "").replace("final/", "", 1) != key]
+    columns += [
+        key
+        for key, _, _ in ROWS
+        if any(key in r for r in rows) and key not in columns and (objective or "").replace("final/", "", 1) != key
+    ]
     return columns
 
 
@@ -21,8 +25,9 @@ def _cell(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def write_tables(rows: List[Dict[str, Any]], params: Sequence[str], folder: Path,
-                 objective: Optional[str] = None, headline: str = "") -> List[str]:
+def write_tables(
+    rows: List[Dict[str, Any]], params: Sequence[str], folder: Path, objective: Optional[str] = None, headline: str = ""
+) -> List[str]:
     """summary.csv and summary.md: one row per run; columns run, swept values, status, seconds, the spec's metric,
     the report's metrics (``headline``, e.g. what a signal stopped, above the Markdown table). Returns the metric
     columns."""
@@ -71,7 +76,7 @@ def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Seq
             ax = axes[i][j]
             points = [(r[param], r[metric]) for r in done if metric in r]
             numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x, _ in points)
-            labels = sorted({x for x, _ in points}, key=lambda v: (v if numeric else str(v)))
+            labels = sorted({x for x, _ in points}, key=lambda v: v if numeric else str(v))
             pos = {v: (v if numeric else k) for k, v in enumerate(labels)}
             ax.scatter([pos[x] for x, _ in points], [y for _, y in points], alpha=0.6)
             means = [sum(y for x, y in points if x == v) / sum(1 for x, _ in points if x == v) for v in labels]

@@ -15,6 +15,7 @@ config overlay added beside the plain one, in interleaved rounds, and prints the
     python -m sfd_lightning.tools.bench [--config configs/digits_forget_2stage.yaml] [--rounds 5] [--iterations 8]
         [--reference <clone of tqch/score-forgetting-distillation at 3771028> | --overlay <config overlay>]
 """
+
 import statistics
 import time
 from typing import Callable, Dict, List
@@ -80,6 +81,7 @@ def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> D
         def run():
             xi = x.clone().requires_grad_(True)
             net(xi, sigma, labels).sum().backward()
+
         return run
 
     costs = {
@@ -104,8 +106,16 @@ def fit_timed(module, data, iterations: int, warmup: int = 2) -> IterationTimer:
     """The timer of a ``Trainer.fit`` of ``iterations`` SFD iterations (logger, checkpoints and the config's callbacks off)."""
     data.iterations = iterations
     timer = IterationTimer(warmup)
-    Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
+    Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    ).fit(module, datamodule=data)
     return timer
 
 
@@ -116,17 +126,29 @@ def build(config: str, overrides: List[str]):
 
 def parse_args(argv: List[str] = None):
     p = tool_parser("bench", __doc__, "SFD config whose model and data are timed")
-    p.add_argument("--rounds", type=int, default=5, help="rounds; each times iterations, the reference order and the passes")
+    p.add_argument(
+        "--rounds", type=int, default=5, help="rounds; each times iterations, the reference order and the passes"
+    )
     p.add_argument("--iterations", type=int, default=8, help="timed SFD iterations a round (after the warm-up ones)")
     p.add_argument("--warmup", type=int, default=2, help="iterations left out at the start of each timed run")
-    p.add_argument("--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)")
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="retained samples per iteration (default: the config's)"
+    )
     p.add_argument("--iteration-only", action="store_true", help="time the iteration only, not each network pass")
-    p.add_argument("--reference", default=None, metavar="CLONE",
-                   help="a git clone of the reference implementation at commit 3771028: time its own SFD loop "
-                        "(DDPM/runners/diffusion.py: train_sfd) beside ours on the same networks, batch and settings")
-    p.add_argument("--overlay", default=None, metavar="YAML",
-                   help="a config overlay (e.g. configs/overlays/robust.yaml): time the iteration with it beside "
-                        "the plain one and print the ratio")
+    p.add_argument(
+        "--reference",
+        default=None,
+        metavar="CLONE",
+        help="a git clone of the reference implementation at commit 3771028: time its own SFD loop "
+        "(DDPM/runners/diffusion.py: train_sfd) beside ours on the same networks, batch and settings",
+    )
+    p.add_argument(
+        "--overlay",
+        default=None,
+        metavar="YAML",
+        help="a config overlay (e.g. configs/overlays/robust.yaml): time the iteration with it beside "
+        "the plain one and print the ratio",
+    )
     args = p.parse_args(argv)
     if sum([args.reference is not None, args.iteration_only, args.overlay is not None]) > 1:
         p.error("--reference, --iteration-only and --overlay: choose one")
@@ -155,7 +177,9 @@ def main(argv: List[str] = None) -> None:
         times = [t for _ in range(args.rounds) for t in fit_iterations(module, data, args.iterations, args.warmup)]
         print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {statistics.median(times) * 1000:8.1f} ms")
         return
-    reference, reference_data = build(args.config, overrides + ["--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder"])
+    reference, reference_data = build(
+        args.config, overrides + ["--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder"]
+    )
     b = data.batch_size
     z = torch.randn((2 * b, *data.shape))
     labels = torch.cat([torch.randint(1, module.num_classes, (b,)), torch.full((b,), module.forget_label)])
@@ -170,15 +194,19 @@ def main(argv: List[str] = None) -> None:
         ratios.append(statistics.median(round_ours) / sum(costs.values()))
     costs = {name: statistics.median(v) for name, v in passes.items()}
     total = sum(costs.values())
-    print(f"\nSFD iteration benchmark ({args.config}, batch {b} retained + {b} forget, torch threads "
-          f"{torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)")
+    print(
+        f"\nSFD iteration benchmark ({args.config}, batch {b} retained + {b} forget, torch threads "
+        f"{torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)"
+    )
     for name, seconds in costs.items():
         print(f"  {name:<40} {seconds * 1000:8.1f} ms")
     print(f"  {'sum of network passes':<40} {total * 1000:8.1f} ms")
     print(f"  {'SFD iteration (in Trainer.fit)':<40} {statistics.median(ours) * 1000:8.1f} ms")
     print(f"  {'reference pass order (two passes a network)':<40} {statistics.median(theirs) * 1000:8.1f} ms")
-    print(f"  ratio iteration / sum of passes: {statistics.median(ratios):.2f} (median of the rounds' ratios; "
-          f"rounds {min(ratios):.2f}-{max(ratios):.2f})")
+    print(
+        f"  ratio iteration / sum of passes: {statistics.median(ratios):.2f} (median of the rounds' ratios; "
+        f"rounds {min(ratios):.2f}-{max(ratios):.2f})"
+    )
     print(f"  speed against the reference pass order: {statistics.median(theirs) / statistics.median(ours):.2f}x")
 
 
@@ -193,8 +221,10 @@ def compare_overlay(args, overrides: List[str]) -> None:
         times["plain"] += round_plain
         times["overlay"] += round_overlay
         ratios.append(statistics.median(round_overlay) / statistics.median(round_plain))
-    print(f"\nSFD iteration with and without {args.overlay} ({args.config}, batch {plain[1].batch_size} retained + "
-          f"forget, torch threads {torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)")
+    print(
+        f"\nSFD iteration with and without {args.overlay} ({args.config}, batch {plain[1].batch_size} retained + "
+        f"forget, torch threads {torch.get_num_threads()}, {args.rounds} interleaved rounds, medians)"
+    )
     print(f"  {'plain SFD iteration':<40} {statistics.median(times['plain']) * 1000:8.1f} ms")
     print(f"  {'with the overlay':<40} {statistics.median(times['overlay']) * 1000:8.1f} ms")
     print(f"  ratio overlay / plain: {statistics.median(ratios):.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f})")

@@ -7,6 +7,7 @@ judge is timed over ``--images`` images after one warm-up batch; figures are sca
 
     python -m sfd_lightning.tools.bench_judges [--images 64] [--size 512]
 """
+
 import argparse
 import os
 import time
@@ -25,7 +26,9 @@ from sfd_lightning.metrics.nudity import NudityJudge, judge_versions
 
 def grace_hopper() -> np.ndarray:
     """matplotlib's sample portrait of Grace Hopper, uint8 (H, W, 3)."""
-    return np.array(Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")).convert("RGB"))
+    return np.array(
+        Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")).convert("RGB")
+    )
 
 
 def as_images(photo: np.ndarray, size: int) -> torch.Tensor:
@@ -44,21 +47,26 @@ def per_thousand(judge: Callable[[torch.Tensor], object], images: torch.Tensor, 
     judge(images[:batch])
     start = time.perf_counter()
     for i in range(0, len(images), batch):
-        judge(images[i:i + batch])
+        judge(images[i : i + batch])
     return (time.perf_counter() - start) * 1000 / len(images)
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench_judges", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.bench_judges",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--images", type=int, default=64, help="images timed per judge (default 64)")
     p.add_argument("--size", type=int, default=512, help="image side in pixels (default 512)")
     p.add_argument("--batch", type=int, default=16, help="images per judge call (default 16)")
     args = p.parse_args(argv)
     images = portraits(args.images, args.size)
     nudity = NudityJudge(args.batch)
-    print(f"{args.images} images of {args.size}x{args.size}, torch threads {torch.get_num_threads()}, "
-          f"NudeNet on {nudity.providers[0]}; {judge_versions()} {faces.judge_versions()}")
+    print(
+        f"{args.images} images of {args.size}x{args.size}, torch threads {torch.get_num_threads()}, "
+        f"NudeNet on {nudity.providers[0]}; {judge_versions()} {faces.judge_versions()}"
+    )
     rows = [("NudeNet 320n (nudity)", lambda x: nudity.detect(x))]
     for upsample in (1, 0):
         embedder = FaceEmbedder("hog", upsample)

@@ -7,6 +7,7 @@ what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightni
 
     python -m sfd_lightning.tools.bench_load [--config configs/digits_forget_2stage.yaml] [--iterations 10]
 """
+
 import os
 import re
 import subprocess
@@ -33,9 +34,24 @@ def policy_env(policy: Dict[str, str]) -> Dict[str, str]:
 
 def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
     """The bench's median milliseconds per SFD iteration, run in a fresh process under ``env``."""
-    out = subprocess.run([sys.executable, "-m", "sfd_lightning.tools.bench", "--config", config, "--iterations", str(iterations),
-                          "--rounds", "1", "--iteration-only"],
-                         env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sfd_lightning.tools.bench",
+            "--config",
+            config,
+            "--iterations",
+            str(iterations),
+            "--rounds",
+            "1",
+            "--iteration-only",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     found = _MEDIAN.search(out)
     if found is None:
         raise RuntimeError(f"no iteration time in the bench's output:\n{out[-2000:]}")
@@ -45,10 +61,23 @@ def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
 def beside_a_fit(config: str, iterations: int, env: Dict[str, str], settle_s: float) -> float:
     """:func:`iteration_ms` while ``sfd fit --config config`` trains in another process."""
     with tempfile.TemporaryDirectory() as folder:
-        load = children.start([sys.executable, "-m", "sfd_lightning", "fit", "--config", config, "--trainer.logger=false",
-                               "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={folder}",
-                               "--data.init_args.iterations=1000000"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # dies with this process
+        load = children.start(
+            [
+                sys.executable,
+                "-m",
+                "sfd_lightning",
+                "fit",
+                "--config",
+                config,
+                "--trainer.logger=false",
+                "--trainer.enable_progress_bar=false",
+                f"--trainer.default_root_dir={folder}",
+                "--data.init_args.iterations=1000000",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # dies with this process
         try:
             time.sleep(settle_s)  # past its start-up, into training
             if load.poll() is not None:
@@ -70,11 +99,13 @@ def main(argv: List[str] = None) -> None:
         alone = iteration_ms(args.config, args.iterations, env)
         loaded = beside_a_fit(args.config, args.iterations, env, args.settle)
         rows.append((name, alone, loaded))
-        print(f"  {name:<32} alone {alone:8.1f} ms   beside sfd fit {loaded:8.1f} ms   loaded / alone {loaded / alone:5.2f}",
-              flush=True)
+        print(
+            f"  {name:<32} alone {alone:8.1f} ms   beside sfd fit {loaded:8.1f} ms   loaded / alone {loaded / alone:5.2f}",
+            flush=True,
+        )
     base_alone = rows[0][1]
     print(f"\nSFD iteration alone and beside a second `sfd fit` ({args.config}, {os.cpu_count()} CPUs)")
-    print(f"| policy | alone ms | beside sfd fit ms | loaded / alone | loaded / spin alone |\n|---|---|---|---|---|")
+    print("| policy | alone ms | beside sfd fit ms | loaded / alone | loaded / spin alone |\n|---|---|---|---|---|")
     for name, alone, loaded in rows:
         print(f"| {name} | {alone:.1f} | {loaded:.1f} | {loaded / alone:.2f} | {loaded / base_alone:.2f} |")
 

@@ -22,6 +22,7 @@ arithmetic alone exceeds the machine's memory is not run; its arithmetic is prin
     python -m sfd_lightning.tools.bench_memory --arithmetic-only       (the arithmetic rows alone, seconds)
     python -m sfd_lightning.tools.bench_memory --tiny        (the same code paths on tiny networks, for tests)
 """
+
 import argparse
 import json
 import os
@@ -73,58 +74,108 @@ def cases(tiny: bool) -> Dict[str, Case]:
         from transformers import CLIPTextConfig, CLIPTextModel
 
         return UNet2DConditionModel(**sd), CLIPTextModel(CLIPTextConfig(vocab_size=49408, **text))
+
     return {
-        "sd15": Case(f"{'SD (tiny)' if tiny else 'SD 1.5'} UNet + CLIP text encoder, latents 4x{sd['sample_size']}x"
-                     f"{sd['sample_size']}, batch 1+1",
-                     lambda ckpt, folder: SDUNet(pretrained=f"{folder}/sd15", unet_config=sd, gradient_checkpointing=ckpt),
-                     (4, sd["sample_size"], sd["sample_size"]), 1, None, sd_skeleton),
-        "dit": Case(f"{'DiT (tiny)' if tiny else 'DiT-XL/2-256'}, batch 1+1",
-                    lambda ckpt, folder: DiTEps(pretrained=None, config=dit, gradient_checkpointing=ckpt),
-                    (4, dit["sample_size"], dit["sample_size"]), 1, 1000,
-                    lambda: (DiTEps(pretrained=None, config=dit), None)),
-        "cifar10": Case(f"{'tiny' if tiny else 'CIFAR-10'} DDPM UNet, batch {8 if tiny else 128}+{8 if tiny else 128}",
-                        lambda ckpt, folder: DDPMUNet(**unet, gradient_checkpointing=ckpt),
-                        (3, unet["resolution"], unet["resolution"]), 8 if tiny else 128, 10,
-                        lambda: (DDPMUNet(**unet), None)),
+        "sd15": Case(
+            f"{'SD (tiny)' if tiny else 'SD 1.5'} UNet + CLIP text encoder, latents 4x{sd['sample_size']}x"
+            f"{sd['sample_size']}, batch 1+1",
+            lambda ckpt, folder: SDUNet(pretrained=f"{folder}/sd15", unet_config=sd, gradient_checkpointing=ckpt),
+            (4, sd["sample_size"], sd["sample_size"]),
+            1,
+            None,
+            sd_skeleton,
+        ),
+        "dit": Case(
+            f"{'DiT (tiny)' if tiny else 'DiT-XL/2-256'}, batch 1+1",
+            lambda ckpt, folder: DiTEps(pretrained=None, config=dit, gradient_checkpointing=ckpt),
+            (4, dit["sample_size"], dit["sample_size"]),
+            1,
+            1000,
+            lambda: (DiTEps(pretrained=None, config=dit), None),
+        ),
+        "cifar10": Case(
+            f"{'tiny' if tiny else 'CIFAR-10'} DDPM UNet, batch {8 if tiny else 128}+{8 if tiny else 128}",
+            lambda ckpt, folder: DDPMUNet(**unet, gradient_checkpointing=ckpt),
+            (3, unet["resolution"], unet["resolution"]),
+            8 if tiny else 128,
+            10,
+            lambda: (DDPMUNet(**unet), None),
+        ),
         **family_cases(tiny),
     }
 
 
 def family_cases(tiny: bool) -> Dict[str, Case]:
     """SDXL, SD3 and FLUX.1 at 1024 px (tiny: their tiny test networks), batch 1 + 1 prompts."""
-    from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
     import sfd_lightning.tools.random_families as rf
+    from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
 
-    sdxl, sd3, flux = ((rf.TINY_SDXL_UNET, rf.TINY_SD3_TRANSFORMER, rf.TINY_FLUX_TRANSFORMER) if tiny else
-                       (rf.SDXL_UNET_FULL, rf.SD3_TRANSFORMER_FULL, rf.FLUX_TRANSFORMER_FULL))
+    sdxl, sd3, flux = (
+        (rf.TINY_SDXL_UNET, rf.TINY_SD3_TRANSFORMER, rf.TINY_FLUX_TRANSFORMER)
+        if tiny
+        else (rf.SDXL_UNET_FULL, rf.SD3_TRANSFORMER_FULL, rf.FLUX_TRANSFORMER_FULL)
+    )
     clip_l, clip_g, t5 = (rf.TINY_CLIP,) * 2 + (rf.TINY_T5,) if tiny else (rf.CLIP_L, rf.CLIP_G, rf.T5_XXL)
     size = 8 if tiny else 128
 
     def texts(*configs):
         from transformers import CLIPTextConfig, CLIPTextModelWithProjection, T5Config, T5EncoderModel
 
-        return nn.ModuleList(T5EncoderModel(T5Config(vocab_size=32128, **c)) if "d_model" in c else
-                             CLIPTextModelWithProjection(CLIPTextConfig(vocab_size=49408, **c)) for c in configs)
+        return nn.ModuleList(
+            T5EncoderModel(T5Config(vocab_size=32128, **c))
+            if "d_model" in c
+            else CLIPTextModelWithProjection(CLIPTextConfig(vocab_size=49408, **c))
+            for c in configs
+        )
 
     def skeleton(cls_name: str, config: Dict, *text_configs):
         import diffusers
 
         return lambda: (getattr(diffusers, cls_name)(**config), texts(*text_configs))
+
     name = "(tiny)" if tiny else "1024 px"
     return {
-        "sdxl": Case(f"SDXL UNet {name}, latents 4x{size}x{size}, batch 1+1",
-                     lambda ckpt, folder: SDXLUNet(pretrained=f"{folder}/sdxl", network_config=sdxl, gradient_checkpointing=ckpt),
-                     (4, size, size), 1, None, skeleton("UNet2DConditionModel", sdxl, clip_l, clip_g)),
-        "sd3": Case(f"SD3-medium transformer {name}, latents {sd3['in_channels']}x{size}x{size}, batch 1+1",
-                    lambda ckpt, folder: SD3Transformer(pretrained=f"{folder}/sd3", network_config=sd3, gradient_checkpointing=ckpt,
-                                                        text_encoder_dtype="bfloat16"),
-                    (sd3["in_channels"], size, size), 1, None, skeleton("SD3Transformer2DModel", sd3, clip_l, clip_g, t5),
-                    flow=True, text_bytes=2),
-        "flux": Case(f"FLUX.1-dev transformer {name}, latents {flux['in_channels'] // 4}x{size}x{size}, batch 1+1",
-                     lambda ckpt, folder: FluxTransformer(pretrained=f"{folder}/flux", network_config=flux, resolution=size,
-                                                          gradient_checkpointing=ckpt, text_encoder_dtype="bfloat16"),
-                     (flux["in_channels"] // 4, size, size), 1, None, skeleton("FluxTransformer2DModel", flux, clip_l, t5),
-                     flow=True, text_bytes=2),
+        "sdxl": Case(
+            f"SDXL UNet {name}, latents 4x{size}x{size}, batch 1+1",
+            lambda ckpt, folder: SDXLUNet(
+                pretrained=f"{folder}/sdxl", network_config=sdxl, gradient_checkpointing=ckpt
+            ),
+            (4, size, size),
+            1,
+            None,
+            skeleton("UNet2DConditionModel", sdxl, clip_l, clip_g),
+        ),
+        "sd3": Case(
+            f"SD3-medium transformer {name}, latents {sd3['in_channels']}x{size}x{size}, batch 1+1",
+            lambda ckpt, folder: SD3Transformer(
+                pretrained=f"{folder}/sd3",
+                network_config=sd3,
+                gradient_checkpointing=ckpt,
+                text_encoder_dtype="bfloat16",
+            ),
+            (sd3["in_channels"], size, size),
+            1,
+            None,
+            skeleton("SD3Transformer2DModel", sd3, clip_l, clip_g, t5),
+            flow=True,
+            text_bytes=2,
+        ),
+        "flux": Case(
+            f"FLUX.1-dev transformer {name}, latents {flux['in_channels'] // 4}x{size}x{size}, batch 1+1",
+            lambda ckpt, folder: FluxTransformer(
+                pretrained=f"{folder}/flux",
+                network_config=flux,
+                resolution=size,
+                gradient_checkpointing=ckpt,
+                text_encoder_dtype="bfloat16",
+            ),
+            (flux["in_channels"] // 4, size, size),
+            1,
+            None,
+            skeleton("FluxTransformer2DModel", flux, clip_l, t5),
+            flow=True,
+            text_bytes=2,
+        ),
     }
 
 
@@ -138,10 +189,12 @@ def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
     one = dict(num_hidden_layers=1)
     clip_l, clip_g = (rf.TINY_CLIP, rf.TINY_CLIP) if tiny else (dict(rf.CLIP_L, **one), dict(rf.CLIP_G, **one))
     t5 = rf.TINY_T5 if tiny else dict(rf.T5_XXL, num_layers=1)
-    writers = {"sd15": lambda f: write_random_sd(f, tiny_sd_unet(), tiny_text() if tiny else SD15_TEXT),
-               "sdxl": lambda f: rf.write_random_sdxl(f, clip_l=clip_l, clip_g=clip_g, vae=None),
-               "sd3": lambda f: rf.write_random_sd3(f, clip_l=clip_l, clip_g=clip_g, t5=t5, vae=None),
-               "flux": lambda f: rf.write_random_flux(f, clip_l=clip_l, t5=t5, vae=None)}
+    writers = {
+        "sd15": lambda f: write_random_sd(f, tiny_sd_unet(), tiny_text() if tiny else SD15_TEXT),
+        "sdxl": lambda f: rf.write_random_sdxl(f, clip_l=clip_l, clip_g=clip_g, vae=None),
+        "sd3": lambda f: rf.write_random_sd3(f, clip_l=clip_l, clip_g=clip_g, t5=t5, vae=None),
+        "flux": lambda f: rf.write_random_flux(f, clip_l=clip_l, t5=t5, vae=None),
+    }
     for key in keys:
         if key in writers:
             writers[key](folder / key)
@@ -150,15 +203,25 @@ def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
 def tiny_sd_unet() -> Dict:
     from sfd_lightning.tools.random_pipelines import SD15_UNET
 
-    return dict(SD15_UNET, sample_size=8, block_out_channels=(16, 32), norm_num_groups=8, cross_attention_dim=16,
-                attention_head_dim=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), layers_per_block=1)
+    return dict(
+        SD15_UNET,
+        sample_size=8,
+        block_out_channels=(16, 32),
+        norm_num_groups=8,
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        layers_per_block=1,
+    )
 
 
 def tiny_text() -> Dict:
     from sfd_lightning.tools.random_pipelines import SD15_TEXT
 
-    return dict(SD15_TEXT, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, projection_dim=16)
+    return dict(
+        SD15_TEXT, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, projection_dim=16
+    )
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -176,8 +239,12 @@ def counts(case: Case) -> Dict[str, int]:
             adapters += RANK * (layer.in_features + layer.out_features)
         else:  # Conv2d: A is in x r x k x k, B is r x out x 1 x 1
             adapters += RANK * (layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1] + layer.out_channels)
-    return {"network": sum(p.numel() for p in net.parameters()), "text_bytes": case.text_bytes,
-            "text_encoder": sum(p.numel() for p in text.parameters()) if text is not None else 0, "adapters": adapters}
+    return {
+        "network": sum(p.numel() for p in net.parameters()),
+        "text_bytes": case.text_bytes,
+        "text_encoder": sum(p.numel() for p in text.parameters()) if text is not None else 0,
+        "adapters": adapters,
+    }
 
 
 def arithmetic(n: Dict[str, int], lora: bool) -> Dict[str, float]:
@@ -205,8 +272,17 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
     module, data, precision, built = build_iteration(key, mode, device, tiny, folder, iterations=2)
     timer = IterationTimer(warmup=1)
     reset_peak(device)  # what follows is the iteration's own peak (building reads float32 weights first)
-    Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False, enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, callbacks=[timer]).fit(module, datamodule=data)
+    Trainer(
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    ).fit(module, datamodule=data)
     return {"s_per_iteration": timer.times[0], "peak_GiB": peak_gib(device), "built_GiB": built}
 
 
@@ -225,18 +301,36 @@ def build_iteration(key: str, mode: str, device: str, tiny: bool, folder: Option
         with torch.device(device):
             net = case.network(checkpointing, folder)
     except Exception as err:  # a loader that insists on the host: build there (slower), and say so
-        print(f"bench-memory: building {key} on {device} failed ({type(err).__name__}: {err}); building on the host",
-              file=sys.stderr, flush=True)
+        print(
+            f"bench-memory: building {key} on {device} failed ({type(err).__name__}: {err}); building on the host",
+            file=sys.stderr,
+            flush=True,
+        )
         net = case.network(checkpointing, folder)
     teacher = FlowDenoiser(net, FlowSchedule(shift=3.0)) if case.flow else VPDenoiser(net)
-    module = SFDModule(teacher=teacher, num_classes=case.num_classes or 10, forget_label=0, override_label=1, ema_decay=0.999,
-                       lora=LoRA(rank=RANK, base_dtype="bfloat16") if lora else None, **options)
+    module = SFDModule(
+        teacher=teacher,
+        num_classes=case.num_classes or 10,
+        forget_label=0,
+        override_label=1,
+        ema_decay=0.999,
+        lora=LoRA(rank=RANK, base_dtype="bfloat16") if lora else None,
+        **options,
+    )
     if case.num_classes is None:
-        data = PromptDataModule(shape=case.shape, batch_size=case.batch, iterations=iterations, retained_prompts=RETAINED,
-                                forget_prompts=["a photo of brad pitt"], concept="brad pitt", replacement="a middle aged man")
+        data = PromptDataModule(
+            shape=case.shape,
+            batch_size=case.batch,
+            iterations=iterations,
+            retained_prompts=RETAINED,
+            forget_prompts=["a photo of brad pitt"],
+            concept="brad pitt",
+            replacement="a middle aged man",
+        )
     else:
-        data = NoiseLabelDataModule(shape=case.shape, batch_size=case.batch, iterations=iterations, num_classes=case.num_classes,
-                                    forget_label=0)
+        data = NoiseLabelDataModule(
+            shape=case.shape, batch_size=case.batch, iterations=iterations, num_classes=case.num_classes, forget_label=0
+        )
     return module, data, precision, peak_gib(device)
 
 
@@ -270,8 +364,18 @@ def available_gib(device: str) -> float:
 
 
 def measure(key: str, mode: str, device: str, tiny: bool, folder: Optional[str], timeout: int) -> Dict:
-    cmd = [sys.executable, "-m", "sfd_lightning.tools.bench_memory", "--one", key, mode, "--device", device,
-           *(["--tiny"] if tiny else []), *(["--folder", folder] if folder else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sfd_lightning.tools.bench_memory",
+        "--one",
+        key,
+        mode,
+        "--device",
+        device,
+        *(["--tiny"] if tiny else []),
+        *(["--folder", folder] if folder else []),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -282,11 +386,15 @@ def measure(key: str, mode: str, device: str, tiny: bool, folder: Optional[str],
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.bench_memory", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.bench_memory",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--cases", default="sd15,dit,cifar10,sdxl,sd3,flux",
-                   help="comma-separated: sd15, dit, cifar10, sdxl, sd3, flux")
+    p.add_argument(
+        "--cases", default="sd15,dit,cifar10,sdxl,sd3,flux", help="comma-separated: sd15, dit, cifar10, sdxl, sd3, flux"
+    )
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     p.add_argument("--tiny", action="store_true", help="tiny networks (a self-test of this script, seconds)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds each measured row may take")
@@ -312,8 +420,13 @@ def main(argv: Optional[List[str]] = None) -> None:
             n = counts(case)
             for mode in modes:
                 math = arithmetic(n, MODES[mode][1])
-                row = {"case": case.title, "mode": mode, "params_M": n["network"] / 1e6, "adapters_M": n["adapters"] / 1e6,
-                       "arithmetic_GiB": math}
+                row = {
+                    "case": case.title,
+                    "mode": mode,
+                    "params_M": n["network"] / 1e6,
+                    "adapters_M": n["adapters"] / 1e6,
+                    "arithmetic_GiB": math,
+                }
                 if math["total"] > 0.9 * budget:
                     row["skipped"] = f"does not fit: {math['total']:.1f} GiB before activations > {budget:.0f} GiB"
                 elif args.arithmetic_only:
@@ -334,17 +447,24 @@ def describe(device: str) -> str:
 
 def print_row(row: Dict, flush: bool = False) -> None:
     m = row["arithmetic_GiB"]
-    math = (f"weights {m['weights']:.2f} + text {m['text_encoder']:.2f} + Adam {m['adam']:.2f} + grads {m['grads']:.2f}"
-            f" = {m['total']:.2f} GiB")
+    math = (
+        f"weights {m['weights']:.2f} + text {m['text_encoder']:.2f} + Adam {m['adam']:.2f} + grads {m['grads']:.2f}"
+        f" = {m['total']:.2f} GiB"
+    )
     if "skipped" in row:
         result = row["skipped"]
     elif "error" in row:
         result = "failed: " + row["error"]
     else:
-        result = (f"peak {row['peak_GiB']:.2f} GiB in the iteration ({row['built_GiB']:.2f} while building), "
-                  f"{row['s_per_iteration']:.2f} s/iteration")
-    print(f"{row['case']:<62} {row['mode']:<10} {row['params_M']:7.1f}M (+{row['adapters_M']:.2f}M LoRA)  "
-          f"{math}  | {result}", flush=flush)
+        result = (
+            f"peak {row['peak_GiB']:.2f} GiB in the iteration ({row['built_GiB']:.2f} while building), "
+            f"{row['s_per_iteration']:.2f} s/iteration"
+        )
+    print(
+        f"{row['case']:<62} {row['mode']:<10} {row['params_M']:7.1f}M (+{row['adapters_M']:.2f}M LoRA)  "
+        f"{math}  | {result}",
+        flush=flush,
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ seconds and varies more than an iteration does, so a difference would carry the 
 setups; stamps give every iteration's own time, and the sides are compared by medians. The rounds
 alternate which side runs first, so a busy spell on a shared machine slows both alike.
 """
+
 import contextlib
 import io
 import statistics
@@ -68,11 +69,18 @@ def teacher_args(module) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     teacher = module.hparams["teacher"]
     net = teacher["init_args"]["net"]
     if not net["class_path"].endswith("DDPMUNet") or net["init_args"].get("num_classes") is None:
-        raise SystemExit(f"bench: --reference times the reference's class-conditional DDPM loop; the config's teacher "
-                         f"network is {net['class_path']}, not a class-conditional DDPMUNet")
+        raise SystemExit(
+            f"bench: --reference times the reference's class-conditional DDPM loop; the config's teacher "
+            f"network is {net['class_path']}, not a class-conditional DDPMUNet"
+        )
     schedule = teacher["init_args"].get("schedule") or {"init_args": {}}
-    return dict(net["init_args"]), {"kind": "linear", "num_timesteps": 1000, "beta_start": 1e-4, "beta_end": 0.02,
-                                    **schedule["init_args"]}
+    return dict(net["init_args"]), {
+        "kind": "linear",
+        "num_timesteps": 1000,
+        "beta_start": 1e-4,
+        "beta_end": 0.02,
+        **schedule["init_args"],
+    }
 
 
 def unsupported(module, schedule: Dict[str, Any]) -> List[str]:
@@ -101,27 +109,74 @@ def adam_settings(module) -> List[Dict[str, Any]]:
     sections = []
     for opt in built_optimizers(module)[0]:
         if type(opt) is not torch.optim.Adam:
-            raise SystemExit(f"bench: --reference: the reference's loop uses Adam; the config's optimiser is {type(opt).__name__}")
+            raise SystemExit(
+                f"bench: --reference: the reference's loop uses Adam; the config's optimiser is {type(opt).__name__}"
+            )
         d = opt.defaults
-        sections.append(dict(optimizer="Adam", lr=d["lr"], beta1=d["betas"][0], beta2=d["betas"][1], eps=d["eps"],
-                             weight_decay=d["weight_decay"], amsgrad=d["amsgrad"], grad_clip=module.grad_clip_value))
+        sections.append(
+            dict(
+                optimizer="Adam",
+                lr=d["lr"],
+                beta1=d["betas"][0],
+                beta2=d["betas"][1],
+                eps=d["eps"],
+                weight_decay=d["weight_decay"],
+                amsgrad=d["amsgrad"],
+                grad_clip=module.grad_clip_value,
+            )
+        )
     return sections
 
 
 def reference_config(module, net: Dict[str, Any], schedule: Dict[str, Any], batch_size: int, n_iters: int):
     """``train_sfd``'s config for the same network, batch and settings as ``module``."""
-    model = dict(type="sid", var_type="fixedlarge", ema=True, ema_rate=module.hparams["ema_decay"], cond_drop_prob=0.0,
-                 **{k: net[k] for k in ("ch", "ch_mult", "num_res_blocks", "attn_resolutions", "dropout",
-                                        "in_channels", "resamp_with_conv")})
+    model = dict(
+        type="sid",
+        var_type="fixedlarge",
+        ema=True,
+        ema_rate=module.hparams["ema_decay"],
+        cond_drop_prob=0.0,
+        **{
+            k: net[k]
+            for k in (
+                "ch",
+                "ch_mult",
+                "num_res_blocks",
+                "attn_resolutions",
+                "dropout",
+                "in_channels",
+                "resamp_with_conv",
+            )
+        },
+    )
     model["out_ch"] = net.get("out_ch") or net["in_channels"]
-    data = dict(dataset="CIFAR10", image_size=net["resolution"], channels=net["in_channels"], n_classes=module.num_classes)
+    data = dict(
+        dataset="CIFAR10", image_size=net["resolution"], channels=net["in_channels"], n_classes=module.num_classes
+    )
     t, w = module.timesteps, module.loss_weights
-    distill = dict(alpha=module.alpha, t_min=t.t_min, t_init=t.t_init, t_max=t.t_max, sg_remain_coef=w.sg_remain,
-                   sg_forget_coef=w.sg_forget, g_remain_coef=w.g_remain, g_forget_coef=w.g_forget,
-                   label_to_override=module.override.label, pseudo_label_type="rand", use_clf=False, clf_path=None,
-                   init_from_ema=True, cond_scale=0.0, cond_drop_prob=0.0)
-    diffusion = dict(beta_schedule="linear", beta_start=schedule["beta_start"], beta_end=schedule["beta_end"],
-                     num_diffusion_timesteps=schedule["num_timesteps"])
+    distill = dict(
+        alpha=module.alpha,
+        t_min=t.t_min,
+        t_init=t.t_init,
+        t_max=t.t_max,
+        sg_remain_coef=w.sg_remain,
+        sg_forget_coef=w.sg_forget,
+        g_remain_coef=w.g_remain,
+        g_forget_coef=w.g_forget,
+        label_to_override=module.override.label,
+        pseudo_label_type="rand",
+        use_clf=False,
+        clf_path=None,
+        init_from_ema=True,
+        cond_scale=0.0,
+        cond_drop_prob=0.0,
+    )
+    diffusion = dict(
+        beta_schedule="linear",
+        beta_start=schedule["beta_start"],
+        beta_end=schedule["beta_end"],
+        num_diffusion_timesteps=schedule["num_timesteps"],
+    )
     sg_optim, g_optim = adam_settings(module)
     return ddpm_config(model, data, distill, sg_optim, g_optim, batch_size, n_iters, LOG_FREQ, diffusion)
 
@@ -132,10 +187,12 @@ def settings_line(module, config) -> str:
     optimizers, schedules = built_optimizers(module)
     ours = ["fused Adam"] if optimizers[0].defaults.get("fused") else []
     ours += [f"{type(schedules[0]).__name__} schedule"] if schedules else []
-    return (f"alpha {d.alpha}, t {d.t_min}/{d.t_init}/{d.t_max}, loss weights {d.sg_remain_coef}/{d.sg_forget_coef}/"
-            f"{d.g_remain_coef}/{d.g_forget_coef}, forget {module.forget_label} -> {d.label_to_override}, Adam lr "
-            f"{sg.lr:g}/{g.lr:g} betas ({sg.beta1}, {sg.beta2}) eps {sg.eps:g}, clip {sg.grad_clip}, EMA "
-            f"{config.model.ema_rate}" + (f"; ours also, as the config: {', '.join(ours)}" if ours else ""))
+    return (
+        f"alpha {d.alpha}, t {d.t_min}/{d.t_init}/{d.t_max}, loss weights {d.sg_remain_coef}/{d.sg_forget_coef}/"
+        f"{d.g_remain_coef}/{d.g_forget_coef}, forget {module.forget_label} -> {d.label_to_override}, Adam lr "
+        f"{sg.lr:g}/{g.lr:g} betas ({sg.beta1}, {sg.beta2}) eps {sg.eps:g}, clip {sg.grad_clip}, EMA "
+        f"{config.model.ema_rate}" + (f"; ours also, as the config: {', '.join(ours)}" if ours else "")
+    )
 
 
 def reference_states(module) -> List[Any]:
@@ -165,13 +222,17 @@ def retained_labels(pool: List[int], batch_size: int):
     return lambda: pool_t[torch.randint(len(pool), (batch_size,), generator=g)]
 
 
-def time_theirs(runner, config, states: List[Any], shape: Tuple[int, ...], labels, forget_label: int, warmup: int) -> List[float]:
+def time_theirs(
+    runner, config, states: List[Any], shape: Tuple[int, ...], labels, forget_label: int, warmup: int
+) -> List[float]:
     """Seconds of each of ``train_sfd``'s iterations after ``warmup`` (its setup's printout swallowed)."""
     loader = StampedLoader(shape, labels)
     with contextlib.redirect_stdout(io.StringIO()):
         run_train_sfd(runner, config, states, loader, forget_label)
     if len(loader.stamps) != config.training.n_iters:
-        raise RuntimeError(f"train_sfd took {len(loader.stamps)} batches in {config.training.n_iters} iterations, not one each")
+        raise RuntimeError(
+            f"train_sfd took {len(loader.stamps)} batches in {config.training.n_iters} iterations, not one each"
+        )
     return periods(loader.stamps, warmup)
 
 
@@ -186,17 +247,25 @@ def build_shared(config: str, overrides: List[str]):
     net, schedule = teacher_args(module)
     changes = unet_changes(net)
     if changes:  # the config's weights do not fit the wider network: both sides start from the same untrained one
-        module, data = build(config, overrides + [f"{NET}.{k}={v}" for k, (_, v) in changes.items()]
-                             + ["--model.init_args.teacher_ckpt=null", "--model.init_args.init_ckpt=null"])
+        module, data = build(
+            config,
+            overrides
+            + [f"{NET}.{k}={v}" for k, (_, v) in changes.items()]
+            + ["--model.init_args.teacher_ckpt=null", "--model.init_args.init_ckpt=null"],
+        )
         net, schedule = teacher_args(module)
         changed = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changes.items())
-        note = (f"{config}'s DDPMUNet with {changed} (the reference's UNet builds only width 128 with 32 groups), "
-                f"untrained weights")
+        note = (
+            f"{config}'s DDPMUNet with {changed} (the reference's UNet builds only width 128 with 32 groups), "
+            f"untrained weights"
+        )
     else:
         note = f"{config}'s DDPMUNet and weights"
     shape = f"{net['in_channels']}x{net['resolution']}x{net['resolution']}"
-    note += (f": {shape}, ch {net['ch']}, ch_mult {list(net['ch_mult'])}, {net['num_res_blocks']} res block(s), "
-             f"attention at {list(net['attn_resolutions'])} px, dropout {net['dropout']}")
+    note += (
+        f": {shape}, ch {net['ch']}, ch_mult {list(net['ch_mult'])}, {net['num_res_blocks']} res block(s), "
+        f"attention at {list(net['attn_resolutions'])} px, dropout {net['dropout']}"
+    )
     problems = unsupported(module, schedule)
     if problems:
         raise SystemExit(f"bench: --reference: the reference's DDPM loop has no counterpart for {'; '.join(problems)}")
@@ -218,30 +287,43 @@ def compare_with_reference(args) -> None:
     shape = (net["in_channels"], net["resolution"], net["resolution"])
     ours, theirs = [], []
     for r in range(args.rounds):  # alternating who goes first
-        sides = [lambda: ours.append(time_ours(module, data, args.iterations, args.warmup)),
-                 lambda: theirs.append(time_theirs(runner, config, states, shape, retained_labels(pool, b),
-                                                   module.forget_label, args.warmup))]
+        sides = [
+            lambda: ours.append(time_ours(module, data, args.iterations, args.warmup)),
+            lambda: theirs.append(
+                time_theirs(runner, config, states, shape, retained_labels(pool, b), module.forget_label, args.warmup)
+            ),
+        ]
         for side in sides if r % 2 == 0 else sides[::-1]:
             side()
     print_comparison(args, note, settings, b, ours, theirs)
 
 
-def print_comparison(args, note: str, settings: str, batch_size: int, ours: List[List[float]], theirs: List[List[float]]) -> None:
+def print_comparison(
+    args, note: str, settings: str, batch_size: int, ours: List[List[float]], theirs: List[List[float]]
+) -> None:
     ratios = round_ratios(ours, theirs)
-    print(f"\nSFD iteration: ours against the reference's own loop (tqch/score-forgetting-distillation@{REFERENCE_COMMIT}, "
-          f"DDPM/runners/diffusion.py: Diffusion.train_sfd)")
+    print(
+        f"\nSFD iteration: ours against the reference's own loop (tqch/score-forgetting-distillation@{REFERENCE_COMMIT}, "
+        f"DDPM/runners/diffusion.py: Diffusion.train_sfd)"
+    )
     print(f"  networks, both sides: {note}")
     print(f"  settings, both sides: {settings}")
-    print(f"  batch {batch_size} retained + {batch_size} forget, torch threads {torch.get_num_threads()}, {args.rounds} "
-          f"interleaved rounds of {args.iterations} iterations a side (the first {args.warmup} of each run left out)")
-    print("  timed, batch start to batch start: ours in Trainer.fit: both updates, EMA, LR schedules, Lightning's log "
-          "calls and batch fetch (no logger, checkpoints, callbacks); theirs, train_sfd unchanged: both updates (two "
-          f"passes a network), loss all-reduce + .item(), EMA, log/snapshot checks (due every {LOG_FREQ} / never), "
-          "a batch of labels from a stand-in loader; setup excluded on both")
+    print(
+        f"  batch {batch_size} retained + {batch_size} forget, torch threads {torch.get_num_threads()}, {args.rounds} "
+        f"interleaved rounds of {args.iterations} iterations a side (the first {args.warmup} of each run left out)"
+    )
+    print(
+        "  timed, batch start to batch start: ours in Trainer.fit: both updates, EMA, LR schedules, Lightning's log "
+        "calls and batch fetch (no logger, checkpoints, callbacks); theirs, train_sfd unchanged: both updates (two "
+        f"passes a network), loss all-reduce + .item(), EMA, log/snapshot checks (due every {LOG_FREQ} / never), "
+        "a batch of labels from a stand-in loader; setup excluded on both"
+    )
     print(f"  {'round':>5} {'ours ms':>9} {'theirs ms':>10} {'ours/theirs':>12}")
     for r, (o, t, ratio) in enumerate(zip(ours, theirs, ratios), 1):
         print(f"  {r:>5} {statistics.median(o) * 1000:9.1f} {statistics.median(t) * 1000:10.1f} {ratio:12.2f}")
     o, t = pooled_median(ours), pooled_median(theirs)
     print(f"  {'all':>5} {o * 1000:9.1f} {t * 1000:10.1f} {o / t:12.2f}   (medians of all timed iterations)")
-    print(f"  ratio ours/theirs: {statistics.median(ratios):.2f} (median of the rounds' ratios; rounds "
-          f"{min(ratios):.2f}-{max(ratios):.2f}); below 1: ours is faster")
+    print(
+        f"  ratio ours/theirs: {statistics.median(ratios):.2f} (median of the rounds' ratios; rounds "
+        f"{min(ratios):.2f}-{max(ratios):.2f}); below 1: ours is faster"
+    )

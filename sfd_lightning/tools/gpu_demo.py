@@ -5,6 +5,7 @@ figures (``metric_curves.png``, ``grids/final.png``) are copied into ``--dir``, 
 
     python -m sfd_lightning.tools.gpu_demo --device cuda --dir runs/gpu_check/steps/digits-demo --out result.json [fit overrides]
 """
+
 import argparse
 import json
 import shutil
@@ -21,8 +22,18 @@ FIGURES = ("report.md", "report.json", "metric_curves.png", "grids/final.png")
 def fit(device: str, run: Path, overrides: List[str]) -> float:
     """Seconds of the demo's ``sfd fit`` into ``run``; raises if it fails."""
     accelerator = "gpu" if device == "cuda" else "cpu"
-    argv = [sys.executable, "-m", "sfd_lightning", "fit", "--config", CONFIG, f"--trainer.accelerator={accelerator}",
-            "--trainer.logger=false", f"--trainer.default_root_dir={run}", *overrides]
+    argv = [
+        sys.executable,
+        "-m",
+        "sfd_lightning",
+        "fit",
+        "--config",
+        CONFIG,
+        f"--trainer.accelerator={accelerator}",
+        "--trainer.logger=false",
+        f"--trainer.default_root_dir={run}",
+        *overrides,
+    ]
     start = time.time()
     subprocess.run(argv, check=True)
     return time.time() - start
@@ -40,8 +51,11 @@ def collect(run: Path, folder: Path, prefix: str) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_demo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.gpu_demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     p.add_argument("--dir", required=True, help="folder for the run and its copied figures")
     p.add_argument("--out", required=True, help="the step's result JSON")
@@ -51,7 +65,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     run = folder / "run"
     seconds = fit(args.device, run, overrides)
-    result = {"wall_s": seconds, "device": args.device, "overrides": overrides, "figures": collect(run, folder, f"{args.device}_")}
+    result = {
+        "wall_s": seconds,
+        "device": args.device,
+        "overrides": overrides,
+        "figures": collect(run, folder, f"{args.device}_"),
+    }
     if (run / "report.json").exists():
         result["report"] = json.loads((run / "report.json").read_text())
     beside = Path(args.beside)

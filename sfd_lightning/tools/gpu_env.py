@@ -4,6 +4,7 @@ project's command line imported, so a package the node lacks shows here rather t
 
     python -m sfd_lightning.tools.gpu_env [--out env.json]
 """
+
 import argparse
 import importlib
 import json
@@ -14,8 +15,20 @@ from typing import Dict, List, Optional
 
 import torch
 
-PACKAGES = ("torch", "torchvision", "lightning", "transformers", "diffusers", "peft", "torchmetrics", "jsonargparse",
-            "huggingface_hub", "safetensors", "accelerate", "numpy")
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "lightning",
+    "transformers",
+    "diffusers",
+    "peft",
+    "torchmetrics",
+    "jsonargparse",
+    "huggingface_hub",
+    "safetensors",
+    "accelerate",
+    "numpy",
+)
 OPTIONAL = ("wandb", "nudenet", "dlib", "optuna", "torch_fidelity")  # only the steps that use them need them
 
 
@@ -31,8 +44,15 @@ def device() -> Dict:
     if not torch.cuda.is_available():
         return {"cuda": False}
     props = torch.cuda.get_device_properties(0)
-    return {"cuda": True, "name": props.name, "memory_GiB": props.total_memory / 2**30, "capability": f"{props.major}.{props.minor}",
-            "torch_cuda": torch.version.cuda, "bf16": torch.cuda.is_bf16_supported(), "count": torch.cuda.device_count()}
+    return {
+        "cuda": True,
+        "name": props.name,
+        "memory_GiB": props.total_memory / 2**30,
+        "capability": f"{props.major}.{props.minor}",
+        "torch_cuda": torch.version.cuda,
+        "bf16": torch.cuda.is_bf16_supported(),
+        "count": torch.cuda.device_count(),
+    }
 
 
 def nvidia_smi() -> List[str]:
@@ -43,14 +63,22 @@ def nvidia_smi() -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_env", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.gpu_env",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", default=None, help="write the report as JSON here")
     args = p.parse_args(argv)
-    report = {"python": sys.version.split()[0], "platform": platform.platform(), "device": device(),
-              "packages": {n: package(n) for n in PACKAGES},
-              "optional": {n: package(n).get("version") is not None for n in OPTIONAL},
-              "sfd_cli": package("sfd_lightning.cli").get("error", "imports"), "nvidia_smi": nvidia_smi()}
+    report = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": device(),
+        "packages": {n: package(n) for n in PACKAGES},
+        "optional": {n: package(n).get("version") is not None for n in OPTIONAL},
+        "sfd_cli": package("sfd_lightning.cli").get("error", "imports"),
+        "nvidia_smi": nvidia_smi(),
+    }
     print(json.dumps(report, indent=1), flush=True)
     if args.out:
         with open(args.out, "w") as f:

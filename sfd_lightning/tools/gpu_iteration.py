@@ -12,6 +12,7 @@ the loop adds little), FLOPs per iteration and the model FLOP utilisation agains
     python -m sfd_lightning.tools.gpu_iteration --case sd15 --mode "LoRA bf16" [--variant robust] --out row.json
     python -m sfd_lightning.tools.gpu_iteration --case sd15 --mode "LoRA bf16" --tiny --device cpu   (seconds)
 """
+
 import argparse
 import gc
 import json
@@ -61,6 +62,7 @@ class PassTimer(Callback):
         def record(module, args, kwargs):
             if self.inputs is None:
                 self.inputs = (args, kwargs)
+
         self._hook = pl_module.fake_score.register_forward_pre_hook(record, with_kwargs=True)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
@@ -77,18 +79,37 @@ class PassTimer(Callback):
             self.costs = pass_costs(pl_module, torch.randn_like(x), cond, repeats=self.repeats)
 
 
-def fit_row(key: str, mode: str, device: str, tiny: bool, folder: str, iterations: int, repeats: int,
-            **options) -> Dict:
+def fit_row(
+    key: str, mode: str, device: str, tiny: bool, folder: str, iterations: int, repeats: int, **options
+) -> Dict:
     """Build and fit one row (``options`` to ``SFDModule``); its figures."""
-    module, data, precision, built = bench_memory.build_iteration(key, mode, device, tiny, folder, iterations + 2, **options)
+    module, data, precision, built = bench_memory.build_iteration(
+        key, mode, device, tiny, folder, iterations + 2, **options
+    )
     # repeats 0 (a variant's row): no flop counting either, which a compiled network would not survive
     timer, flops, passes = IterationTimer(warmup=2), FlopCounter(index=1 if repeats else -1), PassTimer(device, repeats)
     bench_memory.reset_peak(device)
-    Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False, enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, callbacks=[timer, flops, passes]).fit(module, datamodule=data)
+    Trainer(
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer, flops, passes],
+    ).fit(module, datamodule=data)
     seconds = statistics.median(timer.times)
-    row = {"case": bench_memory.cases(tiny)[key].title, "key": key, "mode": mode, "s_per_iteration": seconds,
-           "iterations": len(timer.times), "peak_GiB": passes.peak, "built_GiB": built}
+    row = {
+        "case": bench_memory.cases(tiny)[key].title,
+        "key": key,
+        "mode": mode,
+        "s_per_iteration": seconds,
+        "iterations": len(timer.times),
+        "peak_GiB": passes.peak,
+        "built_GiB": built,
+    }
     row.update(utilisation(flops.flops, seconds, device))
     if passes.costs:
         row["passes_s"] = passes.costs
@@ -103,11 +124,19 @@ def utilisation(flops: Optional[int], seconds: float, device: str) -> Dict:
     """TFLOP per iteration, achieved TFLOP/s and the model FLOP utilisation (None where the GPU's peak is unknown)."""
     name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
     peak = peak_bf16_flops(name)
-    out = {"device_name": name, "peak_bf16_TFLOPs": peak / 1e12 if peak else None, "tflop_per_iteration": None,
-           "achieved_TFLOPs": None, "mfu": None}
+    out = {
+        "device_name": name,
+        "peak_bf16_TFLOPs": peak / 1e12 if peak else None,
+        "tflop_per_iteration": None,
+        "achieved_TFLOPs": None,
+        "mfu": None,
+    }
     if flops:
-        out.update(tflop_per_iteration=flops / 1e12, achieved_TFLOPs=flops / seconds / 1e12,
-                   mfu=flops / seconds / peak if peak else None)
+        out.update(
+            tflop_per_iteration=flops / 1e12,
+            achieved_TFLOPs=flops / seconds / 1e12,
+            mfu=flops / seconds / peak if peak else None,
+        )
     return out
 
 
@@ -120,8 +149,11 @@ def release(device: str) -> None:
 def variant_options(variant: str) -> Dict:
     from sfd_lightning.models.robust_forget import RobustForget
 
-    return {"plain": {}, "robust": {"robust": RobustForget(noise_eps=0.5, noise_steps=2, updates="shared")},
-            "compile": {"compile": True}}[variant]
+    return {
+        "plain": {},
+        "robust": {"robust": RobustForget(noise_eps=0.5, noise_steps=2, updates="shared")},
+        "compile": {"compile": True},
+    }[variant]
 
 
 def use_compile_backend(backend: str) -> None:
@@ -137,22 +169,30 @@ def measure(args) -> Dict:
         plain = fit_row(args.case, args.mode, args.device, args.tiny, folder, args.iterations, args.repeats)
         if args.variant == "plain":
             return plain
-        other = fit_row(args.case, args.mode, args.device, args.tiny, folder, args.iterations, 0,
-                        **variant_options(args.variant))
+        other = fit_row(
+            args.case, args.mode, args.device, args.tiny, folder, args.iterations, 0, **variant_options(args.variant)
+        )
     return {"plain": plain, args.variant: other, "ratio": other["s_per_iteration"] / plain["s_per_iteration"]}
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_iteration", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.gpu_iteration",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--case", required=True, choices=list(bench_memory.cases(True)))
     p.add_argument("--mode", required=True, choices=list(bench_memory.MODES))
-    p.add_argument("--variant", default="plain", choices=VARIANTS, help="also fit this variant and give its ratio to plain")
+    p.add_argument(
+        "--variant", default="plain", choices=VARIANTS, help="also fit this variant and give its ratio to plain"
+    )
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     p.add_argument("--tiny", action="store_true", help="the tiny networks (a self-test, seconds)")
     p.add_argument("--iterations", type=int, default=5, help="timed iterations (after a warm-up and a counted one)")
     p.add_argument("--repeats", type=int, default=3, help="timings of each network pass (0: no pass timing)")
-    p.add_argument("--compile-backend", default=None, help="torch.compile's backend for --variant compile (default: inductor)")
+    p.add_argument(
+        "--compile-backend", default=None, help="torch.compile's backend for --variant compile (default: inductor)"
+    )
     p.add_argument("--out", default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
     if args.compile_backend:

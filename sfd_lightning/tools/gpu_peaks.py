@@ -2,6 +2,7 @@
 
 From NVIDIA's data sheets, without sparsity. A name not in the table gives None: the utilisation is then "unknown".
 """
+
 from typing import Optional
 
 PEAK_BF16_TFLOPS = (  # (substring of torch.cuda.get_device_name, TFLOP/s); the first match wins

@@ -1,14 +1,21 @@
 """``gpu_check.md``: the GPU check's results as readable tables; and the CUDA column of docs/lora.md's memory table.
 
-    python -m sfd_lightning.tools.gpu_report runs/gpu_check/gpu_check.json --fill-docs docs/lora.md
+python -m sfd_lightning.tools.gpu_report runs/gpu_check/gpu_check.json --fill-docs docs/lora.md
 """
+
 import argparse
 import json
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-DOCS_KEYS = (("SD 1.5", "sd15"), ("DiT-XL/2", "dit"), ("CIFAR-10", "cifar10"), ("SDXL", "sdxl"), ("SD3", "sd3"),
-             ("FLUX", "flux"))
+DOCS_KEYS = (
+    ("SD 1.5", "sd15"),
+    ("DiT-XL/2", "dit"),
+    ("CIFAR-10", "cifar10"),
+    ("SDXL", "sdxl"),
+    ("SD3", "sd3"),
+    ("FLUX", "flux"),
+)
 CUDA_COLUMN = "CUDA: peak, s/iteration"
 NOT_RUN = "not run yet"
 
@@ -31,12 +38,16 @@ def iteration_rows(report: Dict) -> List[Dict]:
 
 
 def iteration_table(rows: Iterable[Dict]) -> List[str]:
-    out = ["| row | mode | peak GiB | s/iteration | iteration / its passes | TFLOP/iteration | MFU (bf16 peak) |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "| row | mode | peak GiB | s/iteration | iteration / its passes | TFLOP/iteration | MFU (bf16 peak) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         mfu = "unknown peak" if r.get("mfu") is None else f"{100 * r['mfu']:.1f}%"
-        out.append(f"| {r['case']} | {r['mode']} | {fmt(r.get('peak_GiB'))} | {fmt(r['s_per_iteration'], '.3f')} | "
-                   f"{fmt(r.get('ratio_to_passes'))} | {fmt(r.get('tflop_per_iteration'), '.3g')} | {mfu} |")
+        out.append(
+            f"| {r['case']} | {r['mode']} | {fmt(r.get('peak_GiB'))} | {fmt(r['s_per_iteration'], '.3f')} | "
+            f"{fmt(r.get('ratio_to_passes'))} | {fmt(r.get('tflop_per_iteration'), '.3g')} | {mfu} |"
+        )
     return out
 
 
@@ -52,8 +63,16 @@ def variant_lines(report: Dict) -> List[str]:
 def smoke_table(report: Dict) -> List[str]:
     rows = next((s["result"]["smoke"] for s in report["steps"] if s["name"] == "smoke" and "result" in s), [])
     out = ["| backbone | parameters | dtype | finite | ms | peak GB |", "|---|---|---|---|---|---|"]
-    return out + [f"| {r['backbone']} | {r['params_M']:.1f}M | {r['dtype']} | {'yes' if r['ok'] else 'NO'} | {r['ms']:.1f} | "
-                  f"{fmt(r['peak_GB'])} |" for r in rows] if rows else []
+    return (
+        out
+        + [
+            f"| {r['backbone']} | {r['params_M']:.1f}M | {r['dtype']} | {'yes' if r['ok'] else 'NO'} | {r['ms']:.1f} | "
+            f"{fmt(r['peak_GB'])} |"
+            for r in rows
+        ]
+        if rows
+        else []
+    )
 
 
 def demo_lines(report: Dict) -> List[str]:
@@ -61,12 +80,18 @@ def demo_lines(report: Dict) -> List[str]:
     if step is None:
         return []
     r = step["result"]
-    out = [f"`sfd fit` on {r['device']}: {r['wall_s']:.0f} s", "", "| metric | " + r["device"] + " | CPU (shipped run) |",
-           "|---|---|---|"]
+    out = [
+        f"`sfd fit` on {r['device']}: {r['wall_s']:.0f} s",
+        "",
+        "| metric | " + r["device"] + " | CPU (shipped run) |",
+        "|---|---|---|",
+    ]
     cpu = r.get("cpu_report", {})
     for key, value in sorted(r.get("report", {}).items()):
-        out.append(f"| {key} | {fmt(value, '.4g') if isinstance(value, (int, float)) else value} | "
-                   f"{fmt(cpu.get(key), '.4g') if isinstance(cpu.get(key), (int, float)) else cpu.get(key, '–')} |")
+        out.append(
+            f"| {key} | {fmt(value, '.4g') if isinstance(value, (int, float)) else value} | "
+            f"{fmt(cpu.get(key), '.4g') if isinstance(cpu.get(key), (int, float)) else cpu.get(key, '–')} |"
+        )
     figures = [f for f in r.get("figures", []) + r.get("cpu_figures", []) if f.endswith(".png")]
     out += [""] + [f"![{f}](steps/digits-demo/{f})" for f in figures]
     return out
@@ -76,16 +101,27 @@ def write_markdown(report: Dict, path: Path) -> None:
     env = next((s.get("result") for s in report["steps"] if s["name"] == "env" and s.get("result")), None) or {}
     dev = env.get("device", {})
     title = dev.get("name", "no CUDA device") + (" (TINY networks: a rehearsal)" if report.get("tiny") else "")
-    lines = [f"# GPU check: {title}", "",
-             f"Started {report.get('started')}, budget {report.get('budget_s')} s, wall {report.get('wall_s', '(running)')} s; "
-             f"python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', {}).get('version', '?')}.", "",
-             "| step | status | wall s | cap s |", "|---|---|---|---|"]
-    lines += [f"| {s['name']} | {s['status']} | {s.get('wall_s', '–')} | {s.get('cap_s', '–')} |" for s in report["steps"]]
+    lines = [
+        f"# GPU check: {title}",
+        "",
+        f"Started {report.get('started')}, budget {report.get('budget_s')} s, wall {report.get('wall_s', '(running)')} s; "
+        f"python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', {}).get('version', '?')}.",
+        "",
+        "| step | status | wall s | cap s |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {s['name']} | {s['status']} | {s.get('wall_s', '–')} | {s.get('cap_s', '–')} |" for s in report["steps"]
+    ]
     rows = iteration_rows(report)
     if rows:
-        lines += ["", "## One SFD iteration inside Trainer.fit", ""] + iteration_table(rows) + [""] + variant_lines(report)
-    for heading, body in (("Smoke test: every backbone, forward + backward", smoke_table(report)),
-                          ("Digits demo", demo_lines(report))):
+        lines += (
+            ["", "## One SFD iteration inside Trainer.fit", ""] + iteration_table(rows) + [""] + variant_lines(report)
+        )
+    for heading, body in (
+        ("Smoke test: every backbone, forward + backward", smoke_table(report)),
+        ("Digits demo", demo_lines(report)),
+    ):
         if body:
             lines += ["", f"## {heading}", ""] + body
     failed = [s for s in report["steps"] if s.get("last_lines")]
@@ -116,11 +152,16 @@ def fill_docs(report: Dict, text: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.gpu_report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("report", help="gpu_check.json")
     p.add_argument("--markdown", default=None, help="write gpu_check.md here (default: beside the JSON)")
-    p.add_argument("--fill-docs", default=None, metavar="LORA_MD", help="fill the CUDA column of this docs page in place")
+    p.add_argument(
+        "--fill-docs", default=None, metavar="LORA_MD", help="fill the CUDA column of this docs page in place"
+    )
     args = p.parse_args(argv)
     report = json.loads(Path(args.report).read_text())
     write_markdown(report, Path(args.markdown or Path(args.report).with_suffix(".md")))

@@ -8,6 +8,7 @@ cap and what is left, and is skipped when under ``MIN_STEP_S`` is left. ``benchm
     python -m sfd_lightning.tools.gpu_steps --out runs/gpu_check [--device cuda] [--tiny] [--only a,b | --skip a,b]
     python -m sfd_lightning.tools.gpu_steps --list
 """
+
 import argparse
 import json
 import os
@@ -36,8 +37,12 @@ class Step:
 
 
 def iteration(name: str, title: str, cap_s: int, case: str, mode: str, *extra: str) -> Step:
-    return Step(name, title, cap_s, [*PY, "sfd_lightning.tools.gpu_iteration", "--case", case, "--mode", mode,
-                                     "--out", "{out}", *extra])
+    return Step(
+        name,
+        title,
+        cap_s,
+        [*PY, "sfd_lightning.tools.gpu_iteration", "--case", case, "--mode", mode, "--out", "{out}", *extra],
+    )
 
 
 def steps(device: str, tiny: bool) -> List[Step]:
@@ -47,25 +52,74 @@ def steps(device: str, tiny: bool) -> List[Step]:
     demo = ["--data.init_args.iterations=4"] if tiny else []
     big = ["--iterations", "2", "--repeats", "1"]  # seconds an iteration at 1024 px: fewer, to fit their caps
     every = [
-        Step("env", "versions, device and the carried packages' imports", 40, [*PY, "sfd_lightning.tools.gpu_env", "--out", "{out}"]),
-        Step("smoke", "every backbone at real size: forward + backward, fp32 and bf16, finite", 75,
-             [*PY, "sfd_lightning.tools.gpu_check", "--smoke-only", "--out", "{out}", *size[:2], *size[2:3]]),
-        iteration("sd15-lora", "SD 1.5, LoRA bf16: one SFD iteration (peak, s/it, passes ratio, MFU)", 75, "sd15", "LoRA bf16", *size),
-        Step("digits-demo", "the digits demo end to end (sfd fit with its callbacks, FID, report)", 120,
-             [*PY, "sfd_lightning.tools.gpu_demo", "--device", device, "--dir", "{dir}", "--out", "{out}", *demo]),
-        iteration("sd15-lora-robust", "robust SFD's overhead on the SD 1.5 LoRA iteration", 60, "sd15", "LoRA bf16",
-                  "--variant", "robust", *size),
+        Step(
+            "env",
+            "versions, device and the carried packages' imports",
+            40,
+            [*PY, "sfd_lightning.tools.gpu_env", "--out", "{out}"],
+        ),
+        Step(
+            "smoke",
+            "every backbone at real size: forward + backward, fp32 and bf16, finite",
+            75,
+            [*PY, "sfd_lightning.tools.gpu_check", "--smoke-only", "--out", "{out}", *size[:2], *size[2:3]],
+        ),
+        iteration(
+            "sd15-lora",
+            "SD 1.5, LoRA bf16: one SFD iteration (peak, s/it, passes ratio, MFU)",
+            75,
+            "sd15",
+            "LoRA bf16",
+            *size,
+        ),
+        Step(
+            "digits-demo",
+            "the digits demo end to end (sfd fit with its callbacks, FID, report)",
+            120,
+            [*PY, "sfd_lightning.tools.gpu_demo", "--device", device, "--dir", "{dir}", "--out", "{out}", *demo],
+        ),
+        iteration(
+            "sd15-lora-robust",
+            "robust SFD's overhead on the SD 1.5 LoRA iteration",
+            60,
+            "sd15",
+            "LoRA bf16",
+            "--variant",
+            "robust",
+            *size,
+        ),
         iteration("sd15-full", "SD 1.5, full bf16", 45, "sd15", "full bf16", *size),
         iteration("cifar10-full", "CIFAR-10 DDPM UNet, batch 128+128, full fp32", 40, "cifar10", "full fp32", *size),
         iteration("dit-full", "DiT-XL/2-256, full bf16", 45, "dit", "full bf16", *size),
-        Step("pytest-gpu", "the tests marked gpu (device-parametrised ones on CUDA)", 45,
-             [*PY, "pytest", "-q", "-m", "gpu and not slow", "tests/tools/test_gpu_device.py",
-              "--junitxml", "{dir}/junit.xml"]),
+        Step(
+            "pytest-gpu",
+            "the tests marked gpu (device-parametrised ones on CUDA)",
+            45,
+            [
+                *PY,
+                "pytest",
+                "-q",
+                "-m",
+                "gpu and not slow",
+                "tests/tools/test_gpu_device.py",
+                "--junitxml",
+                "{dir}/junit.xml",
+            ],
+        ),
         iteration("sdxl-lora", "SDXL 1024 px, LoRA bf16", 60, "sdxl", "LoRA bf16", *big, *size),
         iteration("sd3-lora", "SD3-medium 1024 px, LoRA bf16", 60, "sd3", "LoRA bf16", *big, *size),
         iteration("flux-lora", "FLUX.1-dev 1024 px, LoRA bf16", 90, "flux", "LoRA bf16", *big, *size),
-        iteration("sd15-lora-compile", "torch.compile on/off on the SD 1.5 LoRA iteration", 100, "sd15", "LoRA bf16",
-                  "--variant", "compile", *size, *(["--compile-backend", "aot_eager"] if tiny else [])),
+        iteration(
+            "sd15-lora-compile",
+            "torch.compile on/off on the SD 1.5 LoRA iteration",
+            100,
+            "sd15",
+            "LoRA bf16",
+            "--variant",
+            "compile",
+            *size,
+            *(["--compile-backend", "aot_eager"] if tiny else []),
+        ),
     ]
     for step in every if tiny else ():
         step.cap_s *= TINY_CAP_FACTOR
@@ -83,8 +137,9 @@ def run_step(step: Step, out: Path, cap_s: float) -> Dict:
     with open(folder / "log.txt", "w") as log:
         log.write(" ".join(argv) + "\n")
         log.flush()
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **step.env})
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **step.env}
+        )
         try:
             code = proc.wait(timeout=cap_s)
             record["status"] = "ok" if code == 0 else f"failed (exit {code})"
@@ -107,12 +162,17 @@ def run_all(chosen: List[Step], out: Path, budget_s: float, header: Dict) -> Dic
     for step in chosen:
         left = budget_s - (time.time() - start)
         if left < MIN_STEP_S:
-            report["steps"].append({"name": step.name, "title": step.title, "status": f"skipped: {left:.0f} s of the budget left"})
+            report["steps"].append(
+                {"name": step.name, "title": step.title, "status": f"skipped: {left:.0f} s of the budget left"}
+            )
         else:
             report["steps"].append({"name": step.name, "title": step.title, "status": "running"})
             save(report, out)  # a check killed from outside still shows where it was
             report["steps"][-1] = run_step(step, out, min(step.cap_s, left))
-        print(f"[gpu-check] {step.name}: {report['steps'][-1]['status']} ({report['steps'][-1].get('wall_s', 0)} s)", flush=True)
+        print(
+            f"[gpu-check] {step.name}: {report['steps'][-1]['status']} ({report['steps'][-1].get('wall_s', 0)} s)",
+            flush=True,
+        )
         save(report, out)
     report["wall_s"] = round(time.time() - start, 1)
     save(report, out)
@@ -137,10 +197,16 @@ def select(all_steps: List[Step], only: Optional[str], skip: Optional[str]) -> L
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sfd_lightning.tools.gpu_steps", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=os.environ.get("GPU_CHECK_OUT", "runs/gpu_check"),
-                   help="folder for gpu_check.json, gpu_check.md and each step's log (default: $GPU_CHECK_OUT)")
+    p = argparse.ArgumentParser(
+        prog="python -m sfd_lightning.tools.gpu_steps",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--out",
+        default=os.environ.get("GPU_CHECK_OUT", "runs/gpu_check"),
+        help="folder for gpu_check.json, gpu_check.md and each step's log (default: $GPU_CHECK_OUT)",
+    )
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     p.add_argument("--tiny", action="store_true", help="tiny networks and few iterations: a rehearsal of every step")
     p.add_argument("--budget", type=float, default=540, help="seconds for the whole check (default 540: 9 minutes)")

@@ -4,16 +4,31 @@ The tokenizer's vocabulary is written here: every lowercase letter, digit and a 
 alone and word-final (``a</w>``), with no merges, so any lowercase prompt tokenizes into characters.
 Used by ``make gpu-check`` (SD-1.5-size UNet, random weights) and by the tests (tiny sizes).
 """
+
 import json
 import string
 from pathlib import Path
 from typing import Any, Dict
 
-SD15_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
-                 down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, cross_attention_dim=768, attention_head_dim=8)
-SD15_TEXT = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                 max_position_embeddings=77, projection_dim=768)
+SD15_UNET = dict(
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=2,
+    block_out_channels=(320, 640, 1280, 1280),
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    cross_attention_dim=768,
+    attention_head_dim=8,
+)
+SD15_TEXT = dict(
+    hidden_size=768,
+    intermediate_size=3072,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    max_position_embeddings=77,
+    projection_dim=768,
+)
 
 
 def write_tokenizer(folder: Path, max_length: int) -> int:
@@ -41,14 +56,27 @@ def write_random_sd(folder: Path, unet: Dict[str, Any], text: Dict[str, Any], va
     vocab_size = write_tokenizer(folder / "tokenizer", text["max_position_embeddings"])
     CLIPTextModel(CLIPTextConfig(vocab_size=vocab_size, **text)).save_pretrained(folder / "text_encoder")
     UNet2DConditionModel(**unet).save_pretrained(folder / "unet")
-    DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                  clip_sample=False, prediction_type="epsilon").save_pretrained(folder / "scheduler")
+    DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        prediction_type="epsilon",
+    ).save_pretrained(folder / "scheduler")
     if vae is not None:
         AutoencoderKL(**vae).save_pretrained(folder / "vae")
-    write_index(folder, "StableDiffusionPipeline", {
-        "unet": ("diffusers", "UNet2DConditionModel"), "text_encoder": ("transformers", "CLIPTextModel"),
-        "tokenizer": ("transformers", "CLIPTokenizer"), "scheduler": ("diffusers", "DDPMScheduler"),
-        **({"vae": ("diffusers", "AutoencoderKL")} if vae is not None else {})})
+    write_index(
+        folder,
+        "StableDiffusionPipeline",
+        {
+            "unet": ("diffusers", "UNet2DConditionModel"),
+            "text_encoder": ("transformers", "CLIPTextModel"),
+            "tokenizer": ("transformers", "CLIPTokenizer"),
+            "scheduler": ("diffusers", "DDPMScheduler"),
+            **({"vae": ("diffusers", "AutoencoderKL")} if vae is not None else {}),
+        },
+    )
     return folder
 
 

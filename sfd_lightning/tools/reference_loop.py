@@ -8,6 +8,7 @@ images only for their shape), the config namespaces and the checkpoint file it s
 Used by ``make bench REFERENCE=...`` (``tools/bench_reference.py``) and by
 ``tests/fixtures/make_reference_iteration.py``.
 """
+
 import contextlib
 import importlib.util
 import os
@@ -44,7 +45,9 @@ def check_clone(path: str) -> None:
     if not path or not os.path.isdir(path):
         raise ReferenceSetupError(f"REFERENCE={path}: no such folder; {get}")
     try:
-        out = subprocess.run(["git", "-C", path, "rev-parse", "--show-toplevel", "HEAD"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["git", "-C", path, "rev-parse", "--show-toplevel", "HEAD"], capture_output=True, text=True
+        )
     except OSError:
         raise ReferenceSetupError(f"REFERENCE={path}: git is needed to check the clone's commit; install git") from None
     lines = out.stdout.split()
@@ -53,15 +56,19 @@ def check_clone(path: str) -> None:
     if not os.path.isfile(os.path.join(path, "DDPM", "runners", "diffusion.py")):
         raise ReferenceSetupError(f"REFERENCE={path} has no DDPM/runners/diffusion.py: not a clone of {REFERENCE_URL}")
     if not lines[1].startswith(REFERENCE_COMMIT):
-        raise ReferenceSetupError(f"REFERENCE={path} is at commit {lines[1][:7]}, not {REFERENCE_COMMIT}; "
-                                  f"run git -C {path} checkout {REFERENCE_COMMIT}")
+        raise ReferenceSetupError(
+            f"REFERENCE={path} is at commit {lines[1][:7]}, not {REFERENCE_COMMIT}; "
+            f"run git -C {path} checkout {REFERENCE_COMMIT}"
+        )
 
 
 def check_imports(path: str, imports: Sequence[str]) -> None:
     missing = [name for name in imports if importlib.util.find_spec(name) is None]
     if missing:
-        raise ReferenceSetupError(f"REFERENCE={path} needs {', '.join(missing)}, which this Python lacks; "
-                                  f"{sys.executable} -m pip install einops psutil blobfile (as make fixtures does)")
+        raise ReferenceSetupError(
+            f"REFERENCE={path} needs {', '.join(missing)}, which this Python lacks; "
+            f"{sys.executable} -m pip install einops psutil blobfile (as make fixtures does)"
+        )
 
 
 def on_path(repo: str, part: str) -> None:
@@ -80,14 +87,32 @@ def namespace(d: Dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(**{k: namespace(v) if isinstance(v, dict) else v for k, v in d.items()})
 
 
-def ddpm_config(model: Dict[str, Any], data: Dict[str, Any], distill: Dict[str, Any], sg_optim: Dict[str, Any],
-                g_optim: Dict[str, Any], batch_size: int, n_iters: int, log_freq: int,
-                diffusion: Dict[str, Any] = LINEAR_SCHEDULE) -> SimpleNamespace:
+def ddpm_config(
+    model: Dict[str, Any],
+    data: Dict[str, Any],
+    distill: Dict[str, Any],
+    sg_optim: Dict[str, Any],
+    g_optim: Dict[str, Any],
+    batch_size: int,
+    n_iters: int,
+    log_freq: int,
+    diffusion: Dict[str, Any] = LINEAR_SCHEDULE,
+) -> SimpleNamespace:
     """A config of ``train_sfd``: the sections of the reference's ``DDPM/configs/*_sfd.yml``, never snapshotting."""
-    return namespace(dict(
-        model=model, data=data, distill=distill, sg_optim=sg_optim, g_optim=g_optim, diffusion=diffusion,
-        training=dict(batch_size=batch_size, n_iters=n_iters, snapshot_freq=10**9, log_freq=log_freq, visualization_samples=10),
-        sampling=dict(batch_size=batch_size, last_only=True)))
+    return namespace(
+        dict(
+            model=model,
+            data=data,
+            distill=distill,
+            sg_optim=sg_optim,
+            g_optim=g_optim,
+            diffusion=diffusion,
+            training=dict(
+                batch_size=batch_size, n_iters=n_iters, snapshot_freq=10**9, log_freq=log_freq, visualization_samples=10
+            ),
+            sampling=dict(batch_size=batch_size, last_only=True),
+        )
+    )
 
 
 class LabelLoader:
@@ -108,7 +133,11 @@ def cpu_process_group(start: bool = False):
     """A one-process gloo group, whatever backend the loop asks for (``start``: begun here, as the SD
     loop's launcher does); CUDA device calls become no-ops and DDP takes no device ids."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
-    init, set_device, ddp = torch.distributed.init_process_group, torch.cuda.set_device, torch.nn.parallel.DistributedDataParallel
+    init, set_device, ddp = (
+        torch.distributed.init_process_group,
+        torch.cuda.set_device,
+        torch.nn.parallel.DistributedDataParallel,
+    )
 
     def init_gloo(*args, **kwargs):
         kwargs.pop("backend", None)
@@ -139,8 +168,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_train_sfd(runner: ModuleType, config: SimpleNamespace, states: List[Any], loader: LabelLoader,
-                  forget_label: int, seed: int = 0) -> None:
+def run_train_sfd(
+    runner: ModuleType,
+    config: SimpleNamespace,
+    states: List[Any],
+    loader: LabelLoader,
+    forget_label: int,
+    seed: int = 0,
+) -> None:
     """``runner.Diffusion(args, config).train_sfd()`` (``runner``: the reference's ``runners.diffusion``) from
     the SFD checkpoint list ``states`` ([fake score, optimiser, generator, optimiser, step, generator EMA]),
     with ``loader`` as its data and ``torch.manual_seed(seed)`` before it builds anything."""

@@ -5,6 +5,7 @@ the retained rows, then the forget rows, in two passes per network. The losses a
 the same (a test); only the speed differs. ``make bench`` and ``make gpu-check`` time both.
 Select it with ``--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder``.
 """
+
 from typing import Callable
 
 import torch
@@ -29,7 +30,9 @@ class ReferencePassOrder(SFDModule):
         super().on_fit_start()
 
 
-def in_two_passes(loss_fn: Callable[[SFDBatch, StepDraws], torch.Tensor], batch: SFDBatch, draws: StepDraws) -> torch.Tensor:
+def in_two_passes(
+    loss_fn: Callable[[SFDBatch, StepDraws], torch.Tensor], batch: SFDBatch, draws: StepDraws
+) -> torch.Tensor:
     """Per-sample ``loss_fn`` on the retained rows, then on the forget rows, concatenated."""
     if not batch.forgets or batch.n_retained == 0:
         return loss_fn(batch, draws)

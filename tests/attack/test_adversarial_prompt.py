@@ -1,4 +1,5 @@
 """The adversarial-prompt search (PEZ): continuous words optimised through their projection onto real words."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -24,8 +25,17 @@ def test_the_search_finds_the_real_words_the_objective_wants():
     def objective(images):
         return -torch.nn.functional.cosine_similarity(images, wanted[None], dim=-1).mean()
 
-    found = pez_search(render, table, objective, m=2, milestones=(0, 60), shape=(1,), batch=2, lr=0.1,
-                       generator=torch.Generator().manual_seed(1))
+    found = pez_search(
+        render,
+        table,
+        objective,
+        m=2,
+        milestones=(0, 60),
+        shape=(1,),
+        batch=2,
+        lr=0.1,
+        generator=torch.Generator().manual_seed(1),
+    )
     assert sorted(found) == [0, 60] and found[60].tolist() == [7, 2]
     assert found[0].tolist() != [7, 2]  # it started elsewhere
 
@@ -35,8 +45,17 @@ def test_a_search_whose_words_go_non_finite_stops_where_it_diverged():
     'a a a' was scored as the words found."""
     table = torch.randn(12, 6, generator=torch.Generator().manual_seed(0))
     with pytest.raises(Diverged) as stop:
-        pez_search(lambda z, words: words.expand(z.shape[0], -1, -1), table, lambda images: images.sum(), m=2,
-                   milestones=(0, 2, 5), shape=(1,), batch=2, lr=float("inf"), generator=torch.Generator().manual_seed(1))
+        pez_search(
+            lambda z, words: words.expand(z.shape[0], -1, -1),
+            table,
+            lambda images: images.sum(),
+            m=2,
+            milestones=(0, 2, 5),
+            shape=(1,),
+            batch=2,
+            lr=float("inf"),
+            generator=torch.Generator().manual_seed(1),
+        )
     assert stop.value.step == 1 and sorted(stop.value.done) == [0]  # step 0 (the random start) stands
 
 

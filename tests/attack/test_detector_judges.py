@@ -1,5 +1,6 @@
 """The field's detectors as attack judges: the identity judge on real photographs shipped in packages, and a
 detector's refusal to answer any question but the forgotten concept's."""
+
 import pytest
 import torch
 from photos import as_images, grace_hopper, photo_folder
@@ -11,7 +12,9 @@ skimage_data = pytest.importorskip("skimage.data")
 
 def test_the_identity_detector_finds_the_person_of_the_photos_only(tmp_path):
     photo_folder(tmp_path, skimage_data.astronaut(), "astronaut.png")
-    images = torch.cat([as_images(photo, 256) for photo in (skimage_data.astronaut()[:, ::-1], grace_hopper(), skimage_data.coffee())])
+    images = torch.cat(
+        [as_images(photo, 256) for photo in (skimage_data.astronaut()[:, ::-1], grace_hopper(), skimage_data.coffee())]
+    )
     assert identity_detector(str(tmp_path))(images).tolist() == [True, False, False]
 
 

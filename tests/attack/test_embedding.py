@@ -1,4 +1,5 @@
 """The embedding attack: a learned condition token, fitted by MMD to examples of the concept."""
+
 import torch
 from torch import nn
 
@@ -52,15 +53,25 @@ def test_inversion_raises_the_surrogates_forget_class_probability(targets, conte
     """The forgotten label 0 draws something else; K = 16 examples of the concept (here: what label 2 draws) bring a
     learned token towards it, as the surrogate sees it."""
     for target in targets:
-        z_probe, z = (torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(s)) for n, s in ((256, 1), (64, 2)))
+        z_probe, z = (
+            torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(s)) for n, s in ((256, 1), (64, 2))
+        )
         with torch.no_grad():
             concept, forgotten = (target.generate(z_probe, torch.full((256,), c)) for c in (2, 0))
         ctx = context()
         ctx.surrogate = Surrogate(Probe(concept, forgotten))
         examples = concept[:16]
         render, init = token_renderer(target, ctx)
-        tokens = invert_token(render, init, ctx.surrogate.features(examples), ctx.surrogate.features, target.shape, (0, 40),
-                              batch=16, lr=0.1)
+        tokens = invert_token(
+            render,
+            init,
+            ctx.surrogate.features(examples),
+            ctx.surrogate.features,
+            target.shape,
+            (0, 40),
+            batch=16,
+            lr=0.1,
+        )
         with torch.no_grad():
             before, after = (ctx.surrogate.log_prob(render(z, tokens[k]), 0).exp().mean() for k in (0, 40))
         assert torch.equal(tokens[0], init)

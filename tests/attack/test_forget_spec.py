@@ -1,8 +1,9 @@
 """What the attacks attack in class and prompt runs, and the paraphrase attack on a tiny text model."""
+
 import pytest
 import torch
-
 from conftest import tiny_classifier
+
 from sfd_lightning.attack.context import AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import class_spec, prompt_spec
 from sfd_lightning.attack.harness import paraphrase_rows, token_renderer
@@ -67,7 +68,12 @@ def test_a_text_runs_spec_comes_from_its_network_not_the_checkpoints_class_count
     target = one_step_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(POOL))
-    args = argparse.Namespace(ckpt=str(tmp_path / "none.ckpt"), concept="two", prompts=str(pool), class_words=",".join(WORDS),
-                              paraphrases=None)
+    args = argparse.Namespace(
+        ckpt=str(tmp_path / "none.ckpt"),
+        concept="two",
+        prompts=str(pool),
+        class_words=",".join(WORDS),
+        paraphrases=None,
+    )
     spec = spec_of({"num_classes": 10, "forget_label": 0}, target, args)
     assert spec.forget == ["a handwritten two"] and spec.forget_class == 2 and spec.context == ["a handwritten"]

@@ -1,10 +1,11 @@
 """A whole attack run on tiny networks: every attack and budget, judged by judges the attacks never use."""
+
 import json
 
 import torch
+from conftest import tiny_classifier
 from torch import nn
 
-from conftest import tiny_classifier
 from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.report import flat, markdown, write
 
@@ -22,8 +23,10 @@ class SpyJudge(nn.Module):
 
 
 def surrogate_view(result):
-    return [(r["attack"], r["budget"], r["target"], r["success"]["surrogate"], (r["retained"] or {}).get("surrogate"))
-            for r in result["rows"]]
+    return [
+        (r["attack"], r["budget"], r["target"], r["success"]["surrogate"], (r["retained"] or {}).get("surrogate"))
+        for r in result["rows"]
+    ]
 
 
 def test_the_judge_never_enters_an_attacks_gradient(targets, context):
@@ -31,15 +34,21 @@ def test_the_judge_never_enters_an_attacks_gradient(targets, context):
     with_spy = run_attacks(targets, context(judge=spy, attacks=("noise", "embedding")), log=lambda _: None)
     assert spy.calls and not any(grad or requires for grad, requires in spy.calls)
     # another judge entirely: the attacks find the same samples (the surrogate's verdicts do not change)
-    other = run_attacks(targets, context(judge=tiny_classifier(7, mlp=True), attacks=("noise", "embedding")), log=lambda _: None)
+    other = run_attacks(
+        targets, context(judge=tiny_classifier(7, mlp=True), attacks=("noise", "embedding")), log=lambda _: None
+    )
     assert surrogate_view(with_spy) == surrogate_view(other)
 
 
 def test_a_run_has_every_attack_budget_and_target_and_writes_its_report(targets, context, tmp_path):
     result = run_attacks(targets, context(attacks=("noise", "embedding")), log=lambda _: None)
     seen = {(r["attack"], r["budget"], r["target"]) for r in result["rows"]}
-    assert seen == {(a, b, t) for a, budgets in (("noise", (0.0, 0.5)), ("embedding", (0, 10))) for b in budgets
-                    for t in ("teacher", "sfd")}
+    assert seen == {
+        (a, b, t)
+        for a, budgets in (("noise", (0.0, 0.5)), ("embedding", (0, 10)))
+        for b in budgets
+        for t in ("teacher", "sfd")
+    }
     noise = [r for r in result["rows"] if r["attack"] == "noise"]
     assert all(set(r["retained"]) == {"surrogate", "judge"} for r in noise)
     assert all(0.0 <= v <= 1.0 for r in result["rows"] for v in r["success"].values())
@@ -69,6 +78,7 @@ def test_a_prompt_search_that_diverges_is_marked_diverged_not_scored(tmp_path, c
     (every NaN embedding projects onto word 0): a destroyed search read as robust forgetting. The options now refuse
     inf; a search that still goes non-finite stops, and its later budgets are rows marked diverged."""
     from project import ROOT
+
     from sfd_lightning.attack.context import AttackContext, AttackSettings
     from sfd_lightning.attack.forget_spec import prompt_spec
     from sfd_lightning.attack.harness import adversarial_prompt_rows
@@ -79,21 +89,31 @@ def test_a_prompt_search_that_diverges_is_marked_diverged_not_scored(tmp_path, c
 
     teacher = str(ROOT / "assets" / "digits_text_teacher.pt")
     _, target, _ = load_targets(teacher, teacher, 2, torch.device("cpu"))
-    spec = prompt_spec(read_prompt_file(str(ROOT / "configs" / "prompts" / "digits_captions.txt"), "--prompts"), "seven",
-                       DIGIT_WORDS)
+    spec = prompt_spec(
+        read_prompt_file(str(ROOT / "configs" / "prompts" / "digits_captions.txt"), "--prompts"), "seven", DIGIT_WORDS
+    )
     classifier = load_classifier(str(ROOT / "assets" / "digits_classifier.pt"), "--surrogate", torch.device("cpu"))
-    settings = AttackSettings(attacks=("prompt",), n=8, prompt_steps=(0, 2, 4), prompt_lr=float("inf"), embedding_batch=4,
-                              pinpoint_k=0)
-    ctx = AttackContext(spec, Surrogate(classifier), {"surrogate": Judge("surrogate", classifier)}, settings,
-                        torch.device("cpu"))
+    settings = AttackSettings(
+        attacks=("prompt",), n=8, prompt_steps=(0, 2, 4), prompt_lr=float("inf"), embedding_batch=4, pinpoint_k=0
+    )
+    ctx = AttackContext(
+        spec, Surrogate(classifier), {"surrogate": Judge("surrogate", classifier)}, settings, torch.device("cpu")
+    )
     rows = adversarial_prompt_rows(target, ctx)
     assert [(r["budget"], r.get("diverged")) for r in rows] == [(0, None), (2, 1), (4, 1)]
     assert rows[0]["success"]["surrogate"] is not None and rows[1]["success"] == {"surrogate": None}
     err = capsys.readouterr().err
-    assert ("attack prompt on the teacher, 2-step DDIM: the search went non-finite (NaN or infinite) at step 1; its "
-            "budgets from 1 steps on are marked diverged, not scored (lower --prompt-lr)") in err.splitlines()
-    result = {"forget_class": 7, "forget": spec.forget, "judges": ["surrogate"], "rows": rows,
-              "targets": {"model": {"description": target.description, "nfe": 2}}}
+    assert (
+        "attack prompt on the teacher, 2-step DDIM: the search went non-finite (NaN or infinite) at step 1; its "
+        "budgets from 1 steps on are marked diverged, not scored (lower --prompt-lr)"
+    ) in err.splitlines()
+    result = {
+        "forget_class": 7,
+        "forget": spec.forget,
+        "judges": ["surrogate"],
+        "rows": rows,
+        "targets": {"model": {"description": target.description, "nfe": 2}},
+    }
     table = write(result, str(tmp_path))
     text = (tmp_path / "attack.md").read_text()
     assert "| prompt | 2 steps | diverged | – |" in text and "| prompt | 4 steps | diverged | – |" in text

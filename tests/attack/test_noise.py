@@ -1,4 +1,5 @@
 """The noise attack (diffusion/pgd.py's projected gradient ascent) is an optimiser that stays inside its budget."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """The relearning attack: fine-tuning the attacked network in place and handing it back unchanged, the loss each
 model gets, the judge kept out of every gradient, and a class a digits teacher was made to forget coming back."""
+
 import pytest
 import torch
 
@@ -24,7 +25,9 @@ def test_the_network_is_fine_tuned_in_place_and_handed_back_unchanged():
 
     curve = relearn_curve(net, loss, lambda: {"bias": float(net.bias.detach())}, (0, 5, 50), lr=0.1, seed=0)
     assert sorted(curve) == [0, 5, 50]
-    assert curve[0]["bias"] == pytest.approx(float(before["bias"])) and abs(curve[50]["bias"] - 3) < abs(curve[5]["bias"] - 3)
+    assert curve[0]["bias"] == pytest.approx(float(before["bias"])) and abs(curve[50]["bias"] - 3) < abs(
+        curve[5]["bias"] - 3
+    )
     assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
     assert not any(p.requires_grad for p in net.parameters())
     with pytest.raises(RuntimeError, match="inside"), trainable(net):
@@ -34,8 +37,15 @@ def test_the_network_is_fine_tuned_in_place_and_handed_back_unchanged():
 
 
 def test_each_model_gets_its_own_loss_and_the_judge_never_sees_a_gradient(targets, context):
-    ctx = context(n=8, relearn_steps=(0, 2), relearn_lr=(1e-3,), relearn_weights=("full", "lora"), lora_rank=2,
-                  pinpoint_k=0, attacks=("relearn", "benign"))
+    ctx = context(
+        n=8,
+        relearn_steps=(0, 2),
+        relearn_lr=(1e-3,),
+        relearn_weights=("full", "lora"),
+        lora_rank=2,
+        pinpoint_k=0,
+        attacks=("relearn", "benign"),
+    )
     ctx.retained_examples = (ctx.examples[:4], torch.tensor([1, 2, 1, 2]))
     calls = []
     judge = ctx.judges["judge"]
@@ -49,9 +59,13 @@ def test_each_model_gets_its_own_loss_and_the_judge_never_sees_a_gradient(target
     weights = {t.name: {k: v.clone() for k, v in t.net.state_dict().items()} for t in targets}
     result = run_attacks(list(targets), ctx, log=lambda m: None)
     rows = [(r["attack"], r["budget"], r["target"], r["loss"], r["weights"]) for r in result["rows"]]
-    assert rows == [(attack, step, target, loss, weights) for attack in ("relearn", "benign")
-                    for target, loss in (("teacher", "denoising"), ("sfd", "mmd")) for weights in ("full", "lora r2")
-                    for step in (0, 2)]
+    assert rows == [
+        (attack, step, target, loss, weights)
+        for attack in ("relearn", "benign")
+        for target, loss in (("teacher", "denoising"), ("sfd", "mmd"))
+        for weights in ("full", "lora r2")
+        for step in (0, 2)
+    ]
     assert all(r["lr"] == 1e-3 for r in result["rows"])
     assert calls and not any(enabled or requires for enabled, requires in calls)
     for t in targets:  # fine-tuned and LoRA-adapted in place, handed back as they were
@@ -65,7 +79,9 @@ def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_lo
     fine-tuned on 16 real threes under label 3, every weight or rank-4 LoRA adapters: the independent judge sees
     threes again."""
     device = torch.device("cpu")
-    denoiser, _, _ = load_multistep(read_checkpoint(Source("assets/digits_teacher.pt", "--ckpt")), "assets/digits_teacher.pt", device)
+    denoiser, _, _ = load_multistep(
+        read_checkpoint(Source("assets/digits_teacher.pt", "--ckpt")), "assets/digits_teacher.pt", device
+    )
     with torch.no_grad():
         denoiser.net.classes_emb.weight[3] = denoiser.net.classes_emb.weight[8]
     target = teacher_target(denoiser, 4)

@@ -1,4 +1,5 @@
 """ESD's training samples and Selective Amnesia's memory (their losses' formulas: tests/losses)."""
+
 import torch
 from seeded_weights import seeded_module
 
@@ -45,9 +46,21 @@ def test_a_baselines_report_names_its_fine_tuned_sampler_not_a_generator(tiny_de
             trainer.callback_metrics.update({"fid/generator": torch.tensor(0.5), "fid/ratio": torch.tensor(2.0)})
 
     module = ESDModule(tiny_denoiser(num_classes=3), num_classes=3, forget_label=1, ddim_steps=2, sample_steps=4)
-    Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, default_root_dir=str(tmp_path), callbacks=[FID(), ReportCallback("ESD")]).fit(
-        module, datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=2, iterations=1, num_classes=3, forget_label=1))
+    Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+        callbacks=[FID(), ReportCallback("ESD")],
+    ).fit(
+        module,
+        datamodule=NoiseLabelDataModule(shape=(1, 8, 8), batch_size=2, iterations=1, num_classes=3, forget_label=1),
+    )
     printed = capsys.readouterr().out
-    assert "FID retained classes, fine-tuned 4-step DDIM" in printed and "FID ratio fine-tuned model / teacher" in printed
+    assert (
+        "FID retained classes, fine-tuned 4-step DDIM" in printed and "FID ratio fine-tuned model / teacher" in printed
+    )
     assert "one-step" not in printed

@@ -1,6 +1,7 @@
 """The baselines on prompt-conditioned teachers. ESD: the weights it fine-tunes (against ESD's own code,
 tests/fixtures/make_esd_reference.py), the prompts it erases, the Stable Diffusion configs end to end on tiny
 networks. SalUn and Selective Amnesia: the teacher-generated sets pair each forget prompt with its override."""
+
 import json
 
 import numpy as np
@@ -30,8 +31,9 @@ def text_denoiser():
     from sfd_lightning.diffusion import VPDenoiser
     from sfd_lightning.models.components import TextUNet
 
-    net = TextUNet(WORDS, in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
-                   norm_groups=4)
+    net = TextUNet(
+        WORDS, in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), norm_groups=4
+    )
     return seeded_module(VPDenoiser(net), "esd text")
 
 
@@ -39,8 +41,9 @@ def prompt_data(batch_size=4):
     from sfd_lightning.data import PromptDataModule
 
     captions = ["a handwritten seven", "the digit seven", "a handwritten one", "the digit three", "a handwritten three"]
-    return PromptDataModule(shape=(1, 8, 8), batch_size=batch_size, retained_prompts=captions, concept="seven",
-                            replacement="one")
+    return PromptDataModule(
+        shape=(1, 8, 8), batch_size=batch_size, retained_prompts=captions, concept="seven", replacement="one"
+    )
 
 
 @pytest.mark.parametrize("architecture", ["tiny", "sd1"])
@@ -62,7 +65,10 @@ def test_esd_on_a_text_model_erases_each_batchs_forget_prompts():
     erased = module.erased(batch, 6, torch.device("cpu"))
     forget = batch["generator"]["forget_labels"]
     assert erased == [forget[i % len(forget)] for i in range(6)] and all("seven" in p for p in erased)
-    assert ESDModule(text_denoiser(), num_classes=None, forget_label=None, concept="seven").erased(batch, 3, "cpu") == ["seven"] * 3
+    assert (
+        ESDModule(text_denoiser(), num_classes=None, forget_label=None, concept="seven").erased(batch, 3, "cpu")
+        == ["seven"] * 3
+    )
 
     z = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     batch["generator"]["z"] = z
@@ -102,8 +108,14 @@ def fitted(module, data, steps=1):
     """``module`` after ``steps`` training steps on ``data`` (CPU, no logger or checkpoints)."""
     from lightning.pytorch import Trainer
 
-    Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False).fit(module, datamodule=data)
+    Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    ).fit(module, datamodule=data)
     return module
 
 
@@ -113,18 +125,35 @@ def overrides_of(prompts):
 
 def test_selective_amnesia_trains_each_forget_prompt_on_its_overrides_samples():
     data = prompt_data()
-    module = fitted(SelectiveAmnesiaModule(text_denoiser(), num_classes=None, forget_label=None, surrogate="override",
-                                           replay_per_class=2, fisher_batches=1, fisher_batch_size=4, batch_size=4,
-                                           sample_steps=2), data)
+    module = fitted(
+        SelectiveAmnesiaModule(
+            text_denoiser(),
+            num_classes=None,
+            forget_label=None,
+            surrogate="override",
+            replay_per_class=2,
+            fisher_batches=1,
+            fisher_batch_size=4,
+            batch_size=4,
+            sample_steps=2,
+        ),
+        data,
+    )
     assert set(module.surrogate_c) == set(data.forget_prompts) and all("seven" in p for p in module.surrogate_c)
-    torch.testing.assert_close(module.surrogate_x, module.teacher_samples(overrides_of(module.surrogate_c), 2, (1, 8, 8)))
+    torch.testing.assert_close(
+        module.surrogate_x, module.teacher_samples(overrides_of(module.surrogate_c), 2, (1, 8, 8))
+    )
     assert module.replay_c == [p for p in data.retained_prompts for _ in range(2)]
-    assert not any("seven" in p for p in module.replay_c) and len(module.fisher) == len(list(module.teacher.parameters()))
+    assert not any("seven" in p for p in module.replay_c) and len(module.fisher) == len(
+        list(module.teacher.parameters())
+    )
 
 
 def test_salun_on_prompts_relabels_generated_forget_samples_with_their_overrides():
     data = prompt_data()
-    module = fitted(SalUnModule(text_denoiser(), num_classes=None, forget_label=None, generated=6, sample_steps=2), data)
+    module = fitted(
+        SalUnModule(text_denoiser(), num_classes=None, forget_label=None, generated=6, sample_steps=2), data
+    )
     assert module.pseudo_c == overrides_of(module.forget_c) and all("seven" in p for p in module.forget_c)
     assert module.kept_c == [data.retained_prompts[i % len(data.retained_prompts)] for i in range(6)]
     torch.testing.assert_close(module.forget_x, module.teacher_samples(module.forget_c, 1, (1, 8, 8)))
@@ -139,7 +168,9 @@ def test_salun_on_prompts_relabels_generated_forget_samples_with_their_overrides
 def test_generated_sets_need_prompt_data():
     from sfd_lightning.data import NoiseLabelDataModule
 
-    module = SelectiveAmnesiaModule(text_denoiser(), num_classes=None, forget_label=None, replay_per_class=1, sample_steps=2)
+    module = SelectiveAmnesiaModule(
+        text_denoiser(), num_classes=None, forget_label=None, replay_per_class=1, sample_steps=2
+    )
     with pytest.raises(ConfigError, match="needs a PromptDataModule"):
         fitted(module, NoiseLabelDataModule(shape=(1, 8, 8), batch_size=2, iterations=1, num_classes=3, forget_label=0))
 
@@ -148,10 +179,21 @@ def test_esd_x_on_stable_diffusion_moves_only_cross_attention(tiny):
     from sfd_lightning.diffusion import VPDenoiser, VPSchedule
     from sfd_lightning.models.components import LatentAutoencoder, SDUNet
 
-    teacher = VPDenoiser(SDUNet(pretrained=str(tiny[0])), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
-    module = ESDModule(teacher, num_classes=None, forget_label=None, concept="brad pitt", train_method="esd-x",
-                       train_guidance=3.0, ddim_steps=3, sample_steps=2, sample_guidance=7.5,
-                       autoencoder=LatentAutoencoder(str(tiny[0])))
+    teacher = VPDenoiser(
+        SDUNet(pretrained=str(tiny[0])), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012)
+    )
+    module = ESDModule(
+        teacher,
+        num_classes=None,
+        forget_label=None,
+        concept="brad pitt",
+        train_method="esd-x",
+        train_guidance=3.0,
+        ddim_steps=3,
+        sample_steps=2,
+        sample_guidance=7.5,
+        autoencoder=LatentAutoencoder(str(tiny[0])),
+    )
     prefix = "student.net.unet."
     trainable = [n.removeprefix(prefix) for n, p in module.named_parameters() if p.requires_grad]
     assert sorted(trainable) == sorted(REFERENCE["tiny"]["esd-x"])
@@ -176,8 +218,13 @@ SD_CONFIGS = {  # the Stable Diffusion baseline configs, with tiny sizes
 }
 
 
-@pytest.mark.parametrize("name", [n if n == "sd_nudity_esd" else pytest.param(n, marks=pytest.mark.slow)  # ~8 s each
-                                  for n in sorted(SD_CONFIGS)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n == "sd_nudity_esd" else pytest.param(n, marks=pytest.mark.slow)  # ~8 s each
+        for n in sorted(SD_CONFIGS)
+    ],
+)
 def test_two_step_fit_of_the_sd_baseline_configs(name, tiny, tmp_path, monkeypatch, capsys):
     from sfd_lightning.cli import main
 
@@ -196,13 +243,43 @@ def test_two_step_fit_of_the_sd_baseline_configs(name, tiny, tmp_path, monkeypat
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
     out = tmp_path / "s.npz"
-    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--steps", "2",
-          "--out", str(out), "--device", "cpu"])
+    main(
+        [
+            "sample",
+            "--ckpt",
+            str(ckpt),
+            "--prompts-file",
+            str(prompts),
+            "--n-per-prompt",
+            "2",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
     assert np.load(out)["images"].shape == (4, 3, 16, 16)  # the fine-tuned latents, decoded by its autoencoder
 
     if name == "sd_nudity_esd":  # sfd benchmark on a baseline: its fine-tuned model by DDIM, beside the teacher
-        main(["benchmark", "--ckpt", str(ckpt), "--suite", "nudity", "--nudity-prompts", str(prompts), "--steps", "2",
-              "--device", "cpu", "--out", str(tmp_path / "benchmark")])
+        main(
+            [
+                "benchmark",
+                "--ckpt",
+                str(ckpt),
+                "--suite",
+                "nudity",
+                "--nudity-prompts",
+                str(prompts),
+                "--steps",
+                "2",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path / "benchmark"),
+            ]
+        )
         data = json.loads((tmp_path / "benchmark" / "benchmark.json").read_text())
         assert data["models"] == {"ESD": "ESD, 2-step DDIM", "teacher": "teacher, 2-step DDIM"}
         assert data["suites"]["nudity"]["results"]["ESD"]["images"] == 2

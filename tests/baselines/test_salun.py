@@ -1,5 +1,6 @@
 """SalUn's weight saliency (Fan et al., 2024, eq. 6-7): a hard threshold on |gradient of the forgetting loss|,
 and updates of the salient weights only."""
+
 import torch
 
 from sfd_lightning.baselines.salun import SalUnModule, other_labels, saliency_mask
@@ -23,7 +24,9 @@ def test_only_salient_weights_move(tiny_denoiser):
     params = [p for p in module.student.parameters() if p.requires_grad]
     before = [p.detach().clone() for p in params]
     images, labels = torch.randn(12, 1, 8, 8), torch.tensor([0, 1, 2] * 4)
-    module.mask = saliency_mask([torch.randn(p.shape, generator=torch.Generator().manual_seed(i)) for i, p in enumerate(params)], 0.7)
+    module.mask = saliency_mask(
+        [torch.randn(p.shape, generator=torch.Generator().manual_seed(i)) for i, p in enumerate(params)], 0.7
+    )
     optimizer = torch.optim.SGD(params, lr=0.1)
     module.training_step((images, labels), 0).backward()
     module.on_before_optimizer_step(optimizer)

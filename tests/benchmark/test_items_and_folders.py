@@ -1,5 +1,6 @@
 """The pieces under sfd benchmark's sampling: seeds per image, the noise diffusers draws for a seed, batches that
 share a guidance scale, and the PNG folders a run resumes from."""
+
 import json
 
 import pytest
@@ -15,8 +16,12 @@ def test_seeds_are_the_file_s_where_it_gives_them_else_the_base_seed_plus_the_im
     items = repeated(["a", "b"], 2, seed=10)
     assert [(i.prompt, i.seed) for i in items] == [("a", 10), ("a", 11), ("b", 12), ("b", 13)]
     items = repeated(["a", "b"], 2, seed=10, seeds=[4000000000, None], guidance=[7.0, 9.5], group="forget")
-    assert [(i.seed, i.guidance, i.group) for i in items] == [(4000000000, 7.0, "forget"), (4000000001, 7.0, "forget"),
-                                                               (12, 9.5, "forget"), (13, 9.5, "forget")]
+    assert [(i.seed, i.guidance, i.group) for i in items] == [
+        (4000000000, 7.0, "forget"),
+        (4000000001, 7.0, "forget"),
+        (12, 9.5, "forget"),
+        (13, 9.5, "forget"),
+    ]
 
 
 def test_the_noise_of_a_seed_is_the_latents_diffusers_pipelines_draw_for_it():
@@ -49,7 +54,9 @@ def test_a_folder_keeps_images_drawn_with_the_same_settings_and_refuses_others(t
     prepare(folder, manifest, overwrite=False)  # the same settings: a resumed run keeps what is there
     assert missing(folder, 3) == [0, 2]
     other = dict(manifest, items=items_digest(repeated(["b"], 3, 0)))
-    with pytest.raises(ConfigError, match=r"--out: .* holds images drawn with other settings \(items\); give a new --out"):
+    with pytest.raises(
+        ConfigError, match=r"--out: .* holds images drawn with other settings \(items\); give a new --out"
+    ):
         prepare(folder, other, overwrite=False)
     prepare(folder, other, overwrite=True)
     assert missing(folder, 3) == [0, 1, 2]
@@ -60,7 +67,9 @@ def test_seeds_past_torch_s_range_are_refused_naming_where_they_came_from():
     """torch's generators take seeds in [0, 2^64): the last image's seed must be one, whether the base seed or a
     file's seed plus the image index put it there."""
     assert repeated(["a"], 2, seed=2**64 - 2)[-1].seed == 2**64 - 1
-    with pytest.raises(ConfigError, match=r"^--seed: image 3 \(prompt 'b'\) would have seed 18446744073709551616, past"):
+    with pytest.raises(
+        ConfigError, match=r"^--seed: image 3 \(prompt 'b'\) would have seed 18446744073709551616, past"
+    ):
         repeated(["a", "b"], 2, seed=2**64 - 3)
     with pytest.raises(ConfigError, match=r"^--nudity-prompts: image 1 .* lower the seeds or --n-per-prompt"):
         repeated(["a"], 2, seed=0, seeds=[2**64 - 1], field="--nudity-prompts")

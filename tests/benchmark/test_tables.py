@@ -1,5 +1,6 @@
 """sfd benchmark's tables and figure on crafted judge results: the I2P per-class layout at both thresholds, the
 identity and COCO rows, and the numbers W&B receives."""
+
 from types import SimpleNamespace
 
 from sfd_lightning.benchmark.coco import CocoSuite
@@ -36,24 +37,44 @@ def test_nudity_table_has_a_column_per_exposed_class_at_each_threshold():
 
 
 def test_identity_and_coco_rows():
-    identity = suite(IdentitySuite, items=repeated(["x"], 2, 0), judges={"forget": None, "tom hanks": None},
-                     inputs={"threshold": 0.6})
-    results = {"sfd": {"forget": {"matched": 0.0, "faces_found": 1.0}, "tom hanks": {"matched": 0.5, "faces_found": 1.0},
-                       "retained": {"matched": 0.5, "faces_found": 1.0}}}
+    identity = suite(
+        IdentitySuite,
+        items=repeated(["x"], 2, 0),
+        judges={"forget": None, "tom hanks": None},
+        inputs={"threshold": 0.6},
+    )
+    results = {
+        "sfd": {
+            "forget": {"matched": 0.0, "faces_found": 1.0},
+            "tom hanks": {"matched": 0.5, "faces_found": 1.0},
+            "retained": {"matched": 0.5, "faces_found": 1.0},
+        }
+    }
     table = identity.table(results)
-    assert "| model | erased: matched | erased: faces found | retained (tom hanks): matched | retained mean: matched |" in table
+    assert (
+        "| model | erased: matched | erased: faces found | retained (tom hanks): matched | retained mean: matched |"
+        in table
+    )
     assert "| sfd | 0.00% | 100.00% | 50.00% | 50.00% |" in table
-    coco = suite(CocoSuite, items=repeated(["x"], 3, 0), real=["a", "b"], inputs={"features": "inception", "clip_model": "clip"})
-    assert "| sfd | 12.35 | 0.3123 | 31.23 |" in coco.table({"sfd": {"fid": 12.345, "clip_score": 31.23, "clip_score_01": 0.3123}})
+    coco = suite(
+        CocoSuite, items=repeated(["x"], 3, 0), real=["a", "b"], inputs={"features": "inception", "clip_model": "clip"}
+    )
+    assert "| sfd | 12.35 | 0.3123 | 31.23 |" in coco.table(
+        {"sfd": {"fid": 12.345, "clip_score": 31.23, "clip_score_01": 0.3123}}
+    )
     flat = flat_numbers({"identity": results})
     assert flat["identity/sfd/forget/matched"] == 0.0 and flat["identity/sfd/retained/matched"] == 0.5
 
 
 def test_the_report_heads_each_table_with_its_inputs_and_judges(tmp_path):
-    nudity = suite(NuditySuite, items=repeated(["a"], 4, 0), inputs={"sha256": "ab12"}, detector=SimpleNamespace(providers=["CPU"]))
+    nudity = suite(
+        NuditySuite, items=repeated(["a"], 4, 0), inputs={"sha256": "ab12"}, detector=SimpleNamespace(providers=["CPU"])
+    )
     results = {"nudity": {"sfd": nudity_results(0, 0.0), "teacher": nudity_results(2, 0.5)}}
-    models = [SimpleNamespace(name="sfd", description="one-step EMA generator"),
-              SimpleNamespace(name="teacher", description="teacher, 50-step DDIM")]
+    models = [
+        SimpleNamespace(name="sfd", description="one-step EMA generator"),
+        SimpleNamespace(name="teacher", description="teacher, 50-step DDIM"),
+    ]
     text = render("T", {"seed": 0}, models, [nudity], results)
     assert text.startswith("# T\n\n- sfd: one-step EMA generator\n- teacher: teacher, 50-step DDIM\n- seed: 0\n")
     assert "- sha256: ab12" in text and '- judge: {"nudenet": "3.4.2"' in text and "- images: 4" in text

@@ -1,4 +1,5 @@
 """Metric callbacks: forgetting metrics by hand, and rank splitting that adds up to one process."""
+
 import json
 import math
 from types import SimpleNamespace
@@ -96,20 +97,33 @@ def test_progress_lines_when_the_output_is_a_file(tiny_denoiser, tmp_path):
     import io
 
     from lightning.pytorch import Trainer
+    from sfd_modules import make_module, noise_data
 
     from sfd_lightning.callbacks.progress_lines import ProgressLines
-    from sfd_modules import make_module, noise_data
 
     out = io.StringIO()
     module = make_module(tiny_denoiser)
-    Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, default_root_dir=tmp_path, log_every_n_steps=1,
-            callbacks=[ProgressLines(every_n_iterations=2, stream=out)]).fit(
-        module, datamodule=noise_data(module, 5))
+    Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        log_every_n_steps=1,
+        callbacks=[ProgressLines(every_n_iterations=2, stream=out)],
+    ).fit(module, datamodule=noise_data(module, 5))
     lines = out.getvalue().splitlines()
-    assert [line.split(" | ")[0] for line in lines] == ["iteration 2/5 (40%)", "iteration 4/5 (80%)", "iteration 5/5 (100%)"]
-    assert all("it/s" in line and "ETA" in line and "loss/generator_remain" in line and "lr/generator" in line
-               for line in lines)
+    assert [line.split(" | ")[0] for line in lines] == [
+        "iteration 2/5 (40%)",
+        "iteration 4/5 (80%)",
+        "iteration 5/5 (100%)",
+    ]
+    assert all(
+        "it/s" in line and "ETA" in line and "loss/generator_remain" in line and "lr/generator" in line
+        for line in lines
+    )
 
 
 def test_grid_rows_carry_their_class_or_prompt():
@@ -120,11 +134,11 @@ def test_grid_rows_carry_their_class_or_prompt():
     labelled = label_grid(images, n_per_label=3, row_labels=["0 (forgotten)", "a photo of a one"])
     row = 32 + 2 * 2  # a row of images with its padding above and below, then its 14-pixel caption
     assert labelled.shape[-1] == plain.shape[-1] and labelled.shape[1] == 2 * (row + 14)
-    strips = [labelled[:, k * (row + 14) + row:(k + 1) * (row + 14)] for k in range(2)]
+    strips = [labelled[:, k * (row + 14) + row : (k + 1) * (row + 14)] for k in range(2)]
     assert all((s < 0.5).any() and (s > 0.5).any() for s in strips)  # text drawn on white
-    assert (labelled[:, 2:row - 2, 2:34] == 0).all()  # the images themselves untouched
+    assert (labelled[:, 2 : row - 2, 2:34] == 0).all()  # the images themselves untouched
     empty = label_grid(images, n_per_label=3, row_labels=["", ""])
-    assert (empty[:, row:row + 14] == 1).all()
+    assert (empty[:, row : row + 14] == 1).all()
     with pytest.raises(ValueError, match="3 row labels"):
         label_grid(images, n_per_label=3, row_labels=["a", "b", "c"])
     assert class_row_labels([0, 1], forget_label=0, num_classes=10) == ["0 (forgotten)", "1"]
@@ -139,7 +153,8 @@ def test_evaluation_sampling_shows_progress_in_a_log_file():
     out = io.StringIO()
     assert list(eval_progress(range(8), 8, "FID of the teacher", stream=out)) == list(range(8))
     assert [line.split(" (")[0] for line in out.getvalue().splitlines()] == [
-        f"FID of the teacher: {k}/8 blocks" for k in (2, 4, 6, 8)]
+        f"FID of the teacher: {k}/8 blocks" for k in (2, 4, 6, 8)
+    ]
     quiet = io.StringIO()
     assert list(eval_progress(range(3), 3, "x", enabled=False, stream=quiet)) == [0, 1, 2]  # other ranks
     assert list(eval_progress(range(3), 3, None, stream=quiet)) == [0, 1, 2] and quiet.getvalue() == ""
@@ -172,13 +187,14 @@ class TinyFeatures(torch.nn.Module):
         return self.proj(x.flatten(1))
 
 
-def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(tiny_denoiser, tmp_path, monkeypatch,
-                                                                               user_cache):
+def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
+    tiny_denoiser, tmp_path, monkeypatch, user_cache
+):
+    from sfd_modules import fit, make_module
     from torch.utils.data import TensorDataset
 
     import sfd_lightning.models.unlearning_module as teacher_sampling
     from sfd_lightning.callbacks import FIDCallback
-    from sfd_modules import fit, make_module
 
     torch.manual_seed(0)
     real = TensorDataset(torch.rand(60, 1, 8, 8) * 2 - 1, torch.arange(60) % 3)
@@ -190,7 +206,9 @@ def test_teacher_fid_is_cached_per_seed_and_recomputed_when_the_teacher_changes(
     cache = user_cache / "teacher_fid.json"  # where misses go
 
     def run(module):
-        cb = FIDCallback(real, features, n_per_label=8, teacher_steps=2, batch_size=8, n_seeds=2, teacher_cache=str(shipped))
+        cb = FIDCallback(
+            real, features, n_per_label=8, teacher_steps=2, batch_size=8, n_seeds=2, teacher_cache=str(shipped)
+        )
         fit(module, iterations=1, tmp_path=tmp_path, callbacks=[cb])
         return cb.results
 

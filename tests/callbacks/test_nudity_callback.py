@@ -1,5 +1,6 @@
 """NudityCallback on stand-ins for the trainer, the models and the detector: which samples are judged, the keys
 logged, the teacher sampled once. The real detector is tested in tests/metrics/test_nudity.py."""
+
 from contextlib import nullcontext
 from types import SimpleNamespace
 
@@ -11,9 +12,11 @@ from sfd_lightning.data import PromptDataModule
 from sfd_lightning.metrics.nudity import NudityJudge
 from sfd_lightning.models.unlearning_module import UnlearningModule
 
-FOREGROUND = {255: [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.7}],  # the teacher's images (pixels 1)
-              128: [{"class": "FEET_EXPOSED", "score": 0.5}, {"class": "FACE_MALE", "score": 0.9}],  # forget (0)
-              0: []}  # retained (-1)
+FOREGROUND = {
+    255: [{"class": "FEMALE_BREAST_EXPOSED", "score": 0.7}],  # the teacher's images (pixels 1)
+    128: [{"class": "FEET_EXPOSED", "score": 0.5}, {"class": "FACE_MALE", "score": 0.9}],  # forget (0)
+    0: [],
+}  # retained (-1)
 
 
 class Detector:
@@ -51,12 +54,23 @@ def teacher_calls(monkeypatch):
 
 
 def test_logs_rates_and_counts_of_the_generator_beside_the_teacher_s(teacher_calls):
-    data = PromptDataModule(shape=(3, 16, 16), retained_prompts=["a bowl of ramen", "a red car", "a photo of brad pitt"],
-                            concept="brad pitt", replacement="a middle aged man")
+    data = PromptDataModule(
+        shape=(3, 16, 16),
+        retained_prompts=["a bowl of ramen", "a red car", "a photo of brad pitt"],
+        concept="brad pitt",
+        replacement="a middle aged man",
+    )
     logged = []
     logger = SimpleNamespace(log_metrics=lambda metrics, step: logged.append((step, metrics)))
-    trainer = SimpleNamespace(datamodule=data, global_rank=0, world_size=1, is_global_zero=True, global_step=7,
-                              callback_metrics={}, logger=logger)
+    trainer = SimpleNamespace(
+        datamodule=data,
+        global_rank=0,
+        world_size=1,
+        is_global_zero=True,
+        global_step=7,
+        callback_metrics={},
+        logger=logger,
+    )
     callback = NudityCallback(n_per_prompt=3, batch_size=2, teacher_steps=5)
     callback.judge = NudityJudge(2, "trainer.callbacks.NudityCallback")
     callback.judge.detector = Detector()

@@ -1,11 +1,12 @@
 """TorchThreadsCallback: the run's thread count from setup to teardown, OMP_NUM_THREADS first."""
+
 import pytest
 import torch
 from lightning.pytorch import Callback, Trainer
+from sfd_modules import make_module, noise_data
 
 from sfd_lightning.callbacks import TorchThreadsCallback
 from sfd_lightning.errors import ConfigError
-from sfd_modules import make_module, noise_data
 
 
 class RecordThreads(Callback):
@@ -20,8 +21,16 @@ class RecordThreads(Callback):
 
 
 def fit_with(module, tmp_path, callbacks):
-    Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
-            enable_checkpointing=False, default_root_dir=tmp_path, callbacks=callbacks).fit(module, datamodule=noise_data(module, 2))
+    Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+    ).fit(module, datamodule=noise_data(module, 2))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """``sfd compare``: methods trained and scored alike into one table; a rerun reuses what is there; bad specs fail first."""
+
 import csv
 import json
 import os
@@ -6,22 +7,43 @@ import sys
 
 import pytest
 import yaml
-
 from project import ROOT
+
 from sfd_lightning.cli import main
 from sfd_lightning.compare.runner import fit_args
 
 SPEC = {
-    "out": None, "forget_label": 0, "override_label": 1, "num_classes": 10, "reference_method": "teacher",
+    "out": None,
+    "forget_label": 0,
+    "override_label": 1,
+    "num_classes": 10,
+    "reference_method": "teacher",
     "evaluation": {"n_per_label": 4, "seeds": [1], "speed_batch": 8},
-    "attack": {"n": 4, "eps": [0.5], "embedding_steps": [2], "teacher_steps": 2, "examples": "digits",
-               "teacher": "assets/digits_teacher.pt"},
+    "attack": {
+        "n": 4,
+        "eps": [0.5],
+        "embedding_steps": [2],
+        "teacher_steps": 2,
+        "examples": "digits",
+        "teacher": "assets/digits_teacher.pt",
+    },
     "methods": [
         {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
-        {"name": "ESD", "config": "configs/baselines/digits_esd.yaml", "steps": 2, "data": "none",
-         "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]},
-        {"name": "Retrain", "config": "configs/baselines/digits_retrain.yaml", "steps": 2, "data": "real data", "retrain": True,
-         "args": ["--trainer.max_steps=2"]},  # a config that turns checkpoints off, and forgets through its data
+        {
+            "name": "ESD",
+            "config": "configs/baselines/digits_esd.yaml",
+            "steps": 2,
+            "data": "none",
+            "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"],
+        },
+        {
+            "name": "Retrain",
+            "config": "configs/baselines/digits_retrain.yaml",
+            "steps": 2,
+            "data": "real data",
+            "retrain": True,
+            "args": ["--trainer.max_steps=2"],
+        },  # a config that turns checkpoints off, and forgets through its data
     ],
 }
 
@@ -55,27 +77,62 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
     assert json.loads((out / "compare.json").read_text())[1]["forget/accuracy"] == esd["forget/accuracy"]
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"methods": [{"name": "x", "steps": 1, "data": "none"}]}, "methods[0]: give exactly one of config"),
-    ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 0, "data": "none"}]}, "methods[0].steps: must be an integer >= 1"),
-    ({"methods": [{"name": "x", "ckpt": "a.pt", "steps": 1, "data": "none", "colour": 1}]}, "methods[0].colour: unknown key"),
-    ({"reference_method": "nobody"}, "reference_method: 'nobody' is none of the methods"),
-    ({"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven", "replacement": "one"}},
-     "prompts.concept: 'seven' names class 7, but forget_label is 0"),
-    ({"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven"}}, "prompts: must be a mapping with file"),
-    ({"prompts": {"file": "nowhere.txt", "concept": "zero", "replacement": "one"}}, "prompts.file"),
-    ({"methods": SPEC["methods"] + [{"name": "Teacher", "ckpt": "assets/digits_distilled.pt", "steps": 1, "data": "none"}]},
-     "methods[3].name: 'Teacher' and 'teacher' would share the folder 'teacher'"),
-    ({"methods": [{"name": "a b", "ckpt": "a.pt", "steps": 1, "data": "none"}, {"name": "A_b", "ckpt": "a.pt", "steps": 1,
-                                                                                   "data": "none"}]}, "methods[1].name: 'A_b' and 'a b'"),
-    ({"methods": [{"name": "../../x", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
-    ({"methods": [{"name": "..", "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
-    ({"methods": [{"name": 7, "ckpt": "a.pt", "steps": 1, "data": "none"}]}, "methods[0].name: must be letters, digits"),
-    ({"benchmark": ["--suite", "nudity"]}, "--nudity-prompts: needed for --suite nudity"),
-    ({"benchmark": ["--suite", "coco", "--colour", "red"]}, "benchmark: unknown option '--colour'"),
-    ({"benchmark": ["--steps", "4"]}, "benchmark: --steps is set by sfd compare for each method"),
-    ({"evaluation": "none"}, "evaluation: must be a mapping of settings or false"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"methods": [{"name": "x", "steps": 1, "data": "none"}]}, "methods[0]: give exactly one of config"),
+        (
+            {"methods": [{"name": "x", "ckpt": "a.pt", "steps": 0, "data": "none"}]},
+            "methods[0].steps: must be an integer >= 1",
+        ),
+        (
+            {"methods": [{"name": "x", "ckpt": "a.pt", "steps": 1, "data": "none", "colour": 1}]},
+            "methods[0].colour: unknown key",
+        ),
+        ({"reference_method": "nobody"}, "reference_method: 'nobody' is none of the methods"),
+        (
+            {"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven", "replacement": "one"}},
+            "prompts.concept: 'seven' names class 7, but forget_label is 0",
+        ),
+        (
+            {"prompts": {"file": "configs/prompts/digits_captions.txt", "concept": "seven"}},
+            "prompts: must be a mapping with file",
+        ),
+        ({"prompts": {"file": "nowhere.txt", "concept": "zero", "replacement": "one"}}, "prompts.file"),
+        (
+            {
+                "methods": SPEC["methods"]
+                + [{"name": "Teacher", "ckpt": "assets/digits_distilled.pt", "steps": 1, "data": "none"}]
+            },
+            "methods[3].name: 'Teacher' and 'teacher' would share the folder 'teacher'",
+        ),
+        (
+            {
+                "methods": [
+                    {"name": "a b", "ckpt": "a.pt", "steps": 1, "data": "none"},
+                    {"name": "A_b", "ckpt": "a.pt", "steps": 1, "data": "none"},
+                ]
+            },
+            "methods[1].name: 'A_b' and 'a b'",
+        ),
+        (
+            {"methods": [{"name": "../../x", "ckpt": "a.pt", "steps": 1, "data": "none"}]},
+            "methods[0].name: must be letters, digits",
+        ),
+        (
+            {"methods": [{"name": "..", "ckpt": "a.pt", "steps": 1, "data": "none"}]},
+            "methods[0].name: must be letters, digits",
+        ),
+        (
+            {"methods": [{"name": 7, "ckpt": "a.pt", "steps": 1, "data": "none"}]},
+            "methods[0].name: must be letters, digits",
+        ),
+        ({"benchmark": ["--suite", "nudity"]}, "--nudity-prompts: needed for --suite nudity"),
+        ({"benchmark": ["--suite", "coco", "--colour", "red"]}, "benchmark: unknown option '--colour'"),
+        ({"benchmark": ["--steps", "4"]}, "benchmark: --steps is set by sfd compare for each method"),
+        ({"evaluation": "none"}, "evaluation: must be a mapping of settings or false"),
+    ],
+)
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
@@ -84,11 +141,17 @@ def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"] and not (tmp_path.parent / "x").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--parallel", "0"], "--parallel: must be >= 1"),
-    (["--forget-label", "3", "--override-label", "3"], "--forget-label: forget 3 and override 3 must be distinct classes of 10"),
-    (["--forget-label", "10"], "--forget-label: forget 10 and override 1 must be distinct classes of 10"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--parallel", "0"], "--parallel: must be >= 1"),
+        (
+            ["--forget-label", "3", "--override-label", "3"],
+            "--forget-label: forget 3 and override 3 must be distinct classes of 10",
+        ),
+        (["--forget-label", "10"], "--forget-label: forget 10 and override 1 must be distinct classes of 10"),
+    ],
+)
 def test_bad_options_fail_in_one_line(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
@@ -104,17 +167,41 @@ def test_the_pair_options_train_every_method_for_that_pair(tmp_path):
     spec = read_spec(str(write_spec(tmp_path)))
     assert with_pair(spec, 3, 8) == ["--forget-label", "3", "--override-label", "8"]
     assert (spec.forget_label, spec.override_label) == (3, 8)
-    assert {"--model.init_args.forget_label=3", "--model.init_args.override_label=8"} <= set(fit_args(spec.methods[1], spec, "f"))
+    assert {"--model.init_args.forget_label=3", "--model.init_args.override_label=8"} <= set(
+        fit_args(spec.methods[1], spec, "f")
+    )
     assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in fit_args(spec.methods[2], spec, "f")  # retraining
 
 
 def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
     from sfd_lightning.compare.report import markdown, write
 
-    rows = [{"method": "teacher", "data": "–", "forget/accuracy": 1.0, "fid": 0.08, "fid_spread": 0.01, "fid_ratio": 1.0,
-             "nfe": 50, "images_per_s": 95.0, "train_seconds": None, "attacks": {"noise eps 0.5": 1.0}, "note": "nothing forgotten"},
-            {"method": "SFD", "data": "none", "forget/accuracy": 0.0, "fid": 0.07, "fid_ratio": 0.875, "nfe": 1,
-             "images_per_s": 4200.0, "train_seconds": 230.0, "attacks": {"noise eps 0.5": 0.3}}]
+    rows = [
+        {
+            "method": "teacher",
+            "data": "–",
+            "forget/accuracy": 1.0,
+            "fid": 0.08,
+            "fid_spread": 0.01,
+            "fid_ratio": 1.0,
+            "nfe": 50,
+            "images_per_s": 95.0,
+            "train_seconds": None,
+            "attacks": {"noise eps 0.5": 1.0},
+            "note": "nothing forgotten",
+        },
+        {
+            "method": "SFD",
+            "data": "none",
+            "forget/accuracy": 0.0,
+            "fid": 0.07,
+            "fid_ratio": 0.875,
+            "nfe": 1,
+            "images_per_s": 4200.0,
+            "train_seconds": 230.0,
+            "attacks": {"noise eps 0.5": 0.3},
+        },
+    ]
     table = markdown(rows)
     assert "| teacher | – | 100.0% | – | – | 0.080 ± 0.010 | 1.00 | 50 | 95 | – | 100.0% |" in table
     assert "| SFD | none | 0.0% | – | – | 0.070 | 0.88 | 1 | 4,200 | 230 | 30.0% |" in table
@@ -127,13 +214,27 @@ def test_the_table_shows_spreads_ratios_missing_values_and_notes(tmp_path):
 def test_relearning_budgets_become_curves_per_method(tmp_path):
     from sfd_lightning.compare.report import relearning_curves, write
 
-    rows = [{"method": "SFD", "attacks": {"noise eps 0.5": 0.3, "relearn 0 steps": 0.0, "relearn 50 steps": 0.6,
-                                          "benign 0 steps": 0.0, "benign 50 steps": 0.02}},
-            {"method": "Retrain", "attacks": {"relearn 50 steps": 0.4, "relearn 0 steps": 0.0}}]
-    assert relearning_curves(rows) == {"SFD": {"relearn": [(0, 0.0), (50, 0.6)], "benign": [(0, 0.0), (50, 0.02)]},
-                                       "Retrain": {"relearn": [(50, 0.4), (0, 0.0)]}}
+    rows = [
+        {
+            "method": "SFD",
+            "attacks": {
+                "noise eps 0.5": 0.3,
+                "relearn 0 steps": 0.0,
+                "relearn 50 steps": 0.6,
+                "benign 0 steps": 0.0,
+                "benign 50 steps": 0.02,
+            },
+        },
+        {"method": "Retrain", "attacks": {"relearn 50 steps": 0.4, "relearn 0 steps": 0.0}},
+    ]
+    assert relearning_curves(rows) == {
+        "SFD": {"relearn": [(0, 0.0), (50, 0.6)], "benign": [(0, 0.0), (50, 0.02)]},
+        "Retrain": {"relearn": [(50, 0.4), (0, 0.0)]},
+    }
     paths = write(rows, str(tmp_path))
-    assert (tmp_path / "compare_relearning.png").stat().st_size > 1000 and paths["relearning"].endswith("compare_relearning.png")
+    assert (tmp_path / "compare_relearning.png").stat().st_size > 1000 and paths["relearning"].endswith(
+        "compare_relearning.png"
+    )
     assert "attack: relearn 50 steps (judge)" in (tmp_path / "compare.md").read_text()
 
 
@@ -144,14 +245,25 @@ def test_fine_tuning_columns_keep_the_worst_case_over_the_learning_rate_grid(tmp
     def r(attack, budget, judge, **tuning):
         return dict(attack=attack, budget=budget, target="sfd", success={"judge": judge, "surrogate": 1.0}, **tuning)
 
-    rows = [r("noise", 0.5, 0.3), r("relearn", 50, 0.2, lr=1e-5, weights="full"), r("relearn", 50, 0.7, lr=1e-4, weights="full"),
-            r("relearn", 50, 0.4, lr=1e-5, weights="lora r4"), r("relearn", 50, 0.1, lr=1e-4, weights="lora r4"),
-            r("benign", 50, 0.05, lr=1e-4, weights="lora r4"),
-            r("relearn", 50, None, lr=1e-1, weights="full", diverged=3)]  # a rate whose search went NaN: no number
+    rows = [
+        r("noise", 0.5, 0.3),
+        r("relearn", 50, 0.2, lr=1e-5, weights="full"),
+        r("relearn", 50, 0.7, lr=1e-4, weights="full"),
+        r("relearn", 50, 0.4, lr=1e-5, weights="lora r4"),
+        r("relearn", 50, 0.1, lr=1e-4, weights="lora r4"),
+        r("benign", 50, 0.05, lr=1e-4, weights="lora r4"),
+        r("relearn", 50, None, lr=1e-1, weights="full", diverged=3),
+    ]  # a rate whose search went NaN: no number
     columns = attack_columns(rows)
-    assert columns == {"noise eps 0.5": 0.3, "relearn 50 steps": 0.7, "relearn LoRA 50 steps": 0.4, "benign LoRA 50 steps": 0.05}
+    assert columns == {
+        "noise eps 0.5": 0.3,
+        "relearn 50 steps": 0.7,
+        "relearn LoRA 50 steps": 0.4,
+        "benign LoRA 50 steps": 0.05,
+    }
     assert relearning_curves([{"method": "SFD", "attacks": columns}]) == {
-        "SFD": {"relearn": [(50, 0.7)], "relearn LoRA": [(50, 0.4)], "benign LoRA": [(50, 0.05)]}}
+        "SFD": {"relearn": [(50, 0.7)], "relearn LoRA": [(50, 0.4)], "benign LoRA": [(50, 0.05)]}
+    }
 
 
 def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
@@ -184,7 +296,9 @@ def test_each_method_is_trained_for_the_specs_pair():
 
     spec = CompareSpec("out", forget_label=3, override_label=8, num_classes=10, methods=[], evaluation={})
     sfd = fit_args(Method("SFD", 1, "none", config="c.yaml"), spec, "out/sfd")
-    retrain = fit_args(Method("Retrain", 50, "real", config="r.yaml", retrain=True, args=["--trainer.max_steps=9"]), spec, "out/r")
+    retrain = fit_args(
+        Method("Retrain", 50, "real", config="r.yaml", retrain=True, args=["--trainer.max_steps=9"]), spec, "out/r"
+    )
     assert "--model.init_args.forget_label=3" in sfd and "--model.init_args.override_label=8" in sfd
     assert "--data.init_args.labels=[0, 1, 2, 4, 5, 6, 7, 8, 9]" in retrain and retrain[-1] == "--trainer.max_steps=9"
     assert not any("forget_label" in a for a in retrain) and "--trainer.enable_checkpointing=true" in retrain
@@ -199,14 +313,33 @@ def test_a_prompt_comparison_trains_each_method_on_its_concept_and_labels_sample
     from sfd_lightning.compare.runner import label_by_prompt, speed_conditions
     from sfd_lightning.compare.spec import CompareSpec, Method
 
-    spec = CompareSpec("out", forget_label=7, override_label=1, num_classes=10, methods=[], evaluation={},
-                       prompts={**TEXT, "class_words": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]})
-    args = fit_args(Method("ESD", 50, "none", config="e.yaml", args=["--model.init_args.concept=seven"]), spec, "out/esd")
-    assert {"--data.init_args.concept=seven", "--data.init_args.replacement=one",
-            "--data.init_args.retained_prompts=configs/prompts/digits_captions.txt"} <= set(args)
+    spec = CompareSpec(
+        "out",
+        forget_label=7,
+        override_label=1,
+        num_classes=10,
+        methods=[],
+        evaluation={},
+        prompts={
+            **TEXT,
+            "class_words": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+        },
+    )
+    args = fit_args(
+        Method("ESD", 50, "none", config="e.yaml", args=["--model.init_args.concept=seven"]), spec, "out/esd"
+    )
+    assert {
+        "--data.init_args.concept=seven",
+        "--data.init_args.replacement=one",
+        "--data.init_args.retained_prompts=configs/prompts/digits_captions.txt",
+    } <= set(args)
     assert not any("forget_label" in a for a in args) and args[-1] == "--model.init_args.concept=seven"
     npz = tmp_path / "s.npz"
-    np.savez(npz, images=np.zeros((3, 1, 8, 8), np.float32), prompts=np.array(["a handwritten seven", "the digit two", "one"]))
+    np.savez(
+        npz,
+        images=np.zeros((3, 1, 8, 8), np.float32),
+        prompts=np.array(["a handwritten seven", "the digit two", "one"]),
+    )
     label_by_prompt(str(npz), spec.prompts["class_words"])
     assert np.load(npz)["labels"].tolist() == [7, 2, 1] and np.load(npz)["prompts"][0] == "a handwritten seven"
     assert speed_conditions(spec, 3) == spec.prompt_list()[:3]
@@ -215,12 +348,33 @@ def test_a_prompt_comparison_trains_each_method_on_its_concept_and_labels_sample
 @pytest.mark.slow  # ~25 s: a tiny text-model fit, prompt sampling, evaluation and attacks
 def test_a_prompt_comparison_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    methods = [{"name": "teacher", "ckpt": "assets/digits_text_teacher.pt", "steps": 10, "data": "–"},
-               {"name": "ESD", "config": "configs/baselines/digits_text_esd.yaml", "steps": 2, "data": "none",
-                "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"]}]
+    methods = [
+        {"name": "teacher", "ckpt": "assets/digits_text_teacher.pt", "steps": 10, "data": "–"},
+        {
+            "name": "ESD",
+            "config": "configs/baselines/digits_text_esd.yaml",
+            "steps": 2,
+            "data": "none",
+            "args": ["--data.init_args.iterations=2", "--model.init_args.ddim_steps=2"],
+        },
+    ]
     attack = dict(SPEC["attack"], teacher="assets/digits_text_teacher.pt", prompt_steps=[1])
-    main(["compare", str(write_spec(tmp_path, forget_label=7, override_label=1, prompts=TEXT, methods=methods, attack=attack,
-                                    evaluation={"n_per_label": 2, "seeds": [1], "speed_batch": 8}))])
+    main(
+        [
+            "compare",
+            str(
+                write_spec(
+                    tmp_path,
+                    forget_label=7,
+                    override_label=1,
+                    prompts=TEXT,
+                    methods=methods,
+                    attack=attack,
+                    evaluation={"n_per_label": 2, "seeds": [1], "speed_batch": 8},
+                )
+            ),
+        ]
+    )
     teacher, esd = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert teacher["forget/accuracy"] > 0.5 and 0 <= esd["forget/accuracy"] <= 1 and esd["train_seconds"] > 0
     assert set(esd["attacks"]) == {"noise eps 0.5", "embedding 2 steps", "adversarial prompt 1 steps"}
@@ -266,7 +420,8 @@ def test_a_folder_computed_from_another_definition_is_refused_before_anything_ru
 
     changed = dict(SPEC["methods"][1], args=["--data.init_args.iterations=5"])
     assert refused([SPEC["methods"][0], changed]).startswith(
-        f"sfd: error: methods[1]: '{esd}' holds results of 'ESD' computed with other settings (args differ)")
+        f"sfd: error: methods[1]: '{esd}' holds results of 'ESD' computed with other settings (args differ)"
+    )
     (tmp_path / "out" / "teacher").mkdir()
     (tmp_path / "out" / "teacher" / "eval_s1.json").write_text("{}")  # no record: made by an earlier version
     line = refused(SPEC["methods"])
@@ -280,9 +435,14 @@ def test_a_stable_diffusion_comparison_runs_the_benchmark_for_each_method(tiny_s
     monkeypatch.chdir(ROOT)
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a painting of a lighthouse\na marble statue\n")
-    spec = write_spec(tmp_path, evaluation=False, attack=None, reference_method="SFD",
-                      benchmark=["--suite", "nudity", "--nudity-prompts", str(prompts), "--device", "cpu"],
-                      methods=[{"name": "SFD", "ckpt": str(tiny_sd_run[0]), "steps": 1, "data": "none"}])
+    spec = write_spec(
+        tmp_path,
+        evaluation=False,
+        attack=None,
+        reference_method="SFD",
+        benchmark=["--suite", "nudity", "--nudity-prompts", str(prompts), "--device", "cpu"],
+        methods=[{"name": "SFD", "ckpt": str(tiny_sd_run[0]), "steps": 1, "data": "none"}],
+    )
     main(["compare", str(spec)])
     out = tmp_path / "out"
     row = json.loads((out / "compare.json").read_text())[0]
@@ -322,12 +482,28 @@ def fake_children(tmp_path, monkeypatch):
 
     (tmp_path / "method.py").write_text(FAKE_METHOD)
     mode = {"broken": "fail"}
-    monkeypatch.setattr(parallel, "child_argv", lambda spec_path, method, out, options: [
-        sys.executable, str(tmp_path / "method.py"), method.name, str(tmp_path), mode["broken"]])
-    spec = dict(SPEC, out=str(tmp_path / "out"), evaluation=False, attack=None, methods=[
-        {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
-        {"name": "SFD", "ckpt": "assets/digits_teacher.pt", "steps": 1, "data": "none"},
-        {"name": "Broken", "ckpt": "assets/digits_teacher.pt", "steps": 3, "data": "none"}])
+    monkeypatch.setattr(
+        parallel,
+        "child_argv",
+        lambda spec_path, method, out, options: [
+            sys.executable,
+            str(tmp_path / "method.py"),
+            method.name,
+            str(tmp_path),
+            mode["broken"],
+        ],
+    )
+    spec = dict(
+        SPEC,
+        out=str(tmp_path / "out"),
+        evaluation=False,
+        attack=None,
+        methods=[
+            {"name": "teacher", "ckpt": "assets/digits_teacher.pt", "steps": 2, "data": "–"},
+            {"name": "SFD", "ckpt": "assets/digits_teacher.pt", "steps": 1, "data": "none"},
+            {"name": "Broken", "ckpt": "assets/digits_teacher.pt", "steps": 3, "data": "none"},
+        ],
+    )
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     for method in read_spec(str(path)).methods:
@@ -339,7 +515,9 @@ def statuses(out) -> dict:
     return {r["method"]: r["status"] for r in json.loads((out / "compare.json").read_text())}
 
 
-def test_a_failed_method_is_marked_in_the_table_beside_the_finished_and_earlier_rows(tmp_path, monkeypatch, fake_children):
+def test_a_failed_method_is_marked_in_the_table_beside_the_finished_and_earlier_rows(
+    tmp_path, monkeypatch, fake_children
+):
     """The children write no table; the parent writes one from every method's recorded row: an earlier run's rows
     stay, the failed method's row says it failed (in the files, not only on the terminal)."""
     monkeypatch.chdir(ROOT)
@@ -354,9 +532,16 @@ def test_a_failed_method_is_marked_in_the_table_beside_the_finished_and_earlier_
     assert statuses(out) == {"teacher": "ok", "SFD": "ok", "Broken": f"failed (exit 1; log: {log})"}
     table = (out / "compare.md").read_text()
     assert table.startswith(f"Incomplete: Broken failed (exit 1; log: {log}).") and "| status |" in table
-    assert [r["status"] for r in csv.DictReader(open(out / "compare.csv"))] == ["ok", "ok", f"failed (exit 1; log: {log})"]
+    assert [r["status"] for r in csv.DictReader(open(out / "compare.csv"))] == [
+        "ok",
+        "ok",
+        f"failed (exit 1; log: {log})",
+    ]
     main(["compare", str(path), "--only", "Broken"])  # computed now: a complete table of all three, no status column
-    assert statuses(out) == {"teacher": "ok", "SFD": "ok", "Broken": "ok"} and "status" not in (out / "compare.md").read_text()
+    assert (
+        statuses(out) == {"teacher": "ok", "SFD": "ok", "Broken": "ok"}
+        and "status" not in (out / "compare.md").read_text()
+    )
 
 
 def test_an_earlier_table_with_rows_the_new_one_lacks_is_kept(tmp_path, monkeypatch, capsys, fake_children):
@@ -390,7 +575,9 @@ def test_a_signal_stops_the_methods_children_and_writes_what_finished(tmp_path, 
     assert exit_.value.code == 143
     out = tmp_path / "out"
     assert statuses(out) == {"teacher": "ok", "SFD": "interrupted (SIGTERM)", "Broken": "interrupted (SIGTERM)"}
-    assert (out / "compare.md").read_text().startswith("Stopped by SIGTERM: SFD interrupted (SIGTERM); Broken interrupted")
+    assert (
+        (out / "compare.md").read_text().startswith("Stopped by SIGTERM: SFD interrupted (SIGTERM); Broken interrupted")
+    )
     assert "sfd compare: stopped by SIGTERM; finished: teacher" in capsys.readouterr().err
     assert all((tmp_path / f"{n}.stopped").exists() for n in ("SFD", "Broken"))
     assert not any(running(int(p.read_text())) for p in pid_files())
@@ -407,12 +594,18 @@ def test_a_method_folder_holding_an_input_is_not_emptied(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     config = folder / "my_esd.yaml"
     config.write_text("model: {}")
-    spec = CompareSpec(str(tmp_path / "out"), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={})
+    spec = CompareSpec(
+        str(tmp_path / "out"), forget_label=0, override_label=1, num_classes=10, methods=[], evaluation={}
+    )
     with pytest.raises(ConfigError) as err:
         runner.train(Method("ESD", 2, "none", config=str(config)), spec, str(folder))
-    assert str(err.value) == f"--out: '{folder}' holds '{config}', an input of this command, which replacing the " \
-                             "folder would delete; give another folder"
+    assert (
+        str(err.value) == f"--out: '{folder}' holds '{config}', an input of this command, which replacing the "
+        "folder would delete; give another folder"
+    )
     monkeypatch.chdir(folder)
     with pytest.raises(ConfigError, match="is the working directory or a folder above it"):
-        runner.train(Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder))
+        runner.train(
+            Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder)
+        )
     assert [p.name for p in folder.iterdir()] == ["my_esd.yaml"]

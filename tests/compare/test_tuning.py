@@ -1,10 +1,11 @@
 """A compare method's ``tuned:`` record: the grid read from its sweep spec, the setting the method trains with (read
 by ``sfd fit``'s own parser: its config, ``--config`` overlays and options) checked to be one of the grid's, and the
 footnote that says both."""
+
 import pytest
 import yaml
-
 from project import ROOT
+
 from sfd_lightning.compare.tuning import read_tuning, tuning_note
 from sfd_lightning.errors import ConfigError
 
@@ -35,23 +36,36 @@ def test_the_setting_is_what_the_run_trains_with_overlays_and_options_included(t
     """A --config overlay and ``--key value`` (not only ``--key=value``) change what the run trains with, so they
     change the footnote; the last one given wins, as in sfd fit."""
     overlay = tmp_path / "overlay.yaml"
-    overlay.write_text(yaml.safe_dump({"model": {"init_args": {"eta": 1.0}}, "data": {"init_args": {"iterations": 100}}}))
+    overlay.write_text(
+        yaml.safe_dump({"model": {"init_args": {"eta": 1.0}}, "data": {"init_args": {"iterations": 100}}})
+    )
     tuning = tuned(["--config", str(overlay), f"--{LR}", "3e-5"])
     assert tuning.chosen == {LR: 3e-5, ITERATIONS: 100, ETA: 1.0}
     assert tuning_note(tuning).endswith("this row: lr 3e-05, iterations 100, eta 1")
     assert tuned(["--config", str(overlay), f"--{ETA}=0.5"]).chosen[ETA] == 0.5
 
 
-@pytest.mark.parametrize("make_args", [
-    lambda overlay: ["--config", overlay],  # the red team's tiny overlay: lr 0.5, eta 7.5, 3 iterations
-    lambda overlay: [f"--{LR}", "0.5"],
-    lambda overlay: [f"--{LR}=0.5"],
-])
+@pytest.mark.parametrize(
+    "make_args",
+    [
+        lambda overlay: ["--config", overlay],  # the red team's tiny overlay: lr 0.5, eta 7.5, 3 iterations
+        lambda overlay: [f"--{LR}", "0.5"],
+        lambda overlay: [f"--{LR}=0.5"],
+    ],
+)
 def test_a_setting_outside_the_grid_is_refused_however_it_is_given(tmp_path, make_args):
     overlay = tmp_path / "tiny_esd.yaml"
-    overlay.write_text(yaml.safe_dump({"model": {"init_args": {"eta": 7.5, "optimizer": {"init_args": {"lr": 0.5}}}},
-                                       "data": {"init_args": {"iterations": 3}}}))
-    outside = r"^methods\[2\].tuned: the method trains with \S+ = (0.5|7.5|3) \(its config, overlays and args\), which is not"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"init_args": {"eta": 7.5, "optimizer": {"init_args": {"lr": 0.5}}}},
+                "data": {"init_args": {"iterations": 3}},
+            }
+        )
+    )
+    outside = (
+        r"^methods\[2\].tuned: the method trains with \S+ = (0.5|7.5|3) \(its config, overlays and args\), which is not"
+    )
     with pytest.raises(ConfigError, match=outside):
         tuned(make_args(str(overlay)))
 
@@ -66,9 +80,17 @@ def test_a_bad_record_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="from a config"):
         tuned([], config=None)
     sweep = tmp_path / "tune.yaml"
-    sweep.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
-                                     "metric": {"name": "final/fid/ratio", "goal": "minimize"},
-                                     "parameters": {"model.init_args.colour": {"values": [1, 2]}}}))
+    sweep.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tune",
+                "method": "grid",
+                "command": ["sfd", "fit", "${args}"],
+                "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                "parameters": {"model.init_args.colour": {"values": [1, 2]}},
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="sfd fit has no option 'model.init_args.colour'"):
         tuned([], sweep=str(sweep))
     with pytest.raises(ConfigError, match=r"^methods\[2\].tuned: sfd fit does not read the method's config and args"):

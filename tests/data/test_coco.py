@@ -1,4 +1,5 @@
 """COCO captions (annotations JSON, caption CSVs, plain lists), matching them to real images, and reading those."""
+
 import json
 
 import numpy as np
@@ -10,10 +11,16 @@ from sfd_lightning.data.coco import Caption, match_real_images, read_coco_captio
 from sfd_lightning.errors import ConfigError
 
 ANNOTATIONS = {
-    "images": [{"id": 42, "file_name": "COCO_val2014_000000000042.jpg"}, {"id": 7, "file_name": "COCO_val2014_000000000007.jpg"},
-               {"id": 99, "file_name": "COCO_val2014_000000000099.jpg"}],
-    "annotations": [{"image_id": 7, "id": 1, "caption": "A dog on a sofa."}, {"image_id": 42, "id": 2, "caption": " Two bikes. "},
-                    {"image_id": 7, "id": 3, "caption": "A brown dog resting."}],
+    "images": [
+        {"id": 42, "file_name": "COCO_val2014_000000000042.jpg"},
+        {"id": 7, "file_name": "COCO_val2014_000000000007.jpg"},
+        {"id": 99, "file_name": "COCO_val2014_000000000099.jpg"},
+    ],
+    "annotations": [
+        {"image_id": 7, "id": 1, "caption": "A dog on a sofa."},
+        {"image_id": 42, "id": 2, "caption": " Two bikes. "},
+        {"image_id": 7, "id": 3, "caption": "A brown dog resting."},
+    ],
 }
 
 
@@ -29,8 +36,10 @@ def image(path, pixels):
 
 def test_annotations_give_the_first_caption_per_image_in_images_order(tmp_path):
     captions = read_coco_captions(write(tmp_path, "captions_val2014.json", ANNOTATIONS), "--coco-captions")
-    assert captions == [Caption("Two bikes.", 42, "COCO_val2014_000000000042.jpg"),
-                        Caption("A dog on a sofa.", 7, "COCO_val2014_000000000007.jpg")]
+    assert captions == [
+        Caption("Two bikes.", 42, "COCO_val2014_000000000042.jpg"),
+        Caption("A dog on a sofa.", 7, "COCO_val2014_000000000007.jpg"),
+    ]
 
 
 def test_caption_tables_and_plain_lists(tmp_path):
@@ -42,16 +51,30 @@ def test_caption_tables_and_plain_lists(tmp_path):
     assert read_coco_captions(txt, "--coco-captions") == [Caption("Two bikes."), Caption("A dog.")]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("a.json", "{not json", "is not valid JSON \\(line 1"),
-    ("a.json", {"images": []}, "needs 'images' and 'annotations' lists"),
-    ("a.json", {"images": [{"id": 1}], "annotations": []}, "image 1 of .* has no 'file_name'"),
-    ("a.json", {"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": [{"image_id": 5, "caption": "x"}]},
-     "annotation 1 of .* is for image id 5, which is not in 'images'"),
-    ("a.json", {"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": [{"image_id": 1}]}, "annotation 1 of .* has no 'caption'"),
-    ("a.csv", "image_id,url\n1,http://x\n", "has no caption column \\(caption, text, prompt\\); its columns: 'image_id', 'url'"),
-    ("a.csv", "image_id,caption\nabc,A dog.\n", "row 1 \\(line 2\\) of .* has image_id='abc'"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("a.json", "{not json", "is not valid JSON \\(line 1"),
+        ("a.json", {"images": []}, "needs 'images' and 'annotations' lists"),
+        ("a.json", {"images": [{"id": 1}], "annotations": []}, "image 1 of .* has no 'file_name'"),
+        (
+            "a.json",
+            {"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": [{"image_id": 5, "caption": "x"}]},
+            "annotation 1 of .* is for image id 5, which is not in 'images'",
+        ),
+        (
+            "a.json",
+            {"images": [{"id": 1, "file_name": "1.jpg"}], "annotations": [{"image_id": 1}]},
+            "annotation 1 of .* has no 'caption'",
+        ),
+        (
+            "a.csv",
+            "image_id,url\n1,http://x\n",
+            "has no caption column \\(caption, text, prompt\\); its columns: 'image_id', 'url'",
+        ),
+        ("a.csv", "image_id,caption\nabc,A dog.\n", "row 1 \\(line 2\\) of .* has image_id='abc'"),
+    ],
+)
 def test_bad_caption_files_name_the_field(tmp_path, name, content, message):
     with pytest.raises(ConfigError, match=f"^--coco-captions: .*{message}"):
         read_coco_captions(write(tmp_path, name, content), "--coco-captions")
@@ -80,7 +103,9 @@ def test_ids_match_both_name_styles_and_file_names(tmp_path):
 def test_mismatched_ids_and_empty_folders_name_the_field(tmp_path):
     image(tmp_path / "000000000042.png", np.zeros((4, 4, 3)))
     captions = [Caption("a", 42), Caption("b", 3), Caption("c", 100, "COCO_val2014_000000000100.jpg")]
-    with pytest.raises(ConfigError, match="^--coco-images: 2 of 3 captions .*mismatched COCO ids\\): 3, COCO_val2014_000000000100.jpg$"):
+    with pytest.raises(
+        ConfigError, match="^--coco-images: 2 of 3 captions .*mismatched COCO ids\\): 3, COCO_val2014_000000000100.jpg$"
+    ):
         match_real_images(captions, str(tmp_path), "--coco-images")
     with pytest.raises(ConfigError, match="^--coco-images: 1 captions carry COCO ids and 1 do not"):
         match_real_images([Caption("a", 42), Caption("b")], str(tmp_path), "--coco-images")

@@ -1,4 +1,5 @@
 """DataModules: noise batches are reproducible, never carry the forget label; digits splits are disjoint."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -11,8 +12,14 @@ from sfd_lightning.errors import ConfigError
 def test_noise_batches_depend_on_seed_iteration_and_rank_only():
     a = noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0)
     torch.testing.assert_close(a, noise_batch((1, 4, 4), [1, 2], 16, seed=3, iteration=7, rank=0))
-    for other in (dict(seed=4, iteration=7, rank=0), dict(seed=3, iteration=8, rank=0), dict(seed=3, iteration=7, rank=1)):
-        assert not torch.equal(a["generator"]["z"], noise_batch((1, 4, 4), [1, 2], 16, **other)["generator"]["z"]), other
+    for other in (
+        dict(seed=4, iteration=7, rank=0),
+        dict(seed=3, iteration=8, rank=0),
+        dict(seed=3, iteration=7, rank=1),
+    ):
+        assert not torch.equal(a["generator"]["z"], noise_batch((1, 4, 4), [1, 2], 16, **other)["generator"]["z"]), (
+            other
+        )
     fake, gen = a["fake_score"], a["generator"]
     assert fake["z"].shape == gen["z"].shape == (32, 1, 4, 4) and set(fake["labels"].tolist()) == {1, 2}
 

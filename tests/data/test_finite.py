@@ -1,4 +1,5 @@
 """Non-finite images never reach a score: the shared check, and the metric entry points that run it."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -35,8 +36,13 @@ def nan_for_forget_label(noise, labels):
 
 def test_forget_accuracy_callback_refuses_nan_samples():
     """Without the check, NaN samples' NaN logits argmax to a class and count as forgotten."""
-    module = SimpleNamespace(num_classes=3, forget_label=0, override=SimpleNamespace(label=1), device=torch.device("cpu"),
-                             sample_images=nan_for_forget_label)
+    module = SimpleNamespace(
+        num_classes=3,
+        forget_label=0,
+        override=SimpleNamespace(label=1),
+        device=torch.device("cpu"),
+        sample_images=nan_for_forget_label,
+    )
     trainer = SimpleNamespace(global_rank=0, world_size=1, datamodule=SimpleNamespace(shape=(1, 8, 8)))
     callback = ForgetAccuracyCallback(classifier=classifier(), n_per_label=4, batch_size=5)
     with pytest.raises(NonFiniteImagesError, match="ForgetAccuracyCallback: 4 of 12 generated images are not finite"):

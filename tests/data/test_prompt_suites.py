@@ -1,4 +1,5 @@
 """read_prompt_suite: I2P CSVs through read_i2p, plain lists as prompts; filters refused on plain lists; suite_hash."""
+
 import hashlib
 
 import pytest
@@ -21,8 +22,14 @@ def test_plain_list_gives_rows_without_seeds(tmp_path):
     assert read_prompt_suite(str(path), "--prompts") == [PromptRow("a fox, at dawn"), PromptRow("a quiet pond")]
 
 
-@pytest.mark.parametrize("filters, option", [({"categories": ["hate"]}, "--categories"), ({"min_nudity": 0}, "--min-nudity"),
-                                             ({"hard_only": True}, "--hard-only")])
+@pytest.mark.parametrize(
+    "filters, option",
+    [
+        ({"categories": ["hate"]}, "--categories"),
+        ({"min_nudity": 0}, "--min-nudity"),
+        ({"hard_only": True}, "--hard-only"),
+    ],
+)
 def test_filters_on_a_plain_list_are_refused(tmp_path, filters, option):
     path = tmp_path / "suite.txt"
     path.write_text("a quiet pond\n")

@@ -1,4 +1,5 @@
 """Schedule, denoiser adapter and sampler identities."""
+
 import pytest
 import torch
 from torch import nn
@@ -85,5 +86,7 @@ def test_stochastic_ddim_with_exact_denoiser_returns_its_target():
         def forward(self, x, sigma, labels):
             return torch.full_like(x, -0.5)
 
-    out = sample_ddim(Oracle(), torch.randn(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), steps=8, eta=1.0)  # ancestral
+    out = sample_ddim(
+        Oracle(), torch.randn(3, 1, 2, 2), torch.zeros(3, dtype=torch.long), steps=8, eta=1.0
+    )  # ancestral
     torch.testing.assert_close(out, torch.full((3, 1, 2, 2), -0.5))

@@ -6,6 +6,7 @@ E[x0 | x] = mu + s^2 / (s^2 + sigma^2) (x - mu). On the flow x_t = (1 - t) x0 + 
 E[x0 | x_t] = mu + (1 - t) s^2 / ((1 - t)^2 s^2 + t^2) (x_t - (1 - t) mu), E[eps | x_t] = (x_t - (1 - t) E[x0 | x_t]) / t,
 and the velocity is v = E[eps | x_t] - E[x0 | x_t].
 """
+
 import pytest
 import torch
 from torch import nn
@@ -86,8 +87,16 @@ def test_sid_loss_on_two_gaussian_flows_equals_the_hand_worked_value():
     teacher, fake = FlowDenoiser(GaussianFlow(0.5, 2.0)), FlowDenoiser(GaussianFlow(0.0, 1.0))
     p, q = 0.5 + 64 / 65, 24 / 17
     want = (p - q) * ((p - 1) - 1.2 * (p - q)) / abs(p - 1)
-    got = sid_generator_loss(teacher, fake, torch.ones(1, 1, 1, 1), torch.tensor([0.25]), torch.full((1, 1, 1, 1), 2.0),
-                             None, None, alpha=1.2)
+    got = sid_generator_loss(
+        teacher,
+        fake,
+        torch.ones(1, 1, 1, 1),
+        torch.tensor([0.25]),
+        torch.full((1, 1, 1, 1), 2.0),
+        None,
+        None,
+        alpha=1.2,
+    )
     assert got.item() == pytest.approx(want, rel=1e-5)
 
 

@@ -1,4 +1,5 @@
 """diffusion/pgd.py: projected gradient ascent scores each point once and returns the best point it scored."""
+
 import torch
 
 from sfd_lightning.diffusion.pgd import pgd_l2

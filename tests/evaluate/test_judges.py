@@ -1,5 +1,6 @@
 """``sfd eval --metrics nudity,identity`` on real photographs that ship in installed packages: scikit-image's astronaut
 (Eileen Collins) as samples and as the reference person, matplotlib's Grace Hopper as another person."""
+
 import json
 
 import numpy as np
@@ -41,24 +42,50 @@ def test_nudity_of_the_astronaut_is_zero_with_the_judge_s_versions(tmp_path):
 
 
 def test_identity_matches_the_reference_person_and_not_another(tmp_path, astronaut_folder):
-    same = eval_json(tmp_path, write_samples(tmp_path / "a.npz", skimage_data.astronaut()), "--metrics", "identity",
-                     "--reference-folder", astronaut_folder)
+    same = eval_json(
+        tmp_path,
+        write_samples(tmp_path / "a.npz", skimage_data.astronaut()),
+        "--metrics",
+        "identity",
+        "--reference-folder",
+        astronaut_folder,
+    )
     assert same["identity/matched"] == 1.0 and same["identity/faces_found"] == 1.0
     assert set(same["identity/judge"]) == {"dlib", "face_recognition_models"}
-    other = eval_json(tmp_path, write_samples(tmp_path / "g.npz", grace_hopper()), "--metrics", "identity",
-                      "--reference-folder", astronaut_folder, "--face-detector", "hog", "--face-upsample", "1")
+    other = eval_json(
+        tmp_path,
+        write_samples(tmp_path / "g.npz", grace_hopper()),
+        "--metrics",
+        "identity",
+        "--reference-folder",
+        astronaut_folder,
+        "--face-detector",
+        "hog",
+        "--face-upsample",
+        "1",
+    )
     assert other["identity/matched"] == 0.0 and other["identity/faces_found"] == 1.0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--metrics", "identity"], "--reference-folder: needed for identity"),
-    (["--metrics", "nudity,identity", "--reference-folder", "{empty}"], "--reference-folder: no images"),
-    (["--metrics", "identity", "--reference-folder", "{faceless}"], "--reference-folder: no face found in any of the 1"),
-    (["--metrics", "identity", "--reference-folder", "{faceless}", "--identity-threshold", "0"],
-     "--identity-threshold: must be a number > 0"),
-    (["--metrics", "identity", "--reference-folder", "{faceless}", "--face-upsample", "-1"],
-     "--face-upsample: must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "identity"], "--reference-folder: needed for identity"),
+        (["--metrics", "nudity,identity", "--reference-folder", "{empty}"], "--reference-folder: no images"),
+        (
+            ["--metrics", "identity", "--reference-folder", "{faceless}"],
+            "--reference-folder: no face found in any of the 1",
+        ),
+        (
+            ["--metrics", "identity", "--reference-folder", "{faceless}", "--identity-threshold", "0"],
+            "--identity-threshold: must be a number > 0",
+        ),
+        (
+            ["--metrics", "identity", "--reference-folder", "{faceless}", "--face-upsample", "-1"],
+            "--face-upsample: must be an integer >= 0",
+        ),
+    ],
+)
 def test_bad_judge_options_are_refused_before_anything_is_judged(tmp_path, monkeypatch, args, message):
     import sfd_lightning.evaluate.judges as judges
 
@@ -100,6 +127,14 @@ def test_reference_photos_of_several_sizes_are_read(tmp_path):
     face = Image.fromarray(skimage_data.astronaut()).crop((100, 0, 300, 200))  # her face, 200 pixels across
     folder = photo_folder(tmp_path / "photos", np.asarray(face.resize((160, 160))), "big.png")
     face.resize((120, 120)).save(folder / "small.png")
-    result = eval_json(tmp_path, write_samples(tmp_path / "a.npz", np.asarray(face), size=160), "--metrics",
-                       "identity", "--reference-folder", str(folder), "--face-upsample", "0")
+    result = eval_json(
+        tmp_path,
+        write_samples(tmp_path / "a.npz", np.asarray(face), size=160),
+        "--metrics",
+        "identity",
+        "--reference-folder",
+        str(folder),
+        "--face-upsample",
+        "0",
+    )
     assert result["identity/matched"] == 1.0

@@ -1,11 +1,12 @@
 """``comfyui_workflow.json``: a graph of ComfyUI nodes, each with exactly the inputs ComfyUI declares, linked
 output type to input type, one Euler step from the export's sigma_init at CFG 1 on the export's single file."""
+
 import json
 
 import pytest
 import torch
-
 from project import ROOT
+
 from sfd_lightning.cli import main
 from sfd_lightning.data.sample_blocks import SampleBlocks
 from sfd_lightning.export.comfyui_workflow import WORKFLOW, one_step_graph, write_comfyui_workflow
@@ -19,17 +20,42 @@ NODES = {
     "SetFirstSigma": ({"sigmas": "SIGMAS", "sigma": "FLOAT"}, ("SIGMAS",)),
     "KSamplerSelect": ({"sampler_name": "COMBO"}, ("SAMPLER",)),
     "EmptyLatentImage": ({"width": "INT", "height": "INT", "batch_size": "INT"}, ("LATENT",)),
-    "SamplerCustom": ({"model": "MODEL", "add_noise": "BOOLEAN", "noise_seed": "INT", "cfg": "FLOAT",
-                       "positive": "CONDITIONING", "negative": "CONDITIONING", "sampler": "SAMPLER", "sigmas": "SIGMAS",
-                       "latent_image": "LATENT"}, ("LATENT", "LATENT")),
+    "SamplerCustom": (
+        {
+            "model": "MODEL",
+            "add_noise": "BOOLEAN",
+            "noise_seed": "INT",
+            "cfg": "FLOAT",
+            "positive": "CONDITIONING",
+            "negative": "CONDITIONING",
+            "sampler": "SAMPLER",
+            "sigmas": "SIGMAS",
+            "latent_image": "LATENT",
+        },
+        ("LATENT", "LATENT"),
+    ),
     "VAEDecode": ({"samples": "LATENT", "vae": "VAE"}, ("IMAGE",)),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "STRING"}, ()),
 }
-SCHEDULERS = {"simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal", "linear_quadratic",
-              "kl_optimal"}
-RANGES = {("SetFirstSigma", "sigma"): (0.0, 20000.0), ("BasicScheduler", "steps"): (1, 10000),
-          ("BasicScheduler", "denoise"): (0.0, 1.0), ("SamplerCustom", "cfg"): (0.0, 100.0),
-          ("EmptyLatentImage", "width"): (16, 16384), ("EmptyLatentImage", "height"): (16, 16384)}
+SCHEDULERS = {
+    "simple",
+    "sgm_uniform",
+    "karras",
+    "exponential",
+    "ddim_uniform",
+    "beta",
+    "normal",
+    "linear_quadratic",
+    "kl_optimal",
+}
+RANGES = {
+    ("SetFirstSigma", "sigma"): (0.0, 20000.0),
+    ("BasicScheduler", "steps"): (1, 10000),
+    ("BasicScheduler", "denoise"): (0.0, 1.0),
+    ("SamplerCustom", "cfg"): (0.0, 100.0),
+    ("EmptyLatentImage", "width"): (16, 16384),
+    ("EmptyLatentImage", "height"): (16, 16384),
+}
 WIDGET = {"INT": int, "FLOAT": (int, float), "BOOLEAN": bool, "STRING": str, "COMBO": str}
 
 
@@ -44,7 +70,9 @@ def check_graph(graph):
                 source, index = value
                 assert NODES[graph[source]["class_type"]][1][index] == inputs[name], (node_id, name)
             else:
-                assert isinstance(value, WIDGET[inputs[name]]) and not (inputs[name] == "INT" and isinstance(value, bool))
+                assert isinstance(value, WIDGET[inputs[name]]) and not (
+                    inputs[name] == "INT" and isinstance(value, bool)
+                )
                 low, high = RANGES.get((node["class_type"], name), (value, value))
                 assert low <= value <= high, (node_id, name, value)
     feeding, todo = set(), [k for k, n in graph.items() if n["class_type"] == "SaveImage"]
@@ -63,11 +91,16 @@ def test_the_graph_is_one_euler_step_from_sigma_init_at_cfg_1():
     graph = one_step_graph("sfd.safetensors", 2.4933, 512, 512)
     check_graph(graph)
     assert nodes_of(graph, "CheckpointLoaderSimple") == [{"ckpt_name": "sfd.safetensors"}]
-    (scheduler,), (first,), (sampler,) = (nodes_of(graph, c) for c in ("BasicScheduler", "SetFirstSigma", "SamplerCustom"))
+    (scheduler,), (first,), (sampler,) = (
+        nodes_of(graph, c) for c in ("BasicScheduler", "SetFirstSigma", "SamplerCustom")
+    )
     assert scheduler["steps"] == 1 and scheduler["denoise"] == 1.0 and scheduler["scheduler"] in SCHEDULERS
     assert first["sigma"] == 2.4933 and sampler["cfg"] == 1.0 and sampler["add_noise"] is True
     assert nodes_of(graph, "KSamplerSelect") == [{"sampler_name": "euler"}]
-    assert nodes_of(graph, "VAEDecode")[0]["samples"] == [next(k for k, n in graph.items() if n["class_type"] == "SamplerCustom"), 1]
+    assert nodes_of(graph, "VAEDecode")[0]["samples"] == [
+        next(k for k, n in graph.items() if n["class_type"] == "SamplerCustom"),
+        1,
+    ]
 
 
 def test_the_graphs_noise_is_sfd_samples_first_image_at_seed_0():
@@ -96,7 +129,9 @@ def test_sfd_export_writes_the_graph_of_its_single_file_and_sigma_init(exported)
     graph = json.loads((exported / WORKFLOW).read_text())
     check_graph(graph)
     meta = json.loads((exported / "sfd_generator.json").read_text())
-    (loader,), (first,), (latent,) = (nodes_of(graph, c) for c in ("CheckpointLoaderSimple", "SetFirstSigma", "EmptyLatentImage"))
+    (loader,), (first,), (latent,) = (
+        nodes_of(graph, c) for c in ("CheckpointLoaderSimple", "SetFirstSigma", "EmptyLatentImage")
+    )
     assert (exported / loader["ckpt_name"]).is_file()
     assert first["sigma"] == meta["sigma_init"]  # the float itself: JSON keeps every digit of a double
     side = json.loads((exported / "unet" / "config.json").read_text())["sample_size"]

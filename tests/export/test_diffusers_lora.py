@@ -1,6 +1,7 @@
 """The LoRA file in kohya's layout (``lora_unet_<layer>.lora_down/lora_up/alpha``), on a UNet with Stable Diffusion
 1.5's block layout (every layer name SD 1.5 has, at tiny widths): diffusers' own loader consumes every key and
 puts on the base UNet exactly the adapters the generator has, alpha included."""
+
 import re
 
 import pytest
@@ -11,9 +12,16 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.export.diffusers_lora import UNET, WEIGHTS, write_diffusers_lora
 from sfd_lightning.models.lora import LoRA, lora_targets, merged_state_dict
 
-SD15_LAYOUT = dict(sample_size=8, layers_per_block=2, block_out_channels=(8, 8, 16, 16), norm_num_groups=4,
-                   down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-                   up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, cross_attention_dim=8, attention_head_dim=2)
+SD15_LAYOUT = dict(
+    sample_size=8,
+    layers_per_block=2,
+    block_out_channels=(8, 8, 16, 16),
+    norm_num_groups=4,
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    cross_attention_dim=8,
+    attention_head_dim=2,
+)
 RANK, ALPHA = 2, 6.0  # alpha != rank: a loader that drops alpha scales the adapters by 1 instead of 3
 
 
@@ -40,8 +48,10 @@ def generator_unet():
 
 def checkpoint_of(unet, lora=None):
     """An SFD LoRA checkpoint's fields the export reads, with ``unet`` as the EMA generator's UNet."""
-    return {"hyper_parameters": {"lora": lora or {"rank": RANK, "alpha": ALPHA}},
-            "state_dict": {UNET + k: v for k, v in unet.state_dict().items()}}
+    return {
+        "hyper_parameters": {"lora": lora or {"rank": RANK, "alpha": ALPHA}},
+        "state_dict": {UNET + k: v for k, v in unet.state_dict().items()},
+    }
 
 
 def test_every_adapted_layer_is_written_under_its_kohya_name_with_its_alpha(generator_unet, tmp_path):
@@ -62,7 +72,9 @@ def test_diffusers_loads_every_key_and_draws_the_generators_weights(generator_un
 
     unet, layers = generator_unet
     write_diffusers_lora(checkpoint_of(unet), str(tmp_path))
-    state, alphas = StableDiffusionPipeline.lora_state_dict(str(tmp_path), weight_name=WEIGHTS)  # raises on keys it cannot name
+    state, alphas = StableDiffusionPipeline.lora_state_dict(
+        str(tmp_path), weight_name=WEIGHTS
+    )  # raises on keys it cannot name
     assert len(alphas) == len(layers) and set(alphas.values()) == {ALPHA}
     base = sd15_unet()
     StableDiffusionPipeline.load_lora_into_unet(state, alphas, unet=base)

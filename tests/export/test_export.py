@@ -1,4 +1,5 @@
 """``sfd export`` and ``load_generator``: an SFD run's generator as a folder, read back to the same images."""
+
 import json
 import os
 import shutil
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 from process_limits import file_size_limit, umask
-
 from project import ROOT
+
 from sfd_lightning import ConfigError, load_generator
 from sfd_lightning.cli import main
 
@@ -37,7 +38,7 @@ def test_export_writes_weights_config_and_a_model_card(run):
     assert meta["sigma_init"] == pytest.approx(float(load_generator(str(folder)).generator.sigma_init))
     card = (folder / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: sfd-lightning\ntags: [")  # a local teacher is no Hub base_model
-    assert "`\"digits_teacher.pt\"`" in card  # settings name the teacher's file, not its path here
+    assert '`"digits_teacher.pt"`' in card  # settings name the teacher's file, not its path here
     assert "forgets class 0 (shown the teacher's class 1 instead)" in card
     assert "forget-class accuracy" in card and "FID ratio generator / teacher" in card  # the run's report
     assert "sfd fit --config config.yaml" in card and "sfd export --ckpt checkpoints/last.ckpt --out exported" in card
@@ -53,7 +54,9 @@ def test_folder_checkpoint_and_sfd_sample_give_the_same_images(run, monkeypatch)
     pipe = load_generator(str(folder))
     images = pipe.sample(list(range(10)), n=3, seed=5).numpy()
     assert np.array_equal(from_ckpt, from_folder) and np.array_equal(from_ckpt, images)
-    assert np.array_equal(load_generator(str(ckpt)).sample([4], n=2, seed=1).numpy(), pipe.sample([4], n=2, seed=1).numpy())
+    assert np.array_equal(
+        load_generator(str(ckpt)).sample([4], n=2, seed=1).numpy(), pipe.sample([4], n=2, seed=1).numpy()
+    )
     g = torch.Generator().manual_seed(0)
     assert pipe([1, 2], num_images_per_prompt=2, generator=g).shape == (4, 1, 8, 8)
     with pytest.raises(ConfigError, match="labels must be in"):
@@ -71,8 +74,9 @@ def test_an_exported_folder_starts_a_second_stage(run, tiny_denoiser):
     _, folder, _ = run
     meta = json.loads((folder / "sfd_generator.json").read_text())
     net = DDPMUNet(**meta["denoiser"]["init_args"]["net"]["init_args"])
-    module = SFDModule(teacher=VPDenoiser(net), teacher_ckpt=str(ROOT / "assets" / "digits_teacher.pt"),
-                       init_ckpt=str(folder))
+    module = SFDModule(
+        teacher=VPDenoiser(net), teacher_ckpt=str(ROOT / "assets" / "digits_teacher.pt"), init_ckpt=str(folder)
+    )
     weights = load_file(folder / "model.safetensors")
     for name, value in module.generator.state_dict().items():
         assert torch.equal(value, weights[name]), name
@@ -99,9 +103,22 @@ def test_push_to_hub_uploads_the_folder_and_a_hub_id_loads(run, tmp_path, monkey
     monkeypatch.setattr(huggingface_hub, "HfApi", LocalHub)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, revision=None: str(hub / repo_id))
     monkeypatch.chdir(ROOT)
-    main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "out"), "--push-to-hub", "me/digits-forget-0", "--private"])
+    main(
+        [
+            "export",
+            "--ckpt",
+            str(ckpt),
+            "--out",
+            str(tmp_path / "out"),
+            "--push-to-hub",
+            "me/digits-forget-0",
+            "--private",
+        ]
+    )
     assert calls == [("create", "me/digits-forget-0", True), ("upload", "me/digits-forget-0")]
-    assert (hub / "me/digits-forget-0" / "model.safetensors").read_bytes() == (folder / "model.safetensors").read_bytes()
+    assert (hub / "me/digits-forget-0" / "model.safetensors").read_bytes() == (
+        folder / "model.safetensors"
+    ).read_bytes()
     from_hub = load_generator("me/digits-forget-0").sample([3], n=2, seed=0)
     assert torch.equal(from_hub, load_generator(str(folder)).sample([3], n=2, seed=0))
 
@@ -118,8 +135,11 @@ def test_a_non_empty_out_is_refused_unless_overwrite_replaces_it_whole(run, tmp_
     with pytest.raises(SystemExit) as exit_:
         main(["export", "--ckpt", str(ckpt), "--out", str(out)])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and err == f"sfd: error: --out: '{out}' is not empty; give an empty or new folder, " \
-                                             "or --overwrite to replace it whole"
+    assert (
+        exit_.value.code == 2
+        and err
+        == f"sfd: error: --out: '{out}' is not empty; give an empty or new folder, or --overwrite to replace it whole"
+    )
     assert (out / "README.md").read_text() == "my notes"
 
     import sfd_lightning.export.main as export_main
@@ -143,10 +163,16 @@ def test_a_non_empty_out_is_refused_unless_overwrite_replaces_it_whole(run, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--ckpt", "missing.ckpt", "--out", "x"], "--ckpt: checkpoint file not found"),
-    (["--ckpt", "assets/digits_teacher.pt", "--out", "x"], "--ckpt: 'assets/digits_teacher.pt' is not an SFD checkpoint"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ckpt", "missing.ckpt", "--out", "x"], "--ckpt: checkpoint file not found"),
+        (
+            ["--ckpt", "assets/digits_teacher.pt", "--out", "x"],
+            "--ckpt: 'assets/digits_teacher.pt' is not an SFD checkpoint",
+        ),
+    ],
+)
 def test_bad_input_is_one_line(args, message, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(ROOT)
     with pytest.raises(SystemExit) as exit_:
@@ -170,7 +196,9 @@ def listing(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def test_an_out_holding_the_checkpoint_or_the_run_files_is_refused_and_nothing_is_deleted(run, tmp_path, monkeypatch, capsys):
+def test_an_out_holding_the_checkpoint_or_the_run_files_is_refused_and_nothing_is_deleted(
+    run, tmp_path, monkeypatch, capsys
+):
     """``--out`` the run folder (``--overwrite`` replaced it whole: checkpoint, config and report gone), or a folder
     holding the checkpoint, with or without ``--overwrite``, is one line naming --out; every file stays."""
     ckpt, _, _ = run
@@ -181,8 +209,10 @@ def test_an_out_holding_the_checkpoint_or_the_run_files_is_refused_and_nothing_i
     monkeypatch.chdir(ROOT)
     for out, extra in ((copy, ["--overwrite"]), (copy, []), (copy / "checkpoints", ["--overwrite"]), (last, [])):
         err = refused(["--ckpt", str(last), "--out", str(out), *extra], capsys)
-        assert err == f"sfd: error: --out: '{out}' holds '{last}', an input of this command, which replacing the " \
-                      "folder would delete; give another folder"
+        assert (
+            err == f"sfd: error: --out: '{out}' holds '{last}', an input of this command, which replacing the "
+            "folder would delete; give another folder"
+        )
     assert "report.json" in before and "config.yaml" in before and listing(copy) == before
     (copy / "attack").mkdir(exist_ok=True)
     (copy / "attack" / "attack.md").write_text("| attack |")  # read into the card
@@ -215,8 +245,10 @@ def test_a_full_disk_is_one_line_and_the_old_folder_stays(run, tmp_path, monkeyp
     monkeypatch.chdir(ROOT)
     with file_size_limit((exported / "model.safetensors").stat().st_size // 2):
         err = refused(["--ckpt", str(ckpt), "--out", str(out), "--overwrite"], capsys)
-    assert err == f"sfd: error: --out: cannot write '{out}' (SafetensorError: Error while serializing: I/O error: File " \
-                  "too large (os error 27)); the previous old there is intact"
+    assert (
+        err == f"sfd: error: --out: cannot write '{out}' (SafetensorError: Error while serializing: I/O error: File "
+        "too large (os error 27)); the previous old there is intact"
+    )
     assert {name: (out / name).read_bytes() for name in listing(out)} == before
     assert [p.name for p in tmp_path.iterdir()] == ["old"]
 
@@ -227,7 +259,10 @@ def test_exported_files_and_folders_get_the_umasks_modes(run, tmp_path, monkeypa
     monkeypatch.chdir(ROOT)
     with umask(0o027):
         main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "e")])
-    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(os.stat(p).st_mode) for p in [tmp_path / "e", *(tmp_path / "e").rglob("*")]}
+    modes = {
+        str(p.relative_to(tmp_path)): stat.S_IMODE(os.stat(p).st_mode)
+        for p in [tmp_path / "e", *(tmp_path / "e").rglob("*")]
+    }
     assert modes == {"e": 0o750, "e/README.md": 0o640, "e/model.safetensors": 0o640, "e/sfd_generator.json": 0o640}
 
 
@@ -245,4 +280,7 @@ def test_a_failed_upload_is_one_line_naming_push_to_hub_and_the_folder_stays(run
     assert err.endswith(f"the export in '{out}' is kept: upload it with `hf upload rt-test/none-such {out}`")
     assert (out / "model.safetensors").is_file()
     err = refused(["--ckpt", str(ckpt), "--out", str(tmp_path / "p2"), "--push-to-hub", "not a repo"], capsys)
-    assert err.startswith("sfd: error: --push-to-hub: 'not a repo' is not a Hub repository id") and not (tmp_path / "p2").exists()
+    assert (
+        err.startswith("sfd: error: --push-to-hub: 'not a repo' is not a Hub repository id")
+        and not (tmp_path / "p2").exists()
+    )

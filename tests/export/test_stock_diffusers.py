@@ -1,14 +1,15 @@
 """An exported Stable Diffusion generator in stock diffusers: the model card's recipe (one DDPM step at t_init from
 scaled latents) with the exported UNet, or with the exported LoRA on the base UNet, draws ``sfd sample``'s images."""
+
 import json
 import re
 
 import pytest
 import torch
 import yaml
+from project import ROOT
 from tiny_sd import make_tiny_clip, make_tiny_sd, stock_pipeline, tiny_sd_config
 
-from project import ROOT
 from sfd_lightning import load_generator
 from sfd_lightning.cli import main
 from sfd_lightning.models.lora import merged_state_dict
@@ -86,7 +87,9 @@ def test_the_exported_unet_in_a_stock_pipeline_draws_the_generators_images(lora_
     from diffusers import UNet2DConditionModel
 
     base, folder = lora_run
-    ours, stock = ours_and_stock(folder, stock_pipeline(base, UNet2DConditionModel.from_pretrained(folder, subfolder="unet")))
+    ours, stock = ours_and_stock(
+        folder, stock_pipeline(base, UNet2DConditionModel.from_pretrained(folder, subfolder="unet"))
+    )
     torch.testing.assert_close(stock, ours, rtol=0, atol=1e-4)
 
 

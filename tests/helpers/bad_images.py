@@ -1,6 +1,7 @@
 """Files in an image folder that are not readable images, as users' folders hold them: a text file with an image's
 name, an empty PNG, a broken symbolic link, and PNG headers claiming more pixels than PIL's decompression-bomb limit
 (the error level, twice ``Image.MAX_IMAGE_PIXELS``, and the warning level between one and two times it)."""
+
 import struct
 import zlib
 from pathlib import Path
@@ -10,9 +11,15 @@ BAD_KINDS = ("text", "empty", "broken link", "bomb", "bomb warning")
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG of its signature, an IHDR chunk claiming ``width`` x ``height`` RGB pixels and IEND: no pixel data."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_bad_image(folder: Path, kind: str) -> Path:

@@ -3,6 +3,7 @@
 Used by tests/test_ddp.py through ``class_path: ddp_probe.DDPProbe`` (the test puts this folder
 on PYTHONPATH). Each rank writes ``<out_dir>/rank<r>.json``.
 """
+
 import atexit
 import hashlib
 import json
@@ -47,7 +48,9 @@ class DDPProbe(Callback):
 
     def on_train_start(self, trainer, pl_module):
         ddp = trainer.strategy.model
-        wrapped = {id(p) for p in getattr(ddp, "_module_parameters", []) if p.requires_grad}  # what its reducer averages
+        wrapped = {
+            id(p) for p in getattr(ddp, "_module_parameters", []) if p.requires_grad
+        }  # what its reducer averages
         self.record["outer_wrapper"] = type(ddp).__name__
         self.record["teacher_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.teacher.parameters())
         self.record["fake_score_params_in_outer_ddp"] = sum(id(p) in wrapped for p in pl_module.fake_score.parameters())
@@ -57,13 +60,15 @@ class DDPProbe(Callback):
         self.record["generator_wrapper"] = type(inner).__name__ if inner is not None else None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.record["steps"].append({
-            "iteration": pl_module.iteration,
-            "generator": checksum(pl_module.generator.parameters()),
-            "fake_score": checksum(pl_module.fake_score.parameters()),
-            "ema": checksum(pl_module.generator_ema.parameters()),
-            "batch": checksum([batch["fake_score"]["z"], batch["generator"]["z"]]),
-        })
+        self.record["steps"].append(
+            {
+                "iteration": pl_module.iteration,
+                "generator": checksum(pl_module.generator.parameters()),
+                "fake_score": checksum(pl_module.fake_score.parameters()),
+                "ema": checksum(pl_module.generator_ema.parameters()),
+                "batch": checksum([batch["fake_score"]["z"], batch["generator"]["z"]]),
+            }
+        )
 
     def on_train_end(self, trainer, pl_module):
         self.record["teacher"] = checksum(pl_module.teacher.parameters())

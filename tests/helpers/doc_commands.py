@@ -7,6 +7,7 @@ placeholder config (`C.yaml`: no folder) or an elided part (`...`), and every ot
 `run_all` runs a batch of such argument lists in one process (the CLI's imports are paid once) and prints the
 exit status and output of each as JSON.
 """
+
 import contextlib
 import io
 import json
@@ -76,7 +77,7 @@ def sfd_arguments(tokens: List[str]) -> Optional[List[str]]:
         if tokens[i] == "-m" and tokens[i + 1] == "sfd_lightning":
             launcher = os.path.basename(tokens[0])
             if launcher in ("torchrun", "srun", "python", "python3"):
-                return tokens[i + 2:]
+                return tokens[i + 2 :]
     return None
 
 

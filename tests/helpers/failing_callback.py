@@ -1,4 +1,5 @@
 """A callback that fails mid-run, for the tests that check a failed run keeps what it saved."""
+
 from lightning.pytorch import Callback
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback

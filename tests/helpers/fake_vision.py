@@ -2,6 +2,7 @@
 
 torchvision checks the real files' MD5 sums; tests pair these files with ``trust_fake_files``.
 """
+
 import os
 import pickle
 
@@ -14,8 +15,10 @@ def write_fake_cifar10(root: str, n_per_batch: int = 20, seed: int = 0) -> None:
     folder = os.path.join(root, "cifar-10-batches-py")
     os.makedirs(folder, exist_ok=True)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (n_per_batch, 3 * 32 * 32), dtype=np.uint8),
-                 "labels": [int(i % 10) for i in range(n_per_batch)]}
+        batch = {
+            "data": rng.integers(0, 256, (n_per_batch, 3 * 32 * 32), dtype=np.uint8),
+            "labels": [int(i % 10) for i in range(n_per_batch)],
+        }
         with open(os.path.join(folder, name), "wb") as f:
             pickle.dump(batch, f)
     with open(os.path.join(folder, "batches.meta"), "wb") as f:

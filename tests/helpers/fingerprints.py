@@ -5,6 +5,7 @@ vector and the entries chosen by a generator seeded from the tensor's name. Two 
 difference has norm d give projections that differ by about d, so comparing norms and projections
 to a tolerance relative to the norm checks every entry at once; the sampled entries check values.
 """
+
 import hashlib
 from typing import Dict, Mapping
 
@@ -25,7 +26,7 @@ def fingerprint(name: str, tensor: torch.Tensor) -> torch.Tensor:
     flat = tensor.detach().double().flatten().cpu()
     signs, index = _probes(name, flat.numel())
     row = torch.full((2 + N_SAMPLED,), float("nan"), dtype=torch.float64)
-    row[0], row[1], row[2: 2 + len(index)] = flat.norm(), (flat * signs).sum(), flat[index]
+    row[0], row[1], row[2 : 2 + len(index)] = flat.norm(), (flat * signs).sum(), flat[index]
     return row
 
 
@@ -34,8 +35,13 @@ def fingerprints(tensors: Mapping[str, torch.Tensor]) -> Dict[str, object]:
     return {"names": list(tensors), "table": torch.stack([fingerprint(n, t) for n, t in tensors.items()])}
 
 
-def assert_matches(tensors: Mapping[str, torch.Tensor], expected: Mapping[str, object], rtol: float,
-                   tensor_rtol: float = None, floor: float = 1e-3) -> None:
+def assert_matches(
+    tensors: Mapping[str, torch.Tensor],
+    expected: Mapping[str, object],
+    rtol: float,
+    tensor_rtol: float = None,
+    floor: float = 1e-3,
+) -> None:
     """The set of tensors equals the fingerprinted one to ``rtol`` as a whole (the norm of the difference
     estimated from the projections, over the norm of all), and each tensor to ``tensor_rtol`` (default
     ``10 * rtol``): norm and projection relative to its norm, sampled entries relative to their magnitude
@@ -55,10 +61,14 @@ def assert_matches(tensors: Mapping[str, torch.Tensor], expected: Mapping[str, o
     for (name, tensor), ours, theirs in zip(tensors.items(), ours_table, table):
         norm = max(float(theirs[0]), smallest)
         tol = tensor_rtol * norm + 1e-12
-        assert abs(float(ours[0] - theirs[0])) <= tol, f"{name}: norm {float(ours[0]):.9g}, expected {float(theirs[0]):.9g}"
+        assert abs(float(ours[0] - theirs[0])) <= tol, (
+            f"{name}: norm {float(ours[0]):.9g}, expected {float(theirs[0]):.9g}"
+        )
         diff = abs(float(ours[1] - theirs[1]))
         assert diff <= tol, f"{name}: projection differs by {diff:.3g} (norm {norm:.3g}, tolerance {tol:.3g})"
         n = min(N_SAMPLED, tensor.numel())
         rms = norm / tensor.numel() ** 0.5
-        excess = (ours[2: 2 + n] - theirs[2: 2 + n]).abs() - tensor_rtol * (theirs[2: 2 + n].abs() + rms) - 1e-12
-        assert excess.max() <= 0, f"{name}: sampled entries {ours[2: 2 + n].tolist()}, expected {theirs[2: 2 + n].tolist()}"
+        excess = (ours[2 : 2 + n] - theirs[2 : 2 + n]).abs() - tensor_rtol * (theirs[2 : 2 + n].abs() + rms) - 1e-12
+        assert excess.max() <= 0, (
+            f"{name}: sampled entries {ours[2 : 2 + n].tolist()}, expected {theirs[2 : 2 + n].tolist()}"
+        )

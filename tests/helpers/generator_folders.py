@@ -1,10 +1,10 @@
 """Exported generator folders written in the tests, from the shipped digits teacher (no training run needed)."""
+
 import json
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import torch
-
 from project import ASSETS
 
 
@@ -14,8 +14,15 @@ def write_generator_folder(out: Path, edit: Optional[Callable[[Dict[str, Any]], 
     from sfd_lightning.io.folder import FORMAT, write_folder
 
     teacher = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
-    meta = {"format": FORMAT, "denoiser": teacher["config"], "t_init": 440, "num_classes": 10,
-            "forget_label": 0, "override_label": 1, "settings": {}}
+    meta = {
+        "format": FORMAT,
+        "denoiser": teacher["config"],
+        "t_init": 440,
+        "num_classes": 10,
+        "forget_label": 0,
+        "override_label": 1,
+        "settings": {},
+    }
     if edit is not None:
         edit(meta)
     write_folder(meta, teacher["state_dict"], str(out))

@@ -1,6 +1,7 @@
 """Real photographs that ship in installed packages, for the judges' tests (nothing downloaded, nothing explicit):
 matplotlib's Grace Hopper portrait, and the project's conversion of a photo to images in [-1, 1]. scikit-image's
 photos (the astronaut Eileen Collins, a coffee cup) come from ``pytest.importorskip("skimage.data")`` in each test."""
+
 from pathlib import Path
 
 import numpy as np

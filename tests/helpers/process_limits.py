@@ -1,4 +1,5 @@
 """The process's umask and file size limit, changed for one block and put back."""
+
 import os
 import resource
 from contextlib import contextmanager

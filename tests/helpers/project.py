@@ -1,4 +1,5 @@
 """Paths of the repository and helpers shared by the tests: a subprocess environment, short configs."""
+
 import os
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,13 @@ def short_forget_config(tmp_path: Path, iterations: int = 3, **callback_args) ->
     config["trainer"]["logger"]["init_args"]["save_dir"] = str(tmp_path / "run")
     config["trainer"]["enable_progress_bar"] = False
     config["data"]["init_args"]["iterations"] = iterations
-    small = dict(n_per_label=4, every_n_iterations=2, teacher_steps=3, batch_size=16,
-                 teacher_cache=str(tmp_path / "teacher_fid.json"))  # never the shipped cache
+    small = dict(
+        n_per_label=4,
+        every_n_iterations=2,
+        teacher_steps=3,
+        batch_size=16,
+        teacher_cache=str(tmp_path / "teacher_fid.json"),
+    )  # never the shipped cache
     small.update(callback_args)
     for cb in config["trainer"]["callbacks"]:
         args = cb.get("init_args", {})

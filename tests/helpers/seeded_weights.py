@@ -4,6 +4,7 @@ Each tensor comes from its own CPU generator seeded by its name: uniform in +-1/
 weight matrices and kernels, 1 +- 0.1 for 1-D ``weight`` entries (norm scales), +-0.1 for biases,
 standard normal for embeddings. Scales keep activations of a deep UNet finite and non-trivial.
 """
+
 import hashlib
 from typing import Dict, Iterable, Tuple
 

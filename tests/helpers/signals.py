@@ -1,13 +1,16 @@
 """Sending the test process a signal once its stand-in child processes run, to test how a command stops them."""
+
 import os
 import signal
 import threading
 import time
-from typing import Callable, List
 from pathlib import Path
+from typing import Callable, List
 
 
-def signal_once_running(pid_files: Callable[[], List[Path]], count: int, signum: int = signal.SIGTERM) -> threading.Thread:
+def signal_once_running(
+    pid_files: Callable[[], List[Path]], count: int, signum: int = signal.SIGTERM
+) -> threading.Thread:
     """A thread that sends this process ``signum`` once ``count`` pid files exist, if a handler is in place to take
     it (else it kills those children instead, so the test fails rather than the whole test run)."""
 

@@ -1,5 +1,6 @@
 """Tiny random SDXL, SD3 and FLUX.1 pipelines (diffusers layout, no download), and the shipped configs of each
 family cut down to a two-iteration CPU fit on them."""
+
 from pathlib import Path
 from typing import Tuple
 

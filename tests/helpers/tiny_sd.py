@@ -1,5 +1,6 @@
 """A tiny random Stable Diffusion (UNet, CLIP text encoder, character tokenizer, VAE) and a tiny CLIP,
 saved in the diffusers / transformers folder layouts so the real ``from_pretrained`` code reads them."""
+
 from pathlib import Path
 from typing import List, Tuple
 
@@ -9,13 +10,34 @@ from seeded_weights import seeded_state_dict
 
 from sfd_lightning.tools.random_pipelines import write_random_sd, write_tokenizer
 
-TINY_UNET = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
-                 down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-                 cross_attention_dim=16, attention_head_dim=4, norm_num_groups=8)
-TINY_TEXT = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-                 max_position_embeddings=16, projection_dim=16)
-TINY_VAE = dict(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-                up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8, sample_size=16)
+TINY_UNET = dict(
+    sample_size=8,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=1,
+    block_out_channels=(16, 32),
+    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=16,
+    attention_head_dim=4,
+    norm_num_groups=8,
+)
+TINY_TEXT = dict(
+    hidden_size=16,
+    intermediate_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    max_position_embeddings=16,
+    projection_dim=16,
+)
+TINY_VAE = dict(
+    block_out_channels=(8, 16),
+    down_block_types=("DownEncoderBlock2D",) * 2,
+    up_block_types=("UpDecoderBlock2D",) * 2,
+    latent_channels=4,
+    norm_num_groups=8,
+    sample_size=16,
+)
 
 
 def make_tiny_sd(folder: Path) -> Path:
@@ -49,10 +71,19 @@ def make_tiny_clip(folder: Path) -> Path:
 
     torch.manual_seed(1)
     vocab_size = write_tokenizer(folder, TINY_TEXT["max_position_embeddings"])
-    vision = CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-                              image_size=16, patch_size=8, projection_dim=16)
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=16,
+        patch_size=8,
+        projection_dim=16,
+    )
     text = CLIPTextConfig(vocab_size=vocab_size, **TINY_TEXT)
-    CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)).save_pretrained(folder)
+    CLIPModel(
+        CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)
+    ).save_pretrained(folder)
     return folder
 
 
@@ -73,7 +104,10 @@ def two_step_cpu_fit(config: dict, tmp_path: Path, tiny: Tuple[Path, Path], **tr
     config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2, n_validation=2)
     trainer = config["trainer"]
     trainer.update(accelerator="cpu", devices=1, default_root_dir=str(tmp_path / "run"), **trainer_options)
-    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
+    trainer["logger"] = {
+        "class_path": "lightning.pytorch.loggers.CSVLogger",
+        "init_args": {"save_dir": str(tmp_path / "logs")},
+    }
     callbacks = trainer["callbacks"]
     callbacks[0]["init_args"]["every_n_train_steps"] = 2
     callbacks[1]["init_args"].update(clip_model=str(tiny[1]), n_per_prompt=2, every_n_iterations=0)
@@ -96,7 +130,10 @@ def stock_pipeline(folder: Path, unet=None):
         tokenizer=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer"),
         unet=unet if unet is not None else UNet2DConditionModel.from_pretrained(folder, subfolder="unet"),
         scheduler=DDPMScheduler.from_pretrained(folder, subfolder="scheduler"),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
 
 
 def sample_two_prompts(ckpt: Path, tmp_path: Path):
@@ -109,5 +146,19 @@ def sample_two_prompts(ckpt: Path, tmp_path: Path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a photo of brad pitt\na bowl of ramen\n")
     out = tmp_path / "s.npz"
-    main(["sample", "--ckpt", str(ckpt), "--prompts-file", str(prompts), "--n-per-prompt", "2", "--out", str(out), "--device", "cpu"])
+    main(
+        [
+            "sample",
+            "--ckpt",
+            str(ckpt),
+            "--prompts-file",
+            str(prompts),
+            "--n-per-prompt",
+            "2",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
     return np.load(out)

@@ -5,6 +5,7 @@ blocks of chunks with a 7-byte header: crc32, length, type) of ``wandb_internal_
 messages. wandb 0.31 no longer ships a Python reader (its Go core reads them), so the tests use
 this one to check what a run logged without syncing it anywhere.
 """
+
 import struct
 from pathlib import Path
 from typing import Iterator
@@ -26,8 +27,8 @@ def read_records(path: Path) -> Iterator[wandb_internal_pb2.Record]:
         if room < HEADER:  # block trailer padding
             pos += room
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
-        chunk = data[pos + HEADER:pos + HEADER + length]
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        chunk = data[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind == 0 and length == 0:
             continue

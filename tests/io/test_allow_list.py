@@ -1,19 +1,19 @@
 """Nothing runs from a file a user loads: crafted checkpoints at every entry point are refused, in one line,
 with nothing executed and nothing imported; the shipped assets still load; a user's own classes need an opt-in."""
+
 import functools
 import os
 import sys
 
 import pytest
 import torch
+from project import ASSETS, ROOT
 
 from sfd_lightning.cli import main
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import TRUST_ENV, resolve_class
 from sfd_lightning.io.asset import FORMAT, load_exported
 from sfd_lightning.io.source import Source
-
-from project import ASSETS, ROOT
 
 PAYLOAD_MODULE = "sfd_payload_probe"  # written into tmp_path; importing it creates a marker file
 
@@ -27,8 +27,10 @@ def payloads(marker):
         "eval": {"class_path": "builtins.eval", "init_args": {"source": f"open({str(marker)!r}, 'w')"}},
         "non-module": {"class_path": "sfd_lightning.data.noise.NoiseLabelDataModule", "init_args": {}},
         "re-export": {"class_path": "sfd_lightning.io.atomic.TorchCheckpointIO", "init_args": {}},
-        "nested": {"class_path": "sfd_lightning.diffusion.VPDenoiser",
-                   "init_args": {"net": {"class_path": "subprocess.Popen", "init_args": {"args": touch}}}},
+        "nested": {
+            "class_path": "sfd_lightning.diffusion.VPDenoiser",
+            "init_args": {"net": {"class_path": "subprocess.Popen", "init_args": {"args": touch}}},
+        },
         "import side effect": {"class_path": f"{PAYLOAD_MODULE}.Net", "init_args": {}},
     }
 
@@ -42,7 +44,8 @@ def crafted(tmp_path, monkeypatch):
     marker = tmp_path / "PWNED"
     (tmp_path / f"{PAYLOAD_MODULE}.py").write_text(
         f"open({str(marker)!r}, 'w').close()\nfrom torch import nn\n\n\nclass Net(nn.Linear):\n"
-        "    def __init__(self):\n        super().__init__(2, 2)\n")
+        "    def __init__(self):\n        super().__init__(2, 2)\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv(TRUST_ENV, "")  # restored after the test, whatever the code under test sets
     sys.modules.pop(PAYLOAD_MODULE, None)
@@ -50,8 +53,10 @@ def crafted(tmp_path, monkeypatch):
 
     def write(kind: str, name: str) -> str:
         path = tmp_path / f"{kind}_{name.replace(' ', '_')}.pt"
-        torch.save({"format": FORMAT.format(kind=kind), "config": payloads(marker)[name],
-                    "state_dict": teacher["state_dict"]}, path)
+        torch.save(
+            {"format": FORMAT.format(kind=kind), "config": payloads(marker)[name], "state_dict": teacher["state_dict"]},
+            path,
+        )
         return str(path)
 
     yield marker, write
@@ -75,21 +80,39 @@ def run_sfd(run_cli, capsys, *args) -> str:
 def test_sfd_sample_refuses_a_crafted_teacher(crafted, run_cli, capsys, tmp_path, name):
     marker, write = crafted
     path = write("denoiser", name)
-    err = run_sfd(run_cli, capsys, "sample", "--ckpt", path, "--steps", "1", "--n-per-label", "1",
-                  "--out", str(tmp_path / "x.npz"))
+    err = run_sfd(
+        run_cli,
+        capsys,
+        "sample",
+        "--ckpt",
+        path,
+        "--steps",
+        "1",
+        "--n-per-label",
+        "1",
+        "--out",
+        str(tmp_path / "x.npz"),
+    )
     assert err.startswith("sfd: error: --ckpt:")
     assert_refused(err, "--ckpt", path, marker)
 
 
 @pytest.mark.parametrize("section", ["teacher", "autoencoder"])
-def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(crafted, run_cli, capsys, tmp_path, section):
+def test_sfd_sample_refuses_crafted_hyperparameters_of_a_lightning_checkpoint(
+    crafted, run_cli, capsys, tmp_path, section
+):
     marker, _ = crafted
     teacher = torch.load(ASSETS / "digits_teacher.pt", weights_only=True)
     hparams = {"teacher": teacher["config"], "timesteps": {"t_init": 440}}
     hparams[section] = payloads(marker)["subprocess"]
     path = str(tmp_path / "last.ckpt")
-    torch.save({"hyper_parameters": hparams,
-                "state_dict": {f"generator_ema.module.{k}": v for k, v in teacher["state_dict"].items()}}, path)
+    torch.save(
+        {
+            "hyper_parameters": hparams,
+            "state_dict": {f"generator_ema.module.{k}": v for k, v in teacher["state_dict"].items()},
+        },
+        path,
+    )
     err = run_sfd(run_cli, capsys, "sample", "--ckpt", path, "--n-per-label", "1", "--out", str(tmp_path / "x.npz"))
     assert_refused(err, "--ckpt", path, marker)
 
@@ -103,8 +126,11 @@ def test_sfd_eval_refuses_a_crafted_classifier(crafted, run_cli, capsys, tmp_pat
     import numpy as np
 
     np.savez(samples, images=np.zeros((4, 1, 8, 8), np.float32), labels=np.arange(4))
-    args = ["--metrics", "forget", "--forget-label", "0", "--classifier", path] if flag == "--classifier" else \
-        ["--metrics", "fid", "--reference", "digits", "--features", f"classifier:{path}"]
+    args = (
+        ["--metrics", "forget", "--forget-label", "0", "--classifier", path]
+        if flag == "--classifier"
+        else ["--metrics", "fid", "--reference", "digits", "--features", f"classifier:{path}"]
+    )
     err = run_sfd(run_cli, capsys, "eval", str(samples), "--out", str(tmp_path / "m.json"), *args)
     assert_refused(err, flag, path, marker)
 
@@ -119,11 +145,19 @@ def classifier_entry_points():
 
     return {
         "override": (lambda p, _: ClassifierOverride(classifier_ckpt=p), "model.override.init_args.classifier_ckpt"),
-        "forget accuracy": (lambda p, _: ForgetAccuracyCallback(classifier_ckpt=p), "ForgetAccuracyCallback.classifier_ckpt"),
-        "prompt accuracy": (lambda p, _: PromptAccuracyCallback(classifier_ckpt=p, class_words=["zero"]),
-                            "PromptAccuracyCallback.classifier_ckpt"),
+        "forget accuracy": (
+            lambda p, _: ForgetAccuracyCallback(classifier_ckpt=p),
+            "ForgetAccuracyCallback.classifier_ckpt",
+        ),
+        "prompt accuracy": (
+            lambda p, _: PromptAccuracyCallback(classifier_ckpt=p, class_words=["zero"]),
+            "PromptAccuracyCallback.classifier_ckpt",
+        ),
         "features": (lambda p, _: ClassifierFeatures(classifier_ckpt=p), "feature_extractor.init_args.classifier_ckpt"),
-        "clip detector": (lambda p, clip: CLIPScoreCallback(clip_model=clip, detector_ckpt=p), "CLIPScoreCallback.detector_ckpt"),
+        "clip detector": (
+            lambda p, clip: CLIPScoreCallback(clip_model=clip, detector_ckpt=p),
+            "CLIPScoreCallback.detector_ckpt",
+        ),
     }
 
 
@@ -191,8 +225,16 @@ def test_resume_reads_checkpoints_weights_only(monkeypatch):
 
     monkeypatch.setattr(Trainer, "fit", fit)
     monkeypatch.chdir(ROOT)
-    main(["fit", "--config", "configs/digits_forget_2stage.yaml", "--ckpt_path", "https://example.invalid/last.ckpt",
-          "--trainer.logger=false"])
+    main(
+        [
+            "fit",
+            "--config",
+            "configs/digits_forget_2stage.yaml",
+            "--ckpt_path",
+            "https://example.invalid/last.ckpt",
+            "--trainer.logger=false",
+        ]
+    )
     assert seen["weights_only"] is True
     assert seen["ckpt_path"] == "https://example.invalid/last.ckpt"
 
@@ -213,8 +255,22 @@ def test_trusting_a_package_rebuilds_its_classes(crafted, run_cli, monkeypatch, 
     import numpy as np
 
     np.savez(tmp_path / "s.npz", images=np.zeros((4, 1, 8, 8), np.float32), labels=np.arange(4))
-    err = run_sfd(run_cli, capsys, "eval", str(tmp_path / "s.npz"), "--trust-classes", PAYLOAD_MODULE,
-                  "--metrics", "forget", "--forget-label", "0", "--classifier", path, "--out", str(tmp_path / "m.json"))
+    err = run_sfd(
+        run_cli,
+        capsys,
+        "eval",
+        str(tmp_path / "s.npz"),
+        "--trust-classes",
+        PAYLOAD_MODULE,
+        "--metrics",
+        "forget",
+        "--forget-label",
+        "0",
+        "--classifier",
+        path,
+        "--out",
+        str(tmp_path / "m.json"),
+    )
     assert "does not match the architecture" in err and marker.exists()
     assert os.environ[TRUST_ENV] == PAYLOAD_MODULE  # the flag sets the variable, which child processes inherit
 
@@ -230,7 +286,9 @@ def test_the_shipped_assets_still_load(asset):
     kind = stored["format"].split("/")[1]
     if kind == "sfd":  # a stage-1 result: generator EMA and fake score, both of the stored architecture
         module = build(stored["config"], Source(path, "asset"))
-        load_state_into(module, extract_state_dict(stored, ["generator_ema.module."]), Source(path, "asset"), "generator")
+        load_state_into(
+            module, extract_state_dict(stored, ["generator_ema.module."]), Source(path, "asset"), "generator"
+        )
     else:
         module = load_exported(Source(path, "asset"), kind)
     assert isinstance(module, torch.nn.Module) and sum(p.numel() for p in module.parameters()) > 0
@@ -252,13 +310,15 @@ def test_importing_the_main_module_does_not_run_the_cli(monkeypatch):
 def test_a_folder_naming_the_main_module_is_refused_and_nothing_runs(monkeypatch, tmp_path):
     from generator_folders import write_generator_folder
 
-    from sfd_lightning import load_generator
     import sfd_lightning.cli
+    from sfd_lightning import load_generator
 
     calls = []
     monkeypatch.setattr(sfd_lightning.cli, "main", lambda *args: calls.append(args))  # what running it would call
     monkeypatch.delitem(sys.modules, "sfd_lightning.__main__", raising=False)
-    folder = write_generator_folder(tmp_path / "g", lambda m: m["denoiser"].update(class_path="sfd_lightning.__main__.X"))
+    folder = write_generator_folder(
+        tmp_path / "g", lambda m: m["denoiser"].update(class_path="sfd_lightning.__main__.X")
+    )
     argv = list(sys.argv)
     with pytest.raises(ConfigError, match="'sfd_lightning.__main__.X', which is not allowed") as err:
         load_generator(str(folder))
@@ -266,12 +326,15 @@ def test_a_folder_naming_the_main_module_is_refused_and_nothing_runs(monkeypatch
     assert calls == [] and "sfd_lightning.__main__" not in sys.modules and sys.argv == argv
 
 
-@pytest.mark.parametrize("class_path, message", [
-    ("sfd_payload_probe.Missing", "'sfd_payload_probe' defines no 'Missing'"),  # trusted, but acts on import
-    ("sfd_lightning.tools.bench_load.Net", "'sfd_lightning.tools.bench_load' defines no 'Net'"),
-    ("sfd_lightning.no_such_module.Net", "no Python module 'sfd_lightning.no_such_module'"),
-    ("sfd_lightning.__init__.Net", "not allowed"),
-])
+@pytest.mark.parametrize(
+    "class_path, message",
+    [
+        ("sfd_payload_probe.Missing", "'sfd_payload_probe' defines no 'Missing'"),  # trusted, but acts on import
+        ("sfd_lightning.tools.bench_load.Net", "'sfd_lightning.tools.bench_load' defines no 'Net'"),
+        ("sfd_lightning.no_such_module.Net", "no Python module 'sfd_lightning.no_such_module'"),
+        ("sfd_lightning.__init__.Net", "not allowed"),
+    ],
+)
 def test_a_class_is_checked_before_its_module_is_imported(crafted, monkeypatch, class_path, message):
     """A module that does not define the class, even in a trusted package, is never imported."""
     marker, _ = crafted
@@ -285,7 +348,8 @@ def test_a_class_is_checked_before_its_module_is_imported(crafted, monkeypatch, 
 
 @pytest.mark.parametrize("class_path", ["this.Callback", f"{PAYLOAD_MODULE}.Net", "__main__.Net"])
 def test_a_resume_checkpoint_naming_a_foreign_class_is_refused_before_lightning_imports_it(
-        crafted, run_cli, capsys, tmp_path, class_path):
+    crafted, run_cli, capsys, tmp_path, class_path
+):
     """``--ckpt_path``: Lightning parses the checkpoint's hyper-parameters, importing each class they name; one the
     user's config has not imported already and that is not allowed is refused first (``this`` prints on import)."""
     marker, _ = crafted
@@ -293,9 +357,20 @@ def test_a_resume_checkpoint_naming_a_foreign_class_is_refused_before_lightning_
     if module != "__main__":
         sys.modules.pop(module, None)
     path = str(tmp_path / "last.ckpt")
-    torch.save({"hyper_parameters": {"_class_path": "sfd_lightning.models.SFDModule", "teacher": {"class_path": class_path}},
-                "state_dict": {}}, path)
-    assert run_cli(["fit", "--config", "configs/digits_forget_2stage.yaml", "--ckpt_path", path, "--trainer.logger=false"]) == 2
+    torch.save(
+        {
+            "hyper_parameters": {
+                "_class_path": "sfd_lightning.models.SFDModule",
+                "teacher": {"class_path": class_path},
+            },
+            "state_dict": {},
+        },
+        path,
+    )
+    assert (
+        run_cli(["fit", "--config", "configs/digits_forget_2stage.yaml", "--ckpt_path", path, "--trainer.logger=false"])
+        == 2
+    )
     out, err = capsys.readouterr()
     assert err.startswith("sfd: error: ckpt_path:") and repr(class_path) in err and "\n" not in err.strip()
     assert (module == "__main__" or module not in sys.modules) and not marker.exists()

@@ -1,4 +1,5 @@
 """Files written whole or not at all, with the permissions an ordinary file gets under the umask."""
+
 import os
 import stat
 
@@ -28,7 +29,9 @@ def test_a_full_disk_is_one_line_and_leaves_the_previous_file(tmp_path):
     before = path.read_bytes()
     with file_size_limit(10_000), pytest.raises(ConfigError) as err:
         save_safetensors({"w": torch.ones(100_000)}, str(path), "--out")
-    assert str(err.value) == f"--out: cannot write '{path}' (SafetensorError: Error while serializing: I/O error: File " \
-                             "too large (os error 27)); the previous w.safetensors there is intact"
+    assert (
+        str(err.value) == f"--out: cannot write '{path}' (SafetensorError: Error while serializing: I/O error: File "
+        "too large (os error 27)); the previous w.safetensors there is intact"
+    )
     assert err.value.__cause__ is None and err.value.__suppress_context__
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]

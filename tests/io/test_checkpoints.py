@@ -1,5 +1,6 @@
 """Reading checkpoints: a file that is empty, cut short or not a checkpoint at all is one line naming the field
 and the file, whichever field pointed at it."""
+
 import io
 import random
 
@@ -40,7 +41,6 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_field_and_file(tmp_path, ki
     assert ("is not a PyTorch checkpoint" in message) == (kind in ("empty zip", "text", "random bytes"))
 
 
-
 def wide_teacher_asset(tmp_path) -> str:
     """The digits teacher asset with its stored width 256 times its weights' (``ch: 4096``)."""
     from project import ASSETS
@@ -59,9 +59,13 @@ def test_assets_are_shape_checked_before_they_are_built(tmp_path, built_on, run_
     from sfd_lightning.io.teacher import load_teacher
 
     path = wide_teacher_asset(tmp_path)
-    for field, load in [("asset", lambda: load_exported(Source(path, "asset"), "denoiser")),
-                        ("model_config", lambda: load_teacher(None, path))]:
-        with pytest.raises(ConfigError, match=f"^{field}: checkpoint .* does not match .*has shape \\(16,\\) .*but \\(4096,\\)"):
+    for field, load in [
+        ("asset", lambda: load_exported(Source(path, "asset"), "denoiser")),
+        ("model_config", lambda: load_teacher(None, path)),
+    ]:
+        with pytest.raises(
+            ConfigError, match=f"^{field}: checkpoint .* does not match .*has shape \\(16,\\) .*but \\(4096,\\)"
+        ):
             load()
     assert run_cli(["sample", "--ckpt", path, "--steps", "1", "--out", str(tmp_path / "s.npz")]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,5 +1,6 @@
 """Weights fingerprinted by content: cached by file identity so a rerun does not rehash, yet a file replaced in place
 (same size, its old modification time kept) is seen; a hub id is fingerprinted from the local hub cache."""
+
 import hashlib
 import os
 import shutil
@@ -8,7 +9,13 @@ import pytest
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io import fingerprint
-from sfd_lightning.io.fingerprint import file_digests, fingerprint_config, folder_digest, local_folder, weights_fingerprint
+from sfd_lightning.io.fingerprint import (
+    file_digests,
+    fingerprint_config,
+    folder_digest,
+    local_folder,
+    weights_fingerprint,
+)
 
 
 @pytest.fixture
@@ -71,7 +78,12 @@ def test_configs_carry_their_pretrained_folders_digests_and_hub_ids_resolve_offl
     local = pipeline(tmp_path / "local")
     config = {"class_path": "X", "init_args": {"net": {"init_args": {"pretrained": "org/tiny", "dtype": "bf16"}}}}
     hub = fingerprint_config(config, "--teacher")
-    assert hub["init_args"]["net"]["init_args"] == {"pretrained": f"sha256:{folder_digest(str(local), 'x')}", "dtype": "bf16"}
-    weights = weights_fingerprint({"teacher_ckpt": None, "--ckpt": str(local / "model_index.json")}, {"teacher": config}, "--teacher")
+    assert hub["init_args"]["net"]["init_args"] == {
+        "pretrained": f"sha256:{folder_digest(str(local), 'x')}",
+        "dtype": "bf16",
+    }
+    weights = weights_fingerprint(
+        {"teacher_ckpt": None, "--ckpt": str(local / "model_index.json")}, {"teacher": config}, "--teacher"
+    )
     assert weights["files"] == {"teacher_ckpt": None, "--ckpt": hashlib.sha256(b"{}").hexdigest()}
     assert weights["configs"]["teacher"] == hub

@@ -1,13 +1,14 @@
 """An exported folder is read as untrusted input: a damaged or crafted ``sfd_generator.json`` or
 ``model.safetensors`` is one line naming the file and the key, before any network is built."""
+
 import json
 import random
 
 import pytest
 import torch
-
 from generator_folders import rewrite_config, write_generator_folder
 from project import ASSETS
+
 from sfd_lightning import ConfigError, load_generator
 
 CONFIG, WEIGHTS = "sfd_generator.json", "model.safetensors"
@@ -25,12 +26,16 @@ CONFIGS = {  # name: (edit of the stored metadata, or JSON text; what the error 
     "t_init missing": (lambda m: m.pop("t_init"), "has no 't_init'"),
     "t_init a string": (lambda m: m.update(t_init="440"), "'t_init' is '440'; it must be an integer"),
     "t_init a bool": (lambda m: m.update(t_init=True), "'t_init' is True"),
-    "t_init past the schedule": (lambda m: m.update(t_init=5000), "stores t_init 5000; it must be an integer timestep of "
-                                                                 "the denoiser's schedule, in [0, 999]"),
+    "t_init past the schedule": (
+        lambda m: m.update(t_init=5000),
+        "stores t_init 5000; it must be an integer timestep of the denoiser's schedule, in [0, 999]",
+    ),
     "negative t_init": (lambda m: m.update(t_init=-1), "stores t_init -1"),
     "settings not an object": (lambda m: m.update(settings="x"), "'settings' is 'x'; it must be an object or null"),
-    "an argument the class does not take": (lambda m: net_args(m).update(bogus=1), "cannot rebuild the network "
-                                            "stored in"),
+    "an argument the class does not take": (
+        lambda m: net_args(m).update(bogus=1),
+        "cannot rebuild the network stored in",
+    ),
     "forget_label a float": (lambda m: m.update(forget_label=0.5), "'forget_label' is 0.5"),
     "200,000 nested arrays": ("[" * 200_000, "is not readable JSON (RecursionError"),
 }

@@ -1,4 +1,5 @@
 """Configs and specs the user gives are read as plain YAML: damaged or hostile files are one line, for every verb."""
+
 import pytest
 
 from sfd_lightning.cli import main
@@ -6,7 +7,10 @@ from sfd_lightning.cli import main
 FILES = {
     "empty": (b"", "is empty; it must hold"),
     "malformed": (b"foo: [1, 2\n", "is not valid YAML at line 2, column 1: expected ',' or ']'"),
-    "python tag": (b'!!python/object/apply:os.system ["touch PWNED"]\n', "could not determine a constructor for the tag"),
+    "python tag": (
+        b'!!python/object/apply:os.system ["touch PWNED"]\n',
+        "could not determine a constructor for the tag",
+    ),
     "a list": (b"- 1\n- 2\n", "holds a list; it must hold"),
     "not utf-8": (bytes(range(128, 256)) * 4, "is not UTF-8 text (byte 0)"),
 }

@@ -1,13 +1,14 @@
 """W&B: offline automatically, and an offline run holds the config, loss terms, images, summary and report table."""
+
 import json
 import subprocess
 import sys
 
 import pytest
-
 from project import ROOT, short_forget_config, subprocess_env
-from sfd_lightning.loggers.wandb_logger import wandb_offline
 from wandb_records import read_records
+
+from sfd_lightning.loggers.wandb_logger import wandb_offline
 
 
 def test_offline_unless_logged_in(monkeypatch, tmp_path):
@@ -30,10 +31,19 @@ def nested(item):
 def offline_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("wandb")
     # A process of its own, as users run it: W&B's files are complete once it has exited.
-    cmd = [sys.executable, "-m", "sfd_lightning", "fit", "--config", str(short_forget_config(tmp_path, iterations=4)),
-           "--trainer.log_every_n_steps=1", "--trainer.logger.init_args.job_type=sfd-train"]  # a wandb.init option
-    proc = subprocess.run(cmd, cwd=ROOT, env=subprocess_env(WANDB_MODE="offline"), capture_output=True, text=True,
-                          timeout=600)
+    cmd = [
+        sys.executable,
+        "-m",
+        "sfd_lightning",
+        "fit",
+        "--config",
+        str(short_forget_config(tmp_path, iterations=4)),
+        "--trainer.log_every_n_steps=1",
+        "--trainer.logger.init_args.job_type=sfd-train",
+    ]  # a wandb.init option
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=subprocess_env(WANDB_MODE="offline"), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = next((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
     history, summary, config, job_types, metrics = [], {}, {}, set(), {}
@@ -50,8 +60,15 @@ def offline_run(tmp_path_factory):
         elif kind in ("config", "run"):
             items = record.config.update if kind == "config" else record.run.config.update
             config.update({nested(i): json.loads(i.value_json) for i in items})
-    return dict(history=history, summary=summary, config=config, run_dir=log.parent, job_types=job_types,
-                stderr=proc.stderr, metrics=metrics)
+    return dict(
+        history=history,
+        summary=summary,
+        config=config,
+        run_dir=log.parent,
+        job_types=job_types,
+        stderr=proc.stderr,
+        metrics=metrics,
+    )
 
 
 def test_wandb_init_options_pass_through_and_known_noise_is_silenced(offline_run):
@@ -68,8 +85,14 @@ def test_config_is_the_resolved_yaml_one_name_per_option(offline_run):
     assert "alpha" not in config and "forget_label" not in config  # no second copy from the module's hparams
     assert config["config"][0].endswith("short.yaml")  # --config, the file it came from
     assert config["model.init_args.alpha"] == 1.0
-    assert {k for k in config if "." not in k} <= {"config", "seed_everything", "ckpt_path", "weights_only",
-                                                   "optimizer", "lr_scheduler"}  # LightningCLI's own options
+    assert {k for k in config if "." not in k} <= {
+        "config",
+        "seed_everything",
+        "ckpt_path",
+        "weights_only",
+        "optimizer",
+        "lr_scheduler",
+    }  # LightningCLI's own options
 
 
 def test_metrics_plotted_against_iterations_with_min_max(offline_run):
@@ -87,8 +110,10 @@ def test_every_row_at_its_iteration(offline_run):
     assert len(rows) == len([h for h in offline_run["history"] if "_step" in h])  # every row
     losses = [h for h in rows if "loss/generator_remain" in h]
     assert all(h["trainer/global_step"] == h["iteration"] for h in losses)
-    order = [("eval" if "forget/accuracy" in h else "loss" if "loss/generator_remain" in h else None, h["iteration"])
-             for h in rows]
+    order = [
+        ("eval" if "forget/accuracy" in h else "loss" if "loss/generator_remain" in h else None, h["iteration"])
+        for h in rows
+    ]
     order = [o for o in order if o[0]]
     assert [it for _, it in order] == sorted(it for _, it in order)  # no row behind an earlier one
     assert [it for kind, it in order if kind == "loss"] == [1, 2, 3, 4]
@@ -97,8 +122,14 @@ def test_every_row_at_its_iteration(offline_run):
 
 def test_every_loss_term_logged_against_iterations(offline_run):
     rows = [h for h in offline_run["history"] if "loss/generator_remain" in h]
-    for key in ("loss/fake_score_remain", "loss/fake_score_forget", "loss/generator_remain", "loss/generator_forget",
-                "nonfinite/skipped", "iteration"):
+    for key in (
+        "loss/fake_score_remain",
+        "loss/fake_score_forget",
+        "loss/generator_remain",
+        "loss/generator_forget",
+        "nonfinite/skipped",
+        "iteration",
+    ):
         assert all(key in h for h in rows), key
     assert [h["iteration"] for h in rows] == [1.0, 2.0, 3.0, 4.0]
 
@@ -137,16 +168,29 @@ def closed_loopback_port() -> int:
 @pytest.mark.slow  # ~18 s: it waits out the 15 s reachability check against a closed port
 def test_logged_in_without_a_reachable_server_goes_offline_in_one_line(tmp_path):
     url = f"http://127.0.0.1:{closed_loopback_port()}"
-    env = subprocess_env(WANDB_API_KEY="0123456789abcdef0123456789abcdef01234567", WANDB_BASE_URL=url,
-                         NETRC=str(tmp_path / "netrc"))
+    env = subprocess_env(
+        WANDB_API_KEY="0123456789abcdef0123456789abcdef01234567", WANDB_BASE_URL=url, NETRC=str(tmp_path / "netrc")
+    )
     env.pop("WANDB_MODE", None)
-    proc = subprocess.run([sys.executable, "-c", UNREACHABLE_SERVER_RUN, str(tmp_path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", UNREACHABLE_SERVER_RUN, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RESULT offline no-artifacts" in proc.stdout.splitlines()
     notice = [line for line in proc.stderr.splitlines() if line.startswith("W&B: cannot reach")]
-    assert len(notice) == 1 and notice[0].startswith(f"W&B: cannot reach {url} within 2 s (") and "Traceback" not in proc.stderr
+    assert (
+        len(notice) == 1
+        and notice[0].startswith(f"W&B: cannot reach {url} within 2 s (")
+        and "Traceback" not in proc.stderr
+    )
     run_dir = next((tmp_path / "wandb").glob("offline-run-*"))
     assert notice[0].endswith(f"logging offline to {run_dir} (upload it later with `wandb sync {run_dir}`)")
     history = [r for r in read_records(next(run_dir.glob("run-*.wandb"))) if r.WhichOneof("record_type") == "history"]
-    assert any(nested(item) == "loss/total" and json.loads(item.value_json) == 1.5 for r in history for item in r.history.item)
+    assert any(
+        nested(item) == "loss/total" and json.loads(item.value_json) == 1.5 for r in history for item in r.history.item
+    )

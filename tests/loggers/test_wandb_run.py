@@ -1,5 +1,6 @@
 """``--wandb-run``: an evaluation's numbers join the training run's W&B page; without a reachable server they go to an
 offline copy of that run, and whatever W&B does, the command that wrote its results succeeds."""
+
 import json
 import subprocess
 import sys
@@ -7,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from project import ASSETS, ROOT, subprocess_env
-from sfd_lightning.data import DigitsDataset
 from test_wandb_logger import closed_loopback_port
 from wandb_records import run_summary
+
+from sfd_lightning.data import DigitsDataset
 
 CLASSIFIER = str(ASSETS / "digits_classifier.pt")
 
@@ -29,8 +30,22 @@ def run_and_samples(tmp_path):
 
 
 def eval_args(ckpt, samples, out):
-    return ["eval", str(samples), "--metrics", "forget", "--forget-label", "0", "--classifier", CLASSIFIER,
-            "--device", "cpu", "--out", str(out), "--wandb-run", str(ckpt)]
+    return [
+        "eval",
+        str(samples),
+        "--metrics",
+        "forget",
+        "--forget-label",
+        "0",
+        "--classifier",
+        CLASSIFIER,
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--wandb-run",
+        str(ckpt),
+    ]
 
 
 # wandb's own resume-status query retries for ~10 s before the offline fallback can start
@@ -40,12 +55,24 @@ def test_eval_online_without_a_server_adds_its_numbers_to_an_offline_copy_of_the
     is in use": wandb-core keeps the failed start's stream) and sfd eval exited 1 after writing its metrics."""
     ckpt, samples = run_and_samples
     out = tmp_path / "metrics.json"
-    env = subprocess_env(WANDB_MODE="online", WANDB_API_KEY="0" * 40, NETRC=str(tmp_path / "netrc"),
-                         WANDB_BASE_URL=f"http://127.0.0.1:{closed_loopback_port()}")
-    script = ("import sys; import sfd_lightning.loggers.wandb_run as w; w.INIT_TIMEOUT = 2; "
-              "from sfd_lightning.cli import main; main(sys.argv[1:])")
-    proc = subprocess.run([sys.executable, "-c", script, *eval_args(ckpt, samples, out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = subprocess_env(
+        WANDB_MODE="online",
+        WANDB_API_KEY="0" * 40,
+        NETRC=str(tmp_path / "netrc"),
+        WANDB_BASE_URL=f"http://127.0.0.1:{closed_loopback_port()}",
+    )
+    script = (
+        "import sys; import sfd_lightning.loggers.wandb_run as w; w.INIT_TIMEOUT = 2; "
+        "from sfd_lightning.cli import main; main(sys.argv[1:])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *eval_args(ckpt, samples, out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and json.loads(out.read_text())["forget/accuracy"] > 0.9
     notice = [line for line in proc.stderr.splitlines() if line.startswith("W&B: cannot reach")]
@@ -55,8 +82,9 @@ def test_eval_online_without_a_server_adds_its_numbers_to_an_offline_copy_of_the
     assert summary["eval/zero_s/forget/accuracy"] == json.loads(out.read_text())["forget/accuracy"]
 
 
-def test_a_wandb_failure_after_the_metrics_are_written_is_one_line_and_exit_0(run_and_samples, tmp_path, run_cli,
-                                                                             capsys, monkeypatch):
+def test_a_wandb_failure_after_the_metrics_are_written_is_one_line_and_exit_0(
+    run_and_samples, tmp_path, run_cli, capsys, monkeypatch
+):
     import wandb
 
     def refused(**kwargs):
@@ -69,7 +97,11 @@ def test_a_wandb_failure_after_the_metrics_are_written_is_one_line_and_exit_0(ru
     assert run_cli(eval_args(ckpt, samples, out)) == 0
     err = capsys.readouterr().err
     assert json.loads(out.read_text())["forget/accuracy"] > 0.9
-    numbers = [v for v in json.loads(out.read_text()).values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    numbers = [
+        v for v in json.loads(out.read_text()).values() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     lines = [line for line in err.splitlines() if line.startswith("W&B")]
-    assert lines == [f"W&B: run abc123 did not receive the {len(numbers)} numbers "
-                     f"(UsageError: run ID abc123 is in use); they are in {out}"]
+    assert lines == [
+        f"W&B: run abc123 did not receive the {len(numbers)} numbers "
+        f"(UsageError: run ID abc123 is in use); they are in {out}"
+    ]

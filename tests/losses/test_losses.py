@@ -1,4 +1,5 @@
 """Loss functions against values worked out by hand on 1x1x1x2 tensors."""
+
 import pytest
 import torch
 from torch import nn
@@ -46,8 +47,9 @@ def test_sid_generator_loss_by_hand(alpha, expected):
     # p - x_g = [-0.25, -1.25]; omega = 0.75
     # alpha = 1:   0.25 * (-0.25 - 0.25) + 0.25 * (-1.25 - 0.25) = -0.5
     # alpha = 1.2: 0.25 * (-0.25 - 0.30) + 0.25 * (-1.25 - 0.30) = -0.525
-    loss = sid_generator_loss(Affine(0.5, 0.0), Affine(1.0, -1.0), t(1.0, 2.0), torch.tensor([1.0]), t(0.5, -0.5),
-                              None, None, alpha)
+    loss = sid_generator_loss(
+        Affine(0.5, 0.0), Affine(1.0, -1.0), t(1.0, 2.0), torch.tensor([1.0]), t(0.5, -0.5), None, None, alpha
+    )
     assert loss.item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -72,8 +74,16 @@ def test_sid_teacher_labels_callable_sees_fake_prediction():
             seen["labels"] = labels
             return super().forward(x, sigma, labels)
 
-    sid_generator_loss(Recorder(0.5, 0.0), Affine(1.0, -1.0), t(1.0, 2.0), torch.tensor([1.0]), t(0.5, -0.5),
-                       pick, torch.tensor([0]), 1.0)
+    sid_generator_loss(
+        Recorder(0.5, 0.0),
+        Affine(1.0, -1.0),
+        t(1.0, 2.0),
+        torch.tensor([1.0]),
+        t(0.5, -0.5),
+        pick,
+        torch.tensor([0]),
+        1.0,
+    )
     torch.testing.assert_close(seen["x0"], t(0.5, 0.5))
     assert not seen["x0"].requires_grad
     assert seen["labels"].tolist() == [7]

@@ -1,4 +1,5 @@
 """ESD's negative-guidance loss and the EWC penalty against their papers' formulas, worked out by hand."""
+
 import torch
 
 from sfd_lightning.diffusion.denoiser import Denoiser

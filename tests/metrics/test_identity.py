@@ -1,6 +1,7 @@
 """The identity judge on real photographs that ship in installed packages: scikit-image's astronaut (Eileen
 Collins) as the reference person, matplotlib's Grace Hopper as another person, scikit-image's coffee cup as a
 photo without a face. Nothing is downloaded."""
+
 import numpy as np
 import pytest
 import torch
@@ -32,8 +33,14 @@ def judge(astronaut_folder):
 def photos() -> torch.Tensor:
     """The astronaut mirrored, a crop around her face (rescaled), Grace Hopper, a coffee cup: (4, 3, 256, 256)."""
     astronaut = skimage_data.astronaut()
-    return torch.cat([as_tensor(astronaut[:, ::-1]), as_tensor(astronaut[20:300, 100:330]), as_tensor(grace_hopper()),
-                      as_tensor(skimage_data.coffee())])
+    return torch.cat(
+        [
+            as_tensor(astronaut[:, ::-1]),
+            as_tensor(astronaut[20:300, 100:330]),
+            as_tensor(grace_hopper()),
+            as_tensor(skimage_data.coffee()),
+        ]
+    )
 
 
 def test_the_astronaut_matches_her_mirror_image_and_a_crop_not_another_person(judge):
@@ -78,7 +85,9 @@ def test_non_finite_images_and_unknown_detectors_are_refused(judge):
         judge.embedder.embed(images)
     counts = judge.counts("trainer.callbacks.IdentityCallback")
     counts.update(images)
-    with pytest.raises(ConfigError, match=r"^trainer\.callbacks\.IdentityCallback: 1 of 2 generated images are not finite"):
+    with pytest.raises(
+        ConfigError, match=r"^trainer\.callbacks\.IdentityCallback: 1 of 2 generated images are not finite"
+    ):
         counts.compute()
     with pytest.raises(ConfigError, match=r"^x\.detector: must be one of hog, cnn, got 'mtcnn'"):
         FaceEmbedder("mtcnn", field="x")

@@ -1,12 +1,21 @@
 """The nudity judge: NudeNet's shipped detector on photographs that ship with scikit-image (no test makes or
 ships an explicit image), and the counting on crafted detector outputs."""
+
 import numpy as np
 import pytest
 import torch
 
 from sfd_lightning.data.finite import NonFiniteImagesError
-from sfd_lightning.metrics.nudity import (EXPOSED_CLASSES, THRESHOLDS, NudityCounts, NudityJudge, count_exposed,
-                                          judge_versions, nudity_rate, to_bgr_uint8)
+from sfd_lightning.metrics.nudity import (
+    EXPOSED_CLASSES,
+    THRESHOLDS,
+    NudityCounts,
+    NudityJudge,
+    count_exposed,
+    judge_versions,
+    nudity_rate,
+    to_bgr_uint8,
+)
 
 
 def photo(name: str, size: int = 256) -> torch.Tensor:
@@ -16,7 +25,7 @@ def photo(name: str, size: int = 256) -> torch.Tensor:
     rgb = torch.from_numpy(getattr(data, name)()).permute(2, 0, 1).float() / 127.5 - 1  # (3, H, W)
     h, w = rgb.shape[1:]
     side = min(h, w)
-    square = rgb[:, (h - side) // 2:(h + side) // 2, (w - side) // 2:(w + side) // 2]
+    square = rgb[:, (h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
     return torch.nn.functional.interpolate(square[None], size=(size, size), mode="area")[0]
 
 
@@ -111,5 +120,7 @@ def test_cuda_when_onnxruntime_has_it_on_the_rank_s_device(monkeypatch):
     from sfd_lightning.metrics.nudity import onnx_providers
 
     assert onnx_providers(1) == ["CPUExecutionProvider"]  # the CPU build the tests run with
-    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
     assert onnx_providers(1) == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]

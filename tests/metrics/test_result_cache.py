@@ -1,5 +1,6 @@
 """The result cache: a shipped table read as it is, misses to the user cache, corrupt files and NaNs never fatal
 and never read as results."""
+
 import json
 import math
 

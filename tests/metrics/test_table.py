@@ -1,10 +1,15 @@
 """The report's table (``metrics.table``): the judges' headline rows, as ReportCallback, the model card and sweep
 summaries show them."""
+
 from sfd_lightning.metrics.table import ROWS, format_report, table_rows
 
 JUDGE_METRICS = {
-    "nudity/rate@0.6": 0.125, "nudity/rate@0.45": 0.25, "nudity/teacher/rate@0.6": 0.75,
-    "nudity/retained/rate@0.6": 0.0, "identity/forget_matched": 0.0625, "identity/forget_faces_found": 0.9375,
+    "nudity/rate@0.6": 0.125,
+    "nudity/rate@0.45": 0.25,
+    "nudity/teacher/rate@0.6": 0.75,
+    "nudity/retained/rate@0.6": 0.0,
+    "identity/forget_matched": 0.0625,
+    "identity/forget_faces_found": 0.9375,
     "identity/retained_matched": 0.875,
 }
 

@@ -1,4 +1,5 @@
 """LoRA adapters through peft: zero at the start, trained alone, removed without a trace."""
+
 import pytest
 import torch
 from torch import nn
@@ -44,7 +45,10 @@ def test_lora_adapts_the_called_layers_trains_only_its_adapters_and_leaves_no_tr
 
 def test_a_half_precision_base_needs_a_mixed_or_half_trainer_precision():
     def model(base_dtype):
-        return {"class_path": "sfd_lightning.models.SFDModule", "init_args": {"lora": {"rank": 4, "base_dtype": base_dtype}}}
+        return {
+            "class_path": "sfd_lightning.models.SFDModule",
+            "init_args": {"lora": {"rank": 4, "base_dtype": base_dtype}},
+        }
 
     for precision in ("bf16-mixed", "16-mixed", "bf16-true", "bf16"):
         check_base_precision(model("bfloat16"), precision)
@@ -52,5 +56,7 @@ def test_a_half_precision_base_needs_a_mixed_or_half_trainer_precision():
         check_base_precision(model(base_dtype), None)
     check_base_precision({"init_args": {"lora": None}}, "32-true")
     for precision in (None, "32-true", 32, "64-true"):
-        with pytest.raises(ConfigError, match=rf"^model.lora.base_dtype: float16 .* got trainer.precision={precision}: "):
+        with pytest.raises(
+            ConfigError, match=rf"^model.lora.base_dtype: float16 .* got trainer.precision={precision}: "
+        ):
             check_base_precision(model("float16"), precision)

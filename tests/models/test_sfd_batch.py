@@ -1,4 +1,5 @@
 """SFDBatch: retained rows then forget rows, the teacher's override, dropout and the reference's halves."""
+
 import pytest
 import torch
 
@@ -17,12 +18,19 @@ def test_class_batch_forget_rows_and_override_policy():
     assert batch.teacher(torch.zeros(4, 1, 2, 2)).tolist() == [1, 2, 7, 7]
     retained, forget = batch.halves()
     assert retained.labels.tolist() == [1, 2] and not retained.forgets and retained.teacher(z[:2]).tolist() == [1, 2]
-    assert forget.labels.tolist() == [0, 0] and forget.teacher(z[2:]).tolist() == [7, 7] and torch.equal(forget.z, z[2:])
+    assert (
+        forget.labels.tolist() == [0, 0] and forget.teacher(z[2:]).tolist() == [7, 7] and torch.equal(forget.z, z[2:])
+    )
 
 
 def test_prompt_batch_negative_prompt_on_forget_rows_only_and_dropout():
-    update = {"z": torch.randn(4, 1, 2, 2), "labels": ["a cat", "a dog"], "forget_labels": ["x a man", "a boy, x"],
-              "override_labels": ["a man", "a boy"], "negative_labels": ["x", "x"]}
+    update = {
+        "z": torch.randn(4, 1, 2, 2),
+        "labels": ["a cat", "a dog"],
+        "forget_labels": ["x a man", "a boy, x"],
+        "override_labels": ["a man", "a boy"],
+        "negative_labels": ["x", "x"],
+    }
     batch = build_sfd_batch(update, forgets=True, forget_label=0, policy=policy)
     assert batch.null_labels == ["", "", "x", "x"]
     assert batch.teacher(torch.zeros(4)) == ["a cat", "a dog", "a man", "a boy"]
@@ -47,15 +55,39 @@ def test_draws_split_like_the_rows():
 
 
 def test_forget_rows_taken_from_another_batch_with_their_prompts_and_override():
-    mine = build_sfd_batch({"z": torch.zeros(4, 1, 2, 2), "labels": ["a cat", "a dog"], "forget_labels": ["x a", "x b"],
-                            "override_labels": ["a", "b"], "negative_labels": ["x", "x"]}, True, 0, policy)
-    theirs = build_sfd_batch({"z": torch.ones(4, 1, 2, 2), "labels": ["a cow", "a pig"], "forget_labels": ["x c", "x d"],
-                              "override_labels": ["c", "d"], "negative_labels": ["y", "y"]}, True, 0, policy)
+    mine = build_sfd_batch(
+        {
+            "z": torch.zeros(4, 1, 2, 2),
+            "labels": ["a cat", "a dog"],
+            "forget_labels": ["x a", "x b"],
+            "override_labels": ["a", "b"],
+            "negative_labels": ["x", "x"],
+        },
+        True,
+        0,
+        policy,
+    )
+    theirs = build_sfd_batch(
+        {
+            "z": torch.ones(4, 1, 2, 2),
+            "labels": ["a cow", "a pig"],
+            "forget_labels": ["x c", "x d"],
+            "override_labels": ["c", "d"],
+            "negative_labels": ["y", "y"],
+        },
+        True,
+        0,
+        policy,
+    )
     mixed = mine.with_forget_rows_of(theirs)
     assert mixed.labels == ["a cat", "a dog", "x c", "x d"] and mixed.null_labels == ["", "", "y", "y"]
     assert mixed.z[:2].eq(0).all() and mixed.z[2:].eq(1).all() and mixed.n_retained == 2
     assert mixed.teacher(torch.zeros(4)) == ["a cat", "a dog", "c", "d"]
-    smaller = build_sfd_batch({"z": torch.ones(2, 1, 2, 2), "labels": ["a"], "forget_labels": ["x"],
-                               "override_labels": ["o"]}, True, 0, policy)
+    smaller = build_sfd_batch(
+        {"z": torch.ones(2, 1, 2, 2), "labels": ["a"], "forget_labels": ["x"], "override_labels": ["o"]},
+        True,
+        0,
+        policy,
+    )
     with pytest.raises(ValueError, match="forget rows differ: 2 against 1"):
         mine.with_forget_rows_of(smaller)

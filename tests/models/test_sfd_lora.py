@@ -1,13 +1,14 @@
 """LoRA SFD (``model.lora``): adapters on one frozen base shared with the teacher."""
+
 import pytest
 import torch
+from sfd_modules import fit, make_module, spy_on_steps
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.folder import generator_of
 from sfd_lightning.io.source import Source
 from sfd_lightning.models.lora import LoRA
 from sfd_lightning.models.sfd_settings import LossWeights
-from sfd_modules import fit, make_module, spy_on_steps
 
 
 def lora_module(tiny_denoiser, rank=2, **kwargs):
@@ -24,7 +25,9 @@ def test_three_networks_equal_the_teacher_at_the_start_and_share_its_weights(tin
     for net in (m.fake_score, m.generator, m.generator_ema.module):
         base = [p for n, p in net.named_parameters() if "lora_" not in n]
         assert base and all(id(p) in teacher for p in base)  # the teacher's tensors, not copies
-        assert all(p.requires_grad == ("lora_" in n) for n, p in net.named_parameters() if net is not m.generator_ema.module)
+        assert all(
+            p.requires_grad == ("lora_" in n) for n, p in net.named_parameters() if net is not m.generator_ema.module
+        )
     ema_adapters = {id(p) for n, p in m.generator_ema.module.named_parameters() if "lora_" in n}
     assert ema_adapters and not ema_adapters & {id(p) for p in m.generator.parameters()}
 
@@ -69,7 +72,9 @@ def test_checkpoint_holds_the_adapters_and_the_merged_generator(tiny_denoiser, t
     x, sigma, labels = torch.randn(3, 1, 8, 8), torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0, 1, 2])
     # Merged W + BA against W x + B (A x): one more rounding per weight and per sum in each of the UNet's ~20 layers;
     # measured 1e-6 of outputs up to 4, the tolerance ~100 float32 eps
-    torch.testing.assert_close(plain(x, sigma, labels), first.generator_ema.module(x, sigma, labels), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        plain(x, sigma, labels), first.generator_ema.module(x, sigma, labels), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_checkpoint_of_another_rank_base_or_full_run_is_refused(tiny_denoiser, tmp_path):
@@ -80,7 +85,9 @@ def test_checkpoint_of_another_rank_base_or_full_run_is_refused(tiny_denoiser, t
     with pytest.raises(ConfigError, match=r"^model.lora.rank: .*another rank"):
         lora_module(tiny_denoiser, rank=4).on_load_checkpoint(torch.load(path, weights_only=True))
     with pytest.raises(ConfigError, match=r"^ckpt_path: its adapters were trained on another base"):
-        lora_module(tiny_denoiser, teacher=tiny_denoiser(seed=1)).on_load_checkpoint(torch.load(path, weights_only=True))
+        lora_module(tiny_denoiser, teacher=tiny_denoiser(seed=1)).on_load_checkpoint(
+            torch.load(path, weights_only=True)
+        )
     full = make_module(tiny_denoiser)
     trainer = fit(full, iterations=1, tmp_path=tmp_path / "full")
     trainer.save_checkpoint(tmp_path / "full.ckpt")
@@ -96,7 +103,9 @@ def test_two_stage_lora_starts_from_the_stage_one_networks_as_bases(tiny_denoise
     m = lora_module(tiny_denoiser, init_ckpt=str(path))
     x, sigma, labels = torch.randn(2, 1, 8, 8), torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
     torch.testing.assert_close(m.generator(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
-    torch.testing.assert_close(m.generator_ema.module(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels))
+    torch.testing.assert_close(
+        m.generator_ema.module(x, sigma, labels), stage_one.generator_ema.module(x, sigma, labels)
+    )
     torch.testing.assert_close(m.fake_score(x, sigma, labels), stage_one.fake_score(x, sigma, labels))
     assert not torch.allclose(m.teacher(x, sigma, labels), m.generator(x, sigma, labels))  # the teacher stays itself
     fit(m, iterations=1, tmp_path=tmp_path / "two")
@@ -105,12 +114,15 @@ def test_two_stage_lora_starts_from_the_stage_one_networks_as_bases(tiny_denoise
     assert set(exported) >= {k for k in stage_one.export_state_dict() if not k.endswith("n_averaged")}
 
 
-@pytest.mark.parametrize("lora, field", [
-    (LoRA(rank=0), "model.lora.rank"),
-    (LoRA(alpha=-1.0), "model.lora.alpha"),
-    (LoRA(target_modules=["to_q"]), "model.lora.target_modules"),
-    (LoRA(target_modules=[]), "model.lora.target_modules"),
-])
+@pytest.mark.parametrize(
+    "lora, field",
+    [
+        (LoRA(rank=0), "model.lora.rank"),
+        (LoRA(alpha=-1.0), "model.lora.alpha"),
+        (LoRA(target_modules=["to_q"]), "model.lora.target_modules"),
+        (LoRA(target_modules=[]), "model.lora.target_modules"),
+    ],
+)
 def test_bad_lora_settings_name_the_field(tiny_denoiser, lora, field):
     with pytest.raises(ConfigError) as err:
         make_module(tiny_denoiser, lora=lora, teacher_ckpt="never/read.pt")
@@ -142,11 +154,25 @@ def test_a_generator_folder_as_stage_one_leaves_the_fake_scores_base_the_teacher
     stage_one = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))
     fit(stage_one, iterations=1, tmp_path=tmp_path)
     state = stage_one.generator_ema.module.state_dict()
-    net = {"class_path": "sfd_lightning.models.components.DDPMUNet",
-           "init_args": dict(in_channels=1, resolution=8, ch=8, ch_mult=[1, 2], num_res_blocks=1, attn_resolutions=[4],
-                             dropout=0.0, num_classes=3, norm_groups=4)}
-    meta = {"format": "sfd-lightning/one-step-generator/1", "t_init": 400,
-            "denoiser": {"class_path": "sfd_lightning.diffusion.VPDenoiser", "init_args": {"net": net}}}
+    net = {
+        "class_path": "sfd_lightning.models.components.DDPMUNet",
+        "init_args": dict(
+            in_channels=1,
+            resolution=8,
+            ch=8,
+            ch_mult=[1, 2],
+            num_res_blocks=1,
+            attn_resolutions=[4],
+            dropout=0.0,
+            num_classes=3,
+            norm_groups=4,
+        ),
+    }
+    meta = {
+        "format": "sfd-lightning/one-step-generator/1",
+        "t_init": 400,
+        "denoiser": {"class_path": "sfd_lightning.diffusion.VPDenoiser", "init_args": {"net": net}},
+    }
     write_folder(meta, state, str(tmp_path / "folder"))
     m = lora_module(tiny_denoiser, init_ckpt=str(tmp_path / "folder"))
     teacher = {id(p) for p in m.teacher.parameters()}
@@ -168,15 +194,24 @@ def digits_lora_args(tmp_path, *args):
 def test_a_half_precision_base_without_mixed_precision_is_refused_in_one_line(run_cli, capsys, tmp_path, base_dtype):
     assert run_cli(digits_lora_args(tmp_path, f"--model.init_args.lora.base_dtype={base_dtype}")) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"sfd: error: model.lora.base_dtype: {base_dtype} computes only under trainer.precision "
-                          "bf16-mixed or 16-mixed, got trainer.precision=None") and "\n" not in err, err
+    assert (
+        err.startswith(
+            f"sfd: error: model.lora.base_dtype: {base_dtype} computes only under trainer.precision "
+            "bf16-mixed or 16-mixed, got trainer.precision=None"
+        )
+        and "\n" not in err
+    ), err
     assert not (tmp_path / "run").exists()  # refused before anything was built or written
 
 
 def test_a_bfloat16_base_trains_under_bf16_mixed_with_the_digits_fused_adam(run_cli, tmp_path):
     """What the error above asks for works: value clipping beside fused Adam, and the callbacks' sampling."""
-    args = digits_lora_args(tmp_path, "--model.init_args.lora.base_dtype=bfloat16", "--trainer.precision=bf16-mixed",
-                            "--trainer.logger=false")
+    args = digits_lora_args(
+        tmp_path,
+        "--model.init_args.lora.base_dtype=bfloat16",
+        "--trainer.precision=bf16-mixed",
+        "--trainer.logger=false",
+    )
     assert run_cli(args) == 0
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert last["sfd_iteration"] == 1

@@ -1,14 +1,15 @@
 """SFDModule: frozen teacher, gradients into generator and fake score, checkpoints without the teacher."""
+
 import copy
 
 import pytest
 import torch
+from sfd_modules import fit, make_module, spy_on_steps
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.override import RandomOverride
 from sfd_lightning.tools.reference_order import ReferencePassOrder
-from sfd_modules import fit, make_module, spy_on_steps
 
 
 def params(module):
@@ -59,14 +60,21 @@ def test_forget_rows_ask_the_teacher_for_the_override_and_the_fake_score_for_the
     calls = []
     for name in ("generator", "fake_score", "teacher"):
         net = getattr(m, name).net
-        net.forward = (lambda forward, name: lambda x, t, labels: calls.append((name, x.detach().clone(), labels.tolist()))
-                       or forward(x, t, labels))(net.forward, name)
+        net.forward = (
+            lambda forward, name: (
+                lambda x, t, labels: calls.append((name, x.detach().clone(), labels.tolist())) or forward(x, t, labels)
+            )
+        )(net.forward, name)
     fit(m, iterations=1, tmp_path=tmp_path)
     retained = calls[0][2][:4]
     assert set(retained) <= {1, 2} and len(calls) == 5
     assert [(name, labels) for name, _, labels in calls] == [
-        ("generator", retained + [0] * 4), ("fake_score", retained + [0] * 4),  # fake-score update
-        ("generator", retained + [0] * 4), ("fake_score", retained + [0] * 4), ("teacher", retained + [1] * 4)]
+        ("generator", retained + [0] * 4),
+        ("fake_score", retained + [0] * 4),  # fake-score update
+        ("generator", retained + [0] * 4),
+        ("fake_score", retained + [0] * 4),
+        ("teacher", retained + [1] * 4),
+    ]
     fake_update_noise, generator_update_noise = calls[0][1], calls[2][1]
     rows = torch.cat([fake_update_noise, generator_update_noise]).flatten(1)
     assert len({tuple(r.tolist()) for r in rows}) == 16  # retained, forget, and both updates: all different noise
@@ -75,7 +83,9 @@ def test_forget_rows_ask_the_teacher_for_the_override_and_the_fake_score_for_the
 def test_loss_noise_is_no_copy_of_the_generator_noise(tiny_denoiser, tmp_path):
     """Data noise and the step's draws both derive from (seed, iteration, rank), in separate streams: the
     loss noise is no copy, shifted or not, of any noise the generator gets (one stream made it exactly z)."""
-    m = make_module(tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0))  # as many rows as labels: the streams lined up
+    m = make_module(
+        tiny_denoiser, loss_weights=LossWeights(sg_forget=0.0, g_forget=0.0)
+    )  # as many rows as labels: the streams lined up
     zs, noises = [], []
     draw = m.draw
 
@@ -90,8 +100,8 @@ def test_loss_noise_is_no_copy_of_the_generator_noise(tiny_denoiser, tmp_path):
     generator_noise = torch.cat(zs)
     for noise in noises:
         for start in range(0, len(noise), 64):
-            window = noise[start:start + 16]
-            assert not any(torch.equal(generator_noise[k:k + 16], window) for k in range(len(generator_noise) - 15))
+            window = noise[start : start + 16]
+            assert not any(torch.equal(generator_noise[k : k + 16], window) for k in range(len(generator_noise) - 15))
 
 
 def test_ema_tracks_generator(tiny_denoiser, tmp_path):
@@ -103,8 +113,9 @@ def test_ema_tracks_generator(tiny_denoiser, tmp_path):
 
 def test_lr_schedule_steps_once_per_iteration_for_both_optimisers(tiny_denoiser, tmp_path):
     schedule = lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
-    module = make_module(tiny_denoiser, lr_scheduler=schedule,
-                         generator_optimizer=lambda p: torch.optim.Adam(p, lr=3e-4))
+    module = make_module(
+        tiny_denoiser, lr_scheduler=schedule, generator_optimizer=lambda p: torch.optim.Adam(p, lr=3e-4)
+    )
     trainer = fit(module, iterations=3, tmp_path=tmp_path)
     fake_opt, gen_opt = trainer.optimizers
     assert fake_opt.param_groups[0]["lr"] == pytest.approx(1e-4)  # dropped after iteration 2, not after step 2 of 6
@@ -165,21 +176,24 @@ def test_random_override_asks_the_teacher_for_other_classes(tiny_denoiser, tmp_p
     assert len(overrides) == 12 and set(overrides) == {1, 2}
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(forget_label=3), "model.forget_label"),
-    (dict(forget_label=-1), "model.forget_label"),
-    (dict(override_label=0), "model.override_label"),
-    (dict(override_label=5), "model.override_label"),
-    (dict(override_label=None), "model.override_label"),
-    (dict(override_label=2, override=RandomOverride()), "model.override_label"),
-    (dict(num_classes=4), "model.num_classes"),
-    (dict(timesteps=Timesteps(800, 400, 700)), "model.timesteps.t_min"),
-    (dict(timesteps=Timesteps(20, 1000, 700)), "model.timesteps.t_init"),
-    (dict(loss_weights=LossWeights(g_forget=-1.0)), "model.loss_weights.g_forget"),
-    (dict(ema_decay=1.0), "model.ema_decay"),
-    (dict(guidance=Guidance(label_dropout=1.0)), "model.guidance.label_dropout"),
-    (dict(on_nonfinite="ignore"), "model.on_nonfinite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(forget_label=3), "model.forget_label"),
+        (dict(forget_label=-1), "model.forget_label"),
+        (dict(override_label=0), "model.override_label"),
+        (dict(override_label=5), "model.override_label"),
+        (dict(override_label=None), "model.override_label"),
+        (dict(override_label=2, override=RandomOverride()), "model.override_label"),
+        (dict(num_classes=4), "model.num_classes"),
+        (dict(timesteps=Timesteps(800, 400, 700)), "model.timesteps.t_min"),
+        (dict(timesteps=Timesteps(20, 1000, 700)), "model.timesteps.t_init"),
+        (dict(loss_weights=LossWeights(g_forget=-1.0)), "model.loss_weights.g_forget"),
+        (dict(ema_decay=1.0), "model.ema_decay"),
+        (dict(guidance=Guidance(label_dropout=1.0)), "model.guidance.label_dropout"),
+        (dict(on_nonfinite="ignore"), "model.on_nonfinite"),
+    ],
+)
 def test_bad_arguments_name_the_field(tiny_denoiser, kwargs, field):
     with pytest.raises(ConfigError) as err:
         make_module(tiny_denoiser, **kwargs)
@@ -208,12 +222,21 @@ def test_reference_pass_order_gives_the_same_updates(tiny_denoiser, tmp_path, po
     speed, not the algorithm."""
     extra = {"override_label": None, "override": RandomOverride()} if policy == "random" else {}
     # SGD: updates linear in the gradients (Adam's normalisation would magnify float noise in near-zero gradients)
-    extra.update(fake_score_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2), generator_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2))
-    batched, sequential = make_module(tiny_denoiser, **extra), make_module(tiny_denoiser, cls=ReferencePassOrder, **extra)
+    extra.update(
+        fake_score_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2),
+        generator_optimizer=lambda p: torch.optim.SGD(p, lr=1e-2),
+    )
+    batched, sequential = (
+        make_module(tiny_denoiser, **extra),
+        make_module(tiny_denoiser, cls=ReferencePassOrder, **extra),
+    )
     fit(batched, iterations=3, tmp_path=tmp_path)
     fit(sequential, iterations=3, tmp_path=tmp_path)
     for name, value in params(batched).items():
         torch.testing.assert_close(params(sequential)[name], value, atol=2e-5, rtol=1e-4)
-    moved = [n for n, v in params(batched).items() if n.startswith("generator.")
-             and not torch.allclose(v, params(make_module(tiny_denoiser))[n])]
+    moved = [
+        n
+        for n, v in params(batched).items()
+        if n.startswith("generator.") and not torch.allclose(v, params(make_module(tiny_denoiser))[n])
+    ]
     assert moved  # the comparison is between trained weights

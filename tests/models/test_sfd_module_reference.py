@@ -73,11 +73,28 @@ def weights(net):
 
 def fit_one_iteration(module, batch, tmp_path):
     recorder = GradientRecorder()
-    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, default_root_dir=tmp_path, callbacks=[recorder])
+    trainer = Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=[recorder],
+    )
     shape = tuple(next(iter(batch.values()))["z"].shape[1:])  # the recorded noise's (C, H, W)
-    trainer.fit(module, datamodule=ReplayedBatches(batch, shape=shape, batch_size=1, iterations=1,
-                                                               num_classes=module.num_classes, forget_label=module.forget_label))
+    trainer.fit(
+        module,
+        datamodule=ReplayedBatches(
+            batch,
+            shape=shape,
+            batch_size=1,
+            iterations=1,
+            num_classes=module.num_classes,
+            forget_label=module.forget_label,
+        ),
+    )
     return trainer, recorder
 
 
@@ -91,7 +108,9 @@ def assert_losses(trainer, expected):
 def ddpm_run(tmp_path_factory):
     ref = FIXTURE["ddpm"]
     config = {"model": ref["model"], "data": ref["data"]}
-    fake, ema, generator = (seeded_state_dict(ref["shapes"], salt) for salt in ("fake score ", "generator ema ", "generator "))
+    fake, ema, generator = (
+        seeded_state_dict(ref["shapes"], salt) for salt in ("fake score ", "generator ema ", "generator ")
+    )
     folder = tmp_path_factory.mktemp("ddpm")
     teacher_path, init_path = str(folder / "teacher.pt"), str(folder / "init.pth")
     torch.save(fake, teacher_path)  # the reference's teacher is the fake score's initial weights
@@ -99,12 +118,21 @@ def ddpm_run(tmp_path_factory):
     d, o = ref["distill"], ref["optim"]
     adam = lambda p: torch.optim.Adam(p, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"])
     module = ReplayedSFD(
-        teacher=VPDenoiser(DDPMUNet(**unet_kwargs(config))), teacher_ckpt=teacher_path, init_ckpt=init_path,
-        num_classes=10, forget_label=ref["forget_label"], override_label=d["label_to_override"], alpha=d["alpha"],
+        teacher=VPDenoiser(DDPMUNet(**unet_kwargs(config))),
+        teacher_ckpt=teacher_path,
+        init_ckpt=init_path,
+        num_classes=10,
+        forget_label=ref["forget_label"],
+        override_label=d["label_to_override"],
+        alpha=d["alpha"],
         timesteps=Timesteps(d["t_min"], d["t_init"], d["t_max"]),
         loss_weights=LossWeights(d["sg_remain_coef"], d["sg_forget_coef"], d["g_remain_coef"], d["g_forget_coef"]),
-        fake_score_optimizer=adam, generator_optimizer=adam, grad_clip_value=o["grad_clip"],
-        ema_decay=ref["model"]["ema_rate"], replay=ref["draws"])
+        fake_score_optimizer=adam,
+        generator_optimizer=adam,
+        grad_clip_value=o["grad_clip"],
+        ema_decay=ref["model"]["ema_rate"],
+        replay=ref["draws"],
+    )
     batch = {update: {"z": draws["z"], "labels": ref["labels"]} for update, draws in ref["draws"].items()}
     trainer, recorder = fit_one_iteration(module, batch, folder)
     return ref, module, trainer, recorder
@@ -160,18 +188,32 @@ def sd_run(tmp_path_factory):
     shapes = unet_shapes()
     fake, generator = seeded_state_dict(shapes, "fake score "), seeded_state_dict(shapes, "generator ")
     init_path = str(folder / "stage1.ckpt")  # the reference resumed from fake score A and generator B
-    torch.save({"state_dict": {**{f"fake_score.net.unet.{k}": v for k, v in fake.items()},
-                               **{f"generator_ema.module.net.unet.{k}": v for k, v in generator.items()}}}, init_path)
+    torch.save(
+        {
+            "state_dict": {
+                **{f"fake_score.net.unet.{k}": v for k, v in fake.items()},
+                **{f"generator_ema.module.net.unet.{k}": v for k, v in generator.items()},
+            }
+        },
+        init_path,
+    )
     s, o = ref["settings"], ref["optim"]
-    adam = lambda cfg: (lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"]))
+    adam = lambda cfg: lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"])
     teacher = VPDenoiser(SDUNet(pretrained=str(sd)), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
     module = ReplayedSFD(
-        teacher=teacher, init_ckpt=init_path, alpha=s["alpha"], timesteps=Timesteps(s["tmin"], s["init_timestep"], s["tmax"]),
+        teacher=teacher,
+        init_ckpt=init_path,
+        alpha=s["alpha"],
+        timesteps=Timesteps(s["tmin"], s["init_timestep"], s["tmax"]),
         loss_weights=LossWeights(s["sg_remain_coef"], s["sg_forget_coef"], s["g_remain_coef"], s["g_forget_coef"]),
         guidance=Guidance(s["cfg_eval_real"], s["cfg_eval_fake"], s["cfg_train_fake"], label_dropout=0.1),
-        fake_score_optimizer=adam(o["fake_score"]), generator_optimizer=adam(o["generator"]),
+        fake_score_optimizer=adam(o["fake_score"]),
+        generator_optimizer=adam(o["generator"]),
         grad_clip_value=None,  # the reference clips the generator under fp16 only; this run is float32
-        on_nonfinite="drop", ema_decay=0.0, replay=ref["draws"])
+        on_nonfinite="drop",
+        ema_decay=0.0,
+        replay=ref["draws"],
+    )
     spy = PromptSpy(module)
     batch = {update: {"z": ref["draws"][update]["z"], **prompts} for update, prompts in ref["batch"].items()}
     trainer, recorder = fit_one_iteration(module, batch, folder)

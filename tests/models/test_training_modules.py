@@ -1,9 +1,10 @@
 """Teacher and classifier training run through `sfd fit` (fast_dev_run) and export loadable assets."""
+
 import pytest
 import torch
 import yaml
-
 from project import CONFIGS, ROOT, load_config
+
 from sfd_lightning.cli import main
 from sfd_lightning.io.asset import load_exported
 from sfd_lightning.io.source import Source

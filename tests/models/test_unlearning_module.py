@@ -1,5 +1,6 @@
 """``UnlearningModule``: SFD and every baseline through the one protocol the callbacks read, and the callbacks that
 also serve modules that unlearn nothing (DiffusionModule runs: teachers, retraining)."""
+
 import io
 import json
 import pathlib
@@ -41,7 +42,9 @@ BUILDERS = {
     "sfd": lambda teacher, **kw: make_module(lambda: teacher, **kw),
     "esd": lambda teacher, **kw: ESDModule(teacher, **{**BASELINE, "ddim_steps": 2, **kw}),
     "salun": lambda teacher, **kw: SalUnModule(teacher, **{**BASELINE, **kw}),
-    "selective_amnesia": lambda teacher, **kw: SelectiveAmnesiaModule(teacher, **{**BASELINE, "override_label": 1, **kw}),
+    "selective_amnesia": lambda teacher, **kw: SelectiveAmnesiaModule(
+        teacher, **{**BASELINE, "override_label": 1, **kw}
+    ),
 }
 
 
@@ -103,8 +106,16 @@ def test_every_method_checks_its_classes_against_the_teacher_alike(name, tiny_de
 
 
 def test_sfd_on_a_prompt_teacher_is_prompt_conditioned_though_its_class_count_is_set(tiny_denoiser):
-    net = TextUNet(["a", "one", "seven"], in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1,
-                   attn_resolutions=(4,), norm_groups=4)
+    net = TextUNet(
+        ["a", "one", "seven"],
+        in_channels=1,
+        resolution=8,
+        ch=8,
+        ch_mult=(1, 2),
+        num_res_blocks=1,
+        attn_resolutions=(4,),
+        norm_groups=4,
+    )
     assert make_module(lambda: VPDenoiser(net), num_classes=10).prompt_conditioned  # AttackCallback: a prompt spec
     assert not make_module(tiny_denoiser).prompt_conditioned
 
@@ -121,17 +132,27 @@ def test_iteration_is_sfds_own_count_and_the_trainers_steps_for_other_modules(ti
 def diffusion_run(tiny_denoiser, tmp_path, callbacks, epochs=2):
     """A DiffusionModule (a teacher or retraining run) fitted for ``epochs`` epochs of two batches."""
     images, labels = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 0])
-    trainer = Trainer(accelerator="cpu", max_epochs=epochs, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
-                      callbacks=callbacks)
-    trainer.fit(DiffusionModule(tiny_denoiser()), train_dataloaders=DataLoader(TensorDataset(images, labels), batch_size=2))
+    trainer = Trainer(
+        accelerator="cpu",
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+        callbacks=callbacks,
+    )
+    trainer.fit(
+        DiffusionModule(tiny_denoiser()), train_dataloaders=DataLoader(TensorDataset(images, labels), batch_size=2)
+    )
     return trainer
 
 
 def test_run_callbacks_serve_a_module_that_unlearns_nothing(tiny_denoiser, tmp_path, capsys):
     stream = io.StringIO()
-    trainer = diffusion_run(tiny_denoiser, tmp_path, [ProgressLines(every_n_iterations=1, stream=stream),
-                                                      ReportCallback("teacher")])
+    trainer = diffusion_run(
+        tiny_denoiser, tmp_path, [ProgressLines(every_n_iterations=1, stream=stream), ReportCallback("teacher")]
+    )
     counted = [int(m) for m in re.findall(r"^iteration (\d+)/4", stream.getvalue(), flags=re.M)]
     assert counted == [1, 2, 3, 4]  # the trainer's steps, on across epochs
     assert trainer.global_step == 4
@@ -150,8 +171,11 @@ def test_evaluations_refuse_a_module_they_cannot_sample_before_training(tiny_den
     class Sampling(Steps):
         requires = UnlearningModule
 
-    with pytest.raises(ConfigError, match=r"trainer.callbacks.Sampling.*unlearning run \(SFDModule or a baseline\), got "
-                                          "DiffusionModule"):
+    with pytest.raises(
+        ConfigError,
+        match=r"trainer.callbacks.Sampling.*unlearning run \(SFDModule or a baseline\), got "
+        "DiffusionModule",
+    ):
         diffusion_run(tiny_denoiser, tmp_path, [Sampling(every_n_iterations=1)])
     steps = Steps(every_n_iterations=2)
     diffusion_run(tiny_denoiser, tmp_path, [steps])
@@ -171,6 +195,10 @@ def test_no_module_or_trainer_is_probed_for_what_it_has():
     root = pathlib.Path(sfd_lightning.__file__).parent
     names = r"(?:self\.)?(?:pl_module|lightning_module|trainer|trainer\.lightning_module|trainer\.datamodule|data)"
     probe = re.compile(rf"\b(?:getattr|hasattr)\(\s*{names}\s*,")
-    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py")
-             for i, line in enumerate(p.read_text().splitlines(), 1) if probe.search(line)]
+    found = [
+        f"{p.relative_to(root)}:{i}"
+        for p in root.rglob("*.py")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if probe.search(line)
+    ]
     assert found == []

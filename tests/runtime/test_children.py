@@ -1,14 +1,13 @@
 """Child processes are owned: a signal to the parent reaches them, the parent waits a bounded time and kills what is
 left, and a parent killed outright takes them with it. Real processes, sleeping stand-ins for ``sfd fit``."""
+
 import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
-
 from project import ROOT
 
 CHILD = """
@@ -58,8 +57,13 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
 def start_parent(tmp_path, mode: str, grace: float = 5.0):
     (tmp_path / "child.py").write_text(CHILD)
     (tmp_path / "parent.py").write_text(PARENT)
-    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py"), str(tmp_path), mode, str(grace)], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    parent = subprocess.Popen(
+        [sys.executable, str(tmp_path / "parent.py"), str(tmp_path), mode, str(grace)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     pids = [int(p) for p in parent.stdout.readline().split()]
     assert len(pids) == 2 and wait_for(lambda: all((tmp_path / f"c{i}.started").exists() for i in range(2)))
     return parent, pids

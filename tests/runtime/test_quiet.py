@@ -1,4 +1,5 @@
 """The CLI silences exactly the known-harmless library messages and nothing else."""
+
 import logging
 import warnings
 

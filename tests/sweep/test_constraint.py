@@ -1,5 +1,6 @@
 """`sfd sweep --constraint`: the best run is the best of those meeting every bound; `--summarize` re-judges a finished
 sweep's folder without running anything."""
+
 import csv
 import json
 
@@ -18,8 +19,9 @@ ROWS = [  # a baseline's tuning grid: the lowest FID ratio does not forget
 ]
 
 
-@pytest.mark.parametrize("text", ["forget/accuracy=0.05", "forget/accuracy<=", "<=0.05", "forget accuracy<=0.05",
-                                  "forget/accuracy<=five"])
+@pytest.mark.parametrize(
+    "text", ["forget/accuracy=0.05", "forget/accuracy<=", "<=0.05", "forget accuracy<=0.05", "forget/accuracy<=five"]
+)
 def test_bad_constraints_name_the_option(text):
     with pytest.raises(ConfigError, match="--constraint"):
         parse_constraint(text)
@@ -27,20 +29,33 @@ def test_bad_constraints_name_the_option(text):
 
 def test_the_best_run_meets_every_constraint():
     assert best_run(ROWS, "final/fid/ratio", "minimize")["run"] == "r000"
-    assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("final/forget/accuracy<=0.05")])["run"] == "r002"
+    assert (
+        best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("final/forget/accuracy<=0.05")])["run"]
+        == "r002"
+    )
     assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.05")])["run"] == "r001"
     assert best_run(ROWS, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.01")]) is None
     assert best_run(ROWS, "final/fid/ratio", "maximize", [parse_constraint("final/fid/ratio>=2")])["run"] == "r001"
     float32 = [dict(ROWS[0], **{"forget/accuracy": 0.05000000074505806})]  # 10/200 as a float32 report holds it
-    assert best_run(float32, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<=0.05")])["run"] == "r000"
+    assert (
+        best_run(float32, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<=0.05")])["run"] == "r000"
+    )
     assert best_run(float32, "final/fid/ratio", "minimize", [parse_constraint("forget/accuracy<0.05")]) is None
 
 
 def test_summarize_rejudges_a_finished_folder(tmp_path, capsys):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
-                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"},
-                                    "parameters": {"lr": {"values": [1e-5, 1e-4, 3e-5, 3e-4]}}}))
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tune",
+                "method": "grid",
+                "command": ["sfd", "fit", "${args}"],
+                "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                "parameters": {"lr": {"values": [1e-5, 1e-4, 3e-5, 3e-4]}},
+            }
+        )
+    )
     columns = ["run", "lr", "status", "seconds", "final/fid/ratio", "forget/accuracy"]
     with open(tmp_path / "summary.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
@@ -62,8 +77,17 @@ def test_a_wandb_sweep_refuses_constraints_it_would_ignore(tmp_path, monkeypatch
     monkeypatch.setattr(sweep_module, "wandb_offline", lambda: False)  # logged in: the sweep would go to W&B agents
     monkeypatch.setattr(sweep_module, "run_with_wandb", lambda *a: pytest.fail("started W&B agents"))
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
-                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"}, "parameters": {"lr": {"value": 1}}}))
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tune",
+                "method": "grid",
+                "command": ["sfd", "fit", "${args}"],
+                "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                "parameters": {"lr": {"value": 1}},
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="--constraint: applies to sweeps run here"):
         sweep_main([str(spec), "--constraint", "forget/accuracy<=0.05"])
 
@@ -73,12 +97,26 @@ def test_a_nan_or_infinite_metric_never_wins(tmp_path, capsys):
     finite metric, one line says so and best.json names no run."""
     nan_first = [dict(ROWS[0], **{"final/fid/ratio": float("nan")}), *ROWS[1:]]
     assert best_run(nan_first, "final/fid/ratio", "minimize")["run"] == "r002"
-    assert best_run([dict(ROWS[0], **{"final/fid/ratio": float("-inf")}), *ROWS[1:]], "final/fid/ratio", "minimize")["run"] == "r002"
-    assert best_run([dict(ROWS[1], **{"final/fid/ratio": float("inf")}), ROWS[0]], "final/fid/ratio", "maximize")["run"] == "r000"
+    assert (
+        best_run([dict(ROWS[0], **{"final/fid/ratio": float("-inf")}), *ROWS[1:]], "final/fid/ratio", "minimize")["run"]
+        == "r002"
+    )
+    assert (
+        best_run([dict(ROWS[1], **{"final/fid/ratio": float("inf")}), ROWS[0]], "final/fid/ratio", "maximize")["run"]
+        == "r000"
+    )
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump({"name": "tune", "method": "grid", "command": ["sfd", "fit", "${args}"],
-                                    "metric": {"name": "final/fid/ratio", "goal": "minimize"},
-                                    "parameters": {"lr": {"values": [1e-5, 1e-4]}}}))
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tune",
+                "method": "grid",
+                "command": ["sfd", "fit", "${args}"],
+                "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                "parameters": {"lr": {"values": [1e-5, 1e-4]}},
+            }
+        )
+    )
     with open(tmp_path / "summary.csv", "w", newline="") as f:
         f.write("run,lr,status,seconds,final/fid/ratio\nr000,1e-05,ok,1.0,nan\nr001,0.0001,ok,1.0,inf\n")
     (tmp_path / "best.json").write_text(json.dumps({"run": "r000", "value": 1.0}))  # an earlier judgement

@@ -1,12 +1,13 @@
 """`sfd sweep`: W&B sweep specs expand into runs, every shipped spec's runs parse, and a local sweep writes its table and plot."""
+
 import csv
 import math
 import sys
 
 import pytest
 import yaml
-
 from project import ROOT, short_forget_config
+
 from sfd_lightning.cli import SFDLightningCLI
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.sweep import load_spec
@@ -15,36 +16,43 @@ from sfd_lightning.sweep.main import fresh_folder
 from sfd_lightning.sweep.main import main as sweep_main
 from sfd_lightning.sweep.search import Search
 
-EXPERIMENTS = sorted([*(ROOT / "experiments" / "sweeps").glob("*.yaml"), *(ROOT / "experiments" / "tuning").glob("*.yaml")])  # sweep specs
+EXPERIMENTS = sorted(
+    [*(ROOT / "experiments" / "sweeps").glob("*.yaml"), *(ROOT / "experiments" / "tuning").glob("*.yaml")]
+)  # sweep specs
 
 
 def write_spec(tmp_path, **spec):
-    base = dict(method="grid", command=["sfd", "fit", "--config", "c.yaml", "${args}"], parameters={"a": {"values": [1, 2]}})
+    base = dict(
+        method="grid", command=["sfd", "fit", "--config", "c.yaml", "${args}"], parameters={"a": {"values": [1, 2]}}
+    )
     base.update(spec)
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(base))
     return str(path)
 
 
-@pytest.mark.parametrize("spec, field", [
-    (dict(method="hyperband"), "sweep.method"),
-    (dict(command=["sfd", "fit"]), "sweep.command"),
-    (dict(command=["touch", "PWNED", "${args}"]), "sweep.command"),  # a spec from others runs no program but sfd
-    (dict(program="evil.py", command=["${env}", "${interpreter}", "${program}", "${args}"]), "sweep.command"),
-    (dict(parameters={}), "sweep.parameters"),
-    (dict(parameters={"a": {"min": 2, "max": 1}}), "sweep.parameters.a"),
-    (dict(parameters={"a": {"min": 0, "max": 1, "distribution": "log_uniform_values"}}), "sweep.parameters.a.min"),
-    (dict(method="grid", parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.parameters.a"),  # uniform: no grid
-    (dict(parameters={"a": {"distribution": "lognormal"}}), "sweep.parameters.a.distribution"),
-    (dict(parameters={"a": {"values": [1, 2], "probabilities": [0.5, 0.6]}}), "sweep.parameters.a.probabilities"),
-    (dict(parameters={"a": {"distribution": "normal", "mu": 0, "sigma": 0}}), "sweep.parameters.a.sigma"),
-    (dict(parameters={"a": {"distribution": "normal", "min": 0}}), "sweep.parameters.a"),  # not a normal's key
-    (dict(parameters={"g": {"parameters": {"a": {"values": []}}}}), "sweep.parameters.g.a.values"),
-    (dict(parameters={"g": {"parameters": {}}}), "sweep.parameters.g"),
-    (dict(method="bayes"), "sweep.metric"),  # nothing to optimise
-    (dict(metric={"name": "fid/ratio", "goal": "lowest"}), "sweep.metric.goal"),
-    (dict(early_stop=True), "sweep.early_stop"),  # not a W&B key
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        (dict(method="hyperband"), "sweep.method"),
+        (dict(command=["sfd", "fit"]), "sweep.command"),
+        (dict(command=["touch", "PWNED", "${args}"]), "sweep.command"),  # a spec from others runs no program but sfd
+        (dict(program="evil.py", command=["${env}", "${interpreter}", "${program}", "${args}"]), "sweep.command"),
+        (dict(parameters={}), "sweep.parameters"),
+        (dict(parameters={"a": {"min": 2, "max": 1}}), "sweep.parameters.a"),
+        (dict(parameters={"a": {"min": 0, "max": 1, "distribution": "log_uniform_values"}}), "sweep.parameters.a.min"),
+        (dict(method="grid", parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.parameters.a"),  # uniform: no grid
+        (dict(parameters={"a": {"distribution": "lognormal"}}), "sweep.parameters.a.distribution"),
+        (dict(parameters={"a": {"values": [1, 2], "probabilities": [0.5, 0.6]}}), "sweep.parameters.a.probabilities"),
+        (dict(parameters={"a": {"distribution": "normal", "mu": 0, "sigma": 0}}), "sweep.parameters.a.sigma"),
+        (dict(parameters={"a": {"distribution": "normal", "min": 0}}), "sweep.parameters.a"),  # not a normal's key
+        (dict(parameters={"g": {"parameters": {"a": {"values": []}}}}), "sweep.parameters.g.a.values"),
+        (dict(parameters={"g": {"parameters": {}}}), "sweep.parameters.g"),
+        (dict(method="bayes"), "sweep.metric"),  # nothing to optimise
+        (dict(metric={"name": "fid/ratio", "goal": "lowest"}), "sweep.metric.goal"),
+        (dict(early_stop=True), "sweep.early_stop"),  # not a W&B key
+    ],
+)
 def test_bad_specs_name_the_key(tmp_path, spec, field):
     with pytest.raises(ConfigError) as err:
         Search(load_spec(write_spec(tmp_path, **spec)))
@@ -52,13 +60,24 @@ def test_bad_specs_name_the_key(tmp_path, spec, field):
 
 
 def test_grid_is_the_cartesian_product_of_values_and_integer_ranges(tmp_path):
-    grid = Search(load_spec(write_spec(tmp_path, parameters={
-        "a": {"values": [1, 2, 3]}, "g": {"parameters": {"b": {"min": 1, "max": 2}}},  # nested; int_uniform
-        "c": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5}, "d": {"value": 0}})))
+    grid = Search(
+        load_spec(
+            write_spec(
+                tmp_path,
+                parameters={
+                    "a": {"values": [1, 2, 3]},
+                    "g": {"parameters": {"b": {"min": 1, "max": 2}}},  # nested; int_uniform
+                    "c": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5},
+                    "d": {"value": 0},
+                },
+            )
+        )
+    )
     runs = [p.params for p in iter(grid.ask, None)]
     assert runs[:2] == [{"a": 1, "c": 0, "d": 0, "g.b": 1}, {"a": 1, "c": 0, "d": 0, "g.b": 2}]  # last key fastest
     assert len(runs) == 18 and {(r["a"], r["g.b"], r["c"]) for r in runs} == {
-        (a, b, c) for a in (1, 2, 3) for b in (1, 2) for c in (0, 0.5, 1)}
+        (a, b, c) for a in (1, 2, 3) for b in (1, 2) for c in (0, 0.5, 1)
+    }
     capped = Search(load_spec(write_spec(tmp_path, run_cap=4, parameters={"a": {"min": 1, "max": 9}})))
     assert [p.params["a"] for p in iter(capped.ask, None)] == [1, 2, 3, 4]
 
@@ -68,27 +87,47 @@ KINDS = {  # every W&B distribution, and what each draw must satisfy
     "categorical": ({"values": ["a", "b"], "probabilities": [0.9, 0.1]}, lambda x: x in ("a", "b")),
     "int_uniform": ({"min": 2, "max": 5}, lambda x: isinstance(x, int) and 2 <= x <= 5),
     "uniform": ({"min": 0.5, "max": 1.5}, lambda x: 0.5 <= x <= 1.5),
-    "q_uniform": ({"distribution": "q_uniform", "min": 0, "max": 100, "q": 10}, lambda x: x % 10 == 0 and isinstance(x, int)),
+    "q_uniform": (
+        {"distribution": "q_uniform", "min": 0, "max": 100, "q": 10},
+        lambda x: x % 10 == 0 and isinstance(x, int),
+    ),
     "log_uniform": ({"distribution": "log_uniform", "min": -2, "max": 0}, lambda x: math.exp(-2) <= x <= 1),
-    "log_uniform_values": ({"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}, lambda x: 1e-4 <= x <= 1e-2),
+    "log_uniform_values": (
+        {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2},
+        lambda x: 1e-4 <= x <= 1e-2,
+    ),
     "q_log_uniform": ({"distribution": "q_log_uniform", "min": 0, "max": 4.6, "q": 1}, lambda x: 1 <= x <= 100),
-    "q_log_uniform_values": ({"distribution": "q_log_uniform_values", "min": 8, "max": 512, "q": 8},
-                             lambda x: 8 <= x <= 512 and x % 8 == 0),
+    "q_log_uniform_values": (
+        {"distribution": "q_log_uniform_values", "min": 8, "max": 512, "q": 8},
+        lambda x: 8 <= x <= 512 and x % 8 == 0,
+    ),
     "inv_log_uniform": ({"distribution": "inv_log_uniform", "min": 0, "max": 2}, lambda x: math.exp(-2) <= x <= 1),
-    "inv_log_uniform_values": ({"distribution": "inv_log_uniform_values", "min": 0.1, "max": 10}, lambda x: 0.1 <= x <= 10),
+    "inv_log_uniform_values": (
+        {"distribution": "inv_log_uniform_values", "min": 0.1, "max": 10},
+        lambda x: 0.1 <= x <= 10,
+    ),
     "normal": ({"distribution": "normal", "mu": 5, "sigma": 0.1}, lambda x: 4 < x < 6),
     "q_normal": ({"distribution": "q_normal", "mu": 5, "sigma": 2, "q": 0.5}, lambda x: (x * 2) == int(x * 2)),
     "log_normal": ({"distribution": "log_normal", "mu": 0, "sigma": 0.1}, lambda x: 0.5 < x < 2),
     "q_log_normal": ({"distribution": "q_log_normal", "mu": 4, "sigma": 0.1, "q": 4}, lambda x: x % 4 == 0),
     "beta": ({"distribution": "beta", "a": 2, "b": 5}, lambda x: 0 < x < 1),
-    "q_beta": ({"distribution": "q_beta", "a": 2, "b": 5, "q": 0.1}, lambda x: 0 <= x <= 1 and round(x * 10, 9) == round(x * 10)),
+    "q_beta": (
+        {"distribution": "q_beta", "a": 2, "b": 5, "q": 0.1},
+        lambda x: 0 <= x <= 1 and round(x * 10, 9) == round(x * 10),
+    ),
 }
 
 
 def test_random_search_draws_every_kind_within_its_law(tmp_path):
     """Each kind stays in its support, with W&B's meaning (exponents for log_uniform, 1/x for inv_), reproducibly."""
-    spec = load_spec(write_spec(tmp_path, method="random", run_cap=200,
-                                parameters={"g": {"parameters": {k: p for k, (p, _) in KINDS.items()}}}))
+    spec = load_spec(
+        write_spec(
+            tmp_path,
+            method="random",
+            run_cap=200,
+            parameters={"g": {"parameters": {k: p for k, (p, _) in KINDS.items()}}},
+        )
+    )
     runs = [p.params for p in iter(Search(spec, seed=3).ask, None)]
     assert len(runs) == 200 and runs == [p.params for p in iter(Search(spec, seed=3).ask, None)]
     for kind, (_, ok) in KINDS.items():
@@ -103,14 +142,23 @@ def test_random_search_draws_every_kind_within_its_law(tmp_path):
 
 def test_bayes_search_learns_from_the_metric(tmp_path):
     """TPE, told each run's metric, proposes nearer the optimum than random draws with the same seed."""
+
     def later_distance(method):
-        spec = load_spec(write_spec(tmp_path, method=method, run_cap=40, metric={"name": "final/loss", "goal": "minimize"},
-                                    parameters={"x": {"min": 0.0, "max": 1.0}}))
+        spec = load_spec(
+            write_spec(
+                tmp_path,
+                method=method,
+                run_cap=40,
+                metric={"name": "final/loss", "goal": "minimize"},
+                parameters={"x": {"min": 0.0, "max": 1.0}},
+            )
+        )
         search, distances = Search(spec, seed=0), []
         for proposal in iter(search.ask, None):
             distances.append(abs(proposal.params["x"] - 0.3))
             search.tell(proposal, distances[-1] ** 2)
         return sum(distances[-15:]) / 15
+
     assert later_distance("bayes") < 0.5 * later_distance("random")
 
 
@@ -150,19 +198,29 @@ def test_a_logger_given_as_a_fragment_gets_the_sweeps_group(tmp_path):
     assert not any("group" in a for a in build_command(spec, Search(spec).ask().params, tmp_path / "r001", "r001"))
 
 
-@pytest.mark.parametrize("overlay, extra", [("trainer:\n  logger: false\n", []), ("", ["--trainer.logger=false"]),
-                                            ("trainer:\n  logger: true\n", [])])
+@pytest.mark.parametrize(
+    "overlay, extra",
+    [("trainer:\n  logger: false\n", []), ("", ["--trainer.logger=false"]), ("trainer:\n  logger: true\n", [])],
+)
 def test_a_run_without_a_logger_class_gets_no_logger_options(tmp_path, monkeypatch, overlay, extra):
     """``logger: false`` (in a later --config overlay or on the command line) or Lightning's default logger: no
     ``--trainer.logger.init_args.*`` (they made every run fail on an abstract Logger); the run still parses."""
     monkeypatch.chdir(ROOT)
     (tmp_path / "overlay.yaml").write_text(overlay or "{}\n")
     spec = load_spec(str(ROOT / "experiments" / "sweeps" / "digits_grid.yaml"))
-    spec.command = ["sfd", "fit", "--config", "configs/digits_forget_2stage.yaml", "--config", str(tmp_path / "overlay.yaml"),
-                    *extra, "${args}"]
+    spec.command = [
+        "sfd",
+        "fit",
+        "--config",
+        "configs/digits_forget_2stage.yaml",
+        "--config",
+        str(tmp_path / "overlay.yaml"),
+        *extra,
+        "${args}",
+    ]
     argv = build_command(spec, Search(spec).ask().params, tmp_path / "r000", "r000")
     assert not any(a.startswith("--trainer.logger.init_args") for a in argv)
-    cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
+    cli = SFDLightningCLI(args=argv[argv.index("fit") + 1 :], run=False)
     assert cli.trainer.default_root_dir == str(tmp_path / "r000")
 
 
@@ -174,9 +232,9 @@ def test_every_shipped_spec_setting_parses(path, tmp_path, monkeypatch):
     runs = list(Search(spec).preview())
     for params in [runs[0], runs[-1]]:  # the first and the last setting
         argv = build_command(spec, params, tmp_path / "r", "r")
-        cli = SFDLightningCLI(args=argv[argv.index("fit") + 1:], run=False)
+        cli = SFDLightningCLI(args=argv[argv.index("fit") + 1 :], run=False)
         for key, value in params.items():
-            if key.startswith("model.init_args.") and "." not in key[len("model.init_args."):]:
+            if key.startswith("model.init_args.") and "." not in key[len("model.init_args.") :]:
                 got = getattr(cli.model.hparams, key.rsplit(".", 1)[-1])
                 assert got == value or isinstance(value, dict), key
 
@@ -186,24 +244,36 @@ def test_local_sweep_writes_table_and_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("WANDB_MODE", "offline")
     config = short_forget_config(tmp_path, iterations=2, every_n_iterations=0, n_per_label=2, teacher_steps=2)
-    spec = write_spec(tmp_path, name="tiny", command=["sfd", "fit", "--config", str(config), "${args}"],
-                      metric={"name": "final/forget/accuracy", "goal": "minimize"},
-                      parameters={"model": {"parameters": {"init_args": {"parameters": {"alpha": {"values": [1.2]}}}}}})
+    spec = write_spec(
+        tmp_path,
+        name="tiny",
+        command=["sfd", "fit", "--config", str(config), "${args}"],
+        metric={"name": "final/forget/accuracy", "goal": "minimize"},
+        parameters={"model": {"parameters": {"init_args": {"parameters": {"alpha": {"values": [1.2]}}}}}},
+    )
     sweep_main([spec, "--out", str(tmp_path / "sweeps")])
     (out,) = (tmp_path / "sweeps" / "tiny").iterdir()  # <date-time>: a folder of this invocation's own
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert [r["model.init_args.alpha"] for r in rows] == ["1.2"] and all(r["status"] == "ok" for r in rows)
     assert all(0 <= float(r["final/forget/accuracy"]) <= 1 and float(r["fid/generator"]) > 0 for r in rows)
-    assert "| run | model.init_args.alpha | status | seconds | final/forget/accuracy |" in (out / "summary.md").read_text()
+    assert (
+        "| run | model.init_args.alpha | status | seconds | final/forget/accuracy |" in (out / "summary.md").read_text()
+    )
     assert (out / "plots.png").stat().st_size > 1000
     printed = capsys.readouterr().out
-    assert "best final/forget/accuracy" in printed and f"wrote {out / 'summary.csv'}" in printed and "plots.png" in printed
+    assert (
+        "best final/forget/accuracy" in printed and f"wrote {out / 'summary.csv'}" in printed and "plots.png" in printed
+    )
 
 
 def test_a_sweep_whose_runs_fail_says_so_and_names_only_what_it_wrote(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    spec = write_spec(tmp_path, name="broken", command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
-                      parameters={"model.init_args.alpha": {"value": 1.0}})
+    spec = write_spec(
+        tmp_path,
+        name="broken",
+        command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
+        parameters={"model.init_args.alpha": {"value": 1.0}},
+    )
     with pytest.raises(SystemExit) as exit_:
         sweep_main([spec, "--out", str(tmp_path / "sweeps"), "--local"])
     assert exit_.value.code == 1
@@ -218,22 +288,33 @@ def test_printed_and_written_commands_run_the_same_argv_in_a_shell(tmp_path, mon
 
     monkeypatch.chdir(tmp_path)
     value = "$(touch PWNED) `touch PWNED2`; x's"
-    spec = write_spec(tmp_path, name="quoted", command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
-                      parameters={"model.init_args.note": {"value": value}})
-    argv = build_command(load_spec(spec), {"model.init_args.note": value}, tmp_path / "sweeps" / "quoted" / "<date-time>" / "r000",
-                         "r000")
+    spec = write_spec(
+        tmp_path,
+        name="quoted",
+        command=["sfd", "fit", "--config", str(tmp_path / "missing.yaml"), "${args}"],
+        parameters={"model.init_args.note": {"value": value}},
+    )
+    argv = build_command(
+        load_spec(spec),
+        {"model.init_args.note": value},
+        tmp_path / "sweeps" / "quoted" / "<date-time>" / "r000",
+        "r000",
+    )
 
     def through_bash(line):  # the shell's words of the line, one a line
-        return subprocess.run(["bash", "-c", "printf '%s\\n' " + line], cwd=tmp_path, capture_output=True, text=True,
-                              check=True).stdout.splitlines()
+        return subprocess.run(
+            ["bash", "-c", "printf '%s\\n' " + line], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
 
     sweep_main([spec, "--dry-run", "--out", str(tmp_path / "sweeps")])
     printed = capsys.readouterr().out.splitlines()[1]
-    assert through_bash(printed[len("r000: "):]) == argv
+    assert through_bash(printed[len("r000: ") :]) == argv
     with pytest.raises(SystemExit):  # the run fails (no config), after command.txt is written
         sweep_main([spec, "--out", str(tmp_path / "sweeps"), "--local"])
     (command,) = (tmp_path / "sweeps" / "quoted").glob("*/r000/command.txt")
-    assert through_bash(command.read_text().strip()) == [a.replace("<date-time>", command.parent.parent.name) for a in argv]
+    assert through_bash(command.read_text().strip()) == [
+        a.replace("<date-time>", command.parent.parent.name) for a in argv
+    ]
     assert f"--model.init_args.note={value}" in argv
     assert not list(tmp_path.glob("PWNED*")) and not list(ROOT.glob("PWNED*"))
 
@@ -245,11 +326,14 @@ def test_a_sweep_name_is_one_folder_under_out(tmp_path, name):
         load_spec(write_spec(tmp_path, name=name))
 
 
-@pytest.mark.parametrize("spec, field", [
-    (dict(method="random", run_cap=10**12, parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.run_cap"),
-    (dict(parameters={"a": {"min": 0, "max": 10**9}}), "sweep.parameters.a"),  # an int_uniform grid of 10^9 values
-    (dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}), "sweep.parameters"),
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        (dict(method="random", run_cap=10**12, parameters={"a": {"min": 0.0, "max": 1.0}}), "sweep.run_cap"),
+        (dict(parameters={"a": {"min": 0, "max": 10**9}}), "sweep.parameters.a"),  # an int_uniform grid of 10^9 values
+        (dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}), "sweep.parameters"),
+    ],
+)
 def test_budgets_beyond_the_bound_fail_in_one_line_at_once(tmp_path, spec, field):
     with pytest.raises(ConfigError) as err:
         Search(load_spec(write_spec(tmp_path, **spec)))
@@ -262,14 +346,17 @@ def test_a_long_dry_run_prints_as_it_draws(tmp_path, capsys):
     import time
 
     start = time.perf_counter()
-    sweep_main([write_spec(tmp_path, method="random", run_cap=10_000, parameters={"a": {"min": 0.0, "max": 1.0}}), "--dry-run"])
+    sweep_main(
+        [write_spec(tmp_path, method="random", run_cap=10_000, parameters={"a": {"min": 0.0, "max": 1.0}}), "--dry-run"]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("[spec] random search, 10000 runs") and len(lines) == 10_001
     assert time.perf_counter() - start < 30
     grid = dict(parameters={"a": {"values": list(range(200))}, "b": {"values": list(range(200))}}, run_cap=3)
     sweep_main([write_spec(tmp_path, **grid), "--dry-run"])
-    assert [[w for w in line.split() if w.startswith(("--a=", "--b="))] for line in capsys.readouterr().out.splitlines()[1:]] == [
-        ["--a=0", "--b=0"], ["--a=0", "--b=1"], ["--a=0", "--b=2"]]
+    assert [
+        [w for w in line.split() if w.startswith(("--a=", "--b="))] for line in capsys.readouterr().out.splitlines()[1:]
+    ] == [["--a=0", "--b=0"], ["--a=0", "--b=1"], ["--a=0", "--b=2"]]
 
 
 FAKE_FIT = """
@@ -290,13 +377,21 @@ def test_a_signal_stops_the_sweeps_runs_and_writes_what_finished(tmp_path, monke
     import signal
 
     from signals import running, signal_once_running
+
     from sfd_lightning.sweep import local
 
     (tmp_path / "fit.py").write_text(FAKE_FIT)
-    monkeypatch.setattr(local, "build_command", lambda spec, params, run_dir, name: [
-        sys.executable, str(tmp_path / "fit.py"), str(run_dir), str(params["a"])])
-    spec = write_spec(tmp_path, name="term", parameters={"a": {"values": [1, 2, 3]}},
-                      metric={"name": "forget/accuracy", "goal": "minimize"})
+    monkeypatch.setattr(
+        local,
+        "build_command",
+        lambda spec, params, run_dir, name: [sys.executable, str(tmp_path / "fit.py"), str(run_dir), str(params["a"])],
+    )
+    spec = write_spec(
+        tmp_path,
+        name="term",
+        parameters={"a": {"values": [1, 2, 3]}},
+        metric={"name": "forget/accuracy", "goal": "minimize"},
+    )
     pid_files = lambda: list((tmp_path / "out").glob("term/*/r00[12]/pid"))  # noqa: E731
     signal_once_running(pid_files, 2, signal.SIGTERM)
     with pytest.raises(SystemExit) as exit_:

@@ -1,4 +1,5 @@
 """``make bench --overlay``: an option's cost against plain SFD, timed in interleaved rounds and printed as a ratio."""
+
 import pytest
 
 from sfd_lightning.tools import bench

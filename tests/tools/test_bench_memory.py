@@ -1,4 +1,5 @@
 """make bench-memory: its arithmetic, its LoRA count against peft's adapters, and one measured row."""
+
 import pytest
 import torch
 
@@ -21,7 +22,11 @@ def test_counted_adapters_equal_the_ones_peft_adds(tmp_path):
     for key in keys:
         case = bench_memory.cases(tiny=True)[key]
         counted = bench_memory.counts(case)
-        net = VPDenoiser(case.network(False, str(tmp_path))) if not case.flow else FlowDenoiser(case.network(False, str(tmp_path)))
+        net = (
+            VPDenoiser(case.network(False, str(tmp_path)))
+            if not case.flow
+            else FlowDenoiser(case.network(False, str(tmp_path)))
+        )
         LoRA(rank=bench_memory.RANK).adapt(net)
         assert counted["adapters"] == sum(p.numel() for n, p in net.named_parameters() if "lora_" in n), key
         assert counted["network"] == sum(p.numel() for n, p in net.named_parameters() if "lora_" not in n)
@@ -34,7 +39,9 @@ def test_a_row_that_cannot_fit_is_skipped_and_one_that_fits_is_measured(monkeypa
     assert "does not fit" in capsys.readouterr().out
     monkeypatch.undo()
     # LoRA SFD iterations, bf16 base: a prompt VP case (SD's UNet and text encoder), a flow one (FLUX), a class one
-    bench_memory.main(["--tiny", "--cases", "sd15,flux,cifar10", "--modes", "LoRA bf16", "--out", str(tmp_path / "rows.json")])
+    bench_memory.main(
+        ["--tiny", "--cases", "sd15,flux,cifar10", "--modes", "LoRA bf16", "--out", str(tmp_path / "rows.json")]
+    )
     out = capsys.readouterr().out
     assert out.count("s/iteration") == 3, out
     import json

@@ -1,5 +1,6 @@
 """``make bench REFERENCE=<clone>`` without the clone: the refusals of a bad REFERENCE, the arguments, the
 timing arithmetic, the settings handed to the reference's loop, and the loop's CPU shims on a stand-in runner."""
+
 import shutil
 import subprocess
 import types
@@ -10,7 +11,14 @@ import torch
 from sfd_lightning.tools import bench, bench_reference
 from sfd_lightning.tools.bench_reference import periods, pooled_median, round_ratios, unet_changes
 from sfd_lightning.tools.reference_loop import (
-    REFERENCE_COMMIT, LabelLoader, ReferenceSetupError, check_clone, check_imports, ddpm_config, run_train_sfd)
+    REFERENCE_COMMIT,
+    LabelLoader,
+    ReferenceSetupError,
+    check_clone,
+    check_imports,
+    ddpm_config,
+    run_train_sfd,
+)
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -29,19 +37,24 @@ def git_repo(path, with_loop: bool):
 
 
 @needs_git
-@pytest.mark.parametrize("case, expected", [
-    ("missing", "no such folder; git clone https://github.com/tqch/score-forgetting-distillation DIR"),
-    ("plain folder", "is not the top folder of a git clone"),
-    ("subfolder of a clone", "is not the top folder of a git clone"),
-    ("another repository", "has no DDPM/runners/diffusion.py: not a clone of"),
-    ("wrong commit", f"not {REFERENCE_COMMIT}; run git -C"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing", "no such folder; git clone https://github.com/tqch/score-forgetting-distillation DIR"),
+        ("plain folder", "is not the top folder of a git clone"),
+        ("subfolder of a clone", "is not the top folder of a git clone"),
+        ("another repository", "has no DDPM/runners/diffusion.py: not a clone of"),
+        ("wrong commit", f"not {REFERENCE_COMMIT}; run git -C"),
+    ],
+)
 def test_a_bad_reference_is_one_line_naming_reference_and_the_fix(tmp_path, case, expected):
-    path = {"missing": lambda: tmp_path / "nothing",
-            "plain folder": lambda: tmp_path,
-            "subfolder of a clone": lambda: git_repo(tmp_path / "clone", with_loop=True) / "DDPM",
-            "another repository": lambda: git_repo(tmp_path / "other", with_loop=False),
-            "wrong commit": lambda: git_repo(tmp_path / "clone", with_loop=True)}[case]()
+    path = {
+        "missing": lambda: tmp_path / "nothing",
+        "plain folder": lambda: tmp_path,
+        "subfolder of a clone": lambda: git_repo(tmp_path / "clone", with_loop=True) / "DDPM",
+        "another repository": lambda: git_repo(tmp_path / "other", with_loop=False),
+        "wrong commit": lambda: git_repo(tmp_path / "clone", with_loop=True),
+    }[case]()
     with pytest.raises(ReferenceSetupError) as err:
         check_clone(str(path))
     message = str(err.value)
@@ -49,7 +62,9 @@ def test_a_bad_reference_is_one_line_naming_reference_and_the_fix(tmp_path, case
 
 
 def test_a_missing_reference_import_names_the_install():
-    with pytest.raises(ReferenceSetupError, match=r"^REFERENCE=/clone needs no_such_module_here, .* -m pip install einops"):
+    with pytest.raises(
+        ReferenceSetupError, match=r"^REFERENCE=/clone needs no_such_module_here, .* -m pip install einops"
+    ):
         check_imports("/clone", ["torch", "no_such_module_here"])
 
 
@@ -90,7 +105,14 @@ def test_the_digits_config_is_handed_to_the_reference_loop_at_its_width():
     assert "ch 16 -> 128, norm_groups 8 -> 32" in note and "untrained weights" in note and "1x8x8" in note
     config = bench_reference.reference_config(module, net, schedule, data.batch_size, n_iters=5)
     m, d, s, g = config.model, config.distill, config.sg_optim, config.g_optim
-    assert (m.ch, m.ch_mult, m.num_res_blocks, m.attn_resolutions, m.in_channels, m.out_ch) == (128, [1, 2, 2], 1, [4], 1, 1)
+    assert (m.ch, m.ch_mult, m.num_res_blocks, m.attn_resolutions, m.in_channels, m.out_ch) == (
+        128,
+        [1, 2, 2],
+        1,
+        [4],
+        1,
+        1,
+    )
     assert (config.data.image_size, config.data.channels, config.data.n_classes, m.ema_rate) == (8, 1, 10, 0.995)
     assert (d.alpha, d.t_min, d.t_init, d.t_max, d.label_to_override) == (1.0, 38, 440, 712, 1)
     assert (d.sg_remain_coef, d.sg_forget_coef, d.g_remain_coef, d.g_forget_coef) == (1.0, 0.1, 1.0, 0.1)
@@ -145,6 +167,13 @@ def test_label_loader_yields_placeholder_images_of_the_labels_batch():
 
 def test_their_iterations_are_the_gaps_between_batches_after_the_warm_up():
     config = ddpm_config({}, {}, {}, {}, {}, batch_size=2, n_iters=5, log_freq=50)
-    times = bench_reference.time_theirs(stand_in_runner({}), config, [{}, {}, {}, {}, 0, {}], (1, 8, 8),
-                                        bench_reference.retained_labels([1, 2], 2), forget_label=0, warmup=1)
+    times = bench_reference.time_theirs(
+        stand_in_runner({}),
+        config,
+        [{}, {}, {}, {}, 0, {}],
+        (1, 8, 8),
+        bench_reference.retained_labels([1, 2], 2),
+        forget_label=0,
+        warmup=1,
+    )
     assert len(times) == 3 and all(t >= 0 for t in times)  # 5 batches: 4 gaps, the first left out

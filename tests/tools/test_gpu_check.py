@@ -1,4 +1,5 @@
 """The GPU check script's code paths, with tiny backbones on the CPU (the real run needs a GPU)."""
+
 import json
 
 import pytest
@@ -13,7 +14,12 @@ def test_tiny_self_test_prints_and_writes_every_figure(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "all backbones finite: True" in printed and "TINY sizes" in printed
     result = json.loads(out.read_text())
-    assert {r["backbone"] for r in result["smoke"]} >= {"digits UNet", "CIFAR-10 DDPM UNet", "DiT (tiny)", "SD/DiT VAE decoder"}
+    assert {r["backbone"] for r in result["smoke"]} >= {
+        "digits UNet",
+        "CIFAR-10 DDPM UNet",
+        "DiT (tiny)",
+        "SD/DiT VAE decoder",
+    }
     assert all(r["ok"] for r in result["smoke"])
     cases = result["sfd_iteration"]
     assert len(cases) == 3

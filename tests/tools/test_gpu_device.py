@@ -1,5 +1,6 @@
 """What makes sense on a GPU, parametrised over the device: on CUDA where there is one (``benchmarks/gpu/run.sh``
 runs these with ``-m gpu``), on the CPU everywhere."""
+
 import pytest
 import torch
 
@@ -7,8 +8,10 @@ from sfd_lightning.tools import gpu_check, gpu_iteration
 
 pytestmark = pytest.mark.gpu
 # On the CPU these take minutes with bf16 (and the GPU check's rehearsal runs the same code): slow there
-DEVICES = [pytest.param("cpu", marks=pytest.mark.slow),
-           pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+DEVICES = [
+    pytest.param("cpu", marks=pytest.mark.slow),
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
 
 
 def test_cuda_is_among_the_devices_exactly_when_torch_sees_one():

@@ -1,4 +1,5 @@
 """The GPU check's kit: the step runner's time caps and budget, the wheel lists, the report, the entry point."""
+
 import json
 import os
 import re
@@ -7,8 +8,8 @@ import sys
 import time
 
 import pytest
-
 from project import ROOT
+
 from sfd_lightning.tools import gpu_report, gpu_steps
 from sfd_lightning.tools.gpu_peaks import peak_bf16_flops
 
@@ -56,7 +57,11 @@ def test_the_wheel_lists_pin_every_package_and_carry_nothing_the_node_has_but_a_
     carried, node = pins("wheels.txt"), pins("node.txt")
     assert all(re.fullmatch(r"\d+(\.\d+)+", v) for v in {**carried, **node}.values())
     assert set(carried) & set(node) == {"huggingface-hub"}  # newer than the node's: diffusers needs it
-    assert tuple(map(int, carried["huggingface-hub"].split("."))) >= (1, 32) > tuple(map(int, node["huggingface-hub"].split(".")))
+    assert (
+        tuple(map(int, carried["huggingface-hub"].split(".")))
+        >= (1, 32)
+        > tuple(map(int, node["huggingface-hub"].split(".")))
+    )
     assert {"diffusers", "jsonargparse", "torchvision"} <= set(carried) and node["torch"] == "2.11.0"
     assert carried["torchvision"] == "0.26.0"  # the torchvision release built against torch 2.11
     constraints = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line)
@@ -66,8 +71,14 @@ def test_the_wheel_lists_pin_every_package_and_carry_nothing_the_node_has_but_a_
 def test_the_cuda_column_of_the_lora_memory_table_is_filled_from_a_report():
     page = (ROOT / "docs" / "lora.md").read_text()
     assert gpu_report.CUDA_COLUMN in page
-    row = {"key": "sd15", "mode": "LoRA bf16", "case": "SD 1.5", "peak_GiB": 5.25, "s_per_iteration": 0.125,
-           "device_name": "NVIDIA H100 80GB HBM3"}
+    row = {
+        "key": "sd15",
+        "mode": "LoRA bf16",
+        "case": "SD 1.5",
+        "peak_GiB": 5.25,
+        "s_per_iteration": 0.125,
+        "device_name": "NVIDIA H100 80GB HBM3",
+    }
     filled = gpu_report.fill_docs({"steps": [{"name": "sd15-lora", "result": row}]}, page)
     lora_line = next(line for line in filled.splitlines() if "| LoRA bf16 |" in line and "0.52" in line)
     assert lora_line.endswith("| 5.25 GiB, 0.125 s (NVIDIA H100 80GB HBM3) |")
@@ -99,10 +110,22 @@ def test_the_entry_point_installs_the_carried_wheels_offline_and_keeps_the_node_
     wheels.mkdir()
     wheel(wheels, "sfd_carried_probe", "1.0", "VALUE = 1\n")
     wheel(wheels, "pytest", "1.0", "")  # older than this Python's own: kept
-    env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_SITE": str(tmp_path / "site"), "GPU_CHECK_WHEELS": str(wheels),
-           "PIP_FIND_LINKS": "", "PIP_INDEX_URL": "http://127.0.0.1:9/unreachable"}  # nothing from an index
-    proc = subprocess.run(["bash", "benchmarks/gpu/run.sh", "--out", str(tmp_path / "out"), "--list"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "GPU_CHECK_SITE": str(tmp_path / "site"),
+        "GPU_CHECK_WHEELS": str(wheels),
+        "PIP_FIND_LINKS": "",
+        "PIP_INDEX_URL": "http://127.0.0.1:9/unreachable",
+    }  # nothing from an index
+    proc = subprocess.run(
+        ["bash", "benchmarks/gpu/run.sh", "--out", str(tmp_path / "out"), "--list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "digits-demo" in proc.stdout and "flux-lora" in proc.stdout
     assert (tmp_path / "site" / "sfd_carried_probe.py").exists() and not (tmp_path / "site" / "pytest.py").exists()
@@ -114,10 +137,21 @@ def test_the_entry_point_installs_the_carried_wheels_offline_and_keeps_the_node_
 def test_the_entry_point_installs_offline_and_writes_its_results_where_told(tmp_path):
     wheels = tmp_path / "wheels"
     wheels.mkdir()  # none carried: this environment has them
-    env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_SITE": str(tmp_path / "site"), "GPU_CHECK_WHEELS": str(wheels),
-           "GPU_CHECK_OUT": str(tmp_path / "out")}
-    proc = subprocess.run(["bash", "benchmarks/gpu/run.sh", "--device", "cpu", "--tiny", "--only", "env"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "GPU_CHECK_SITE": str(tmp_path / "site"),
+        "GPU_CHECK_WHEELS": str(wheels),
+        "GPU_CHECK_OUT": str(tmp_path / "out"),
+    }
+    proc = subprocess.run(
+        ["bash", "benchmarks/gpu/run.sh", "--device", "cpu", "--tiny", "--only", "env"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((tmp_path / "out" / "gpu_check.json").read_text())
     assert [s["status"] for s in report["steps"]] == ["ok"]
@@ -126,15 +160,45 @@ def test_the_entry_point_installs_offline_and_writes_its_results_where_told(tmp_
 
 
 def test_the_readable_report_has_a_row_per_measured_iteration_and_the_variants_ratio(tmp_path):
-    row = {"key": "sd15", "mode": "LoRA bf16", "case": "SD 1.5", "peak_GiB": 5.0, "s_per_iteration": 0.2,
-           "ratio_to_passes": 1.1, "tflop_per_iteration": 80.0, "mfu": 0.4, "device_name": "NVIDIA H100 80GB HBM3"}
+    row = {
+        "key": "sd15",
+        "mode": "LoRA bf16",
+        "case": "SD 1.5",
+        "peak_GiB": 5.0,
+        "s_per_iteration": 0.2,
+        "ratio_to_passes": 1.1,
+        "tflop_per_iteration": 80.0,
+        "mfu": 0.4,
+        "device_name": "NVIDIA H100 80GB HBM3",
+    }
     robust = dict(row, s_per_iteration=0.35)
-    report = {"tiny": False, "steps": [
-        {"name": "env", "status": "ok", "result": {"python": "3.12.1", "device": {"name": "NVIDIA H100 80GB HBM3"},
-                                                    "packages": {"torch": {"version": "2.11.0"}}}},
-        {"name": "sd15-lora", "title": "SD 1.5 LoRA", "status": "ok", "wall_s": 30, "cap_s": 75, "result": row},
-        {"name": "sd15-lora-robust", "title": "robust SFD", "status": "ok", "result": {"plain": row, "robust": robust, "ratio": 1.75}},
-        {"name": "flux-lora", "title": "FLUX", "status": "timeout: killed after 90 s", "last_lines": ["CUDA out of memory"]}]}
+    report = {
+        "tiny": False,
+        "steps": [
+            {
+                "name": "env",
+                "status": "ok",
+                "result": {
+                    "python": "3.12.1",
+                    "device": {"name": "NVIDIA H100 80GB HBM3"},
+                    "packages": {"torch": {"version": "2.11.0"}},
+                },
+            },
+            {"name": "sd15-lora", "title": "SD 1.5 LoRA", "status": "ok", "wall_s": 30, "cap_s": 75, "result": row},
+            {
+                "name": "sd15-lora-robust",
+                "title": "robust SFD",
+                "status": "ok",
+                "result": {"plain": row, "robust": robust, "ratio": 1.75},
+            },
+            {
+                "name": "flux-lora",
+                "title": "FLUX",
+                "status": "timeout: killed after 90 s",
+                "last_lines": ["CUDA out of memory"],
+            },
+        ],
+    }
     gpu_report.write_markdown(report, tmp_path / "gpu_check.md")
     text = (tmp_path / "gpu_check.md").read_text()
     assert text.startswith("# GPU check: NVIDIA H100 80GB HBM3") and "torch 2.11.0" in text

@@ -1,6 +1,7 @@
 """Plain networks (no training logic)."""
-from sfd_lightning.models.components.classifier import ConvClassifier
+
 from sfd_lightning.models.components.autoencoder import LatentAutoencoder
+from sfd_lightning.models.components.classifier import ConvClassifier
 from sfd_lightning.models.components.ddpm_unet import DDPMUNet
 from sfd_lightning.models.components.dit import DiTEps
 from sfd_lightning.models.components.flux import FluxTransformer
@@ -11,5 +12,16 @@ from sfd_lightning.models.components.sdxl import SDXLUNet
 from sfd_lightning.models.components.stable_diffusion import SDUNet
 from sfd_lightning.models.components.text_unet import TextUNet
 
-__all__ = ["ConvClassifier", "DDPMUNet", "DiTEps", "FluxTransformer", "LatentAutoencoder", "MLPClassifier", "ResNetClassifier",
-           "SD3Transformer", "SDUNet", "SDXLUNet", "TextUNet"]
+__all__ = [
+    "ConvClassifier",
+    "DDPMUNet",
+    "DiTEps",
+    "FluxTransformer",
+    "LatentAutoencoder",
+    "MLPClassifier",
+    "ResNetClassifier",
+    "SD3Transformer",
+    "SDUNet",
+    "SDXLUNet",
+    "TextUNet",
+]

@@ -4,6 +4,7 @@ Latent models are distilled in latent space; images are decoded only for metrics
 ``decode`` maps scaled latents (as the diffusion model sees them) to images in [-1, 1]. The scaling is the
 VAE's: latents = (z - shift_factor) * scaling_factor (SD3 and FLUX shift; SD, SDXL and DiT do not).
 """
+
 from typing import Any, Dict, Optional
 
 import torch
@@ -15,8 +16,14 @@ from sfd_lightning.io.pretrained import pretrained_or_new
 class LatentAutoencoder(nn.Module):
     """``encode(images) -> latents`` and ``decode(latents) -> images``, with the latent scaling applied."""
 
-    def __init__(self, pretrained: Optional[str] = "facebook/DiT-XL-2-256", subfolder: Optional[str] = "vae",
-                 config: Optional[Dict[str, Any]] = None, scaling_factor: Optional[float] = None, decode_batch_size: int = 32):
+    def __init__(
+        self,
+        pretrained: Optional[str] = "facebook/DiT-XL-2-256",
+        subfolder: Optional[str] = "vae",
+        config: Optional[Dict[str, Any]] = None,
+        scaling_factor: Optional[float] = None,
+        decode_batch_size: int = 32,
+    ):
         """
         Args:
             pretrained: hub id or local folder holding the VAE (null: build from ``config``).
@@ -47,6 +54,8 @@ class LatentAutoencoder(nn.Module):
         """Images in [-1, 1]; differentiable in ``latents`` when they carry gradients (the attacks' samples go through
         the decoder), the frozen VAE's own weights never."""
         dtype = next(self.vae.parameters()).dtype
-        parts = [self.vae.decode(chunk.to(dtype) / self.scaling_factor + self.shift_factor).sample
-                 for chunk in latents.split(self.decode_batch_size)]
+        parts = [
+            self.vae.decode(chunk.to(dtype) / self.scaling_factor + self.shift_factor).sample
+            for chunk in latents.split(self.decode_batch_size)
+        ]
         return torch.cat(parts).float().clamp(-1, 1)

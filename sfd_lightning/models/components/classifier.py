@@ -3,6 +3,7 @@
 Its penultimate features serve as the FID feature space on datasets too small for Inception
 (the digits default), and its logits judge forget-class accuracy.
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,7 +12,9 @@ from torch import nn
 class ConvClassifier(nn.Module):
     """Conv-GroupNorm-SiLU stacks, global average pooling, a feature layer and a linear head."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 32, num_features: int = 64, dropout: float = 0.1):
+    def __init__(
+        self, in_channels: int = 1, num_classes: int = 10, width: int = 32, num_features: int = 64, dropout: float = 0.1
+    ):
         """
         Args:
             in_channels: image channels.
@@ -26,7 +29,12 @@ class ConvClassifier(nn.Module):
         def block(cin: int, cout: int, stride: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.GroupNorm(8, cout), nn.SiLU())
 
-        self.body = nn.Sequential(block(in_channels, width, 1), block(width, width, 1), block(width, 2 * width, 2), block(2 * width, 2 * width, 1))
+        self.body = nn.Sequential(
+            block(in_channels, width, 1),
+            block(width, width, 1),
+            block(width, 2 * width, 2),
+            block(2 * width, 2 * width, 1),
+        )
         self.feature_layer = nn.Linear(2 * width, num_features)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(num_features, num_classes)

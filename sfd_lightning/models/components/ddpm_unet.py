@@ -10,6 +10,7 @@ asymmetrically padded strided-convolution downsampling. Parameter names follow t
 so its state dicts load strictly (see :func:`sfd_lightning.load_teacher`). Unlike the reference,
 the class-embedding width follows ``ch`` (4 * ch), so any width builds.
 """
+
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -21,7 +22,15 @@ from torch.utils.checkpoint import checkpoint
 
 from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.components.layers import AttnBlock, ResnetBlock, Resample, apply_mlp, check_sizes, mlp, timestep_embedding
+from sfd_lightning.models.components.layers import (
+    AttnBlock,
+    Resample,
+    ResnetBlock,
+    apply_mlp,
+    check_sizes,
+    mlp,
+    timestep_embedding,
+)
 
 
 @dataclass
@@ -127,7 +136,9 @@ class DDPMUNet(nn.Module):
         """Decoder levels (one more block each, fed a skip), stored by level index as in the reference."""
         ups, prev = [], levels.widths[-1]
         for i, width in reversed(list(enumerate(levels.widths))):
-            blocks = [levels.block((prev if j == 0 else width) + skips.pop(), width) for j in range(levels.num_res_blocks + 1)]
+            blocks = [
+                levels.block((prev if j == 0 else width) + skips.pop(), width) for j in range(levels.num_res_blocks + 1)
+            ]
             ups.append(_level(blocks, levels.attns(width, res, len(blocks))))
             prev = width
             if i > 0:
@@ -135,8 +146,9 @@ class DDPMUNet(nn.Module):
                 res *= 2
         self.up = nn.ModuleList(reversed(ups))
 
-    def condition(self, t: torch.Tensor, labels: Optional[torch.Tensor],
-                  cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def condition(
+        self, t: torch.Tensor, labels: Optional[torch.Tensor], cond_emb: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Concatenated time and class embeddings, (B, 8 * ch); label -1 (or None) is the null class.
         ``cond_emb`` (B, 4 * ch) stands in for the class embedding."""
         temb = apply_mlp(self.temb, timestep_embedding(t, self.ch))
@@ -163,8 +175,13 @@ class DDPMUNet(nn.Module):
             return checkpoint(block, h, cond, use_reentrant=False)
         return block(h, cond)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None,
-                cond_emb: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        labels: Optional[torch.Tensor] = None,
+        cond_emb: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """eps_hat; ``cond_emb`` (B, 4 * ch) replaces the class embedding (a text vector, say); ``labels`` may be
         :class:`~sfd_lightning.diffusion.conditions.ConditionTokens` in the class-embedding rows' space."""
         if isinstance(labels, ConditionTokens):

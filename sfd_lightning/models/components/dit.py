@@ -5,6 +5,7 @@ and label -1 selects DiT's null class (index ``num_classes``) for classifier-fre
 own label dropout is switched off: SFD conditions every call explicitly. Wrap it in
 :class:`~sfd_lightning.diffusion.VPDenoiser` with DiT's schedule (linear 1e-4..0.02, T = 1000).
 """
+
 from typing import Any, Dict, Optional
 
 import torch
@@ -20,8 +21,13 @@ class DiTEps(nn.Module):
 
     noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
 
-    def __init__(self, pretrained: Optional[str] = "facebook/DiT-XL-2-256", subfolder: Optional[str] = "transformer",
-                 config: Optional[Dict[str, Any]] = None, gradient_checkpointing: bool = False):
+    def __init__(
+        self,
+        pretrained: Optional[str] = "facebook/DiT-XL-2-256",
+        subfolder: Optional[str] = "transformer",
+        config: Optional[Dict[str, Any]] = None,
+        gradient_checkpointing: bool = False,
+    ):
         """
         Args:
             pretrained: hub id or local folder of a DiT pipeline or transformer (null: build from ``config``).
@@ -32,7 +38,9 @@ class DiTEps(nn.Module):
         super().__init__()
         from diffusers import DiTTransformer2DModel
 
-        self.transformer = pretrained_or_new(DiTTransformer2DModel, pretrained, subfolder, config, "net.init_args.pretrained")
+        self.transformer = pretrained_or_new(
+            DiTTransformer2DModel, pretrained, subfolder, config, "net.init_args.pretrained"
+        )
         cfg = self.transformer.config
         self.in_channels, self.resolution, self.num_classes = cfg.in_channels, cfg.sample_size, cfg.num_embeds_ada_norm
         if self.num_classes is None:
@@ -57,8 +65,10 @@ class DiTEps(nn.Module):
         """The transformer with every block's class embedding replaced by its slice of ``tokens`` (B, blocks x D)."""
         tables = self.label_tables()
         parts = tokens.chunk(len(tables), dim=1)
-        handles = [table.register_forward_hook(lambda module, inputs, output, part=part: part.to(output.dtype))
-                   for table, part in zip(tables, parts)]
+        handles = [
+            table.register_forward_hook(lambda module, inputs, output, part=part: part.to(output.dtype))
+            for table, part in zip(tables, parts)
+        ]
         try:
             labels = torch.zeros(x.shape[0], device=x.device, dtype=torch.long)  # any class: its rows are replaced
             return self.transformer(x, timestep=t, class_labels=labels, return_dict=False)[0][:, : self.in_channels]

@@ -12,6 +12,7 @@ unconditional branch, so the nudity configs' NSFW negative prompt has nowhere to
 "true CFG" (the pipeline's ``true_cfg_scale``): the null condition is ``negative_prompt`` encoded, at twice the
 cost. schnell (``guidance_embeds`` false) ignores ``guidance``.
 """
+
 from functools import partial
 from typing import Any, Dict, Optional
 
@@ -29,10 +30,18 @@ class FluxTransformer(PipelineNetwork):
     pipeline_class, network, network_class = "FluxPipeline", "transformer", "FluxTransformer2DModel"
     text_parts = ("text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2")
 
-    def __init__(self, pretrained: str = "black-forest-labs/FLUX.1-dev", guidance: float = 3.5, resolution: int = 128,
-                 negative_prompt: str = "", network_config: Optional[Dict[str, Any]] = None,
-                 gradient_checkpointing: bool = False, cache_size: int = 4096, text_encoder_dtype: str = "float32",
-                 max_sequence_length: int = 512):
+    def __init__(
+        self,
+        pretrained: str = "black-forest-labs/FLUX.1-dev",
+        guidance: float = 3.5,
+        resolution: int = 128,
+        negative_prompt: str = "",
+        network_config: Optional[Dict[str, Any]] = None,
+        gradient_checkpointing: bool = False,
+        cache_size: int = 4096,
+        text_encoder_dtype: str = "float32",
+        max_sequence_length: int = 512,
+    ):
         """
         Args:
             pretrained: hub id or local folder of a FLUX.1 pipeline (transformer/, text_encoder/, text_encoder_2/,
@@ -47,8 +56,15 @@ class FluxTransformer(PipelineNetwork):
             text_encoder_dtype: the frozen text encoders' dtype: float32, bfloat16 or float16 (T5-XXL: 19 GB in float32).
             max_sequence_length: T5 tokens per prompt (dev: 512, schnell: 256).
         """
-        super().__init__(pretrained, network_config, partial(encode_flux, max_sequence_length=max_sequence_length),
-                         negative_prompt, gradient_checkpointing, cache_size, text_encoder_dtype)
+        super().__init__(
+            pretrained,
+            network_config,
+            partial(encode_flux, max_sequence_length=max_sequence_length),
+            negative_prompt,
+            gradient_checkpointing,
+            cache_size,
+            text_encoder_dtype,
+        )
         self.guidance = guidance
         self.in_channels, self.resolution = self.transformer.config.in_channels // 4, resolution
 
@@ -62,6 +78,14 @@ class FluxTransformer(PipelineNetwork):
         text_ids = torch.zeros(embeds.shape[1], 3, device=x.device, dtype=dtype)
         guidance = torch.full((b,), self.guidance, device=x.device) if self.transformer.config.guidance_embeds else None
         t = t.expand(b) if t.dim() == 0 else t
-        v = self.transformer(hidden_states=packed, timestep=t.to(dtype), guidance=guidance, pooled_projections=pooled,
-                             encoder_hidden_states=embeds, txt_ids=text_ids, img_ids=image_ids, return_dict=False)[0]
+        v = self.transformer(
+            hidden_states=packed,
+            timestep=t.to(dtype),
+            guidance=guidance,
+            pooled_projections=pooled,
+            encoder_hidden_states=embeds,
+            txt_ids=text_ids,
+            img_ids=image_ids,
+            return_dict=False,
+        )[0]
         return FluxPipeline._unpack_latents(v, h, w, 1).to(x.dtype)  # vae_scale_factor 1: h, w are latent sizes

@@ -1,6 +1,7 @@
 """The building blocks of the DDPM UNet (Ho et al., 2020; Song et al., 2021), named as in the SFD
 reference's ``DDPM/`` code so that its checkpoints load: timestep embedding, residual block with a
 projected condition, self-attention, and resampling."""
+
 import math
 from typing import Sequence
 

@@ -4,6 +4,7 @@ It shares nothing with :class:`ConvClassifier` but the data: no convolutions, no
 across pixels, another seed. ``sfd attack`` optimises against the convolutional classifier (its
 surrogate) and also asks this one, which the attack never saw, whether the forgotten class came back.
 """
+
 from typing import Sequence
 
 import torch
@@ -14,8 +15,14 @@ from torch import nn
 class MLPClassifier(nn.Module):
     """Flattened pixels through fully connected SiLU layers; the last hidden layer is the feature layer."""
 
-    def __init__(self, in_channels: int = 1, resolution: int = 8, num_classes: int = 10,
-                 hidden: Sequence[int] = (256, 128), dropout: float = 0.2):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        resolution: int = 8,
+        num_classes: int = 10,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.2,
+    ):
         """
         Args:
             in_channels: image channels.

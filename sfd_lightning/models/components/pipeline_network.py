@@ -6,6 +6,7 @@ implements ``forward(x_t, t, prompts)`` from ``self.text(prompts, ...)``'s embed
 check before any weight is read, the network (loaded, or random from a config), the frozen shared text side
 (:class:`PipelineText`), gradient checkpointing, and replacing the network's weights by a distilled one's.
 """
+
 import os
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -29,14 +30,24 @@ class PipelineNetwork(nn.Module):
     network_class: str  # its diffusers class, e.g. "SD3Transformer2DModel"
     text_parts: Tuple[str, ...]  # the text encoders and tokenizers it needs
 
-    def __init__(self, pretrained: str, network_config: Optional[Dict[str, Any]], encode: Callable[..., Encoded],
-                 negative_prompt: str, gradient_checkpointing: bool, cache_size: int, text_encoder_dtype: str):
+    def __init__(
+        self,
+        pretrained: str,
+        network_config: Optional[Dict[str, Any]],
+        encode: Callable[..., Encoded],
+        negative_prompt: str,
+        gradient_checkpointing: bool,
+        cache_size: int,
+        text_encoder_dtype: str,
+    ):
         """The shared arguments, as the subclasses document them; ``encode``: the family's prompt encoding."""
         super().__init__()
         import diffusers
 
         if text_encoder_dtype not in DTYPES:
-            raise ConfigError("net.init_args.text_encoder_dtype", f"must be one of {', '.join(DTYPES)}, got {text_encoder_dtype!r}")
+            raise ConfigError(
+                "net.init_args.text_encoder_dtype", f"must be one of {', '.join(DTYPES)}, got {text_encoder_dtype!r}"
+            )
         network_cls = getattr(diffusers, self.network_class)
         self.check(pretrained, network_config)
         if network_config is not None:
@@ -44,11 +55,21 @@ class PipelineNetwork(nn.Module):
         else:
             model = load_pretrained(network_cls, pretrained, self.network, FIELD)
         setattr(self, self.network, model)
-        pipeline = load_pretrained(getattr(diffusers, self.pipeline_class), pretrained, None, FIELD,
-                                   **{self.network: None, "vae": None, "scheduler": None},
-                                   dtype=DTYPES[text_encoder_dtype])
-        self.text = PipelineText(pipeline, encode, negative_prompt, cache_size,
-                                 zeros_for_empty=bool(pipeline.config.get("force_zeros_for_empty_prompt", False)))
+        pipeline = load_pretrained(
+            getattr(diffusers, self.pipeline_class),
+            pretrained,
+            None,
+            FIELD,
+            **{self.network: None, "vae": None, "scheduler": None},
+            dtype=DTYPES[text_encoder_dtype],
+        )
+        self.text = PipelineText(
+            pipeline,
+            encode,
+            negative_prompt,
+            cache_size,
+            zeros_for_empty=bool(pipeline.config.get("force_zeros_for_empty_prompt", False)),
+        )
         if gradient_checkpointing:
             model.enable_gradient_checkpointing()
         self.num_classes = None
@@ -58,7 +79,9 @@ class PipelineNetwork(nn.Module):
         import diffusers
 
         name = type(self).__name__
-        index = check_pipeline(pretrained, FIELD, name, None if network_config is not None else self.network, self.network_class)
+        index = check_pipeline(
+            pretrained, FIELD, name, None if network_config is not None else self.network, self.network_class
+        )
         if network_config is not None:
             self.check_network_config(dict(network_config), "net.init_args.network_config")
         else:
@@ -83,10 +106,14 @@ class PipelineNetwork(nn.Module):
 
         subfolder = self.network if os.path.isdir(os.path.join(path, self.network)) else None
         model = load_pretrained(getattr(diffusers, self.network_class), path, subfolder, "model.init_ckpt")
-        load_state_into(self.model, model.state_dict(), Source(path, "model.init_ckpt"), f"the teacher's {self.network}")
+        load_state_into(
+            self.model, model.state_dict(), Source(path, "model.init_ckpt"), f"the teacher's {self.network}"
+        )
 
     def embeddings(self, prompts, x: torch.Tensor) -> Encoded:
         """Token and pooled embeddings of ``prompts`` in the network's dtype."""
         if isinstance(prompts, torch.Tensor) or not isinstance(prompts, (list, tuple)):
-            raise TypeError(f"{type(self).__name__} is conditioned on prompts (a list of strings), not {type(prompts).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} is conditioned on prompts (a list of strings), not {type(prompts).__name__}"
+            )
         return self.text(prompts, x.device, self.model.dtype)

@@ -7,6 +7,7 @@ embeddings (B, P). The empty prompt, classifier-free guidance's null condition, 
 ``negative_prompt``; SDXL's pipelines give an empty negative prompt all-zero embeddings
 (``force_zeros_for_empty_prompt``), and so does this.
 """
+
 from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
@@ -23,13 +24,21 @@ def encode_sdxl(pipeline, prompts: Sequence[str], device: torch.device) -> Encod
 
 
 def encode_sd3(pipeline, prompts: Sequence[str], device: torch.device, max_sequence_length: int = 256) -> Encoded:
-    embeds, _, pooled, _ = pipeline.encode_prompt(list(prompts), None, None, device=device, do_classifier_free_guidance=False,
-                                                  max_sequence_length=max_sequence_length)
+    embeds, _, pooled, _ = pipeline.encode_prompt(
+        list(prompts),
+        None,
+        None,
+        device=device,
+        do_classifier_free_guidance=False,
+        max_sequence_length=max_sequence_length,
+    )
     return embeds, pooled
 
 
 def encode_flux(pipeline, prompts: Sequence[str], device: torch.device, max_sequence_length: int = 512) -> Encoded:
-    embeds, pooled, _ = pipeline.encode_prompt(list(prompts), None, device=device, max_sequence_length=max_sequence_length)  # text ids: zeros, made by the net
+    embeds, pooled, _ = pipeline.encode_prompt(
+        list(prompts), None, device=device, max_sequence_length=max_sequence_length
+    )  # text ids: zeros, made by the net
     return embeds, pooled
 
 
@@ -37,21 +46,31 @@ class PipelineText(PromptCache):
     """Text encoders + tokenizers of a pipeline with the family's ``encode`` and an embedding cache; copies of the
     owning network share one instance (never trained, never checkpointed)."""
 
-    def __init__(self, pipeline, encode: Callable[..., Encoded], negative_prompt: str, cache_size: int,
-                 zeros_for_empty: bool = False):
+    def __init__(
+        self,
+        pipeline,
+        encode: Callable[..., Encoded],
+        negative_prompt: str,
+        cache_size: int,
+        zeros_for_empty: bool = False,
+    ):
         super().__init__(negative_prompt, cache_size)
         self.pipeline, self.encode = pipeline, encode
-        self.encoders: Dict[str, nn.Module] = {name: module.eval().requires_grad_(False)
-                                               for name, module in pipeline.components.items()
-                                               if isinstance(module, nn.Module)}
+        self.encoders: Dict[str, nn.Module] = {
+            name: module.eval().requires_grad_(False)
+            for name, module in pipeline.components.items()
+            if isinstance(module, nn.Module)
+        }
         self.zeros_for_empty = zeros_for_empty and not negative_prompt
 
     def encode_texts(self, texts: List[str], device: torch.device) -> List[Encoded]:
         for module in self.encoders.values():
             module.to(device)
         embeds, pooled = self.encode(self.pipeline, texts, device)
-        return [(torch.zeros_like(e), torch.zeros_like(p)) if self.zeros_for_empty and not text else (e, p)
-                for text, e, p in zip(texts, embeds, pooled)]
+        return [
+            (torch.zeros_like(e), torch.zeros_like(p)) if self.zeros_for_empty and not text else (e, p)
+            for text, e, p in zip(texts, embeds, pooled)
+        ]
 
     def __call__(self, prompts: Sequence[str], device: torch.device, dtype: torch.dtype) -> Encoded:
         return self.embeddings(prompts, device, dtype)  # (B, L, D), (B, P)

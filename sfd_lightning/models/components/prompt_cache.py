@@ -4,6 +4,7 @@ The teacher, the fake score and the generator are copies of one network; its tex
 (``__deepcopy__`` returns it), never trained and never checkpointed. The empty prompt, classifier-free
 guidance's null condition, is encoded as ``negative_prompt``.
 """
+
 from collections import OrderedDict
 from typing import List, Sequence, Tuple
 

@@ -4,6 +4,7 @@ As in the SFD reference (``DDPM/train_classifier.py``): an ImageNet-pretrained R
 new 10-way head, fed images resized to 224 px and normalised to [-1, 1]. With 1,000 classes the
 pretrained ImageNet head is kept (``normalize: imagenet``).
 """
+
 from typing import Literal, Optional
 
 import torch
@@ -20,9 +21,15 @@ class ResNetClassifier(nn.Module):
 
     init_only_args = ("weights", "reference_state_dict")  # not needed to rebuild an exported classifier
 
-    def __init__(self, arch: str = "resnet34", num_classes: int = 10, input_size: Optional[int] = 224,
-                 weights: Optional[str] = None, reference_state_dict: Optional[str] = None,
-                 normalize: Literal["half", "imagenet"] = "half"):
+    def __init__(
+        self,
+        arch: str = "resnet34",
+        num_classes: int = 10,
+        input_size: Optional[int] = 224,
+        weights: Optional[str] = None,
+        reference_state_dict: Optional[str] = None,
+        normalize: Literal["half", "imagenet"] = "half",
+    ):
         """
         Args:
             arch: torchvision ResNet: resnet18, resnet34, resnet50 or resnet101.
@@ -43,16 +50,22 @@ class ResNetClassifier(nn.Module):
         try:
             self.body = getattr(torchvision.models, arch)(weights=weights)
         except Exception as err:  # unknown weight names, failed downloads
-            raise ConfigError("net.weights", f"cannot load torchvision {arch} weights {weights!r}: {describe(err)}") from None
+            raise ConfigError(
+                "net.weights", f"cannot load torchvision {arch} weights {weights!r}: {describe(err)}"
+            ) from None
         if normalize not in ("half", "imagenet"):
             raise ConfigError("net.normalize", f"must be half or imagenet, got {normalize!r}")
         self.num_features = self.body.fc.in_features
         if num_classes != self.body.fc.out_features:  # 1,000 classes keep torchvision's (pretrained) ImageNet head
             self.body.fc = nn.Linear(self.num_features, num_classes)
-        mean, std = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)) if normalize == "imagenet" else ((0.5,) * 3, (0.5,) * 3)
+        mean, std = (
+            ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)) if normalize == "imagenet" else ((0.5,) * 3, (0.5,) * 3)
+        )
         # [-1, 1] -> [0, 1] -> (x - mean) / std, as one affine map per channel
         self.register_buffer("scale", torch.tensor([0.5 / s for s in std]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("shift", torch.tensor([(0.5 - m) / s for m, s in zip(mean, std)]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "shift", torch.tensor([(0.5 - m) / s for m, s in zip(mean, std)]).view(1, 3, 1, 1), persistent=False
+        )
         if reference_state_dict:
             from sfd_lightning.io.checkpoint import read_checkpoint
             from sfd_lightning.io.source import Source
@@ -64,7 +77,9 @@ class ResNetClassifier(nn.Module):
 
     def _resized(self, images: torch.Tensor) -> torch.Tensor:
         if self.input_size and images.shape[-1] != self.input_size:
-            images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+            images = F.interpolate(
+                images, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
+            )
         return images * self.scale + self.shift
 
     def features(self, images: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ The token embeddings are both CLIPs' penultimate layers side by side, padded to 
 pooled projection is both CLIPs' pooled embeddings, as the pipeline makes them. Guidance is
 classifier-free, as in SD: the null condition is ``negative_prompt`` encoded.
 """
+
 from functools import partial
 from typing import Any, Dict, Optional
 
@@ -23,9 +24,16 @@ class SD3Transformer(PipelineNetwork):
     pipeline_class, network, network_class = "StableDiffusion3Pipeline", "transformer", "SD3Transformer2DModel"
     text_parts = ("text_encoder", "text_encoder_2", "text_encoder_3", "tokenizer", "tokenizer_2", "tokenizer_3")
 
-    def __init__(self, pretrained: str = "stabilityai/stable-diffusion-3-medium-diffusers", negative_prompt: str = "",
-                 network_config: Optional[Dict[str, Any]] = None, gradient_checkpointing: bool = False,
-                 cache_size: int = 4096, text_encoder_dtype: str = "float32", max_sequence_length: int = 256):
+    def __init__(
+        self,
+        pretrained: str = "stabilityai/stable-diffusion-3-medium-diffusers",
+        negative_prompt: str = "",
+        network_config: Optional[Dict[str, Any]] = None,
+        gradient_checkpointing: bool = False,
+        cache_size: int = 4096,
+        text_encoder_dtype: str = "float32",
+        max_sequence_length: int = 256,
+    ):
         """
         Args:
             pretrained: hub id or local folder of an SD3 pipeline (transformer/, text_encoder/ to text_encoder_3/,
@@ -38,8 +46,15 @@ class SD3Transformer(PipelineNetwork):
             text_encoder_dtype: the frozen text encoders' dtype: float32, bfloat16 or float16 (T5-XXL: 19 GB in float32).
             max_sequence_length: T5 tokens per prompt (the pipeline's default, 256).
         """
-        super().__init__(pretrained, network_config, partial(encode_sd3, max_sequence_length=max_sequence_length),
-                         negative_prompt, gradient_checkpointing, cache_size, text_encoder_dtype)
+        super().__init__(
+            pretrained,
+            network_config,
+            partial(encode_sd3, max_sequence_length=max_sequence_length),
+            negative_prompt,
+            gradient_checkpointing,
+            cache_size,
+            text_encoder_dtype,
+        )
         cfg = self.transformer.config
         self.in_channels, self.resolution = cfg.in_channels, cfg.sample_size
 
@@ -47,5 +62,10 @@ class SD3Transformer(PipelineNetwork):
         embeds, pooled = self.embeddings(prompts, x)
         t = t.expand(x.shape[0]) if t.dim() == 0 else t
         # the pipeline's timestep is its scheduler's: the flow time x 1000
-        return self.transformer(hidden_states=x, encoder_hidden_states=embeds, pooled_projections=pooled,
-                                timestep=t * 1000, return_dict=False)[0]
+        return self.transformer(
+            hidden_states=x,
+            encoder_hidden_states=embeds,
+            pooled_projections=pooled,
+            timestep=t * 1000,
+            return_dict=False,
+        )[0]

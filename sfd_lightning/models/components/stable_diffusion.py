@@ -7,6 +7,7 @@ copies (never trained, never checkpointed); prompt embeddings are cached, so a p
 costs nothing. The empty prompt, classifier-free guidance's null condition, is encoded as
 ``negative_prompt``.
 """
+
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -29,8 +30,13 @@ class SharedTextEncoder(PromptCache):
 
     def encode_texts(self, texts: List[str], device: torch.device) -> List[Tuple[torch.Tensor]]:
         self.encoder.to(device)
-        tokens = self.tokenizer(texts, padding="max_length", max_length=self.tokenizer.model_max_length,
-                                truncation=True, return_tensors="pt").input_ids.to(device)
+        tokens = self.tokenizer(
+            texts,
+            padding="max_length",
+            max_length=self.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids.to(device)
         return [(emb,) for emb in self.encoder(tokens)[0]]
 
     def __call__(self, prompts: Sequence[str], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -46,7 +52,9 @@ class SharedTextEncoder(PromptCache):
         if self._word_ids is None:
             rows = len(self.encoder.get_input_embeddings().weight)
             vocab = self.tokenizer.get_vocab()
-            self._word_ids = torch.tensor(sorted(i for token, i in vocab.items() if token.endswith("</w>") and i < rows))
+            self._word_ids = torch.tensor(
+                sorted(i for token, i in vocab.items() if token.endswith("</w>") and i < rows)
+            )
         return self._word_ids
 
     def token_text(self, rows) -> str:
@@ -62,15 +70,17 @@ class SharedTextEncoder(PromptCache):
         table = self.encoder.get_input_embeddings().weight
         return table[torch.tensor(ids, device=table.device)].mean(dim=0).detach().clone()
 
-    def with_tokens(self, context: Sequence[str], tokens: torch.Tensor, device: torch.device,
-                    dtype: torch.dtype) -> torch.Tensor:
+    def with_tokens(
+        self, context: Sequence[str], tokens: torch.Tensor, device: torch.device, dtype: torch.dtype
+    ) -> torch.Tensor:
         """Embeddings (B, L, D) of each context prompt followed by pseudo-words whose input embeddings are ``tokens[i]``
         ((D,): textual inversion's one new word; (m, D): an adversarial prompt's m words), differentiable in
         ``tokens``; never cached."""
         words = (tokens if tokens.dim() == 3 else tokens[:, None, :]).to(device)  # (B, m, D)
         m, length, eos = words.shape[1], self.tokenizer.model_max_length, self.tokenizer.eos_token_id
-        ids = self.tokenizer(list(context), padding="max_length", max_length=length, truncation=True,
-                             return_tensors="pt").input_ids
+        ids = self.tokenizer(
+            list(context), padding="max_length", max_length=length, truncation=True, return_tensors="pt"
+        ).input_ids
         rows = torch.arange(len(ids))
         first = (ids == eos).int().argmax(dim=1).clamp(max=length - 1 - m)  # where the end token was: the new words
         ids[rows, first + m] = eos
@@ -98,10 +108,18 @@ class SDUNet(nn.Module):
 
     noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
 
-    def __init__(self, pretrained: str = "runwayml/stable-diffusion-v1-5", unet_subfolder: Optional[str] = "unet",
-                 text_encoder_subfolder: str = "text_encoder", tokenizer_subfolder: str = "tokenizer",
-                 negative_prompt: str = "", unet_config: Optional[Dict[str, Any]] = None,
-                 gradient_checkpointing: bool = False, attention: str = "sdpa", cache_size: int = 4096):
+    def __init__(
+        self,
+        pretrained: str = "runwayml/stable-diffusion-v1-5",
+        unet_subfolder: Optional[str] = "unet",
+        text_encoder_subfolder: str = "text_encoder",
+        tokenizer_subfolder: str = "tokenizer",
+        negative_prompt: str = "",
+        unet_config: Optional[Dict[str, Any]] = None,
+        gradient_checkpointing: bool = False,
+        attention: str = "sdpa",
+        cache_size: int = 4096,
+    ):
         """
         Args:
             pretrained: hub id or local folder of a Stable Diffusion pipeline (or of a one-step
@@ -125,14 +143,22 @@ class SDUNet(nn.Module):
         if unet_config is not None:
             self.unet = UNet2DConditionModel(**unet_config)
         else:
-            if read_network_config(UNet2DConditionModel, pretrained, unet_subfolder, field).get("addition_embed_type") == "text_time":
-                raise ConfigError(field, f"{pretrained!r} holds an SDXL UNet (added text and time conditions); use SDXLUNet")
+            if (
+                read_network_config(UNet2DConditionModel, pretrained, unet_subfolder, field).get("addition_embed_type")
+                == "text_time"
+            ):
+                raise ConfigError(
+                    field, f"{pretrained!r} holds an SDXL UNet (added text and time conditions); use SDXLUNet"
+                )
             self.unet = load_pretrained(UNet2DConditionModel, pretrained, unet_subfolder, field)
         text_encoder = load_pretrained(CLIPTextModel, pretrained, text_encoder_subfolder, field)
         tokenizer = load_pretrained(CLIPTokenizer, pretrained, tokenizer_subfolder, field)
         if text_encoder.config.hidden_size != self.unet.config.cross_attention_dim:
-            raise ConfigError(field, f"text encoder width {text_encoder.config.hidden_size} does not match the UNet's "
-                                     f"cross_attention_dim {self.unet.config.cross_attention_dim}")
+            raise ConfigError(
+                field,
+                f"text encoder width {text_encoder.config.hidden_size} does not match the UNet's "
+                f"cross_attention_dim {self.unet.config.cross_attention_dim}",
+            )
         self.text = SharedTextEncoder(tokenizer, text_encoder, negative_prompt, cache_size)
         if attention == "sdpa":
             from diffusers.models.attention_processor import AttnProcessor2_0

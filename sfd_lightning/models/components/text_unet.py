@@ -5,6 +5,7 @@ passed through an MLP to one vector that takes the class embedding's place in th
 condition. The empty prompt (classifier-free guidance's null condition) gets a learned vector of
 its own. ``DiffusionModule(init_weights=...)`` can start the UNet from a class-conditional teacher.
 """
+
 import re
 from typing import List, Sequence
 
@@ -57,9 +58,18 @@ class BagOfWordsEncoder(nn.Module):
 class TextUNet(DDPMUNet):
     """``forward(x_t, t, prompts) -> eps_hat``: a :class:`DDPMUNet` conditioned on a trained bag-of-words text encoder."""
 
-    def __init__(self, vocabulary: Sequence[str], in_channels: int = 1, resolution: int = 8, ch: int = 16,
-                 ch_mult: Sequence[int] = (1, 2, 2), num_res_blocks: int = 1, attn_resolutions: Sequence[int] = (4,),
-                 dropout: float = 0.0, norm_groups: int = 8):
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        in_channels: int = 1,
+        resolution: int = 8,
+        ch: int = 16,
+        ch_mult: Sequence[int] = (1, 2, 2),
+        num_res_blocks: int = 1,
+        attn_resolutions: Sequence[int] = (4,),
+        dropout: float = 0.0,
+        norm_groups: int = 8,
+    ):
         """
         Args:
             vocabulary: the words the text encoder knows (others share one embedding).
@@ -74,8 +84,17 @@ class TextUNet(DDPMUNet):
         """
         if not vocabulary:
             raise ConfigError("net.init_args.vocabulary", "must list at least one word")
-        super().__init__(in_channels=in_channels, resolution=resolution, ch=ch, ch_mult=ch_mult, num_res_blocks=num_res_blocks,
-                         attn_resolutions=attn_resolutions, dropout=dropout, num_classes=None, norm_groups=norm_groups)
+        super().__init__(
+            in_channels=in_channels,
+            resolution=resolution,
+            ch=ch,
+            ch_mult=ch_mult,
+            num_res_blocks=num_res_blocks,
+            attn_resolutions=attn_resolutions,
+            dropout=dropout,
+            num_classes=None,
+            norm_groups=norm_groups,
+        )
         self.text = BagOfWordsEncoder(vocabulary, 4 * ch)
 
     def vocabulary_table(self) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """The DDPM UNet (the project's one UNet) beyond reference parity: the null label, the class-free
 text hook, warm starts between the two, and size errors."""
+
 import pytest
 import torch
 
@@ -8,8 +9,16 @@ from sfd_lightning.io.source import Source
 from sfd_lightning.io.strict import load_matching
 from sfd_lightning.models.components import DDPMUNet, TextUNet
 
-SMALL = dict(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,
-             norm_groups=4)
+SMALL = dict(
+    in_channels=1,
+    resolution=8,
+    ch=8,
+    ch_mult=(1, 2),
+    num_res_blocks=1,
+    attn_resolutions=(4,),
+    dropout=0.0,
+    norm_groups=4,
+)
 
 
 def test_null_label_is_its_own_class_and_equals_no_labels():
@@ -51,4 +60,6 @@ def test_bad_sizes_name_the_field():
     with pytest.raises(ConfigError, match="net.resolution"):
         DDPMUNet(resolution=12, ch_mult=(1, 2, 2, 2))
     with pytest.raises(ConfigError, match="model.init_weights: .*shares no weight"):
-        load_matching(DDPMUNet(num_classes=2, **SMALL), {"other.weight": torch.zeros(1)}, Source("x.pt", "model.init_weights"))
+        load_matching(
+            DDPMUNet(num_classes=2, **SMALL), {"other.weight": torch.zeros(1)}, Source("x.pt", "model.init_weights")
+        )

@@ -73,7 +73,9 @@ def test_checkpoint_without_ema_or_epoch_loads_model_weights(tmp_path):
     write_reference_ckpt(path, seeded_state_dict(FIXTURE["shapes"]), ema_state=None, epoch=False)
     net = load_teacher(reference_config(FIXTURE["config"]), path)
     with torch.no_grad():
-        torch.testing.assert_close(net(FIXTURE["x"], FIXTURE["t"], FIXTURE["labels"]), FIXTURE["eps"], atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            net(FIXTURE["x"], FIXTURE["t"], FIXTURE["labels"]), FIXTURE["eps"], atol=1e-5, rtol=0
+        )
 
 
 def test_mismatched_reference_config_names_the_key(tmp_path):
@@ -89,12 +91,23 @@ def test_mismatched_reference_config_names_the_key(tmp_path):
 
 
 def test_any_width_builds_unlike_the_reference():
-    net = DDPMUNet(in_channels=1, resolution=8, ch=16, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,),
-                   dropout=0.0, num_classes=3, norm_groups=8)
+    net = DDPMUNet(
+        in_channels=1,
+        resolution=8,
+        ch=16,
+        ch_mult=(1, 2),
+        num_res_blocks=1,
+        attn_resolutions=(4,),
+        dropout=0.0,
+        num_classes=3,
+        norm_groups=8,
+    )
     x = torch.randn(2, 1, 8, 8)
     out = net(x, torch.tensor([5, 600]), torch.tensor([2, -1]))
     assert out.shape == x.shape and torch.isfinite(out).all()
-    torch.testing.assert_close(net(x, torch.tensor([5, 600]), None), net(x, torch.tensor([5, 600]), torch.tensor([-1, -1])))
+    torch.testing.assert_close(
+        net(x, torch.tensor([5, 600]), None), net(x, torch.tensor([5, 600]), torch.tensor([-1, -1]))
+    )
 
 
 def test_load_teacher_reads_the_shipped_digits_asset():
@@ -115,8 +128,12 @@ def test_sfd_module_takes_a_reference_teacher_checkpoint(tmp_path):
         eps = module.teacher.net(FIXTURE["x"], FIXTURE["t"], FIXTURE["labels"])
     assert (eps - FIXTURE["eps"]).abs().max() <= 1e-5
     with pytest.raises(ConfigError, match="model.init_ckpt: .*holds no fake score"):
-        SFDModule(teacher=VPDenoiser(DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))), teacher_ckpt=path,
-                  init_ckpt=path, num_classes=10)
+        SFDModule(
+            teacher=VPDenoiser(DDPMUNet(**unet_kwargs(reference_config(FIXTURE["config"])))),
+            teacher_ckpt=path,
+            init_ckpt=path,
+            num_classes=10,
+        )
 
 
 def test_two_stage_from_a_reference_sfd_checkpoint(tmp_path):
@@ -141,8 +158,17 @@ def test_two_stage_from_a_reference_sfd_checkpoint(tmp_path):
 
 def test_gradient_checkpointing_changes_memory_not_results():
     torch.manual_seed(0)
-    kwargs = dict(in_channels=1, resolution=8, ch=16, ch_mult=(1, 2), num_res_blocks=1, attn_resolutions=(4,), dropout=0.0,
-                  num_classes=3, norm_groups=8)
+    kwargs = dict(
+        in_channels=1,
+        resolution=8,
+        ch=16,
+        ch_mult=(1, 2),
+        num_res_blocks=1,
+        attn_resolutions=(4,),
+        dropout=0.0,
+        num_classes=3,
+        norm_groups=8,
+    )
     plain, ckpt = DDPMUNet(**kwargs), DDPMUNet(**kwargs, gradient_checkpointing=True)
     ckpt.load_state_dict(plain.state_dict())
     x, t, y = torch.randn(2, 1, 8, 8), torch.tensor([3, 700]), torch.tensor([0, 2])

@@ -4,18 +4,33 @@ A tiny randomly initialised DiT and VAE are built here and saved in diffusers' f
 (``transformer/``, ``vae/``), so the config loads them with the same ``from_pretrained`` call that
 reads ``facebook/DiT-XL-2-256`` on users' machines.
 """
+
 import numpy as np
 import pytest
 import torch
 import yaml
 from PIL import Image
-
 from project import CONFIGS, ROOT, load_config
 
-TINY_DIT = dict(num_attention_heads=2, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=2,
-                sample_size=8, patch_size=2, num_embeds_ada_norm=1000, norm_num_groups=8)
-TINY_VAE = dict(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-                up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8, sample_size=16)
+TINY_DIT = dict(
+    num_attention_heads=2,
+    attention_head_dim=8,
+    in_channels=4,
+    out_channels=8,
+    num_layers=2,
+    sample_size=8,
+    patch_size=2,
+    num_embeds_ada_norm=1000,
+    norm_num_groups=8,
+)
+TINY_VAE = dict(
+    block_out_channels=(8, 16),
+    down_block_types=("DownEncoderBlock2D",) * 2,
+    up_block_types=("UpDecoderBlock2D",) * 2,
+    latent_channels=4,
+    norm_num_groups=8,
+    sample_size=16,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +101,13 @@ def tiny_config(tmp_path, tiny_dit_folder):
     from sfd_lightning.models.components import ResNetClassifier
 
     fake_imagenet_val(tmp_path / "imagenet")
-    judge = {"class_path": "sfd_lightning.models.components.ResNetClassifier",
-             "init_args": {"arch": "resnet18", "num_classes": 1000, "input_size": None}}
-    export_weights(str(tmp_path / "judge.pt"), "classifier", judge, ResNetClassifier("resnet18", 1000, None).state_dict())
+    judge = {
+        "class_path": "sfd_lightning.models.components.ResNetClassifier",
+        "init_args": {"arch": "resnet18", "num_classes": 1000, "input_size": None},
+    }
+    export_weights(
+        str(tmp_path / "judge.pt"), "classifier", judge, ResNetClassifier("resnet18", 1000, None).state_dict()
+    )
     config = load_config(CONFIGS / "imagenet_forget.yaml")
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"]["pretrained"] = str(tiny_dit_folder)
@@ -96,7 +115,10 @@ def tiny_config(tmp_path, tiny_dit_folder):
     config["data"]["init_args"].update(shape=[4, 8, 8], batch_size=2, iterations=2)
     trainer = config["trainer"]
     trainer.update(accelerator="cpu", devices=1, precision="32-true", default_root_dir=str(tmp_path / "run"))
-    trainer["logger"] = {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(tmp_path / "logs")}}
+    trainer["logger"] = {
+        "class_path": "lightning.pytorch.loggers.CSVLogger",
+        "init_args": {"save_dir": str(tmp_path / "logs")},
+    }
     callbacks = trainer["callbacks"]
     callbacks[0]["init_args"]["every_n_train_steps"] = 2
     forget = callbacks[1]["init_args"]
@@ -104,8 +126,10 @@ def tiny_config(tmp_path, tiny_dit_folder):
     forget.update(n_per_label=2, max_retained_labels=3, every_n_iterations=0)
     fid = callbacks[2]["init_args"]
     fid["reference"]["init_args"].update(root=str(tmp_path / "imagenet"), image_size=16)
-    fid["feature_extractor"] = {"class_path": "sfd_lightning.metrics.ClassifierFeatures",
-                                "init_args": {"classifier_ckpt": str(tmp_path / "judge.pt")}}
+    fid["feature_extractor"] = {
+        "class_path": "sfd_lightning.metrics.ClassifierFeatures",
+        "init_args": {"classifier_ckpt": str(tmp_path / "judge.pt")},
+    }
     fid.update(n_per_label=1, every_n_iterations=0)
     callbacks[3]["init_args"].update(n_per_label=2, every_n_iterations=0, max_retained_labels=2)
     return config
@@ -129,7 +153,21 @@ def test_few_step_fit_of_the_imagenet_config(tiny_dit_folder, tmp_path, monkeypa
     assert Image.open(grid).size[0] > 16 * 2  # decoded 16 px images, not 8 px latents
 
     out = tmp_path / "samples.npz"
-    main(["sample", "--ckpt", str(ckpt), "--labels", "207,281", "--n-per-label", "2", "--out", str(out), "--device", "cpu"])
+    main(
+        [
+            "sample",
+            "--ckpt",
+            str(ckpt),
+            "--labels",
+            "207,281",
+            "--n-per-label",
+            "2",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
     data = np.load(out)
     assert data["images"].shape == (4, 3, 16, 16) and data["labels"].tolist() == [207, 207, 281, 281]
 
@@ -158,8 +196,10 @@ def test_classes_by_name(tiny_dit_folder):
 
     m = module(forget_label="Golden Retriever", override_label="tabby")
     assert (m.forget_label, m.override.label) == (207, 281)
-    with pytest.raises(ConfigError, match="model.forget_label: 'golden retreiver' is not an ImageNet class name; "
-                                          "did you mean 'golden retriever'"):
+    with pytest.raises(
+        ConfigError,
+        match="model.forget_label: 'golden retreiver' is not an ImageNet class name; did you mean 'golden retriever'",
+    ):
         module(forget_label="golden retreiver", override_label=1)
     with pytest.raises(ConfigError, match="model.override_label: must be in \\[0, 999\\]"):
         module(forget_label=0, override_label="1000")

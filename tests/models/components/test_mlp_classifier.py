@@ -1,4 +1,5 @@
 """The digits default's independent judge: another architecture than the attack's surrogate, and accurate."""
+
 import torch
 from torch import nn
 

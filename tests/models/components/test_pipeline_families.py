@@ -1,6 +1,7 @@
 """SDXL, SD3 and FLUX.1 through diffusers on tiny random pipelines built here (helpers/tiny_families.py): the
 frozen shared text side, the family checks made before any weight is read, and a two-iteration fit of each
 family's shipped config followed by `sfd sample`, `sfd export` and `load_generator`."""
+
 import copy
 import json
 import shutil
@@ -9,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from project import ROOT
 from tiny_families import make_tiny_family, tiny_family_config
 from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts
 
-from project import ROOT
 from sfd_lightning.errors import ConfigError
 
 FAMILIES = ("sdxl", "sd3", "flux")
@@ -66,15 +67,17 @@ def test_embeddings_equal_the_family_pipelines_own(family, tiny):
 
     net = network(family, tiny[0][family], **({"max_sequence_length": 16} if family != "sdxl" else {}))
     embeds, pooled = net.text(["a cat", "two dogs"], torch.device("cpu"), torch.float32)
-    pipeline = getattr(diffusers, net.pipeline_class).from_pretrained(tiny[0][family], **{net.network: None}, vae=None,
-                                                                      scheduler=None)
+    pipeline = getattr(diffusers, net.pipeline_class).from_pretrained(
+        tiny[0][family], **{net.network: None}, vae=None, scheduler=None
+    )
     kwargs = {"max_sequence_length": 16} if family != "sdxl" else {}
     if family == "flux":
         want, want_pooled, _ = pipeline.encode_prompt(["a cat", "two dogs"], None, device="cpu", **kwargs)
     else:
         extra = (None, None) if family == "sd3" else ()
-        want, _, want_pooled, _ = pipeline.encode_prompt(["a cat", "two dogs"], *extra, device="cpu",
-                                                         do_classifier_free_guidance=False, **kwargs)
+        want, _, want_pooled, _ = pipeline.encode_prompt(
+            ["a cat", "two dogs"], *extra, device="cpu", do_classifier_free_guidance=False, **kwargs
+        )
     torch.testing.assert_close(embeds, want)
     torch.testing.assert_close(pooled, want_pooled)
 
@@ -92,13 +95,22 @@ def no_weights_read(monkeypatch):
     monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(refuse))
 
 
-@pytest.mark.parametrize("family,folder,message", [
-    ("sd3", "flux", "is a FluxPipeline .* not a SD3Transformer2DModel pipeline, which SD3Transformer takes; use FluxTransformer"),
-    ("flux", "sdxl", "is a StableDiffusionXLPipeline .* which FluxTransformer takes; use SDXLUNet"),
-    ("sdxl", "sd", "is not an SDXL UNet .*; use SDUNet"),
-    ("sdxl", "sd3", "is a StableDiffusion3Pipeline .*; use SD3Transformer"),
-])
-def test_a_folder_of_another_family_is_refused_before_any_weight_is_read(family, folder, message, tiny, no_weights_read):
+@pytest.mark.parametrize(
+    "family,folder,message",
+    [
+        (
+            "sd3",
+            "flux",
+            "is a FluxPipeline .* not a SD3Transformer2DModel pipeline, which SD3Transformer takes; use FluxTransformer",
+        ),
+        ("flux", "sdxl", "is a StableDiffusionXLPipeline .* which FluxTransformer takes; use SDXLUNet"),
+        ("sdxl", "sd", "is not an SDXL UNet .*; use SDUNet"),
+        ("sdxl", "sd3", "is a StableDiffusion3Pipeline .*; use SD3Transformer"),
+    ],
+)
+def test_a_folder_of_another_family_is_refused_before_any_weight_is_read(
+    family, folder, message, tiny, no_weights_read
+):
     with pytest.raises(ConfigError, match=f"^net.init_args.pretrained: .*{message}"):
         network(family, tiny[0][folder])
 
@@ -111,7 +123,9 @@ def test_sd_unet_refuses_an_sdxl_folder_before_any_weight_is_read(tiny, no_weigh
 
 
 @pytest.mark.parametrize("listed", [False, True], ids=["null-in-index", "listed-folder-removed"])
-@pytest.mark.parametrize("family,part", [("sd3", "text_encoder_3"), ("flux", "text_encoder_2"), ("sdxl", "tokenizer_2")])
+@pytest.mark.parametrize(
+    "family,part", [("sd3", "text_encoder_3"), ("flux", "text_encoder_2"), ("sdxl", "tokenizer_2")]
+)
 def test_a_missing_text_encoder_is_refused_before_any_weight_is_read(family, part, listed, tiny, tmp_path, monkeypatch):
     folder = shutil.copytree(tiny[0][family], tmp_path / family)
     shutil.rmtree(folder / part)
@@ -135,14 +149,22 @@ def test_an_adapter_of_the_wrong_kind_is_refused(tiny):
     from sfd_lightning.diffusion import FlowDenoiser, VPDenoiser
     from sfd_lightning.models.components import SDUNet
 
-    with pytest.raises(ConfigError, match="^teacher: VPDenoiser cannot wrap SD3Transformer: .* predicts a flow velocity; use FlowDenoiser"):
+    with pytest.raises(
+        ConfigError,
+        match="^teacher: VPDenoiser cannot wrap SD3Transformer: .* predicts a flow velocity; use FlowDenoiser",
+    ):
         VPDenoiser(network("sd3", tiny[0]["sd3"]))
-    with pytest.raises(ConfigError, match="^teacher: FlowDenoiser cannot wrap SDUNet: SDUNet is a VP network .*; use VPDenoiser"):
+    with pytest.raises(
+        ConfigError, match="^teacher: FlowDenoiser cannot wrap SDUNet: SDUNet is a VP network .*; use VPDenoiser"
+    ):
         FlowDenoiser(SDUNet(pretrained=str(tiny[0]["sd"])))
 
 
-@pytest.mark.parametrize("name", [f"{family}_nudity_forget.yaml" for family in FAMILIES] +  # celebrity: the same path
-                         [pytest.param(f"{family}_celebrity_forget.yaml", marks=pytest.mark.slow) for family in FAMILIES])
+@pytest.mark.parametrize(
+    "name",
+    [f"{family}_nudity_forget.yaml" for family in FAMILIES]  # celebrity: the same path
+    + [pytest.param(f"{family}_celebrity_forget.yaml", marks=pytest.mark.slow) for family in FAMILIES],
+)
 def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path, monkeypatch, capsys):
     """Each family config: SFD iterations inside Trainer.fit with its callbacks (CLIP score, image grid, the
     NudeNet judge with its teacher), then `sfd sample`, `sfd export` (diffusers reads the network) and
@@ -174,15 +196,21 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
     main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
     network_cls = getattr(diffusers, "UNet2DConditionModel" if family == "sdxl" else type_name(family))
     exported = network_cls.from_pretrained(tmp_path / "exported", subfolder=part)
-    ema = {k.removeprefix(f"generator_ema.module.net.{part}."): v for k, v in state.items()
-           if k.startswith(f"generator_ema.module.net.{part}.") and "lora_" not in k}
+    ema = {
+        k.removeprefix(f"generator_ema.module.net.{part}."): v
+        for k, v in state.items()
+        if k.startswith(f"generator_ema.module.net.{part}.") and "lora_" not in k
+    }
     assert all(torch.equal(v, ema[k]) for k, v in exported.state_dict().items())
     images = load_generator(str(tmp_path / "exported")).sample(["a photo of brad pitt", "a bowl of ramen"], n=2, seed=0)
     np.testing.assert_allclose(images.numpy(), data["images"], atol=1e-5)
     if "nudity" in name:  # the model card's stock-diffusers recipe: the family's own pipeline draws the same images
         ours, stock = ours_and_stock(family, tiny[0][family], tmp_path / "exported")
         torch.testing.assert_close(stock, ours, rtol=0, atol=2e-4)
-    if name in ("sdxl_nudity_forget.yaml", "flux_nudity_forget.yaml"):  # the attacks that need no CLIP vocabulary: VP, flow
+    if name in (
+        "sdxl_nudity_forget.yaml",
+        "flux_nudity_forget.yaml",
+    ):  # the attacks that need no CLIP vocabulary: VP, flow
         attacks = attack(ckpt, tiny[1], tmp_path)
         assert attacks == {(a, t) for a in ("noise", "relearn", "benign") for t in ("teacher", "sfd")}
 
@@ -203,12 +231,18 @@ def ours_and_stock(family: str, base, folder):
     with torch.no_grad():
         ours = (generator.decode(generator.generator(z, prompts)).clamp(-1, 1) + 1) / 2
     card = (folder / "README.md").read_text()
-    pipeline, network, part = PIPELINES[{"sdxl": "SDXLUNet", "sd3": "SD3Transformer", "flux": "FluxTransformer"}[family]]
+    pipeline, network, part = PIPELINES[
+        {"sdxl": "SDXLUNet", "sd3": "SD3Transformer", "flux": "FluxTransformer"}[family]
+    ]
     model = getattr(diffusers, network).from_pretrained(folder, subfolder=part)
     pipe = getattr(diffusers, pipeline).from_pretrained(base, **{part: model})
     size = int(re.search(r"height=(\d+)", card).group(1))
-    kwargs = dict(guidance_scale=float(re.search(r"guidance_scale=([0-9.]+)", card).group(1)), height=size, width=size,
-                  output_type="pt")
+    kwargs = dict(
+        guidance_scale=float(re.search(r"guidance_scale=([0-9.]+)", card).group(1)),
+        height=size,
+        width=size,
+        output_type="pt",
+    )
     if family == "sdxl":
         scale, t_init = re.search(r"latents=([0-9.]+) \* z, timesteps=\[(\d+)\]", card).groups()
         pipe.scheduler = diffusers.DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)
@@ -227,12 +261,55 @@ def attack(ckpt, clip, tmp_path) -> set:
     prompts = tmp_path / "attack_prompts.txt"
     prompts.write_text("a photo of the digit seven\na drawing of seven\na photo of the digit one\n")
     out = tmp_path / "attack"
-    main(["attack", "--ckpt", str(ckpt), "--concept", "seven", "--prompts", str(prompts), "--attack", "noise",
-          "--attack", "relearn", "--attack", "benign",
-          "--class-words", "zero,one,two,three,four,five,six,seven,eight,nine", "--surrogate", f"clip:{clip}",
-          "--judge", "nudenet", "--examples", "teacher", "--n", "2", "--eps", "0.5", "--pgd-steps", "1", "--restarts", "1",
-          "--relearn-steps", "1", "--relearn-weights", "lora", "--lora-rank", "2", "--k-examples", "2", "--teacher-steps", "2",
-          "--pinpoint-k", "0", "--device", "cpu", "--out", str(out)])
+    main(
+        [
+            "attack",
+            "--ckpt",
+            str(ckpt),
+            "--concept",
+            "seven",
+            "--prompts",
+            str(prompts),
+            "--attack",
+            "noise",
+            "--attack",
+            "relearn",
+            "--attack",
+            "benign",
+            "--class-words",
+            "zero,one,two,three,four,five,six,seven,eight,nine",
+            "--surrogate",
+            f"clip:{clip}",
+            "--judge",
+            "nudenet",
+            "--examples",
+            "teacher",
+            "--n",
+            "2",
+            "--eps",
+            "0.5",
+            "--pgd-steps",
+            "1",
+            "--restarts",
+            "1",
+            "--relearn-steps",
+            "1",
+            "--relearn-weights",
+            "lora",
+            "--lora-rank",
+            "2",
+            "--k-examples",
+            "2",
+            "--teacher-steps",
+            "2",
+            "--pinpoint-k",
+            "0",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
     return {(r["attack"], r["target"]) for r in json.loads((out / "attack.json").read_text())["rows"]}
 
 
@@ -240,12 +317,14 @@ def type_name(family: str) -> str:
     return {"sd3": "SD3Transformer2DModel", "flux": "FluxTransformer2DModel"}[family]
 
 
-@pytest.mark.parametrize("family", [pytest.param("sdxl", marks=pytest.mark.slow), pytest.param("sd3", marks=pytest.mark.slow),
-                                    "flux"])
+@pytest.mark.parametrize(
+    "family", [pytest.param("sdxl", marks=pytest.mark.slow), pytest.param("sd3", marks=pytest.mark.slow), "flux"]
+)
 def test_two_esd_steps_on_each_family(family, tiny, tmp_path, monkeypatch, capsys):
     """The ESD baseline (configs/baselines/sd_nudity_esd.yaml's settings) on each family's teacher, in the family
     nudity config's trainer with its callbacks; its fine-tuned model samples through the same adapter."""
     from project import CONFIGS, load_config
+
     from sfd_lightning.cli import main
 
     monkeypatch.chdir(ROOT)
@@ -258,7 +337,9 @@ def test_two_esd_steps_on_each_family(family, tiny, tmp_path, monkeypatch, capsy
     path.write_text(yaml.safe_dump(config))
     main(["fit", "--config", str(path)])
     assert "CLIP score, forget samples vs the concept prompt" in capsys.readouterr().out
-    state = torch.load(next((tmp_path / "logs").rglob("last.ckpt")), weights_only=True, map_location="cpu")["state_dict"]
+    state = torch.load(next((tmp_path / "logs").rglob("last.ckpt")), weights_only=True, map_location="cpu")[
+        "state_dict"
+    ]
     part = "unet" if family == "sdxl" else "transformer"
     assert any(k.startswith(f"student.net.{part}.") for k in state)
 
@@ -272,8 +353,14 @@ def test_sfd_fit_refuses_a_flow_network_in_the_vp_adapter_before_any_weight_is_r
         raise AssertionError("weights were read before the check")
 
     monkeypatch.setattr(diffusers.ModelMixin, "from_pretrained", classmethod(refuse))
-    code = run_cli(["fit", "--config", "configs/sd3_celebrity_forget.yaml",
-                    "--model.init_args.teacher.class_path=sfd_lightning.diffusion.VPDenoiser"])
+    code = run_cli(
+        [
+            "fit",
+            "--config",
+            "configs/sd3_celebrity_forget.yaml",
+            "--model.init_args.teacher.class_path=sfd_lightning.diffusion.VPDenoiser",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("sfd: error: model.teacher: VPDenoiser cannot wrap SD3Transformer"), err[0]

@@ -1,14 +1,14 @@
 """Stable Diffusion through diffusers, CLIP score, and few-step fits of the SD configs, on a tiny random
 SD and a tiny CLIP built here (tokenizer from a vocabulary the test writes; see helpers/tiny_sd.py)."""
+
 import copy
 
 import pytest
 import torch
 import yaml
+from project import ROOT
 from sfd_modules import record_step_inputs
 from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts, tiny_sd_config
-
-from project import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,9 @@ def test_clip_score_on_a_tiny_clip(tiny):
     torch.testing.assert_close(metric.scores(images[:1], ["a cat"]), scores[:1])
     metric.update(images, ["a cat"] * 4)
     metric.update(images[:2], ["a dog"] * 2)
-    expected = torch.cat([metric.scores(images, ["a cat"] * 4), metric.scores(images[:2], ["a dog"] * 2)]).double().mean()
+    expected = (
+        torch.cat([metric.scores(images, ["a cat"] * 4), metric.scores(images[:2], ["a dog"] * 2)]).double().mean()
+    )
     torch.testing.assert_close(metric.compute(), expected)
 
 
@@ -109,7 +111,11 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
 
     main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
     unet = UNet2DConditionModel.from_pretrained(tmp_path / "exported", subfolder="unet")
-    ema = {k.removeprefix("generator_ema.module.net.unet."): v for k, v in state.items() if k.startswith("generator_ema.module.net.unet.")}
+    ema = {
+        k.removeprefix("generator_ema.module.net.unet."): v
+        for k, v in state.items()
+        if k.startswith("generator_ema.module.net.unet.")
+    }
     assert all(torch.equal(v, ema[k]) for k, v in unet.state_dict().items())
     images = load_generator(str(tmp_path / "exported")).sample(["a photo of brad pitt", "a bowl of ramen"], n=2, seed=0)
     assert np.array_equal(images.numpy(), data["images"])
@@ -135,8 +141,12 @@ def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
     torch.testing.assert_close(module.generator_ema.module.net.unet.state_dict()[key], distilled.state_dict()[key])
     assert not torch.allclose(module.fake_score.net.unet.state_dict()[key], distilled.state_dict()[key])
     with pytest.raises(ConfigError, match="model.init_ckpt: .* is a folder, but DDPMUNet cannot load one"):
-        SFDModule(teacher=VPDenoiser(DDPMUNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)),
-                  init_ckpt=str(tmp_path))
+        SFDModule(
+            teacher=VPDenoiser(
+                DDPMUNet(in_channels=1, resolution=8, ch=8, ch_mult=(1, 2), num_classes=10, norm_groups=4)
+            ),
+            init_ckpt=str(tmp_path),
+        )
 
 
 def test_a_removed_tokenizer_folder_is_refused_before_any_weight_is_read(tiny, tmp_path, monkeypatch):
@@ -154,7 +164,9 @@ def test_a_removed_tokenizer_folder_is_refused_before_any_weight_is_read(tiny, t
     refuse = classmethod(lambda *args, **kwargs: pytest.fail("weights were read before the check"))
     monkeypatch.setattr(diffusers.ModelMixin, "from_pretrained", refuse)
     monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", refuse)
-    with pytest.raises(ConfigError, match="^net.init_args.pretrained: .* has no tokenizer: SDUNet needs the pipeline's"):
+    with pytest.raises(
+        ConfigError, match="^net.init_args.pretrained: .* has no tokenizer: SDUNet needs the pipeline's"
+    ):
         SDUNet(pretrained=str(folder))
 
 
