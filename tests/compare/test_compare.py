@@ -609,3 +609,49 @@ def test_a_method_folder_holding_an_input_is_not_emptied(tmp_path, monkeypatch):
             Method("ESD", 2, "none", config=str(ROOT / "configs/baselines/digits_esd.yaml")), spec, str(folder)
         )
     assert [p.name for p in folder.iterdir()] == ["my_esd.yaml"]
+
+
+def test_the_comparison_table_is_unchanged_byte_for_byte():
+    """compare.md on fixed rows (a headline, a spread, benchmark and attack columns, a failed row, a note),
+    character for character as it was written before the reports shared one table writer."""
+    from sfd_lightning.compare.report import markdown
+
+    rows = [
+        {
+            "method": "sfd",
+            "data": "digits",
+            "forget/accuracy": 0.0125,
+            "retained/accuracy": 0.98,
+            "fid": 4.5678,
+            "fid_spread": 0.12,
+            "fid_ratio": 1.07,
+            "nfe": 1,
+            "images_per_s": 12345.6,
+            "train_seconds": 300.2,
+            "benchmark": {"FID": 12.3, "nudity rate": 0.1},
+            "attacks": {"noise eps 0.5": 0.25},
+            "note": "one seed",
+        },
+        {"method": "esd", "data": "digits", "status": "failed"},
+    ]
+    assert markdown(rows, "headline here") == (
+        "headline here\n"
+        "\n"
+        "| method | training data | forget acc. | override rate | retained acc. | FID (retained) | FID /"
+        " teacher | NFE | images/s | train s | FID | nudity rate | attack: noise eps 0.5 (judge) | status |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| sfd | digits | 1.2% | – | 98.0% | 4.568 ± 0.120 | 1.07 | 1 | 12,346 | 300 | 12.30 | 10.0% | 25.0%"
+        " | ok |\n"
+        "| esd | digits | – | – | – | – | – | – | – | – | – | – | – | failed |\n"
+        "\n"
+        "- sfd: one seed\n"
+    )
+    assert markdown(rows[:1]) == (
+        "| method | training data | forget acc. | override rate | retained acc. | FID (retained) | FID /"
+        " teacher | NFE | images/s | train s | FID | nudity rate | attack: noise eps 0.5 (judge) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| sfd | digits | 1.2% | – | 98.0% | 4.568 ± 0.120 | 1.07 | 1 | 12,346 | 300 | 12.30 | 10.0% | 25.0%"
+        " |\n"
+        "\n"
+        "- sfd: one seed\n"
+    )

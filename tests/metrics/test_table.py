@@ -23,3 +23,30 @@ def test_a_report_with_the_judges_keys_shows_their_rows():
     assert "retained people still drawn (higher is better)" in table and "87.50%" in table
     assert len({len(line) for line in lines}) == 1  # the columns line up whatever the longest label
     assert [key for key, _, _ in table_rows(JUDGE_METRICS)] == [key for key, _, _ in ROWS if key in JUDGE_METRICS]
+
+
+def test_the_report_table_is_unchanged_byte_for_byte():
+    """The run report's aligned table (a long renamed label widening the first column, a spread, a count),
+    character for character as it was written before the reports shared one table writer."""
+    metrics = {
+        "forget/accuracy": 0.0125,
+        "fid/ratio": 1.0723,
+        "fid/ratio_spread": 0.0312,
+        "speed/speedup": 57.0,
+        "nonfinite/skipped": 10.0,
+    }
+    labels = {"fid/ratio": "FID ratio of the fine-tuned model to the teacher, retained classes only"}
+    assert format_report(metrics, labels) == (
+        "| metric                                                                  |            value |\n"
+        "|-------------------------------------------------------------------------|------------------|\n"
+        "| forget-class accuracy (lower is better)                                 |            1.25% |\n"
+        "| FID ratio of the fine-tuned model to the teacher, retained classes only |    1.072 ± 0.031 |\n"
+        "| sampling speed-up per image                                             |            57.0x |\n"
+        "| updates skipped (non-finite loss or gradients)                          |               10 |"
+    )
+    assert format_report({"forget/accuracy": 0.0125, "speed/generator_images_per_s": 123456.0}) == (
+        "| metric                                         |            value |\n"
+        "|------------------------------------------------|------------------|\n"
+        "| forget-class accuracy (lower is better)        |            1.25% |\n"
+        "| images/s one-step generator                    |          123,456 |"
+    )

@@ -404,3 +404,37 @@ def test_a_signal_stops_the_sweeps_runs_and_writes_what_finished(tmp_path, monke
     assert all((folder / r / "stopped").exists() for r in ("r001", "r002"))  # each run was told, and ended
     assert not any(running(int(p.read_text())) for p in pid_files())
     assert '"stopped": "Stopped by SIGTERM' in (folder / "best.json").read_text()
+
+
+def test_the_summary_table_is_unchanged_byte_for_byte(tmp_path):
+    """summary.md on fixed rows (a headline, a float cut to 4 significant digits, a failed run's empty cells),
+    character for character as it was written before the reports shared one table writer."""
+    from sfd_lightning.sweep.summary import write_tables
+
+    rows = [
+        {
+            "run": "000",
+            "model.init_args.alpha": 0.5,
+            "status": "ok",
+            "seconds": 12,
+            "final/forget/accuracy": 0.012345678,
+            "fid/ratio": 1.0723,
+        },
+        {"run": "001", "model.init_args.alpha": 2, "status": "failed", "seconds": 3.25},
+    ]
+    write_tables(rows, ["model.init_args.alpha"], tmp_path, "final/forget/accuracy", headline="stopped by SIGINT")
+    assert (tmp_path / "summary.md").read_text() == (
+        "stopped by SIGINT\n"
+        "\n"
+        "| run | model.init_args.alpha | status | seconds | final/forget/accuracy | fid/ratio |\n"
+        "|---|---|---|---|---|---|\n"
+        "| 000 | 0.5 | ok | 12 | 0.01235 | 1.072 |\n"
+        "| 001 | 2 | failed | 3.25 |  |  |\n"
+    )
+    write_tables(rows, ["model.init_args.alpha"], tmp_path)
+    assert (tmp_path / "summary.md").read_text() == (
+        "| run | model.init_args.alpha | status | seconds | fid/ratio |\n"
+        "|---|---|---|---|---|\n"
+        "| 000 | 0.5 | ok | 12 | 1.072 |\n"
+        "| 001 | 2 | failed | 3.25 |  |\n"
+    )
