@@ -14,8 +14,8 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 # the top-level modules: the package itself, its entry points (cli: the console script sfd_lightning.cli:main) and
 # the one error type every package raises; override, whose class paths (sfd_lightning.override.*) users' SFD
 # checkpoints store and which SFD (models) and the baselines share; checkpoints, only the former class path of
-# AtomicCheckpointIO that run configs written before io/ name
-TOP_LEVEL = {"__init__", "__main__", "cli", "errors", "override", "checkpoints"}
+# AtomicCheckpointIO that run configs written before io/ name; compat, the list of former import paths kept working
+TOP_LEVEL = {"__init__", "__main__", "cli", "errors", "override", "checkpoints", "compat"}
 
 
 def modules(root: str) -> Dict[str, str]:
