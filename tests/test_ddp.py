@@ -10,10 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 import yaml
+from project import ROOT, short_forget_config, subprocess_env
 
 pytestmark = pytest.mark.slow  # a 2-process run, ~40 s: make test-slow (and CI) run it
-
-from project import ROOT, short_forget_config, subprocess_env
 
 ITERATIONS = 3
 

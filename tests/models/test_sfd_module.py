@@ -9,7 +9,7 @@ from sfd_modules import fit, make_module, spy_on_steps
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.override import RandomOverride
-from sfd_lightning.tools.reference_order import ReferencePassOrder
+from sfd_lightning.models.reference_order import ReferencePassOrder
 
 
 def params(module):
@@ -112,7 +112,9 @@ def test_ema_tracks_generator(tiny_denoiser, tmp_path):
 
 
 def test_lr_schedule_steps_once_per_iteration_for_both_optimisers(tiny_denoiser, tmp_path):
-    schedule = lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
+    def schedule(opt):
+        return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2], gamma=0.1)
+
     module = make_module(
         tiny_denoiser, lr_scheduler=schedule, generator_optimizer=lambda p: torch.optim.Adam(p, lr=3e-4)
     )
@@ -159,7 +161,10 @@ def test_clip_fake_score_false_clips_the_generator_only(tiny_denoiser, tmp_path)
 
 def test_fake_score_label_dropout_follows_guidance_unless_given(tiny_denoiser):
     """The reference drops 10% of the fake score's conditions whenever the fake score is guided."""
-    dropout = lambda **guidance: make_module(tiny_denoiser, guidance=Guidance(**guidance)).guidance.dropout
+
+    def dropout(**guidance):
+        return make_module(tiny_denoiser, guidance=Guidance(**guidance)).guidance.dropout
+
     assert dropout() == 0.0
     assert dropout(fake_score=4.5) == 0.1 and dropout(fake_score_train=4.5) == 0.1
     assert dropout(fake_score=4.5, label_dropout=0.2) == 0.2
@@ -218,7 +223,7 @@ def test_two_stage_init_from_stage_one(tiny_denoiser, tmp_path):
 @pytest.mark.slow  # ~25 s each
 @pytest.mark.parametrize("policy", ["fixed", "random"])
 def test_reference_pass_order_gives_the_same_updates(tiny_denoiser, tmp_path, policy):
-    """The reference's pass order (retained, then forget passes; ``tools/reference_order.py``) changes the
+    """The reference's pass order (retained, then forget passes; ``models/reference_order.py``) changes the
     speed, not the algorithm."""
     extra = {"override_label": None, "override": RandomOverride()} if policy == "random" else {}
     # SGD: updates linear in the gradients (Adam's normalisation would magnify float noise in near-zero gradients)

@@ -116,7 +116,10 @@ def ddpm_run(tmp_path_factory):
     torch.save(fake, teacher_path)  # the reference's teacher is the fake score's initial weights
     torch.save([fake, {}, generator, {}, 0, ema], init_path)  # a reference SFD checkpoint: fake score, generator EMA
     d, o = ref["distill"], ref["optim"]
-    adam = lambda p: torch.optim.Adam(p, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"])
+
+    def adam(p):
+        return torch.optim.Adam(p, lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"])
+
     module = ReplayedSFD(
         teacher=VPDenoiser(DDPMUNet(**unet_kwargs(config))),
         teacher_ckpt=teacher_path,
@@ -198,7 +201,10 @@ def sd_run(tmp_path_factory):
         init_path,
     )
     s, o = ref["settings"], ref["optim"]
-    adam = lambda cfg: lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"])
+
+    def adam(cfg):
+        return lambda p: torch.optim.Adam(p, lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"])
+
     teacher = VPDenoiser(SDUNet(pretrained=str(sd)), VPSchedule("scaled_linear", beta_start=0.00085, beta_end=0.012))
     module = ReplayedSFD(
         teacher=teacher,
@@ -244,7 +250,10 @@ def test_prompt_path_networks_see_the_reference_prompts(sd_run):
     ref, _, _, _, spy = sd_run
     calls = ref["calls"]  # (kind, prompts, negative prompts or None) of the reference's network calls, in order
     n = len(calls[0][1])
-    null = lambda c: c[2] if c[2] is not None else [""] * n
+
+    def null(c):
+        return c[2] if c[2] is not None else [""] * n
+
     expected = [
         ("generator", calls[0][1] + calls[2][1]),  # fake-score update: samples for retained and forget rows
         ("fake_score", calls[1][1] + calls[3][1] + null(calls[1]) + null(calls[3])),  # guided: cond, then null
