@@ -75,16 +75,16 @@ sweep: install  ## a W&B sweep spec: W&B agents when logged in, else run here (A
 	$(BIN)/sfd sweep $(SWEEP) $(ARGS)
 
 bench: install  ## seconds per SFD iteration against the summed cost of its network passes; REFERENCE=<clone>: against the reference's own loop; ARGS="--overlay Y": with a config overlay against plain SFD
-	$(BIN)/python -m sfd_lightning.tools.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
+	$(BIN)/python -m benchmarks.bench $(if $(REFERENCE),--reference $(REFERENCE)) $(ARGS)
 
 bench-memory: install  ## peak memory and s/iteration of one SFD iteration at full size (SD 1.5, DiT-XL/2, CIFAR-10, SDXL, SD3, FLUX.1): full fp32, full bf16, LoRA bf16
-	$(BIN)/python -m sfd_lightning.tools.bench_memory --out bench_memory.json $(ARGS)
+	$(BIN)/python -m benchmarks.bench_memory --out bench_memory.json $(ARGS)
 
 bench-judges: install  ## seconds per 1,000 images of the nudity (NudeNet) and identity (dlib) judges on this machine
-	$(BIN)/python -m sfd_lightning.tools.bench_judges $(ARGS)
+	$(BIN)/python -m benchmarks.bench_judges $(ARGS)
 
 bench-load: install  ## seconds per SFD iteration alone and beside a second sfd fit, spinning vs passive OpenMP waits (~6 min)
-	$(BIN)/python -m sfd_lightning.tools.bench_load $(ARGS)
+	$(BIN)/python -m benchmarks.bench_load $(ARGS)
 
 gpu-check:  ## the GPU check on this machine, as a GPU node runs it (benchmarks/gpu/run.sh: no install, steps capped, ~9 min): runs/gpu_check/gpu_check.md
 	$(if $(wildcard $(BIN)/python),PYTHON=$(BIN)/python GPU_CHECK_WHEELS=,PYTHON=$(PYTHON)) bash benchmarks/gpu/run.sh --out runs/gpu_check $(ARGS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check on a node that has its own python3 and torch and no network: the wheels carried in .whl/
 # (make gpu-wheels) are installed offline into a folder of their own, the source tree goes on PYTHONPATH, and
-# sfd_lightning.tools.gpu_steps runs each step with its own time cap. Never `make install`, never the network.
+# benchmarks.gpu_steps runs each step with its own time cap. Never `make install`, never the network.
 #   bash benchmarks/gpu/run.sh [--out DIR] [--device cuda|cpu] [--tiny] [--only a,b] [--skip a,b] [--budget S] [--list]
 # DIR: --out, else $GPU_CHECK_OUT, else runs/gpu_check. $PYTHON replaces python3; $GPU_CHECK_SITE the install folder;
 # $GPU_CHECK_WHEELS the wheels' folder (.whl), empty for none.
@@ -48,4 +48,4 @@ export PYTHONPATH="$ROOT:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 WANDB_MODE=disabled PYTHONUNBUFFERED=1
 export SFD_CACHE_DIR=${SFD_CACHE_DIR:-$SITE/../sfd-gpu-cache}
 cd "$ROOT"
-exec "$PYTHON" -m sfd_lightning.tools.gpu_steps --out "$OUT" ${ARGS[@]+"${ARGS[@]}"}
+exec "$PYTHON" -m benchmarks.gpu_steps --out "$OUT" ${ARGS[@]+"${ARGS[@]}"}

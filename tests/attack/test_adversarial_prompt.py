@@ -60,10 +60,10 @@ def test_a_search_whose_words_go_non_finite_stops_where_it_diverged():
 
 
 def test_the_room_for_words_is_the_encoders_window_less_the_longest_prompt(tmp_path):
+    from random_pipelines import write_tokenizer
     from transformers import CLIPTokenizer
 
     from sfd_lightning.models.components import TextUNet
-    from sfd_lightning.tools.random_pipelines import write_tokenizer
 
     bag = TextUNet(["a", "handwritten", "seven"], ch=8, ch_mult=(1, 2), norm_groups=4)  # reads every word
     assert prompt_room(bag, ["a handwritten seven", "seven"]) == MAX_PROMPT_TOKENS - 3

@@ -404,9 +404,8 @@ def test_a_teacher_whose_base_changed_is_refused_not_mixed(tiny_sd_run, inputs, 
     UNet was replaced in place (same sizes, file times kept), or another run on another base into the same --out,
     stops with one line instead of drawing the missing image with the new base. --models teacher draws the teacher
     alone."""
+    from random_pipelines import write_random_sd
     from tiny_sd import TINY_TEXT, TINY_UNET, TINY_VAE
-
-    from sfd_lightning.tools.random_pipelines import write_random_sd
 
     ckpt, sd = tiny_sd_run[0], tiny_sd_run[1].parent / "sd"
     base = shutil.copytree(sd, tmp_path / "sdX")

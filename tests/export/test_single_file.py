@@ -98,8 +98,7 @@ def test_an_sd15_sized_unet_and_vae_get_the_original_checkpoints_names():
     downsamplers, upsamplers, mid blocks and shortcuts by their LDM indices), back to diffusers' by its converter."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
-
-    from sfd_lightning.tools.random_pipelines import SD15_UNET
+    from random_pipelines import SD15_UNET
 
     with torch.device("meta"):
         unet, vae = UNet2DConditionModel(**SD15_UNET), AutoencoderKL(**SD15_VAE)

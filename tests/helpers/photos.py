@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sfd_lightning.tools.bench_judges import as_images, grace_hopper  # noqa: F401  (re-exported for the tests)
+from benchmarks.bench_judges import as_images, grace_hopper  # noqa: F401  (re-exported for the tests)
 
 
 def photo_folder(folder: Path, photo: np.ndarray, name: str = "photo.png") -> Path:

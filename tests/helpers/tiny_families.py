@@ -6,9 +6,8 @@ from typing import Tuple
 
 import torch
 from project import CONFIGS, load_config
+from random_families import write_random_flux, write_random_sd3, write_random_sdxl
 from tiny_sd import two_step_cpu_fit
-
-from sfd_lightning.tools.random_families import write_random_flux, write_random_sd3, write_random_sdxl
 
 WRITERS = {"sdxl": write_random_sdxl, "sd3": write_random_sd3, "flux": write_random_flux}
 

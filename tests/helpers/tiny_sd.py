@@ -6,9 +6,8 @@ from typing import List, Tuple
 
 import torch
 from project import CONFIGS, load_config
+from random_pipelines import write_random_sd, write_tokenizer
 from seeded_weights import seeded_state_dict
-
-from sfd_lightning.tools.random_pipelines import write_random_sd, write_tokenizer
 
 TINY_UNET = dict(
     sample_size=8,

@@ -330,7 +330,7 @@ def test_a_folder_naming_the_main_module_is_refused_and_nothing_runs(monkeypatch
     "class_path, message",
     [
         ("sfd_payload_probe.Missing", "'sfd_payload_probe' defines no 'Missing'"),  # trusted, but acts on import
-        ("sfd_lightning.tools.bench_load.Net", "'sfd_lightning.tools.bench_load' defines no 'Net'"),
+        ("sfd_lightning.models.reference_order.Net", "'sfd_lightning.models.reference_order' defines no 'Net'"),
         ("sfd_lightning.no_such_module.Net", "no Python module 'sfd_lightning.no_such_module'"),
         ("sfd_lightning.__init__.Net", "not allowed"),
     ],

@@ -10,8 +10,9 @@ import time
 import pytest
 from project import ROOT
 
-from sfd_lightning.tools import gpu_report, gpu_steps
-from sfd_lightning.tools.gpu_peaks import peak_bf16_flops
+import benchmarks.gpu_report as gpu_report
+import benchmarks.gpu_steps as gpu_steps
+from benchmarks.gpu_peaks import peak_bf16_flops
 
 WRITE = "import json, sys; json.dump({'value': 1}, open(sys.argv[1], 'w'))"
 

@@ -8,9 +8,10 @@ import types
 import pytest
 import torch
 
-from sfd_lightning.tools import bench, bench_reference
-from sfd_lightning.tools.bench_reference import periods, pooled_median, round_ratios, unet_changes
-from sfd_lightning.tools.reference_loop import (
+import benchmarks.bench as bench
+import benchmarks.bench_reference as bench_reference
+from benchmarks.bench_reference import periods, pooled_median, round_ratios, unet_changes
+from benchmarks.reference_loop import (
     REFERENCE_COMMIT,
     LabelLoader,
     ReferenceSetupError,
@@ -25,7 +26,10 @@ needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 def git_repo(path, with_loop: bool):
     path.mkdir()
-    git = lambda *a: subprocess.run(["git", "-C", str(path), *a], check=True, capture_output=True)
+
+    def git(*a):
+        return subprocess.run(["git", "-C", str(path), *a], check=True, capture_output=True)
+
     git("init", "-q")
     if with_loop:
         (path / "DDPM" / "runners").mkdir(parents=True)

@@ -2,7 +2,7 @@
 imported from (the node's own or carried in ``.whl/``); the optional libraries present or absent; and the
 project's command line imported, so a package the node lacks shows here rather than in a later step.
 
-    python -m sfd_lightning.tools.gpu_env [--out env.json]
+    python -m benchmarks.gpu_env [--out env.json]
 """
 
 import argparse
@@ -64,7 +64,7 @@ def nvidia_smi() -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_env",
+        prog="python -m benchmarks.gpu_env",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

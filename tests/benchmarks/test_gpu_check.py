@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sfd_lightning.tools.gpu_check import main
+from benchmarks.gpu_check import main
 
 
 @pytest.mark.slow  # every backbone built and timed, ~30 s

@@ -4,9 +4,9 @@ import argparse
 
 
 def tool_parser(module: str, doc: str, config_help: str) -> argparse.ArgumentParser:
-    """The command line of ``python -m sfd_lightning.tools.<module>``: its docstring as the help, and ``--config``."""
+    """The command line of ``python -m benchmarks.<module>``: its docstring as the help, and ``--config``."""
     p = argparse.ArgumentParser(
-        prog=f"python -m sfd_lightning.tools.{module}",
+        prog=f"python -m benchmarks.{module}",
         description=doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sfd_lightning.tools import bench
+import benchmarks.bench as bench
 
 
 def test_the_overlay_is_timed_beside_the_plain_run_round_by_round(monkeypatch, capsys):

@@ -9,7 +9,7 @@ import string
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from sfd_lightning.tools.random_pipelines import write_index, write_tokenizer
+from random_pipelines import write_index, write_tokenizer
 
 SDXL_UNET_FULL = dict(
     sample_size=128,
@@ -250,7 +250,8 @@ def write_random_flux(
     t5: Dict[str, Any] = TINY_T5,
     vae: Optional[Dict[str, Any]] = TINY_VAE,
 ) -> Path:
-    """FLUX.1: transformer over 2 x 2 latent patches, CLIP-L (pooled) and T5 (``text_encoder_2``); dev's dynamic shift."""
+    """FLUX.1: transformer over 2 x 2 latent patches, CLIP-L (pooled) and T5 (``text_encoder_2``); dev's dynamic
+    shift."""
     from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
 
     write_clip(folder / "text_encoder", clip_l, projection=False)

@@ -3,14 +3,14 @@
 One warm-up iteration, one counted by torch's flop counter (``torch.utils.flop_counter.FlopCounterMode``: matmuls,
 convolutions, attention; gradient checkpointing's recomputation included, as the hardware runs it), then
 ``--iterations`` timed ones, then, still inside the fit and on the last iteration's inputs, each network pass the
-iteration makes timed alone (``tools/bench.py: pass_costs``). It reports CUDA's peak allocation of the iterations,
+iteration makes timed alone (``benchmarks/timing.py: pass_costs``). It reports CUDA's peak allocation of the iterations,
 the median seconds per iteration, the "physical limit" ratio (the iteration over the sum of its own passes: near 1,
 the loop adds little), FLOPs per iteration and the model FLOP utilisation against the GPU's dense bf16 peak.
 ``--variant robust`` (robust SFD, ``configs/overlays/robust.yaml``'s settings) or ``--variant compile``
 (``model.compile``) fits the plain iteration, then the variant, in the same process, and gives their ratio.
 
-    python -m sfd_lightning.tools.gpu_iteration --case sd15 --mode "LoRA bf16" [--variant robust] --out row.json
-    python -m sfd_lightning.tools.gpu_iteration --case sd15 --mode "LoRA bf16" --tiny --device cpu   (seconds)
+    python -m benchmarks.gpu_iteration --case sd15 --mode "LoRA bf16" [--variant robust] --out row.json
+    python -m benchmarks.gpu_iteration --case sd15 --mode "LoRA bf16" --tiny --device cpu   (seconds)
 """
 
 import argparse
@@ -24,9 +24,9 @@ from typing import Dict, List, Optional
 import torch
 from lightning.pytorch import Callback, Trainer
 
-import sfd_lightning.tools.bench_memory as bench_memory
-from sfd_lightning.tools.bench import IterationTimer, pass_costs
-from sfd_lightning.tools.gpu_peaks import peak_bf16_flops
+import benchmarks.bench_memory as bench_memory
+from benchmarks.gpu_peaks import peak_bf16_flops
+from benchmarks.timing import IterationTimer, pass_costs
 
 VARIANTS = ("plain", "robust", "compile")
 
@@ -177,7 +177,7 @@ def measure(args) -> Dict:
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_iteration",
+        prog="python -m benchmarks.gpu_iteration",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,11 +1,11 @@
 """``make bench-load``: seconds per SFD iteration alone and beside a second ``sfd fit``, per OpenMP wait policy.
 
-For each policy, ``python -m sfd_lightning.tools.bench`` times the SFD iteration on an otherwise idle
+For each policy, ``python -m benchmarks.bench`` times the SFD iteration on an otherwise idle
 machine, then again while ``sfd fit`` of the same config runs beside it (both processes under the
 policy, with torch's default thread count). ``spin`` is libgomp's own default (``GOMP_SPINCOUNT=300000``),
 what ``sfd`` did before; ``passive`` is ``sfd``'s default now (see ``sfd_lightning.runtime.openmp``).
 
-    python -m sfd_lightning.tools.bench_load [--config configs/digits_forget_2stage.yaml] [--iterations 10]
+    python -m benchmarks.bench_load [--config configs/digits_forget_2stage.yaml] [--iterations 10]
 """
 
 import os
@@ -16,8 +16,8 @@ import tempfile
 import time
 from typing import Dict, List
 
+from benchmarks.command_line import tool_parser
 from sfd_lightning.runtime.children import children
-from sfd_lightning.tools.command_line import tool_parser
 
 POLICIES: Dict[str, Dict[str, str]] = {
     "spin (libgomp default, before)": {"GOMP_SPINCOUNT": "300000"},
@@ -38,7 +38,7 @@ def iteration_ms(config: str, iterations: int, env: Dict[str, str]) -> float:
         [
             sys.executable,
             "-m",
-            "sfd_lightning.tools.bench",
+            "benchmarks.bench",
             "--config",
             config,
             "--iterations",
@@ -100,7 +100,8 @@ def main(argv: List[str] = None) -> None:
         loaded = beside_a_fit(args.config, args.iterations, env, args.settle)
         rows.append((name, alone, loaded))
         print(
-            f"  {name:<32} alone {alone:8.1f} ms   beside sfd fit {loaded:8.1f} ms   loaded / alone {loaded / alone:5.2f}",
+            f"  {name:<32} alone {alone:8.1f} ms   beside sfd fit {loaded:8.1f} ms   "
+            f"loaded / alone {loaded / alone:5.2f}",
             flush=True,
         )
     base_alone = rows[0][1]

@@ -5,7 +5,7 @@ imported from a clone at run time, never copied here. Its loop runs unchanged; a
 module provides only what a CPU machine lacks or what the loop reads from disk: a one-process gloo
 group instead of NCCL, DDP without CUDA device ids, a data loader of labels (the loop uses its
 images only for their shape), the config namespaces and the checkpoint file it starts from.
-Used by ``make bench REFERENCE=...`` (``tools/bench_reference.py``) and by
+Used by ``make bench REFERENCE=...`` (``benchmarks/bench_reference.py``) and by
 ``tests/fixtures/make_reference_iteration.py``.
 """
 

@@ -13,8 +13,8 @@
 
 Run it as:
 
-    python -m sfd_lightning.tools.gpu_check [--compile] [--out gpu_check.json]
-    python -m sfd_lightning.tools.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
+    python -m benchmarks.gpu_check [--compile] [--out gpu_check.json]
+    python -m benchmarks.gpu_check --tiny --device cpu      (the same code paths in seconds, for tests)
 """
 
 import argparse
@@ -31,6 +31,7 @@ import torch
 from lightning.pytorch import Trainer
 from torch import nn
 
+from benchmarks.timing import IterationTimer
 from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
 from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.models import SFDModule
@@ -42,8 +43,7 @@ from sfd_lightning.models.components import (
     ResNetClassifier,
     SDUNet,
 )
-from sfd_lightning.tools.bench import IterationTimer
-from sfd_lightning.tools.reference_order import ReferencePassOrder
+from sfd_lightning.models.reference_order import ReferencePassOrder
 
 RETAINED = ["a bowl of ramen", "a lighthouse at sunset", "a red bicycle", "a cat on a sofa"]
 
@@ -304,7 +304,7 @@ def sfd_iteration(
 
 def sd_case(tiny: bool, folder: Path):
     """SD-1.5-size UNet (random weights, random CLIP-L-size text encoder) in bf16, gradient checkpointing off and on."""
-    from sfd_lightning.tools.random_pipelines import SD15_TEXT, SD15_UNET, write_random_sd
+    from random_pipelines import SD15_TEXT, SD15_UNET, write_random_sd
 
     unet = (
         dict(
@@ -417,7 +417,7 @@ def report(smoke_rows: List[Dict], cases: Dict[str, List[Dict]], device: torch.d
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_check",
+        prog="python -m benchmarks.gpu_check",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+import benchmarks.bench_memory as bench_memory
 from sfd_lightning.diffusion import FlowDenoiser, VPDenoiser
 from sfd_lightning.models.lora import LoRA
-from sfd_lightning.tools import bench_memory
 
 
 def test_arithmetic_counts_four_copies_and_adam_for_full_and_one_bf16_base_for_lora():

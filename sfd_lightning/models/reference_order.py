@@ -3,7 +3,7 @@
 Ours runs each network once on the retained and forget rows together (2B rows); the reference runs
 the retained rows, then the forget rows, in two passes per network. The losses and gradients are
 the same (a test); only the speed differs. ``make bench`` and ``make gpu-check`` time both.
-Select it with ``--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder``.
+Select it with ``--model.class_path=sfd_lightning.models.reference_order.ReferencePassOrder``.
 """
 
 from typing import Callable

@@ -3,7 +3,7 @@ its callbacks (forget accuracy, FID, image grids, sampler speed, report), no log
 figures (``metric_curves.png``, ``grids/final.png``) are copied into ``--dir``, with a CPU run's beside them when
 ``--beside`` names one (``benchmarks/gpu/digits_cpu/``: the shipped CPU figures).
 
-    python -m sfd_lightning.tools.gpu_demo --device cuda --dir runs/gpu_check/steps/digits-demo --out result.json [fit overrides]
+    python -m benchmarks.gpu_demo --device cuda --dir runs/gpu_check/steps/digits-demo --out result.json [fit overrides]
 """
 
 import argparse
@@ -52,7 +52,7 @@ def collect(run: Path, folder: Path, prefix: str) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_demo",
+        prog="python -m benchmarks.gpu_demo",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

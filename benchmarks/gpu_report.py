@@ -1,6 +1,6 @@
 """``gpu_check.md``: the GPU check's results as readable tables; and the CUDA column of docs/lora.md's memory table.
 
-python -m sfd_lightning.tools.gpu_report runs/gpu_check/gpu_check.json --fill-docs docs/lora.md
+python -m benchmarks.gpu_report runs/gpu_check/gpu_check.json --fill-docs docs/lora.md
 """
 
 import argparse
@@ -104,7 +104,8 @@ def write_markdown(report: Dict, path: Path) -> None:
     lines = [
         f"# GPU check: {title}",
         "",
-        f"Started {report.get('started')}, budget {report.get('budget_s')} s, wall {report.get('wall_s', '(running)')} s; "
+        f"Started {report.get('started')}, budget {report.get('budget_s')} s, "
+        f"wall {report.get('wall_s', '(running)')} s; "
         f"python {env.get('python', '?')}, torch {env.get('packages', {}).get('torch', {}).get('version', '?')}.",
         "",
         "| step | status | wall s | cap s |",
@@ -153,7 +154,7 @@ def fill_docs(report: Dict, text: str) -> str:
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_report",
+        prog="python -m benchmarks.gpu_report",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

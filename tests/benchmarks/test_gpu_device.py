@@ -4,7 +4,8 @@ runs these with ``-m gpu``), on the CPU everywhere."""
 import pytest
 import torch
 
-from sfd_lightning.tools import gpu_check, gpu_iteration
+import benchmarks.gpu_check as gpu_check
+import benchmarks.gpu_iteration as gpu_iteration
 
 pytestmark = pytest.mark.gpu
 # On the CPU these take minutes with bf16 (and the GPU check's rehearsal runs the same code): slow there

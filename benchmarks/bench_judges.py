@@ -5,7 +5,7 @@ benchmark's size (512 x 512, Stable Diffusion 1.x's), so the face judge detects,
 every image as it would in a person-erasure benchmark; NudeNet's cost does not depend on what it finds. Each
 judge is timed over ``--images`` images after one warm-up batch; figures are scaled to 1,000 images.
 
-    python -m sfd_lightning.tools.bench_judges [--images 64] [--size 512]
+    python -m benchmarks.bench_judges [--images 64] [--size 512]
 """
 
 import argparse
@@ -53,7 +53,7 @@ def per_thousand(judge: Callable[[torch.Tensor], object], images: torch.Tensor, 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.bench_judges",
+        prog="python -m benchmarks.bench_judges",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

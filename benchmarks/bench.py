@@ -5,123 +5,26 @@ forward without gradients and the fake score's forward + backward (fake-score st
 generator's forward + backward to its weights, and the teacher's and fake score's forward +
 backward to their input (generator step). Each pass is timed alone on the same 2B batch; the
 iteration is timed inside ``Trainer.fit``. A ratio near 1 means the loop adds little overhead.
-Iterations, the reference's pass order (``tools/reference_order.py``: retained and forget rows in
+Iterations, the reference's pass order (``sfd_lightning/models/reference_order.py``: retained and forget rows in
 two passes each) and the passes are timed in interleaved rounds and compared by medians, so the ratio
 holds on a machine that is busy now and then. With ``--reference`` (``make bench REFERENCE=<clone>``)
-it times the reference implementation's own loop beside ours instead (``tools/bench_reference.py``). With
+it times the reference implementation's own loop beside ours instead (``benchmarks/bench_reference.py``). With
 ``--overlay`` (``make bench ARGS="--overlay configs/overlays/robust.yaml"``) it times the iteration with that
 config overlay added beside the plain one, in interleaved rounds, and prints their ratio: an option's cost.
 
-    python -m sfd_lightning.tools.bench [--config configs/digits_forget_2stage.yaml] [--rounds 5] [--iterations 8]
+    python -m benchmarks.bench [--config configs/digits_forget_2stage.yaml] [--rounds 5] [--iterations 8]
         [--reference <clone of tqch/score-forgetting-distillation at 3771028> | --overlay <config overlay>]
 """
 
 import statistics
-import time
-from typing import Callable, Dict, List
+from typing import List
 
 import torch
-from lightning.pytorch import Callback, Trainer
 
-from sfd_lightning.cli import SFDLightningCLI
-from sfd_lightning.metrics.throughput import timed_calls
-from sfd_lightning.models.sfd_networks import trainable_parameters
+from benchmarks.command_line import tool_parser
+from benchmarks.reference_loop import ReferenceSetupError, check_reference
+from benchmarks.timing import build, fit_iterations, pass_costs
 from sfd_lightning.runtime.quiet import silence_known_noise
-from sfd_lightning.tools.command_line import tool_parser
-from sfd_lightning.tools.reference_loop import ReferenceSetupError, check_reference
-
-
-class IterationTimer(Callback):
-    """``times``: each iteration's seconds from its batch start to its end, after ``warmup`` ones; ``starts``:
-    the clock at every batch start (``bench_reference`` differences them, as it does the reference's)."""
-
-    def __init__(self, warmup: int):
-        self.warmup, self.times, self.starts, self._start = warmup, [], [], 0.0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        synchronize()
-        self._start = time.perf_counter()
-        self.starts.append(self._start)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        synchronize()  # CUDA runs behind the host: the iteration ends when its kernels do
-        if batch_idx >= self.warmup:
-            self.times.append(time.perf_counter() - self._start)
-
-
-def synchronize() -> None:
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
-def median_seconds(fn: Callable[[], None], repeats: int) -> float:
-    return statistics.median(timed_calls(fn, repeats))
-
-
-def pass_costs(module, z: torch.Tensor, labels: torch.Tensor, repeats: int) -> Dict[str, float]:
-    """Median seconds of each network pass one SFD iteration makes, on the iteration's 2B batch (``labels``: its
-    condition, class labels or prompts). Gradients go to what the optimisers train (the adapters with LoRA)."""
-    sigma = module.draw("generator", z).sigma
-    generator = module.one_step()
-    x = (generator.sigma_init * z).detach()
-
-    def trained(net, on: bool):
-        for p in trainable_parameters(net, module.lora):
-            p.requires_grad_(on)
-
-    def gen_forward_no_grad():
-        with torch.no_grad():
-            generator(z, labels)
-
-    def weights_pass(net):
-        trained(net, True)
-        return lambda: net(x, sigma, labels).sum().backward()
-
-    def input_pass(net):
-        def run():
-            xi = x.clone().requires_grad_(True)
-            net(xi, sigma, labels).sum().backward()
-
-        return run
-
-    costs = {
-        "generator forward (no grad)": median_seconds(gen_forward_no_grad, repeats),
-        "fake score forward+backward (weights)": median_seconds(weights_pass(module.fake_score), repeats),
-        "generator forward+backward (weights)": median_seconds(weights_pass(module.generator), repeats),
-    }
-    trained(module.fake_score, False)
-    costs["teacher forward+backward (input)"] = median_seconds(input_pass(module.teacher), repeats)
-    costs["fake score forward+backward (input)"] = median_seconds(input_pass(module.fake_score), repeats)
-    trained(module.fake_score, True)
-    module.zero_grad(set_to_none=True)
-    return costs
-
-
-def fit_iterations(module, data, iterations: int, warmup: int = 2) -> List[float]:
-    """Seconds of each SFD iteration of a short ``Trainer.fit`` (its first ``warmup`` iterations left out)."""
-    return fit_timed(module, data, warmup + iterations, warmup).times
-
-
-def fit_timed(module, data, iterations: int, warmup: int = 2) -> IterationTimer:
-    """The timer of a ``Trainer.fit`` of ``iterations`` SFD iterations (logger, checkpoints and the config's callbacks off)."""
-    data.iterations = iterations
-    timer = IterationTimer(warmup)
-    Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    ).fit(module, datamodule=data)
-    return timer
-
-
-def build(config: str, overrides: List[str]):
-    cli = SFDLightningCLI(args=["--config", config, *overrides], run=False)
-    return cli.model, cli.datamodule
 
 
 def parse_args(argv: List[str] = None):
@@ -166,7 +69,7 @@ def main(argv: List[str] = None) -> None:
             raise SystemExit(f"bench: {err}") from None
     silence_known_noise()
     if args.reference is not None:
-        from sfd_lightning.tools.bench_reference import compare_with_reference
+        from benchmarks.bench_reference import compare_with_reference
 
         return compare_with_reference(args)
     overrides = [f"--data.init_args.batch_size={args.batch_size}"] if args.batch_size else []
@@ -178,7 +81,7 @@ def main(argv: List[str] = None) -> None:
         print(f"  {'SFD iteration (median, in Trainer.fit)':<40} {statistics.median(times) * 1000:8.1f} ms")
         return
     reference, reference_data = build(
-        args.config, overrides + ["--model.class_path=sfd_lightning.tools.reference_order.ReferencePassOrder"]
+        args.config, overrides + ["--model.class_path=sfd_lightning.models.reference_order.ReferencePassOrder"]
     )
     b = data.batch_size
     z = torch.randn((2 * b, *data.shape))

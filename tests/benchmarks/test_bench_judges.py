@@ -2,7 +2,7 @@
 
 import re
 
-from sfd_lightning.tools.bench_judges import main, portraits
+from benchmarks.bench_judges import main, portraits
 
 
 def test_prints_a_figure_per_judge(capsys):

@@ -7,7 +7,7 @@ groups, so a config of another width (the digits default: ch 16, 8 groups) is ti
 32 groups on both sides, from untrained weights; the printout says so.
 
 How each side's iteration is timed. Theirs: ``DDPM/runners/diffusion.py:Diffusion.train_sfd`` runs
-unchanged (``tools/reference_loop.py``) for warm-up + K + 1 iterations a round, and its data loader
+unchanged (``benchmarks/reference_loop.py``) for warm-up + K + 1 iterations a round, and its data loader
 stamps the clock each time the loop asks for a batch, which the loop does once, at the top of every
 iteration. The differences of consecutive stamps are its iterations' seconds: all it does from one
 batch to the next, i.e. both updates (each network run twice: retained rows, then forget rows), the
@@ -34,9 +34,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 
+from benchmarks.reference_loop import REFERENCE_COMMIT, LabelLoader, ddpm_config, on_path, run_train_sfd
+from benchmarks.timing import build, fit_timed
 from sfd_lightning.override import FixedOverride
-from sfd_lightning.tools.bench import build, fit_timed
-from sfd_lightning.tools.reference_loop import REFERENCE_COMMIT, LabelLoader, ddpm_config, on_path, run_train_sfd
 
 NET = "--model.init_args.teacher.init_args.net.init_args"
 # the one UNet the reference builds (DDPM/models/diffusion.py): width 128, GroupNorm(32, eps 1e-6)
@@ -303,8 +303,8 @@ def print_comparison(
 ) -> None:
     ratios = round_ratios(ours, theirs)
     print(
-        f"\nSFD iteration: ours against the reference's own loop (tqch/score-forgetting-distillation@{REFERENCE_COMMIT}, "
-        f"DDPM/runners/diffusion.py: Diffusion.train_sfd)"
+        "\nSFD iteration: ours against the reference's own loop "
+        f"(tqch/score-forgetting-distillation@{REFERENCE_COMMIT}, DDPM/runners/diffusion.py: Diffusion.train_sfd)"
     )
     print(f"  networks, both sides: {note}")
     print(f"  settings, both sides: {settings}")

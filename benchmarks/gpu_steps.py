@@ -5,8 +5,8 @@ A step that hangs, runs out of memory or fails is killed or recorded and the nex
 Steps run most important first; with ``--budget`` seconds for the whole check, a step gets the smaller of its own
 cap and what is left, and is skipped when under ``MIN_STEP_S`` is left. ``benchmarks/gpu/run.sh`` calls this.
 
-    python -m sfd_lightning.tools.gpu_steps --out runs/gpu_check [--device cuda] [--tiny] [--only a,b | --skip a,b]
-    python -m sfd_lightning.tools.gpu_steps --list
+    python -m benchmarks.gpu_steps --out runs/gpu_check [--device cuda] [--tiny] [--only a,b | --skip a,b]
+    python -m benchmarks.gpu_steps --list
 """
 
 import argparse
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from sfd_lightning.tools.gpu_report import write_markdown
+from benchmarks.gpu_report import write_markdown
 
 MIN_STEP_S = 15
 TINY_CAP_FACTOR = 8
@@ -41,7 +41,7 @@ def iteration(name: str, title: str, cap_s: int, case: str, mode: str, *extra: s
         name,
         title,
         cap_s,
-        [*PY, "sfd_lightning.tools.gpu_iteration", "--case", case, "--mode", mode, "--out", "{out}", *extra],
+        [*PY, "benchmarks.gpu_iteration", "--case", case, "--mode", mode, "--out", "{out}", *extra],
     )
 
 
@@ -56,13 +56,13 @@ def steps(device: str, tiny: bool) -> List[Step]:
             "env",
             "versions, device and the carried packages' imports",
             40,
-            [*PY, "sfd_lightning.tools.gpu_env", "--out", "{out}"],
+            [*PY, "benchmarks.gpu_env", "--out", "{out}"],
         ),
         Step(
             "smoke",
             "every backbone at real size: forward + backward, fp32 and bf16, finite",
             75,
-            [*PY, "sfd_lightning.tools.gpu_check", "--smoke-only", "--out", "{out}", *size[:2], *size[2:3]],
+            [*PY, "benchmarks.gpu_check", "--smoke-only", "--out", "{out}", *size[:2], *size[2:3]],
         ),
         iteration(
             "sd15-lora",
@@ -76,7 +76,7 @@ def steps(device: str, tiny: bool) -> List[Step]:
             "digits-demo",
             "the digits demo end to end (sfd fit with its callbacks, FID, report)",
             120,
-            [*PY, "sfd_lightning.tools.gpu_demo", "--device", device, "--dir", "{dir}", "--out", "{out}", *demo],
+            [*PY, "benchmarks.gpu_demo", "--device", device, "--dir", "{dir}", "--out", "{out}", *demo],
         ),
         iteration(
             "sd15-lora-robust",
@@ -101,7 +101,7 @@ def steps(device: str, tiny: bool) -> List[Step]:
                 "-q",
                 "-m",
                 "gpu and not slow",
-                "tests/tools/test_gpu_device.py",
+                "tests/benchmarks/test_gpu_device.py",
                 "--junitxml",
                 "{dir}/junit.xml",
             ],
@@ -198,7 +198,7 @@ def select(all_steps: List[Step], only: Optional[str], skip: Optional[str]) -> L
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.gpu_steps",
+        prog="python -m benchmarks.gpu_steps",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

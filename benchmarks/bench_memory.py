@@ -15,12 +15,12 @@ configs' dtype (SDXL float32, SD3 and FLUX bfloat16). Each runs one warm-up and 
 
 It prints, per row, the parameter and optimiser arithmetic (weights, Adam states, gradients, before any activation)
 and the measured peak of the iteration (after the networks are built): the process's peak resident memory on a CPU,
-CUDA's peak allocation on a GPU; the peak while building (float32 weights read before a bfloat16 cast) beside it. A row whose
-arithmetic alone exceeds the machine's memory is not run; its arithmetic is printed instead.
+CUDA's peak allocation on a GPU; the peak while building (float32 weights read before a bfloat16 cast) beside it.
+A row whose arithmetic alone exceeds the machine's memory is not run; its arithmetic is printed instead.
 
-    python -m sfd_lightning.tools.bench_memory [--device cuda] [--cases sd15,dit,cifar10,sdxl,sd3,flux] [--out bench_memory.json]
-    python -m sfd_lightning.tools.bench_memory --arithmetic-only       (the arithmetic rows alone, seconds)
-    python -m sfd_lightning.tools.bench_memory --tiny        (the same code paths on tiny networks, for tests)
+    python -m benchmarks.bench_memory [--device cuda] [--cases sd15,dit,cifar10,sdxl,sd3,flux] [--out bench_memory.json]
+    python -m benchmarks.bench_memory --arithmetic-only       (the arithmetic rows alone, seconds)
+    python -m benchmarks.bench_memory --tiny        (the same code paths on tiny networks, for tests)
 """
 
 import argparse
@@ -62,9 +62,10 @@ class Case:
 
 
 def cases(tiny: bool) -> Dict[str, Case]:
+    from random_pipelines import SD15_TEXT, SD15_UNET
+
+    from benchmarks.gpu_check import CIFAR10_UNET, DIT_XL_2, TINY_DIT, TINY_UNET
     from sfd_lightning.models.components import DDPMUNet, DiTEps, SDUNet
-    from sfd_lightning.tools.gpu_check import CIFAR10_UNET, DIT_XL_2, TINY_DIT, TINY_UNET
-    from sfd_lightning.tools.random_pipelines import SD15_TEXT, SD15_UNET
 
     unet, dit, sd = (TINY_UNET, TINY_DIT, tiny_sd_unet()) if tiny else (CIFAR10_UNET, DIT_XL_2, SD15_UNET)
     text = tiny_text() if tiny else SD15_TEXT
@@ -107,7 +108,8 @@ def cases(tiny: bool) -> Dict[str, Case]:
 
 def family_cases(tiny: bool) -> Dict[str, Case]:
     """SDXL, SD3 and FLUX.1 at 1024 px (tiny: their tiny test networks), batch 1 + 1 prompts."""
-    import sfd_lightning.tools.random_families as rf
+    import random_families as rf
+
     from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
 
     sdxl, sd3, flux = (
@@ -183,8 +185,8 @@ def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
     """The pipelines the prompt cases read their text side from, under ``folder``: SD 1.5's with a CLIP-L-size
     text encoder; the families' with text encoders of the real widths but one layer (tiny: the tiny test ones).
     Their networks are built from the configurations: a tiny one stands in on disk."""
-    import sfd_lightning.tools.random_families as rf
-    from sfd_lightning.tools.random_pipelines import SD15_TEXT, write_random_sd
+    import random_families as rf
+    from random_pipelines import SD15_TEXT, write_random_sd
 
     one = dict(num_hidden_layers=1)
     clip_l, clip_g = (rf.TINY_CLIP, rf.TINY_CLIP) if tiny else (dict(rf.CLIP_L, **one), dict(rf.CLIP_G, **one))
@@ -201,7 +203,7 @@ def write_folders(folder: Path, tiny: bool, keys: List[str]) -> None:
 
 
 def tiny_sd_unet() -> Dict:
-    from sfd_lightning.tools.random_pipelines import SD15_UNET
+    from random_pipelines import SD15_UNET
 
     return dict(
         SD15_UNET,
@@ -217,7 +219,7 @@ def tiny_sd_unet() -> Dict:
 
 
 def tiny_text() -> Dict:
-    from sfd_lightning.tools.random_pipelines import SD15_TEXT
+    from random_pipelines import SD15_TEXT
 
     return dict(
         SD15_TEXT, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, projection_dim=16
@@ -267,7 +269,7 @@ def one_iteration(key: str, mode: str, device: str, tiny: bool, folder: Optional
     """One warm-up and one timed SFD iteration of ``key`` in ``mode`` (run in a process of its own)."""
     from lightning.pytorch import Trainer
 
-    from sfd_lightning.tools.bench import IterationTimer
+    from benchmarks.timing import IterationTimer
 
     module, data, precision, built = build_iteration(key, mode, device, tiny, folder, iterations=2)
     timer = IterationTimer(warmup=1)
@@ -290,10 +292,10 @@ def build_iteration(key: str, mode: str, device: str, tiny: bool, folder: Option
     """The SFD module of row (``key``, ``mode``), its data of ``iterations`` batches, the trainer's precision and the
     peak GiB while building. The network is built straight on ``device``: a 12B-parameter network initialised on the
     host takes minutes. ``options`` go to ``SFDModule`` (``robust``, ``compile``)."""
+    from benchmarks.gpu_check import RETAINED
     from sfd_lightning.data import NoiseLabelDataModule, PromptDataModule
     from sfd_lightning.diffusion import FlowDenoiser, FlowSchedule, VPDenoiser
     from sfd_lightning.models import SFDModule
-    from sfd_lightning.tools.gpu_check import RETAINED
 
     precision, lora, checkpointing = MODES[mode]
     case = cases(tiny)[key]
@@ -367,7 +369,7 @@ def measure(key: str, mode: str, device: str, tiny: bool, folder: Optional[str],
     cmd = [
         sys.executable,
         "-m",
-        "sfd_lightning.tools.bench_memory",
+        "benchmarks.bench_memory",
         "--one",
         key,
         mode,
@@ -387,7 +389,7 @@ def measure(key: str, mode: str, device: str, tiny: bool, folder: Optional[str],
 
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(
-        prog="python -m sfd_lightning.tools.bench_memory",
+        prog="python -m benchmarks.bench_memory",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
