@@ -210,8 +210,8 @@ class SFDLightningCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """The terminal's bar shows losses and learning rates in full (SFDProgressBar) unless the config chooses
         a bar or turns it off; ``sfd predict`` writes its samples with a SampleWriter unless the config has a
-        prediction writer. A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that one option
-        moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
+        prediction writer. A logger without its own ``save_dir`` writes under ``trainer.default_root_dir``, so that
+        one option moves a run's outputs; resuming (``--ckpt_path``) logs into the checkpoint's logger run (W&B id, CSV
         version) unless one is set."""
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         configured = " ".join(str(getattr(c, "class_path", "")) for c in config.get("trainer.callbacks") or [])

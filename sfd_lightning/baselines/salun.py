@@ -32,7 +32,8 @@ def other_labels(labels: torch.Tensor, num_classes: int, generator: torch.Genera
 
 class SalUnModule(UnlearningBaseline):
     """Masked fine-tuning; the mask is computed at the start of training from ``mask_batches`` batches.
-    With ``trainer.gradient_clip_val`` (SalUn's code: 1.0 by norm) Lightning clips the masked gradients (SalUn clips first).
+    With ``trainer.gradient_clip_val`` (SalUn's code: 1.0 by norm) Lightning clips the masked gradients (SalUn clips
+    first).
 
     Prompt-conditioned teachers (``num_classes: null``) follow SalUn's Stable Diffusion recipe: the forgetting data
     D_f is the teacher's samples of the ``PromptDataModule``'s forget prompts, the retained data D_r its samples of

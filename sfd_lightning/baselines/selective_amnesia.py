@@ -23,7 +23,8 @@ from sfd_lightning.losses.ewc import ewc_penalty
 
 
 class SelectiveAmnesiaModule(UnlearningBaseline):
-    """``loss = l(theta; surrogate images, c_f) + replay_weight * l(theta; teacher samples, c_r) + ewc_weight * EWC``."""
+    """Selective Amnesia's loss:
+    ``loss = l(theta; surrogate images, c_f) + replay_weight * l(theta; teacher samples, c_r) + ewc_weight * EWC``."""
 
     def __init__(
         self,
@@ -74,7 +75,8 @@ class SelectiveAmnesiaModule(UnlearningBaseline):
         self.fisher = self.teacher_fisher(sets.everything(), shape)
 
     def teacher_fisher(self, conditions: Condition, shape) -> List[torch.Tensor]:
-        """The teacher's empirical diagonal Fisher over its samples of conditions drawn uniformly from ``conditions``."""
+        """The teacher's empirical diagonal Fisher over its samples of conditions drawn uniformly from
+        ``conditions``."""
         params = list(self.teacher.parameters())
         fisher = [torch.zeros_like(p) for p in params]
         g = torch.Generator().manual_seed(3)

@@ -35,7 +35,8 @@ class CLIPScoreCallback(PeriodicEvalCallback):
             every_n_iterations: evaluate every this many SFD iterations (0: only at the end).
             batch_size: samples per generator call.
             seed: noise seed, fixed so evaluations are comparable.
-            detector_ckpt: optional exported classifier asset that detects the concept (e.g. a celebrity or NSFW classifier).
+            detector_ckpt: optional exported classifier asset that detects the concept (e.g. a celebrity or NSFW
+                classifier).
             detector_class: the detector's output index meaning "concept present".
         """
         super().__init__(every_n_iterations)

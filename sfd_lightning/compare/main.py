@@ -111,7 +111,8 @@ def finish(
 
 
 def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int]) -> List[str]:
-    """Set ``--forget-label``/``--override-label`` on a class spec (checked as the spec's own); returns them as options."""
+    """Set ``--forget-label``/``--override-label`` on a class spec (checked as the spec's own); returns them as
+    options."""
     if forget is None and override is None:
         return []
     if spec.prompts:

@@ -55,7 +55,8 @@ def fit_settings(config: str, args: List[str], where: str) -> Dict[str, Any]:
 
 
 def read_tuning(raw: Any, config: Optional[str], args: List[str], where: str) -> Tuning:
-    """A method's ``tuned: {sweep, constraint}``: the grid read from the sweep spec, the config's setting found in it."""
+    """A method's ``tuned: {sweep, constraint}``: the grid read from the sweep spec, the config's setting found in
+    it."""
     if not isinstance(raw, dict) or set(raw) != {"sweep", "constraint"}:
         raise ConfigError(
             where, f"must be a mapping with sweep (a grid sweep spec) and constraint (METRIC<=VALUE), got {raw!r}"

@@ -1,4 +1,5 @@
-"""DataModules: noise + label batches for SFD; digits, CIFAR-10, STL-10 and ImageNet images for teachers and classifiers."""
+"""DataModules: noise + label batches for SFD; digits, CIFAR-10, STL-10 and ImageNet images for teachers and
+classifiers."""
 
 from sfd_lightning.data.digit_captions import DigitCaptionsDataModule
 from sfd_lightning.data.digits import DigitsDataModule, DigitsDataset

@@ -69,7 +69,8 @@ class PromptDataModule(NoiseLabelDataModule):
             batch_size: retained prompts per iteration per device (as many forget prompts are added).
             iterations: SFD iterations per epoch.
             seed: the batch of iteration i on rank r depends only on (seed, i, r).
-            retained_prompts: prompts to keep intact: a text file (one per line) or a list. Nudity mode: default the subjects.
+            retained_prompts: prompts to keep intact: a text file (one per line) or a list. Nudity mode: default the
+                subjects.
             forget_prompts: prompts showing the concept to forget (file or list); null: the retained prompts
                 that contain the concept (which then leave the retained set). Not used in nudity mode.
             concept: the concept as it appears in the forget prompts, e.g. ``brad pitt`` (case-insensitive).
@@ -145,7 +146,8 @@ class PromptDataModule(NoiseLabelDataModule):
             )
         if not all(hits):
             rank_zero_warn(
-                f"data.concept {concept!r} is missing from {hits.count(False)} forget prompts; their override is unchanged"
+                f"data.concept {concept!r} is missing from {hits.count(False)} forget prompts; "
+                "their override is unchanged"
             )
         return [replace_concept(p, concept, replacement) for p in self.forget_prompts]
 
@@ -164,7 +166,8 @@ class PromptDataModule(NoiseLabelDataModule):
         return ()  # prompts, not class labels
 
     def predict_conditions(self) -> List[str]:
-        """What ``sfd predict`` samples: the evaluated forget prompts, then the retained ones, ``predict_n_per_label`` each."""
+        """What ``sfd predict`` samples: the evaluated forget prompts, then the retained ones,
+        ``predict_n_per_label`` each."""
         prompts = self.validation_prompts["forget"] + self.validation_prompts["retained"]
         return [p for p in prompts for _ in range(self.predict_n_per_label)]
 

@@ -27,7 +27,8 @@ def sample_ddim(
 
 def ddim_sigmas(denoiser: Denoiser, steps: int, device=None) -> torch.Tensor:
     """The noise levels of a ``steps``-step DDIM, from the largest down: the schedule's own sampling grid (a
-    VP model's uniform timestep skip; a flow model's Euler grid, where DDIM with eta 0 is the Euler step on the flow)."""
+    VP model's uniform timestep skip; a flow model's Euler grid, where DDIM with eta 0 is the Euler step on the
+    flow)."""
     return denoiser.schedule.sampling_sigmas(steps).to(device)
 
 

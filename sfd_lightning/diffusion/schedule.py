@@ -1,8 +1,9 @@
 """Discrete variance-preserving noise schedules.
 
 Linear betas follow DDPM (Ho et al., 2020); the cosine schedule follows improved DDPM
-(Nichol & Dhariwal, 2021); ``scaled_linear`` (linear in sqrt(beta)) is Stable Diffusion's. With a_t = sqrt(alpha_bar_t) and b_t = sqrt(1 - alpha_bar_t),
-x_t = a_t x0 + b_t eps, i.e. x_t / a_t = x0 + sigma_t eps with sigma_t = b_t / a_t.
+(Nichol & Dhariwal, 2021); ``scaled_linear`` (linear in sqrt(beta)) is Stable Diffusion's.
+With a_t = sqrt(alpha_bar_t) and b_t = sqrt(1 - alpha_bar_t), x_t = a_t x0 + b_t eps,
+i.e. x_t / a_t = x0 + sigma_t eps with sigma_t = b_t / a_t.
 """
 
 import math

@@ -30,7 +30,8 @@ PEFT = {".lora_A.default.weight": ".lora_down.weight", ".lora_B.default.weight":
 
 
 def kohya_name(layer: str) -> str:
-    """A UNet layer's name in kohya's files: ``down_blocks.0.resnets.0.conv1`` -> ``lora_unet_down_blocks_0_resnets_0_conv1``."""
+    """A UNet layer's name in kohya's files:
+    ``down_blocks.0.resnets.0.conv1`` -> ``lora_unet_down_blocks_0_resnets_0_conv1``."""
     return "lora_unet_" + layer.replace(".", "_")
 
 

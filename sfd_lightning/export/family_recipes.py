@@ -49,7 +49,8 @@ def family_usage(
     if name == "SDXLUNet":
         scale = sigma / math.sqrt(1 + sigma**2)
         lines += [
-            "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)  # x0 at its last step",
+            "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)"
+            "  # x0 at its last step",
             f'image = pipe("a prompt", latents={scale:.8f} * z, timesteps=[{meta["t_init"]}], guidance_scale=1.0, '
             f"height={pixels}, width={pixels}).images[0]",
         ]

@@ -223,7 +223,8 @@ def diffusers_usage(
         *load,
         "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # its last step returns the x0 prediction",
         f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))",
-        f'image = pipe("a prompt", latents={scale:.8f} * z, timesteps=[{meta["t_init"]}], guidance_scale=1.0).images[0]',
+        f'image = pipe("a prompt", latents={scale:.8f} * z, timesteps=[{meta["t_init"]}], '
+        "guidance_scale=1.0).images[0]",
         "```",
         "",
         *(comfyui_usage(single_file, sigma, meta["t_init"]) if single_file else []),

@@ -24,7 +24,8 @@ def ordinary_mode(folder: bool = False) -> int:
 
 
 def write_errors() -> tuple:
-    """What a failed write raises: ``OSError``, or safetensors' own error around one (``File too large (os error 27)``)."""
+    """What a failed write raises: ``OSError``, or safetensors' own error around one
+    (``File too large (os error 27)``)."""
     from safetensors import SafetensorError
 
     return OSError, SafetensorError

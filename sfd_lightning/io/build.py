@@ -79,7 +79,8 @@ def _instantiate(config: Any, source: Source) -> Any:
         init_args = config.get("init_args") or {}
         if not isinstance(init_args, Mapping):
             raise source.error(
-                f"{source.path!r}: init_args of {config['class_path']!r} must be a mapping, got {type(init_args).__name__}"
+                f"{source.path!r}: init_args of {config['class_path']!r} must be a mapping, "
+                f"got {type(init_args).__name__}"
             )
         return cls(**{str(k): _instantiate(v, source) for k, v in init_args.items()})
     if isinstance(config, Mapping):

@@ -6,7 +6,8 @@ CACHE_ENV = "SFD_CACHE_DIR"
 
 
 def user_cache_dir() -> str:
-    """Where this user's computed results go (``$SFD_CACHE_DIR``, ``$XDG_CACHE_HOME/sfd-lightning``, ``~/.cache/...``)."""
+    """Where this user's computed results go (``$SFD_CACHE_DIR``, ``$XDG_CACHE_HOME/sfd-lightning``,
+    ``~/.cache/...``)."""
     explicit = os.environ.get(CACHE_ENV)
     if explicit:
         return explicit

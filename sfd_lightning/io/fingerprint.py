@@ -74,7 +74,8 @@ def file_digests(paths: List[str], field: str) -> Dict[str, str]:
 
 
 def folder_files(folder: str) -> List[str]:
-    """Every file under ``folder``, sorted, hidden folders (``.cache``, ``.git``: a hub download's bookkeeping) left out."""
+    """Every file under ``folder``, sorted, hidden folders (``.cache``, ``.git``: a hub download's bookkeeping) left
+    out."""
     found = []
     for root, dirs, names in os.walk(folder, followlinks=True):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))

@@ -20,7 +20,8 @@ def is_image_name(name: str) -> bool:
 
 
 def _open(path: str, field: str, decode: bool):
-    """The PIL image of ``path`` (decoded to RGB when ``decode``, else its header only), or a ConfigError on ``field``."""
+    """The PIL image of ``path`` (decoded to RGB when ``decode``, else its header only), or a ConfigError on
+    ``field``."""
     from PIL import Image
 
     if os.path.islink(path) and not os.path.exists(path):

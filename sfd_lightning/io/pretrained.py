@@ -6,7 +6,8 @@ from sfd_lightning.errors import ConfigError, describe
 
 
 def load_pretrained(cls, pretrained: str, subfolder: Optional[str], field: str, **kwargs: Any):
-    """``cls.from_pretrained`` (with ``kwargs``) from a hub id or a local folder, with a one-line error naming ``field``."""
+    """``cls.from_pretrained`` (with ``kwargs``) from a hub id or a local folder, with a one-line error naming
+    ``field``."""
     try:
         return cls.from_pretrained(pretrained, **({"subfolder": subfolder} if subfolder else {}), **kwargs)
     except (OSError, ValueError) as err:

@@ -40,7 +40,8 @@ def wandb_offline(offline: Optional[bool] = None) -> bool:
 
 
 def with_init_timeout(settings: Any, timeout: float) -> Any:
-    """``wandb.init``'s ``settings`` (None or a dict) with ``init_timeout``; a ``wandb.Settings`` given is kept as it is."""
+    """``wandb.init``'s ``settings`` (None or a dict) with ``init_timeout``; a ``wandb.Settings`` given is kept as it
+    is."""
     if settings is None or isinstance(settings, Mapping):
         return {"init_timeout": timeout, **(settings or {})}
     return settings
@@ -60,7 +61,8 @@ def init_or_offline(start: Callable[[Dict[str, Any]], Any], timeout: float) -> A
         run = start({"mode": "offline"})
         folder = os.path.dirname(run.dir)  # run.dir is <run folder>/files
         print(
-            f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} within {timeout:g} s ({reason}); "
+            f"W&B: cannot reach {os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai')} "
+            f"within {timeout:g} s ({reason}); "
             f"logging offline to {folder} (upload it later with `wandb sync {folder}`)",
             file=sys.stderr,
             flush=True,

@@ -1,4 +1,5 @@
-"""LightningModules: SFD itself (an ``UnlearningModule``, as every baseline), teacher training and classifier training."""
+"""LightningModules: SFD itself (an ``UnlearningModule``, as every baseline), teacher training and classifier
+training."""
 
 from sfd_lightning.models.classifier_module import ClassifierModule
 from sfd_lightning.models.diffusion_module import DiffusionModule

@@ -42,7 +42,8 @@ class LoRA:
     teacher is that base without adapters); only the adapters train, and checkpoints hold the adapters.
 
     Args:
-        rank: the adapters' rank r (>= 1); 16 kept FID within 10% of full fine-tuning on the digits demos (docs/lora.md).
+        rank: the adapters' rank r (>= 1); 16 kept FID within 10% of full fine-tuning on the digits demos
+            (docs/lora.md).
         alpha: their scale is alpha / r; null: alpha = r (scale 1).
         target_modules: the Linear and Conv2d layers to adapt, by name or last dotted parts of the name (peft's
             rule: ``[to_q, to_k, to_v, to_out.0]`` adapts Stable Diffusion's attention projections); null: every

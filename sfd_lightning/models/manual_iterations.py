@@ -25,7 +25,8 @@ class ManualIterations(LightningModule):
 
     @property
     def iteration(self) -> int:
-        """Completed iterations (each ``steps_per_iteration`` optimiser steps): the x axis of every evaluation and log."""
+        """Completed iterations (each ``steps_per_iteration`` optimiser steps): the x axis of every evaluation and
+        log."""
         return self._iteration
 
     @iteration.setter

@@ -91,7 +91,8 @@ def teacher_margin(
 def pushed_forget_rows(
     batch: SFDBatch, draws: StepDraws, settings: RobustForget, teacher: Denoise, generate: Generate
 ) -> SFDBatch:
-    """``batch`` with its forget rows' noise moved up the teacher's margin inside the ball; retained rows as they were."""
+    """``batch`` with its forget rows' noise moved up the teacher's margin inside the ball; retained rows as they
+    were."""
     n = batch.n_retained
     if not batch.forgets:
         return batch

@@ -83,7 +83,8 @@ def build_command(spec: SweepSpec, params: Dict[str, Any], run_dir: Path, run_na
 
 
 def gpu_slots(parallel: int, visible: Optional[str], count: int) -> List[Optional[str]]:
-    """``CUDA_VISIBLE_DEVICES`` of each of ``parallel`` run slots: the visible GPUs dealt round-robin (None: leave it)."""
+    """``CUDA_VISIBLE_DEVICES`` of each of ``parallel`` run slots: the visible GPUs dealt round-robin (None: leave
+    it)."""
     devices = [d.strip() for d in visible.split(",") if d.strip()] if visible else [str(i) for i in range(count)]
     if parallel < 2 or not devices:
         return [None] * parallel
@@ -175,7 +176,8 @@ def run_local(
             search.tell(run.proposal, value)
             shown = f", {spec.metric['name']} {value:.4g}" if value is not None else ""
             echo(
-                f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} in {run.seconds:.0f}s{shown} "
+                f"[{spec.name}] {run.name} {'finished' if run.returncode == 0 else 'FAILED'} "
+                f"in {run.seconds:.0f}s{shown} "
                 f"(log: {run.folder / 'output.log'})"
             )
 

@@ -6,7 +6,8 @@ it, each run in the group named after the sweep; the dashboard compares the runs
 spec runs here (grid, random, or Bayesian search on the spec's ``metric``): every run an ``sfd fit``
 subprocess under ``<out>/<sweep name>/<date-time>/r000, r001, ...``, then ``summary.csv``,
 ``summary.md``, ``plots.png`` and ``best.json`` (the best run; with ``--constraint``, the best of those that
-satisfy every constraint, e.g. a baseline's best FID among the settings that forget). ``--dry-run`` prints the runs' commands, quoted for a shell, and starts nothing.
+satisfy every constraint, e.g. a baseline's best FID among the settings that forget). ``--dry-run`` prints the
+runs' commands, quoted for a shell, and starts nothing.
 """
 
 import argparse
@@ -137,7 +138,8 @@ def main(argv: List[str]) -> None:
         sys.exit(run_with_wandb(spec, args.parallel, args.count))
     out = fresh_folder(Path(args.out), spec.name)
     print(
-        f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, {args.parallel} at a time, in {out}"
+        f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, "
+        f"{args.parallel} at a time, in {out}"
     )
     runs: List[Run] = []
     try:

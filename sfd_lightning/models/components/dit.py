@@ -56,7 +56,8 @@ class DiTEps(nn.Module):
         return [m.embedding_table for m in self.transformer.modules() if hasattr(m, "embedding_table")]
 
     def condition_token(self, label: int) -> torch.Tensor:
-        """Class ``label``'s rows of every block's table, concatenated (blocks x D,): where an embedding attack starts."""
+        """Class ``label``'s rows of every block's table, concatenated (blocks x D,): where an embedding attack
+        starts."""
         if not 0 <= label < self.num_classes:
             raise ConfigError("label", f"this DiT has no class {label!r} (num_classes {self.num_classes})")
         return torch.cat([table.weight[label] for table in self.label_tables()]).detach().clone()

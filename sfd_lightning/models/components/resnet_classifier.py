@@ -35,7 +35,8 @@ class ResNetClassifier(nn.Module):
             arch: torchvision ResNet: resnet18, resnet34, resnet50 or resnet101.
             num_classes: classes of the new head.
             input_size: images are resized (bilinear) to this many pixels first; null keeps their size.
-            weights: torchvision weights to start from, e.g. ``IMAGENET1K_V1`` (downloaded by torchvision); null: random.
+            weights: torchvision weights to start from, e.g. ``IMAGENET1K_V1`` (downloaded by torchvision); null:
+                random.
             reference_state_dict: a fine-tuned state dict saved by the SFD reference's
                 ``train_classifier.py`` (e.g. ``cifar10_resnet34.pth``) to load instead.
             normalize: ``half`` feeds [-1, 1] images as they are (mean/std 0.5, as the reference's

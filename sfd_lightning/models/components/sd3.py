@@ -43,7 +43,8 @@ class SD3Transformer(PipelineNetwork):
                 memory benchmarks) instead of loading one; the text side is still read from ``pretrained``.
             gradient_checkpointing: recompute transformer blocks in the backward pass (less memory, more time).
             cache_size: prompt embeddings kept.
-            text_encoder_dtype: the frozen text encoders' dtype: float32, bfloat16 or float16 (T5-XXL: 19 GB in float32).
+            text_encoder_dtype: the frozen text encoders' dtype: float32, bfloat16 or float16 (T5-XXL: 19 GB in
+                float32).
             max_sequence_length: T5 tokens per prompt (the pipeline's default, 256).
         """
         super().__init__(

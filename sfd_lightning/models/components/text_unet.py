@@ -56,7 +56,8 @@ class BagOfWordsEncoder(nn.Module):
 
 
 class TextUNet(DDPMUNet):
-    """``forward(x_t, t, prompts) -> eps_hat``: a :class:`DDPMUNet` conditioned on a trained bag-of-words text encoder."""
+    """``forward(x_t, t, prompts) -> eps_hat``: a :class:`DDPMUNet` conditioned on a trained bag-of-words text
+    encoder."""
 
     def __init__(
         self,
