@@ -6,6 +6,7 @@ import os
 from typing import Any, Dict, List, Tuple
 
 from sfd_lightning.io.figures import panels, rate_axes, save
+from sfd_lightning.io.markdown_table import markdown_table
 
 BUDGET_AXIS = {
     "noise": "noise budget eps (||z - z0|| <= eps sqrt(d))",
@@ -63,11 +64,12 @@ def markdown(result: Dict[str, Any]) -> str:
         + [f"{t}: {j}" for t in targets for j in judges]
         + [f"{t}: retained acc. under attack ({judges[-1]})" for t in targets]
     )
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for attack, label, rows in grouped(result):
-        cells = [rate_cell(rows[t], j) if t in rows else "–" for t in targets for j in judges]
-        cells += [percent((rows[t].get("retained") or {}).get(judges[-1])) if t in rows else "–" for t in targets]
-        lines.append("| " + " | ".join([attack, label] + cells) + " |")
+    cells = [
+        [attack, label]
+        + [rate_cell(rows[t], j) if t in rows else "–" for t in targets for j in judges]
+        + [percent((rows[t].get("retained") or {}).get(judges[-1])) if t in rows else "–" for t in targets]
+        for attack, label, rows in grouped(result)
+    ]
     described = ", ".join(f"{t} = {v['description']} ({v['nfe']} NFE)" for t, v in result["targets"].items())
     losses = {r["target"]: LOSSES[r["loss"]] for r in result["rows"] if "loss" in r}
     tuned = ("; fine-tuned by " + ", ".join(f"{t}: {loss}" for t, loss in losses.items())) if losses else ""
@@ -75,7 +77,7 @@ def markdown(result: Dict[str, Any]) -> str:
         "Success rate: the share of attacked samples each judge assigns to the forgotten class "
         f"{result['forget_class']} (lower is better for the forgetting run). {described}{tuned}.",
         "",
-        *lines,
+        markdown_table(head, cells),
     ]
     found = [
         f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}"
@@ -98,19 +100,20 @@ def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
         + [f"{t} accuracy ({judges[-1]})" for t in targets]
         + ([f"{t} FID" for t in targets] if has_fid else [])
     )
-    lines = [
+    cells = []
+    for cls in pin["classes"]:
+        rows = {r["target"]: r for r in pin["rows"] if r["class"] == cls}
+        cells.append(
+            [cls]
+            + [percent(rows[t]["accuracy"][judges[-1]]) for t in targets]
+            + ([f"{rows[t]['fid']:.4f}" for t in targets] if has_fid else [])
+        )
+    return [
         "",
         f"Nearest classes to the forgotten one (pinpoint-ness): {pin['classes']}",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        markdown_table(head, cells),
     ]
-    for cls in pin["classes"]:
-        rows = {r["target"]: r for r in pin["rows"] if r["class"] == cls}
-        cells = [percent(rows[t]["accuracy"][judges[-1]]) for t in targets]
-        cells += [f"{rows[t]['fid']:.4f}" for t in targets] if has_fid else []
-        lines.append("| " + " | ".join([str(cls)] + cells) + " |")
-    return lines
 
 
 def plot(result: Dict[str, Any], path: str) -> bool:

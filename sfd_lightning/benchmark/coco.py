@@ -9,9 +9,10 @@ from typing import Any, Dict, Optional
 import torch
 
 from sfd_lightning.benchmark.items import repeated
-from sfd_lightning.benchmark.suite import Suite, image_batches, markdown_table
+from sfd_lightning.benchmark.suite import Suite, image_batches
 from sfd_lightning.data.coco import match_real_images, read_coco_captions, read_real_image
 from sfd_lightning.data.prompt_suites import suite_hash
+from sfd_lightning.io.markdown_table import markdown_table
 from sfd_lightning.metrics import make_extractor, quality
 from sfd_lightning.metrics.clip_score import CLIPScore
 from sfd_lightning.metrics.image_sets import ImageSet

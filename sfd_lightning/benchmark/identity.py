@@ -9,12 +9,13 @@ import torch
 
 from sfd_lightning.benchmark.image_folder import read_pngs
 from sfd_lightning.benchmark.items import Item, repeated
-from sfd_lightning.benchmark.suite import Suite, markdown_table
+from sfd_lightning.benchmark.suite import Suite
 from sfd_lightning.data.prompt_suites import read_prompt_suite, suite_hash
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.io.markdown_table import markdown_table
+from sfd_lightning.judges.identity import IdentityJudge
 from sfd_lightning.metrics.eval_progress import eval_progress
-from sfd_lightning.metrics.faces import judge_versions
-from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, identity_shares, match, prompts_naming
+from sfd_lightning.metrics.identity import SAME_PERSON, identity_shares, match, prompts_naming
 
 FORGET = "forget"
 
@@ -87,7 +88,7 @@ class IdentitySuite(Suite):
             )
 
     def header(self) -> Dict[str, Any]:
-        return {**self.inputs, "images": len(self.items), "judge": judge_versions()}
+        return {**self.inputs, "images": len(self.items), "judge": IdentityJudge.versions()}
 
     def judge(self, folder: str, device: torch.device) -> Dict[str, Any]:
         """Per group (``forget``, each retained person): the shares of its images showing its person and with a face."""

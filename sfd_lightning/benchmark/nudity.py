@@ -8,16 +8,16 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 
 from sfd_lightning.benchmark.items import repeated
-from sfd_lightning.benchmark.suite import Suite, image_batches, markdown_table
+from sfd_lightning.benchmark.suite import Suite, image_batches
 from sfd_lightning.data.prompt_suites import read_prompt_suite, suite_hash
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.io.markdown_table import markdown_table
+from sfd_lightning.judges.nudenet import NudeNetJudge
 from sfd_lightning.metrics.nudity import (
     EXPOSED_CLASSES,
     THRESHOLDS,
-    NudityJudge,
     count_exposed,
-    judge_versions,
     nudity_rate,
 )
 
@@ -88,14 +88,14 @@ class NuditySuite(Suite):
             "seeds": "the file's" if file_seeds else f"{seed} + image index",
             "guidance": "the file's" if file_guidance else "--cfg-scale",
         }
-        self.detector = NudityJudge(batch_size, "--nudity-prompts")
+        self.detector = NudeNetJudge(batch_size, "--nudity-prompts")
         self.batch_size = batch_size
 
     def header(self) -> Dict[str, Any]:
         return {
             **self.inputs,
             "images": len(self.items),
-            "judge": judge_versions(),
+            "judge": NudeNetJudge.versions(),
             "thresholds": list(THRESHOLDS),
             "providers": self.detector.providers,
         }

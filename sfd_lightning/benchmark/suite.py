@@ -37,9 +37,3 @@ def image_batches(
     starts = range(0, len(indices), batch_size)
     for start in eval_progress(starts, len(starts), desc):
         yield as_float(read_pngs(folder, indices[start : start + batch_size]))
-
-
-def markdown_table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)

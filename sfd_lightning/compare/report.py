@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Tuple
 
 from sfd_lightning.io.figures import panels as figure_panels
 from sfd_lightning.io.figures import rate_axes, save
+from sfd_lightning.io.markdown_table import markdown_table
 
 COLUMNS = [
     ("method", "method", "{}"),
@@ -52,12 +53,13 @@ def markdown(rows: List[Dict[str, Any]], headline: str = "") -> str:
     extra = extra_columns(rows)
     status = not all(finished(r) for r in rows)
     head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra] + (["status"] if status else [])
-    lines = ([headline, ""] if headline else []) + ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [cell(r, key, fmt) for key, _, fmt in COLUMNS] + [
-            cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra
-        ]
-        lines.append("| " + " | ".join(cells + ([r.get("status", "ok")] if status else [])) + " |")
+    cells = [
+        [cell(r, key, fmt) for key, _, fmt in COLUMNS]
+        + [cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra]
+        + ([r.get("status", "ok")] if status else [])
+        for r in rows
+    ]
+    lines = ([headline, ""] if headline else []) + [markdown_table(head, cells)]
     notes = [f"- {r['method']}: {r['note']}" for r in rows if r.get("note")]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 

@@ -3,6 +3,8 @@ sweep summary alike."""
 
 from typing import Dict, List, Optional, Tuple
 
+from sfd_lightning.io.markdown_table import markdown_table
+
 ROWS: List[Tuple[str, str, str]] = [
     ("forget/accuracy", "forget-class accuracy (lower is better)", "{:.2%}"),
     ("forget/ua", "unlearning accuracy UA = 1 - forget accuracy", "{:.2%}"),
@@ -48,6 +50,4 @@ def format_report(metrics: Dict[str, float], labels: Optional[Dict[str, str]] = 
     labels = labels or {}
     rows = [(labels.get(key, label), format_value(metrics, key, fmt)) for key, label, fmt in ROWS if key in metrics]
     width = max([46] + [len(label) for label, _ in rows])  # the longest label shown, so the columns line up
-    lines = [f"| {'metric':<{width}} | {'value':>16} |", f"|{'-' * (width + 2)}|{'-' * 18}|"]
-    lines += [f"| {label:<{width}} | {value:>16} |" for label, value in rows]
-    return "\n".join(lines)
+    return markdown_table(["metric", "value"], rows, widths=(width, 16), align="<>")

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.figures import panels, save
+from sfd_lightning.io.markdown_table import markdown_table
 from sfd_lightning.metrics.table import ROWS  # the report's headline metrics
 from sfd_lightning.sweep.local import metric_value
 
@@ -19,10 +20,6 @@ def metric_columns(rows: List[Dict[str, Any]], objective: Optional[str]) -> List
         if any(key in r for r in rows) and key not in columns and (objective or "").replace("final/", "", 1) != key
     ]
     return columns
-
-
-def _cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def write_tables(
@@ -41,8 +38,7 @@ def write_tables(
         writer.writeheader()
         writer.writerows(rows)
     lines = [headline, ""] if headline else []
-    lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    lines.append(markdown_table(columns, [[r.get(c, "") for c in columns] for r in rows], floats=".4g"))
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     return metrics
 
