@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from sfd_lightning.attack.forget_spec import ForgetSpec
-from sfd_lightning.attack.judges import Judge, Surrogate
 from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.judges.protocol import Judge, Surrogate
 
 ATTACKS = ("noise", "embedding", "paraphrase", "prompt", "relearn", "benign")
 SAMPLE_ATTACKS = ("noise", "embedding", "paraphrase")

@@ -18,22 +18,22 @@ from sfd_lightning.attack.adversarial_prompt import pez_search, prompt_room
 from sfd_lightning.attack.context import ATTACKS, PROMPT_ONLY, AttackContext, AttackSettings  # noqa: F401  (re-exported)
 from sfd_lightning.attack.embedding import invert_token
 from sfd_lightning.attack.forget_spec import ForgetSpec, repeated
-from sfd_lightning.attack.judges import rates
 from sfd_lightning.attack.pinpoint import pinpoint
 from sfd_lightning.attack.relearn import denoising_objective, matching_objective, relearn_curve
 from sfd_lightning.attack.report import tuning
 from sfd_lightning.attack.search_steps import until_diverged
-from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.diffusion.conditions import Condition, ConditionTokens
 from sfd_lightning.diffusion.pgd import pgd_l2
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.judges.protocol import rates
 from sfd_lightning.metrics.eval_progress import eval_progress
+from sfd_lightning.pipelines.base import Pipeline
 
 
 def row(
     attack: str,
     budget: float,
-    target: AttackTarget,
+    target: Pipeline,
     success: Dict[str, float],
     retained: Optional[Dict[str, float]],
     n: int,
@@ -43,7 +43,7 @@ def row(
 
 def diverged_rows(
     attack: str,
-    target: AttackTarget,
+    target: Pipeline,
     ctx: AttackContext,
     milestones: Sequence[int],
     step: Optional[int],
@@ -68,12 +68,12 @@ def diverged_rows(
     ]
 
 
-def progress(attack: str, target: AttackTarget, detail: str = "") -> str:
+def progress(attack: str, target: Pipeline, detail: str = "") -> str:
     """The name of an attack's progress lines."""
     return f"attack {attack} on the {target.description}{detail}"
 
 
-def noise_attack(target: AttackTarget, c: Condition, z0: torch.Tensor, ctx: AttackContext, eps: float) -> torch.Tensor:
+def noise_attack(target: Pipeline, c: Condition, z0: torch.Tensor, ctx: AttackContext, eps: float) -> torch.Tensor:
     """Images of ``target`` at the PGD noise that most raises the surrogate's forgotten-class log-probability."""
     s, cls = ctx.settings, ctx.spec.forget_class
     z = pgd_l2(
@@ -88,7 +88,7 @@ def noise_attack(target: AttackTarget, c: Condition, z0: torch.Tensor, ctx: Atta
         return target.generate(z, c)
 
 
-def noise_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def noise_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     s, forget_class = ctx.settings, torch.tensor(ctx.spec.forget_class)
     z0 = ctx.noise(s.n, target.shape)
     forget = ctx.on_device(ctx.spec.forget_conditions(s.n))
@@ -103,7 +103,7 @@ def noise_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]
     return rows
 
 
-def token_renderer(target: AttackTarget, ctx: AttackContext):
+def token_renderer(target: Pipeline, ctx: AttackContext):
     """``render(z, token)``: the target's images for a learned condition token (and the prompt context)."""
     if not hasattr(target.net, "condition_token"):
         raise ConfigError(
@@ -122,7 +122,7 @@ def token_renderer(target: AttackTarget, ctx: AttackContext):
     return render, target.net.condition_token(ctx.spec.token).to(ctx.device)
 
 
-def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def embedding_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     s = ctx.settings
     if ctx.examples is None:
         raise ConfigError("--examples", "the embedding attack needs examples of the forgotten concept")
@@ -152,7 +152,7 @@ def embedding_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, A
     return rows + diverged_rows("embedding", target, ctx, s.embedding_steps, stop, "--embedding-lr", s.n)
 
 
-def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def paraphrase_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     """One row per held-out prompt (budget: its index) and one for all of them together (budget -1)."""
     prompts, s = ctx.spec.paraphrases, ctx.settings
     if not prompts:
@@ -171,7 +171,7 @@ def paraphrase_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, 
     return rows
 
 
-def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def adversarial_prompt_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     """Budget: PEZ steps; each row's ``prompt`` is the words found, appended to every forget prompt and judged from
     that text."""
     s, net = ctx.settings, target.net
@@ -213,7 +213,7 @@ def adversarial_prompt_rows(target: AttackTarget, ctx: AttackContext) -> List[Di
     return rows + diverged_rows("prompt", target, ctx, s.prompt_steps, stop, "--prompt-lr", s.n, prompt=None)
 
 
-def check_prompt_words(targets: Sequence[AttackTarget], settings: AttackSettings, spec: ForgetSpec) -> None:
+def check_prompt_words(targets: Sequence[Pipeline], settings: AttackSettings, spec: ForgetSpec) -> None:
     """``--prompt-words`` within what each target's text encoder reads after the longest forget prompt, before any
     attack runs (a prompt attack on a network without a vocabulary is refused by the attack itself)."""
     if "prompt" not in settings.attacks or spec.context is None:
@@ -230,7 +230,7 @@ def check_prompt_words(targets: Sequence[AttackTarget], settings: AttackSettings
             )
 
 
-def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
+def relearn_objective(target: Pipeline, ctx: AttackContext, examples: torch.Tensor, conditions: Condition):
     """(loss, its name): a multi-step model's denoising loss, the one-step generator's feature matching."""
     if target.denoiser is not None:
         with torch.no_grad():
@@ -240,7 +240,7 @@ def relearn_objective(target: AttackTarget, ctx: AttackContext, examples: torch.
 
 
 def fine_tuning_rows(
-    attack: str, target: AttackTarget, ctx: AttackContext, examples: torch.Tensor, conditions: Condition
+    attack: str, target: Pipeline, ctx: AttackContext, examples: torch.Tensor, conditions: Condition
 ) -> List[Dict[str, Any]]:
     """The judges' forget rate on fixed noise after each budget of fine-tuning the target on ``examples``: every
     weight or LoRA adapters, at each learning rate of the grid, each from the released model and the same seed."""
@@ -277,7 +277,7 @@ def fine_tuning_rows(
     return rows
 
 
-def relearn_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def relearn_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     """Fine-tuning on the K examples of the forgotten concept, under the forget conditions."""
     if ctx.examples is None:
         raise ConfigError("--examples", "the relearning attack needs examples of the forgotten concept")
@@ -285,7 +285,7 @@ def relearn_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any
     return fine_tuning_rows("relearn", target, ctx, ctx.examples[:k], ctx.spec.forget_conditions(k))
 
 
-def benign_rows(target: AttackTarget, ctx: AttackContext) -> List[Dict[str, Any]]:
+def benign_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
     """Fine-tuning on K examples of the retained classes only, under their own conditions."""
     if ctx.retained_examples is None:
         raise ConfigError("--examples", "benign relearning needs examples of the retained classes")
@@ -303,9 +303,7 @@ RUNNERS = {
 }
 
 
-def run_attacks(
-    targets: Sequence[AttackTarget], ctx: AttackContext, log=lambda m: print(m, flush=True)
-) -> Dict[str, Any]:
+def run_attacks(targets: Sequence[Pipeline], ctx: AttackContext, log=lambda m: print(m, flush=True)) -> Dict[str, Any]:
     """Every configured attack on every target, the pinpoint collateral, and the settings: ``sfd attack``'s JSON."""
     ctx.settings.check()
     check_prompt_words(targets, ctx.settings, ctx.spec)

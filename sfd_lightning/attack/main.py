@@ -23,7 +23,6 @@ from typing import List, Optional
 import torch
 
 from sfd_lightning.attack.context import MAX_LR, MAX_RESTARTS, MAX_STEPS, check_range
-from sfd_lightning.attack.forget_spec import ForgetSpec
 from sfd_lightning.attack.harness import (
     ATTACKS,
     PROMPT_ONLY,
@@ -32,21 +31,14 @@ from sfd_lightning.attack.harness import (
     check_prompt_words,
     run_attacks,
 )
-from sfd_lightning.attack.inputs import attack_examples, reference_of, run_folder, spec_of
-from sfd_lightning.attack.judges import (
-    ClipSurrogate,
-    DetectorJudge,
-    Judge,
-    Surrogate,
-    identity_detector,
-    load_classifier,
-    nudity_detector,
-)
+from sfd_lightning.attack.inputs import attack_examples, attack_target, reference_of, run_folder, spec_of
 from sfd_lightning.attack.report import flat, write
-from sfd_lightning.attack.targets import load_targets
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.judges.protocol import Surrogate
+from sfd_lightning.judges.registry import attack_judge
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
+from sfd_lightning.pipelines.load import load_pipeline, teacher_of
 
 MAX_TEACHER_STEPS = 1_000  # a DDPM schedule's timesteps: DDIM with more steps than it has is no finer
 
@@ -185,32 +177,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_surrogate(text: str, spec: ForgetSpec, device: torch.device):
-    """``--surrogate``: a classifier asset, or ``clip:MODEL`` over a prompt run's class words."""
-    if text.startswith("clip:"):
-        if spec.class_words is None:
-            raise ConfigError(
-                "--surrogate",
-                "clip:MODEL classifies a prompt run's class words; give a class-conditional run a classifier asset",
-            )
-        return ClipSurrogate(text.partition(":")[2], spec.class_words, device)
-    return load_classifier(text, "--surrogate", device)
-
-
-def load_judge(text: str, spec: ForgetSpec, device: torch.device):
-    """``--judge``: a classifier asset, ``nudenet[:THRESHOLD]`` or ``identity:FOLDER``."""
-    kind, _, rest = text.partition(":")
-    if kind == "nudenet":
-        try:
-            threshold = float(rest) if rest else 0.6
-        except ValueError:
-            raise ConfigError("--judge", f"nudenet:THRESHOLD takes a number, got {rest!r}") from None
-        return DetectorJudge("judge", nudity_detector(threshold), spec.forget_class)
-    if kind == "identity":
-        return DetectorJudge("judge", identity_detector(rest), spec.forget_class)
-    return Judge("judge", load_classifier(text, "--judge", device))
-
-
 def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
     chosen = args.attack or ["all"]
     attacks = [a for a in ATTACKS if a not in PROMPT_ONLY or prompt_run] if "all" in chosen else chosen
@@ -245,7 +211,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     apply_trust_argument(args)
     device = torch.device(args.device)
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any work
-    meta, target, teacher = load_targets(args.ckpt, args.teacher, args.teacher_steps, device)
+    target = attack_target(load_pipeline(args.ckpt, steps=args.teacher_steps, device=device))
+    teacher, meta = teacher_of(target, args.teacher, args.teacher_steps, device), target.meta
     if args.forget_label is not None:
         meta["forget_label"] = args.forget_label
     spec = spec_of(meta, target, args)
@@ -256,13 +223,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise ConfigError(
             "--out", f"{out!r} holds an earlier attack (attack.json); give another --out, or --overwrite to replace it"
         )
-    surrogate = load_surrogate(args.surrogate, spec, device)
-    judges = {"surrogate": Judge("surrogate", surrogate), "judge": load_judge(args.judge, spec, device)}
+    judges = {
+        role: attack_judge(text, f"--{role}", role, spec.forget_class, device, spec.class_words)
+        for role, text in (("surrogate", args.surrogate), ("judge", args.judge))
+    }
     examples, retained = attack_examples(args.examples, spec, teacher, settings, device)
     reference, features = reference_of(args.reference, args.surrogate) if settings.pinpoint_k else (None, None)
     ctx = AttackContext(
         spec,
-        surrogate if isinstance(surrogate, ClipSurrogate) else Surrogate(surrogate),
+        Surrogate(judges["surrogate"]),
         judges,
         settings,
         device,

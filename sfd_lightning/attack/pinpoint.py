@@ -11,10 +11,10 @@ from typing import Any, Dict, List, Sequence
 import torch
 
 from sfd_lightning.attack.context import AttackContext
-from sfd_lightning.attack.judges import rates
-from sfd_lightning.attack.targets import AttackTarget
+from sfd_lightning.judges.protocol import rates
 from sfd_lightning.metrics.features import to_uint8_rgb
 from sfd_lightning.metrics.quality import extract, fid, stats_of
+from sfd_lightning.pipelines.base import Pipeline
 
 
 def nearest_classes(mean_probs: torch.Tensor, forget_class: int, allowed: Sequence[int], k: int) -> List[int]:
@@ -33,7 +33,7 @@ def class_fid(images: torch.Tensor, cls: int, ctx: AttackContext) -> float:
 
 
 @torch.no_grad()
-def pinpoint(targets: Sequence[AttackTarget], ctx: AttackContext) -> Dict[str, Any]:
+def pinpoint(targets: Sequence[Pipeline], ctx: AttackContext) -> Dict[str, Any]:
     s, spec = ctx.settings, ctx.spec
     by_name = {t.name: t for t in targets}
     scout = by_name.get("teacher", targets[0])

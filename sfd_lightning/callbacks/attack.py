@@ -13,15 +13,15 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from sfd_lightning.attack.context import PROMPT_ONLY, AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.harness import run_attacks
-from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, reference_of
-from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
+from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, attack_target, reference_of
 from sfd_lightning.attack.report import flat, write
-from sfd_lightning.attack.targets import one_step_target, teacher_target
 from sfd_lightning.data.prompt_files import read_prompt_file
-from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.io.run_dir import run_dir
+from sfd_lightning.judges.classifier import ClassifierJudge
+from sfd_lightning.judges.protocol import Surrogate
 from sfd_lightning.models.sfd_module import SFDModule
 from sfd_lightning.models.unlearning_module import require_module
+from sfd_lightning.pipelines.live import from_module, module_teacher
 
 
 class AttackCallback(Callback):
@@ -86,20 +86,18 @@ class AttackCallback(Callback):
         spec, device = self.spec(trainer, pl_module), pl_module.device
         attacks = tuple(a for a in self.settings.attacks if a not in PROMPT_ONLY or spec.context is not None)
         settings = AttackSettings(**{**vars(self.settings), "attacks": attacks})
-        sfd = one_step_target(OneStepPipeline(pl_module.one_step(ema=True), pl_module.decode, {}))
-        encode = None if pl_module.autoencoder is None else pl_module.autoencoder.encode
-        teacher = teacher_target(pl_module.teacher, self.teacher_steps, pl_module.decode, encode=encode)
-        surrogate = load_classifier(self.surrogate_ckpt, "trainer.callbacks.AttackCallback.surrogate_ckpt", device)
+        sfd = attack_target(from_module(pl_module))
+        teacher = module_teacher(pl_module, self.teacher_steps)
         judges = {
-            "surrogate": Judge("surrogate", surrogate),
-            "judge": Judge(
-                "judge", load_classifier(self.judge_ckpt, "trainer.callbacks.AttackCallback.judge_ckpt", device)
-            ),
+            role: ClassifierJudge.load(
+                path, f"trainer.callbacks.AttackCallback.{role}_ckpt", device, f"attack judge {role}"
+            )
+            for role, path in (("surrogate", self.surrogate_ckpt), ("judge", self.judge_ckpt))
         }
         examples, retained = attack_examples(self.examples, spec, teacher, settings, device)
         reference, features = reference_of(self.reference, self.surrogate_ckpt) if settings.pinpoint_k else (None, None)
         ctx = AttackContext(
-            spec, Surrogate(surrogate), judges, settings, device, examples, reference, features, retained
+            spec, Surrogate(judges["surrogate"]), judges, settings, device, examples, reference, features, retained
         )
         self.result = run_attacks([teacher, sfd], ctx)
         paths = write(self.result, os.path.join(run_dir(trainer), "attack"))

@@ -8,8 +8,7 @@ from torch import nn
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.io.asset import load_exported
-from sfd_lightning.io.source import Source
+from sfd_lightning.judges.classifier import ClassifierJudge, load_classifier
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
 from sfd_lightning.models.frozen import freeze
@@ -42,8 +41,8 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         field = "trainer.callbacks.ForgetAccuracyCallback.classifier_ckpt"
         if (classifier_ckpt is None) == (classifier is None):
             raise ConfigError(field, "give exactly one of classifier_ckpt and classifier")
-        self.classifier = freeze(
-            classifier if classifier is not None else load_exported(Source(classifier_ckpt, field), "classifier")
+        self.judge = ClassifierJudge(
+            freeze(classifier) if classifier is not None else load_classifier(classifier_ckpt, field)
         )
         self.n_per_label, self.batch_size, self.seed = n_per_label, batch_size, seed
         self.max_retained_labels = max_retained_labels
@@ -51,7 +50,7 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         override = pl_module.override.label if pl_module.override is not None else None  # a baseline may have none
         metric = ForgetMetrics(pl_module.num_classes, pl_module.forget_label, override).to(pl_module.device)
-        self.classifier.to(pl_module.device)
+        self.judge.to(pl_module.device)
         labels = labels_for(
             label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),
             self.n_per_label,
@@ -64,5 +63,5 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
             images, "trainer.callbacks.ForgetAccuracyCallback", "generated images", reduce=ranks_sum(trainer)
         )
         for chunk, chunk_labels in zip(images.split(self.batch_size), labels.split(self.batch_size)):
-            metric.update(self.classifier(chunk), chunk_labels)
+            metric.update(self.judge.logits(chunk), chunk_labels)
         return metric.compute()

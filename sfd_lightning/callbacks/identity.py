@@ -1,4 +1,4 @@
-"""Person erasure judged by face identity (``metrics.identity``): does the generator still draw the forgotten
+"""Person erasure judged by face identity (``judges.identity``): does the generator still draw the forgotten
 person for the forget prompts, and still draw the retained people for theirs (the collateral damage MACE and UCE
 report)?"""
 
@@ -8,7 +8,8 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
-from sfd_lightning.metrics.identity import SAME_PERSON, IdentityJudge, prompts_naming
+from sfd_lightning.judges.identity import IdentityJudge
+from sfd_lightning.metrics.identity import SAME_PERSON, prompts_naming
 from sfd_lightning.metrics.sampling import prompt_samples
 
 FIELD = "trainer.callbacks.IdentityCallback"

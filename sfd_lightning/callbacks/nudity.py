@@ -1,4 +1,4 @@
-"""The nudity judge (``metrics.nudity``, NudeNet) on samples of the forget and retained prompts, the teacher's
+"""The nudity judge (``judges.nudenet``, NudeNet) on samples of the forget and retained prompts, the teacher's
 beside the SFD generator's."""
 
 from typing import Dict, List, Optional
@@ -7,7 +7,7 @@ from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.metrics.nudity import NudityCounts, NudityJudge
+from sfd_lightning.judges.nudenet import NudeNetJudge
 from sfd_lightning.metrics.sampling import Sampler, generator_sampler, prompt_samples
 
 
@@ -40,7 +40,7 @@ class NudityCallback(PeriodicEvalCallback):
                 "trainer.callbacks.NudityCallback",
                 f"n_per_prompt and batch_size must be >= 1, got {n_per_prompt} and {batch_size}",
             )
-        self.judge: Optional[NudityJudge] = None  # built at the first evaluation, on this rank's device
+        self.judge: Optional[NudeNetJudge] = None  # built at the first evaluation, on this rank's device
         self.n_per_prompt, self.batch_size, self.seed = n_per_prompt, batch_size, seed
         self.teacher_steps, self.teacher_cfg_scale = teacher_steps, teacher_cfg_scale
         self.teacher_results: Dict[str, float] = {}
@@ -50,8 +50,8 @@ class NudityCallback(PeriodicEvalCallback):
     ) -> Dict[str, float]:
         """The judge's counts over every rank's samples of ``prompts`` (each repeated n_per_prompt)."""
         if self.judge is None:
-            self.judge = NudityJudge(self.batch_size, "trainer.callbacks.NudityCallback", pl_module.device.index or 0)
-        counts = NudityCounts(self.judge).to(pl_module.device)
+            self.judge = NudeNetJudge(self.batch_size, "trainer.callbacks.NudityCallback", pl_module.device.index or 0)
+        counts = self.judge.counts().to(pl_module.device)
         desc = f"{desc}, {len(prompts) * self.n_per_prompt:,} images"
         for _, images in prompt_samples(
             trainer, pl_module, prompts, self.n_per_prompt, self.batch_size, seed, sampler, desc

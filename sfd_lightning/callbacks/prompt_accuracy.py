@@ -14,11 +14,9 @@ from lightning.pytorch import LightningModule, Trainer
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.prompts import class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
-from sfd_lightning.io.asset import load_exported
-from sfd_lightning.io.source import Source
+from sfd_lightning.judges.classifier import ClassifierJudge
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
-from sfd_lightning.models.frozen import freeze
 
 
 class PromptAccuracyCallback(PeriodicEvalCallback):
@@ -44,7 +42,7 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         """
         super().__init__(every_n_iterations)
         field = "trainer.callbacks.PromptAccuracyCallback.classifier_ckpt"
-        self.classifier = freeze(load_exported(Source(classifier_ckpt, field), "classifier"))
+        self.judge = ClassifierJudge.load(classifier_ckpt, field)
         self.class_words, self.n_per_prompt, self.batch_size, self.seed = (
             list(class_words),
             n_per_prompt,
@@ -63,11 +61,11 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         chosen = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_prompt)]
         targets = torch.tensor([class_of(p, self.class_words) for p in chosen], device=pl_module.device)
         metric = ForgetMetrics(len(self.class_words), forget_class, override_class).to(pl_module.device)
-        self.classifier.to(pl_module.device)
+        self.judge.to(pl_module.device)
         sample = generator_sampler(pl_module)
         for start, noise, block in rank_blocks(
             chosen, sample_shape(trainer), self.batch_size, self.seed, trainer.global_rank, trainer.world_size
         ):
             images = sample(noise.to(pl_module.device), block)  # NaN images: their NaN logits make compute refuse
-            metric.update(self.classifier(images), targets[start : start + len(block)])
+            metric.update(self.judge.logits(images), targets[start : start + len(block)])
         return metric.compute()

@@ -27,16 +27,17 @@ import torch
 
 from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.judges import JUDGES, add_judge_arguments, judge_results, make_judges
+from sfd_lightning.evaluate.judges import add_judge_arguments, judge_results, make_judges
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.out_guard import check_out_spares_inputs
+from sfd_lightning.judges.registry import concept_judges
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 from sfd_lightning.metrics import make_extractor
 from sfd_lightning.metrics import quality as metrics
 from sfd_lightning.metrics.image_sets import ImageSet, is_stats_file, load_stats, open_image_set
 
 QUALITY = ("fid", "is", "kid", "prc")
-ALL_METRICS = (*QUALITY, "forget", *JUDGES)
+ALL_METRICS = (*QUALITY, "forget", *concept_judges())
 
 
 def parser() -> argparse.ArgumentParser:

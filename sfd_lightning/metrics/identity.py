@@ -66,9 +66,10 @@ def identity_shares(matched: float, found: float, total: float) -> Dict[str, flo
     return {"matched": matched / max(total, 1), "faces_found": found / max(total, 1)}
 
 
-class IdentityJudge:
-    """The person of a folder of reference photos, judged in images: dlib's models loaded once, the references'
-    descriptors, the threshold. Everything is checked, and the references embedded, at construction."""
+class ReferencePerson:
+    """The person of a folder of reference photos, to find in images: dlib's models loaded once, the references'
+    descriptors, the threshold (the identity judge built on it: ``judges.identity``).
+    Everything is checked, and the references embedded, at construction."""
 
     def __init__(
         self,
@@ -102,13 +103,16 @@ class IdentityJudge:
         return IdentityCounts(self, field)
 
 
+IdentityJudge = ReferencePerson  # the former name (sfd_lightning.compat)
+
+
 class IdentityCounts(Metric):
     """Samples, faces found and faces matched, summed over DDP ranks; images with NaN or inf make ``compute`` refuse
     on every rank alike."""
 
     full_state_update = False
 
-    def __init__(self, judge: IdentityJudge, field: str = "images"):
+    def __init__(self, judge: ReferencePerson, field: str = "images"):
         super().__init__()
         self.judge, self.field = judge, field
         for name in ("total", "found", "matched", "nonfinite"):

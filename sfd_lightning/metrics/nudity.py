@@ -73,8 +73,9 @@ def to_bgr_uint8(images: torch.Tensor) -> List[np.ndarray]:
     return [np.ascontiguousarray(x[::-1].transpose(1, 2, 0)) for x in pixels.cpu().numpy()]
 
 
-class NudityJudge:
-    """NudeNet's detector, loaded once, judging batches of images in [-1, 1]."""
+class NudeNetDetector:
+    """NudeNet's detector, loaded once, finding exposed classes in batches of images in [-1, 1] (the nudity judge
+    built on it: ``judges.nudenet``)."""
 
     def __init__(self, batch_size: int = 16, field: str = "nudity judge", device_id: int = 0):
         """
@@ -110,14 +111,17 @@ class NudityJudge:
         return self.detector.detect_batch(to_bgr_uint8(images), batch_size=self.batch_size)
 
 
+NudityJudge = NudeNetDetector  # the former name (sfd_lightning.compat)
+
+
 class NudityCounts(Metric):
-    """A :class:`NudityJudge`'s per-class exposed counts and nude images at each of ``THRESHOLDS``; sums reduce
+    """A :class:`NudeNetDetector`'s per-class exposed counts and nude images at each of ``THRESHOLDS``; sums reduce
     across DDP ranks. Images with NaN/inf pixels are counted apart and make ``compute`` refuse, on every rank alike
     (a rank raising alone in ``update`` would leave the others waiting)."""
 
     full_state_update = False
 
-    def __init__(self, judge: NudityJudge):
+    def __init__(self, judge: NudeNetDetector):
         super().__init__()
         self.judge = judge
         self.add_state(

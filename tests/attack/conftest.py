@@ -8,11 +8,13 @@ from seeded_weights import seeded_module as seeded
 
 from sfd_lightning.attack.context import AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import class_spec
-from sfd_lightning.attack.judges import Judge, Surrogate
-from sfd_lightning.attack.targets import one_step_target, teacher_target
-from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.attack.inputs import attack_target
+from sfd_lightning.judges.classifier import ClassifierJudge
+from sfd_lightning.judges.protocol import Surrogate
 from sfd_lightning.models.components import ConvClassifier, MLPClassifier
 from sfd_lightning.models.one_step import OneStepGenerator
+from sfd_lightning.pipelines.multi_step import MultiStepPipeline
+from sfd_lightning.pipelines.one_step import OneStepPipeline
 
 
 def tiny_classifier(seed: int, mlp: bool = True, num_classes: int = 3) -> torch.nn.Module:
@@ -36,8 +38,8 @@ def targets(tiny_denoiser):
     # tanh as the "decoder": images in (-1, 1) whatever the random weights give (an untrained teacher's DDIM ends
     # at the scale of sigma_max, ~157)
     return (
-        teacher_target(teacher, 2, lambda x: torch.tanh(x / 100)),
-        one_step_target(OneStepPipeline(generator, torch.tanh, {})),
+        MultiStepPipeline(teacher, 2, lambda x: torch.tanh(x / 100)),
+        attack_target(OneStepPipeline(generator, torch.tanh, {})),
     )
 
 
@@ -48,8 +50,8 @@ def context():
     def make(judge=None, **settings):
         surrogate = tiny_classifier(0)
         judges = {
-            "surrogate": Judge("surrogate", surrogate),
-            "judge": Judge("judge", judge or tiny_classifier(1, mlp=False)),
+            "surrogate": ClassifierJudge(surrogate, "attack judge surrogate"),
+            "judge": ClassifierJudge(judge or tiny_classifier(1, mlp=False), "attack judge judge"),
         }
         candidates = torch.randn(400, 1, 8, 8, generator=torch.Generator().manual_seed(3)).clamp(-1, 1)
         with torch.no_grad():
@@ -65,8 +67,7 @@ def context():
             embedding_lr=0.1,
         )
         small.update(settings)
-        return AttackContext(
-            class_spec(3, 0), Surrogate(surrogate), judges, AttackSettings(**small), torch.device("cpu"), examples
-        )
+        spec, surrogate = class_spec(3, 0), Surrogate(judges["surrogate"])
+        return AttackContext(spec, surrogate, judges, AttackSettings(**small), torch.device("cpu"), examples)
 
     return make

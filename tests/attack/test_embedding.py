@@ -5,8 +5,9 @@ from torch import nn
 
 from sfd_lightning.attack.embedding import invert_token, mmd2
 from sfd_lightning.attack.harness import token_renderer
-from sfd_lightning.attack.judges import Surrogate
 from sfd_lightning.diffusion.conditions import ConditionTokens
+from sfd_lightning.judges.classifier import ClassifierJudge
+from sfd_lightning.judges.protocol import Surrogate
 from sfd_lightning.models.components import TextUNet
 
 
@@ -59,7 +60,7 @@ def test_inversion_raises_the_surrogates_forget_class_probability(targets, conte
         with torch.no_grad():
             concept, forgotten = (target.generate(z_probe, torch.full((256,), c)) for c in (2, 0))
         ctx = context()
-        ctx.surrogate = Surrogate(Probe(concept, forgotten))
+        ctx.surrogate = Surrogate(ClassifierJudge(Probe(concept, forgotten)))
         examples = concept[:16]
         render, init = token_renderer(target, ctx)
         tokens = invert_token(

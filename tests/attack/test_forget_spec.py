@@ -7,13 +7,14 @@ from conftest import tiny_classifier
 from sfd_lightning.attack.context import AttackContext, AttackSettings
 from sfd_lightning.attack.forget_spec import class_spec, prompt_spec
 from sfd_lightning.attack.harness import paraphrase_rows, token_renderer
-from sfd_lightning.attack.judges import Judge, Surrogate
-from sfd_lightning.attack.targets import one_step_target
+from sfd_lightning.attack.inputs import attack_target
 from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.pipeline import OneStepPipeline
+from sfd_lightning.judges.classifier import ClassifierJudge
+from sfd_lightning.judges.protocol import Surrogate
 from sfd_lightning.models.components import TextUNet
 from sfd_lightning.models.one_step import OneStepGenerator
+from sfd_lightning.pipelines.one_step import OneStepPipeline
 
 WORDS = ["zero", "one", "two"]
 POOL = ["a handwritten zero", "the digit zero", "a handwritten one", "the number one", "a handwritten two"]
@@ -43,11 +44,14 @@ def test_prompt_spec_splits_the_pool_by_the_concept():
 def test_paraphrase_rows_score_each_held_out_prompt_and_all_together():
     torch.manual_seed(0)
     net = TextUNet(["a", "handwritten", "the", "digit", "number"] + WORDS, ch=8, ch_mult=(1, 2), norm_groups=4)
-    target = one_step_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
+    target = attack_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
     spec = prompt_spec(POOL, "one", WORDS, ["1", "uno", "the number after zero"])
     surrogate = tiny_classifier(0)
-    judges = {"surrogate": Judge("surrogate", surrogate), "judge": Judge("judge", tiny_classifier(1, mlp=True))}
-    ctx = AttackContext(spec, Surrogate(surrogate), judges, AttackSettings(n=24), torch.device("cpu"))
+    judges = {
+        "surrogate": ClassifierJudge(surrogate, "attack judge surrogate"),
+        "judge": ClassifierJudge(tiny_classifier(1, mlp=True), "attack judge judge"),
+    }
+    ctx = AttackContext(spec, Surrogate(judges["surrogate"]), judges, AttackSettings(n=24), torch.device("cpu"))
     rows = paraphrase_rows(target, ctx)
     assert [r.get("prompt") for r in rows] == ["1", "uno", "the number after zero", None]
     assert rows[-1]["budget"] == -1 and rows[-1]["n"] == 24
@@ -65,7 +69,7 @@ def test_a_text_runs_spec_comes_from_its_network_not_the_checkpoints_class_count
 
     torch.manual_seed(0)
     net = TextUNet(["a", "handwritten"] + WORDS, ch=8, ch_mult=(1, 2), norm_groups=4)
-    target = one_step_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
+    target = attack_target(OneStepPipeline(OneStepGenerator(VPDenoiser(net), 400), lambda x: x, {}))
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(POOL))
     args = argparse.Namespace(

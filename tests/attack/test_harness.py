@@ -83,22 +83,23 @@ def test_a_prompt_search_that_diverges_is_marked_diverged_not_scored(tmp_path, c
     from sfd_lightning.attack.forget_spec import prompt_spec
     from sfd_lightning.attack.harness import adversarial_prompt_rows
     from sfd_lightning.attack.inputs import DIGIT_WORDS
-    from sfd_lightning.attack.judges import Judge, Surrogate, load_classifier
-    from sfd_lightning.attack.targets import load_targets
     from sfd_lightning.data.prompt_files import read_prompt_file
+    from sfd_lightning.judges.classifier import ClassifierJudge
+    from sfd_lightning.judges.protocol import Surrogate
+    from sfd_lightning.pipelines.load import load_pipeline
 
     teacher = str(ROOT / "assets" / "digits_text_teacher.pt")
-    _, target, _ = load_targets(teacher, teacher, 2, torch.device("cpu"))
+    target = load_pipeline(teacher, steps=2, device=torch.device("cpu"))
     spec = prompt_spec(
         read_prompt_file(str(ROOT / "configs" / "prompts" / "digits_captions.txt"), "--prompts"), "seven", DIGIT_WORDS
     )
-    classifier = load_classifier(str(ROOT / "assets" / "digits_classifier.pt"), "--surrogate", torch.device("cpu"))
+    surrogate = ClassifierJudge.load(
+        str(ROOT / "assets" / "digits_classifier.pt"), "--surrogate", torch.device("cpu"), "attack judge surrogate"
+    )
     settings = AttackSettings(
         attacks=("prompt",), n=8, prompt_steps=(0, 2, 4), prompt_lr=float("inf"), embedding_batch=4, pinpoint_k=0
     )
-    ctx = AttackContext(
-        spec, Surrogate(classifier), {"surrogate": Judge("surrogate", classifier)}, settings, torch.device("cpu")
-    )
+    ctx = AttackContext(spec, Surrogate(surrogate), {"surrogate": surrogate}, settings, torch.device("cpu"))
     rows = adversarial_prompt_rows(target, ctx)
     assert [(r["budget"], r.get("diverged")) for r in rows] == [(0, None), (2, 1), (4, 1)]
     assert rows[0]["success"]["surrogate"] is not None and rows[1]["success"] == {"surrogate": None}

@@ -6,13 +6,14 @@ import torch
 
 from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.inputs import attack_examples
-from sfd_lightning.attack.judges import Judge, load_classifier, rates
 from sfd_lightning.attack.relearn import denoising_objective, relearn_curve, trainable
 from sfd_lightning.attack.search_steps import Diverged
-from sfd_lightning.attack.targets import teacher_target
 from sfd_lightning.io.checkpoint import read_checkpoint
-from sfd_lightning.io.checkpoint_models import load_multistep
 from sfd_lightning.io.source import Source
+from sfd_lightning.judges.classifier import ClassifierJudge
+from sfd_lightning.judges.protocol import rates
+from sfd_lightning.pipelines.checkpoints import load_multistep
+from sfd_lightning.pipelines.multi_step import MultiStepPipeline
 
 
 def test_the_network_is_fine_tuned_in_place_and_handed_back_unchanged():
@@ -84,8 +85,8 @@ def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_lo
     )
     with torch.no_grad():
         denoiser.net.classes_emb.weight[3] = denoiser.net.classes_emb.weight[8]
-    target = teacher_target(denoiser, 4)
-    judges = {"judge": Judge("judge", load_classifier("assets/digits_judge.pt", "--judge", device))}
+    target = MultiStepPipeline(denoiser, 4)
+    judges = {"judge": ClassifierJudge.load("assets/digits_judge.pt", "--judge", device, "attack judge judge")}
     z = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     threes = torch.full((64,), 3)
 

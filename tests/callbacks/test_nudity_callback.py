@@ -9,7 +9,7 @@ import torch
 
 from sfd_lightning.callbacks import NudityCallback
 from sfd_lightning.data import PromptDataModule
-from sfd_lightning.metrics.nudity import NudityJudge
+from sfd_lightning.judges.nudenet import NudeNetJudge
 from sfd_lightning.models.unlearning_module import UnlearningModule
 
 FOREGROUND = {
@@ -72,7 +72,7 @@ def test_logs_rates_and_counts_of_the_generator_beside_the_teacher_s(teacher_cal
         logger=logger,
     )
     callback = NudityCallback(n_per_prompt=3, batch_size=2, teacher_steps=5)
-    callback.judge = NudityJudge(2, "trainer.callbacks.NudityCallback")
+    callback.judge = NudeNetJudge(2, "trainer.callbacks.NudityCallback")
     callback.judge.detector = Detector()
     callback._run(trainer, Module(), final=True)
 

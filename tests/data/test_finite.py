@@ -5,7 +5,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sfd_lightning.attack.judges import Judge
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.data.finite import NonFiniteImagesError, count_nonfinite, require_finite
 from sfd_lightning.metrics.forget import ForgetMetrics
@@ -67,12 +66,3 @@ def test_every_rank_refuses_when_any_rank_holds_nonfinite_images():
     other_rank = torch.tensor([2.0, 6.0])
     with pytest.raises(NonFiniteImagesError, match="2 of 10 images are not finite"):
         require_finite(torch.zeros(4, 1, 2, 2), "samples", reduce=lambda counts: counts + other_rank)
-
-
-def test_attack_judges_refuse_nonfinite_images():
-    judge = Judge("judge", classifier())
-    images = torch.zeros(3, 1, 8, 8)
-    assert judge.classes(images).shape == (3,)
-    images[0] = INF
-    with pytest.raises(NonFiniteImagesError, match="attack judge judge: 1 of 3 images"):
-        judge.probabilities(images)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.faces import FaceEmbedder, judge_versions
-from sfd_lightning.metrics.identity import IdentityJudge, identity_shares, match, nearest_distance
+from sfd_lightning.metrics.identity import ReferencePerson, identity_shares, match, nearest_distance
 
 skimage_data = pytest.importorskip("skimage.data")
 FIELD = "trainer.callbacks.IdentityCallback.reference_folder"
@@ -27,7 +27,7 @@ def astronaut_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def judge(astronaut_folder):
-    return IdentityJudge(str(astronaut_folder), FIELD)
+    return ReferencePerson(str(astronaut_folder), FIELD)
 
 
 def photos() -> torch.Tensor:
@@ -62,19 +62,19 @@ def test_counts_share_of_all_samples_matched_and_with_a_face(judge):
 def test_the_threshold_is_configurable(astronaut_folder, judge):
     embeddings, _ = judge.embedder.embed(photos()[:3])
     assert match(embeddings, judge.reference, threshold=0.8).tolist() == [True, True, True]
-    strict = IdentityJudge(str(astronaut_folder), FIELD, threshold=0.29)
+    strict = ReferencePerson(str(astronaut_folder), FIELD, threshold=0.29)
     assert match(embeddings, strict.reference, strict.threshold).tolist() == [True, False, False]
     with pytest.raises(ConfigError, match=r"^trainer\.callbacks\.IdentityCallback\.threshold: must be a number > 0"):
-        IdentityJudge(str(astronaut_folder), FIELD, threshold=0)
+        ReferencePerson(str(astronaut_folder), FIELD, threshold=0)
 
 
 def test_a_reference_folder_without_images_or_without_faces_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match=rf"^{FIELD}: no images .* under") as err:
-        IdentityJudge(str(tmp_path), FIELD)
+        ReferencePerson(str(tmp_path), FIELD)
     Image.fromarray(skimage_data.coffee()).save(tmp_path / "cup.jpg")
     Image.fromarray(skimage_data.chelsea()).save(tmp_path / "cat.png")
     with pytest.raises(ConfigError, match=rf"^{FIELD}: no face found in any of the 2 images under") as err:
-        IdentityJudge(str(tmp_path), FIELD)
+        ReferencePerson(str(tmp_path), FIELD)
     assert "\n" not in str(err.value)
 
 

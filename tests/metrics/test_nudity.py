@@ -9,8 +9,8 @@ from sfd_lightning.data.finite import NonFiniteImagesError
 from sfd_lightning.metrics.nudity import (
     EXPOSED_CLASSES,
     THRESHOLDS,
+    NudeNetDetector,
     NudityCounts,
-    NudityJudge,
     count_exposed,
     judge_versions,
     nudity_rate,
@@ -31,7 +31,7 @@ def photo(name: str, size: int = 256) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def judge():
-    return NudityJudge(batch_size=4)
+    return NudeNetDetector(batch_size=4)
 
 
 def test_the_real_detector_finds_the_astronaut_s_face_and_nothing_exposed(judge):
