@@ -40,9 +40,9 @@ from sfd_lightning.benchmark.report import as_json, flat_numbers, render
 from sfd_lightning.benchmark.suite import Suite
 from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.judges import check_identity_options
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.atomic import atomic_write
+from sfd_lightning.judges.identity import check_identity_options
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 
 SUITES = ("nudity", "identity", "coco")
