@@ -17,7 +17,7 @@ def __getattr__(name):
 
         return load_teacher
     if name in ("load_generator", "OneStepPipeline"):
-        from sfd_lightning.export import pipeline
+        import sfd_lightning.pipelines.one_step as one_step
 
-        return getattr(pipeline, name)
+        return getattr(one_step, name)
     raise AttributeError(name)

@@ -229,3 +229,95 @@ def test_test_files_have_unique_names():
 
     names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
     assert not [name for name, n in names.items() if n > 1]
+
+# What turns a checkpoint, a folder or a Hub id into a model to draw images from: only ``pipelines/`` calls these
+# (the verbs and callbacks call ``load_pipeline``, ``teacher_of`` and ``from_module``). io keeps reading the files
+# (``read_checkpoint``, ``read_folder``, ``generator_of``) and defines ``rebuild`` and ``run_teacher``.
+MODEL_LOADERS = {
+    "rebuild",  # io.folder: a one-step generator's denoiser and autoencoder
+    "denoiser_from",  # pipelines.checkpoints: a multi-step model's denoiser
+    "load_multistep",
+    "autoencoder_of",
+    "is_one_step",  # the one-step / multi-step dispatch
+    "run_teacher",  # io.sfd_weights: a run's teacher
+    "generator_of_checkpoint",
+    "load_generator",  # OneStepPipeline.from_pretrained (a name diffusers' models share)
+}
+# the per-verb holders of a loaded model that pipelines.Pipeline replaced
+GONE_CLASSES = {"LoadedSampler", "BenchModel", "AttackTarget"}
+
+
+def called_names(path: str) -> Iterator[Tuple[str, int]]:
+    """(name, line) of every call in a module, by the called function's last name (``f(...)``, ``x.f(...)``)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name:
+                yield name, node.lineno
+
+
+def loader_calls_outside_pipelines(root: str) -> List[str]:
+    package = os.path.basename(root)
+    return [
+        f"{module}:{line} calls {name}"
+        for module, path in modules(root).items()
+        if not module.startswith(f"{package}.pipelines")
+        for name, line in called_names(path)
+        if name in MODEL_LOADERS
+    ]
+
+
+def named_anywhere(folders: List[str], names: Set[str]) -> List[str]:
+    """Where a class, a variable, an attribute or an import of one of ``names`` occurs in the ``.py`` files under
+    ``folders`` (strings and comments do not count)."""
+    found = []
+    for folder in folders:
+        for dirpath, _, files in os.walk(folder):
+            for name in (n for n in files if n.endswith(".py")):
+                path = os.path.join(dirpath, name)
+                with open(path, encoding="utf-8") as f:
+                    tree = ast.parse(f.read(), path)
+                for node in ast.walk(tree):
+                    used = (
+                        getattr(node, "name", None)
+                        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.alias))
+                        else node.id
+                        if isinstance(node, ast.Name)
+                        else node.attr
+                        if isinstance(node, ast.Attribute)
+                        else None
+                    )
+                    if used in names:
+                        found.append(f"{os.path.relpath(path, os.path.dirname(folder))}:{node.lineno} {used}")
+    return found
+
+
+def test_only_pipelines_loads_a_model_to_draw_from():
+    assert loader_calls_outside_pipelines(ROOT) == []
+
+
+def test_the_per_verb_model_holders_are_gone():
+    tests = os.path.dirname(os.path.abspath(__file__))
+    assert named_anywhere([ROOT, tests, os.path.join(os.path.dirname(tests), "benchmarks")], GONE_CLASSES) == []
+
+
+def test_checker_finds_a_loader_called_outside_pipelines_and_a_gone_class(tmp_path):
+    root = plant(
+        tmp_path,
+        {
+            "pipelines/__init__.py": "",
+            "pipelines/load.py": "def load(p):\n    return rebuild(p)\n",
+            "sample/__init__.py": "",
+            "sample/main.py": "import x\n\ndef main(p):\n    return x.load_multistep(p), is_one_step(p)\n",
+            "bench/__init__.py": "",
+            "bench/models.py": "from dataclasses import dataclass\n\n@dataclass\nclass BenchModel:\n    name: str\n",
+        },
+    )
+    assert sorted(loader_calls_outside_pipelines(root)) == [
+        "pkg.sample.main:4 calls is_one_step",
+        "pkg.sample.main:4 calls load_multistep",
+    ]
+    assert named_anywhere([root], GONE_CLASSES) == [os.path.join("pkg", "bench", "models.py") + ":4 BenchModel"]

@@ -13,10 +13,11 @@ import yaml
 
 from sfd_lightning.attack.context import AttackSettings
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
-from sfd_lightning.attack.targets import AttackTarget
 from sfd_lightning.data.prompt_files import prompts_from, read_prompt_file
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.image_sets import ImageSet, open_image_set
+from sfd_lightning.pipelines.base import Pipeline
+from sfd_lightning.pipelines.one_step import OneStepPipeline
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -43,7 +44,13 @@ def _class_words(config: Dict[str, Any]) -> Optional[list]:
     return None
 
 
-def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace) -> ForgetSpec:
+def attack_target(pipe: Pipeline) -> Pipeline:
+    """A loaded model under the name the attack reports give it: a one-step generator is ``sfd`` (the "SFD one-step
+    generator"), a multi-step model keeps its own (``teacher``, or ``model`` for a checkpoint's)."""
+    return pipe.named("sfd", "SFD one-step generator") if isinstance(pipe, OneStepPipeline) else pipe
+
+
+def spec_of(meta: Dict[str, Any], target: Pipeline, args: argparse.Namespace) -> ForgetSpec:
     """A class run's forget label from its checkpoint; a prompt run's (its network has no classes) concept, pool
     and class words from the flags or else the run's config."""
     if getattr(target.net, "num_classes", None) is not None:
@@ -68,7 +75,7 @@ def spec_of(meta: Dict[str, Any], target: AttackTarget, args: argparse.Namespace
 
 @torch.no_grad()
 def examples_of(
-    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+    source: str, spec: ForgetSpec, teacher: Pipeline, settings: AttackSettings, device: torch.device
 ) -> torch.Tensor:
     """``k_examples`` images (K, C, H, W) in [-1, 1] of the forgotten concept: the teacher's samples of the forget
     conditions, or a seeded choice of a labelled image set's images of the forgotten class."""
@@ -83,7 +90,7 @@ def examples_of(
 
 @torch.no_grad()
 def retained_examples_of(
-    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+    source: str, spec: ForgetSpec, teacher: Pipeline, settings: AttackSettings, device: torch.device
 ) -> Tuple[torch.Tensor, Any]:
     """``k_examples`` (images in [-1, 1], their conditions) of the retained classes, spread over them: the teacher's
     samples of retained conditions, or a seeded choice of a labelled image set's retained-class images, each with a
@@ -109,7 +116,7 @@ def retained_examples_of(
 
 
 def attack_examples(
-    source: str, spec: ForgetSpec, teacher: AttackTarget, settings: AttackSettings, device: torch.device
+    source: str, spec: ForgetSpec, teacher: Pipeline, settings: AttackSettings, device: torch.device
 ) -> Tuple[Optional[torch.Tensor], Optional[Tuple[torch.Tensor, Any]]]:
     """(examples of the forgotten concept, retained examples with their conditions), each only if an attack of
     ``settings`` needs it: the embedding and relearning attacks the former, benign relearning the latter."""

@@ -7,10 +7,10 @@ import torch
 
 from sfd_lightning.benchmark.image_folder import missing, write_png
 from sfd_lightning.benchmark.items import Item, item_noise
-from sfd_lightning.benchmark.models import BenchModel
 from sfd_lightning.benchmark.ranks import Ranks
 from sfd_lightning.data.finite import count_nonfinite, require_finite
 from sfd_lightning.metrics.eval_progress import eval_progress
+from sfd_lightning.pipelines.base import Pipeline
 
 
 def batches(items: Sequence[Item], todo: Sequence[int], batch_size: int, guided: bool) -> Iterator[List[int]]:
@@ -23,7 +23,7 @@ def batches(items: Sequence[Item], todo: Sequence[int], batch_size: int, guided:
 
 
 def require_finite_draw(
-    model: BenchModel,
+    model: Pipeline,
     images: torch.Tensor,
     noise: torch.Tensor,
     prompts: List[str],
@@ -46,7 +46,7 @@ def require_finite_draw(
 
 
 def draw(
-    model: BenchModel,
+    model: Pipeline,
     items: Sequence[Item],
     folder: str,
     batch_size: int,

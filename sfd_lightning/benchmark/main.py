@@ -33,7 +33,7 @@ from sfd_lightning.benchmark.figure import draw_figure
 from sfd_lightning.benchmark.identity import IdentitySuite
 from sfd_lightning.benchmark.image_folder import check_folder, prepare
 from sfd_lightning.benchmark.items import items_digest
-from sfd_lightning.benchmark.models import BenchModel, load_models
+from sfd_lightning.benchmark.models import benchmark_models
 from sfd_lightning.benchmark.nudity import NuditySuite
 from sfd_lightning.benchmark.ranks import Ranks, join_ranks
 from sfd_lightning.benchmark.report import as_json, flat_numbers, render
@@ -44,6 +44,7 @@ from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.atomic import atomic_write
 from sfd_lightning.judges.identity import check_identity_options
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
+from sfd_lightning.pipelines.base import Pipeline
 
 SUITES = ("nudity", "identity", "coco")
 MODELS = ("model", "teacher")
@@ -225,12 +226,12 @@ def build_suites(names: List[str], args: argparse.Namespace) -> List[Suite]:
     return [built[name]() for name in names]
 
 
-def image_folder(out: str, suite: Suite, model: BenchModel) -> str:
+def image_folder(out: str, suite: Suite, model: Pipeline) -> str:
     return os.path.join(out, "images", suite.name, model.name)
 
 
 def prepare_folders(
-    suites: List[Suite], models: List[BenchModel], args: argparse.Namespace, out: str, ranks: Ranks
+    suites: List[Suite], models: List[Pipeline], args: argparse.Namespace, out: str, ranks: Ranks
 ) -> None:
     """Every suite's folder of every model checked against what would draw it (the items, the model, its weights by
     content, the guidance), then made ready, on rank 0: a folder drawn with other settings stops the benchmark before
@@ -256,7 +257,7 @@ def prepare_folders(
 
 
 def run_suite(
-    suite: Suite, models: List[BenchModel], args: argparse.Namespace, out: str, ranks: Ranks
+    suite: Suite, models: List[Pipeline], args: argparse.Namespace, out: str, ranks: Ranks
 ) -> Dict[str, Dict[str, Any]]:
     """Each model's images drawn (those missing, shared among the ranks) and judged (on rank 0)."""
     results = {}
@@ -305,7 +306,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     run = find_run(args.wandb_run) if args.wandb_run else None
     suites = build_suites(names, args)
     ranks = join_ranks(torch.device(args.device))
-    models = load_models(args.ckpt, args.teacher, args.steps, wanted, ranks.device)
+    models = benchmark_models(args.ckpt, args.teacher, args.steps, wanted, ranks.device)
     prepare_folders(suites, models, args, out, ranks)
     results = {suite.name: run_suite(suite, models, args, out, ranks) for suite in suites}
     if not ranks.is_main:

@@ -4,8 +4,8 @@ inputs and judges' versions, then its table."""
 import json
 from typing import Any, Dict, List
 
-from sfd_lightning.benchmark.models import BenchModel
 from sfd_lightning.benchmark.suite import Suite
+from sfd_lightning.pipelines.base import Pipeline
 
 
 def _value(value: Any) -> str:
@@ -15,7 +15,7 @@ def _value(value: Any) -> str:
 def render(
     title: str,
     settings: Dict[str, Any],
-    models: List[BenchModel],
+    models: List[Pipeline],
     suites: List[Suite],
     results: Dict[str, Dict[str, Dict[str, Any]]],
 ) -> str:
@@ -32,7 +32,7 @@ def render(
 
 def as_json(
     settings: Dict[str, Any],
-    models: List[BenchModel],
+    models: List[Pipeline],
     suites: List[Suite],
     results: Dict[str, Dict[str, Dict[str, Any]]],
 ) -> Dict[str, Any]:

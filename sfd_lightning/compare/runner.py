@@ -110,12 +110,11 @@ def speed_conditions(spec: CompareSpec, batch: int) -> Condition:
 def sampler_speed(ckpt: str, steps: int, batch: int, conditions: Condition) -> float:
     """Images/s of the method's own sampler here (``metrics.throughput.images_per_second``: best of 3 timed batches)."""
     from sfd_lightning.metrics.throughput import images_per_second
-    from sfd_lightning.sample.main import load_sampler
+    from sfd_lightning.pipelines.load import load_pipeline
 
-    sampler = load_sampler(ckpt, steps, 1.0, torch.device("cpu"))
-    z, y = torch.randn(batch, *sampler.shape), conditions
-    with torch.no_grad():
-        return images_per_second(lambda: sampler.sample(z, y), batch, repeats=3)
+    pipe = load_pipeline(ckpt, steps=steps, device="cpu")
+    z, y = torch.randn(batch, *pipe.shape), conditions
+    return images_per_second(lambda: pipe.draw(z, y, clamp=False), batch, repeats=3)
 
 
 def label_by_prompt(npz: str, class_words: List[str]) -> None:

@@ -15,8 +15,10 @@ def imagenet_class_names() -> List[str]:
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
 
 
-def resolve_label(value: Union[int, str, None], num_classes: int, field: str) -> Optional[int]:
-    """An int label, a digit string, or (for 1,000-class models) an ImageNet class name, case-insensitive."""
+def resolve_label(value: Union[int, str, None], num_classes: Optional[int], field: str) -> Optional[int]:
+    """An int label, a digit string, or (for 1,000-class models) an ImageNet class name, case-insensitive; None stays
+    None. The model's ``forget_label``/``override_label`` and the data module's linked copy are resolved here alike
+    (``num_classes`` None: a prompt-conditioned model, which has no class names)."""
     if value is None or isinstance(value, int):
         return value
     text = str(value).strip()
@@ -24,7 +26,8 @@ def resolve_label(value: Union[int, str, None], num_classes: int, field: str) ->
         return int(text)
     if num_classes != 1000:
         raise ConfigError(
-            field, f"class names are known for ImageNet (1,000 classes) only; give an index in [0, {num_classes - 1}]"
+            field,
+            f"class names are known for ImageNet (1,000 classes) only; give an index in [0, {(num_classes or 0) - 1}]",
         )
     names = [n.lower() for n in imagenet_class_names()]
     if text.lower() in names:

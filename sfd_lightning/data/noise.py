@@ -109,9 +109,7 @@ class NoiseLabelDataModule(LightningDataModule):
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
         self.retained_labels, self.seed, self.predict_n_per_label = retained_labels, seed, predict_n_per_label
         self.num_classes, self.forgets = num_classes, forgets
-        self.forget_label = (
-            None if forget_label is None else resolve_label(forget_label, num_classes or 0, "data.forget_label")
-        )
+        self.forget_label = resolve_label(forget_label, num_classes, "data.forget_label")
         self.labels: Sequence[int] = ()
 
     def resolve_labels(self) -> Sequence[int]:

@@ -35,9 +35,10 @@ from sfd_lightning.export.model_card import (
 from sfd_lightning.export.single_file import write_single_file
 from sfd_lightning.export.staged import check_out, staged_folder
 from sfd_lightning.io.checkpoint import read_checkpoint
-from sfd_lightning.io.folder import generator_of, rebuild, write_diffusers_parts, write_folder
+from sfd_lightning.io.folder import generator_of, write_diffusers_parts, write_folder
 from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.io.source import Source
+from sfd_lightning.pipelines.one_step import OneStepPipeline
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,9 +101,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     source = Source(args.ckpt, "--ckpt")
     ckpt = read_checkpoint(source)
     meta, state = generator_of(ckpt, source)  # before anything is written
-    denoiser, autoencoder = rebuild(meta, state, source)
-    meta["sigma_init"] = float(denoiser.schedule.sigmas[meta["t_init"]])  # for readers outside this package
-    if getattr(denoiser.net, "num_classes", None) is None:  # a prompt run: its class settings are unused defaults
+    pipe = OneStepPipeline.from_parts(meta, state, source)
+    denoiser, autoencoder = pipe.generator.denoiser, pipe.autoencoder
+    meta["sigma_init"] = pipe.sigma_init  # for readers outside this package
+    if pipe.num_classes is None:  # a prompt run: its class settings are unused defaults
         meta.update(num_classes=None, forget_label=None, override_label=None, forget=prompt_forgetting(args.ckpt))
     command = reproduce(args.ckpt, args.out)
     with staged_folder(args.out) as folder:
@@ -112,10 +114,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         write_comfyui_workflow(folder, single_file, meta["sigma_init"], denoiser.net.resolution)
         lora = write_diffusers_lora(ckpt, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
-            shape = (denoiser.net.in_channels, denoiser.net.resolution, denoiser.net.resolution)
             vae = getattr(autoencoder, "vae", None)
             factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 8  # pixels a latent
-            usage = diffusers_usage(meta, shape, lora, single_file, denoiser.schedule, factor)
+            usage = diffusers_usage(meta, pipe.shape, lora, single_file, denoiser.schedule, factor)
             f.write(
                 render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage)
             )

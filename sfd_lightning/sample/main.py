@@ -14,8 +14,7 @@ blocks are dealt to the processes and rank 0 writes the same file one process wo
 import argparse
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -25,14 +24,10 @@ from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.data.seeding import check_seed
-from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.export.pipeline import OneStepPipeline
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
-from sfd_lightning.io.checkpoint import read_checkpoint
-from sfd_lightning.io.checkpoint_models import decoder_of, is_one_step, load_multistep
-from sfd_lightning.io.folder import generator_of, read_folder
-from sfd_lightning.io.source import Source
+from sfd_lightning.pipelines.base import Pipeline
+from sfd_lightning.pipelines.load import load_pipeline
 from sfd_lightning.runtime.memory import available_bytes
 
 # Sampled images are held about three times over while written: the predict loop's blocks, their
@@ -40,61 +35,19 @@ from sfd_lightning.runtime.memory import available_bytes
 COPIES_HELD = 3
 
 
-@dataclass
-class LoadedSampler:
-    """A ready sampler: ``sample(noise, labels) -> images``, the sample shape and the number of classes."""
-
-    sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    shape: tuple
-    num_classes: Optional[int]  # None: conditioned on prompts
-    description: str
-
-
-def _shape_of(denoiser) -> tuple:
-    net = denoiser.net
-    return (net.in_channels, net.resolution, net.resolution)
-
-
-def one_step_sampler(
-    meta: Dict[str, Any], state: Dict[str, torch.Tensor], source: Source, device: torch.device
-) -> LoadedSampler:
-    """The EMA one-step generator of an SFD checkpoint or exported folder (``io.folder``'s metadata and weights)."""
-    pipe = OneStepPipeline.from_parts(meta, state, source, device)
-    return LoadedSampler(
-        lambda z, y: pipe.decode(pipe.generator(z, y)), pipe.shape, pipe.num_classes, "one-step EMA generator"
-    )
-
-
-def load_sampler(path: str, steps: int, cfg_scale: float, device: torch.device) -> LoadedSampler:
-    """One-step sampler from an SFD checkpoint or exported folder; ``steps``-step DDIM from a teacher asset, a
-    DiffusionModule checkpoint or a baseline's checkpoint (ESD, SalUn, Selective Amnesia)."""
-    source = Source(path, "--ckpt")
-    if os.path.isdir(path):
-        return one_step_sampler(*read_folder(source), source, device)
-    ckpt = read_checkpoint(source)
-    if is_one_step(ckpt):
-        return one_step_sampler(*generator_of(ckpt, source), source, device)
-    model, what, hparams = load_multistep(ckpt, path, device)
-    decode = decoder_of(hparams, path, device)
-    return LoadedSampler(
-        lambda z, y: decode(sample_ddim(model, z, y, steps, cfg_scale)),
-        _shape_of(model),
-        model.net.num_classes,
-        f"{what}, {steps}-step DDIM",
-    )
-
-
 class SamplerModule(LightningModule):
-    """A loaded sampler as a LightningModule, so that Lightning's predict loop (one process or torchrun's
+    """A loaded pipeline as a LightningModule, so that Lightning's predict loop (one process or torchrun's
     several) draws its blocks."""
 
-    def __init__(self, sampler: LoadedSampler):
+    def __init__(self, pipeline: Pipeline, cfg_scale: float = 1.0):
         super().__init__()
-        self.sampler = sampler
-        self.num_classes = sampler.num_classes
+        self.pipeline, self.cfg_scale = pipeline, cfg_scale
+        self.num_classes = pipeline.num_classes
 
     def predict_step(self, batch: Dict[str, Any], batch_idx: int) -> Dict[str, Any]:
-        return block_output(batch, self.sampler.sample(batch["noise"], batch["conditions"]), "--ckpt")
+        # unclamped: block_output refuses NaN/inf images before it clamps
+        images = self.pipeline.draw(batch["noise"], batch["conditions"], self.cfg_scale, clamp=False)
+        return block_output(batch, images, "--ckpt")
 
 
 def predict_trainer(device: torch.device, callbacks: List[Callback]) -> Trainer:
@@ -199,7 +152,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     device = torch.device(args.device)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    sampler = load_sampler(args.ckpt, args.steps, args.cfg_scale, device)
+    sampler = load_pipeline(args.ckpt, steps=args.steps, device=device)
     if (prompts is None) != (sampler.num_classes is not None):
         raise ConfigError(
             "--prompts-file", "give it for text-conditional checkpoints, and --labels for class-conditional ones"
@@ -217,4 +170,6 @@ def main(argv: Optional[List[str]] = None) -> None:
         f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {args.batch_size})", flush=True
     )
     writer = SampleWriter(args.out, args.n_per_label)
-    predict_trainer(device, [writer]).predict(SamplerModule(sampler), block_loader(blocks), return_predictions=False)
+    predict_trainer(device, [writer]).predict(
+        SamplerModule(sampler, args.cfg_scale), block_loader(blocks), return_predictions=False
+    )

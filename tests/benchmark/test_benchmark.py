@@ -143,7 +143,7 @@ def no_models(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the input was checked")
 
-    monkeypatch.setattr("sfd_lightning.benchmark.main.load_models", refuse)
+    monkeypatch.setattr("sfd_lightning.benchmark.main.benchmark_models", refuse)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ EMA weights) and the baselines' checkpoints (their fine-tuned model); :func:`is_
 checkpoint (see ``io.folder`` for its one-step generator) from them. Networks are rebuilt only from allowed
 classes (``allow_list``)."""
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -68,8 +68,13 @@ def autoencoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> 
     return build(config, Source(path, "--ckpt")).to(device).eval().requires_grad_(False)
 
 
-def decoder_of(hparams: Dict[str, Any], path: str, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """What turns a multi-step model's samples into images: its autoencoder's decoder (:func:`autoencoder_of`), else
-    identity."""
-    autoencoder = autoencoder_of(hparams, path, device)
-    return (lambda x: x) if autoencoder is None else autoencoder.decode
+def multistep_meta(ckpt: Dict[str, Any], hparams: Dict[str, Any]) -> Dict[str, Any]:
+    """What a multi-step checkpoint records, in the keys of a one-step generator's metadata (``io.folder``)."""
+    config = hparams.get("teacher") or hparams.get("denoiser") or ckpt.get("config")
+    return {
+        "denoiser": config,
+        "autoencoder": hparams.get("autoencoder"),
+        "num_classes": hparams.get("num_classes"),
+        "forget_label": hparams.get("forget_label"),
+        "settings": {"teacher_ckpt": hparams.get("teacher_ckpt")},
+    }
