@@ -10,4 +10,12 @@ SHIMS = {
         "drop in 0.3",
     ),
     "sfd_lightning.export.pipeline.load_generator": ("sfd_lightning.pipelines.one_step.load_generator", "drop in 0.3"),
+    "sfd_lightning.checkpoints.AtomicCheckpointIO": ("sfd_lightning.io.atomic.AtomicCheckpointIO", "drop in 0.3"),
+    "sfd_lightning.callbacks.ClassifierFeatures": ("sfd_lightning.metrics.features.ClassifierFeatures", "drop in 0.3"),
+    "sfd_lightning.callbacks.InceptionFeatures": ("sfd_lightning.metrics.features.InceptionFeatures", "drop in 0.3"),
+    "sfd_lightning.callbacks.CLIPScore": ("sfd_lightning.metrics.clip_score.CLIPScore", "drop in 0.3"),
+    "sfd_lightning.diffusion.EpsDenoiser": ("sfd_lightning.diffusion.denoiser.VPDenoiser", "drop in 0.3"),
+    "sfd_lightning.diffusion.denoiser.EpsDenoiser": ("sfd_lightning.diffusion.denoiser.VPDenoiser", "drop in 0.3"),
+    "sfd_lightning.metrics.nudity.NudityJudge": ("sfd_lightning.metrics.nudity.NudeNetDetector", "drop in 0.3"),
+    "sfd_lightning.metrics.identity.IdentityJudge": ("sfd_lightning.metrics.identity.ReferencePerson", "drop in 0.3"),
 }

@@ -14,8 +14,8 @@ from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.callbacks.report import ReportCallback
 from sfd_lightning.callbacks.speed import SamplerSpeedCallback
 from sfd_lightning.callbacks.threads import TorchThreadsCallback
-from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # their former home, for older configs
-from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs
+from sfd_lightning.metrics import ClassifierFeatures, InceptionFeatures  # former home, older configs: compat.py
+from sfd_lightning.metrics.clip_score import CLIPScore  # its former home, for older configs: compat.py
 
 __all__ = [
     "AttackCallback",

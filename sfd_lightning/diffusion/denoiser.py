@@ -120,7 +120,7 @@ class FlowDenoiser(Denoiser):
         return x_t - t.view(-1, *([1] * (x.dim() - 1))) * v_hat
 
 
-# The name before v-prediction: configs and checkpoints written earlier store this class_path.
+# The name before v-prediction: configs and checkpoints written earlier store this class_path (sfd_lightning.compat).
 EpsDenoiser = VPDenoiser
 
 
