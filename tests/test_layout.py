@@ -4,6 +4,7 @@ packages of ``sfd_lightning``, no module importing names from its own package's 
 
 import ast
 import os
+import re
 import textwrap
 from typing import Dict, Iterator, List, Set, Tuple
 
@@ -230,6 +231,7 @@ def test_test_files_have_unique_names():
     names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
     assert not [name for name, n in names.items() if n > 1]
 
+
 # What turns a checkpoint, a folder or a Hub id into a model to draw images from: only ``pipelines/`` calls these
 # (the verbs and callbacks call ``load_pipeline``, ``teacher_of`` and ``from_module``). io keeps reading the files
 # (``read_checkpoint``, ``read_folder``, ``generator_of``) and defines ``rebuild`` and ``run_teacher``.
@@ -321,3 +323,75 @@ def test_checker_finds_a_loader_called_outside_pipelines_and_a_gone_class(tmp_pa
         "pkg.sample.main:4 calls load_multistep",
     ]
     assert named_anywhere([root], GONE_CLASSES) == [os.path.join("pkg", "bench", "models.py") + ":4 BenchModel"]
+
+
+# the one judge registry: judges/registry.py maps names to judge classes; outside judges/ no module keeps a list of
+# judge names or a builder of judges by name of its own
+JUDGE_BUILDER = re.compile(r"^(make|build|load|get|create)_(judge|surrogate)s?$")
+
+
+def judge_names(root: str) -> Set[str]:
+    """The judges' names and attack spellings: the string ``name`` and ``spelling`` class attributes under
+    ``judges/``."""
+    names = set()
+    for path in modules(os.path.join(root, "judges")).values():
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
+                    value = getattr(stmt, "value", None)
+                    if isinstance(target, ast.Name) and target.id in ("name", "spelling"):
+                        if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
+                            names.add(value.value)
+    return names
+
+
+def judge_registries(root: str) -> List[str]:
+    """Outside ``judges/``: a function named like a judge builder (``make_judges``, ``load_judge``, ``build_surrogate``)
+    and a tuple, list or set literal, or a dict literal's keys, of two or more strings that are all judge names."""
+    names = judge_names(root)
+    inside = os.path.join(root, "judges") + os.sep
+    bad = []
+    for module, path in modules(root).items():
+        if path.startswith(inside):
+            continue
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and JUDGE_BUILDER.match(node.name):
+                bad.append(f"{module}:{node.lineno} defines {node.name}")
+            items = node.keys if isinstance(node, ast.Dict) else getattr(node, "elts", None)
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict)) and len(items) >= 2:
+                if all(isinstance(i, ast.Constant) and i.value in names for i in items):
+                    bad.append(f"{module}:{node.lineno} lists judges {', '.join(i.value for i in items)}")
+    return bad
+
+
+def test_one_judge_registry():
+    assert judge_registries(ROOT) == []
+
+
+def test_checker_finds_a_second_judge_registry(tmp_path):
+    judge = "class NudeNet:\n    name = 'nudity'\n    spelling = 'nudenet'\nclass Identity:\n    name = 'identity'\n"
+    root = plant(
+        tmp_path,
+        {
+            "judges/__init__.py": "",
+            "judges/nudenet.py": judge,
+            "judges/registry.py": "JUDGES = {'nudity': 1, 'identity': 2}\ndef judge_class(name):\n    pass\n",
+            "evaluate/__init__.py": "",
+            "evaluate/judges.py": "JUDGES = ('nudity', 'identity')\ndef make_judges(args):\n    pass\n",
+            "attack/__init__.py": "",
+            "attack/main.py": "def load_surrogate(t):\n    return {'nudenet': 1, 'identity': 2}\n",
+            "benchmark/__init__.py": "",
+            "benchmark/main.py": "SUITES = ('nudity', 'identity', 'coco')\nKIND = ('nudity',)\n",
+        },
+    )
+    assert sorted(judge_registries(root)) == [
+        "pkg.attack.main:1 defines load_surrogate",
+        "pkg.attack.main:2 lists judges nudenet, identity",
+        "pkg.evaluate.judges:1 lists judges nudity, identity",
+        "pkg.evaluate.judges:2 defines make_judges",
+    ]

@@ -27,10 +27,10 @@ import torch
 
 from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.evaluate.judges import add_judge_arguments, judge_results, make_judges
+from sfd_lightning.evaluate.judges import judge_results
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.out_guard import check_out_spares_inputs
-from sfd_lightning.judges.registry import concept_judges
+from sfd_lightning.judges.registry import add_concept_judge_arguments, build_concept_judges, concept_judges
 from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 from sfd_lightning.metrics import make_extractor
 from sfd_lightning.metrics import quality as metrics
@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
         "--save-reference-stats", default=None, help="also write the reference's FID statistics (mu, sigma) here"
     )
     p.add_argument("--batch-size", type=int, default=250, help="images per feature-extractor call")
-    add_judge_arguments(p)
+    add_concept_judge_arguments(p)
     p.add_argument(
         "--wandb-run",
         "--wandb_run",
@@ -152,7 +152,7 @@ def _check(args: argparse.Namespace) -> Dict:
         "reference": reference,
         "stats": stats,
         "classes": classes,
-        "judges": make_judges(args, wanted),
+        "judges": build_concept_judges(args, wanted),
     }
 
 

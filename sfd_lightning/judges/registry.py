@@ -2,6 +2,7 @@
 (an attack option's text) and ``add_arguments``/``from_arguments`` (``sfd eval``'s options) build it. Callbacks,
 ``sfd eval``, ``sfd attack``, ``sfd benchmark`` and ``sfd compare`` look judges up here."""
 
+import argparse
 from typing import Dict, List, Optional, Sequence, Type
 
 import torch
@@ -31,6 +32,22 @@ def judge_class(name: str, field: str) -> Type[Judge]:
 def concept_judges() -> List[str]:
     """The judges that answer whether the concept is present, in registry order: ``sfd eval --metrics``' judges."""
     return [name for name, cls in JUDGES.items() if issubclass(cls, ConceptJudge)]
+
+
+def add_concept_judge_arguments(p: argparse.ArgumentParser) -> None:
+    """Each concept judge's ``sfd eval`` options (the nudity judge has none)."""
+    for name in concept_judges():
+        JUDGES[name].add_arguments(p)
+
+
+def build_concept_judges(args: argparse.Namespace, wanted: Sequence[str]) -> Dict[str, ConceptJudge]:
+    """The wanted concept judges of ``sfd eval``, built after every other check: every judge's options are checked
+    first, then each is built (the identity judge embeds the reference photos here, so a folder without faces is
+    refused before any sample is judged)."""
+    chosen = [name for name in concept_judges() if name in wanted]
+    for name in chosen:
+        JUDGES[name].check_arguments(args)
+    return {name: JUDGES[name].from_arguments(args) for name in chosen}
 
 
 def attack_judge(
