@@ -18,7 +18,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence, Union
 
 from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
@@ -33,7 +33,7 @@ from sfd_lightning.sweep.summary import plot_metrics, read_rows, write_tables
 OPTUNA_SEED_LIMIT = 2**32  # optuna's samplers seed numpy's RandomState, which takes seeds below 2^32
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfd sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -67,11 +67,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         help="run nothing: rewrite the summary and best.json of a finished local sweep's folder (e.g. "
         "under another --constraint)",
     )
-    args = parser.parse_args(argv)
-    if args.parallel < 1:
-        raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
-    check_seed(args.seed, "--seed", limit=OPTUNA_SEED_LIMIT)
-    return args
+    return parser
 
 
 def run_with_wandb(spec: SweepSpec, parallel: int, count: Optional[int]) -> int:
@@ -103,7 +99,7 @@ def fresh_folder(out: Path, name: str) -> Path:
     return folder
 
 
-def dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
+def print_dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
     """Print the runs' commands as they are drawn (a long list shows as it goes)."""
     search = Search(spec, seed)
     shown = search.run_cap if spec.method != "bayes" else search.startup
@@ -121,39 +117,76 @@ def dry_run(spec: SweepSpec, seed: int, out: Path) -> None:
 
 
 def main(argv: List[str]) -> None:
-    args = parse_args(argv)
-    spec = load_spec(args.spec)
-    if args.dry_run:
-        return dry_run(spec, args.seed, Path(args.out) / spec.name)
-    if args.summarize:
-        folder = Path(args.summarize)
-        summarize(spec, read_rows(folder), folder, args.constraint)
+    args = build_parser().parse_args(argv)
+    sweep(
+        args.spec,
+        parallel=args.parallel,
+        local=args.local,
+        dry_run=args.dry_run,
+        out=args.out,
+        seed=args.seed,
+        count=args.count,
+        constraint=args.constraint,
+        summarize=args.summarize,
+    )
+
+
+def sweep(
+    spec: str,
+    *,
+    parallel: int = 1,
+    local: bool = False,
+    dry_run: bool = False,
+    out: str = "runs/sweeps",
+    seed: int = 0,
+    count: Optional[int] = None,
+    constraint: Sequence[Union[str, Constraint]] = (),
+    summarize: Optional[str] = None,
+) -> Optional[Path]:
+    """``sfd sweep``: the arguments are its options. Returns the folder of a sweep run here (``summarize``: that
+    folder; None for a dry run or a W&B sweep). Exits (``SystemExit``) with the runs' status when one failed or a
+    signal stopped the sweep, after writing the summary of what finished."""
+    if parallel < 1:
+        raise ConfigError("--parallel", f"must be >= 1, got {parallel}")
+    check_seed(seed, "--seed", limit=OPTUNA_SEED_LIMIT)
+    constraints = [c if isinstance(c, Constraint) else parse_constraint(c) for c in constraint]
+    loaded = load_spec(spec)
+    if dry_run:
+        print_dry_run(loaded, seed, Path(out) / loaded.name)
         return None
-    if not args.local and not wandb_offline():
-        if args.constraint:
+    if summarize:
+        folder = Path(summarize)
+        write_summary(loaded, read_rows(folder), folder, constraints)
+        return folder
+    if not local and not wandb_offline():
+        if constraints:
             raise ConfigError(
                 "--constraint",
                 "applies to sweeps run here (--local) and --summarize; a W&B sweep's dashboard filters its runs itself",
             )
-        sys.exit(run_with_wandb(spec, args.parallel, args.count))
-    out = fresh_folder(Path(args.out), spec.name)
+        status = run_with_wandb(loaded, parallel, count)
+        if status:
+            sys.exit(status)
+        return None
+    folder = fresh_folder(Path(out), loaded.name)
     print(
-        f"[{spec.name}] W&B not reachable or --local: running the {spec.method} search here, "
-        f"{args.parallel} at a time, in {out}"
+        f"[{loaded.name}] W&B not reachable or --local: running the {loaded.method} search here, "
+        f"{parallel} at a time, in {folder}"
     )
     runs: List[Run] = []
     try:
         with children.stopped_on_signal():
-            run_local(spec, out, args.parallel, args.seed, runs=runs)
+            run_local(loaded, folder, parallel, seed, runs=runs)
     except Interrupted as stop:
         end_interrupted(runs)
-        headline = stopped_headline(runs, Search(spec, args.seed).run_cap, stop)
-        summarize(spec, [r.row() for r in runs], out, args.constraint, headline)
-        print(f"[{spec.name}] {headline}", file=sys.stderr)
+        headline = stopped_headline(runs, Search(loaded, seed).run_cap, stop)
+        write_summary(loaded, [r.row() for r in runs], folder, constraints, headline)
+        print(f"[{loaded.name}] {headline}", file=sys.stderr)
         sys.exit(stop.status)
-    summarize(spec, [r.row() for r in runs], out, args.constraint)
+    write_summary(loaded, [r.row() for r in runs], folder, constraints)
     if any(r.returncode != 0 for r in runs):
         sys.exit(1)
+    return folder
 
 
 def stopped_headline(runs: List[Run], planned: int, stop: Interrupted) -> str:
@@ -169,7 +202,9 @@ def stopped_headline(runs: List[Run], planned: int, stop: Interrupted) -> str:
     )
 
 
-def summarize(spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint], headline: str = "") -> None:
+def write_summary(
+    spec: SweepSpec, rows: List[dict], out: Path, constraints: List[Constraint], headline: str = ""
+) -> None:
     """summary.csv/.md (with a ``meets`` column under constraints), plots.png and best.json, printed and named;
     ``headline`` (a sweep stopped early) heads summary.md and goes into best.json."""
     params = list(spec.parameters)

@@ -124,3 +124,35 @@ def test_a_nan_or_infinite_metric_never_wins(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "[tune] no best run: every finished run's final/fid/ratio is nan or inf (r000, r001)" in printed
     assert json.loads((tmp_path / "best.json").read_text())["run"] is None
+
+
+def test_the_python_function_rejudges_as_the_command_does(tmp_path):
+    """``sweep(spec, summarize=..., constraint=[...])``: the constraints as text, the folder returned; its checks run
+    first and name the command's options."""
+    from sfd_lightning.sweep.main import sweep
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tune",
+                "method": "grid",
+                "command": ["sfd", "fit", "${args}"],
+                "metric": {"name": "final/fid/ratio", "goal": "minimize"},
+                "parameters": {"lr": {"values": [1e-5, 1e-4, 3e-5, 3e-4]}},
+            }
+        )
+    )
+    with open(tmp_path / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["run", "lr", "status", "final/fid/ratio", "forget/accuracy"])
+        writer.writeheader()
+        writer.writerows(ROWS)
+    assert sweep(str(spec), summarize=str(tmp_path), constraint=["final/forget/accuracy<=0.05"]) == tmp_path
+    assert json.loads((tmp_path / "best.json").read_text())["run"] == "r002"
+    for bad, field in (
+        ({"parallel": 0}, "--parallel"),
+        ({"seed": -1}, "--seed"),
+        ({"constraint": ["x"]}, "--constraint"),
+    ):
+        with pytest.raises(ConfigError, match=field):
+            sweep(str(spec), summarize=str(tmp_path), **bad)
