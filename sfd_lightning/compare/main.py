@@ -19,7 +19,7 @@ too, writes the table of what finished, and exits 143/130.
 
 import argparse
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from sfd_lightning.compare.parallel import run_children
 from sfd_lightning.compare.record import check_record, write_record
@@ -96,9 +96,9 @@ def finish(
     stopped_by: Optional[str] = None,
     failure: Optional[str] = None,
     log=print,
-) -> None:
+) -> Dict[str, str]:
     """Mark the method that was running (interrupted by the signal ``stopped_by``, or failed with ``failure``) and
-    those never started, then write the table."""
+    those never started, then write the table; returns the files written."""
     for method in methods:
         state = status.get(method.name)
         if state is None:
@@ -108,6 +108,7 @@ def finish(
     paths = write_table(spec, status, stopped_by, log)
     print(open(paths["md"]).read())
     print("wrote " + ", ".join(paths.values()))
+    return paths
 
 
 def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int]) -> List[str]:
@@ -125,7 +126,7 @@ def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int])
     return ["--forget-label", str(spec.forget_label), "--override-label", str(spec.override_label)]
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sfd compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -147,32 +148,62 @@ def main(argv: Optional[List[str]] = None) -> None:
         help="record each method's row in its folder and write no "
         "table (what --parallel's child processes run; the parent writes the table)",
     )
-    args = p.parse_args(argv)
-    if args.parallel < 1:
-        raise ConfigError("--parallel", f"must be >= 1, got {args.parallel}")
-    spec = read_spec(args.spec)
-    if args.out:
-        spec.out = args.out
-    pair = with_pair(spec, args.forget_label, args.override_label)
-    only = [n.strip() for n in args.only.split(",")] if args.only else None
-    unknown = [n for n in only or [] if n not in [m.name for m in spec.methods]]
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
+    compare(
+        args.spec,
+        only=args.only,
+        out=args.out,
+        parallel=args.parallel,
+        forget_label=args.forget_label,
+        override_label=args.override_label,
+        record_only=args.record_only,
+    )
+
+
+def compare(
+    spec_path: str,
+    *,
+    only: Union[str, Sequence[str], None] = None,
+    out: Optional[str] = None,
+    parallel: int = 1,
+    forget_label: Optional[int] = None,
+    override_label: Optional[int] = None,
+    record_only: bool = False,
+) -> Dict[str, str]:
+    """``sfd compare SPEC``: the arguments are its options (``only``: method names, a list or comma-separated).
+    Returns the files written (``md``, ``csv``, ``png``, ...; none with ``record_only``). Every check runs before
+    anything is trained; a method that failed raises its error (or exits with the failed methods named) after the
+    table of the others is written, and a signal exits with its status."""
+    if parallel < 1:
+        raise ConfigError("--parallel", f"must be >= 1, got {parallel}")
+    spec = read_spec(spec_path)
+    if out:
+        spec.out = out
+    pair = with_pair(spec, forget_label, override_label)
+    names = ([n.strip() for n in only.split(",")] if isinstance(only, str) else list(only)) if only else None
+    unknown = [n for n in names or [] if n not in [m.name for m in spec.methods]]
     if unknown:
-        raise ConfigError("--only", f"no method named {unknown[0]!r} in {args.spec}")
+        raise ConfigError("--only", f"no method named {unknown[0]!r} in {spec_path}")
     log = lambda m: print(m, flush=True)  # noqa: E731
-    chosen = [m for m in spec.methods if not only or m.name in only]
-    check_records(spec, only)  # before anything starts
+    chosen = [m for m in spec.methods if not names or m.name in names]
+    check_records(spec, names)  # before anything starts
     status: Dict[str, str] = {}
     stop: Optional[Interrupted] = None
     failure: Optional[ConfigError] = None
     try:
         with children.stopped_on_signal(log=log):
-            compute(args.spec, spec, chosen, args.parallel, pair, status, log)
+            compute(spec_path, spec, chosen, parallel, pair, status, log)
     except Interrupted as err:
         stop = err
     except ConfigError as err:  # a method's fit or scoring failed: the table says so, then the error's line
         failure = err
-    if not args.record_only:
-        finish(spec, chosen, status, stop.name if stop else None, str(failure) if failure else None, log)
+    paths: Dict[str, str] = {}
+    if not record_only:
+        paths = finish(spec, chosen, status, stop.name if stop else None, str(failure) if failure else None, log)
     if stop is not None:
         print(
             f"sfd compare: {stop}; finished: {', '.join(n for n, s in status.items() if s == 'ok') or 'none'}",
@@ -184,3 +215,4 @@ def main(argv: Optional[List[str]] = None) -> None:
     failed = [n for n, s in status.items() if s != "ok"]
     if failed:
         sys.exit(f"sfd compare: {', '.join(failed)} failed; see their logs in {spec.out}/compare_logs")
+    return paths
