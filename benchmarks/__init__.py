@@ -9,6 +9,10 @@ The random pipelines some of them build (``random_pipelines``, ``random_families
 import os
 import sys
 
+from sfd_lightning.runtime.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before torch loads, as the sfd command does: the timings are those of sfd's own runs
+
 HELPERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "helpers")
 if HELPERS not in sys.path:
     sys.path.append(HELPERS)

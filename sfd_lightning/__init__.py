@@ -1,10 +1,6 @@
 """sfd-lightning: Score Forgetting Distillation (Chen, Zhang & Zhou, ICLR 2025) on PyTorch Lightning."""
 
-from sfd_lightning.runtime.openmp import prefer_passive_wait
-
-prefer_passive_wait()  # before torch loads OpenMP: sleeping, not spinning, threads on shared CPUs
-
-from sfd_lightning.errors import ConfigError  # noqa: E402
+from sfd_lightning.errors import ConfigError
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "OneStepPipeline", "load_generator", "load_teacher", "__version__"]

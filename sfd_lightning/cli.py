@@ -4,6 +4,11 @@
 Bad input ends in one line, ``sfd: error: <field>: <what is wrong>``, before any training starts.
 """
 
+# ruff: noqa: E402  (the command's imports load torch, after OpenMP's wait policy is chosen)
+from sfd_lightning.runtime.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # the command starts here (sfd, python -m sfd_lightning): sleeping threads on shared CPUs
+
 import argparse
 import importlib
 import os

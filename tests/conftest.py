@@ -1,8 +1,12 @@
 """Shared fixtures: tiny networks built in the tests, the repository root, and CLI runners."""
 
-import pytest
-import torch
-from project import ROOT  # tests/helpers is on the path (setup.cfg: pythonpath)
+from sfd_lightning.runtime.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # as the sfd command does, before torch loads; the processes the tests start inherit it
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from project import ROOT  # noqa: E402  (tests/helpers is on the path: setup.cfg's pythonpath)
 
 torch.set_num_threads(2)
 

@@ -9,8 +9,10 @@ went from 0.28 s an iteration alone to 6-14 s beside one other PyTorch process o
 ``sfd`` therefore sets ``OMP_WAIT_POLICY=PASSIVE`` (waiting threads sleep at once) unless you chose a
 policy yourself: set ``OMP_WAIT_POLICY`` (``ACTIVE`` spins) or ``GOMP_SPINCOUNT`` (libgomp's default is
 300000) to override it. The thread count and so the numbers computed are unchanged. OpenMP reads the
-variable when torch loads it, so this happens when ``sfd_lightning`` is imported, before torch; a
-program that imported torch first keeps its policy. ``make bench-load`` measures both policies.
+variable when torch loads it, so the command line (``sfd_lightning.cli``, which ``sfd`` and ``python -m
+sfd_lightning`` run) sets it first, before its own imports load torch; importing ``sfd_lightning`` as a library
+changes nothing, and a program that imported torch first keeps its policy. ``make bench-load`` measures both
+policies.
 """
 
 import os
