@@ -75,7 +75,7 @@ def check_repo_id(repo: Optional[str]) -> None:
         raise ConfigError("--push-to-hub", f"{repo!r} is not a Hub repository id ({describe(err)})") from None
 
 
-def push_to_hub(folder: str, repo: str, private: bool) -> str:
+def upload_to_hub(folder: str, repo: str, private: bool) -> str:
     """Upload ``folder`` to the Hub model repository ``repo``; returns its URL. A failed upload (no network, no
     token, no permission) is one line naming ``--push-to-hub``; the folder is kept."""
     from huggingface_hub import HfApi
@@ -95,31 +95,38 @@ def push_to_hub(folder: str, repo: str, private: bool) -> str:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
-    check_out_spares_inputs(args.out, [args.ckpt, *run_inputs(args.ckpt)])
-    check_out(args.out, args.overwrite)
-    check_repo_id(args.push_to_hub)
-    source = Source(args.ckpt, "--ckpt")
-    ckpt = read_checkpoint(source)
-    meta, state = generator_of(ckpt, source)  # before anything is written
+    export(args.ckpt, out=args.out, overwrite=args.overwrite, push_to_hub=args.push_to_hub, private=args.private)
+
+
+def export(
+    ckpt: str, *, out: str, overwrite: bool = False, push_to_hub: Optional[str] = None, private: bool = False
+) -> str:
+    """``sfd export``: the arguments are its options. Returns the folder written (``out``). Every check runs
+    before anything is written."""
+    check_out_spares_inputs(out, [ckpt, *run_inputs(ckpt)])
+    check_out(out, overwrite)
+    check_repo_id(push_to_hub)
+    source = Source(ckpt, "--ckpt")
+    checkpoint = read_checkpoint(source)
+    meta, state = generator_of(checkpoint, source)  # before anything is written
     pipe = OneStepPipeline.from_parts(meta, state, source)
     denoiser, autoencoder = pipe.generator.denoiser, pipe.autoencoder
     meta["sigma_init"] = pipe.sigma_init  # for readers outside this package
     if pipe.num_classes is None:  # a prompt run: its class settings are unused defaults
-        meta.update(num_classes=None, forget_label=None, override_label=None, forget=prompt_forgetting(args.ckpt))
-    command = reproduce(args.ckpt, args.out)
-    with staged_folder(args.out) as folder:
+        meta.update(num_classes=None, forget_label=None, override_label=None, forget=prompt_forgetting(ckpt))
+    command = reproduce(ckpt, out)
+    with staged_folder(out) as folder:
         write_folder(meta, state, folder)
         write_diffusers_parts(denoiser, folder)
         single_file = write_single_file(denoiser, autoencoder, folder)
         write_comfyui_workflow(folder, single_file, meta["sigma_init"], denoiser.net.resolution)
-        lora = write_diffusers_lora(ckpt, folder)
+        lora = write_diffusers_lora(checkpoint, folder)
         with open(os.path.join(folder, "README.md"), "w") as f:
             vae = getattr(autoencoder, "vae", None)
             factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 8  # pixels a latent
             usage = diffusers_usage(meta, pipe.shape, lora, single_file, denoiser.schedule, factor)
-            f.write(
-                render(meta, find_report(args.ckpt), command, find_attacks(args.ckpt), find_benchmark(args.ckpt), usage)
-            )
-    print(f"exported the EMA one-step generator to {args.out}", flush=True)
-    if args.push_to_hub:
-        print(f"uploaded to {push_to_hub(args.out, args.push_to_hub, args.private)}", flush=True)
+            f.write(render(meta, find_report(ckpt), command, find_attacks(ckpt), find_benchmark(ckpt), usage))
+    print(f"exported the EMA one-step generator to {out}", flush=True)
+    if push_to_hub:
+        print(f"uploaded to {upload_to_hub(out, push_to_hub, private)}", flush=True)
+    return out
