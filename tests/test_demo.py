@@ -33,7 +33,8 @@ def test_demo_forgets_and_keeps_quality(forget, override, tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_text_demo_forgets_the_prompt_concept(tmp_path, monkeypatch):
-    """configs/digits_text_forget_2stage.yaml: forget-prompt samples still showing a seven <= 5%; retained prompts >= 90%."""
+    """configs/digits_text_forget_2stage.yaml: forget-prompt samples still showing a seven <= 5%; retained prompts
+    >= 90%."""
     monkeypatch.chdir(ROOT)
     main(
         [

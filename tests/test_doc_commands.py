@@ -1,5 +1,5 @@
-"""Every command in docs/ and README.md runs as written: each `sfd` line parses (configs resolved by --print_config, other
-verbs' --help), each `make` target named exists, each config, spec or asset path named exists."""
+"""Every command in docs/ and README.md runs as written: each `sfd` line parses (configs resolved by --print_config,
+other verbs' --help), each `make` target named exists, each config, spec or asset path named exists."""
 
 import json
 import re

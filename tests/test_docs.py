@@ -1,4 +1,5 @@
-"""The docs build with `mkdocs build --strict` (every link, anchor and API page resolved), and a broken link fails it."""
+"""The docs build with `mkdocs build --strict` (every link, anchor and API page resolved), and a broken link fails
+it."""
 
 import os
 import shutil

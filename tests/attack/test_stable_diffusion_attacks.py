@@ -28,7 +28,8 @@ def classifier_asset(path, seed: int) -> str:
 # ~8 s: every attack through a tiny SD's UNet, VAE and CLIP text encoder
 def test_every_attack_runs_on_a_tiny_stable_diffusion_run(tiny_sd_run, tmp_path, run_cli, capsys):
     prompts = tmp_path / "prompts.txt"
-    # short forget prompts: the tiny character-level tokenizer reads 14 tokens, and the adversarial words must fit after them
+    # short forget prompts: the tiny character-level tokenizer reads 14 tokens, and the adversarial words must fit
+    # after them
     prompts.write_text("a seven\nthe seven\na photo of the digit one\na drawing of two\n")
     paraphrases = tmp_path / "paraphrases.txt"
     paraphrases.write_text("the number seven\n")

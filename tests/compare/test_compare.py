@@ -1,4 +1,5 @@
-"""``sfd compare``: methods trained and scored alike into one table; a rerun reuses what is there; bad specs fail first."""
+"""``sfd compare``: methods trained and scored alike into one table; a rerun reuses what is there; bad specs fail
+first."""
 
 import csv
 import json
@@ -267,7 +268,8 @@ def test_fine_tuning_columns_keep_the_worst_case_over_the_learning_rate_grid(tmp
 
 
 def test_an_unfinished_fit_is_trained_again_in_an_emptied_folder(tmp_path, monkeypatch):
-    """No train.json: the fit stopped, so its checkpoint, config and whatever was scored of it go, and a new fit runs."""
+    """No train.json: the fit stopped, so its checkpoint, config and whatever was scored of it go, and a new fit
+    runs."""
     from sfd_lightning.compare import runner
     from sfd_lightning.compare.spec import CompareSpec, Method
 
@@ -474,8 +476,8 @@ time.sleep(60)
 @pytest.fixture
 def fake_children(tmp_path, monkeypatch):
     """``--parallel``'s children replaced by a stand-in (mode "fail": Broken fails, the others finish at once; mode
-    "sleep": teacher finishes, the others sleep until SIGTERM); the parent makes each finished row from its folder (checkpoints as they are,
-    no evaluation: nothing heavy runs)."""
+    "sleep": teacher finishes, the others sleep until SIGTERM); the parent makes each finished row from its folder
+    (checkpoints as they are, no evaluation: nothing heavy runs)."""
     from sfd_lightning.compare import parallel
     from sfd_lightning.compare.record import definition
     from sfd_lightning.compare.spec import read_spec

@@ -25,7 +25,8 @@ def test_noise_batches_depend_on_seed_iteration_and_rank_only():
 
 
 def test_each_update_has_fresh_noise_and_both_share_the_labels():
-    """As the reference's DDPM loop: new noise for every generator call (retained, forget; each update), one label draw."""
+    """As the reference's DDPM loop: new noise for every generator call (retained, forget; each update), one label
+    draw."""
     a = noise_batch((1, 4, 4), [1, 2, 3], 8, seed=0, iteration=0)
     fake, gen = a["fake_score"], a["generator"]
     assert torch.equal(fake["labels"], gen["labels"])

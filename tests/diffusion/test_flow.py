@@ -3,8 +3,8 @@ posterior mean are known in closed form.
 
 Data x0 ~ N(mu, s^2) per coordinate. In the sigma form x = x0 + sigma eps the posterior mean is
 E[x0 | x] = mu + s^2 / (s^2 + sigma^2) (x - mu). On the flow x_t = (1 - t) x0 + t eps,
-E[x0 | x_t] = mu + (1 - t) s^2 / ((1 - t)^2 s^2 + t^2) (x_t - (1 - t) mu), E[eps | x_t] = (x_t - (1 - t) E[x0 | x_t]) / t,
-and the velocity is v = E[eps | x_t] - E[x0 | x_t].
+E[x0 | x_t] = mu + (1 - t) s^2 / ((1 - t)^2 s^2 + t^2) (x_t - (1 - t) mu),
+E[eps | x_t] = (x_t - (1 - t) E[x0 | x_t]) / t, and the velocity is v = E[eps | x_t] - E[x0 | x_t].
 """
 
 import pytest

@@ -64,7 +64,8 @@ def test_folder_checkpoint_and_sfd_sample_give_the_same_images(run, monkeypatch)
 
 
 def test_an_exported_folder_starts_a_second_stage(run, tiny_denoiser):
-    """``model.init_ckpt``: the folder's EMA generator becomes the generator (and its EMA); the fake score is the teacher."""
+    """``model.init_ckpt``: the folder's EMA generator becomes the generator (and its EMA); the fake score is the
+    teacher."""
     from safetensors.torch import load_file
 
     from sfd_lightning.diffusion import VPDenoiser

@@ -1,5 +1,6 @@
-"""The commands the docs tell a user to run: every `sfd`, `python -m sfd_lightning`, `torchrun/srun ... -m sfd_lightning`
-and `make` line in the code blocks of docs/ and README.md, and what running one "as written" means without training.
+"""The commands the docs tell a user to run: every `sfd`, `python -m sfd_lightning`,
+`torchrun/srun ... -m sfd_lightning` and `make` line in the code blocks of docs/ and README.md, and what running one
+"as written" means without training.
 
 `fit`, `validate` and `predict` run with `--print_config`, so every config they name must resolve (a stale path or
 option fails); a `--ckpt_path` naming no file is a placeholder (`runs/.../last.ckpt`) and is left out. A line with a

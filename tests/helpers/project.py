@@ -38,7 +38,8 @@ def subprocess_env(**extra: str) -> dict:
 
 
 def short_forget_config(tmp_path: Path, iterations: int = 3, **callback_args) -> Path:
-    """configs/digits_forget_2stage.yaml cut down to seconds: a few iterations, small evaluations, output under tmp_path/run."""
+    """configs/digits_forget_2stage.yaml cut down to seconds: a few iterations, small evaluations, output under
+    tmp_path/run."""
     config = load_config(CONFIGS / "digits_forget_2stage.yaml")
     config["trainer"]["default_root_dir"] = str(tmp_path / "run")
     config["trainer"]["logger"]["init_args"]["save_dir"] = str(tmp_path / "run")

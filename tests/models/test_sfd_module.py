@@ -7,9 +7,9 @@ import torch
 from sfd_modules import fit, make_module, spy_on_steps
 
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.models.reference_order import ReferencePassOrder
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.override import RandomOverride
-from sfd_lightning.models.reference_order import ReferencePassOrder
 
 
 def params(module):

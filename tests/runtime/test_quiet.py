@@ -8,7 +8,8 @@ from sfd_lightning.runtime.quiet import silence_known_noise
 KNOWN = [
     "Using ModelCheckpoint with manual optimization and every_n_train_steps, but no pre-optimization state was saved.",
     "Found 160 module(s) in eval mode at the start of training. This may lead to unexpected behavior during training.",
-    "`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and treespec.is_leaf()` instead.",
+    "`isinstance(treespec, LeafSpec)` is deprecated, "
+    "use `isinstance(treespec, TreeSpec) and treespec.is_leaf()` instead.",
 ]
 
 

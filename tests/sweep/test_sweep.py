@@ -1,4 +1,5 @@
-"""`sfd sweep`: W&B sweep specs expand into runs, every shipped spec's runs parse, and a local sweep writes its table and plot."""
+"""`sfd sweep`: W&B sweep specs expand into runs, every shipped spec's runs parse, and a local sweep writes its table
+and plot."""
 
 import csv
 import math

@@ -101,7 +101,8 @@ def no_weights_read(monkeypatch):
         (
             "sd3",
             "flux",
-            "is a FluxPipeline .* not a SD3Transformer2DModel pipeline, which SD3Transformer takes; use FluxTransformer",
+            "is a FluxPipeline .* not a SD3Transformer2DModel pipeline, which SD3Transformer takes; "
+            "use FluxTransformer",
         ),
         ("flux", "sdxl", "is a StableDiffusionXLPipeline .* which FluxTransformer takes; use SDXLUNet"),
         ("sdxl", "sd", "is not an SDXL UNet .*; use SDUNet"),

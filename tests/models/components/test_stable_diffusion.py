@@ -122,7 +122,8 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
 
 
 def test_generator_from_a_distilled_unet_folder(tiny, tmp_path):
-    """``model.init_ckpt`` as a diffusers UNet folder: the generator (and its EMA) take it; teacher and fake score do not."""
+    """``model.init_ckpt`` as a diffusers UNet folder: the generator (and its EMA) take it; teacher and fake score do
+    not."""
     from diffusers import UNet2DConditionModel
 
     from sfd_lightning.diffusion import VPDenoiser
