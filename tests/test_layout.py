@@ -395,3 +395,63 @@ def test_checker_finds_a_second_judge_registry(tmp_path):
         "pkg.evaluate.judges:1 lists judges nudity, identity",
         "pkg.evaluate.judges:2 defines make_judges",
     ]
+
+
+# Beside the library, not in it: the benchmarks and the GPU check (benchmarks/) and the tests' helpers (tests/helpers,
+# the random pipelines among them) are not in the wheel, so the package neither holds a tools package nor imports them.
+OUTSIDE_THE_WHEEL = {"benchmarks", "tests", "conftest"} | {
+    name[:-3] for name in os.listdir(os.path.join(os.path.dirname(ROOT), "tests", "helpers")) if name.endswith(".py")
+}
+
+
+def imports_from_outside(root: str) -> List[str]:
+    """Imports (inside functions too) of what lies beside the package: ``benchmarks``, the tests, their helpers."""
+    found = modules(root)
+    return [
+        f"{module}:{line} imports {target}"
+        for module, path in found.items()
+        for target, _, line, _ in imports(module, path, set(found))
+        if target.split(".")[0] in OUTSIDE_THE_WHEEL
+    ]
+
+
+def test_no_tools_package_and_nothing_imported_from_beside_the_package():
+    assert [m for m in modules(ROOT) if m.split(".")[1:2] == ["tools"]] == []
+    assert imports_from_outside(ROOT) == []
+
+
+def module_graph(root: str) -> Dict[str, Dict[str, str]]:
+    """module -> {module of the same package tree it imports: where (module:line)}, functions' imports included;
+    ``from pkg import name`` is an import of ``pkg``'s ``__init__`` (or of the submodule ``name``)."""
+    found = modules(root)
+    graph: Dict[str, Dict[str, str]] = {}
+    for module, path in found.items():
+        for target, _, line, _ in imports(module, path, set(found)):
+            if target in found and target != module:
+                graph.setdefault(module, {}).setdefault(target, f"{module}:{line}")
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    """Finer than the packages' test: no two modules import each other, directly or around a loop, even within one
+    package and even through an import inside a function."""
+    graph = module_graph(ROOT)
+    assert [describe_cycle(graph, group) for group in cycles(graph)] == []
+
+
+def test_checker_finds_a_module_cycle_within_a_package_and_an_import_from_beside_it(tmp_path):
+    root = plant(
+        tmp_path,
+        {
+            "a/__init__.py": "",
+            "a/x.py": "import pkg.a.y\n",
+            "a/y.py": "def f():\n    from pkg.a.x import g\n",
+            "a/z.py": "from benchmarks.bench import main\nimport random_pipelines\n",
+            "tools/__init__.py": "",
+        },
+    )
+    graph = module_graph(root)
+    assert cycles(package_graph(root)) == [] and cycles(graph) == [["pkg.a.x", "pkg.a.y"]]
+    assert "pkg.a.y -> pkg.a.x (pkg.a.y:2)" in describe_cycle(graph, ["pkg.a.x", "pkg.a.y"])
+    assert imports_from_outside(root) == ["pkg.a.z:1 imports benchmarks.bench", "pkg.a.z:2 imports random_pipelines"]
+    assert [m for m in modules(root) if m.split(".")[1:2] == ["tools"]] == ["pkg.tools"]
