@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check gpu-wheels gpu-rehearsal sweep rescore attack compare compare-text tune-baselines fixtures clean
+.PHONY: install demo demo-text test test-slow lint docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check gpu-wheels gpu-rehearsal sweep rescore attack compare compare-text tune-baselines fixtures clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ test: install  ## the default test suite (no network, CPU, slow tests excluded)
 
 test-slow: install  ## only the slow tests
 	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+lint: install  ## ruff (pyproject.toml: line length 120): lint and import order, then the formatting, each checked, nothing rewritten
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # MkDocs' own and Material's notices about MkDocs 2 on every build
 DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true
