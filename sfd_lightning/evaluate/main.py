@@ -20,7 +20,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ QUALITY = ("fid", "is", "kid", "prc")
 ALL_METRICS = (*QUALITY, "forget", *concept_judges())
 
 
-def parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sfd eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -202,7 +202,7 @@ def _quality(args: argparse.Namespace, checked: Dict, device: torch.device) -> D
     return out
 
 
-def evaluate(args: argparse.Namespace) -> Dict:
+def measure(args: argparse.Namespace) -> Dict:
     """Every wanted metric of the samples, after every input is checked (and the judges built)."""
     checked = _check(args)
     wanted, samples = checked["wanted"], checked["samples"]
@@ -236,11 +236,67 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = parser().parse_args(argv)
+    evaluate(**vars(build_parser().parse_args(argv)))
+
+
+def evaluate(
+    samples: str,
+    *,
+    reference: Optional[str] = None,
+    out: str = "metrics.json",
+    overwrite: bool = False,
+    metrics: Union[str, Sequence[str]] = "fid,is,kid,prc,forget",
+    forget_label: Optional[int] = None,
+    override_label: Optional[int] = None,
+    classes: Optional[str] = None,
+    classifier: Optional[str] = None,
+    features: str = "inception",
+    inception_weights: Optional[str] = None,
+    prc_features: str = "vgg16",
+    vgg16_weights: Optional[str] = None,
+    save_reference_stats: Optional[str] = None,
+    batch_size: int = 250,
+    wandb_run: Optional[str] = None,
+    wandb_prefix: Optional[str] = None,
+    trust_classes: Optional[str] = None,
+    device: Optional[str] = None,
+    **judge_options: Any,
+) -> Dict[str, Any]:
+    """``sfd eval SAMPLES``: the arguments are its options (``metrics``: a list or comma-separated;
+    ``judge_options``: the concept judges' options, e.g. ``reference_folder``; ``device``: default cuda if there is
+    one). Returns the results written to ``out``, after every input is checked."""
+    judges = argparse.ArgumentParser(add_help=False)
+    add_concept_judge_arguments(judges)
+    options = vars(judges.parse_args([]))  # the concept judges' options and their defaults
+    unknown = sorted(set(judge_options) - set(options))
+    if unknown:
+        raise TypeError(f"evaluate() got an unexpected keyword argument {unknown[0]!r}")
+    args = argparse.Namespace(
+        samples=samples,
+        reference=reference,
+        out=out,
+        overwrite=overwrite,
+        metrics=metrics if isinstance(metrics, str) else ",".join(metrics),
+        forget_label=forget_label,
+        override_label=override_label,
+        classes=classes,
+        classifier=classifier,
+        features=features,
+        inception_weights=inception_weights,
+        prc_features=prc_features,
+        vgg16_weights=vgg16_weights,
+        save_reference_stats=save_reference_stats,
+        batch_size=batch_size,
+        wandb_run=wandb_run,
+        wandb_prefix=wandb_prefix,
+        trust_classes=trust_classes,
+        device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        **{**options, **judge_options},
+    )
     apply_trust_argument(args)
     check_outputs(args)
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any feature is computed
-    results = evaluate(args)
+    results = measure(args)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
@@ -253,3 +309,4 @@ def main(argv: Optional[List[str]] = None) -> None:
     if run is not None:
         stem = os.path.splitext(os.path.basename(os.path.normpath(args.samples)))[0]
         report_to_run(run, results, args.wandb_prefix or f"eval/{stem}/", args.out)
+    return results

@@ -499,3 +499,23 @@ def test_a_folder_of_mixed_image_sizes_names_the_sizes(run_cli, tmp_path, capsys
         and "holds images of 2 sizes: 8x8 (20 files" in err[0]
         and "16x16 (1 files, e.g. 'big.png')" in err[0]
     ), err
+
+
+def test_the_python_function_returns_what_the_command_writes(run_cli, tmp_path, real_npz):
+    """``evaluate(samples, ...)``: the options as arguments (``metrics`` a list), the results returned as ``sfd eval``
+    writes them; its checks name the command's options, before any feature is computed."""
+    from sfd_lightning.errors import ConfigError
+    from sfd_lightning.evaluate.main import evaluate
+
+    cli = eval_json(
+        run_cli, tmp_path, real_npz, "--metrics", "forget", "--forget-label", "3", "--classifier", CLASSIFIER
+    )
+    out = tmp_path / "python.json"
+    results = evaluate(
+        str(real_npz), metrics=["forget"], forget_label=3, classifier=CLASSIFIER, out=str(out), device="cpu"
+    )
+    assert results == cli == json.loads(out.read_text())
+    with pytest.raises(ConfigError, match="--forget-label: 99 is not among"):
+        evaluate(str(real_npz), metrics="forget", forget_label=99, out=str(tmp_path / "x.json"), device="cpu")
+    with pytest.raises(TypeError, match="'colour'"):
+        evaluate(str(real_npz), colour="red")

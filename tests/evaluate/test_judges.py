@@ -102,9 +102,9 @@ def test_bad_judge_options_are_refused_before_anything_is_judged(tmp_path, monke
 
 
 def test_the_judges_are_opt_in():
-    from sfd_lightning.evaluate.main import parser
+    from sfd_lightning.evaluate.main import build_parser
 
-    assert parser().parse_args(["s.npz"]).metrics == "fid,is,kid,prc,forget"
+    assert build_parser().parse_args(["s.npz"]).metrics == "fid,is,kid,prc,forget"
 
 
 @pytest.mark.parametrize("kind", BAD_KINDS)
