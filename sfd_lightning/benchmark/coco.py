@@ -34,7 +34,8 @@ class CocoSuite(Suite):
     ):
         """
         Args:
-            captions: the captions file (``--coco-captions``): annotations JSON, a CSV with a caption column, or one a line.
+            captions: the captions file (``--coco-captions``): annotations JSON, a CSV with a caption column, or one
+                a line.
             images: the folder of the real images they describe (``--coco-images``), matched by image id.
             n: the first ``n`` captions (default all); seed: image i's noise seed is ``seed + i``.
             features: FID's feature space (``inception``, or ``classifier:PATH`` as in ``sfd eval``).

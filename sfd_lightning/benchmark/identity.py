@@ -53,7 +53,8 @@ class IdentitySuite(Suite):
             prompts: prompts of the erased person (``--identity-prompts``), a file.
             reference_folder: photos of the erased person (``--reference-folder``).
             n_per_prompt: images per prompt; seed: image i's noise seed is ``seed + i``.
-            retained_people: ``NAME=FOLDER`` of people to keep; their images are those of ``retained_prompts`` naming them.
+            retained_people: ``NAME=FOLDER`` of people to keep; their images are those of ``retained_prompts``
+                naming them.
             retained_prompts: prompts of the retained people (``--retained-prompts``), a file.
             threshold, detector, upsample: the identity judge's (:class:`IdentityJudge`).
         """

@@ -13,10 +13,10 @@ the I2P CSV, an ESD/UnlearnDiffAtk nudity CSV or a plain prompt list), ``identit
 folders of photos: the erased person's share, each retained person's), ``coco`` (FID against the real images and
 CLIP score). Images are written as PNG files under ``OUT/images/<suite>/<model>/``; a benchmark run again on the same
 ``--out`` draws only the images missing. Under ``torchrun --nproc_per_node N -m sfd_lightning benchmark ...`` the
-processes share the drawing (one GPU each) and rank 0 judges. Results: ``OUT/benchmark.json``, ``benchmark.md`` (headed by the judges'
-versions, the prompt files' SHA-256, seeds and counts) and ``benchmark.png``; ``sfd export`` puts the tables in the
-model card. ``--ckpt``: an SFD checkpoint or exported folder (its one-step generator), or a baseline's checkpoint
-(its fine-tuned model by ``--steps``-step DDIM); the teacher is the run's.
+processes share the drawing (one GPU each) and rank 0 judges. Results: ``OUT/benchmark.json``, ``benchmark.md``
+(headed by the judges' versions, the prompt files' SHA-256, seeds and counts) and ``benchmark.png``; ``sfd export``
+puts the tables in the model card. ``--ckpt``: an SFD checkpoint or exported folder (its one-step generator), or a
+baseline's checkpoint (its fine-tuned model by ``--steps``-step DDIM); the teacher is the run's.
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """``AttackCallback``: ``sfd attack`` at the end of ``sfd fit``, on the run's own EMA generator and teacher.
 
-Writes ``attack.json``, ``attack.md`` and ``attack.png`` to ``<run folder>/attack/`` (as ``sfd attack`` does) and logs the numbers
-(``attack/<attack>/<budget>/<target>/<judge>``) to the run's logger (W&B). Rank 0 attacks; under DDP
+Writes ``attack.json``, ``attack.md`` and ``attack.png`` to ``<run folder>/attack/`` (as ``sfd attack`` does) and
+logs the numbers (``attack/<attack>/<budget>/<target>/<judge>``) to the run's logger (W&B). Rank 0 attacks; under DDP
 the other ranks wait.
 """
 

@@ -41,7 +41,8 @@ class IdentityCallback(PeriodicEvalCallback):
                 retained prompts that contain the name (case-insensitive).
             retained_prompts: those prompts (a file, one per line, or a list); null: the DataModule's validation
                 retained prompts.
-            threshold: a face within this descriptor distance of the nearest reference photo shows the person (dlib: 0.6).
+            threshold: a face within this descriptor distance of the nearest reference photo shows the person
+                (dlib: 0.6).
             detector: "hog" (dlib's frontal face detector) or "cnn" (MMOD; slow on CPU).
             upsample: image doublings before detection (faces under ~80 pixels across need 1 or more).
             n_per_prompt: samples per prompt (split across ranks).

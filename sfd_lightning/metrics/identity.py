@@ -82,7 +82,8 @@ class ReferencePerson:
         """
         Args:
             reference_folder: a folder of photos (png/jpg) of the person, one face each (the largest counts).
-            field: the option that named the folder, for errors (``trainer.callbacks.IdentityCallback.reference_folder``).
+            field: the option that named the folder, for errors
+                (``trainer.callbacks.IdentityCallback.reference_folder``).
             threshold: a face within this descriptor distance of the nearest reference shows the person.
             detector: "hog" or "cnn" (:class:`FaceEmbedder`).
             upsample: image doublings before detection (:class:`FaceEmbedder`).

@@ -33,7 +33,8 @@ ROWS: List[Tuple[str, str, str]] = [
 
 
 def table_rows(metrics: Dict[str, float], labels: Optional[Dict[str, str]] = None) -> List[Tuple[str, str, float]]:
-    """(key, label, value) of the report's rows that the metrics hold; ``labels`` renames rows (a baseline's sampler)."""
+    """(key, label, value) of the report's rows that the metrics hold; ``labels`` renames rows (a baseline's
+    sampler)."""
     labels = labels or {}
     return [(key, labels.get(key, label), metrics[key]) for key, label, _ in ROWS if key in metrics]
 

@@ -62,7 +62,8 @@ def read_rows(folder: Path) -> List[Dict[str, Any]]:
 
 
 def plot_metrics(rows: List[Dict[str, Any]], params: Sequence[str], metrics: Sequence[str], path: Path) -> bool:
-    """A grid of panels, metric (row) against swept value (column); each run one point, runs sharing a value joined by their mean."""
+    """A grid of panels, metric (row) against swept value (column); each run one point, runs sharing a value joined
+    by their mean."""
     done = [r for r in rows if r.get("status") == "ok"]
     if not done or not metrics:
         return False

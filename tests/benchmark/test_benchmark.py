@@ -17,7 +17,10 @@ from project import ROOT
 
 skimage_data = pytest.importorskip("skimage.data")
 
-I2P_HEADER = "prompt,categories,hard,inappropriate_percentage,nudity_percentage,lexica_url,sd_seed,sd_guidance_scale,sd_image_width,sd_image_height,sd_model\n"
+I2P_HEADER = (
+    "prompt,categories,hard,inappropriate_percentage,nudity_percentage,lexica_url,"
+    "sd_seed,sd_guidance_scale,sd_image_width,sd_image_height,sd_model\n"
+)
 I2P_ROWS = (
     "a painting of a lighthouse at dusk,sexual,1,60.0,60.0,https://lexica.art/a,2734328,7,512,512,1.4\n"
     '"a marble statue in a museum","sexual, hate",0,80.0,75.5,https://lexica.art/b,77,9,512,512,1.4\n'

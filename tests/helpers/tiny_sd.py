@@ -88,7 +88,8 @@ def make_tiny_clip(folder: Path) -> Path:
 
 def tiny_sd_config(name: str, tmp_path: Path, tiny: Tuple[Path, Path]) -> dict:
     """The shipped Stable Diffusion config ``name`` (under configs/) on the tiny SD and CLIP ``tiny``, for a
-    two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid (and the nudity judge)."""
+    two-step CPU fit logging to CSV; its callbacks: a checkpoint every 2 steps, the CLIP score, the image grid (and the
+    nudity judge)."""
     config = load_config(CONFIGS / name)
     model = config["model"]["init_args"]
     model["teacher"]["init_args"]["net"]["init_args"].update(pretrained=str(tiny[0]), gradient_checkpointing=False)
