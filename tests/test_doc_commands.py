@@ -70,6 +70,17 @@ def test_every_make_target_named_exists():
     assert not missing, f"make targets named in the docs but not in the Makefile: {missing}"
 
 
+def test_ci_runs_only_what_the_readme_tells_a_user_to_run():
+    """.ci/run's commands are `make` targets the README's code blocks name, the lint first (it fails in seconds)."""
+    readme = {tokens[1] for path, _, tokens in commands() if path == "README.md" and tokens[:1] == ["make"]}
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    steps = [line.split() for line in script if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert all(step[0] == "make" and len(step) == 2 for step in steps), steps
+    ran = [step[1] for step in steps]
+    assert set(ran) <= readme, f"CI runs make targets the README does not name: {set(ran) - readme}"
+    assert ran[0] == "lint" and {"test", "test-slow"} <= set(ran), ran
+
+
 def test_every_config_spec_and_asset_named_exists():
     shipped = {p.name for folder in ("configs", "experiments") for p in (ROOT / folder).rglob("*.y*ml")}
     missing = []
