@@ -397,6 +397,59 @@ def test_checker_finds_a_second_judge_registry(tmp_path):
     ]
 
 
+# construction: where SFDModule reads the LoRA setting to choose its networks object (full or LoRA fine-tuning)
+CONSTRUCTION = {"__init__", "check_settings"}
+
+
+def lora_reads(path: str) -> List[str]:
+    """Reads of a LoRA setting (a ``lora`` name or ``.lora`` attribute) in ``path`` outside :data:`CONSTRUCTION`: after
+    construction, what LoRA changes (trained parameters, checkpoint state, exported weights) is the networks'."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    bad = []
+
+    def visit(node: ast.AST, where: str) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name in CONSTRUCTION:
+                return
+            where = node.name
+        read = (isinstance(node, ast.Attribute) and node.attr == "lora") or (
+            isinstance(node, ast.Name) and node.id == "lora"
+        )
+        if read and isinstance(node.ctx, ast.Load):
+            bad.append(f"{where}:{node.lineno} reads lora")
+        for child in ast.iter_child_nodes(node):
+            visit(child, where)
+
+    visit(tree, "<module>")
+    return bad
+
+
+def test_sfd_module_reads_lora_only_at_construction():
+    assert lora_reads(os.path.join(ROOT, "models", "sfd_module.py")) == []
+
+
+def test_checker_finds_a_lora_branch_after_construction(tmp_path):
+    source = textwrap.dedent(
+        """
+        def check_settings(lora):
+            lora.targets(None)
+        class M:
+            def __init__(self, lora):
+                self.lora = lora
+                self.networks = build(lora)
+            def configure_optimizers(self):
+                return trainable(self.fake_score, self.lora)
+            def on_save_checkpoint(self, checkpoint):
+                if self.lora is not None:
+                    pass
+        """
+    )
+    path = tmp_path / "sfd_module.py"
+    path.write_text(source)
+    assert lora_reads(str(path)) == ["configure_optimizers:9 reads lora", "on_save_checkpoint:11 reads lora"]
+
+
 # Beside the library, not in it: the benchmarks and the GPU check (benchmarks/) and the tests' helpers (tests/helpers,
 # the random pipelines among them) are not in the wheel, so the package neither holds a tools package nor imports them.
 OUTSIDE_THE_WHEEL = {"benchmarks", "tests", "conftest"} | {

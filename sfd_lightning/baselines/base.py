@@ -19,8 +19,7 @@ from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses.denoising import denoising_loss
-from sfd_lightning.models.hparams import save_plain_hyperparameters
-from sfd_lightning.models.optim import adam_or
+from sfd_lightning.models.hparams import adam_or, save_plain_hyperparameters
 from sfd_lightning.models.unlearning_module import UnlearningModule, network_classes
 from sfd_lightning.override import FixedOverride
 

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.models.frozen import restore_prefixes
 from sfd_lightning.models.lora import is_adapter, merged_state_dict
 
 NETWORKS = ("fake_score.", "generator.", "generator_ema.module.")
@@ -23,12 +22,12 @@ def adapter_checkpoint(state: Dict[str, torch.Tensor], ema_network: nn.Module) -
     return kept
 
 
-def restore_adapter_checkpoint(state: Dict[str, torch.Tensor], module: nn.Module) -> None:
-    """Make a checkpoint's ``state`` (:func:`adapter_checkpoint`) loadable into the LoRA SFD ``module`` (in place):
-    its adapters are checked against the module's, the merged weights of adapted layers dropped, and the frozen
-    bases put back from the module's live ones. Weights of layers without adapters (norms, embeddings) are in the
-    merged generator: they must equal the live base's, or the adapters were trained on another base."""
-    live = module.state_dict()
+def restore_adapter_checkpoint(state: Dict[str, torch.Tensor], live: Dict[str, torch.Tensor]) -> None:
+    """Make a checkpoint's ``state`` (:func:`adapter_checkpoint`) loadable into the LoRA SFD module whose networks'
+    state dict is ``live`` (in place): its adapters are checked against the module's, the merged weights of adapted
+    layers dropped, and the frozen bases put back from the module's live ones. Weights of layers without adapters
+    (norms, embeddings) are in the merged generator: they must equal the live base's, or the adapters were trained
+    on another base."""
     adapters = [k for k in live if k.startswith(NETWORKS) and is_adapter(k)]
     missing = [k for k in adapters if k not in state]
     if missing:
@@ -61,4 +60,6 @@ def restore_adapter_checkpoint(state: Dict[str, torch.Tensor], module: nn.Module
             f"its adapters were trained on another base: {differs[0]!r} differs from this "
             "run's (model.teacher, model.teacher_ckpt, model.init_ckpt)",
         )
-    restore_prefixes(state, module, NETWORKS)
+    for k, v in live.items():  # the frozen bases, so strict loading checks the rest
+        if k.startswith(NETWORKS):
+            state.setdefault(k, v)

@@ -8,8 +8,7 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 
-from sfd_lightning.models.hparams import save_plain_hyperparameters
-from sfd_lightning.models.optim import adam_or
+from sfd_lightning.models.hparams import adam_or, save_plain_hyperparameters
 
 
 def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:

@@ -17,8 +17,7 @@ from sfd_lightning.io.checkpoint import network_weights, read_any
 from sfd_lightning.io.source import Source
 from sfd_lightning.io.strict import load_matching
 from sfd_lightning.losses import denoising_loss
-from sfd_lightning.models.hparams import save_plain_hyperparameters
-from sfd_lightning.models.optim import adam_or
+from sfd_lightning.models.hparams import adam_or, save_plain_hyperparameters
 
 
 def warm_start(denoiser: Denoiser, path: str) -> None:

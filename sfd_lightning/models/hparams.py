@@ -1,8 +1,13 @@
-"""Hyperparameters that checkpoints can hold under ``torch.load(weights_only=True)``."""
+"""What every LightningModule here does with its ``__init__`` arguments: hyperparameters that checkpoints can hold
+under ``torch.load(weights_only=True)``, and the default optimiser where a config gives none."""
 
 import dataclasses
+from typing import Callable, Iterable, Optional
 
+import torch
 from lightning.pytorch import LightningModule
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 
 
 def _plain(value):
@@ -34,3 +39,10 @@ def save_plain_hyperparameters(module: LightningModule) -> None:
     for store in (module._hparams, module._hparams_initial):
         for key in list(store):
             store[key] = _plain(store[key])
+
+
+def adam_or(factory: Optional[OptimizerFactory], lr: float, betas=(0.0, 0.999), eps: float = 1e-8) -> OptimizerFactory:
+    """The given factory, or Adam with the reference's betas (0, 0.999)."""
+    if factory is not None:
+        return factory
+    return lambda params: torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)

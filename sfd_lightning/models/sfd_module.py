@@ -25,22 +25,31 @@ from sfd_lightning.diffusion.conditions import Condition, cat
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
-from sfd_lightning.models.adapter_state import adapter_checkpoint, restore_adapter_checkpoint
-from sfd_lightning.models.ddp import wrap_like
-from sfd_lightning.models.hparams import save_plain_hyperparameters
-from sfd_lightning.models.lora import LoRA, merged_state_dict
+from sfd_lightning.models.hparams import adam_or, save_plain_hyperparameters
+from sfd_lightning.models.lora import LoRA
 from sfd_lightning.models.manual_iterations import ManualIterations
 from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noqa: F401 (NonFiniteError: public here)
 from sfd_lightning.models.one_step import OneStepGenerator
-from sfd_lightning.models.optim import adam_or
 from sfd_lightning.models.robust_forget import RobustForget, pushed_forget_rows
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
-from sfd_lightning.models.sfd_networks import build_networks, set_training, speed_options, trainable_parameters
+from sfd_lightning.models.sfd_networks import build_networks, set_training, speed_options
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.models.unlearning_module import FROZEN, UnlearningModule
 from sfd_lightning.override import OverridePolicy, override_policy
 
-STAGE_ONE = ("generator_ema.", "fake_score.")
+
+def wrap_like(module: nn.Module, lightning_wrapper: DistributedDataParallel) -> DistributedDataParallel:
+    """A second DDP wrapper beside Lightning's, for a network a backward of its own updates: DDP around ``module``
+    with the device, process group and gradient-bucket settings of the wrapper Lightning's strategy built (so
+    ``trainer.strategy`` options reach it too)."""
+    return DistributedDataParallel(
+        module,
+        device_ids=lightning_wrapper.device_ids,
+        process_group=lightning_wrapper.process_group,
+        find_unused_parameters=lightning_wrapper.find_unused_parameters,
+        gradient_as_bucket_view=lightning_wrapper.gradient_as_bucket_view,
+        bucket_cap_mb=lightning_wrapper.bucket_bytes_cap / 2**20,
+    )
 
 
 def check_settings(
@@ -161,8 +170,15 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.generator_optimizer = adam_or(generator_optimizer, lr=1e-5)
         self.lr_scheduler = lr_scheduler
         self.guard = NonFiniteGuard(on_nonfinite)
-        self.lora, self.robust = lora, robust
-        self.fake_score, self.generator, self.generator_ema = build_networks(self.teacher, ema_decay, init_ckpt, lora)
+        self.lora, self.robust = lora, robust  # lora: the setting; what it changes, the networks object owns
+        # Full or LoRA fine-tuning is decided here, once: the networks object says what trains, what is checkpointed
+        # and what is exported. A plain object (not a submodule): the state dict's names stay the networks' own.
+        self.networks = build_networks(self.teacher, ema_decay, init_ckpt, lora)
+        self.fake_score, self.generator, self.generator_ema = (
+            self.networks.fake_score,
+            self.networks.generator,
+            self.networks.generator_ema,
+        )
         speed_options((self.teacher, self.fake_score, self.generator), channels_last, compile)
         self.iteration = 0
         # DDP leaves the frozen teacher alone (no broadcast, no reducer); the generator gets its own
@@ -269,7 +285,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         """Alg. 1, generator update: SiD's loss through the frozen teacher (the override on forget rows) and the fake score."""
         set_training(self.generator, True)
         set_training(self.fake_score, False)
-        fake_params = trainable_parameters(self.fake_score, self.lora)
+        fake_params = self.networks.trainable(self.fake_score)
         for p in fake_params:  # the loss's gradient goes to the generator only
             p.requires_grad_(False)
         remain, forget = self.guard.means(self.generator_loss(batch, draws), batch.n_retained)
@@ -315,8 +331,8 @@ class SFDModule(ManualIterations, UnlearningModule):
     # ----------------------------------------------------------------------------- optimisers, DDP
     def configure_optimizers(self):
         optimizers = [
-            self.fake_score_optimizer(trainable_parameters(self.fake_score, self.lora)),
-            self.generator_optimizer(trainable_parameters(self.generator, self.lora)),
+            self.fake_score_optimizer(self.networks.trainable(self.fake_score)),
+            self.generator_optimizer(self.networks.trainable(self.generator)),
         ]
         if self.lr_scheduler is None:
             return optimizers
@@ -341,8 +357,7 @@ class SFDModule(ManualIterations, UnlearningModule):
     # ----------------------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)  # the frozen networks left out
-        if self.lora is not None:  # and the frozen bases
-            checkpoint["state_dict"] = adapter_checkpoint(checkpoint["state_dict"], self.generator_ema.module)
+        checkpoint["state_dict"] = self.networks.checkpoint_state(checkpoint["state_dict"])  # LoRA: and the bases
         checkpoint["sfd_iteration"] = self.iteration
         checkpoint["sfd_skipped_steps"] = self.guard.skipped
         logger = self.trainer.logger if self._trainer is not None else None
@@ -352,15 +367,11 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     def on_load_checkpoint(self, checkpoint: Dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)  # the live frozen networks put back
-        if self.lora is not None:
-            restore_adapter_checkpoint(checkpoint["state_dict"], self)
+        self.networks.restore_checkpoint_state(checkpoint["state_dict"])  # LoRA: and the frozen bases
         self.iteration = int(checkpoint.get("sfd_iteration", 0))
         self.guard.skipped = int(checkpoint.get("sfd_skipped_steps", 0))
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``); LoRA SFD's
         EMA generator and fake score with their adapters merged, in the same layout."""
-        if self.lora is None:
-            return {k: v for k, v in self.state_dict().items() if k.startswith(STAGE_ONE)}
-        nets = {"generator_ema.module.": self.generator_ema.module, "fake_score.": self.fake_score}
-        return {prefix + k: v for prefix, net in nets.items() for k, v in merged_state_dict(net).items()}
+        return self.networks.export_state_dict()
