@@ -140,4 +140,4 @@ fixtures: install  ## rerun the references' own code for tests/fixtures/: REFERE
 	@if [ -n "$(ESD)" ]; then $(BIN)/python tests/fixtures/make_esd_reference.py $(ESD); fi
 
 clean:
-	rm -rf runs lightning_logs .pytest_cache site
+	rm -rf runs lightning_logs .pytest_cache .ruff_cache site
