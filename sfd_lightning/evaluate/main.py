@@ -5,9 +5,9 @@
 
 Samples: an .npz from ``sfd sample`` (``images`` in [-1, 1] or uint8, ``labels``) or an image
 folder (class subfolders ``0/``..``9/`` give labels). Reference: the same kinds, torchvision's
-``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, the embedded ``digits[:split]``, or an FID statistics .npz (``mu``, ``sigma``; FID
-only). Quality metrics use the samples of the retained classes (``--classes``, default every label
-but the forget label) against the reference images of the same classes.
+``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, the embedded ``digits[:split]``, or an FID statistics .npz
+(``mu``, ``sigma``; FID only). Quality metrics use the samples of the retained classes (``--classes``, default every
+label but the forget label) against the reference images of the same classes.
 
 The judges are opt-in and need no reference: ``--metrics nudity`` (NudeNet's exposed-class counts and nudity
 rates at 0.45 and 0.6 of all samples) and ``--metrics identity --reference-folder photos/`` (the share of samples

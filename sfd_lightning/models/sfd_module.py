@@ -186,7 +186,8 @@ class SFDModule(ManualIterations, UnlearningModule):
         self._ddp_params_and_buffers_to_ignore = [
             k for k in self.state_dict() if k.startswith(FROZEN + ("generator.",))
         ]
-        # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in checkpoints.
+        # The generator's DDP wrapper, in a plain dict: an attribute would make it a submodule and put it in
+        # checkpoints.
         self._ddp: Dict[str, DistributedDataParallel] = {}
 
     @property
@@ -248,7 +249,8 @@ class SFDModule(ManualIterations, UnlearningModule):
 
     def robust_batches(self, batches: Dict[str, SFDBatch], draws: Dict[str, StepDraws]) -> Dict[str, SFDBatch]:
         """Robust SFD (``robust``): each update's batch with its forget rows pushed where the option applies, and with
-        ``shared``, the fake score's forget rows replaced by the generator's pushed ones; off, the batches as they are."""
+        ``shared``, the fake score's forget rows replaced by the generator's pushed ones; off, the batches as they
+        are."""
         batches = {name: self.robust_rows(name, batches[name], draws[name]) for name in UPDATES}
         if self.robust.shares:
             batches["fake_score"] = batches["fake_score"].with_forget_rows_of(batches["generator"])
@@ -282,7 +284,8 @@ class SFDModule(ManualIterations, UnlearningModule):
         return denoising_loss(fake_score, x_g, draws.sigma, draws.noise, batch.labels)
 
     def generator_step(self, opt, batch: SFDBatch, draws: StepDraws) -> Dict[str, torch.Tensor]:
-        """Alg. 1, generator update: SiD's loss through the frozen teacher (the override on forget rows) and the fake score."""
+        """Alg. 1, generator update: SiD's loss through the frozen teacher (the override on forget rows) and the fake
+        score."""
         set_training(self.generator, True)
         set_training(self.fake_score, False)
         fake_params = self.networks.trainable(self.fake_score)
