@@ -14,7 +14,7 @@ blocks are dealt to the processes and rank 0 writes the same file one process wo
 import argparse
 import math
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -25,7 +25,7 @@ from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.sample_blocks import SampleBlocks, block_loader, block_output
 from sfd_lightning.data.seeding import check_seed
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
+from sfd_lightning.io.allow_list import add_trust_argument, trust
 from sfd_lightning.pipelines.base import Pipeline
 from sfd_lightning.pipelines.load import load_pipeline
 from sfd_lightning.runtime.memory import available_bytes
@@ -80,18 +80,18 @@ def check_memory(n_images: int, shape: tuple, n_per_label: int) -> None:
         )
 
 
-def check_options(args: argparse.Namespace) -> None:
+def check_options(n_per_label: int, steps: int, batch_size: int, cfg_scale: float, seed: int) -> None:
     """The numeric options, checked before any model is loaded."""
     for name, value in (
-        ("--n-per-label", args.n_per_label),
-        ("--steps", args.steps),
-        ("--batch-size", args.batch_size),
+        ("--n-per-label", n_per_label),
+        ("--steps", steps),
+        ("--batch-size", batch_size),
     ):
         if value < 1:
             raise ConfigError(name, f"must be >= 1, got {value}")
-    if not math.isfinite(args.cfg_scale):
-        raise ConfigError("--cfg-scale", f"must be a finite number, got {args.cfg_scale}")
-    check_seed(args.seed, "--seed")
+    if not math.isfinite(cfg_scale):
+        raise ConfigError("--cfg-scale", f"must be a finite number, got {cfg_scale}")
+    check_seed(seed, "--seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,32 +144,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = build_parser().parse_args(argv)
-    apply_trust_argument(args)
-    check_samples_out(args.out, "--out", args.overwrite)
-    prompts = read_prompt_file(args.prompts_file, "--prompts-file") if args.prompts_file else None
-    labels = parse_labels(args.labels) if prompts is None else []
-    check_options(args)
-    device = torch.device(args.device)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    sampler = load_pipeline(args.ckpt, steps=args.steps, device=device)
+    sample(
+        args.ckpt,
+        labels=args.labels,
+        n_per_label=args.n_per_label,
+        prompts_file=args.prompts_file,
+        out=args.out,
+        overwrite=args.overwrite,
+        steps=args.steps,
+        cfg_scale=args.cfg_scale,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        trust_classes=args.trust_classes,
+        device=args.device,
+    )
+
+
+def sample(
+    ckpt: str,
+    *,
+    labels: Union[str, Sequence[int]] = "0-9",
+    n_per_label: int = 16,
+    prompts_file: Optional[str] = None,
+    out: str = "samples.npz",
+    overwrite: bool = False,
+    steps: int = 50,
+    cfg_scale: float = 1.0,
+    batch_size: int = 500,
+    seed: int = 0,
+    trust_classes: Optional[str] = None,
+    device: Optional[str] = None,
+) -> str:
+    """``sfd sample``: the arguments are its options (``labels``: a list or text like ``0-9``; ``device``: default
+    cuda if there is one). Returns the .npz written (``out``; its grid beside it). Every option is checked before
+    the model is loaded."""
+    if trust_classes:
+        trust(trust_classes)
+    check_samples_out(out, "--out", overwrite)
+    prompts = read_prompt_file(prompts_file, "--prompts-file") if prompts_file else None
+    text = labels if isinstance(labels, str) else ",".join(str(c) for c in labels)
+    classes = parse_labels(text) if prompts is None else []
+    check_options(n_per_label, steps, batch_size, cfg_scale, seed)
+    where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and where.type == "cuda":
+        where = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    sampler = load_pipeline(ckpt, steps=steps, device=where)
     if (prompts is None) != (sampler.num_classes is not None):
         raise ConfigError(
             "--prompts-file", "give it for text-conditional checkpoints, and --labels for class-conditional ones"
         )
-    bad = [c for c in labels if not 0 <= c < sampler.num_classes] if prompts is None else []
+    bad = [c for c in classes if not 0 <= c < sampler.num_classes] if prompts is None else []
     if bad:
         raise ConfigError("--labels", f"must be in [0, {sampler.num_classes - 1}], got {bad}")
-    check_memory(len(labels if prompts is None else prompts) * args.n_per_label, sampler.shape, args.n_per_label)
+    check_memory(len(classes if prompts is None else prompts) * n_per_label, sampler.shape, n_per_label)
     if prompts is None:
-        y = torch.tensor(labels).repeat_interleave(args.n_per_label)
+        y = torch.tensor(classes).repeat_interleave(n_per_label)
     else:
-        y = [p for p in prompts for _ in range(args.n_per_label)]
-    blocks = SampleBlocks(y, sampler.shape, args.batch_size, args.seed)
-    print(
-        f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {args.batch_size})", flush=True
+        y = [p for p in prompts for _ in range(n_per_label)]
+    blocks = SampleBlocks(y, sampler.shape, batch_size, seed)
+    print(f"sampling {len(y)} images of the {sampler.description} ({len(blocks)} blocks of {batch_size})", flush=True)
+    writer = SampleWriter(out, n_per_label)
+    predict_trainer(where, [writer]).predict(
+        SamplerModule(sampler, cfg_scale), block_loader(blocks), return_predictions=False
     )
-    writer = SampleWriter(args.out, args.n_per_label)
-    predict_trainer(device, [writer]).predict(
-        SamplerModule(sampler, args.cfg_scale), block_loader(blocks), return_predictions=False
-    )
+    return out
