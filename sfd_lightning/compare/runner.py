@@ -129,52 +129,28 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     """Forget, override and retained accuracy and the retained classes' FID over the spec's noise seeds: every
     method's samples are drawn by ``sfd sample`` with the same seeds (per class, or per prompt of a prompt
     comparison, labelled with the class the prompt names) and scored by ``sfd eval`` alike."""
-    from sfd_lightning.evaluate.main import main as eval_main
-    from sfd_lightning.sample.main import main as sample_main
+    from sfd_lightning.evaluate.main import evaluate as evaluate_samples
+    from sfd_lightning.sample.main import sample
 
     ev, per_seed = spec.evaluation, []
     for seed in ev["seeds"]:
         npz, out = os.path.join(folder, f"samples_s{seed}.npz"), os.path.join(folder, f"eval_s{seed}.json")
         if not os.path.isfile(out):
-            what = (
-                ["--prompts-file", spec.prompts["file"]] if spec.prompts else ["--labels", f"0-{spec.num_classes - 1}"]
-            )
-            sample_main(
-                [
-                    "--ckpt",
-                    ckpt,
-                    "--steps",
-                    str(method.steps),
-                    *what,
-                    "--n-per-label",
-                    str(ev["n_per_label"]),
-                    "--seed",
-                    str(seed),
-                    "--out",
-                    npz,
-                    "--overwrite",
-                ]
+            what = {"prompts_file": spec.prompts["file"]} if spec.prompts else {"labels": f"0-{spec.num_classes - 1}"}
+            sample(
+                ckpt, steps=method.steps, **what, n_per_label=ev["n_per_label"], seed=seed, out=npz, overwrite=True
             )  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
-            eval_main(
-                [
-                    npz,
-                    "--reference",
-                    ev["reference"],
-                    "--metrics",
-                    "fid,forget",
-                    "--forget-label",
-                    str(spec.forget_label),
-                    "--override-label",
-                    str(spec.override_label),
-                    "--classifier",
-                    ev["classifier"],
-                    "--features",
-                    ev["features"],
-                    "--out",
-                    out,
-                ]
+            evaluate_samples(
+                npz,
+                reference=ev["reference"],
+                metrics="fid,forget",
+                forget_label=spec.forget_label,
+                override_label=spec.override_label,
+                classifier=ev["classifier"],
+                features=ev["features"],
+                out=out,
             )
         with open(out) as f:
             per_seed.append(json.load(f))
