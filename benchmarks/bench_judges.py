@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from sfd_lightning.metrics import faces
+import sfd_lightning.metrics.faces as faces
 from sfd_lightning.metrics.faces import FaceEmbedder
-from sfd_lightning.metrics.nudity import NudityJudge, judge_versions
+from sfd_lightning.metrics.nudity import NudeNetDetector, judge_versions
 
 
 def grace_hopper() -> np.ndarray:
@@ -62,7 +62,7 @@ def main(argv=None) -> None:
     p.add_argument("--batch", type=int, default=16, help="images per judge call (default 16)")
     args = p.parse_args(argv)
     images = portraits(args.images, args.size)
-    nudity = NudityJudge(args.batch)
+    nudity = NudeNetDetector(args.batch)
     print(
         f"{args.images} images of {args.size}x{args.size}, torch threads {torch.get_num_threads()}, "
         f"NudeNet on {nudity.providers[0]}; {judge_versions()} {faces.judge_versions()}"
