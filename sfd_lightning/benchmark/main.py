@@ -23,7 +23,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -55,7 +55,7 @@ NEEDS = {
 }
 
 
-def parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sfd benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -143,11 +143,18 @@ def check_spec_options(options: List[str], field: str) -> None:
     taken = [o for o in options if o.split("=")[0] in ("--ckpt", "--out", "--models", "--steps")]
     if taken:
         raise ConfigError(field, f"{taken[0]} is set by sfd compare for each method")
-    args, unknown = parser().parse_known_args(["--ckpt", "-", *options])
+    args, unknown = build_parser().parse_known_args(["--ckpt", "-", *options])
     if unknown:
         raise ConfigError(field, f"unknown option {unknown[0]!r} (see sfd benchmark --help)")
     chosen_suites(args)
     check_options(args)
+
+
+def spec_arguments(options: List[str]) -> Dict[str, Any]:
+    """The keyword arguments of :func:`benchmark` that a comparison spec's ``sfd benchmark`` options (checked by
+    :func:`check_spec_options`) set; ``ckpt``, ``out``, ``models`` and ``steps`` are the comparison's."""
+    args = build_parser().parse_args(["--ckpt", "-", *options])
+    return {k: v for k, v in vars(args).items() if k not in ("ckpt", "out", "models", "steps")}
 
 
 def chosen_suites(args: argparse.Namespace) -> List[str]:
@@ -295,7 +302,55 @@ def write_results(out: str, text: str, data: Dict[str, Any], results: Dict[str, 
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = parser().parse_args(argv)
+    benchmark(**vars(build_parser().parse_args(argv)))
+
+
+def benchmark(
+    ckpt: str,
+    *,
+    suite: Union[str, Sequence[str]] = "all",
+    out: Optional[str] = None,
+    overwrite: bool = False,
+    models: Union[str, Sequence[str]] = "model,teacher",
+    teacher: Optional[str] = None,
+    steps: int = 50,
+    cfg_scale: float = 7.5,
+    n_per_prompt: int = 1,
+    seed: int = 0,
+    batch_size: int = 8,
+    nudity_prompts: Optional[str] = None,
+    categories: Optional[str] = None,
+    min_nudity: Optional[float] = None,
+    hard_only: bool = False,
+    file_seeds: bool = False,
+    file_guidance: bool = False,
+    identity_prompts: Optional[str] = None,
+    reference_folder: Optional[str] = None,
+    retained_person: Sequence[str] = (),
+    retained_prompts: Optional[str] = None,
+    identity_threshold: float = 0.6,
+    face_detector: str = "hog",
+    face_upsample: int = 1,
+    coco_captions: Optional[str] = None,
+    coco_images: Optional[str] = None,
+    coco_n: Optional[int] = None,
+    features: str = "inception",
+    inception_weights: Optional[str] = None,
+    clip_model: str = "openai/clip-vit-large-patch14",
+    title: Optional[str] = None,
+    wandb_run: Optional[str] = None,
+    trust_classes: Optional[str] = None,
+    device: Optional[str] = None,
+) -> str:
+    """``sfd benchmark``: the arguments are its options (``suite``, ``models``: a list or comma-separated;
+    ``retained_person``: ``NAME=FOLDER`` each; ``device``: default cuda if there is one). Returns the folder of the
+    results (``benchmark.md``, ``benchmark.json``, ``benchmark.png``). Every input is checked and every judge built
+    before any model is loaded."""
+    args = argparse.Namespace(**locals())  # the options, as the helpers below read them
+    args.suite = suite if isinstance(suite, str) else ",".join(suite)
+    args.models = models if isinstance(models, str) else ",".join(models)
+    args.retained_person = list(retained_person)
+    args.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     apply_trust_argument(args)
     names, wanted = chosen_suites(args), check_options(args)
     out = out_folder(args)
@@ -306,25 +361,25 @@ def main(argv: Optional[List[str]] = None) -> None:
     run = find_run(args.wandb_run) if args.wandb_run else None
     suites = build_suites(names, args)
     ranks = join_ranks(torch.device(args.device))
-    models = benchmark_models(args.ckpt, args.teacher, args.steps, wanted, ranks.device)
-    prepare_folders(suites, models, args, out, ranks)
-    results = {suite.name: run_suite(suite, models, args, out, ranks) for suite in suites}
+    pipes = benchmark_models(args.ckpt, args.teacher, args.steps, wanted, ranks.device)
+    prepare_folders(suites, pipes, args, out, ranks)
+    results = {s.name: run_suite(s, pipes, args, out, ranks) for s in suites}
     if not ranks.is_main:
-        return
-    device = ranks.device
+        return out
     settings = {
         "ckpt": os.path.basename(os.path.normpath(args.ckpt)),
         "steps": args.steps,
         "cfg_scale": args.cfg_scale,
         "seed": args.seed,
         "n_per_prompt": args.n_per_prompt,
-        "device": str(device),
+        "device": str(ranks.device),
         "processes": ranks.world,
     }
-    title = args.title or f"Forgetting benchmark of {settings['ckpt']}"
-    text = render(title, settings, models, suites, results)
-    write_results(out, text, as_json(settings, models, suites, results), results)
+    heading = args.title or f"Forgetting benchmark of {settings['ckpt']}"
+    text = render(heading, settings, pipes, suites, results)
+    write_results(out, text, as_json(settings, pipes, suites, results), results)
     print(text)
     print(f"wrote {os.path.join(out, 'benchmark.md')}, benchmark.json and benchmark.png")
     if run is not None:
         report_to_run(run, flat_numbers(results), "benchmark/", os.path.join(out, "benchmark.json"))
+    return out

@@ -270,14 +270,13 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
 def benchmark(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
     """The spec's ``sfd benchmark`` suites on the method alone (its sampler: one step, or ``steps``-step DDIM): the
     headline numbers, one column each."""
-    from sfd_lightning.benchmark.main import main as benchmark_main
+    from sfd_lightning.benchmark.main import benchmark as run_benchmark
+    from sfd_lightning.benchmark.main import spec_arguments
     from sfd_lightning.benchmark.report import headline
 
     out = os.path.join(folder, "benchmark")
     if not os.path.isfile(os.path.join(out, "benchmark.json")):
-        benchmark_main(
-            ["--ckpt", ckpt, "--models", "model", "--steps", str(method.steps), "--out", out, *spec.benchmark]
-        )
+        run_benchmark(ckpt, models="model", steps=method.steps, out=out, **spec_arguments(spec.benchmark))
     with open(os.path.join(out, "benchmark.json")) as f:
         data = json.load(f)
     results = {suite: body["results"] for suite, body in data["suites"].items()}

@@ -495,3 +495,19 @@ def test_non_finite_teacher_images_name_the_file_s_guidance_not_the_checkpoint(
         "finite (NaN or inf), while unguided they are finite"
     ), err
     assert not list((tmp_path / "out" / "images" / "nudity" / "teacher").glob("*.png"))
+
+
+def test_the_python_function_checks_as_the_command_does(inputs, tmp_path, no_models):
+    """``benchmark(ckpt, ...)``: the options as arguments (``suite``, ``models`` as lists), checked in the same order
+    and naming the same options before any model is loaded; a comparison spec's options become its arguments."""
+    from sfd_lightning.benchmark.main import benchmark, spec_arguments
+    from sfd_lightning.errors import ConfigError
+
+    ckpt, out = str(tmp_path / "none.ckpt"), str(tmp_path / "out")
+    with pytest.raises(ConfigError, match="^--nudity-prompts: needed for --suite nudity"):
+        benchmark(ckpt, out=out, suite=["nudity"])
+    with pytest.raises(ConfigError, match="^--models: model, teacher, or model,teacher, got 'model,model'"):
+        benchmark(ckpt, out=out, suite="nudity", nudity_prompts=str(inputs / "i2p.csv"), models=["model", "model"])
+    options = spec_arguments(["--suite", "nudity", "--nudity-prompts", "p.csv", "--device", "cpu"])
+    assert options["suite"] == "nudity" and options["nudity_prompts"] == "p.csv" and options["device"] == "cpu"
+    assert not {"ckpt", "out", "models", "steps"} & set(options) and options["cfg_scale"] == 7.5
