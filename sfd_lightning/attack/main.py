@@ -18,7 +18,7 @@ attack.md (the table) and attack.png (success rate against budget) into ``--out`
 import argparse
 import math
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -59,7 +59,7 @@ def whole_numbers(text: str, field: str) -> List[int]:
     return [int(v) for v in values]
 
 
-def parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sfd attack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -207,7 +207,60 @@ def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = parser().parse_args(argv)
+    attack(**vars(build_parser().parse_args(argv)))
+
+
+def listed(value: Any) -> str:
+    """A list argument (or one value) as its option's comma-separated text."""
+    return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def attack(
+    ckpt: str,
+    *,
+    forget_label: Optional[int] = None,
+    attack: Union[str, Sequence[str], None] = None,
+    teacher: Optional[str] = None,
+    skip_teacher: bool = False,
+    teacher_steps: int = 10,
+    surrogate: str = "assets/digits_classifier.pt",
+    judge: str = "assets/digits_judge.pt",
+    examples: str = "teacher",
+    reference: Optional[str] = None,
+    eps: Union[str, float, Sequence[float]] = "0,0.25,0.5,1",
+    pgd_steps: int = 10,
+    restarts: int = 2,
+    embedding_steps: Union[str, Sequence[int]] = "0,25,100,200",
+    k_examples: int = 16,
+    prompt_words: int = 3,
+    prompt_steps: Union[str, Sequence[int]] = "0,25,100",
+    prompt_lr: float = 0.1,
+    relearn_steps: Union[str, Sequence[int]] = "0,50,200,1000",
+    relearn_lr: Union[str, float, Sequence[float]] = "1e-4",
+    relearn_weights: Union[str, Sequence[str]] = "full",
+    lora_rank: int = 4,
+    n: int = 200,
+    pinpoint_k: int = 2,
+    concept: Optional[str] = None,
+    prompts: Optional[str] = None,
+    class_words: Union[str, Sequence[str], None] = None,
+    paraphrases: Optional[str] = None,
+    out: Optional[str] = None,
+    overwrite: bool = False,
+    wandb_run: Optional[str] = None,
+    seed: int = 0,
+    trust_classes: Optional[str] = None,
+    device: Optional[str] = None,
+) -> Dict[str, str]:
+    """``sfd attack``: the arguments are its options (``attack``: one name or a list; budgets and the other
+    comma-separated options: a list or the text; ``device``: default cuda if there is one). Returns the files
+    written (``json``, ``md``, ``png``)."""
+    args = argparse.Namespace(**locals())  # the options, as the helpers below read them
+    args.attack = [attack] if isinstance(attack, str) else (list(attack) if attack else None)
+    for name in ("eps", "embedding_steps", "prompt_steps", "relearn_steps", "relearn_lr", "relearn_weights"):
+        setattr(args, name, listed(getattr(args, name)))
+    args.class_words = listed(class_words) if class_words is not None else None
+    args.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     apply_trust_argument(args)
     device = torch.device(args.device)
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any work
@@ -248,3 +301,4 @@ def main(argv: Optional[List[str]] = None) -> None:
     print("wrote " + ", ".join(paths.values()) + f" ({result['seconds']:.0f} s)")
     if run is not None:
         report_to_run(run, flat(result), "", paths["json"])
+    return paths

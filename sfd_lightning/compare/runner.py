@@ -182,84 +182,50 @@ def attack_columns(rows: List[Dict[str, Any]]) -> Dict[str, float]:
     return out
 
 
-def listed(value: Any) -> str:
-    """A spec value that may be one item or a list, as a comma-separated option."""
-    return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
-
-
 def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
     """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
     independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``; a prompt spec
     with ``prompt_steps``: ``adversarial prompt S steps``; a spec with ``relearn_steps``: ``relearn S steps`` /
     ``benign S steps`` (fine-tuning on K examples; ``relearn LoRA S steps`` ... for LoRA)."""
-    from sfd_lightning.attack.main import main as attack_main
+    from sfd_lightning.attack.main import attack as run_attack
 
     a, out = spec.attack, os.path.join(folder, "attack")
     if not os.path.isfile(os.path.join(out, "attack.json")):
         target = (
-            [
-                "--concept",
-                spec.prompts["concept"],
-                "--prompts",
-                spec.prompts["file"],
-                "--class-words",
-                ",".join(spec.prompts["class_words"]),
-            ]
+            {
+                "concept": spec.prompts["concept"],
+                "prompts": spec.prompts["file"],
+                "class_words": spec.prompts["class_words"],
+            }
             if spec.prompts
-            else ["--forget-label", str(spec.forget_label)]
+            else {"forget_label": spec.forget_label}
         )
-        relearn = (
-            [
-                "--attack",
-                "relearn",
-                "--attack",
-                "benign",
-                "--relearn-steps",
-                ",".join(str(s) for s in a["relearn_steps"]),
-                "--relearn-lr",
-                listed(a.get("relearn_lr", 1e-4)),
-                "--relearn-weights",
-                listed(a.get("relearn_weights", "full")),
-                "--lora-rank",
-                str(a.get("lora_rank", 4)),
-            ]
-            if a.get("relearn_steps")
-            else []
-        )
-        prompt = (
-            ["--attack", "prompt", "--prompt-steps", listed(a["prompt_steps"])]
-            if spec.prompts and a.get("prompt_steps")
-            else []
-        )  # adversarial prompts: prompt models only
-        attack_main(
-            [
-                "--ckpt",
-                ckpt,
-                "--attack",
-                "noise",
-                "--attack",
-                "embedding",
-                *prompt,
-                *relearn,
-                *target,
-                "--eps",
-                ",".join(str(e) for e in a["eps"]),
-                "--embedding-steps",
-                ",".join(str(s) for s in a["embedding_steps"]),
-                "--n",
-                str(a["n"]),
-                "--teacher-steps",
-                str(a["teacher_steps"]),
-                "--examples",
-                a["examples"],
-                "--pinpoint-k",
-                "0",
-                "--teacher",
-                a["teacher"],
-                "--skip-teacher",
-                "--out",
-                out,
-            ]
+        attacks, options = ["noise", "embedding"], {}
+        if spec.prompts and a.get("prompt_steps"):  # adversarial prompts: prompt models only
+            attacks.append("prompt")
+            options["prompt_steps"] = a["prompt_steps"]
+        if a.get("relearn_steps"):
+            attacks += ["relearn", "benign"]
+            options.update(
+                relearn_steps=a["relearn_steps"],
+                relearn_lr=a.get("relearn_lr", 1e-4),
+                relearn_weights=a.get("relearn_weights", "full"),
+                lora_rank=a.get("lora_rank", 4),
+            )
+        run_attack(
+            ckpt,
+            attack=attacks,
+            **options,
+            **target,
+            eps=a["eps"],
+            embedding_steps=a["embedding_steps"],
+            n=a["n"],
+            teacher_steps=a["teacher_steps"],
+            examples=a["examples"],
+            pinpoint_k=0,
+            teacher=a["teacher"],
+            skip_teacher=True,
+            out=out,
         )
     with open(os.path.join(out, "attack.json")) as f:
         result = json.load(f)

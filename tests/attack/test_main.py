@@ -182,3 +182,24 @@ def test_prompt_attack_settings_on_the_digits_text_model_are_one_line(args, mess
     err = capsys.readouterr().err.strip()
     assert err == f"sfd: error: {message.format(room=room)}"
     assert not (tmp_path / "attack").exists()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"attack": "bogus"}, "--attack: must be among"),
+        ({"eps": [0, float("inf")]}, "--eps: out of range"),
+        ({"embedding_steps": [0, 2.5]}, "--embedding-steps: expected comma-separated whole numbers"),
+        ({"relearn_lr": [1e-4, 0]}, "--relearn-lr: out of range"),
+        ({"relearn_weights": ["full", "adapter"]}, "--relearn-weights: must be among full, lora"),
+    ],
+)
+def test_the_python_function_names_the_commands_options(ckpt, options, message, monkeypatch):
+    """``attack(ckpt, ...)``: budgets and lists as Python lists (or the options' text), checked as ``sfd attack``
+    checks them, errors naming its options, before any attack runs."""
+    from sfd_lightning.attack.main import attack
+    from sfd_lightning.errors import ConfigError
+
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        attack(str(ckpt), **options)
