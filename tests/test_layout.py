@@ -508,3 +508,95 @@ def test_checker_finds_a_module_cycle_within_a_package_and_an_import_from_beside
     assert "pkg.a.y -> pkg.a.x (pkg.a.y:2)" in describe_cycle(graph, ["pkg.a.x", "pkg.a.y"])
     assert imports_from_outside(root) == ["pkg.a.z:1 imports benchmarks.bench", "pkg.a.z:2 imports random_pipelines"]
     assert [m for m in modules(root) if m.split(".")[1:2] == ["tools"]] == ["pkg.tools"]
+
+
+# one verb runs another through its Python function (``sample(...)``), never through its ``main(argv)``: a command
+# line built in code is a second, unchecked spelling of the options, and a Python user cannot follow it
+
+
+def verb_mains(root: str) -> Dict[str, str]:
+    """The CLI's verbs, read from ``cli.VERBS``: each main module -> the package it belongs to."""
+    with open(os.path.join(root, "cli.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "VERBS" for t in node.targets):
+            return {v.value: unit(v.value) for v in node.value.values}
+    raise AssertionError("cli.py has no VERBS")
+
+
+def dotted(node: ast.AST) -> str:
+    """``a.b.c`` of a name or attribute chain (``importlib.import_module("a.b")`` reads as ``a.b``); '' otherwise."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    if isinstance(node, ast.Call) and dotted(node.func).endswith("import_module") and node.args:
+        first = node.args[0]
+        return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+    return ""
+
+
+def bound_names(module: str, path: str, tree: ast.AST) -> Dict[str, str]:
+    """Each name an import binds in a module (functions' imports too) -> the dotted thing it stands for."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = module.split(".")
+                parent = parts[: len(parts) - node.level + path.endswith("__init__.py")]
+                base = ".".join(parent + ([base] if base else []))
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{base}.{alias.name}"
+    return names
+
+
+def verb_main_calls(root: str) -> List[str]:
+    """Calls of a verb's ``main`` from outside that verb's package (the CLI's dispatch by a name it reads aside)."""
+    mains, bad = verb_mains(root), []
+    for module, path in modules(root).items():
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        names = bound_names(module, path, tree)
+        for node in ast.walk(tree):
+            head, dot, rest = dotted(node.func).partition(".") if isinstance(node, ast.Call) else ("", "", "")
+            owner, _, name = (names.get(head, head) + dot + rest).rpartition(".")
+            if name == "main" and owner in mains and mains[owner] != unit(module):
+                bad.append(f"{module}:{node.lineno} calls {owner}.main")
+    return bad
+
+
+def test_no_verb_runs_another_through_argv():
+    assert verb_main_calls(ROOT) == []
+
+
+def test_checker_finds_a_verb_main_called_from_another_verb(tmp_path):
+    root = plant(
+        tmp_path,
+        {
+            "cli.py": 'VERBS = {"sample": "pkg.sample.main", "compare": "pkg.compare.main"}\n',
+            "sample/__init__.py": "",
+            "sample/main.py": "def main(argv):\n    sample(argv[0])\n\ndef sample(ckpt):\n    pass\n",
+            "sample/again.py": "from pkg.sample.main import main\nmain(['--ckpt', 'x'])\n",  # its own package
+            "compare/__init__.py": "",
+            "compare/a.py": "from pkg.sample.main import main as sample_main\nsample_main(['--ckpt', 'x'])\n",
+            "compare/b.py": "import pkg.sample.main as m\nm.main([])\n",
+            "compare/c.py": "def f():\n    from ..sample import main\n    main.main([])\n",
+            "compare/d.py": "import importlib\nimportlib.import_module('pkg.sample.main').main([])\n",
+            "compare/e.py": "import pkg.sample.main\npkg.sample.main.main([])\n",
+            "compare/ok.py": "from pkg.sample.main import sample\nsample('x')\n",
+        },
+    )
+    assert sorted(verb_main_calls(root)) == [
+        "pkg.compare.a:2 calls pkg.sample.main.main",
+        "pkg.compare.b:2 calls pkg.sample.main.main",
+        "pkg.compare.c:3 calls pkg.sample.main.main",
+        "pkg.compare.d:2 calls pkg.sample.main.main",
+        "pkg.compare.e:2 calls pkg.sample.main.main",
+    ]
