@@ -1,6 +1,7 @@
 """Train one method of a comparison (``sfd fit`` in a child process, timed), then score it in this process with
-the commands a user runs: ``sfd sample`` for each noise seed, ``sfd eval``, and ``sfd attack``. A method whose
-checkpoint is already in the output folder is not trained again (a stopped comparison resumes)."""
+the functions under the commands a user runs: ``sample`` for each noise seed, ``evaluate``, ``attack`` and
+``benchmark``. A method whose checkpoint is already in the output folder is not trained again (a stopped
+comparison resumes)."""
 
 import json
 import os
