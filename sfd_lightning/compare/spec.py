@@ -87,7 +87,28 @@ def _evaluation(raw: Any) -> Optional[Dict[str, Any]]:
         return None
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError("evaluation", f"must be a mapping of settings or false, got {raw!r}")
+    for key, value in (raw or {}).items():
+        _check_setting(key, value)
     return {**EVALUATION, **(raw or {})}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_setting(key: str, value: Any) -> None:
+    """One evaluation setting, of the type its default has: the verbs' functions take it as it is (no command line
+    converts text), so ``n_per_label: "200"`` is refused here, before any method is trained."""
+    field = f"evaluation.{key}"
+    if key not in EVALUATION:
+        raise ConfigError(field, f"unknown setting; allowed: {', '.join(sorted(EVALUATION))}")
+    default = EVALUATION[key]
+    if isinstance(default, list) and not (isinstance(value, list) and value and all(_whole(v) for v in value)):
+        raise ConfigError(field, f"must be a list of whole numbers, got {value!r}")
+    if _whole(default) and not (_whole(value) and value >= 1):
+        raise ConfigError(field, f"must be a whole number >= 1, got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(field, f"must be text, got {value!r}")
 
 
 def _method(raw: Any, i: int) -> Method:

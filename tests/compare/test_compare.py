@@ -132,6 +132,11 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
         ({"benchmark": ["--suite", "coco", "--colour", "red"]}, "benchmark: unknown option '--colour'"),
         ({"benchmark": ["--steps", "4"]}, "benchmark: --steps is set by sfd compare for each method"),
         ({"evaluation": "none"}, "evaluation: must be a mapping of settings or false"),
+        ({"evaluation": {"n_per_label": "200"}}, "evaluation.n_per_label: must be a whole number >= 1, got '200'"),
+        ({"evaluation": {"seeds": 3}}, "evaluation.seeds: must be a list of whole numbers, got 3"),
+        ({"evaluation": {"speed_batch": True}}, "evaluation.speed_batch: must be a whole number >= 1, got True"),
+        ({"evaluation": {"reference": 5}}, "evaluation.reference: must be text, got 5"),
+        ({"evaluation": {"n_per_lable": 5}}, "evaluation.n_per_lable: unknown setting; allowed: classifier, "),
     ],
 )
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
