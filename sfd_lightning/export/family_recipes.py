@@ -7,14 +7,19 @@ sigma), and one Euler step from t to 0, x_t - t v, is its x0 prediction. Their p
 are given, so the recipe gives the unshifted u with shift(u) = t: u = t / (s - (s - 1) t).
 """
 
+import inspect
 import math
 from typing import Any, Dict, List, Optional
 
-PIPELINES = {
-    "SDXLUNet": ("StableDiffusionXLPipeline", "UNet2DConditionModel", "unet"),
-    "SD3Transformer": ("StableDiffusion3Pipeline", "SD3Transformer2DModel", "transformer"),
-    "FluxTransformer": ("FluxPipeline", "FluxTransformer2DModel", "transformer"),
-}
+
+def pipelines() -> Dict[str, type]:
+    """The networks with a recipe, by class name: those read with their family's own pipeline, each declaring its
+    ``pipeline_class``, ``network_class``, ``network`` part, ``noise_kind`` and guidance input as class
+    attributes (``models/components/pipeline_network.py``)."""
+    from sfd_lightning.models.components.pipeline_family import families
+    from sfd_lightning.models.components.pipeline_network import PipelineNetwork
+
+    return {cls.__name__: cls for cls in families() if issubclass(cls, PipelineNetwork)}
 
 
 def unshifted(t: float, shift: float) -> float:
@@ -29,14 +34,16 @@ def family_usage(
     size x ``vae_factor`` pixels."""
     net = ((meta.get("denoiser") or {}).get("init_args") or {}).get("net") or {}
     name = str(net.get("class_path", "")).rpartition(".")[2]
-    if name not in PIPELINES:
+    family = pipelines().get(name)
+    if family is None:
         return None
-    pipeline, network, part = PIPELINES[name]
+    pipeline, network, part = family.pipeline_class, family.network_class, family.network
+    vp = family.noise_kind == "vp"
     sigma = float(meta["sigma_init"])
     pixels = latent_shape[-1] * vae_factor
     load = f'pipe = {pipeline}.from_pretrained(BASE, {part}={network}.from_pretrained(THIS_MODEL, subfolder="{part}"))'
     z = f"z = torch.randn((1, {', '.join(str(s) for s in latent_shape)}), generator=torch.Generator().manual_seed(0))"
-    imports = f"from diffusers import {pipeline}, {network}" + (", DDPMScheduler" if name == "SDXLUNet" else "")
+    imports = f"from diffusers import {pipeline}, {network}" + (", DDPMScheduler" if vp else "")
     lines = [
         "```python",
         "import torch",
@@ -46,7 +53,7 @@ def family_usage(
         load,
         z,
     ]
-    if name == "SDXLUNet":
+    if vp:
         scale = sigma / math.sqrt(1 + sigma**2)
         lines += [
             "pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)"
@@ -61,11 +68,13 @@ def family_usage(
         u = unshifted(t, shift)
         latents = f"{t:.8f} * z"
         guidance = 1.0
-        if name == "FluxTransformer":
+        if family.packed_latents:
             latents = (
                 f"{pipeline}._pack_latents({t:.8f} * z, 1, {latent_shape[0]}, {latent_shape[1]}, {latent_shape[2]})"
             )
-            guidance = float((net.get("init_args") or {}).get("guidance", 3.5))  # the distilled guidance, an input
+        if family.guidance_input is not None:  # the distilled guidance, an input: the config's or the default
+            default = inspect.signature(family).parameters[family.guidance_input].default
+            guidance = float((net.get("init_args") or {}).get(family.guidance_input, default))
         lines += [
             f'image = pipe("a prompt", latents={latents}, sigmas=[{u:.8f}], num_inference_steps=1, '
             f"guidance_scale={guidance}, height={pixels}, width={pixels}).images[0]"
@@ -74,11 +83,7 @@ def family_usage(
             f"one Euler step from flow time {t:.6f} (sigma {sigma:.4f}; the pipeline shifts the given {u:.8f} "
             f"there) to 0"
         )
-    note = (
-        " (`guidance_scale` is FLUX.1-dev's distilled-guidance input, the one the generator was trained at)"
-        if name == "FluxTransformer"
-        else ""
-    )
+    note = f" (`guidance_scale` is {family.guidance_note})" if family.guidance_note else ""
     return [
         "## Use with stock diffusers",
         "",

@@ -2,18 +2,9 @@
 so a folder of the wrong family or without a text encoder is refused before any weight is read."""
 
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sfd_lightning.errors import ConfigError, describe
-
-# the pipeline class a hub id or folder declares -> the network component of this package that takes it
-COMPONENT_OF = {
-    "StableDiffusionPipeline": "SDUNet",
-    "StableDiffusionXLPipeline": "SDXLUNet",
-    "StableDiffusion3Pipeline": "SD3Transformer",
-    "FluxPipeline": "FluxTransformer",
-    "DiTPipeline": "DiTEps",
-}
 
 
 def read_index(pretrained: str, field: str) -> Dict[str, Any]:
@@ -39,14 +30,20 @@ def read_network_config(cls, pretrained: str, subfolder: Optional[str], field: s
 
 
 def check_pipeline(
-    pretrained: str, field: str, component: str, network: Optional[str], network_class: str
+    pretrained: str,
+    field: str,
+    component: str,
+    network: Optional[str],
+    network_class: str,
+    component_of: Mapping[str, str],
 ) -> Dict[str, Any]:
     """The index of ``pretrained``, after checking that it is ``component``'s family: its ``network`` part is a
-    ``network_class`` (null: the network is built from a config, not read)."""
+    ``network_class`` (null: the network is built from a config, not read); ``component_of``: the pipeline class a
+    hub id or folder declares -> the network that takes it, named in the refusal."""
     index = read_index(pretrained, field)
     declared = index.get("_class_name")
     if network is not None and (index.get(network) or [None, None])[1] != network_class:
-        other = COMPONENT_OF.get(declared)
+        other = component_of.get(declared)
         hint = f"; use {other}" if other and other != component else ""
         raise ConfigError(
             field,

@@ -14,12 +14,14 @@ from torch import nn
 from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pretrained import pretrained_or_new
+from sfd_lightning.models.components.pipeline_family import PipelineFamily
 
 
-class DiTEps(nn.Module):
+class DiTEps(nn.Module, PipelineFamily):
     """Class-conditional DiT as ``forward(x_t, t, labels) -> eps_hat`` (latents (B, C, S, S))."""
 
     noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
+    pipeline_class = "DiTPipeline"
 
     def __init__(
         self,

@@ -29,6 +29,8 @@ class FluxTransformer(PipelineNetwork):
 
     pipeline_class, network, network_class = "FluxPipeline", "transformer", "FluxTransformer2DModel"
     text_parts = ("text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2")
+    packed_latents, guidance_input = True, "guidance"
+    guidance_note = "FLUX.1-dev's distilled-guidance input, the one the generator was trained at"
 
     def __init__(
         self,

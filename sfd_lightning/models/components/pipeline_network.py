@@ -16,19 +16,27 @@ from torch import nn
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pipeline_parts import check_pipeline, check_text_parts, read_network_config
 from sfd_lightning.io.pretrained import load_pretrained
+from sfd_lightning.models.components.pipeline_family import PipelineFamily, component_of
 from sfd_lightning.models.components.pipeline_text import Encoded, PipelineText
 
 FIELD = "net.init_args.pretrained"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-class PipelineNetwork(nn.Module):
-    """A pipeline's denoising network with its text encoders; the network is ``self.<network>``."""
+class PipelineNetwork(nn.Module, PipelineFamily):
+    """A pipeline's denoising network with its text encoders; the network is ``self.<network>``.
+
+    A subclass declares its family in the class attributes below, which the family check made before any weight is
+    read and the model card's stock-diffusers recipe (``export/family_recipes.py``) read."""
 
     pipeline_class: str  # diffusers pipeline class, e.g. "StableDiffusion3Pipeline"
     network: str  # the network's part: "unet" or "transformer"
     network_class: str  # its diffusers class, e.g. "SD3Transformer2DModel"
     text_parts: Tuple[str, ...]  # the text encoders and tokenizers it needs
+    noise_kind: str  # the denoiser adapter it takes: "vp" (VPDenoiser: one DDPM step) or "flow" (FlowDenoiser)
+    packed_latents: bool = False  # its pipeline takes latents packed into patches (the pipeline's _pack_latents)
+    guidance_input: Optional[str] = None  # the argument the network takes as its pipeline's guidance_scale, if any
+    guidance_note: str = ""  # what the model card says of that guidance_scale
 
     def __init__(
         self,
@@ -80,7 +88,12 @@ class PipelineNetwork(nn.Module):
 
         name = type(self).__name__
         index = check_pipeline(
-            pretrained, FIELD, name, None if network_config is not None else self.network, self.network_class
+            pretrained,
+            FIELD,
+            name,
+            None if network_config is not None else self.network,
+            self.network_class,
+            component_of(),
         )
         if network_config is not None:
             self.check_network_config(dict(network_config), "net.init_args.network_config")

@@ -17,6 +17,7 @@ from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.pipeline_parts import check_text_parts, read_network_config
 from sfd_lightning.io.pretrained import load_pretrained
+from sfd_lightning.models.components.pipeline_family import PipelineFamily
 from sfd_lightning.models.components.prompt_cache import PromptCache
 
 
@@ -103,10 +104,11 @@ class SharedTextEncoder(PromptCache):
             handle.remove()
 
 
-class SDUNet(nn.Module):
+class SDUNet(nn.Module, PipelineFamily):
     """Text-conditional latent UNet: ``forward(x_t, t, prompts) -> eps_hat (or v)`` on (B, 4, S, S) latents."""
 
     noise_kind = "vp"  # the denoiser adapter it takes: VPDenoiser
+    pipeline_class = "StableDiffusionPipeline"
 
     def __init__(
         self,
