@@ -9,12 +9,20 @@ ones. The prompt kept after each budget is the projection, decoded to text: a pr
 generating from that text through the normal prompt path.
 """
 
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from sfd_lightning.attack.search_steps import check_finite, search_steps
+from sfd_lightning.attack.context import AttackContext
+from sfd_lightning.attack.forget_spec import ForgetSpec, repeated
+from sfd_lightning.attack.options import LEARNING_RATE, MAX_LR, MAX_STEPS, POSITIVE, STEPS, Attack, Option
+from sfd_lightning.attack.rows import diverged_rows, progress, row
+from sfd_lightning.attack.search_steps import check_finite, search_steps, until_diverged
+from sfd_lightning.diffusion.conditions import ConditionTokens
+from sfd_lightning.errors import ConfigError
+from sfd_lightning.judges.protocol import rates
+from sfd_lightning.pipelines.base import Pipeline
 
 Render = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (z (B, ...), words (m, D)) -> images
 # The token window of a text encoder without one of its own (a bag of words reads, and averages, any number of words):
@@ -73,3 +81,109 @@ def pez_search(
         if step in milestones:
             out[step] = nearest_words(soft.detach(), table)
     return out
+
+
+def adversarial_prompt_rows(target: Pipeline, ctx: AttackContext) -> List[Dict[str, Any]]:
+    """Budget: PEZ steps; each row's ``prompt`` is the words found, appended to every forget prompt and judged from
+    that text."""
+    s, net = ctx.settings, target.net
+    if ctx.spec.context is None or not hasattr(net, "vocabulary_table"):
+        raise ConfigError(
+            "--attack",
+            "adversarial prompts attack prompt-conditional runs whose text encoder has a vocabulary "
+            f"(SDUNet, TextUNet); {type(net).__name__} has none",
+        )
+    forget, cls = ctx.spec.forget, ctx.spec.forget_class
+
+    def render(z: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        b = z.shape[0]
+        return target.generate(z, ConditionTokens(words.expand(b, -1, -1), repeated(forget, b)))
+
+    found, stop = until_diverged(
+        lambda: pez_search(
+            render,
+            net.vocabulary_table().to(ctx.device),
+            lambda x: -ctx.surrogate.log_prob(x, cls).mean(),
+            s.prompt_words,
+            s.prompt_steps,
+            target.shape,
+            s.embedding_batch,
+            s.prompt_lr,
+            torch.Generator().manual_seed(s.seed + 4),
+            progress("prompt", target),
+        )
+    )
+    z, rows = ctx.noise(s.n, target.shape, offset=4), []
+    for step in sorted(found):
+        words = net.token_text(found[step].tolist())
+        prompts = [f"{p} {words}" for p in repeated(forget, s.n)]
+        with torch.no_grad():
+            images = target.generate(z, prompts)
+        rows.append(
+            dict(row("prompt", step, target, rates(ctx.judges, images, torch.tensor(cls)), None, s.n), prompt=words)
+        )
+    return rows + diverged_rows("prompt", target, ctx, s.prompt_steps, stop, "--prompt-lr", s.n, prompt=None)
+
+
+def check_prompt_words(targets: Sequence[Pipeline], settings: Any, spec: ForgetSpec) -> None:
+    """``--prompt-words`` within what each target's text encoder reads after the longest forget prompt, before any
+    attack runs (a prompt attack on a network without a vocabulary is refused by the attack itself)."""
+    if "prompt" not in settings.attacks or spec.context is None:
+        return
+    for target in targets:
+        if not hasattr(target.net, "vocabulary_table"):
+            continue
+        room = prompt_room(target.net, spec.forget)
+        if settings.prompt_words > room:
+            raise ConfigError(
+                "--prompt-words",
+                f"the {target.description}'s text encoder reads at most {room} words "
+                f"after its longest forget prompt, got {settings.prompt_words}",
+            )
+
+
+def words_found(result: Dict[str, Any]) -> List[str]:
+    """The report's list of the words each budget found."""
+    found = [
+        f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}"
+        for r in result["rows"]
+        if r["attack"] == "prompt" and r.get("diverged") is None
+    ]
+    return ["", "Adversarial prompt words found (appended to every forget prompt):", *found] if found else []
+
+
+PROMPT = Attack(
+    "prompt",
+    adversarial_prompt_rows,
+    options=(
+        Option(
+            "prompt_words",
+            "int",
+            3,
+            "adversarial prompt: words appended to each forget "
+            "prompt (at most what the text encoder reads after the longest forget prompt)",
+            POSITIVE,
+        ),
+        Option(
+            "prompt_steps",
+            "steps",
+            (0, 25, 100),
+            f"adversarial prompt budgets: PEZ search steps (each at most {MAX_STEPS:,})",
+            STEPS,
+            compare=True,
+        ),
+        Option(
+            "prompt_lr",
+            "float",
+            0.1,
+            f"adversarial prompt: Adam learning rate of the search (> 0, at most {MAX_LR:g})",
+            LEARNING_RATE,
+        ),
+    ),
+    prompt_only=True,
+    axis="adversarial prompt: search steps",
+    column="adversarial prompt {budget} steps",
+    compare_when="prompt_steps",
+    check=check_prompt_words,
+    notes=words_found,
+)

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import yaml
 
-from sfd_lightning.attack.context import AttackSettings
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
+from sfd_lightning.attack.registry import AttackSettings, needs
 from sfd_lightning.data.prompt_files import prompts_from, read_prompt_file
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.image_sets import ImageSet, open_image_set
@@ -119,10 +119,11 @@ def attack_examples(
     source: str, spec: ForgetSpec, teacher: Pipeline, settings: AttackSettings, device: torch.device
 ) -> Tuple[Optional[torch.Tensor], Optional[Tuple[torch.Tensor, Any]]]:
     """(examples of the forgotten concept, retained examples with their conditions), each only if an attack of
-    ``settings`` needs it: the embedding and relearning attacks the former, benign relearning the latter."""
-    needs = set(settings.attacks)
-    examples = examples_of(source, spec, teacher, settings, device) if needs & {"embedding", "relearn"} else None
-    retained = retained_examples_of(source, spec, teacher, settings, device) if "benign" in needs else None
+    ``settings`` needs it (``Attack.needs``: the embedding and relearning attacks the former, benign relearning the
+    latter)."""
+    needed = needs(settings)
+    examples = examples_of(source, spec, teacher, settings, device) if "examples" in needed else None
+    retained = retained_examples_of(source, spec, teacher, settings, device) if "retained" in needed else None
     return examples, retained
 
 

@@ -16,22 +16,17 @@ attack.md (the table) and attack.png (success rate against budget) into ``--out`
 """
 
 import argparse
-import math
+import inspect
 import os
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 
-from sfd_lightning.attack.context import MAX_LR, MAX_RESTARTS, MAX_STEPS, check_range
-from sfd_lightning.attack.harness import (
-    ATTACKS,
-    PROMPT_ONLY,
-    AttackContext,
-    AttackSettings,
-    check_prompt_words,
-    run_attacks,
-)
+from sfd_lightning.attack.context import AttackContext
+from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.inputs import attack_examples, attack_target, reference_of, run_folder, spec_of
+from sfd_lightning.attack.options import KINDS, check_range, listed
+from sfd_lightning.attack.registry import ATTACKS, OPTIONS, AttackSettings, check_targets, chosen, settings_from
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
@@ -41,22 +36,7 @@ from sfd_lightning.loggers.wandb_run import find_run, report_to_run
 from sfd_lightning.pipelines.load import load_pipeline, teacher_of
 
 MAX_TEACHER_STEPS = 1_000  # a DDPM schedule's timesteps: DDIM with more steps than it has is no finer
-
-
-def floats(text: str, field: str) -> List[float]:
-    """Comma-separated numbers (their range is :meth:`AttackSettings.check`'s)."""
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(field, f"expected comma-separated numbers, got {text!r}") from None
-
-
-def whole_numbers(text: str, field: str) -> List[int]:
-    """Comma-separated whole numbers: step budgets."""
-    values = floats(text, field)
-    if not all(math.isfinite(v) and v == int(v) for v in values):
-        raise ConfigError(field, f"expected comma-separated whole numbers, got {text!r}")
-    return [int(v) for v in values]
+COMMAND_OPTIONS = [o for o in OPTIONS.values() if o.help is not None]  # the registered attacks' sfd attack options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,54 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="real labelled images for the pinpoint FIDs (digits, cifar10:ROOT, .npz, folder)",
     )
-    p.add_argument("--eps", default="0,0.25,0.5,1", help="noise budgets eps (radius eps*sqrt(d))")
-    p.add_argument("--pgd-steps", type=int, default=10, help=f"PGD steps per restart (at most {MAX_STEPS:,})")
-    p.add_argument("--restarts", type=int, default=2, help=f"PGD restarts (the first from z0), 1 to {MAX_RESTARTS}")
-    p.add_argument(
-        "--embedding-steps",
-        default="0,25,100,200",
-        help=f"embedding attack budgets: optimiser steps (each at most {MAX_STEPS:,})",
-    )
-    p.add_argument(
-        "--k-examples", type=int, default=16, help="examples the embedding and relearning attacks fit (<= 16)"
-    )
-    p.add_argument(
-        "--prompt-words",
-        type=int,
-        default=3,
-        help="adversarial prompt: words appended to each forget "
-        "prompt (at most what the text encoder reads after the longest forget prompt)",
-    )
-    p.add_argument(
-        "--prompt-steps",
-        default="0,25,100",
-        help=f"adversarial prompt budgets: PEZ search steps (each at most {MAX_STEPS:,})",
-    )
-    p.add_argument(
-        "--prompt-lr",
-        type=float,
-        default=0.1,
-        help=f"adversarial prompt: Adam learning rate of the search (> 0, at most {MAX_LR:g})",
-    )
-    p.add_argument(
-        "--relearn-steps",
-        default="0,50,200,1000",
-        help=f"relearning budgets: fine-tuning steps on the examples (each at most {MAX_STEPS:,})",
-    )
-    p.add_argument(
-        "--relearn-lr",
-        default="1e-4",
-        help="the relearning fine-tuning's Adam learning rates, comma-separated "
-        "(a grid: each runs from the released model; tables give each, compare the worst case), each > 0, "
-        f"at most {MAX_LR:g}",
-    )
-    p.add_argument(
-        "--relearn-weights",
-        default="full",
-        help="what relearning fine-tunes, comma-separated: full (every "
-        "weight), lora (LoRA adapters on every Linear and Conv2d layer)",
-    )
-    p.add_argument("--lora-rank", type=int, default=4, help="rank of the LoRA adapters of --relearn-weights lora")
+    for option in COMMAND_OPTIONS:
+        p.add_argument(option.flag, type=KINDS[option.kind][1], default=option.default, help=option.help)
     p.add_argument("--n", type=int, default=200, help="attacked samples per budget")
     p.add_argument("--pinpoint-k", type=int, default=2, help="nearest classes whose collateral is reported (0: none)")
     p.add_argument(
@@ -178,41 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_of(args: argparse.Namespace, prompt_run: bool) -> AttackSettings:
-    chosen = args.attack or ["all"]
-    attacks = [a for a in ATTACKS if a not in PROMPT_ONLY or prompt_run] if "all" in chosen else chosen
-    steps = whole_numbers(args.embedding_steps, "--embedding-steps")
-    relearn = whole_numbers(args.relearn_steps, "--relearn-steps")
-    prompt_steps = whole_numbers(args.prompt_steps, "--prompt-steps")
-    settings = AttackSettings(
-        attacks=attacks,
-        n=args.n,
-        eps=floats(args.eps, "--eps"),
-        pgd_steps=args.pgd_steps,
-        restarts=args.restarts,
-        embedding_steps=steps,
-        k_examples=args.k_examples,
-        pinpoint_k=args.pinpoint_k,
-        relearn_steps=relearn,
-        relearn_lr=floats(args.relearn_lr, "--relearn-lr"),
-        relearn_weights=[w.strip() for w in args.relearn_weights.split(",") if w.strip()],
-        lora_rank=args.lora_rank,
-        prompt_words=args.prompt_words,
-        prompt_steps=prompt_steps,
-        prompt_lr=args.prompt_lr,
-        seed=args.seed,
-    )
-    settings.check()
+    values = {name: getattr(args, name) for name in ("n", "pinpoint_k", "seed", *(o.name for o in COMMAND_OPTIONS))}
+    settings = settings_from(chosen(args.attack or ["all"], prompt_run), values)
     check_range("--teacher-steps", args.teacher_steps, 1, MAX_TEACHER_STEPS)
     return settings
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     attack(**vars(build_parser().parse_args(argv)))
-
-
-def listed(value: Any) -> str:
-    """A list argument (or one value) as its option's comma-separated text."""
-    return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
 
 def attack(
@@ -227,18 +134,6 @@ def attack(
     judge: str = "assets/digits_judge.pt",
     examples: str = "teacher",
     reference: Optional[str] = None,
-    eps: Union[str, float, Sequence[float]] = "0,0.25,0.5,1",
-    pgd_steps: int = 10,
-    restarts: int = 2,
-    embedding_steps: Union[str, Sequence[int]] = "0,25,100,200",
-    k_examples: int = 16,
-    prompt_words: int = 3,
-    prompt_steps: Union[str, Sequence[int]] = "0,25,100",
-    prompt_lr: float = 0.1,
-    relearn_steps: Union[str, Sequence[int]] = "0,50,200,1000",
-    relearn_lr: Union[str, float, Sequence[float]] = "1e-4",
-    relearn_weights: Union[str, Sequence[str]] = "full",
-    lora_rank: int = 4,
     n: int = 200,
     pinpoint_k: int = 2,
     concept: Optional[str] = None,
@@ -251,14 +146,18 @@ def attack(
     seed: int = 0,
     trust_classes: Optional[str] = None,
     device: Optional[str] = None,
+    **options: Any,
 ) -> Dict[str, str]:
-    """``sfd attack``: the arguments are its options (``attack``: one name or a list; budgets and the other
-    comma-separated options: a list or the text; ``device``: default cuda if there is one). Returns the files
-    written (``json``, ``md``, ``png``)."""
-    args = argparse.Namespace(**locals())  # the options, as the helpers below read them
+    """``sfd attack``: the arguments are its options (``attack``: one name or a list; the registered attacks' options
+    (``eps``, ``relearn_steps``, ...: ``attack.registry.OPTIONS``) and the other comma-separated options: a list or
+    the text; ``device``: default cuda if there is one). Returns the files written (``json``, ``md``, ``png``)."""
+    given = dict(locals())
+    unknown = sorted(set(given.pop("options")) - {o.name for o in COMMAND_OPTIONS})
+    if unknown:
+        raise TypeError(f"attack() got an unexpected keyword argument {unknown[0]!r}")
+    defaults = {o.name: o.default for o in COMMAND_OPTIONS}
+    args = argparse.Namespace(**{**defaults, **given, **options})  # the options, as the helpers below read them
     args.attack = [attack] if isinstance(attack, str) else (list(attack) if attack else None)
-    for name in ("eps", "embedding_steps", "prompt_steps", "relearn_steps", "relearn_lr", "relearn_weights"):
-        setattr(args, name, listed(getattr(args, name)))
     args.class_words = listed(class_words) if class_words is not None else None
     args.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     apply_trust_argument(args)
@@ -270,7 +169,7 @@ def attack(
         meta["forget_label"] = args.forget_label
     spec = spec_of(meta, target, args)
     settings = settings_of(args, spec.context is not None)
-    check_prompt_words([target] if args.skip_teacher else [teacher, target], settings, spec)
+    check_targets([target] if args.skip_teacher else [teacher, target], settings, spec)
     out = args.out or os.path.join(run_folder(args.ckpt) or "runs", "attack")
     if os.path.exists(os.path.join(out, "attack.json")) and not args.overwrite:
         raise ConfigError(
@@ -302,3 +201,18 @@ def attack(
     if run is not None:
         report_to_run(run, flat(result), "", paths["json"])
     return paths
+
+
+def _signature() -> inspect.Signature:
+    """``attack``'s signature with the registered attacks' options as typed keyword arguments (``help(attack)``)."""
+    own = [p for p in inspect.signature(attack).parameters.values() if p.kind != p.VAR_KEYWORD]
+    typed = {"int": int, "float": float, "floats": Union[str, float, Sequence[float]]}
+    typed.update(steps=Union[str, Sequence[int]], names=Union[str, Sequence[str]])
+    added = [
+        inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default, annotation=typed[o.kind])
+        for o in COMMAND_OPTIONS
+    ]
+    return inspect.signature(attack).replace(parameters=own + added)
+
+
+attack.__signature__ = _signature()

@@ -5,16 +5,11 @@ import json
 import os
 from typing import Any, Dict, List, Tuple
 
+from sfd_lightning.attack.registry import ATTACKS, budget_axes
+from sfd_lightning.attack.rows import tuning
 from sfd_lightning.io.figures import panels, rate_axes, save
 from sfd_lightning.io.markdown_table import markdown_table
 
-BUDGET_AXIS = {
-    "noise": "noise budget eps (||z - z0|| <= eps sqrt(d))",
-    "embedding": "embedding attack: optimiser steps",
-    "prompt": "adversarial prompt: search steps",
-    "relearn": "relearning: fine-tuning steps on the concept's examples",
-    "benign": "benign fine-tuning: steps on retained examples",
-}
 DIVERGED = (
     "diverged: the attack's search went non-finite (NaN or infinite) by that budget, so it was not scored; its "
     "learning rate is too large. Not a failed attack: nothing is known about the forgetting there."
@@ -22,21 +17,8 @@ DIVERGED = (
 LOSSES = {"denoising": "its denoising loss", "mmd": "MMD^2 of surrogate features"}
 
 
-def tuning(row: Dict[str, Any]) -> str:
-    """A fine-tuning row's weights and learning rate (``full, lr 0.0001``); empty for other attacks."""
-    return f"{row['weights']}, lr {row['lr']:g}" if "lr" in row else ""
-
-
 def budget_label(row: Dict[str, Any]) -> str:
-    if row["attack"] == "noise":
-        return f"eps {row['budget']:g}"
-    if row["attack"] in ("relearn", "benign") and tuning(row):
-        return f"{row['budget']} steps ({tuning(row)})"
-    if row["attack"] in ("embedding", "relearn", "benign"):
-        return f"{row['budget']} steps"
-    if row["attack"] == "prompt":
-        return f"{row['budget']} steps"
-    return "all held-out prompts" if row["budget"] == -1 else repr(row.get("prompt", row["budget"]))
+    return ATTACKS[row["attack"]].label(row)
 
 
 def percent(value: Any) -> str:
@@ -79,14 +61,9 @@ def markdown(result: Dict[str, Any]) -> str:
         "",
         markdown_table(head, cells),
     ]
-    found = [
-        f"- {r['target']}, {r['budget']} steps: + {r['prompt']!r}"
-        for r in result["rows"]
-        if r["attack"] == "prompt" and r.get("diverged") is None
-    ]
-    words = ["", "Adversarial prompt words found (appended to every forget prompt):", *found] if found else []
+    notes = [line for a in ATTACKS.values() if a.notes is not None for line in a.notes(result)]
     broken = ["", DIVERGED] if any(r.get("diverged") is not None for r in result["rows"]) else []
-    return "\n".join(text + broken + words + pinpoint_markdown(result, judges)) + "\n"
+    return "\n".join(text + broken + notes + pinpoint_markdown(result, judges)) + "\n"
 
 
 def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
@@ -118,7 +95,8 @@ def pinpoint_markdown(result: Dict[str, Any], judges: List[str]) -> List[str]:
 
 def plot(result: Dict[str, Any], path: str) -> bool:
     """Success rate against budget, one panel per budgeted attack; solid: the last judge, dashed: the first."""
-    attacks = [a for a in BUDGET_AXIS if any(r["attack"] == a for r in result["rows"])]
+    axis_of = budget_axes()
+    attacks = [a for a in axis_of if any(r["attack"] == a for r in result["rows"])]
     if not attacks:
         return False
     fig, axes = panels(1, len(attacks), (5, 3.6))
@@ -145,7 +123,7 @@ def plot(result: Dict[str, Any], path: str) -> bool:
                     marker="o",
                     label=f"{name} ({judge})",
                 )
-        rate_axes(ax, BUDGET_AXIS[attack], "attack success rate")
+        rate_axes(ax, axis_of[attack], "attack success rate")
     save(fig, path)
     return True
 
@@ -155,7 +133,7 @@ def flat(result: Dict[str, Any]) -> Dict[str, float]:
     attacks as ``attack/relearn/<full|lora_rR>/lr<LR>/<steps>/...``."""
     out: Dict[str, float] = {}
     for r in result["rows"]:
-        budget = "all" if r["attack"] == "paraphrase" and r["budget"] == -1 else f"{r['budget']:g}"
+        budget = "all" if r["budget"] == -1 else f"{r['budget']:g}"  # -1: every budget pooled (paraphrases)
         variant = f"/{r['weights'].replace(' ', '_')}/lr{r['lr']:g}" if "lr" in r else ""
         base = f"attack/{r['attack']}{variant}/{budget}/{r['target']}"
         out.update({f"{base}/{j}": v for j, v in r["success"].items() if v is not None})

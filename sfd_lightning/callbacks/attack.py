@@ -10,10 +10,11 @@ from typing import Optional, Sequence
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from sfd_lightning.attack.context import PROMPT_ONLY, AttackContext, AttackSettings
+from sfd_lightning.attack.context import AttackContext
 from sfd_lightning.attack.forget_spec import ForgetSpec, class_spec, prompt_spec
 from sfd_lightning.attack.harness import run_attacks
 from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, attack_target, reference_of
+from sfd_lightning.attack.registry import PROMPT_ONLY, AttackSettings
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.io.run_dir import run_dir

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
+from sfd_lightning.attack.registry import ATTACKS
 from sfd_lightning.compare.record import RECORD
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
@@ -162,13 +163,7 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
     return result
 
 
-ATTACK_KEYS = {
-    "noise": "noise eps {budget:g}",
-    "embedding": "embedding {budget} steps",
-    "prompt": "adversarial prompt {budget} steps",
-    "relearn": "relearn{lora} {budget} steps",
-    "benign": "benign{lora} {budget} steps",
-}
+ATTACK_KEYS = {name: a.column for name, a in ATTACKS.items() if a.column}  # attack -> its columns' key
 
 
 def attack_columns(rows: List[Dict[str, Any]]) -> Dict[str, float]:
@@ -201,25 +196,25 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
             if spec.prompts
             else {"forget_label": spec.forget_label}
         )
-        attacks, options = ["noise", "embedding"], {}
-        if spec.prompts and a.get("prompt_steps"):  # adversarial prompts: prompt models only
-            attacks.append("prompt")
-            options["prompt_steps"] = a["prompt_steps"]
-        if a.get("relearn_steps"):
-            attacks += ["relearn", "benign"]
-            options.update(
-                relearn_steps=a["relearn_steps"],
-                relearn_lr=a.get("relearn_lr", 1e-4),
-                relearn_weights=a.get("relearn_weights", "full"),
-                lora_rank=a.get("lora_rank", 4),
-            )
+        attacks, options = [], {}
+        for name, kind in ATTACKS.items():  # a column's attack: always, or when the spec gives its key
+            if kind.column is None or (kind.prompt_only and not spec.prompts):  # prompt attacks: prompt models only
+                continue
+            if kind.compare_when is None or a.get(kind.compare_when):
+                attacks.append(name)
+                # an attack run always needs its compared options; one the spec turns on, those the spec gives
+                options.update(
+                    {
+                        o.name: a[o.name]
+                        for o in kind.options
+                        if o.compare and (kind.compare_when is None or o.name in a)
+                    }
+                )
         run_attack(
             ckpt,
             attack=attacks,
             **options,
             **target,
-            eps=a["eps"],
-            embedding_steps=a["embedding_steps"],
             n=a["n"],
             teacher_steps=a["teacher_steps"],
             examples=a["examples"],

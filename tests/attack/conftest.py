@@ -6,9 +6,10 @@ import pytest
 import torch
 from seeded_weights import seeded_module as seeded
 
-from sfd_lightning.attack.context import AttackContext, AttackSettings
+from sfd_lightning.attack.context import AttackContext
 from sfd_lightning.attack.forget_spec import class_spec
 from sfd_lightning.attack.inputs import attack_target
+from sfd_lightning.attack.registry import AttackSettings
 from sfd_lightning.judges.classifier import ClassifierJudge
 from sfd_lightning.judges.protocol import Surrogate
 from sfd_lightning.models.components import ConvClassifier, MLPClassifier

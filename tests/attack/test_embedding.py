@@ -3,8 +3,7 @@
 import torch
 from torch import nn
 
-from sfd_lightning.attack.embedding import invert_token, mmd2
-from sfd_lightning.attack.harness import token_renderer
+from sfd_lightning.attack.embedding import invert_token, mmd2, token_renderer
 from sfd_lightning.diffusion.conditions import ConditionTokens
 from sfd_lightning.judges.classifier import ClassifierJudge
 from sfd_lightning.judges.protocol import Surrogate

@@ -4,10 +4,12 @@ import pytest
 import torch
 from conftest import tiny_classifier
 
-from sfd_lightning.attack.context import AttackContext, AttackSettings
+from sfd_lightning.attack.context import AttackContext
+from sfd_lightning.attack.embedding import token_renderer
 from sfd_lightning.attack.forget_spec import class_spec, prompt_spec
-from sfd_lightning.attack.harness import paraphrase_rows, token_renderer
 from sfd_lightning.attack.inputs import attack_target
+from sfd_lightning.attack.paraphrase import paraphrase_rows
+from sfd_lightning.attack.registry import AttackSettings
 from sfd_lightning.diffusion import VPDenoiser
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.judges.classifier import ClassifierJudge

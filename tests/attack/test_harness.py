@@ -79,10 +79,11 @@ def test_a_prompt_search_that_diverges_is_marked_diverged_not_scored(tmp_path, c
     inf; a search that still goes non-finite stops, and its later budgets are rows marked diverged."""
     from project import ROOT
 
-    from sfd_lightning.attack.context import AttackContext, AttackSettings
+    from sfd_lightning.attack.adversarial_prompt import adversarial_prompt_rows
+    from sfd_lightning.attack.context import AttackContext
     from sfd_lightning.attack.forget_spec import prompt_spec
-    from sfd_lightning.attack.harness import adversarial_prompt_rows
     from sfd_lightning.attack.inputs import DIGIT_WORDS
+    from sfd_lightning.attack.registry import AttackSettings
     from sfd_lightning.data.prompt_files import read_prompt_file
     from sfd_lightning.judges.classifier import ClassifierJudge
     from sfd_lightning.judges.protocol import Surrogate

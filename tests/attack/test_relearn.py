@@ -94,8 +94,8 @@ def test_a_class_the_teacher_was_made_to_forget_comes_back_with_its_denoising_lo
         with torch.no_grad():
             return rates(judges, target.generate(z, threes), torch.tensor(3))
 
-    from sfd_lightning.attack.context import AttackSettings
     from sfd_lightning.attack.forget_spec import class_spec
+    from sfd_lightning.attack.registry import AttackSettings
 
     settings = AttackSettings(attacks=("relearn",), k_examples=16)
     examples, _ = attack_examples("digits", class_spec(10, 3), target, settings, device)
