@@ -21,9 +21,24 @@ ALL_CONFIGS = sorted(
 FRAGMENTS = sorted(
     p.relative_to(CONFIGS).as_posix() for folder in FRAGMENT_FOLDERS for p in (CONFIGS / folder).glob("*.yaml")
 )
+
+
+def names_a_pipeline_family(node) -> bool:
+    """Whether a config tree names a network read from a diffusers pipeline (a class declaring its
+    ``pipeline_class``: SD, SDXL, SD3, FLUX.1, DiT), whose weights come from the hub."""
+    from sfd_lightning.models.components.pipeline_family import families
+
+    if isinstance(node, dict):
+        module, _, name = str(node.get("class_path", "")).rpartition(".")
+        if module.startswith("sfd_lightning.") and getattr(importlib.import_module(module), name, None) in families():
+            return True
+        return any(names_a_pipeline_family(v) for v in node.values())
+    return isinstance(node, list) and any(names_a_pipeline_family(v) for v in node)
+
+
 # Configs that read what a user makes or downloads first (a trained teacher or classifier under
 # runs/, torchvision's or the hub's weights): parsed and type-checked here; test_real_configs and
-# test_imagenet_dit / test_stable_diffusion run them with tiny models.
+# test_imagenet_dit / test_stable_diffusion / test_pipeline_families run them with tiny models.
 NEEDS_USER_FILES = {
     "cifar10_classifier.yaml",
     "cifar10_distill.yaml",
@@ -31,18 +46,11 @@ NEEDS_USER_FILES = {
     "cifar10_forget_2stage.yaml",
     "stl10_classifier.yaml",
     "stl10_forget.yaml",
-    "imagenet_forget.yaml",
-    "sd_celebrity_forget.yaml",
-    "sd_nudity_forget.yaml",
     "baselines/cifar10_esd.yaml",
     "baselines/cifar10_salun.yaml",
     "baselines/cifar10_sa.yaml",
     "baselines/cifar10_retrain.yaml",
-    "baselines/sd_nudity_esd.yaml",
-    "baselines/sd_celebrity_esd.yaml",
-    "baselines/sd_nudity_salun.yaml",
-    "baselines/sd_celebrity_sa.yaml",
-    *(f"{family}_{task}_forget.yaml" for family in ("sdxl", "sd3", "flux") for task in ("nudity", "celebrity")),
+    *(name for name in ALL_CONFIGS if names_a_pipeline_family(load_config(CONFIGS / name))),
 }
 
 

@@ -6,8 +6,9 @@ are character-level (``write_tokenizer``; a character unigram for T5), so any lo
 """
 
 import string
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from random_pipelines import write_index, write_tokenizer
 
@@ -280,3 +281,56 @@ def write_random_flux(
         },
     )
     return folder
+
+
+def encode_sdxl_prompts(pipeline, prompts, **kwargs) -> Tuple[Any, Any]:
+    """SDXL's pipeline's own prompt encoding: token and pooled embeddings."""
+    embeds, _, pooled, _ = pipeline.encode_prompt(prompts, device="cpu", do_classifier_free_guidance=False, **kwargs)
+    return embeds, pooled
+
+
+def encode_sd3_prompts(pipeline, prompts, **kwargs) -> Tuple[Any, Any]:
+    """SD3's pipeline's own prompt encoding (its second and third prompts: the first's)."""
+    embeds, _, pooled, _ = pipeline.encode_prompt(
+        prompts, None, None, device="cpu", do_classifier_free_guidance=False, **kwargs
+    )
+    return embeds, pooled
+
+
+def encode_flux_prompts(pipeline, prompts, **kwargs) -> Tuple[Any, Any]:
+    """FLUX.1's pipeline's own prompt encoding (its text ids left out)."""
+    embeds, pooled, _ = pipeline.encode_prompt(prompts, None, device="cpu", **kwargs)
+    return embeds, pooled
+
+
+@dataclass(frozen=True)
+class TinyFamily:
+    """A family's tiny random pipeline as tests/models/components/test_pipeline_families.py uses it."""
+
+    prefix: str  # its configs' names: configs/<prefix>_<task>_forget.yaml
+    write: Callable[[Path], Path]  # writes the tiny pipeline folder
+    encode_prompts: Callable[..., Tuple[Any, Any]]  # the family pipeline's own encode_prompt: the embeddings' reference
+    net: Dict[str, Any] = field(default_factory=dict)  # network arguments the tiny pipeline always needs
+    text: Dict[str, Any] = field(default_factory=dict)  # text arguments for short tiny prompts (and encode_prompts')
+    fit: Dict[str, Any] = field(default_factory=dict)  # network arguments a two-step fit of a shipped config adds
+    schedule: Dict[str, Any] = field(default_factory=dict)  # the teacher schedule's arguments for the tiny latents
+
+
+# backbone class name -> its tiny pipeline; every PipelineNetwork has one (test_pipeline_families checks)
+TINY_FAMILIES = {
+    "SDXLUNet": TinyFamily(
+        "sdxl",
+        write_random_sdxl,
+        encode_sdxl_prompts,
+        fit=dict(vae_scale_factor=2),  # the tiny VAE's (two blocks): the time ids state the pixel size
+    ),
+    "SD3Transformer": TinyFamily("sd3", write_random_sd3, encode_sd3_prompts, text=dict(max_sequence_length=16)),
+    "FluxTransformer": TinyFamily(
+        "flux",
+        write_random_flux,
+        encode_flux_prompts,
+        net=dict(resolution=8),
+        text=dict(max_sequence_length=16),
+        schedule=dict(image_tokens=16),  # 8 x 8 latents: 4 x 4 patches
+    ),
+}

@@ -1,6 +1,7 @@
-"""SDXL, SD3 and FLUX.1 through diffusers on tiny random pipelines built here (helpers/tiny_families.py): the
-frozen shared text side, the family checks made before any weight is read, and a two-iteration fit of each
-family's shipped config followed by `sfd sample`, `sfd export` and `load_generator`."""
+"""Every family read with its own diffusers pipeline (SDXL, SD3 and FLUX.1: the backbone classes) on tiny random
+pipelines built here (helpers/random_families.py's TINY_FAMILIES): the frozen shared text side, the family checks
+made before any weight is read, and a two-iteration fit of each family's shipped config followed by `sfd sample`,
+`sfd export` and `load_generator`."""
 
 import copy
 import json
@@ -11,12 +12,21 @@ import pytest
 import torch
 import yaml
 from project import ROOT
-from tiny_families import make_tiny_family, tiny_family_config
+from random_families import TINY_FAMILIES
+from tiny_families import backbones, make_tiny_family, tiny_family_config, tiny_of
 from tiny_sd import make_tiny_clip, make_tiny_sd, sample_two_prompts
 
 from sfd_lightning.errors import ConfigError
 
-FAMILIES = ("sdxl", "sd3", "flux")
+BACKBONES = backbones()  # {config prefix: backbone class}
+FAMILIES = tuple(BACKBONES)
+
+
+def test_every_family_has_a_tiny_pipeline():
+    from sfd_lightning.models.components.pipeline_family import families
+    from sfd_lightning.models.components.pipeline_network import PipelineNetwork
+
+    assert {cls.__name__ for cls in families() if issubclass(cls, PipelineNetwork)} == set(TINY_FAMILIES)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +39,7 @@ def tiny(tmp_path_factory):
 
 
 def network(family: str, folder, **kwargs):
-    from sfd_lightning.models.components import FluxTransformer, SD3Transformer, SDXLUNet
-
-    cls = {"sdxl": SDXLUNet, "sd3": SD3Transformer, "flux": FluxTransformer}[family]
-    extra = {"resolution": 8} if family == "flux" else {}
-    return cls(pretrained=str(folder), **extra, **kwargs)
+    return BACKBONES[family](pretrained=str(folder), **tiny_of(family).net, **kwargs)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -44,7 +50,7 @@ def test_text_side_is_frozen_shared_cached_and_not_checkpointed(family, tiny):
     assert net.text.encoders and not any(p.requires_grad for m in net.text.encoders.values() for p in m.parameters())
     assert all(k.startswith(net.network + ".") for k in net.state_dict())  # the network only: no text encoder
     x = torch.randn(3, 4, 8, 8)
-    t = torch.tensor([0.1, 0.5, 0.9]) if family != "sdxl" else torch.tensor([10.0, 400.0, 900.0])
+    t = torch.tensor([0.1, 0.5, 0.9]) if BACKBONES[family].noise_kind != "vp" else torch.tensor([10.0, 400.0, 900.0])
     out = net(x, t, ["a photo of brad pitt", "", "a photo of brad pitt"])
     assert out.shape == x.shape and torch.isfinite(out).all()
     assert set(net.text.cache) == {"a photo of brad pitt", "blurry"}  # "" is the negative prompt; repeats encoded once
@@ -65,19 +71,12 @@ def test_embeddings_equal_the_family_pipelines_own(family, tiny):
     """The prompt encoding is the pipeline's ``encode_prompt``: run here on a pipeline of the folder's text parts."""
     import diffusers
 
-    net = network(family, tiny[0][family], **({"max_sequence_length": 16} if family != "sdxl" else {}))
+    net = network(family, tiny[0][family], **tiny_of(family).text)
     embeds, pooled = net.text(["a cat", "two dogs"], torch.device("cpu"), torch.float32)
     pipeline = getattr(diffusers, net.pipeline_class).from_pretrained(
         tiny[0][family], **{net.network: None}, vae=None, scheduler=None
     )
-    kwargs = {"max_sequence_length": 16} if family != "sdxl" else {}
-    if family == "flux":
-        want, want_pooled, _ = pipeline.encode_prompt(["a cat", "two dogs"], None, device="cpu", **kwargs)
-    else:
-        extra = (None, None) if family == "sd3" else ()
-        want, _, want_pooled, _ = pipeline.encode_prompt(
-            ["a cat", "two dogs"], *extra, device="cpu", do_classifier_free_guidance=False, **kwargs
-        )
+    want, want_pooled = tiny_of(family).encode_prompts(pipeline, ["a cat", "two dogs"], **tiny_of(family).text)
     torch.testing.assert_close(embeds, want)
     torch.testing.assert_close(pooled, want_pooled)
 
@@ -187,7 +186,7 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
         assert "nudity/rate@0.6" in logged and "nudity/teacher/rate@0.45" in logged
     ckpt = next((tmp_path / "logs").rglob("last.ckpt"))
     state = torch.load(ckpt, weights_only=True, map_location="cpu")["state_dict"]
-    part = "unet" if family == "sdxl" else "transformer"
+    part = BACKBONES[family].network
     assert any(k.startswith(f"generator.net.{part}.") and "lora_" in k for k in state)  # LoRA by default
     assert not any(k.startswith(("teacher.", "autoencoder.")) or ".text." in k for k in state)
 
@@ -195,7 +194,7 @@ def test_two_iteration_fit_sample_export_and_load_generator(name, tiny, tmp_path
     assert data["images"].shape == (4, 3, 16, 16) and np.isfinite(data["images"]).all()
 
     main(["export", "--ckpt", str(ckpt), "--out", str(tmp_path / "exported")])
-    network_cls = getattr(diffusers, "UNet2DConditionModel" if family == "sdxl" else type_name(family))
+    network_cls = getattr(diffusers, BACKBONES[family].network_class)
     exported = network_cls.from_pretrained(tmp_path / "exported", subfolder=part)
     ema = {
         k.removeprefix(f"generator_ema.module.net.{part}."): v
@@ -224,7 +223,6 @@ def ours_and_stock(family: str, base, folder):
     import diffusers
 
     from sfd_lightning import load_generator
-    from sfd_lightning.export.family_recipes import PIPELINES
 
     prompts = ["a photo of a cat", "a red car"]
     generator = load_generator(str(folder))
@@ -232,9 +230,8 @@ def ours_and_stock(family: str, base, folder):
     with torch.no_grad():
         ours = (generator.decode(generator.generator(z, prompts)).clamp(-1, 1) + 1) / 2
     card = (folder / "README.md").read_text()
-    pipeline, network, part = PIPELINES[
-        {"sdxl": "SDXLUNet", "sd3": "SD3Transformer", "flux": "FluxTransformer"}[family]
-    ]
+    backbone = BACKBONES[family]  # the classes' declarations the card's recipe is made from
+    pipeline, network, part = backbone.pipeline_class, backbone.network_class, backbone.network
     model = getattr(diffusers, network).from_pretrained(folder, subfolder=part)
     pipe = getattr(diffusers, pipeline).from_pretrained(base, **{part: model})
     size = int(re.search(r"height=(\d+)", card).group(1))
@@ -244,12 +241,12 @@ def ours_and_stock(family: str, base, folder):
         width=size,
         output_type="pt",
     )
-    if family == "sdxl":
+    if backbone.noise_kind == "vp":
         scale, t_init = re.search(r"latents=([0-9.]+) \* z, timesteps=\[(\d+)\]", card).groups()
         pipe.scheduler = diffusers.DDPMScheduler.from_config(pipe.scheduler.config, clip_sample=False)
         return ours, pipe(prompts, latents=float(scale) * z, timesteps=[int(t_init)], **kwargs).images
     t, u = (float(v) for v in re.search(r"\(?([0-9.]+) \* z.*sigmas=\[([0-9.]+)\]", card).groups())
-    latents = t * z if family == "sd3" else diffusers.FluxPipeline._pack_latents(t * z, 2, *z.shape[1:])
+    latents = getattr(diffusers, pipeline)._pack_latents(t * z, 2, *z.shape[1:]) if backbone.packed_latents else t * z
     kwargs["max_sequence_length"] = 16  # the tiny configs' (the real ones: the pipelines' defaults)
     return ours, pipe(prompts, latents=latents, sigmas=[u], num_inference_steps=1, **kwargs).images
 
@@ -314,12 +311,8 @@ def attack(ckpt, clip, tmp_path) -> set:
     return {(r["attack"], r["target"]) for r in json.loads((out / "attack.json").read_text())["rows"]}
 
 
-def type_name(family: str) -> str:
-    return {"sd3": "SD3Transformer2DModel", "flux": "FluxTransformer2DModel"}[family]
-
-
 @pytest.mark.parametrize(
-    "family", [pytest.param("sdxl", marks=pytest.mark.slow), pytest.param("sd3", marks=pytest.mark.slow), "flux"]
+    "family", [family if family == "flux" else pytest.param(family, marks=pytest.mark.slow) for family in FAMILIES]
 )
 def test_two_esd_steps_on_each_family(family, tiny, tmp_path, monkeypatch, capsys):
     """The ESD baseline (configs/baselines/sd_nudity_esd.yaml's settings) on each family's teacher, in the family
@@ -341,7 +334,7 @@ def test_two_esd_steps_on_each_family(family, tiny, tmp_path, monkeypatch, capsy
     state = torch.load(next((tmp_path / "logs").rglob("last.ckpt")), weights_only=True, map_location="cpu")[
         "state_dict"
     ]
-    part = "unet" if family == "sdxl" else "transformer"
+    part = BACKBONES[family].network
     assert any(k.startswith(f"student.net.{part}.") for k in state)
 
 
