@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -178,6 +178,21 @@ def attack_columns(rows: List[Dict[str, Any]]) -> Dict[str, float]:
     return out
 
 
+def compared_attacks(spec: CompareSpec) -> Tuple[List[str], Dict[str, Any]]:
+    """(the registered attacks with a column the spec runs, the options passed on from its ``attack``): an attack runs
+    always (its compared options required) or when the spec gives its ``compare_when`` key (its compared options as
+    given); prompt-only attacks on prompt comparisons only."""
+    a, attacks, options = spec.attack, [], {}
+    for name, declared in ATTACKS.items():
+        if declared.column is None or (declared.prompt_only and not spec.prompts):
+            continue
+        if declared.compare_when is None or a.get(declared.compare_when):
+            attacks.append(name)
+            always = declared.compare_when is None
+            options.update({o.name: a[o.name] for o in declared.options if o.compare and (always or o.name in a)})
+    return attacks, options
+
+
 def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, float]:
     """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
     independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``; a prompt spec
@@ -196,20 +211,7 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
             if spec.prompts
             else {"forget_label": spec.forget_label}
         )
-        attacks, options = [], {}
-        for name, kind in ATTACKS.items():  # a column's attack: always, or when the spec gives its key
-            if kind.column is None or (kind.prompt_only and not spec.prompts):  # prompt attacks: prompt models only
-                continue
-            if kind.compare_when is None or a.get(kind.compare_when):
-                attacks.append(name)
-                # an attack run always needs its compared options; one the spec turns on, those the spec gives
-                options.update(
-                    {
-                        o.name: a[o.name]
-                        for o in kind.options
-                        if o.compare and (kind.compare_when is None or o.name in a)
-                    }
-                )
+        attacks, options = compared_attacks(spec)
         run_attack(
             ckpt,
             attack=attacks,
