@@ -47,6 +47,11 @@ class Option:
         """``value`` (the option's text, a list or a number) as the setting's type, in the option's format; ranges
         are :meth:`check`'s."""
         if self.kind in ("int", "float"):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or (self.kind == "int" and not isinstance(value, int)):
+                raise ConfigError(
+                    self.flag, f"must be {'a whole number' if self.kind == 'int' else 'a number'}, got {value!r}"
+                )
             return value
         text = listed(value)
         if self.kind == "floats":

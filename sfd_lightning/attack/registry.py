@@ -51,7 +51,7 @@ def settings_from(attacks: Sequence[str], values: Mapping[str, Any]) -> Any:
     """``AttackSettings`` of ``attacks`` from the options' values (the command line's text, or Python values: lists
     and numbers), read and checked; an option left out of ``values`` keeps its default."""
     options = {name: OPTIONS[name].read(value) for name, value in values.items() if name in OPTIONS}
-    run = {o.name: values[o.name] for o in (*BEFORE, *AFTER) if o.name in values}
+    run = {o.name: o.read(values[o.name]) for o in (*BEFORE, *AFTER) if o.name in values}
     settings = AttackSettings(attacks=attacks, **run, **options)
     settings.check()
     return settings

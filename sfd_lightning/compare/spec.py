@@ -7,9 +7,10 @@ prompt names (``class_words``), so ``forget_label`` and ``override_label`` are t
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 from sfd_lightning.attack.inputs import DIGIT_WORDS
+from sfd_lightning.attack.registry import ATTACKS
 from sfd_lightning.benchmark.main import check_spec_options
 from sfd_lightning.compare.tuning import read_tuning
 from sfd_lightning.data.prompt_files import read_prompt_file
@@ -111,6 +112,41 @@ def _check_setting(key: str, value: Any) -> None:
         raise ConfigError(field, f"must be text, got {value!r}")
 
 
+def _attack(raw: Any) -> Optional[Dict[str, Any]]:
+    """The spec's attack settings, checked by name and type when the spec is read: ``sfd attack`` checks them too,
+    but only after every method is trained. Required: the run's own (``n``, ``teacher_steps``, ``examples``,
+    ``teacher``) and the compared options of the attacks always run; ``false`` (or none) runs no attack."""
+    if raw is None or raw is False or raw == {}:
+        return raw
+    if not isinstance(raw, dict):
+        raise ConfigError("attack", f"must be a mapping of settings or false, got {raw!r}")
+    compared = [a for a in ATTACKS.values() if a.column]
+    options = {o.name: o for a in compared for o in a.options if o.compare}
+    required = {"n", "teacher_steps", "examples", "teacher"}
+    required |= {o.name for a in compared if a.compare_when is None for o in a.options if o.compare}
+    allowed = required | set(options) | {a.compare_when for a in compared if a.compare_when}
+    for key in sorted(required - set(raw)):
+        raise ConfigError(f"attack.{key}", f"missing; the attack settings need {', '.join(sorted(required))}")
+    for key, value in raw.items():
+        _check_attack_setting(key, value, allowed, options)
+    return raw
+
+
+def _check_attack_setting(key: str, value: Any, allowed: Set[str], options: Dict[str, Any]) -> None:
+    field = f"attack.{key}"
+    if key not in allowed:
+        raise ConfigError(field, f"unknown setting; allowed: {', '.join(sorted(allowed))}")
+    if key in ("n", "teacher_steps") and not (_whole(value) and value >= 1):
+        raise ConfigError(field, f"must be a whole number >= 1, got {value!r}")
+    if key in ("examples", "teacher") and not isinstance(value, str):
+        raise ConfigError(field, f"must be text, got {value!r}")
+    if key in options:
+        try:
+            options[key].check(options[key].read(value))
+        except ConfigError as err:  # named by the spec's key, not sfd attack's option
+            raise ConfigError(field, str(err).removeprefix(f"{err.field}: ")) from None
+
+
 def _method(raw: Any, i: int) -> Method:
     where = f"methods[{i}]"
     if not isinstance(raw, dict):
@@ -170,7 +206,7 @@ def read_spec(path: str) -> CompareSpec:
         num_classes=int(raw.get("num_classes", 10)),
         methods=methods,
         evaluation=_evaluation(raw.get("evaluation")),
-        attack=raw.get("attack"),
+        attack=_attack(raw.get("attack")),
         reference_method=str(raw.get("reference_method", "teacher")),
         benchmark=raw.get("benchmark"),
     )

@@ -54,6 +54,21 @@ def test_options_read_as_text_or_lists_and_are_checked_by_name():
         attack("unused.ckpt", embedding_lr=0.1)  # a setting of AttackCallback only, as before: refused before any work
 
 
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"n": "16"}, "--n: must be a whole number, got '16'"),
+        ({"lora_rank": 4.0}, "--lora-rank: must be a whole number, got 4.0"),
+        ({"seed": True}, "--seed: must be a whole number, got True"),
+        ({"prompt_lr": "0.1"}, "--prompt-lr: must be a number, got '0.1'"),
+    ],
+)
+def test_a_number_given_as_text_or_of_another_type_is_refused_by_name(values, message):
+    """A Python caller (``attack()``, compare's spec) passes values as they are: no command line converts them."""
+    with pytest.raises(ConfigError, match="^" + message.replace("(", r"\(").replace(".", r"\.") + "$"):
+        settings_from(["noise"], values)
+
+
 def test_all_leaves_the_prompt_only_attacks_out_of_class_runs():
     assert chosen(["all"], prompt_run=False) == [n for n, a in ATTACKS.items() if not a.prompt_only]
     assert chosen(["all"], prompt_run=True) == list(ATTACKS)

@@ -137,6 +137,13 @@ def test_compare_trains_scores_and_tabulates_every_method_and_resumes(tmp_path, 
         ({"evaluation": {"speed_batch": True}}, "evaluation.speed_batch: must be a whole number >= 1, got True"),
         ({"evaluation": {"reference": 5}}, "evaluation.reference: must be text, got 5"),
         ({"evaluation": {"n_per_lable": 5}}, "evaluation.n_per_lable: unknown setting; allowed: classifier, "),
+        ({"attack": "all"}, "attack: must be a mapping of settings or false, got 'all'"),
+        ({"attack": dict(SPEC["attack"], n="4")}, "attack.n: must be a whole number >= 1, got '4'"),
+        ({"attack": dict(SPEC["attack"], teacher=3)}, "attack.teacher: must be text, got 3"),
+        ({"attack": dict(SPEC["attack"], epss=[1])}, "attack.epss: unknown setting; allowed: "),
+        ({"attack": dict(SPEC["attack"], eps=["x"])}, "attack.eps: expected comma-separated numbers, got 'x'"),
+        ({"attack": dict(SPEC["attack"], lora_rank="4")}, "attack.lora_rank: must be a whole number, got '4'"),
+        ({"attack": {k: v for k, v in SPEC["attack"].items() if k != "teacher"}}, "attack.teacher: missing; "),
     ],
 )
 def test_bad_specs_fail_in_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, changes, message):
