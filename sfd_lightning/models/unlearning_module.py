@@ -11,7 +11,7 @@ classifier and retraining runs) ask ``isinstance(pl_module, UnlearningModule)``,
 evaluation callbacks require one (:func:`require_module`)."""
 
 from contextlib import nullcontext
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
@@ -22,6 +22,7 @@ from sfd_lightning.diffusion.conditions import Condition
 from sfd_lightning.diffusion.denoiser import Denoiser
 from sfd_lightning.diffusion.samplers import sample_ddim
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.forgetting.forget_set import Concept, ForgetClass
 from sfd_lightning.io.sfd_weights import load_teacher_weights
 from sfd_lightning.models.frozen import drop_prefixes, freeze, restore_prefixes
 from sfd_lightning.override import OverridePolicy
@@ -124,6 +125,20 @@ class UnlearningModule(LightningModule):
         """Training iterations so far, the x axis of every evaluation and log: optimiser steps here; SFD counts its
         own (two optimiser steps an iteration)."""
         return self.global_step
+
+    @property
+    def forget_classes(self) -> Tuple[ForgetClass, ...]:
+        """Every class this model forgets, each with the class its override shows (None where a policy picks per
+        sample); empty for a prompt-conditioned model. SFD: the union of a sequential step's release and request."""
+        if self.forget_label is None:
+            return ()
+        return (ForgetClass(self.forget_label, getattr(self.override, "label", None)),)
+
+    @property
+    def forget_concepts(self) -> Tuple[Concept, ...]:
+        """The prompt concepts forgotten before this run (a sequential step's release; ``model.previous``): the
+        prompt data module adds them to its own request. Empty otherwise."""
+        return ()
 
     @property
     def prompt_conditioned(self) -> bool:
