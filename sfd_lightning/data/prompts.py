@@ -10,15 +10,20 @@ keyword) is guidance's unconditional branch in the forget terms only.
 """
 
 import re
-from typing import Dict, List, Literal, Optional, Sequence
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
+from sfd_lightning.data.concept_prompts import concept_prompts, draw_forget, spread, validation_forget
 from sfd_lightning.data.noise import UPDATES, NoiseLabelDataModule
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
 from sfd_lightning.data.seeding import generator
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.forgetting.forget_set import Concept, read_concepts
+from sfd_lightning.forgetting.lineage import union_concepts
+
+ConceptList = Union[List[Union[Dict[str, str], List[str]]], str, None]
 
 
 def replace_concept(prompt: str, concept: str, replacement: str) -> str:
@@ -31,13 +36,6 @@ def class_of(prompt: str, class_words: Sequence[str], field: str = "class_words"
     if len(found) != 1:
         raise ConfigError(field, f"prompt {prompt!r} names {len(found)} of the class words, expected exactly one")
     return found[0]
-
-
-def spread(prompts: Sequence[str], n: int) -> List[str]:
-    """``n`` prompts spread evenly over the list (all of them if there are fewer): deterministic validation prompts."""
-    if len(prompts) <= n:
-        return list(prompts)
-    return [prompts[int(i * len(prompts) / n)] for i in range(n)]
 
 
 class PromptDataModule(NoiseLabelDataModule):
@@ -54,6 +52,7 @@ class PromptDataModule(NoiseLabelDataModule):
         forget_prompts: Optional[Prompts] = None,
         concept: Optional[str] = None,
         replacement: Optional[str] = None,
+        concepts: ConceptList = None,
         override_prompts: Optional[Prompts] = None,
         mode: Literal["concept", "nudity"] = "concept",
         subjects: Optional[Prompts] = None,
@@ -75,6 +74,10 @@ class PromptDataModule(NoiseLabelDataModule):
                 that contain the concept (which then leave the retained set). Not used in nudity mode.
             concept: the concept as it appears in the forget prompts, e.g. ``brad pitt`` (case-insensitive).
             replacement: what replaces the concept for the teacher, e.g. ``a middle aged man``.
+            concepts: several concepts at once, instead of concept/replacement: a list of ``{concept, replacement}``
+                mappings or ``[concept, replacement]`` pairs, or a CSV/TSV file with ``concept`` and ``replacement``
+                columns. A forget prompt belongs to every concept it names and its override replaces each of them;
+                forget rows are shared evenly over the concepts.
             override_prompts: instead of concept/replacement, the teacher's prompt for each forget prompt, line by line.
             mode: ``concept`` (celebrities, objects, digits) or ``nudity`` (subjects x keywords).
             subjects: nudity mode: subject prompts, e.g. ``a photo of a woman`` (file or list).
@@ -95,35 +98,115 @@ class PromptDataModule(NoiseLabelDataModule):
             predict_n_per_label=predict_n_per_label,
             forgets=forgets,
         )
-        if mode == "nudity":
-            self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
-            negative_prompt = default_negative if negative_prompt is None else negative_prompt
-            retained = retained_prompts if retained_prompts is not None else sorted(set(self.override_prompts))
-        elif mode == "concept":
-            retained = retained_prompts
-            if forget_prompts is None:  # split one prompt pool by the concept
-                if not concept or retained is None:
-                    raise ConfigError(
-                        "data.forget_prompts", "give the forget prompts, or a concept and a retained pool to split"
-                    )
-                pool = prompts_from(retained, "data.retained_prompts")
-                forget_prompts = [p for p in pool if concept.lower() in p.lower()]
-                retained = [p for p in pool if concept.lower() not in p.lower()]
-                if not forget_prompts:
-                    raise ConfigError("data.concept", f"{concept!r} occurs in none of the {len(pool)} retained prompts")
-            self.forget_prompts = prompts_from(forget_prompts, "data.forget_prompts")
-            self.override_prompts = self._overrides(concept, replacement, override_prompts)
-        else:
+        if mode not in ("concept", "nudity"):
             raise ConfigError("data.mode", f"must be concept or nudity, got {mode!r}")
+        self.mode, self.n_validation, self.negative_prompt = mode, n_validation, negative_prompt
+        self._given = (retained_prompts, forget_prompts, override_prompts, subjects, keywords)
+        self._several = concepts is not None
+        self.request = self._request(concept, replacement, concepts, override_prompts) if mode == "concept" else ()
+        if self._several:  # the first concept, for code that knows only one
+            concept, replacement = self.request[0].concept, self.request[0].replacement
+        self.concept, self.replacement = concept, replacement
+        self.build_prompts(())
+
+    @staticmethod
+    def _request(
+        concept: Optional[str], replacement: Optional[str], concepts: ConceptList, override_prompts: Optional[Prompts]
+    ) -> Tuple[Concept, ...]:
+        """This run's own concepts: ``concepts`` read and checked, or the singular concept (a list of one)."""
+        if concepts is None:
+            return (Concept(concept, replacement),) if concept and replacement is not None else ()
+        given = [
+            f
+            for f, v in (("concept", concept), ("replacement", replacement), ("override_prompts", override_prompts))
+            if v is not None
+        ]
+        if given:
+            raise ConfigError("data.concepts", f"give either data.concepts or data.{given[0]}, not both")
+        return read_concepts(concepts, "data.concepts")
+
+    def build_prompts(self, previous: Sequence[Concept]) -> None:
+        """Build the forget, override, retained and validation prompts for the union of ``previous`` (concepts a
+        released generator forgot before) and this run's request."""
+        retained_prompts, forget_prompts, override_prompts, subjects, keywords = self._given
+        if self.mode == "nudity":
+            if previous:
+                raise ConfigError("data.mode", "nudity mode cannot continue a release that forgot prompt concepts")
+            self.forget_set: Tuple[Concept, ...] = ()
+            self.forget_prompts, self.override_prompts, default_negative = self._nudity(subjects, keywords)
+            self.negative_prompt = default_negative if self.negative_prompt is None else self.negative_prompt
+            retained = retained_prompts if retained_prompts is not None else sorted(set(self.override_prompts))
+            self.retained_prompts = prompts_from(retained, "data.retained_prompts")
+            self.members = [list(range(len(self.forget_prompts)))]
+        elif self._several or previous:
+            self.forget_set = union_concepts(previous, self.request, "data.concepts")
+            self._concept_lists(retained_prompts, forget_prompts, override_prompts)
+        else:
+            self.forget_set = self.request
+            self._single(retained_prompts, forget_prompts, override_prompts)
+        self._validation()
+
+    def _single(
+        self, retained: Optional[Prompts], forget_prompts: Optional[Prompts], override_prompts: Optional[Prompts]
+    ) -> None:
+        """One concept (or override prompts), as before lists of concepts: the prompts and checks of those runs."""
+        concept, replacement = self.concept, self.replacement
+        if forget_prompts is None:  # split one prompt pool by the concept
+            if not concept or retained is None:
+                raise ConfigError(
+                    "data.forget_prompts", "give the forget prompts, or a concept and a retained pool to split"
+                )
+            pool = prompts_from(retained, "data.retained_prompts")
+            forget_prompts = [p for p in pool if concept.lower() in p.lower()]
+            retained = [p for p in pool if concept.lower() not in p.lower()]
+            if not forget_prompts:
+                raise ConfigError("data.concept", f"{concept!r} occurs in none of the {len(pool)} retained prompts")
+        self.forget_prompts = prompts_from(forget_prompts, "data.forget_prompts")
+        self.override_prompts = self._overrides(concept, replacement, override_prompts)
         if retained is None:
             raise ConfigError("data.retained_prompts", "give the prompts to keep intact (file or list)")
         self.retained_prompts = prompts_from(retained, "data.retained_prompts")
-        self.concept, self.replacement, self.negative_prompt = concept, replacement, negative_prompt
+        self.members = [list(range(len(self.forget_prompts)))]
+
+    def _concept_lists(
+        self, retained: Optional[Prompts], forget_prompts: Optional[Prompts], override_prompts: Optional[Prompts]
+    ) -> None:
+        """Several concepts (or a sequential step's): forget prompts grouped by the concepts they name."""
+        if override_prompts is not None:
+            raise ConfigError(
+                "data.override_prompts",
+                "cannot continue a release that forgot concepts; give data.concept and "
+                "data.replacement (or data.concepts) instead",
+            )
+        if retained is None:
+            raise ConfigError("data.retained_prompts", "give the prompts to keep intact (file or list)")
+        pool = prompts_from(retained, "data.retained_prompts")
+        forget = None if forget_prompts is None else prompts_from(forget_prompts, "data.forget_prompts")
+        lists = concept_prompts(self.forget_set, pool, forget)
+        self.forget_prompts, self.override_prompts = lists.forget, lists.overrides
+        self.retained_prompts, self.members = lists.retained, lists.members
+
+    def _validation(self) -> None:
+        """The forget prompts (spread evenly over the concepts), their overrides and concepts, and retained prompts
+        that callbacks evaluate."""
+        pairs = validation_forget(self.members, self.n_validation)
         self.validation_prompts = {
-            "forget": spread(self.forget_prompts, n_validation),
-            "retained": spread(self.retained_prompts, n_validation),
+            "forget": [self.forget_prompts[i] for i, _ in pairs],
+            "retained": spread(self.retained_prompts, self.n_validation),
         }
-        self.validation_overrides = spread(self.override_prompts, n_validation)
+        self.validation_overrides = [self.override_prompts[i] for i, _ in pairs]
+        concepts = self.forget_set if len(self.forget_set) == len(self.members) else ()
+        self.validation_concepts: Dict[str, Concept] = {
+            self.forget_prompts[i]: concepts[c] for i, c in pairs if concepts
+        }
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Also forget the concepts the model's release forgot before (a sequential step), with this run's."""
+        super().setup(stage)
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        previous = tuple(getattr(module, "forget_concepts", ()) or ())
+        if previous:
+            self.build_prompts(previous)
 
     def _overrides(
         self, concept: Optional[str], replacement: Optional[str], override_prompts: Optional[Prompts]
@@ -179,7 +262,10 @@ class PromptDataModule(NoiseLabelDataModule):
         n = 2 * self.batch_size if self.forgets else self.batch_size
         z = torch.randn((n, *self.shape), generator=g)
         keep = torch.randint(len(self.retained_prompts), (self.batch_size,), generator=g).tolist()
-        forget = torch.randint(len(self.forget_prompts), (self.batch_size,), generator=g).tolist()
+        if len(self.members) > 1:
+            forget = draw_forget(self.members, self.batch_size, g)
+        else:
+            forget = torch.randint(len(self.forget_prompts), (self.batch_size,), generator=g).tolist()
         batch = {
             "z": z,
             "labels": [self.retained_prompts[i] for i in keep],
