@@ -13,7 +13,7 @@ from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
 from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.metrics.result_cache import ResultCache, StreamDigest, module_digest
-from sfd_lightning.metrics.sampling import generator_sampler, labels_for, sample_labels, sample_shape
+from sfd_lightning.metrics.sampling import forgotten_classes, generator_sampler, labels_for, sample_labels, sample_shape
 from sfd_lightning.metrics.spread import with_spread
 
 
@@ -47,7 +47,8 @@ class FIDCallback(PeriodicEvalCallback):
     ):
         """
         Args:
-            reference: dataset of real (image in [-1, 1], label) pairs; images of retained labels are the reference.
+            reference: dataset of real (image in [-1, 1], label) pairs; images of retained labels (every class not
+                forgotten) are the reference.
             feature_extractor: module mapping images in [-1, 1] to features, with ``num_features``.
             n_per_label: generated samples per retained label (split across ranks).
             every_n_iterations: evaluate every this many SFD iterations (0: only at the end).
@@ -80,7 +81,8 @@ class FIDCallback(PeriodicEvalCallback):
             self.cache.check()  # a corrupt cache file is said now, not after training
 
     def _retained(self, pl_module: LightningModule):
-        return [c for c in range(pl_module.num_classes) if c != pl_module.forget_label]
+        forgotten = {c.label for c in forgotten_classes(pl_module)}
+        return [c for c in range(pl_module.num_classes) if c not in forgotten]
 
     def _add_real(self, trainer: Trainer, pl_module: LightningModule) -> None:
         keep = set(self._retained(pl_module))

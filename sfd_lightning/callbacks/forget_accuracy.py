@@ -10,12 +10,20 @@ from sfd_lightning.data.finite import ranks_sum, require_finite
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.judges.classifier import ClassifierJudge, load_classifier
 from sfd_lightning.metrics.forget import ForgetMetrics
-from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_labels, sample_shape
+from sfd_lightning.metrics.sampling import (
+    forgotten_classes,
+    generator_sampler,
+    label_subset,
+    labels_for,
+    sample_labels,
+    sample_shape,
+)
 from sfd_lightning.models.frozen import freeze
 
 
 class ForgetAccuracyCallback(PeriodicEvalCallback):
-    """Generate ``n_per_label`` samples for every label and classify them."""
+    """Generate ``n_per_label`` samples for every label and classify them: ``forget/accuracy`` (the worst forgotten
+    class's; per class and their mean too when several are forgotten) and ``retained/accuracy``."""
 
     def __init__(
         self,
@@ -35,7 +43,8 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
             batch_size: samples per generator call.
             seed: noise seed, fixed so evaluations are comparable across iterations and runs.
             classifier: a classifier module instead of an asset, e.g. a pretrained ImageNet ResNet.
-            max_retained_labels: judge at most this many retained labels, evenly spaced (1,000-class models).
+            max_retained_labels: judge at most this many retained labels, evenly spaced (1,000-class models); every
+                forgotten label is judged.
         """
         super().__init__(every_n_iterations)
         field = "trainer.callbacks.ForgetAccuracyCallback.classifier_ckpt"
@@ -48,13 +57,12 @@ class ForgetAccuracyCallback(PeriodicEvalCallback):
         self.max_retained_labels = max_retained_labels
 
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
-        override = pl_module.override.label if pl_module.override is not None else None  # a baseline may have none
-        metric = ForgetMetrics(pl_module.num_classes, pl_module.forget_label, override).to(pl_module.device)
+        classes = forgotten_classes(pl_module)  # a baseline's override may be none
+        forget = [c.label for c in classes]
+        metric = ForgetMetrics(pl_module.num_classes, forget, [c.override for c in classes]).to(pl_module.device)
         self.judge.to(pl_module.device)
         labels = labels_for(
-            label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels),
-            self.n_per_label,
-            pl_module.device,
+            label_subset(pl_module.num_classes, forget, self.max_retained_labels), self.n_per_label, pl_module.device
         )
         images, labels = sample_labels(
             generator_sampler(pl_module), labels, sample_shape(trainer), self.seed, self.batch_size, trainer

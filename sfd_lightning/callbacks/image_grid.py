@@ -1,7 +1,7 @@
 """A per-class image grid of the EMA generator: one row per label, its class or prompt written under it."""
 
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -14,7 +14,7 @@ from sfd_lightning.data.class_names import imagenet_class_names
 from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.data.sample_blocks import SampleBlocks  # one block: the noise sfd sample draws
 from sfd_lightning.io.run_dir import run_dir
-from sfd_lightning.metrics.sampling import generator_sampler, label_subset, labels_for, sample_shape
+from sfd_lightning.metrics.sampling import forgotten_classes, generator_sampler, label_subset, labels_for, sample_shape
 
 
 def caption(text: str, width: int, channels: int) -> torch.Tensor:
@@ -50,10 +50,14 @@ def label_grid(
     return torch.cat(rows, dim=1)
 
 
-def class_row_labels(rows: Sequence[int], forget_label: Optional[int], num_classes: int) -> List[str]:
-    """Row captions of a class grid: the class (its ImageNet name for 1,000 classes), the forgotten one marked."""
+def class_row_labels(rows: Sequence[int], forget_label: Union[None, int, Sequence[int]], num_classes: int) -> List[str]:
+    """Row captions of a class grid: the class (its ImageNet name for 1,000 classes), each forgotten one (one label,
+    a list, or None) marked."""
     names = imagenet_class_names() if num_classes == 1000 else None
-    return [f"{c}" + (f" {names[c]}" if names else "") + (" (forgotten)" if c == forget_label else "") for c in rows]
+    forgotten = (
+        set() if forget_label is None else {forget_label} if isinstance(forget_label, int) else set(forget_label)
+    )
+    return [f"{c}" + (f" {names[c]}" if names else "") + (" (forgotten)" if c in forgotten else "") for c in rows]
 
 
 class ImageGridCallback(PeriodicEvalCallback):
@@ -73,7 +77,7 @@ class ImageGridCallback(PeriodicEvalCallback):
             n_per_label: images per row.
             every_n_iterations: save a grid every this many SFD iterations (0: only at the end).
             seed: noise seed, fixed so grids are comparable across iterations.
-            max_retained_labels: rows for at most this many retained labels, evenly spaced, plus the forget label.
+            max_retained_labels: rows for at most this many retained labels, evenly spaced, plus every forgotten label.
         """
         super().__init__(every_n_iterations)
         self.n_per_label, self.seed, self.max_retained_labels = n_per_label, seed, max_retained_labels
@@ -88,8 +92,9 @@ class ImageGridCallback(PeriodicEvalCallback):
             captions = [f"(forgotten) {p}" for p in prompts["forget"]] + list(prompts["retained"])
             labels = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_label)]
         else:
-            rows = label_subset(pl_module.num_classes, pl_module.forget_label, self.max_retained_labels)
-            captions = class_row_labels(rows, pl_module.forget_label, pl_module.num_classes)
+            forget = [c.label for c in forgotten_classes(pl_module)]
+            rows = label_subset(pl_module.num_classes, forget, self.max_retained_labels)
+            captions = class_row_labels(rows, forget, pl_module.num_classes)
             labels = labels_for(rows, self.n_per_label, pl_module.device)
         noise = SampleBlocks(labels, sample_shape(trainer), len(labels), self.seed)[0]["noise"].to(pl_module.device)
         grid = label_grid(generator_sampler(pl_module)(noise, labels), self.n_per_label, row_labels=captions)

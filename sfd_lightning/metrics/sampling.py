@@ -1,11 +1,12 @@
 """Draw this rank's share of per-label samples, deterministically and differently on every rank."""
 
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from lightning.pytorch import Trainer
 
 from sfd_lightning.data.sample_blocks import rank_blocks
+from sfd_lightning.forgetting.forget_set import ForgetClass
 from sfd_lightning.metrics.eval_progress import eval_progress
 from sfd_lightning.models.unlearning_module import UnlearningModule
 
@@ -16,13 +17,28 @@ def labels_for(label_set: Sequence[int], n_per_label: int, device: torch.device)
     return torch.as_tensor(list(label_set), device=device).repeat_interleave(n_per_label)  # (K * n,)
 
 
-def label_subset(num_classes: int, forget_label: int, max_retained: Optional[int] = None) -> List[int]:
-    """The forget label and the retained labels, at most ``max_retained`` of them, evenly spaced."""
-    retained = [c for c in range(num_classes) if c != forget_label]
+def label_subset(
+    num_classes: int, forget_label: Union[int, Sequence[int]], max_retained: Optional[int] = None
+) -> List[int]:
+    """Every forgotten label (one or a list) and the retained labels, at most ``max_retained`` of them, evenly
+    spaced."""
+    forgotten = [forget_label] if isinstance(forget_label, int) else list(forget_label)
+    retained = [c for c in range(num_classes) if c not in forgotten]
     if max_retained and len(retained) > max_retained:
         step = len(retained) / max_retained
         retained = [retained[int(i * step)] for i in range(max_retained)]
-    return sorted([forget_label] + retained)
+    return sorted(forgotten + retained)
+
+
+def forgotten_classes(pl_module) -> Tuple[ForgetClass, ...]:
+    """The classes a class-conditional module forgets, each with its fixed override or None (``forget_classes``;
+    a module that only says ``forget_label`` and ``override`` forgets that one class)."""
+    classes = getattr(pl_module, "forget_classes", None)
+    if classes is not None:
+        return tuple(classes)
+    if getattr(pl_module, "forget_label", None) is None:
+        return ()
+    return (ForgetClass(pl_module.forget_label, getattr(getattr(pl_module, "override", None), "label", None)),)
 
 
 def sample_labels(
