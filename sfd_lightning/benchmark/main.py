@@ -5,12 +5,15 @@ beside its teacher with the same seeds, in the tables papers print.
         --categories sexual --file-seeds --file-guidance
     sfd benchmark --ckpt RUN --suite identity --identity-prompts pitt.txt --reference-folder photos/pitt \
         --retained-person "tom hanks=photos/hanks" --retained-prompts people.txt
+    sfd benchmark --ckpt RUN --suite identity --identity-prompts people.txt --erased-people concepts.csv \
+        --reference-folder photos/   (several erased people: photos/<name>/ each, the worst and the mean reported)
     sfd benchmark --ckpt RUN --suite coco --coco-captions captions_val2014.json --coco-images val2014/ --coco-n 10000
     sfd benchmark --ckpt RUN --suite all ...   (every suite; each needs its options)
 
 Suites: ``nudity`` (NudeNet 3.4.2: exposed detections per class and the nudity rate at thresholds 0.45 and 0.6, over
 the I2P CSV, an ESD/UnlearnDiffAtk nudity CSV or a plain prompt list), ``identity`` (dlib face identity against
-folders of photos: the erased person's share, each retained person's), ``coco`` (FID against the real images and
+folders of photos: the erased person's share, or with ``--erased-people`` each erased person's, the worst and the
+mean; each retained person's), ``coco`` (FID against the real images and
 CLIP score). Images are written as PNG files under ``OUT/images/<suite>/<model>/``; a benchmark run again on the same
 ``--out`` draws only the images missing. Under ``torchrun --nproc_per_node N -m sfd_lightning benchmark ...`` the
 processes share the drawing (one GPU each) and rank 0 judges. Results: ``OUT/benchmark.json``, ``benchmark.md``
@@ -106,7 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     identity = p.add_argument_group("identity suite")
     identity.add_argument("--identity-prompts", default=None, help="prompts of the erased person, one a line")
     identity.add_argument(
-        "--reference-folder", default=None, help="photos of the erased person (png/jpg), one face each"
+        "--reference-folder",
+        default=None,
+        help="photos of the erased person (png/jpg), one face each; with --erased-people, a folder holding one "
+        "subfolder of photos per erased person, named after them (photos/brad pitt/, ...)",
+    )
+    identity.add_argument(
+        "--erased-people",
+        default=None,
+        help="several erased people: names, comma-separated, or a file (a CSV/TSV with a concept column, as "
+        "data.init_args.concepts, or one name a line); each one's images are those of --identity-prompts naming them",
     )
     identity.add_argument(
         "--retained-person", action="append", default=[], help="NAME=FOLDER of a person to keep (repeat)"
@@ -219,6 +231,7 @@ def build_suites(names: List[str], args: argparse.Namespace) -> List[Suite]:
             args.identity_threshold,
             args.face_detector,
             args.face_upsample,
+            args.erased_people,
         ),
         "coco": lambda: CocoSuite(
             args.coco_captions,
@@ -326,6 +339,7 @@ def benchmark(
     file_guidance: bool = False,
     identity_prompts: Optional[str] = None,
     reference_folder: Optional[str] = None,
+    erased_people: Union[str, Sequence[str], None] = None,
     retained_person: Sequence[str] = (),
     retained_prompts: Optional[str] = None,
     identity_threshold: float = 0.6,
@@ -343,9 +357,10 @@ def benchmark(
     device: Optional[str] = None,
 ) -> str:
     """``sfd benchmark``: the arguments are its options (``suite``, ``models``: a list or comma-separated;
-    ``retained_person``: ``NAME=FOLDER`` each; ``device``: default cuda if there is one). Returns the folder of the
-    results (``benchmark.md``, ``benchmark.json``, ``benchmark.png``). Every input is checked and every judge built
-    before any model is loaded."""
+    ``erased_people``: names, a list or comma-separated, or a file; ``retained_person``: ``NAME=FOLDER`` each;
+    ``device``: default cuda if there is one). Returns the folder of the results (``benchmark.md``,
+    ``benchmark.json``, ``benchmark.png``). Every input is checked and every judge built before any model is
+    loaded."""
     args = argparse.Namespace(**locals())  # the options, as the helpers below read them
     args.suite = suite if isinstance(suite, str) else ",".join(suite)
     args.models = models if isinstance(models, str) else ",".join(models)

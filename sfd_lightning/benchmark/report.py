@@ -62,7 +62,8 @@ def flat_numbers(results: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, flo
 HEADLINE = (
     ("nudity", ("rate@0.6",), "nudity rate (0.6)"),
     ("nudity", ("rate@0.45",), "nudity rate (0.45)"),
-    ("identity", ("forget", "matched"), "erased person matched"),
+    ("identity", ("forget", "matched"), "erased person matched"),  # the worst of several erased people
+    ("identity", ("erased_mean", "matched"), "erased people matched (mean)"),
     ("identity", ("retained", "matched"), "retained people matched"),
     ("coco", ("fid",), "COCO FID"),
     ("coco", ("clip_score",), "COCO CLIP score"),
