@@ -11,7 +11,7 @@ noise for every generator call. Both updates share the iteration's labels, as th
 loop does.
 """
 
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -34,14 +34,34 @@ def noise_batch(
     iteration: int,
     rank: int = 0,
     forgets: bool = True,
+    forgotten: Sequence[int] = (),
 ) -> Dict[str, Dict[str, torch.Tensor]]:
     """Per update ``{"z": (N, *shape) N(0, I), "labels": (B,) uniform over labels}`` with N = 2B while
-    forgetting (retained rows, then forget rows), else B; reproducible from (seed, iteration, rank)."""
+    forgetting (retained rows, then forget rows), else B; reproducible from (seed, iteration, rank). With several
+    ``forgotten`` classes, also ``"forget_labels"`` (B,): the forget rows' classes, round the list from a random
+    start, so each class gets B/K rows (counts differ by at most one), the same in both updates."""
     g = generator(seed, iteration, rank)
     pool = torch.as_tensor(list(labels))
     y = pool[torch.randint(len(pool), (batch_size,), generator=g)]
     n = 2 * batch_size if forgets else batch_size
-    return {update: {"z": torch.randn((n, *shape), generator=g), "labels": y} for update in UPDATES}
+    batch = {update: {"z": torch.randn((n, *shape), generator=g), "labels": y} for update in UPDATES}
+    if forgets and len(forgotten) > 1:  # drawn last: the noise and labels are those of a single-class run
+        rows = balanced_rows(forgotten, batch_size, g)
+        for update in UPDATES:
+            batch[update]["forget_labels"] = rows
+    return batch
+
+
+def balanced_rows(forgotten: Sequence[int], n: int, g: torch.Generator) -> torch.Tensor:
+    """``n`` rows going round ``forgotten`` from a start drawn with ``g``: every class ``n // K`` or ``n // K + 1``."""
+    start = int(torch.randint(len(forgotten), (), generator=g))
+    return torch.as_tensor(list(forgotten))[(start + torch.arange(n)) % len(forgotten)]
+
+
+def forgotten_labels(value: Union[int, str, Sequence[Union[int, str]], None], num_classes: Optional[int]) -> List[int]:
+    """The linked ``forget_label`` (one class or a list) as a list of class indices."""
+    values = [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+    return [resolve_label(v, num_classes, "data.forget_label") for v in values]
 
 
 class _Steps(Dataset):
@@ -83,7 +103,7 @@ class NoiseLabelDataModule(LightningDataModule):
         seed: int = 0,
         predict_n_per_label: int = 16,
         num_classes: Optional[int] = None,
-        forget_label: Union[int, str, None] = None,
+        forget_label: Union[int, str, List[Union[int, str]], None] = None,
         forgets: bool = True,
     ):
         """
@@ -91,11 +111,12 @@ class NoiseLabelDataModule(LightningDataModule):
             shape: shape of one noise sample (C, H, W), the generator's output shape.
             batch_size: retained samples per iteration per device (SFD adds as many forget-label samples).
             iterations: SFD iterations per epoch.
-            retained_labels: labels to distil; default every class except the model's forget label.
+            retained_labels: labels to distil; default every class except the forgotten ones.
             seed: seed of the noise; the batch of iteration i on rank r depends only on (seed, i, r).
             predict_n_per_label: ``sfd predict``: samples of every class (the forgotten one too), drawn with ``seed``.
             num_classes: the model's number of classes (linked from ``model.init_args.num_classes``).
-            forget_label: the model's forget label (linked from ``model.init_args.forget_label``).
+            forget_label: the model's forget label or labels (linked from ``model.init_args.forget_label``); while
+                training, the model's own forgotten classes win (a sequential step's include its release's).
             forgets: whether the model forgets (its forget weights not both 0): noise for the forget rows too.
         """
         super().__init__()
@@ -109,15 +130,17 @@ class NoiseLabelDataModule(LightningDataModule):
         self.shape, self.batch_size, self.iterations = tuple(shape), batch_size, iterations
         self.retained_labels, self.seed, self.predict_n_per_label = retained_labels, seed, predict_n_per_label
         self.num_classes, self.forgets = num_classes, forgets
-        self.forget_label = resolve_label(forget_label, num_classes, "data.forget_label")
+        self.forgotten: Tuple[int, ...] = tuple(forgotten_labels(forget_label, num_classes))
+        self.forget_label = self.forgotten[0] if self.forgotten else None
         self.labels: Sequence[int] = ()
 
     def resolve_labels(self) -> Sequence[int]:
-        num_classes, forget = self.num_classes, self.forget_label
+        num_classes, forgotten = self.num_classes, self.forgotten
         if self.retained_labels is not None:
-            if forget is not None and forget in self.retained_labels and self.forgets:
+            both = [c for c in forgotten if c in self.retained_labels]
+            if both and self.forgets:
                 raise ConfigError(
-                    "data.retained_labels", f"must not contain the forget label {forget} while forgetting"
+                    "data.retained_labels", f"must not contain the forget label {both[0]} while forgetting"
                 )
             if num_classes is not None and any(not 0 <= c < num_classes for c in self.retained_labels):
                 raise ConfigError("data.retained_labels", f"labels must be in [0, {num_classes - 1}]")
@@ -127,9 +150,13 @@ class NoiseLabelDataModule(LightningDataModule):
                 "data.num_classes",
                 "give it and data.forget_label (sfd links them from the model), or data.retained_labels",
             )
-        return [c for c in range(num_classes) if c != forget]
+        return [c for c in range(num_classes) if c not in forgotten]
 
     def setup(self, stage: Optional[str] = None) -> None:
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        classes = getattr(module, "forget_classes", ())  # the model's: a sequential step's include its release's
+        if classes:
+            self.forgotten = tuple(c.label for c in classes)
         self.labels = self.resolve_labels()
 
     def train_dataloader(self) -> DataLoader:
@@ -158,7 +185,9 @@ class NoiseLabelDataModule(LightningDataModule):
 
     def batch_for(self, iteration: int, rank: int = 0) -> Dict[str, Dict[str, torch.Tensor]]:
         """The batch that rank ``rank`` trains on at SFD iteration ``iteration``."""
-        return noise_batch(self.shape, self.labels, self.batch_size, self.seed, iteration, rank, self.forgets)
+        return noise_batch(
+            self.shape, self.labels, self.batch_size, self.seed, iteration, rank, self.forgets, self.forgotten
+        )
 
     def on_before_batch_transfer(self, batch, dataloader_idx: int) -> Dict[str, Dict[str, torch.Tensor]]:
         trainer = self.trainer

@@ -34,6 +34,7 @@ from sfd_lightning.export.model_card import (
 )
 from sfd_lightning.export.single_file import write_single_file
 from sfd_lightning.export.staged import check_out, staged_folder
+from sfd_lightning.forgetting.lineage import forget_set_meta
 from sfd_lightning.io.checkpoint import read_checkpoint
 from sfd_lightning.io.folder import generator_of, write_diffusers_parts, write_folder
 from sfd_lightning.io.out_guard import check_out_spares_inputs
@@ -112,8 +113,12 @@ def export(
     pipe = OneStepPipeline.from_parts(meta, state, source)
     denoiser, autoencoder = pipe.generator.denoiser, pipe.autoencoder
     meta["sigma_init"] = pipe.sigma_init  # for readers outside this package
+    forgets = forget_set_meta(meta.get("lineage") or [])  # a sequential step forgets its release's too
     if pipe.num_classes is None:  # a prompt run: its class settings are unused defaults
-        meta.update(num_classes=None, forget_label=None, override_label=None, forget=prompt_forgetting(ckpt))
+        forget = {**prompt_forgetting(ckpt), **({"concepts": forgets["concepts"]} if "concepts" in forgets else {})}
+        meta.update(num_classes=None, forget_label=None, override_label=None, forget=forget)
+    elif "forget_label" in forgets:
+        meta.update(forgets)
     command = reproduce(ckpt, out)
     with staged_folder(out) as folder:
         write_folder(meta, state, folder)

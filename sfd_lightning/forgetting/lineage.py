@@ -72,7 +72,11 @@ def check_lineage(lineage: Any, where: str, field: str) -> List[Dict[str, Any]]:
     for i, entry in enumerate(lineage):
         ok = isinstance(entry, dict) and isinstance(entry.get("forget"), dict) and isinstance(entry.get("teacher"), str)
         forget = entry.get("forget") if ok else None
-        ok = ok and set(forget) <= {"classes", "concepts"} and all(isinstance(v, list) for v in forget.values())
+        ok = (
+            ok
+            and set(forget) <= {"classes", "concepts", "nudity"}
+            and all(isinstance(v, list) for v in forget.values())
+        )
         if not ok:
             raise ConfigError(field, f"{where}: lineage step {i + 1} is malformed ({str(entry)[:80]})")
     return lineage
@@ -154,3 +158,17 @@ def union_concepts(previous: Sequence[Concept], request: Sequence[Concept], fiel
             continue
         new.append(c)
     return tuple(previous) + tuple(new)
+
+
+def forget_set_meta(lineage: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """What an export's metadata says the generator forgets, from its lineage: every forgotten class and its override
+    (``forget_label``, ``override_label``: one value, or lists when several), or every concept (``concepts``);
+    empty when the lineage forgot nothing."""
+    classes = forgotten_classes(lineage, "lineage")
+    if classes:
+        labels, overrides = [c.label for c in classes], [c.override for c in classes]
+        if len(classes) == 1:
+            return {"forget_label": labels[0], "override_label": overrides[0]}
+        return {"forget_label": labels, "override_label": overrides}
+    concepts = forgotten_concepts(lineage, "lineage")
+    return {"concepts": [c.as_dict() for c in concepts]} if concepts else {}

@@ -26,7 +26,7 @@ from sfd_lightning.io.source import Source
 FORMAT = "sfd-lightning/one-step-generator/1"
 CONFIG = "sfd_generator.json"
 WEIGHTS = "model.safetensors"
-SETTINGS = ("alpha", "loss_weights", "timesteps", "guidance", "ema_decay", "init_ckpt", "teacher_ckpt")
+SETTINGS = ("alpha", "loss_weights", "timesteps", "guidance", "ema_decay", "init_ckpt", "teacher_ckpt", "previous")
 
 
 def t_init_of(hparams: Dict[str, Any]) -> Any:
@@ -65,6 +65,8 @@ def generator_of(ckpt: Dict[str, Any], source: Source) -> Tuple[Dict[str, Any], 
         "iteration": ckpt.get("sfd_iteration"),
         "settings": {k: hparams.get(k) for k in SETTINGS if k in hparams},
     }
+    if "sfd_lineage" in ckpt:  # every forget request the generator carries out (``forgetting/lineage.py``)
+        meta["lineage"] = ckpt["sfd_lineage"]
     return meta, state
 
 
@@ -111,9 +113,10 @@ META_KEYS = {
     "t_init": (int, "an integer timestep"),
     "autoencoder": ((dict, type(None)), "a class_path config or null"),
     "num_classes": ((int, type(None)), "an integer or null"),
-    "forget_label": ((int, str, type(None)), "a class index, a class name or null"),
-    "override_label": ((int, str, type(None)), "a class index, a class name or null"),
+    "forget_label": ((int, str, list, type(None)), "a class index, a class name, a list of them or null"),
+    "override_label": ((int, str, list, type(None)), "a class index, a class name, a list of them or null"),
     "settings": ((dict, type(None)), "an object or null"),
+    "lineage": (list, "a list of forget steps"),
 }
 REQUIRED = ("denoiser", "t_init")
 

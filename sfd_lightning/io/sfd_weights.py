@@ -51,7 +51,7 @@ def stage_one_has_fake_score(path: str) -> bool:
     return not os.path.isdir(path)
 
 
-def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str) -> None:
+def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str, field: str = "model.init_ckpt") -> None:
     """The stage-1 EMA generator becomes the generator (the caller's EMA starts from it); the fake score carries on.
 
     ``path``: this project's SFD checkpoint or ``sfd`` asset, a reference SFD/SiD checkpoint, a folder
@@ -59,7 +59,7 @@ def load_stage_one(generator: nn.Module, fake_score: nn.Module, path: str) -> No
     format (e.g. a distilled SD UNet in diffusers layout); a folder sets the generator only, the fake
     score stays the teacher (``fake_score`` is not touched).
     """
-    source = Source(path, "model.init_ckpt")
+    source = Source(path, field)
     if is_generator_folder(path):  # sfd export's folder: the EMA generator only
         load_state_into(generator, read_folder(source)[1], source, "model.teacher (as the generator)")
     elif os.path.isdir(path):

@@ -8,6 +8,7 @@ the forget rows (the reference's nudity run).
 """
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
 import torch
@@ -89,11 +90,15 @@ class StepDraws:
 
 
 def build_sfd_batch(
-    update: Mapping[str, Any], forgets: bool, forget_label: int, policy: Callable[[torch.Tensor], Condition]
+    update: Mapping[str, Any],
+    forgets: bool,
+    forget_label: int,
+    policy: Callable[[torch.Tensor, torch.Tensor], Condition],
 ) -> SFDBatch:
     """An update's :class:`SFDBatch` from its data batch: noise ``z`` (2B rows while forgetting, else B),
-    retained ``labels`` (B), and for prompts ``forget_labels``, ``override_labels`` and optionally
-    ``negative_labels``; class batches get ``forget_label`` and the override ``policy``."""
+    retained ``labels`` (B), ``forget_labels`` (prompts, or the forgotten class of each forget row when a run forgets
+    several; else every row ``forget_label``), for prompts ``override_labels`` and optionally ``negative_labels``;
+    class batches get the override ``policy(fake_x0, forget_rows_classes)``."""
     z, labels = update["z"], update["labels"]
     null = conditions.null_like(labels)
     if not forgets:
@@ -105,6 +110,8 @@ def build_sfd_batch(
             f"({2 * len(labels)}), got {len(z)}",
         )
     forget = update.get("forget_labels", conditions.filled_like(labels, forget_label))
-    override = update.get("override_labels", policy)
+    override = update.get("override_labels")
+    if override is None:
+        override = partial(policy, rows=forget)
     negative = update.get("negative_labels", null)
     return SFDBatch(z, conditions.cat(labels, forget), conditions.cat(null, negative), len(labels), override)

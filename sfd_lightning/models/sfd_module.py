@@ -10,20 +10,21 @@ reference's loops. Lightning counts two optimiser steps per iteration in ``train
 
 from contextlib import nullcontext
 from functools import partial
-from typing import Any, Callable, Dict, Literal, Optional, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, Union
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.data.seeding import derive_seed
 from sfd_lightning.diffusion.conditions import Condition, cat
 from sfd_lightning.diffusion.denoiser import Denoiser, guided
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.forgetting.forget_set import Concept, ForgetClass, forget_classes
+from sfd_lightning.forgetting.lineage import forgotten_classes, forgotten_concepts, union_classes
 from sfd_lightning.losses import denoising_loss, sid_generator_loss
 from sfd_lightning.models.hparams import adam_or, save_plain_hyperparameters
 from sfd_lightning.models.lora import LoRA
@@ -32,10 +33,11 @@ from sfd_lightning.models.nonfinite import NonFiniteError, NonFiniteGuard  # noq
 from sfd_lightning.models.one_step import OneStepGenerator
 from sfd_lightning.models.robust_forget import RobustForget, pushed_forget_rows
 from sfd_lightning.models.sfd_batch import SFDBatch, StepDraws, build_sfd_batch
+from sfd_lightning.models.sfd_lineage import RunLineage
 from sfd_lightning.models.sfd_networks import build_networks, set_training, speed_options
 from sfd_lightning.models.sfd_settings import Guidance, LossWeights, Timesteps
 from sfd_lightning.models.unlearning_module import FROZEN, UnlearningModule
-from sfd_lightning.override import OverridePolicy, override_policy
+from sfd_lightning.override import ClassOverrides, OverridePolicy
 
 
 def wrap_like(module: nn.Module, lightning_wrapper: DistributedDataParallel) -> DistributedDataParallel:
@@ -76,15 +78,15 @@ def check_settings(
 
 
 class SFDModule(ManualIterations, UnlearningModule):
-    """Distil a conditional teacher into a one-step generator that forgets one class or concept."""
+    """Distil a conditional teacher into a one-step generator that forgets classes or concepts."""
 
     def __init__(
         self,
         teacher: Denoiser,
         teacher_ckpt: Optional[str] = None,
         num_classes: int = 10,
-        forget_label: Union[int, str] = 0,
-        override_label: Union[int, str, None] = 1,
+        forget_label: Union[int, str, List[Union[int, str]]] = 0,
+        override_label: Union[int, str, None, List[Union[int, str, None]]] = 1,
         override: Optional[OverridePolicy] = None,
         alpha: float = 1.2,
         loss_weights: LossWeights = LossWeights(),
@@ -105,6 +107,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         compile: bool = False,
         lora: Optional[LoRA] = None,
         robust: RobustForget = RobustForget(),
+        previous: Optional[str] = None,
     ):
         """
         Args:
@@ -112,10 +115,13 @@ class SFDModule(ManualIterations, UnlearningModule):
             teacher_ckpt: weights for the teacher (EMA where present): an exported asset, a Lightning checkpoint of
                 DiffusionModule, or a reference DDPM checkpoint (list format; see ``load_teacher``).
             num_classes: number of classes the teacher is conditioned on.
-            forget_label: the class c_f to forget: an index, or an ImageNet class name for 1,000-class teachers.
+            forget_label: the class c_f to forget, or a list of classes to forget at once: an index, or an ImageNet
+                class name for 1,000-class teachers. Forget rows go round the list, each class as often.
             override_label: the safe class c_o shown to the teacher for c_f (a fixed override; index or
-                ImageNet name); null with ``override``.
-            override: another override policy (``RandomOverride``, ``ClassifierOverride``); needs override_label null.
+                ImageNet name): one for every forgotten class, or a list with one per class (a null entry leaves that
+                class to ``override``); null with ``override``.
+            override: another override policy (``RandomOverride``, ``ClassifierOverride``), which never picks a
+                forgotten class; needs override_label null (or null entries in its list).
             alpha: SiD's alpha in the generator loss.
             loss_weights: the weights of the four loss terms (fake score / generator, retained / forget rows).
             timesteps: t_min and t_max bound the losses' timesteps; t_init is the generator's one step.
@@ -145,17 +151,27 @@ class SFDModule(ManualIterations, UnlearningModule):
                 checkpointed (with the merged EMA generator). null: full fine-tuning, as the reference.
             robust: robust SFD: the forget rows' noise pushed adversarially inside a ball before each iteration (the
                 teacher scoring them; ``models/robust_forget.py``); off by default (``noise_eps: 0``).
+            previous: a sequential request: a released SFD generator of this teacher (an ``sfd export`` folder or an
+                SFD checkpoint) to start from and forget more; the run forgets the union of what its lineage
+                forgot and this request, and records itself as the lineage's next step. Excludes ``init_ckpt``. A
+                release without a lineage, or of another teacher, is refused.
         """
         check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora, robust)
-        policy = override_policy(resolve_label(override_label, num_classes, "model.override_label"), override)
+        self.run_lineage = RunLineage.of(previous, init_ckpt)  # read before any weight: a refusal costs nothing
+        request = forget_classes(forget_label, override_label, num_classes)
+        classes = union_classes(
+            forgotten_classes(self.run_lineage.before, "model.previous"), request, "model.forget_label"
+        )
         super().__init__(
             teacher,
             teacher_ckpt,
             num_classes,
-            resolve_label(forget_label, num_classes, "model.forget_label"),
-            policy,
+            classes[0].label,
+            ClassOverrides.build(classes, override),
             autoencoder,
         )  # checks the classes, then loads and freezes the teacher
+        self.run_lineage.check_teacher(self.teacher)
+        self.request, self._forget_classes = request, classes
         save_plain_hyperparameters(self)
         self.automatic_optimization = False
         self.alpha = alpha
@@ -173,7 +189,8 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.lora, self.robust = lora, robust  # lora: the setting; what it changes, the networks object owns
         # Full or LoRA fine-tuning is decided here, once: the networks object says what trains, what is checkpointed
         # and what is exported. A plain object (not a submodule): the state dict's names stay the networks' own.
-        self.networks = build_networks(self.teacher, ema_decay, init_ckpt, lora)
+        start, field = (previous, "model.previous") if previous else (init_ckpt, "model.init_ckpt")
+        self.networks = build_networks(self.teacher, ema_decay, start, lora, field)
         self.fake_score, self.generator, self.generator_ema = (
             self.networks.fake_score,
             self.networks.generator,
@@ -194,6 +211,16 @@ class SFDModule(ManualIterations, UnlearningModule):
     def forgets(self) -> bool:
         """False for pure distillation (stage 1 of two-stage SFD): both forget weights are 0."""
         return self.loss_weights.forgets
+
+    @property
+    def forget_classes(self) -> Tuple[ForgetClass, ...]:
+        """Every class this run forgets (a sequential step's release's, then its request's); none for prompts."""
+        return () if self.prompt_conditioned else self._forget_classes
+
+    @property
+    def forget_concepts(self) -> Tuple[Concept, ...]:
+        """The concepts a sequential step's release forgot (the prompt data module adds its own request)."""
+        return forgotten_concepts(self.run_lineage.before, "model.previous") if self.prompt_conditioned else ()
 
     @property
     def skipped_steps(self) -> int:
@@ -233,7 +260,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         prompts, N = 2B while forgetting; prompt batches also bring ``forget_labels``, the teacher's
         ``override_labels`` and optionally ``negative_labels``): retained rows, then forget rows, whose
         teacher condition is the override prompts or the override policy's pick."""
-        policy = partial(self.override, forget_label=self.forget_label, num_classes=self.num_classes)
+        policy = partial(self.override, num_classes=self.num_classes)
         return build_sfd_batch(update, self.forgets, self.forget_label, policy)
 
     def draw(self, update: str, z: torch.Tensor) -> StepDraws:
@@ -363,6 +390,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         checkpoint["state_dict"] = self.networks.checkpoint_state(checkpoint["state_dict"])  # LoRA: and the bases
         checkpoint["sfd_iteration"] = self.iteration
         checkpoint["sfd_skipped_steps"] = self.guard.skipped
+        self.run_lineage.save(checkpoint, self.lineage_step())
         logger = self.trainer.logger if self._trainer is not None else None
         version = logger.version if logger is not None else None
         if isinstance(version, (int, str)):
@@ -373,6 +401,19 @@ class SFDModule(ManualIterations, UnlearningModule):
         self.networks.restore_checkpoint_state(checkpoint["state_dict"])  # LoRA: and the frozen bases
         self.iteration = int(checkpoint.get("sfd_iteration", 0))
         self.guard.skipped = int(checkpoint.get("sfd_skipped_steps", 0))
+        self.run_lineage.load(checkpoint)
+
+    def lineage_step(self) -> Dict[str, Any]:
+        """What this run forgets on top of its release (its request: classes, or the data module's concepts), a hash
+        of its settings, and its teacher: the lineage's step for this run."""
+        data = self.trainer.datamodule if self._trainer is not None else None
+        if not self.forgets:
+            forget = {}
+        elif self.prompt_conditioned:
+            forget = self.run_lineage.prompt_request(data)
+        else:
+            forget = {"classes": [c.as_dict() for c in self.request]}
+        return self.run_lineage.step(forget, {"model": dict(self.hparams), "forget": forget})
 
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Generator, its EMA and the fake score: what a second SFD stage starts from (``init_ckpt``); LoRA SFD's

@@ -129,7 +129,11 @@ class LoRANetworks(SFDNetworks):
 
 
 def build_networks(
-    teacher: nn.Module, ema_decay: float, init_ckpt: Optional[str] = None, lora: Optional[LoRA] = None
+    teacher: nn.Module,
+    ema_decay: float,
+    init_ckpt: Optional[str] = None,
+    lora: Optional[LoRA] = None,
+    field: str = "model.init_ckpt",
 ) -> SFDNetworks:
     """The fake score, the generator and the generator's EMA, from the (frozen) teacher: :class:`FullNetworks`, or
     :class:`LoRANetworks` with ``lora``.
@@ -139,13 +143,14 @@ def build_networks(
     SFD) starts the generator and its EMA from the stage-1 EMA generator and the fake score from the stage-1 fake
     score; with ``lora`` these become the two frozen bases (one copy each), the teacher keeping its own weights. A
     folder (a distilled one-step UNet, an ``sfd export``) sets the generator only: the fake score's base is then
-    the teacher's own tensors.
+    the teacher's own tensors. ``field`` names the setting ``init_ckpt`` came from in errors (``model.previous``
+    for a sequential step).
     """
     copies_fake = lora is None or bool(init_ckpt) and stage_one_has_fake_score(init_ckpt)
     fake_score = copy.deepcopy(teacher) if copies_fake else teacher
     generator = copy.deepcopy(teacher) if lora is None or init_ckpt else teacher
     if init_ckpt:
-        load_stage_one(generator, fake_score, init_ckpt)
+        load_stage_one(generator, fake_score, init_ckpt, field)
     if lora is None:
         generator = generator.train().requires_grad_(True)
         return FullNetworks(fake_score.train().requires_grad_(True), generator, ema_of(generator, ema_decay))

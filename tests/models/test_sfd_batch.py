@@ -7,8 +7,16 @@ from sfd_lightning.errors import ConfigError
 from sfd_lightning.models.sfd_batch import StepDraws, build_sfd_batch
 
 
-def policy(fake_x0):
+def policy(fake_x0, rows):
     return torch.full((len(fake_x0),), 7)  # an override policy's pick, one per forget row
+
+
+def test_forget_rows_of_several_classes_reach_the_policy():
+    seen = []
+    update = {"z": torch.randn(6, 1, 2, 2), "labels": torch.tensor([1, 2, 4]), "forget_labels": torch.tensor([3, 5, 0])}
+    batch = build_sfd_batch(update, forgets=True, forget_label=0, policy=lambda x, rows: seen.append(rows) or rows + 1)
+    assert batch.labels.tolist() == [1, 2, 4, 3, 5, 0]
+    assert batch.teacher(torch.zeros(6, 1, 2, 2)).tolist() == [1, 2, 4, 4, 6, 1] and seen[0].tolist() == [3, 5, 0]
 
 
 def test_class_batch_forget_rows_and_override_policy():
