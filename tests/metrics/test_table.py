@@ -50,3 +50,37 @@ def test_the_report_table_is_unchanged_byte_for_byte():
         "| forget-class accuracy (lower is better)        |            1.25% |\n"
         "| images/s one-step generator                    |          123,456 |"
     )
+
+
+def test_several_forgotten_classes_show_a_row_each_after_the_worst():
+    """Rows in class order whatever the metrics' order (report.json sorts its keys: "_10" before "_3")."""
+    metrics = {
+        "forget/accuracy": 0.25,
+        "forget/accuracy_10": 0.25,
+        "forget/accuracy_3": 0.0,
+        "forget/accuracy_mean": 0.125,
+        "forget/ua": 0.75,
+        "retained/accuracy": 0.9,
+        "retained/accuracy_1": 0.8,
+    }
+    assert [key for key, _, _ in table_rows(metrics)] == [
+        "forget/accuracy",
+        "forget/accuracy_3",
+        "forget/accuracy_10",
+        "forget/accuracy_mean",
+        "forget/ua",
+        "retained/accuracy",
+    ]
+    lines = format_report(metrics).splitlines()
+    assert "forget accuracy, the worst forgotten (lower is better)" in lines[2] and "25.00%" in lines[2]
+    assert "forget accuracy, class 3" in lines[3] and "0.00%" in lines[3]
+    assert "forget accuracy, mean of the forgotten" in lines[5] and "12.50%" in lines[5]
+
+
+def test_forgotten_concepts_show_by_name_in_the_order_given():
+    metrics = {"forget/accuracy": 0.5, "forget/accuracy_van_gogh": 0.5, "forget/accuracy_a_cat": 0.0}
+    assert [label for _, label, _ in table_rows(metrics)] == [
+        "forget accuracy, the worst forgotten (lower is better)",
+        "forget accuracy, van gogh",
+        "forget accuracy, a cat",
+    ]
