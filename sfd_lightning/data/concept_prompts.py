@@ -47,7 +47,7 @@ class ConceptPrompts:
 
 def concept_prompts(concepts: Sequence[Concept], pool: List[str], forget: Optional[List[str]]) -> ConceptPrompts:
     """Split ``pool`` by the concepts (``forget`` None) or check the given forget and retained prompts: every forget
-    prompt names a concept, no retained prompt names one, every concept has a forget prompt."""
+    prompt names a concept, every concept has a forget prompt, no retained prompt names one."""
     if forget is None:
         forget = [p for p in pool if any(names(p, c) for c in concepts)]
         retained = [p for p in pool if not any(names(p, c) for c in concepts)]
@@ -56,17 +56,17 @@ def concept_prompts(concepts: Sequence[Concept], pool: List[str], forget: Option
         for p in forget:
             if not any(names(p, c) for c in concepts):
                 raise ConfigError("data.forget_prompts", f"prompt {p!r} names none of the forgotten concepts")
-        for p in retained:
-            named = [c.concept for c in concepts if names(p, c)]
-            if named:
-                raise ConfigError(
-                    "data.retained_prompts", f"prompt {p!r} names the forgotten concept {named[0]!r}; keep it out"
-                )
     members = [[i for i, p in enumerate(forget) if names(p, c)] for c in concepts]
     for c, m in zip(concepts, members):
         if not m:
             raise ConfigError(
                 "data.concepts", f"{c.concept!r} occurs in none of the {len(forget)} forget prompts; give it some"
+            )
+    for p in retained:
+        named = [c.concept for c in concepts if names(p, c)]
+        if named:  # only given retained prompts can: a split pool's never do
+            raise ConfigError(
+                "data.retained_prompts", f"prompt {p!r} names the forgotten concept {named[0]!r}; keep it out"
             )
     return ConceptPrompts(forget, [replace_concepts(p, concepts) for p in forget], retained, members)
 
