@@ -112,15 +112,6 @@ class ClassifierOverride(OverridePolicy):
         return torch.distributions.Categorical(logits=logits).sample()
 
 
-def override_policy(override_label: Optional[int], override: Optional[OverridePolicy]) -> OverridePolicy:
-    """``model.override_label`` as a fixed override, or the policy given instead (exactly one of the two)."""
-    if override is not None and override_label is not None:
-        raise ConfigError("model.override_label", "set it to null when model.override chooses another policy")
-    if override is None and override_label is None:
-        raise ConfigError("model.override_label", "give an override label or an override policy (model.override)")
-    return override if override is not None else FixedOverride(override_label)
-
-
 class ClassOverrides(nn.Module):
     """Each forgotten class's override: its fixed class (``model.override_label``, one per class), or the policy's
     pick (``model.override``) for the classes whose fixed class is null. ``forward(fake_x0, rows)`` gives the
