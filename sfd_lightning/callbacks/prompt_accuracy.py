@@ -3,17 +3,20 @@
 Each validation prompt names one class by a word (``class_words``, e.g. "seven" is class 7). Samples
 for the forget prompts that the classifier still assigns to the forgotten class count towards
 ``forget/accuracy``; samples for retained prompts count towards ``retained/accuracy``, against the
-class their prompt names. Keys match :class:`ForgetAccuracyCallback`'s, so reports read the same.
+class their prompt names. With several concepts, each concept's forget prompts name its class:
+``forget/accuracy_<concept>`` per concept (spaces as ``_``), ``forget/accuracy`` the worst of them and
+``forget/accuracy_mean``. Keys match :class:`ForgetAccuracyCallback`'s, so reports read the same.
 """
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
 from sfd_lightning.callbacks.periodic import PeriodicEvalCallback
-from sfd_lightning.data.prompts import class_of
+from sfd_lightning.data.prompts import PromptDataModule, class_of
 from sfd_lightning.data.sample_blocks import rank_blocks
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.judges.classifier import ClassifierJudge
 from sfd_lightning.metrics.forget import ForgetMetrics
 from sfd_lightning.metrics.sampling import generator_sampler, sample_shape
@@ -54,13 +57,35 @@ class PromptAccuracyCallback(PeriodicEvalCallback):
         data = self.prompt_data(trainer)
         return {**data.validation_prompts, "override": data.validation_overrides}
 
+    def _forgotten(
+        self, data: PromptDataModule, prompts: Dict[str, List[str]]
+    ) -> Tuple[Union[int, List[int]], Union[int, List[int]], Optional[List[str]]]:
+        """The forgotten class, override class and key name of each concept, from its first validation forget
+        prompt and that prompt's override; one concept: its classes alone (the keys of single-concept runs)."""
+        firsts: Dict[object, int] = {}
+        for i, p in enumerate(prompts["forget"]):
+            firsts.setdefault(data.validation_concepts.get(p), i)
+        if len(firsts) <= 1:
+            return (
+                class_of(prompts["forget"][0], self.class_words),
+                class_of(prompts["override"][0], self.class_words),
+                None,
+            )
+        forget = [class_of(prompts["forget"][i], self.class_words) for i in firsts.values()]
+        override = [class_of(prompts["override"][i], self.class_words) for i in firsts.values()]
+        if len(set(forget)) < len(forget):
+            raise ConfigError(
+                "trainer.callbacks.PromptAccuracyCallback.class_words",
+                f"two forgotten concepts name the same class ({forget}); each concept needs a class of its own",
+            )
+        return forget, override, [c.concept.replace(" ", "_") for c in firsts]
+
     def evaluate(self, trainer: Trainer, pl_module: LightningModule, final: bool) -> Dict[str, float]:
         prompts = self._prompts(trainer)
-        forget_class = class_of(prompts["forget"][0], self.class_words)
-        override_class = class_of(prompts["override"][0], self.class_words)
+        forget_class, override_class, names = self._forgotten(self.prompt_data(trainer), prompts)
         chosen = [p for p in prompts["forget"] + prompts["retained"] for _ in range(self.n_per_prompt)]
         targets = torch.tensor([class_of(p, self.class_words) for p in chosen], device=pl_module.device)
-        metric = ForgetMetrics(len(self.class_words), forget_class, override_class).to(pl_module.device)
+        metric = ForgetMetrics(len(self.class_words), forget_class, override_class, names).to(pl_module.device)
         self.judge.to(pl_module.device)
         sample = generator_sampler(pl_module)
         for start, noise, block in rank_blocks(
