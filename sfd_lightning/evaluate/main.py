@@ -7,7 +7,9 @@ Samples: an .npz from ``sfd sample`` (``images`` in [-1, 1] or uint8, ``labels``
 folder (class subfolders ``0/``..``9/`` give labels). Reference: the same kinds, torchvision's
 ``cifar10:ROOT[:split]`` / ``stl10:ROOT[:split]``, the embedded ``digits[:split]``, or an FID statistics .npz
 (``mu``, ``sigma``; FID only). Quality metrics use the samples of the retained classes (``--classes``, default every
-label but the forget label) against the reference images of the same classes.
+label but the forgotten ones) against the reference images of the same classes. ``--forget-label 0,3,5`` (with
+``--override-label 1,8,6``, or one override for all) judges several forgotten classes: ``forget/accuracy`` is the
+worst class's, beside ``forget/accuracy_<c>`` per class and their mean.
 
 The judges are opt-in and need no reference: ``--metrics nudity`` (NudeNet's exposed-class counts and nudity
 rates at 0.45 and 0.6 of all samples) and ``--metrics identity --reference-folder photos/`` (the share of samples
@@ -27,7 +29,9 @@ import torch
 
 from sfd_lightning.data.labels import parse_labels
 from sfd_lightning.errors import ConfigError
+from sfd_lightning.evaluate.forget_options import eval_forget_classes
 from sfd_lightning.evaluate.judges import judge_results
+from sfd_lightning.forgetting.forget_set import ForgetClass
 from sfd_lightning.io.allow_list import add_trust_argument, apply_trust_argument
 from sfd_lightning.io.out_guard import check_out_spares_inputs
 from sfd_lightning.judges.registry import add_concept_judge_arguments, build_concept_judges, concept_judges
@@ -59,13 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics", default="fid,is,kid,prc,forget", help=f"comma-separated subset of {','.join(ALL_METRICS)}"
     )
     p.add_argument(
-        "--forget-label", type=int, default=None, help="the forgotten class (left out of the quality metrics)"
+        "--forget-label",
+        default=None,
+        help="the forgotten class, or a comma-separated list of them, e.g. 0,3,5 (left out of the quality metrics; "
+        "forget-class accuracy is reported per class and for the worst)",
     )
     p.add_argument(
-        "--override-label", type=int, default=None, help="report the share of forget-label samples classified as it"
+        "--override-label",
+        default=None,
+        help="report the share of forget-label samples classified as it: one class for every forgotten class, or a "
+        "comma-separated list of one per forgotten class",
     )
     p.add_argument(
-        "--classes", default=None, help="classes for the quality metrics, e.g. 1-9 (default: all but the forget label)"
+        "--classes",
+        default=None,
+        help="classes for the quality metrics, e.g. 1-9 (default: all but the forgotten classes)",
     )
     p.add_argument("--classifier", default=None, help="exported classifier asset judging forget-class accuracy")
     p.add_argument("--features", default="inception", help="inception, vgg16 or classifier:PATH (FID, IS, KID space)")
@@ -128,14 +140,11 @@ def _check(args: argparse.Namespace) -> Dict:
             stats = load_stats(args.reference)
         else:
             reference = open_image_set(args.reference, "--reference")
-    if (
-        args.forget_label is not None
-        and samples.labels is not None
-        and args.forget_label not in set(samples.labels.tolist())
-    ):
-        raise ConfigError("--forget-label", f"{args.forget_label} is not among the samples' labels")
+    forget = eval_forget_classes(
+        args.forget_label, args.override_label, None if samples.labels is None else samples.labels.tolist()
+    )
     if "forget" in wanted:
-        if args.forget_label is None or args.classifier is None:
+        if not forget or args.classifier is None:
             raise ConfigError(
                 "--metrics", "forget needs --forget-label and --classifier (or leave it out of --metrics)"
             )
@@ -145,23 +154,24 @@ def _check(args: argparse.Namespace) -> Dict:
             )
     if args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be >= 1, got {args.batch_size}")
-    classes = _classes(args, samples)
+    classes = _classes(args, samples, forget)
     return {
         "wanted": wanted,
         "samples": samples,
         "reference": reference,
         "stats": stats,
         "classes": classes,
+        "forget": forget,
         "judges": build_concept_judges(args, wanted),
     }
 
 
-def _classes(args: argparse.Namespace, samples: ImageSet) -> Optional[List[int]]:
+def _classes(args: argparse.Namespace, samples: ImageSet, forget: Sequence[ForgetClass]) -> Optional[List[int]]:
     if args.classes:
         return parse_labels(args.classes, "--classes")
     if samples.labels is None:
         return None
-    return sorted(set(samples.labels.tolist()) - {args.forget_label})
+    return sorted(set(samples.labels.tolist()) - {c.label for c in forget})
 
 
 def _quality(args: argparse.Namespace, checked: Dict, device: torch.device) -> Dict:
@@ -213,7 +223,12 @@ def measure(args: argparse.Namespace) -> Dict:
     if "forget" in wanted:
         judge = make_extractor(f"classifier:{args.classifier}", None, "--classifier")
         judged = metrics.extract(samples, judge, args.batch_size, device)
-        out.update(metrics.forgetting(judged["logits"], judged["labels"], args.forget_label, args.override_label))
+        forget = checked["forget"]
+        out.update(
+            metrics.forgetting(
+                judged["logits"], judged["labels"], [c.label for c in forget], [c.override for c in forget]
+            )
+        )
     out.update(judge_results(checked["judges"], samples, args.batch_size))
     return out
 
@@ -246,8 +261,8 @@ def evaluate(
     out: str = "metrics.json",
     overwrite: bool = False,
     metrics: Union[str, Sequence[str]] = "fid,is,kid,prc,forget",
-    forget_label: Optional[int] = None,
-    override_label: Optional[int] = None,
+    forget_label: Union[None, int, str, Sequence[int]] = None,
+    override_label: Union[None, int, str, Sequence[Optional[int]]] = None,
     classes: Optional[str] = None,
     classifier: Optional[str] = None,
     features: str = "inception",
@@ -264,7 +279,8 @@ def evaluate(
 ) -> Dict[str, Any]:
     """``sfd eval SAMPLES``: the arguments are its options (``metrics``: a list or comma-separated;
     ``judge_options``: the concept judges' options, e.g. ``reference_folder``; ``device``: default cuda if there is
-    one). Returns the results written to ``out``, after every input is checked."""
+    one; ``forget_label``: a class, a list of classes or text like ``"0,3,5"``, ``override_label`` likewise, one for
+    all or one per class). Returns the results written to ``out``, after every input is checked."""
     judges = argparse.ArgumentParser(add_help=False)
     add_concept_judge_arguments(judges)
     options = vars(judges.parse_args([]))  # the concept judges' options and their defaults

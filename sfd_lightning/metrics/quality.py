@@ -5,7 +5,7 @@ and improved precision/recall (Kynkäänniemi et al., 2019) are computed by torc
 feature-level functions; features are extracted once per image set here.
 """
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -88,8 +88,12 @@ def precision_recall(generated: torch.Tensor, real: torch.Tensor, neighborhood: 
 
 
 def forgetting(
-    logits: torch.Tensor, labels: torch.Tensor, forget_label: int, override_label: Optional[int]
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    forget_label: Union[int, Sequence[int]],
+    override_label: Union[None, int, Sequence[Optional[int]]],
 ) -> Dict[str, float]:
+    """:class:`ForgetMetrics` of ``logits`` (N, K) on samples of ``labels`` (N,): one forgotten class or several."""
     metric = ForgetMetrics(logits.shape[1], forget_label, override_label)
     metric.update(logits, labels)
     return metric.compute()
