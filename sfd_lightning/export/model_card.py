@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from sfd_lightning.errors import ConfigError, describe
 from sfd_lightning.export.family_recipes import family_usage
+from sfd_lightning.export.lineage_card import lineage_section
 from sfd_lightning.metrics.table import format_report
 
 
@@ -82,8 +83,19 @@ def prompt_forgetting(ckpt_path: str) -> Dict[str, Any]:
 def _forgotten(meta: Dict[str, Any]) -> str:
     """What the generator forgets, and what it shows instead, for the card's title."""
     if meta.get("num_classes") is not None:
-        return f"class {meta.get('forget_label')} (shown the teacher's class {meta.get('override_label')} instead)"
+        labels, overrides = meta.get("forget_label"), meta.get("override_label")
+        if isinstance(labels, list):
+            shown = overrides if isinstance(overrides, list) else [overrides] * len(labels)
+            pairs = ", ".join(
+                f"{c} (shown {o if o is not None else 'a class its policy picks'})" for c, o in zip(labels, shown)
+            )
+            return f"classes {pairs}"
+        return f"class {labels} (shown the teacher's class {overrides} instead)"
     forget = meta.get("forget") or {}
+    if len(forget.get("concepts") or []) > 1:
+        return "the prompt concepts " + ", ".join(
+            f'"{c["concept"]}" (shown "{c["replacement"]}")' for c in forget["concepts"]
+        )
     concept, replacement = forget.get("concept"), forget.get("replacement")
     if forget.get("mode") == "nudity":
         return "nudity (its forget prompts are subjects with a nudity keyword; it shows the bare subject instead)"
@@ -286,6 +298,7 @@ def render(
             "",
             results,
             "",
+            *lineage_section(meta.get("lineage") or []),
             *(["## Benchmark (`sfd benchmark`)", "", benchmark, ""] if benchmark else []),
             *(["## Attacks on the forgetting (`sfd attack`)", "", attacks, ""] if attacks else []),
             "## SFD settings",
