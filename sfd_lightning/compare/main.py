@@ -122,8 +122,13 @@ def with_pair(spec: CompareSpec, forget: Optional[int], override: Optional[int])
         )
     spec.forget_label = spec.forget_label if forget is None else forget
     spec.override_label = spec.override_label if override is None else override
-    check_pair(spec, "--forget-label")
-    return ["--forget-label", str(spec.forget_label), "--override-label", str(spec.override_label)]
+    check_pair(spec, "--forget-label", "--override-label" if isinstance(spec.forget_label, list) else None)
+    given = [("--forget-label", forget, spec.forget_label), ("--override-label", override, spec.override_label)]
+    if all(not isinstance(value, list) for _, _, value in given):
+        return ["--forget-label", str(spec.forget_label), "--override-label", str(spec.override_label)]
+    return [
+        part for option, value, _ in given if value is not None for part in (option, str(value))
+    ]  # a list: the spec's
 
 
 def build_parser() -> argparse.ArgumentParser:

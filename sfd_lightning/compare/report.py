@@ -25,6 +25,21 @@ COLUMNS = [
 ]
 
 
+PER_CLASS = re.compile(r"^forget/accuracy_(.+)$")  # a comparison forgetting several classes: each one, and the mean
+
+
+def columns(rows: List[Dict[str, Any]]) -> List[Tuple[str, str, str]]:
+    """The table's columns: :data:`COLUMNS`, with each forgotten class's forget accuracy and their mean after the
+    forget accuracy (then the worst of them) where rows have them."""
+    keys = list(dict.fromkeys(k for r in rows for k in r if PER_CLASS.match(k) and k != "forget/accuracy_mean"))
+    if not keys:
+        return COLUMNS
+    keys.append("forget/accuracy_mean")
+    per_class = [(k, f"forget acc. ({PER_CLASS.match(k).group(1)})", "{:.1%}") for k in keys]
+    worst = ("forget/accuracy", "forget acc. (worst)", "{:.1%}")
+    return COLUMNS[:2] + [worst] + per_class + COLUMNS[3:]
+
+
 def cell(row: Dict[str, Any], key: str, fmt: str) -> str:
     value = row.get(key)
     if value is None:
@@ -50,11 +65,11 @@ def finished(row: Dict[str, Any]) -> bool:
 
 
 def markdown(rows: List[Dict[str, Any]], headline: str = "") -> str:
-    extra = extra_columns(rows)
+    extra, shown = extra_columns(rows), columns(rows)
     status = not all(finished(r) for r in rows)
-    head = [label for _, label, _ in COLUMNS] + [GROUPS[g].format(k) for g, k in extra] + (["status"] if status else [])
+    head = [label for _, label, _ in shown] + [GROUPS[g].format(k) for g, k in extra] + (["status"] if status else [])
     cells = [
-        [cell(r, key, fmt) for key, _, fmt in COLUMNS]
+        [cell(r, key, fmt) for key, _, fmt in shown]
         + [cell(r.get(g, {}), k, extra_format(g, k)) for g, k in extra]
         + ([r.get("status", "ok")] if status else [])
         for r in rows
@@ -65,15 +80,15 @@ def markdown(rows: List[Dict[str, Any]], headline: str = "") -> str:
 
 
 def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
-    extra = extra_columns(rows)
+    extra, shown = extra_columns(rows), columns(rows)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(
-            [key for key, _, _ in COLUMNS] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra] + ["status"]
+            [key for key, _, _ in shown] + ["fid_spread"] + [f"{g.rstrip('s')} {k}" for g, k in extra] + ["status"]
         )
         for r in rows:
             writer.writerow(
-                [r.get(key) for key, _, _ in COLUMNS]
+                [r.get(key) for key, _, _ in shown]
                 + [r.get("fid_spread")]
                 + [r.get(g, {}).get(k) for g, k in extra]
                 + [r.get("status", "ok")]

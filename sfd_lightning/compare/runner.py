@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from sfd_lightning.attack.registry import ATTACKS
+from sfd_lightning.compare.forgotten import labels_text, several
+from sfd_lightning.compare.per_class import attack_folder, combine_seeds, evaluate_classes, worst_attacks
 from sfd_lightning.compare.record import RECORD
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
@@ -33,18 +35,27 @@ CHECKPOINT = [
 def fit_args(method: Method, spec: CompareSpec, folder: str) -> List[str]:
     """``sfd fit`` options: the method's config, this comparison's pair, its folder, no logger, only the last
     checkpoint (the table's evaluation is the same for all, outside the run)."""
-    if spec.prompts:
+    if spec.prompts and isinstance(spec.prompts["concept"], list):
+        concepts = [
+            {"concept": c, "replacement": r} for c, r in zip(spec.prompts["concept"], spec.prompts["replacement"])
+        ]
+        pair = [
+            f"--data.init_args.concepts={json.dumps(concepts)}",
+            f"--data.init_args.retained_prompts={spec.prompts['file']}",
+        ]
+    elif spec.prompts:
         pair = [
             f"--data.init_args.concept={spec.prompts['concept']}",
             f"--data.init_args.replacement={spec.prompts['replacement']}",
             f"--data.init_args.retained_prompts={spec.prompts['file']}",
         ]
     elif method.retrain:
-        pair = [f"--data.init_args.labels={[c for c in range(spec.num_classes) if c != spec.forget_label]}"]
+        forgotten = spec.forget_label if several(spec) else [spec.forget_label]
+        pair = [f"--data.init_args.labels={[c for c in range(spec.num_classes) if c not in forgotten]}"]
     else:
         pair = [
-            f"--model.init_args.forget_label={spec.forget_label}",
-            f"--model.init_args.override_label={spec.override_label}",
+            f"--model.init_args.forget_label={labels_text(spec.forget_label)}",
+            f"--model.init_args.override_label={labels_text(spec.override_label)}",
         ]
     return [
         "fit",
@@ -144,18 +155,25 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
             )  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
-            evaluate_samples(
-                npz,
-                reference=ev["reference"],
-                metrics="fid,forget",
-                forget_label=spec.forget_label,
-                override_label=spec.override_label,
-                classifier=ev["classifier"],
-                features=ev["features"],
-                out=out,
-            )
+            if several(spec):
+                evaluate_classes(npz, spec, out)  # per forgotten class (compare.per_class)
+            else:
+                evaluate_samples(
+                    npz,
+                    reference=ev["reference"],
+                    metrics="fid,forget",
+                    forget_label=spec.forget_label,
+                    override_label=spec.override_label,
+                    classifier=ev["classifier"],
+                    features=ev["features"],
+                    out=out,
+                )
         with open(out) as f:
             per_seed.append(json.load(f))
+    if several(spec):
+        result = combine_seeds(per_seed, spec.forget_label)
+        result.update(with_spread("fid", [r["fid"] for r in per_seed]))
+        return result
     keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy")
     result = {k: statistics.fmean(r[k] for r in per_seed) for k in keys if all(k in r for r in per_seed)}
     if all("fid" in r for r in per_seed):
@@ -197,19 +215,36 @@ def attack(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[st
     """The spec's attacks on the method (``sfd attack``; a multi-step model through its teacher-steps DDIM): the
     independent judge's success rate at each budget, keyed ``noise eps E`` / ``embedding S steps``; a prompt spec
     with ``prompt_steps``: ``adversarial prompt S steps``; a spec with ``relearn_steps``: ``relearn S steps`` /
-    ``benign S steps`` (fine-tuning on K examples; ``relearn LoRA S steps`` ... for LoRA)."""
+    ``benign S steps`` (fine-tuning on K examples; ``relearn LoRA S steps`` ... for LoRA). Several forgotten classes
+    or concepts are attacked one at a time, each column the worst of them."""
+    if several(spec):  # each forgotten class or concept attacked alone; each column its worst case
+        concepts = spec.prompts["concept"] if spec.prompts else [None] * len(spec.forget_label)
+        return worst_attacks(
+            [
+                attack_one(method, ckpt, spec, attack_folder(folder, concept or label), label, concept)
+                for label, concept in zip(spec.forget_label, concepts)
+            ]
+        )
+    concept = spec.prompts["concept"] if spec.prompts else None
+    return attack_one(method, ckpt, spec, os.path.join(folder, "attack"), spec.forget_label, concept)
+
+
+def attack_one(
+    method: Method, ckpt: str, spec: CompareSpec, out: str, forget_label: int, concept: Optional[str]
+) -> Dict[str, float]:
+    """The spec's attacks on one forgotten class (or the prompt concept naming it), written to ``out``."""
     from sfd_lightning.attack.main import attack as run_attack
 
-    a, out = spec.attack, os.path.join(folder, "attack")
+    a = spec.attack
     if not os.path.isfile(os.path.join(out, "attack.json")):
         target = (
             {
-                "concept": spec.prompts["concept"],
+                "concept": concept,
                 "prompts": spec.prompts["file"],
                 "class_words": spec.prompts["class_words"],
             }
             if spec.prompts
-            else {"forget_label": spec.forget_label}
+            else {"forget_label": forget_label}
         )
         attacks, options = compared_attacks(spec)
         run_attack(

@@ -3,15 +3,20 @@
 
 A spec with ``prompts`` compares prompt-conditioned models: every method forgets ``prompts.concept`` (shown
 ``prompts.replacement``), samples the prompts of ``prompts.file``, and each sample is scored as the class its
-prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name."""
+prompt names (``class_words``), so ``forget_label`` and ``override_label`` are the classes the two words name.
+
+``forget_label`` may list several classes (``[0, 3, 5]``, with ``override_label: [1, 8, 6]`` or one override for
+all), and ``prompts.concept`` several concepts (with as many ``prompts.replacement``): the table then shows each
+forgotten class's accuracy, the worst and the mean (``compare.forgotten``)."""
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Union
 
 from sfd_lightning.attack.inputs import DIGIT_WORDS
 from sfd_lightning.attack.registry import ATTACKS
 from sfd_lightning.benchmark.main import check_spec_options
+from sfd_lightning.compare.forgotten import check_labels, prompt_concepts, read_label, refuse_single_class_methods
 from sfd_lightning.compare.tuning import read_tuning
 from sfd_lightning.data.prompt_files import read_prompt_file
 from sfd_lightning.data.prompts import class_of
@@ -38,8 +43,8 @@ class Method:
 @dataclass
 class CompareSpec:
     out: str
-    forget_label: int
-    override_label: int
+    forget_label: Union[int, List[int]]  # a list: several classes forgotten (``compare.forgotten``)
+    override_label: Union[int, List[Optional[int]]]
     num_classes: int
     methods: List[Method]
     evaluation: Optional[Dict[str, Any]]  # None (``evaluation: false``): no class-judged evaluation or speed
@@ -169,8 +174,9 @@ def _method(raw: Any, i: int) -> Method:
     return method
 
 
-def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[str, Any]]:
-    """The spec's prompt settings, checked: the file reads, and the concept and replacement name the spec's classes."""
+def _prompts(raw: Any, forget_label: Any, override_label: Any) -> Optional[Dict[str, Any]]:
+    """The spec's prompt settings, checked: the file reads, and the concept and replacement (or each of their lists)
+    name the spec's classes."""
     if raw is None:
         return None
     if not isinstance(raw, dict) or not {"file", "concept", "replacement"} <= set(raw):
@@ -184,11 +190,20 @@ def _prompts(raw: Any, forget_label: int, override_label: int) -> Optional[Dict[
         )
     prompts = {"class_words": list(DIGIT_WORDS), **raw}
     read_prompt_file(prompts["file"], "prompts.file")
-    for key, label in (("concept", forget_label), ("replacement", override_label)):
-        named = class_of(prompts[key], prompts["class_words"], f"prompts.{key}")
-        if named != label:
-            field_name = "forget_label" if key == "concept" else "override_label"
-            raise ConfigError(f"prompts.{key}", f"{prompts[key]!r} names class {named}, but {field_name} is {label}")
+    concepts = prompt_concepts(prompts, forget_label)
+    pairs = [(prompts["concept"], prompts["replacement"], forget_label, override_label, "")]
+    if concepts is not None:
+        overrides = override_label if isinstance(override_label, list) else [override_label] * len(concepts)
+        pairs = [
+            (c.concept, c.replacement, f, o, f"[{i}]")
+            for i, (c, f, o) in enumerate(zip(concepts, forget_label, overrides))
+        ]
+    for concept, replacement, forget, override, at in pairs:
+        for key, word, label in (("concept", concept, forget), ("replacement", replacement, override)):
+            named = class_of(word, prompts["class_words"], f"prompts.{key}")
+            if named != label:
+                field_name = ("forget_label" if key == "concept" else "override_label") + at
+                raise ConfigError(f"prompts.{key}", f"{word!r} names class {named}, but {field_name} is {label}")
     return prompts
 
 
@@ -201,8 +216,8 @@ def read_spec(path: str) -> CompareSpec:
     names = [m.name for m in methods]
     spec = CompareSpec(
         out=str(raw.get("out", "runs/compare")),
-        forget_label=int(raw.get("forget_label", 0)),
-        override_label=int(raw.get("override_label", 1)),
+        forget_label=read_label(raw.get("forget_label", 0), "forget_label"),
+        override_label=read_label(raw.get("override_label", 1), "override_label"),
         num_classes=int(raw.get("num_classes", 10)),
         methods=methods,
         evaluation=_evaluation(raw.get("evaluation")),
@@ -215,18 +230,15 @@ def read_spec(path: str) -> CompareSpec:
     spec.prompts = _prompts(raw.get("prompts"), spec.forget_label, spec.override_label)
     if spec.reference_method not in names:
         raise ConfigError("reference_method", f"{spec.reference_method!r} is none of the methods {names}")
-    check_pair(spec, "forget_label")
+    check_pair(spec, "forget_label", "override_label")
+    if isinstance(spec.forget_label, list):
+        prompt_list = spec.prompts is not None and isinstance(spec.prompts["concept"], list)
+        refuse_single_class_methods(
+            spec, "prompts.concept" if prompt_list else "forget_label", "concepts" if prompt_list else "classes"
+        )
     return spec
 
 
-def check_pair(spec: CompareSpec, field: str) -> None:
-    """The forget and override labels are distinct classes of the spec's."""
-    if (
-        not all(0 <= c < spec.num_classes for c in (spec.forget_label, spec.override_label))
-        or spec.override_label == spec.forget_label
-    ):
-        raise ConfigError(
-            field,
-            f"forget {spec.forget_label} and override {spec.override_label} must be distinct classes "
-            f"of {spec.num_classes}",
-        )
+def check_pair(spec: CompareSpec, field: str, override_field: Optional[str] = None) -> None:
+    """The forget and override labels are distinct classes of the spec's (lists: ``compare.forgotten``)."""
+    check_labels(spec, field, override_field)
