@@ -17,7 +17,7 @@ import torch
 
 from sfd_lightning.attack.registry import ATTACKS
 from sfd_lightning.compare.forgotten import labels_text, several
-from sfd_lightning.compare.per_class import attack_folder, combine_seeds, evaluate_classes, worst_attacks
+from sfd_lightning.compare.per_class import attack_folder, combine_seeds, worst_attacks
 from sfd_lightning.compare.record import RECORD
 from sfd_lightning.compare.spec import CompareSpec, Method
 from sfd_lightning.data.prompts import class_of
@@ -141,7 +141,8 @@ def label_by_prompt(npz: str, class_words: List[str]) -> None:
 def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[str, Any]:
     """Forget, override and retained accuracy and the retained classes' FID over the spec's noise seeds: every
     method's samples are drawn by ``sfd sample`` with the same seeds (per class, or per prompt of a prompt
-    comparison, labelled with the class the prompt names) and scored by ``sfd eval`` alike."""
+    comparison, labelled with the class the prompt names) and scored by ``sfd eval`` alike (several forgotten
+    classes: each one's forget accuracy, the worst and the mean)."""
     from sfd_lightning.evaluate.main import evaluate as evaluate_samples
     from sfd_lightning.sample.main import sample
 
@@ -155,27 +156,23 @@ def evaluate(method: Method, ckpt: str, spec: CompareSpec, folder: str) -> Dict[
             )  # a stop before its eval left it
             if spec.prompts:
                 label_by_prompt(npz, spec.prompts["class_words"])
-            if several(spec):
-                evaluate_classes(npz, spec, out)  # per forgotten class (compare.per_class)
-            else:
-                evaluate_samples(
-                    npz,
-                    reference=ev["reference"],
-                    metrics="fid,forget",
-                    forget_label=spec.forget_label,
-                    override_label=spec.override_label,
-                    classifier=ev["classifier"],
-                    features=ev["features"],
-                    out=out,
-                )
+            evaluate_samples(
+                npz,
+                reference=ev["reference"],
+                metrics="fid,forget",
+                forget_label=spec.forget_label,
+                override_label=spec.override_label,
+                classifier=ev["classifier"],
+                features=ev["features"],
+                out=out,
+            )
         with open(out) as f:
             per_seed.append(json.load(f))
-    if several(spec):
+    if several(spec):  # each class averaged over the seeds, then the worst and the mean (compare.per_class)
         result = combine_seeds(per_seed, spec.forget_label)
-        result.update(with_spread("fid", [r["fid"] for r in per_seed]))
-        return result
-    keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy")
-    result = {k: statistics.fmean(r[k] for r in per_seed) for k in keys if all(k in r for r in per_seed)}
+    else:
+        keys = ("forget/accuracy", "forget/override_rate", "retained/accuracy")
+        result = {k: statistics.fmean(r[k] for r in per_seed) for k in keys if all(k in r for r in per_seed)}
     if all("fid" in r for r in per_seed):
         result.update(with_spread("fid", [r["fid"] for r in per_seed]))  # mean and half the range, as FIDCallback
     return result
