@@ -54,12 +54,14 @@ class ForgetSpec:
         return sorted({k for _, k in self.retained})
 
 
-def class_spec(num_classes: int, forget_label: int) -> ForgetSpec:
-    """A class-conditional run: the judges' classes are the generator's labels."""
+def class_spec(num_classes: int, forget_label: int, forgotten: Sequence[int] = ()) -> ForgetSpec:
+    """A class-conditional run: the judges' classes are the generator's labels. The attacked class is
+    ``forget_label``; the other ``forgotten`` classes (a run that forgets several) are not retained ones."""
     if not 0 <= forget_label < num_classes:
         raise ConfigError("forget_label", f"must be in [0, {num_classes - 1}], got {forget_label}")
+    skipped = {forget_label, *forgotten}
     return ForgetSpec(
-        [forget_label], forget_label, [(c, c) for c in range(num_classes) if c != forget_label], forget_label
+        [forget_label], forget_label, [(c, c) for c in range(num_classes) if c not in skipped], forget_label
     )
 
 

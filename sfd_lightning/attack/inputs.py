@@ -5,7 +5,7 @@ as data (``yaml.safe_load``) for the prompt runs' concept, prompt pool and class
 import argparse
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -50,6 +50,19 @@ def attack_target(pipe: Pipeline) -> Pipeline:
     return pipe.named("sfd", "SFD one-step generator") if isinstance(pipe, OneStepPipeline) else pipe
 
 
+def attacked_class(recorded: Any, chosen: Optional[int]) -> Tuple[int, List[int]]:
+    """(the class attacked, every class the generator forgets): ``--forget-label`` or the one recorded; a generator
+    that forgets several is attacked one class at a time, named by ``--forget-label``."""
+    forgotten = [int(c) for c in recorded] if isinstance(recorded, list) else [int(recorded)]
+    if chosen is None and len(forgotten) > 1:
+        raise ConfigError(
+            "--forget-label",
+            f"this generator forgets classes {', '.join(map(str, forgotten))}; attack one at a time (--forget-label "
+            f"{forgotten[0]})",
+        )
+    return (forgotten[0] if chosen is None else chosen), forgotten
+
+
 def spec_of(meta: Dict[str, Any], target: Pipeline, args: argparse.Namespace) -> ForgetSpec:
     """A class run's forget label from its checkpoint; a prompt run's (its network has no classes) concept, pool
     and class words from the flags or else the run's config."""
@@ -60,7 +73,7 @@ def spec_of(meta: Dict[str, Any], target: Pipeline, args: argparse.Namespace) ->
             raise ConfigError(
                 "--paraphrases", "paraphrases attack prompt-conditional runs; this one is class-conditional"
             )
-        return class_spec(int(target.net.num_classes), int(meta["forget_label"]))
+        return class_spec(int(target.net.num_classes), *attacked_class(meta["forget_label"], args.forget_label))
     config = run_config(args.ckpt)
     data = ((config.get("data") or {}).get("init_args")) or {}
     concept = args.concept or data.get("concept")

@@ -17,6 +17,7 @@ from sfd_lightning.attack.inputs import DIGIT_WORDS, attack_examples, attack_tar
 from sfd_lightning.attack.registry import PROMPT_ONLY, AttackSettings
 from sfd_lightning.attack.report import flat, write
 from sfd_lightning.data.prompt_files import read_prompt_file
+from sfd_lightning.errors import ConfigError
 from sfd_lightning.io.run_dir import run_dir
 from sfd_lightning.judges.classifier import ClassifierJudge
 from sfd_lightning.judges.protocol import Surrogate
@@ -69,6 +70,13 @@ class AttackCallback(Callback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Before training: the attacks need SFD's one-step generator (a baseline's model: ``sfd attack --ckpt``)."""
         require_module(pl_module, SFDModule, type(self).__name__)
+        forgotten = [c.label for c in pl_module.forget_classes]
+        if len(forgotten) > 1:
+            raise ConfigError(
+                f"trainer.callbacks.{type(self).__name__}",
+                f"attacks one forgotten class; this run forgets {', '.join(map(str, forgotten))}: attack its export "
+                "class by class (sfd attack --forget-label C)",
+            )
 
     def spec(self, trainer: Trainer, pl_module: SFDModule) -> ForgetSpec:
         if not pl_module.prompt_conditioned:

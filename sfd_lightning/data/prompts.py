@@ -15,12 +15,13 @@ from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
+from sfd_lightning.data.concept_list import read_concepts
 from sfd_lightning.data.concept_prompts import concept_prompts, draw_forget, spread, validation_forget
 from sfd_lightning.data.noise import UPDATES, NoiseLabelDataModule
 from sfd_lightning.data.prompt_files import Prompts, prompts_from
 from sfd_lightning.data.seeding import generator
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.forgetting.forget_set import Concept, read_concepts
+from sfd_lightning.forgetting.forget_set import Concept
 from sfd_lightning.forgetting.lineage import union_concepts
 
 ConceptList = Union[List[Union[Dict[str, str], List[str]]], str, None]

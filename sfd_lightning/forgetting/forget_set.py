@@ -8,10 +8,8 @@ replacement.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from sfd_lightning.data.class_names import resolve_label
-from sfd_lightning.data.csv_table import read_table
 from sfd_lightning.errors import ConfigError
 
 Label = Union[int, str]
@@ -46,15 +44,27 @@ def as_list(value: Any) -> List[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def index_label(value: Optional[Label], num_classes: Optional[int], field: str) -> Optional[int]:
+    """A class index given as an int or a digit string (class names: the caller's ``resolve``); None stays None."""
+    if value is None or isinstance(value, int):
+        return value
+    if str(value).strip().lstrip("-").isdigit():
+        return int(str(value).strip())
+    raise ConfigError(field, f"{value!r} is not a class index; give an integer in [0, {(num_classes or 0) - 1}]")
+
+
 def forget_classes(
     forget_label: Union[Label, Sequence[Label]],
     override_label: Union[Label, None, Sequence[Optional[Label]]],
     num_classes: Optional[int],
     field: str = "model.forget_label",
     override_field: str = "model.override_label",
+    resolve_label: Callable[[Optional[Label], Optional[int], str], Optional[int]] = index_label,
 ) -> Tuple[ForgetClass, ...]:
     """``forget_label`` (one class or a list) with ``override_label`` (one class for every forgotten class, a list of
-    the same length, or null where a policy picks; a null entry leaves that class to the policy), checked."""
+    the same length, or null where a policy picks; a null entry leaves that class to the policy), checked.
+    ``resolve_label(value, num_classes, field)`` turns each into an index (default: indices only; SFD passes the
+    resolver that also knows ImageNet's class names)."""
     labels = [resolve_label(v, num_classes, field) for v in as_list(forget_label)]
     if not labels:
         raise ConfigError(field, "is empty; give a class or a list of classes to forget")
@@ -92,23 +102,10 @@ def check_classes(classes: Sequence[ForgetClass], num_classes: Optional[int], fi
             raise ConfigError(override_field, f"overrides class {c.label} with {what}; pick a retained class")
 
 
-def read_concepts(value: Any, field: str = "data.concepts") -> Tuple[Concept, ...]:
-    """Concepts and replacements from a list (of ``{concept, replacement}`` mappings or ``[concept, replacement]``
-    pairs) or a CSV/TSV file with ``concept`` and ``replacement`` columns; checked (:func:`check_concepts`)."""
-    if isinstance(value, str):
-        table = read_table(value, field, kind="concept list (CSV/TSV)")
-        missing = [c for c in ("concept", "replacement") if c not in table.columns]
-        if missing:
-            raise ConfigError(
-                field,
-                f"{value!r} has no {' or '.join(repr(m) for m in missing)} column "
-                f"(its columns: {table.describe_columns()})",
-            )
-        concepts = tuple(Concept(r.cells["concept"].strip(), r.cells["replacement"].strip()) for r in table.rows)
-    elif isinstance(value, (list, tuple)):
-        concepts = tuple(_concept(item, f"{field}[{i}]") for i, item in enumerate(value))
-    else:
-        raise ConfigError(field, f"must be a list of concept/replacement pairs or a CSV/TSV file, got {value!r}")
+def concepts_from_items(items: Sequence[Any], field: str = "data.concepts") -> Tuple[Concept, ...]:
+    """Concepts and replacements from a list of ``{concept, replacement}`` mappings or ``[concept, replacement]``
+    pairs, checked (:func:`check_concepts`). A CSV/TSV file: ``data.concept_list.read_concepts``."""
+    concepts = tuple(_concept(item, f"{field}[{i}]") for i, item in enumerate(items))
     check_concepts(concepts, field)
     return concepts
 

@@ -17,6 +17,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from sfd_lightning.data.class_names import resolve_label
 from sfd_lightning.data.noise import UPDATES
 from sfd_lightning.data.sample_blocks import block_output
 from sfd_lightning.data.seeding import derive_seed
@@ -158,7 +159,7 @@ class SFDModule(ManualIterations, UnlearningModule):
         """
         check_settings(teacher, timesteps, loss_weights, guidance, ema_decay, grad_clip_value, lora, robust)
         self.run_lineage = RunLineage.of(previous, init_ckpt)  # read before any weight: a refusal costs nothing
-        request = forget_classes(forget_label, override_label, num_classes)
+        request = forget_classes(forget_label, override_label, num_classes, resolve_label=resolve_label)
         classes = union_classes(
             forgotten_classes(self.run_lineage.before, "model.previous"), request, "model.forget_label"
         )

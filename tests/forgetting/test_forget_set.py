@@ -2,8 +2,9 @@
 
 import pytest
 
+from sfd_lightning.data.concept_list import read_concepts
 from sfd_lightning.errors import ConfigError
-from sfd_lightning.forgetting import Concept, ForgetClass, forget_classes, read_concepts
+from sfd_lightning.forgetting import Concept, ForgetClass, forget_classes
 
 
 def test_one_value_is_a_list_of_one_and_lists_pair_up():
