@@ -12,7 +12,7 @@
 Each run is ``sfd fit`` (logger off, its own folder under --out), then ``sfd export``; the figures are the run's
 report.json (the config's classifier: forget rate per class or concept, retained accuracy, FID ratio), the fit's
 wall time, and for class runs the forget rates the independent judge gives samples of the export (``sfd sample``,
-``sfd eval --classifier``). Prints the table (table.py) and writes results.json and many_concepts.md under --out.
+then the judge's logits). Prints the table (table.py) and writes results.json and many_concepts.md under --out.
 """
 
 import argparse
@@ -33,6 +33,7 @@ CLASS_REQUESTS: Tuple[Tuple[int, int], ...] = ((0, 1), (3, 8), (5, 6))
 TEXT_REQUESTS: Tuple[Tuple[str, str], ...] = (("seven", "one"), ("three", "eight"))
 EXPERIMENTS = ("joint", "sequential", "text")
 JUDGE_SAMPLES = 200  # per label, as the config's ForgetAccuracyCallback
+NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,27 @@ def forget_rates(metrics: Dict[str, float], forgotten: Sequence[Any]) -> Dict[st
 
 
 def judge(export: str, folder: str, forgotten: Sequence[Tuple[int, int]], judge_ckpt: str, log: str) -> Dict:
-    """The independent judge's forget rate of each forgotten class, on samples of the export."""
+    """The independent judge's forget rate of each forgotten class, on samples of the export (``sfd sample``)."""
+    import numpy as np
+    import torch
+
+    from sfd_lightning.judges.classifier import ClassifierJudge
+    from sfd_lightning.metrics.forget import ForgetMetrics
+
     samples = os.path.join(folder, "judge_samples.npz")
-    out = os.path.join(folder, "judge.json")
     sfd(["sample", "--ckpt", export, "--labels", "0-9", "--n-per-label", str(JUDGE_SAMPLES), "--seed", "1234",
          "--out", samples, "--overwrite"], log)  # fmt: skip
-    sfd(["eval", samples, "--metrics", "forget", "--classifier", judge_ckpt,
-         "--forget-label", ",".join(str(c) for c, _ in forgotten),
-         "--override-label", ",".join(str(o) for _, o in forgotten), "--out", out, "--overwrite"], log)  # fmt: skip
-    with open(out, encoding="utf-8") as f:
-        return forget_rates(json.load(f), [c for c, _ in forgotten])
+    data = np.load(samples)
+    images, labels = torch.from_numpy(data["images"]), torch.from_numpy(data["labels"])
+    classifier = ClassifierJudge.load(judge_ckpt, "--judge")
+    metric = ForgetMetrics(NUM_CLASSES, [c for c, _ in forgotten], [o for _, o in forgotten])
+    with torch.no_grad():
+        for chunk, chunk_labels in zip(images.split(500), labels.split(500)):
+            metric.update(classifier.logits(chunk), chunk_labels)
+    results = metric.compute()
+    with open(os.path.join(folder, "judge.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    return forget_rates(results, [c for c, _ in forgotten])
 
 
 def run_chain(chain: Chain, seed: int, options: argparse.Namespace) -> List[Dict[str, Any]]:
