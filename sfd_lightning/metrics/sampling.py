@@ -31,14 +31,9 @@ def label_subset(
 
 
 def forgotten_classes(pl_module) -> Tuple[ForgetClass, ...]:
-    """The classes a class-conditional module forgets, each with its fixed override or None (``forget_classes``;
-    a module that only says ``forget_label`` and ``override`` forgets that one class)."""
-    classes = getattr(pl_module, "forget_classes", None)
-    if classes is not None:
-        return tuple(classes)
-    if getattr(pl_module, "forget_label", None) is None:
-        return ()
-    return (ForgetClass(pl_module.forget_label, getattr(getattr(pl_module, "override", None), "label", None)),)
+    """The classes a class-conditional module forgets, each with its fixed override or None: its ``forget_classes``
+    (``UnlearningModule``; the callbacks that call this require one)."""
+    return tuple(pl_module.forget_classes)
 
 
 def sample_labels(

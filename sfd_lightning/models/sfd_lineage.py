@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 
 from torch import nn
 
+from sfd_lightning.data.prompts import PromptDataModule
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.forgetting.lineage import check_teacher, config_hash, forget_record, step, teacher_fingerprint
 from sfd_lightning.forgetting.release import CHECKPOINT_KEY, release_lineage, start_lineage
@@ -50,10 +51,11 @@ class RunLineage:
 
     @staticmethod
     def prompt_request(data: Any) -> Dict[str, Any]:
-        """A prompt run's request, from its data module: its concepts (``request``), or nudity."""
-        if getattr(data, "mode", None) == "nudity":
-            return {"nudity": []}
-        return forget_record(concepts=getattr(data, "request", ()) or ())
+        """A prompt run's request, from its data module: its concepts (``request``), or nudity; nothing recorded
+        for data of another kind (a run built in Python with its own batches)."""
+        if not isinstance(data, PromptDataModule):
+            return {}
+        return {"nudity": []} if data.mode == "nudity" else forget_record(concepts=data.request)
 
     def save(self, checkpoint: Dict[str, Any], this_step: Dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = [*self.before, this_step]

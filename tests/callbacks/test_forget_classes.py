@@ -9,7 +9,7 @@ from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.callbacks.image_grid import class_row_labels
 from sfd_lightning.forgetting.forget_set import ForgetClass
-from sfd_lightning.metrics.sampling import forgotten_classes, label_subset
+from sfd_lightning.metrics.sampling import label_subset
 
 K = 5
 
@@ -68,10 +68,3 @@ def test_every_forgotten_label_is_kept_when_retained_ones_are_thinned():
     assert label_subset(10, [0, 3, 5], max_retained=2) == [0, 1, 3, 5, 6]
     assert label_subset(10, 0, max_retained=3) == [0, 1, 4, 7]  # one label as before
     assert class_row_labels([0, 1, 3], [0, 3], 10) == ["0 (forgotten)", "1", "3 (forgotten)"]
-
-
-def test_a_module_that_only_names_one_class_forgets_it():
-    one = SimpleNamespace(forget_label=2, override=SimpleNamespace(label=4))
-    assert forgotten_classes(one) == (ForgetClass(2, 4),)
-    assert forgotten_classes(SimpleNamespace(forget_label=2, override=None)) == (ForgetClass(2, None),)
-    assert forgotten_classes(SimpleNamespace(forget_label=None)) == ()

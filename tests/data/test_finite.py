@@ -7,6 +7,7 @@ import torch
 
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
 from sfd_lightning.data.finite import NonFiniteImagesError, count_nonfinite, require_finite
+from sfd_lightning.forgetting import ForgetClass
 from sfd_lightning.metrics.forget import ForgetMetrics
 
 NAN, INF = float("nan"), float("inf")
@@ -38,7 +39,7 @@ def test_forget_accuracy_callback_refuses_nan_samples():
     module = SimpleNamespace(
         num_classes=3,
         forget_label=0,
-        override=SimpleNamespace(label=1),
+        forget_classes=(ForgetClass(0, 1),),
         device=torch.device("cpu"),
         sample_images=nan_for_forget_label,
     )

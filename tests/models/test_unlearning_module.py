@@ -202,3 +202,12 @@ def test_no_module_or_trainer_is_probed_for_what_it_has():
         if probe.search(line)
     ]
     assert found == []
+
+
+def test_a_baseline_forgets_its_one_class_and_sfd_its_list(tiny_denoiser):
+    from sfd_lightning.forgetting import ForgetClass
+
+    assert BUILDERS["esd"](tiny_denoiser(), override_label=2).forget_classes == (ForgetClass(0, 2),)
+    assert BUILDERS["esd"](tiny_denoiser()).forget_classes == (ForgetClass(0, None),)
+    sfd = make_module(tiny_denoiser, forget_label=[0, 2], override_label=1)
+    assert sfd.forget_classes == (ForgetClass(0, 1), ForgetClass(2, 1)) and sfd.forget_concepts == ()
