@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from sfd_lightning.data.noise import balanced_rows
 from sfd_lightning.errors import ConfigError
 from sfd_lightning.forgetting.forget_set import Concept
 
@@ -74,9 +75,7 @@ def concept_prompts(concepts: Sequence[Concept], pool: List[str], forget: Option
 def draw_forget(members: Sequence[Sequence[int]], n: int, g: torch.Generator) -> List[int]:
     """``n`` forget prompt indices: row i goes to concept (start + i) mod K from a random start (each concept gets
     n // K or n // K + 1 rows, equal in expectation), then one of that concept's prompts, uniformly."""
-    k = len(members)
-    start = int(torch.randint(k, (), generator=g))
-    rows = [(start + i) % k for i in range(n)]
+    rows = balanced_rows(range(len(members)), n, g).tolist()  # as the class path's forget rows
     sizes = torch.tensor([len(members[c]) for c in rows], dtype=torch.float64)
     picks = (torch.rand(n, generator=g, dtype=torch.float64) * sizes).long().tolist()
     return [members[c][min(j, len(members[c]) - 1)] for c, j in zip(rows, picks)]
