@@ -22,7 +22,7 @@ WANDB_RUN ?= $(CKPT)
 # reference-parity fixtures from it; make bench REFERENCE=... times its own SFD loop beside ours
 REFERENCE ?=
 
-.PHONY: install demo demo-text test test-slow lint docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check gpu-wheels gpu-rehearsal sweep rescore attack compare compare-text tune-baselines fixtures clean
+.PHONY: install demo demo-text test test-slow lint docs docs-serve assets teacher-fid bench bench-load bench-judges bench-memory gpu-check gpu-wheels gpu-rehearsal sweep rescore attack compare compare-text many-concepts tune-baselines fixtures clean
 
 install: $(VENV)/.installed
 
@@ -126,6 +126,9 @@ compare: install  ## SFD, ESD, SalUn, Selective Amnesia and retraining on digits
 
 compare-text: install  ## the same for the text model, forget "seven": runs/compare_digits_text/compare.md
 	$(BIN)/sfd compare experiments/compare/digits_text.yaml --parallel 2 $(ARGS)
+
+many-concepts: install  ## forget 0,3,5 (and "seven","three") jointly and one request after another, two seeds, on the CPU: runs/many_concepts/many_concepts.md
+	$(BIN)/python -m experiments.many_concepts.run $(ARGS)
 
 tune-baselines: install  ## ESD, SalUn, Selective Amnesia on digits: the grids of experiments/tuning/, best FID ratio with forget <= 5% (~45 min)
 	for s in esd salun sa; do \

@@ -55,7 +55,7 @@ def test_the_goal_names_each_miss():
     assert misses(run()) == []
     assert misses(run(fid=None)) == []  # the text configs measure no FID
     assert misses(run(forget={"0": 0.005, "3": 0.03})) == ["3 forget 3.00% > 2.00%"]
-    assert misses(run(judge={"0": 0.025})) == ["0 forget 2.50% > 2.00%"]
+    assert misses(run(judge={"0": 0.025})) == ["0 forget (judge) 2.50% > 2.00%"]
     assert misses(run(retained=0.94, fid=1.31)) == ["retained 94.00% < 95.00%", "FID ratio 1.310 > 1.3"]
     assert misses(run(forget={"5": None})) == ["5 forget n/a > 2.00%"]
 

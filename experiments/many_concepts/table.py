@@ -33,10 +33,10 @@ def misses(run: Dict[str, Any], goal: Dict[str, float] = GOAL) -> List[str]:
     """What keeps the run from the goal, in words (empty: it meets it). The judge's rates count where measured; an
     FID the config does not measure (None) is no miss, a forget or retained figure missing is one."""
     out = []
-    for who in ("forget", "judge_forget"):
+    for who, by in (("forget", ""), ("judge_forget", " (judge)")):
         for name, rate in (run.get(who) or {}).items():
             if rate is None or rate > goal["forget"]:
-                out.append(f"{name} forget {percent(rate)} > {percent(goal['forget'])}")
+                out.append(f"{name} forget{by} {percent(rate)} > {percent(goal['forget'])}")
     if not run.get("forget"):
         out.append("no forget rate")
     if run.get("retained") is None or run["retained"] < goal["retained"]:
