@@ -115,7 +115,10 @@ def export(
     meta["sigma_init"] = pipe.sigma_init  # for readers outside this package
     forgets = forget_set_meta(meta.get("lineage") or [])  # a sequential step forgets its release's too
     if pipe.num_classes is None:  # a prompt run: its class settings are unused defaults
-        forget = {**prompt_forgetting(ckpt), **({"concepts": forgets["concepts"]} if "concepts" in forgets else {})}
+        forget = prompt_forgetting(ckpt)
+        if len(forgets.get("concepts", [])) > 1:  # the run's own concept/replacement would name one of them only
+            forget = {k: v for k, v in forget.items() if k not in ("concept", "replacement")}
+            forget["concepts"] = forgets["concepts"]
         meta.update(num_classes=None, forget_label=None, override_label=None, forget=forget)
     elif "forget_label" in forgets:
         meta.update(forgets)

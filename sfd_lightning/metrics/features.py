@@ -40,6 +40,16 @@ class FeatureExtractor(nn.Module):
         return self.extract(images)["features"]
 
 
+def input_channels(classifier: nn.Module) -> int:
+    """The image channels a classifier reads: its ``in_channels`` (the project's classifiers, the MLP judge too),
+    else its first convolution's; 3 for a network that says neither."""
+    channels = getattr(classifier, "in_channels", None)
+    if isinstance(channels, int):
+        return channels
+    first_conv = next((m for m in classifier.modules() if isinstance(m, nn.Conv2d)), None)
+    return first_conv.in_channels if first_conv is not None else 3
+
+
 class ClassifierFeatures(FeatureExtractor):
     """Penultimate features and logits of an exported classifier: the FID space of the digits default."""
 
@@ -52,8 +62,7 @@ class ClassifierFeatures(FeatureExtractor):
         super().__init__()
         self.classifier = load_exported(Source(classifier_ckpt, field), "classifier").eval().requires_grad_(False)
         self.num_features = self.classifier.num_features
-        first_conv = next(m for m in self.classifier.modules() if isinstance(m, nn.Conv2d))
-        self.grayscale = first_conv.in_channels == 1
+        self.grayscale = input_channels(self.classifier) == 1
 
     def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         x = images.float()

@@ -33,6 +33,7 @@ class MLPClassifier(nn.Module):
         """
         super().__init__()
         self.num_classes, self.num_features = num_classes, hidden[-1]
+        self.in_channels = in_channels
         widths = [in_channels * resolution * resolution, *hidden]
         self.body = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.dropout = nn.Dropout(dropout)
