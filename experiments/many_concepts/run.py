@@ -1,6 +1,6 @@
 """Forgetting several things on the digits defaults, at once and one request after another (issue 41, item 4).
 
-    python -m experiments.many_concepts.run [--seeds 0 1] [--iterations N] [--out runs/many_concepts]
+    python -m experiments.many_concepts.run [--seeds 0 1] [--iterations N] [--joint-scale 2] [--out runs/many_concepts]
         [--only joint,sequential,text] [--judge assets/digits_judge.pt]
 
 - joint: configs/digits_forget_2stage.yaml forgetting 0, 3 and 5 (overrides 1, 8 and 6) in one run;
@@ -153,8 +153,10 @@ def run_chain(chain: Chain, seed: int, options: argparse.Namespace) -> List[Dict
         log = os.path.join(folder, "commands.log")
         fit = ["fit", "--config", chain.config, "--trainer.logger=false", f"--trainer.default_root_dir={folder}",
                f"--seed_everything={seed}", f"--data.init_args.seed={seed}"]  # fmt: skip
-        if options.iterations:
-            fit.append(f"--data.init_args.iterations={options.iterations}")
+        iterations = options.iterations or config_iterations(chain.config)
+        if len(request) > 1:  # a step forgetting several at once shares its forget rows among them
+            iterations *= options.joint_scale
+        fit.append(f"--data.init_args.iterations={iterations}")
         seconds = sfd(fit + request_args(chain, request, previous), log)
         export = os.path.join(folder, "export")
         sfd(["export", "--ckpt", os.path.join(folder, "checkpoints", "last.ckpt"), "--out", export], log)
@@ -178,10 +180,25 @@ def run_chain(chain: Chain, seed: int, options: argparse.Namespace) -> List[Dict
     return results
 
 
+def config_iterations(config: str) -> int:
+    """The SFD iterations a config's data module runs (``data.init_args.iterations``)."""
+    import yaml
+
+    with open(config, encoding="utf-8") as f:
+        return int(yaml.safe_load(f)["data"]["init_args"]["iterations"])
+
+
 def parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds (seed_everything and data seed)")
     parser.add_argument("--iterations", type=int, default=None, help="SFD iterations per run (default: the config's)")
+    parser.add_argument(
+        "--joint-scale",
+        type=int,
+        default=2,
+        help="a step forgetting several things at once runs this many times the iterations (its forget rows are "
+        "shared among them); 1: the same budget as a one-thing step",
+    )
     parser.add_argument("--out", default="runs/many_concepts", help="folder of the runs, results.json and the table")
     parser.add_argument("--only", default=",".join(EXPERIMENTS), help=f"comma-separated subset of {EXPERIMENTS}")
     parser.add_argument("--judge", default="assets/digits_judge.pt", help="independent judge asset; '' to skip it")
