@@ -285,3 +285,27 @@ def test_a_failed_upload_is_one_line_naming_push_to_hub_and_the_folder_stays(run
         err.startswith("sfd: error: --push-to-hub: 'not a repo' is not a Hub repository id")
         and not (tmp_path / "p2").exists()
     )
+
+
+def test_the_export_carries_the_lineage_and_a_sequential_step_continues_it(run):
+    """``sfd export`` writes the run's lineage; ``model.previous`` on the folder forgets its class and the new one,
+    and a teacher with other weights is refused."""
+    from sfd_lightning.diffusion import VPDenoiser
+    from sfd_lightning.forgetting import ForgetClass
+    from sfd_lightning.models import SFDModule
+    from sfd_lightning.models.components import DDPMUNet
+
+    _, folder, _ = run
+    meta = json.loads((folder / "sfd_generator.json").read_text())
+    (step,) = meta["lineage"]
+    assert step["forget"] == {"classes": [{"label": 0, "override": 1}]} and len(step["teacher"]) == 16
+    assert "## Forget requests (lineage)" in (folder / "README.md").read_text()
+
+    def teacher():
+        return VPDenoiser(DDPMUNet(**meta["denoiser"]["init_args"]["net"]["init_args"]))
+
+    teacher_ckpt = str(ROOT / "assets" / "digits_teacher.pt")
+    module = SFDModule(teacher(), teacher_ckpt, forget_label=3, override_label=8, previous=str(folder))
+    assert module.forget_classes == (ForgetClass(0, 1), ForgetClass(3, 8))
+    with pytest.raises(ConfigError, match="^model.previous: .* was made from another teacher"):
+        SFDModule(teacher(), None, forget_label=3, override_label=8, previous=str(folder))
