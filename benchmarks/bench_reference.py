@@ -36,7 +36,6 @@ import torch
 
 from benchmarks.reference_loop import REFERENCE_COMMIT, LabelLoader, ddpm_config, on_path, run_train_sfd
 from benchmarks.timing import build, fit_timed
-from sfd_lightning.override import FixedOverride
 
 NET = "--model.init_args.teacher.init_args.net.init_args"
 # the one UNet the reference builds (DDPM/models/diffusion.py): width 128, GroupNorm(32, eps 1e-6)
@@ -86,7 +85,9 @@ def teacher_args(module) -> Tuple[Dict[str, Any], Dict[str, Any]]:
 def unsupported(module, schedule: Dict[str, Any]) -> List[str]:
     """Settings of ours the reference's DDPM loop has no counterpart for."""
     g = module.guidance
-    problems = [] if isinstance(module.override, FixedOverride) else ["model.override (the loop's is a fixed label)"]
+    classes = module.forget_classes
+    one_fixed = len(classes) == 1 and classes[0].override is not None
+    problems = [] if one_fixed else ["model.override / forget_label (the loop's is one class, a fixed label)"]
     if (g.teacher, g.fake_score, g.fake_score_train, g.dropout) != (1.0, 1.0, 1.0, 0.0):
         problems.append("model.guidance (guidance and label dropout)")
     if module.grad_clip_value is None or not module.clip_fake_score:
@@ -163,7 +164,7 @@ def reference_config(module, net: Dict[str, Any], schedule: Dict[str, Any], batc
         sg_forget_coef=w.sg_forget,
         g_remain_coef=w.g_remain,
         g_forget_coef=w.g_forget,
-        label_to_override=module.override.label,
+        label_to_override=module.forget_classes[0].override,
         pseudo_label_type="rand",
         use_clf=False,
         clf_path=None,

@@ -64,8 +64,8 @@ def test_folder_checkpoint_and_sfd_sample_give_the_same_images(run, monkeypatch)
 
 
 def test_an_exported_folder_starts_a_second_stage(run, tiny_denoiser):
-    """``model.init_ckpt``: the folder's EMA generator becomes the generator (and its EMA); the fake score is the
-    teacher."""
+    """``model.previous`` (a release that forgot something; ``model.init_ckpt`` refuses one): the folder's EMA
+    generator becomes the generator (and its EMA); the fake score is the teacher."""
     from safetensors.torch import load_file
 
     from sfd_lightning.diffusion import VPDenoiser
@@ -75,9 +75,10 @@ def test_an_exported_folder_starts_a_second_stage(run, tiny_denoiser):
     _, folder, _ = run
     meta = json.loads((folder / "sfd_generator.json").read_text())
     net = DDPMUNet(**meta["denoiser"]["init_args"]["net"]["init_args"])
-    module = SFDModule(
-        teacher=VPDenoiser(net), teacher_ckpt=str(ROOT / "assets" / "digits_teacher.pt"), init_ckpt=str(folder)
-    )
+    teacher_ckpt = str(ROOT / "assets" / "digits_teacher.pt")
+    with pytest.raises(ConfigError, match="^model.init_ckpt: .* already forgot something; continue it with model.prev"):
+        SFDModule(teacher=VPDenoiser(net), teacher_ckpt=teacher_ckpt, init_ckpt=str(folder))
+    module = SFDModule(teacher=VPDenoiser(net), teacher_ckpt=teacher_ckpt, previous=str(folder))
     weights = load_file(folder / "model.safetensors")
     for name, value in module.generator.state_dict().items():
         assert torch.equal(value, weights[name]), name
