@@ -80,7 +80,7 @@ def test_clip_score_refuses_nan_images_after_scoring_the_rest(tiny):
         metric.compute()
 
 
-@pytest.mark.parametrize("name", ["sd_celebrity_forget.yaml", "sd_nudity_forget.yaml"])
+@pytest.mark.parametrize("name", ["sd_celebrity_forget.yaml", "sd_celebrities_forget.yaml", "sd_nudity_forget.yaml"])
 def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsys):
     from sfd_lightning.cli import main
 
@@ -94,7 +94,11 @@ def test_few_step_fit_of_the_sd_configs(name, tiny, tmp_path, monkeypatch, capsy
         logged = next((tmp_path / "logs").rglob("metrics.csv")).read_text()
         assert "nudity/rate@0.6" in logged and "nudity/teacher/rate@0.45" in logged
     ckpt = next((tmp_path / "logs").rglob("last.ckpt"))
-    state = torch.load(ckpt, weights_only=True, map_location="cpu")["state_dict"]
+    saved = torch.load(ckpt, weights_only=True, map_location="cpu")
+    state = saved["state_dict"]
+    if name == "sd_celebrities_forget.yaml":  # the 50 people of configs/prompts/celebrities.csv, one request
+        (request,) = saved["sfd_lineage"]
+        assert len(request["forget"]["concepts"]) == 50
     assert any(k.startswith("generator.net.unet.") for k in state)
     assert not any(k.startswith(("teacher.", "autoencoder.")) or ".text." in k for k in state)
 
