@@ -67,13 +67,15 @@ def spec_of(meta: Dict[str, Any], target: Pipeline, args: argparse.Namespace) ->
     """A class run's forget label from its checkpoint; a prompt run's (its network has no classes) concept, pool
     and class words from the flags or else the run's config."""
     if getattr(target.net, "num_classes", None) is not None:
-        if meta.get("forget_label") is None:
+        recorded = meta.get("forget_label")
+        if recorded is None and args.forget_label is None:
             raise ConfigError("--forget-label", f"{args.ckpt!r} records no forget label; give it")
         if args.paraphrases:
             raise ConfigError(
                 "--paraphrases", "paraphrases attack prompt-conditional runs; this one is class-conditional"
             )
-        return class_spec(int(target.net.num_classes), *attacked_class(meta["forget_label"], args.forget_label))
+        recorded = args.forget_label if recorded is None else recorded  # a teacher's or a retrained model's: none
+        return class_spec(int(target.net.num_classes), *attacked_class(recorded, args.forget_label))
     config = run_config(args.ckpt)
     data = ((config.get("data") or {}).get("init_args")) or {}
     concept = args.concept or data.get("concept")
