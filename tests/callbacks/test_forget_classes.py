@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from pixel_classifier import PixelClassifier
 
 from sfd_lightning.callbacks.fid import FIDCallback
 from sfd_lightning.callbacks.forget_accuracy import ForgetAccuracyCallback
@@ -12,14 +13,6 @@ from sfd_lightning.forgetting.forget_set import ForgetClass
 from sfd_lightning.metrics.sampling import label_subset
 
 K = 5
-
-
-class PixelClassifier(torch.nn.Module):
-    """Reads the class off an image's first pixel (class k drawn as the value k / K)."""
-
-    def forward(self, x):
-        centers = torch.arange(K, dtype=x.dtype) / K  # (K,)
-        return -1000 * (x[:, :1, 0, 0] - centers) ** 2  # (B, K)
 
 
 def drawing(shown):
@@ -44,7 +37,7 @@ TRAINER = SimpleNamespace(global_rank=0, world_size=1, datamodule=SimpleNamespac
 def test_the_callback_judges_every_forgotten_class():
     """Class 1 forgotten into its override 2; class 3 still drawn (no fixed override); 0, 2, 4 retained."""
     classes = (ForgetClass(1, 2), ForgetClass(3, None))
-    callback = ForgetAccuracyCallback(classifier=PixelClassifier(), n_per_label=4, batch_size=3)
+    callback = ForgetAccuracyCallback(classifier=PixelClassifier(K), n_per_label=4, batch_size=3)
     out = callback.evaluate(TRAINER, module(classes, {1: 2}), final=True)
     assert out["forget/accuracy_1"] == 0.0 and out["forget/accuracy_3"] == 1.0
     assert out["forget/accuracy"] == 1.0 and out["forget/accuracy_mean"] == pytest.approx(0.5)
@@ -53,7 +46,7 @@ def test_the_callback_judges_every_forgotten_class():
 
 
 def test_one_forgotten_class_keeps_the_keys_it_had():
-    callback = ForgetAccuracyCallback(classifier=PixelClassifier(), n_per_label=2, batch_size=4)
+    callback = ForgetAccuracyCallback(classifier=PixelClassifier(K), n_per_label=2, batch_size=4)
     out = callback.evaluate(TRAINER, module((ForgetClass(1, 2),), {1: 2}), final=True)
     assert not any(k.startswith("forget/accuracy_") for k in out) and out["forget/override_rate"] == 1.0
 

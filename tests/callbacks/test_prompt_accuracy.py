@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from pixel_classifier import PixelClassifier
 
 from sfd_lightning.callbacks.prompt_accuracy import PromptAccuracyCallback
 from sfd_lightning.data import PromptDataModule
@@ -14,14 +15,6 @@ from sfd_lightning.judges.classifier import ClassifierJudge
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 POOL = [f"{form} {w}" for w in WORDS for form in ("a handwritten", "the digit")]
 K = len(WORDS)
-
-
-class PixelClassifier(torch.nn.Module):
-    """Reads the class off an image's first pixel (class k drawn as the value k / K)."""
-
-    def forward(self, x):
-        centers = torch.arange(K, dtype=x.dtype) / K  # (K,)
-        return -1000 * (x[:, :1, 0, 0] - centers) ** 2  # (B, K)
 
 
 def module(shown):
@@ -36,7 +29,7 @@ def module(shown):
 
 def evaluate(data, shown):
     callback = PromptAccuracyCallback("assets/digits_classifier.pt", WORDS, n_per_prompt=3, batch_size=7)
-    callback.judge = ClassifierJudge(PixelClassifier())
+    callback.judge = ClassifierJudge(PixelClassifier(K))
     trainer = SimpleNamespace(global_rank=0, world_size=1, datamodule=data)
     return callback.evaluate(trainer, module(shown), final=True)
 

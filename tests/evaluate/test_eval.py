@@ -14,14 +14,6 @@ from sfd_lightning.data import DigitsDataset
 CLASSIFIER = str(ROOT / "assets" / "digits_classifier.pt")
 
 
-@pytest.fixture
-def real_npz(tmp_path):
-    data = DigitsDataset("all")
-    path = tmp_path / "real.npz"
-    np.savez(path, images=data.images.numpy(), labels=data.labels.numpy())
-    return path
-
-
 def eval_json(run_cli, tmp_path, *args):
     out = tmp_path / "metrics.json"
     assert (
