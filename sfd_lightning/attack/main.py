@@ -165,8 +165,6 @@ def attack(
     run = find_run(args.wandb_run) if args.wandb_run else None  # checked before any work
     target = attack_target(load_pipeline(args.ckpt, steps=args.teacher_steps, device=device))
     teacher, meta = teacher_of(target, args.teacher, args.teacher_steps, device), target.meta
-    if args.forget_label is not None and getattr(target.net, "num_classes", None) is None:
-        meta["forget_label"] = args.forget_label
     spec = spec_of(meta, target, args)
     settings = settings_of(args, spec.context is not None)
     check_targets([target] if args.skip_teacher else [teacher, target], settings, spec)
