@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from experiments.many_concepts.table import GOAL, results_table
+from sfd_lightning.runtime.children import Interrupted, children
 
 CLASS_CONFIG = "configs/digits_forget_2stage.yaml"
 TEXT_CONFIG = "configs/digits_text_forget_2stage.yaml"
@@ -97,7 +98,7 @@ def sfd(args: Sequence[str], log: str) -> float:
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"$ sfd {' '.join(args)}\n")
         f.flush()
-        code = subprocess.call([sys.executable, "-m", "sfd_lightning", *args], stdout=f, stderr=subprocess.STDOUT)
+        code = children.run([sys.executable, "-m", "sfd_lightning", *args], stdout=f, stderr=subprocess.STDOUT)
     if code != 0:
         with open(log, encoding="utf-8") as f:
             tail = f.read()[-3000:]
@@ -216,11 +217,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     options = parse(argv)
     os.makedirs(options.out, exist_ok=True)
     results: List[Dict[str, Any]] = []
-    for chain in chains(options.only):
-        for seed in options.seeds:
-            results += run_chain(chain, seed, options)
-            with open(os.path.join(options.out, "results.json"), "w", encoding="utf-8") as f:
-                json.dump({"goal": GOAL, "options": vars(options), "runs": results}, f, indent=2)
+    try:
+        with children.stopped_on_signal():  # SIGTERM / Ctrl+C stop the running sfd and wait for it
+            for chain in chains(options.only):
+                for seed in options.seeds:
+                    results += run_chain(chain, seed, options)
+                    with open(os.path.join(options.out, "results.json"), "w", encoding="utf-8") as f:
+                        json.dump({"goal": GOAL, "options": vars(options), "runs": results}, f, indent=2)
+    except Interrupted as stop:
+        raise SystemExit(stop.status) from None
     table = results_table(results)
     with open(os.path.join(options.out, "many_concepts.md"), "w", encoding="utf-8") as f:
         f.write(f"# Many concepts on the digits defaults\n\n{table}\n")
